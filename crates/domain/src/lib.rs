@@ -1,0 +1,15 @@
+//! Pure domain types and public-health rules of tracedesk.
+//!
+//! Nothing here performs I/O: the rules are plain functions of their inputs so
+//! that they can be property-tested and reused by every layer above (case work,
+//! routing, monitoring) without dragging a database or a clock along.
+
+pub mod identity;
+pub mod lifecycle;
+pub mod rules;
+
+pub use identity::{DateOfBirth, Email, FieldError, PersonName, Phone};
+pub use lifecycle::{
+    CaseStatus, ContactStatus, ExposureSetting, LabOutcome, TaskKind, TaskStatus, TransitionError,
+};
+pub use rules::{DateRules, ExposureWarning, QuarantineOption, RulesError};

@@ -1,0 +1,293 @@
+//! Every lifecycle of DESIGN.md as an enum with its legal transitions.
+//!
+//! An illegal transition is an error, never a silent no-op: a case that jumps
+//! from `new` to `closed` without an interview is a data-quality problem the
+//! caller must see.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a {kind} cannot go from {from} to {to}")]
+pub struct TransitionError {
+    pub kind: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+/// Declares a snake_case string enum with `as_str`, `parse` and `ALL`, so the
+/// same names serve JSON, SQL columns and error messages.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the stored/wire name; `None` for anything else.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// The investigation of one case.
+    CaseStatus {
+        New => "new",
+        Interviewing => "interviewing",
+        Isolating => "isolating",
+        Closed => "closed",
+        Unreachable => "unreachable",
+        Refused => "refused",
+    }
+}
+
+named_enum! {
+    /// A named contact, from naming to the end of monitoring.
+    ContactStatus {
+        Named => "named",
+        Notified => "notified",
+        Monitoring => "monitoring",
+        Completed => "completed",
+        Symptomatic => "symptomatic",
+        ReferredForTesting => "referred_for_testing",
+        ConvertedToCase => "converted_to_case",
+        Unreachable => "unreachable",
+        Refused => "refused",
+        Lost => "lost",
+    }
+}
+
+named_enum! {
+    /// Where an exposure happened: a category, never a place.
+    ExposureSetting {
+        Household => "household",
+        Workplace => "workplace",
+        School => "school",
+        Healthcare => "healthcare",
+        Event => "event",
+        Other => "other",
+    }
+}
+
+named_enum! {
+    /// A lab result's interpretation.
+    LabOutcome {
+        Positive => "positive",
+        Negative => "negative",
+        Inconclusive => "inconclusive",
+    }
+}
+
+named_enum! {
+    /// The unit of work a tracer handles.
+    TaskKind {
+        CaseInterview => "case_interview",
+        ContactNotification => "contact_notification",
+        SymptomaticFollowup => "symptomatic_followup",
+        NonResponderFollowup => "non_responder_followup",
+        CallbackRequest => "callback_request",
+    }
+}
+
+named_enum! {
+    /// TaskRouter task states.
+    TaskStatus {
+        Pending => "pending",
+        Reserved => "reserved",
+        Assigned => "assigned",
+        Wrapping => "wrapping",
+        Completed => "completed",
+        Canceled => "canceled",
+    }
+}
+
+impl CaseStatus {
+    pub fn can_become(self, to: CaseStatus) -> bool {
+        use CaseStatus::*;
+        matches!(
+            (self, to),
+            (
+                New,
+                Interviewing | Isolating | Unreachable | Refused | Closed
+            ) | (Interviewing, Isolating | Unreachable | Refused | Closed)
+                | (Isolating, Closed)
+                | (Unreachable, Interviewing | Closed)
+                | (Refused, Closed)
+        )
+    }
+
+    /// Closed records are the ones retention later purges.
+    pub fn is_open(self) -> bool {
+        !matches!(self, CaseStatus::Closed)
+    }
+
+    pub fn transition(self, to: CaseStatus) -> Result<CaseStatus, TransitionError> {
+        check("case", self.as_str(), to.as_str(), self.can_become(to)).map(|_| to)
+    }
+}
+
+impl ContactStatus {
+    pub fn can_become(self, to: ContactStatus) -> bool {
+        use ContactStatus::*;
+        matches!(
+            (self, to),
+            (Named, Notified | Unreachable | Refused | Lost)
+                | (
+                    Notified,
+                    Monitoring | Symptomatic | Refused | Lost | Completed
+                )
+                | (Monitoring, Completed | Symptomatic | Lost | Refused)
+                | (Symptomatic, ReferredForTesting | Monitoring)
+                | (ReferredForTesting, ConvertedToCase | Monitoring)
+                | (Unreachable, Notified | Lost)
+        )
+    }
+
+    pub fn is_terminal(self) -> bool {
+        use ContactStatus::*;
+        matches!(self, Completed | ConvertedToCase | Refused | Lost)
+    }
+
+    pub fn transition(self, to: ContactStatus) -> Result<ContactStatus, TransitionError> {
+        check("contact", self.as_str(), to.as_str(), self.can_become(to)).map(|_| to)
+    }
+}
+
+impl TaskStatus {
+    pub fn can_become(self, to: TaskStatus) -> bool {
+        use TaskStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Reserved | Canceled)
+                | (Reserved, Assigned | Pending | Canceled)
+                | (Assigned, Wrapping | Completed | Canceled)
+                | (Wrapping, Completed)
+        )
+    }
+
+    pub fn transition(self, to: TaskStatus) -> Result<TaskStatus, TransitionError> {
+        check("task", self.as_str(), to.as_str(), self.can_become(to)).map(|_| to)
+    }
+}
+
+impl TaskKind {
+    /// Hours from the triggering event (report, naming, symptom reply) to the SLA.
+    pub fn default_sla_hours(self) -> i64 {
+        match self {
+            TaskKind::CaseInterview | TaskKind::ContactNotification => 24,
+            TaskKind::SymptomaticFollowup => 4,
+            TaskKind::NonResponderFollowup => 24,
+            TaskKind::CallbackRequest => 8,
+        }
+    }
+
+    /// Base priority before SLA aging (higher goes first).
+    pub fn default_priority(self) -> i32 {
+        match self {
+            TaskKind::SymptomaticFollowup => 80,
+            TaskKind::CaseInterview => 60,
+            TaskKind::ContactNotification => 50,
+            TaskKind::CallbackRequest => 40,
+            TaskKind::NonResponderFollowup => 30,
+        }
+    }
+}
+
+fn check(
+    kind: &'static str,
+    from: &'static str,
+    to: &'static str,
+    ok: bool,
+) -> Result<(), TransitionError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(TransitionError { kind, from, to })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in ContactStatus::ALL {
+            assert_eq!(ContactStatus::parse(s.as_str()), Some(*s));
+        }
+        for s in CaseStatus::ALL {
+            assert_eq!(CaseStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(ExposureSetting::parse("gps"), None);
+    }
+
+    #[test]
+    fn contact_path_of_design() {
+        use ContactStatus::*;
+        let mut s = Named;
+        for next in [
+            Notified,
+            Monitoring,
+            Symptomatic,
+            ReferredForTesting,
+            ConvertedToCase,
+        ] {
+            s = s.transition(next).unwrap();
+        }
+        assert!(s.is_terminal());
+        let err = Named.transition(Completed).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a contact cannot go from named to completed"
+        );
+    }
+
+    #[test]
+    fn terminal_states_go_nowhere() {
+        for from in ContactStatus::ALL.iter().filter(|s| s.is_terminal()) {
+            for to in ContactStatus::ALL {
+                assert!(!from.can_become(*to), "{from} -> {to}");
+            }
+        }
+        for to in TaskStatus::ALL {
+            assert!(!TaskStatus::Completed.can_become(*to));
+            assert!(!TaskStatus::Canceled.can_become(*to));
+        }
+    }
+
+    #[test]
+    fn task_cannot_complete_from_pending() {
+        assert!(
+            TaskStatus::Pending
+                .transition(TaskStatus::Completed)
+                .is_err()
+        );
+        assert!(
+            TaskStatus::Assigned
+                .transition(TaskStatus::Wrapping)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn case_cannot_reopen() {
+        for to in CaseStatus::ALL {
+            assert!(CaseStatus::Closed.transition(*to).is_err());
+        }
+    }
+}
