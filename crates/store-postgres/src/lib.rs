@@ -1,1 +1,639 @@
+//! PostgreSQL backend: for a nation's load, with any number of stateless
+//! tracedesk nodes in front of one database.
+//!
+//! Intake transactions take a transaction-scoped advisory lock, so two nodes
+//! matching the same new person at once cannot both create it.
 
+mod rows;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::time::Duration;
+use tracedesk_store::schema::SealedTable;
+use tracedesk_store::{intake, *};
+use uuid::Uuid;
+
+use rows::*;
+
+/// Rows per multi-row INSERT; keeps every statement under PostgreSQL's
+/// 65,535-parameter limit for our widest table (15 columns).
+const CHUNK: usize = 500;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// Advisory lock key serializing person matching across nodes.
+const INTAKE_LOCK: i64 = 0x7472_6163_6564;
+
+fn err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_string())
+        }
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL. The password, if any, stays inside
+    /// sqlx; errors carry sqlx's text, which does not echo it.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?
+            .application_name("tracedesk");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(err)?;
+        Ok(Self { pool })
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(err)
+    }
+
+    async fn begin_intake(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(INTAKE_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        Ok(tx)
+    }
+}
+
+async fn insert_persons(
+    tx: &mut Transaction<'_, Postgres>,
+    persons: &[&PersonRow],
+) -> StoreResult<()> {
+    for chunk in persons.chunks(CHUNK) {
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
+        q.push_values(chunk, |mut b, p| {
+            b.push_bind(p.id)
+                .push_bind(p.created_at)
+                .push_bind(p.updated_at)
+                .push_bind(i64::from(p.key_version))
+                .push_bind(&p.first_name)
+                .push_bind(&p.last_name)
+                .push_bind(&p.dob)
+                .push_bind(&p.phone)
+                .push_bind(&p.email)
+                .push_bind(&p.address)
+                .push_bind(&p.language)
+                .push_bind(&p.phone_bidx)
+                .push_bind(&p.email_bidx)
+                .push_bind(&p.name_dob_bidx)
+                .push_bind(&p.phone_name_bidx);
+        });
+        q.build().execute(&mut **tx).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+async fn insert_cases(tx: &mut Transaction<'_, Postgres>, cases: &[CaseRow]) -> StoreResult<()> {
+    for chunk in cases.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Postgres>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+        q.push_values(chunk, |mut b, c| {
+            b.push_bind(c.id)
+                .push_bind(c.person_id)
+                .push_bind(&c.status)
+                .push_bind(c.created_at)
+                .push_bind(c.updated_at)
+                .push_bind(c.report_date)
+                .push_bind(c.specimen_date)
+                .push_bind(c.onset_date)
+                .push_bind(c.asymptomatic)
+                .push_bind(c.infectious_start)
+                .push_bind(c.isolation_end)
+                .push_bind(i64::from(c.key_version))
+                .push_bind(&c.symptoms)
+                .push_bind(&c.notes);
+        });
+        q.build().execute(&mut **tx).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+async fn insert_tasks(tx: &mut Transaction<'_, Postgres>, tasks: &[TaskRow]) -> StoreResult<()> {
+    for chunk in tasks.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Postgres>::new(format!("INSERT INTO tasks ({TASK_COLUMNS}) "));
+        q.push_values(chunk, |mut b, t| {
+            b.push_bind(t.id)
+                .push_bind(&t.kind)
+                .push_bind(&t.status)
+                .push_bind(t.priority)
+                .push_bind(t.person_id)
+                .push_bind(t.case_id)
+                .push_bind(t.exposure_id)
+                .push_bind(t.created_at)
+                .push_bind(t.due_at);
+        });
+        q.build().execute(&mut **tx).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+async fn insert_labs(tx: &mut Transaction<'_, Postgres>, labs: &[LabResultRow]) -> StoreResult<()> {
+    for chunk in labs.chunks(CHUNK) {
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("INSERT INTO lab_results ({LAB_COLUMNS}) "));
+        q.push_values(chunk, |mut b, l| {
+            b.push_bind(l.id)
+                .push_bind(l.person_id)
+                .push_bind(l.case_id)
+                .push_bind(l.created_at)
+                .push_bind(l.specimen_date)
+                .push_bind(i64::from(l.key_version))
+                .push_bind(&l.accession)
+                .push_bind(&l.accession_bidx)
+                .push_bind(&l.result)
+                .push_bind(&l.test_type)
+                .push_bind(&l.lab);
+        });
+        q.build().execute(&mut **tx).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+async fn insert_exposure(tx: &mut Transaction<'_, Postgres>, e: &ExposureRow) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO exposures ({EXPOSURE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+    ))
+    .bind(e.id)
+    .bind(e.case_id)
+    .bind(e.contact_person_id)
+    .bind(e.created_at)
+    .bind(e.updated_at)
+    .bind(e.first_exposure)
+    .bind(e.last_exposure)
+    .bind(&e.setting)
+    .bind(&e.status)
+    .bind(e.quarantine_end)
+    .bind(i64::from(e.key_version))
+    .bind(&e.notes)
+    .execute(&mut **tx)
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
+/// Persons whose blind index in `key` is one of `values`, as (key, value) → id.
+async fn persons_by_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    keys: &[(PersonKey, Blind)],
+) -> StoreResult<HashMap<(PersonKey, Blind), Uuid>> {
+    let mut found = HashMap::new();
+    for kind in [
+        PersonKey::NameDob,
+        PersonKey::PhoneName,
+        PersonKey::Phone,
+        PersonKey::Email,
+    ] {
+        let values: Vec<&Blind> = keys
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, v)| v)
+            .collect();
+        for chunk in values.chunks(CHUNK) {
+            let col = kind.column();
+            let mut q = QueryBuilder::<Postgres>::new(format!(
+                "SELECT {col} AS k, id FROM persons WHERE {col} IN ("
+            ));
+            let mut sep = q.separated(",");
+            for v in chunk {
+                sep.push_bind(*v);
+            }
+            // Oldest person first, so a key shared by two rows resolves stably.
+            q.push(") ORDER BY id DESC");
+            for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                let k: Vec<u8> = row.try_get("k").map_err(err)?;
+                let id: Uuid = row.try_get("id").map_err(err)?;
+                found.insert((kind, k), id);
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn ingest_lab_results(&self, batch: &[LabIntake]) -> StoreResult<Vec<LabIntakeOutcome>> {
+        let mut tx = self.begin_intake().await?;
+        let mut known = HashSet::new();
+        for chunk in batch.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "SELECT accession_bidx FROM lab_results WHERE accession_bidx IN (",
+            );
+            let mut sep = q.separated(",");
+            for item in chunk {
+                sep.push_bind(&item.lab.accession_bidx);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                known.insert(row.try_get::<Vec<u8>, _>(0).map_err(err)?);
+            }
+        }
+        let existing = persons_by_keys(&mut tx, &intake::match_keys(batch)).await?;
+        let resolved = intake::resolve_persons(batch, &known, &existing);
+        let matched: Vec<Uuid> = resolved
+            .iter()
+            .zip(batch)
+            .filter_map(|(r, item)| match r {
+                intake::Resolved::Person { id, created: false } if item.positive => Some(*id),
+                _ => None,
+            })
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut open = HashMap::new();
+        for chunk in matched.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "SELECT person_id, id FROM cases WHERE status <> 'closed' AND person_id IN (",
+            );
+            let mut sep = q.separated(",");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            q.push(") ORDER BY id");
+            for row in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                open.insert(row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
+            }
+        }
+        let plan = intake::plan(batch, &resolved, &open);
+        insert_persons(&mut tx, &plan.persons).await?;
+        insert_cases(&mut tx, &plan.cases).await?;
+        insert_tasks(&mut tx, &plan.tasks).await?;
+        insert_labs(&mut tx, &plan.labs).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(plan.outcomes)
+    }
+
+    async fn add_contact(&self, c: &ContactIntake) -> StoreResult<ContactIntakeOutcome> {
+        let mut tx = self.begin_intake().await?;
+        let found = persons_by_keys(&mut tx, &c.match_on).await?;
+        let existing = c.match_on.iter().find_map(|k| found.get(k).copied());
+        let person_id = match existing {
+            Some(id) => id,
+            None => {
+                insert_persons(&mut tx, &[&c.person]).await?;
+                c.person.id
+            }
+        };
+        let mut exposure = c.exposure.clone();
+        exposure.contact_person_id = person_id;
+        insert_exposure(&mut tx, &exposure).await?;
+        let mut task = c.task.clone();
+        task.person_id = person_id;
+        task.exposure_id = Some(exposure.id);
+        insert_tasks(&mut tx, &[task]).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(ContactIntakeOutcome {
+            person_id,
+            person_created: existing.is_none(),
+            exposure_id: exposure.id,
+            task_id: c.task.id,
+        })
+    }
+
+    async fn get_person(&self, id: Uuid) -> StoreResult<Option<PersonRow>> {
+        sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?
+        .map(|r| person(&r))
+        .transpose()
+    }
+
+    async fn find_persons(&self, key: PersonKey, blind: &[u8]) -> StoreResult<Vec<PersonRow>> {
+        let col = key.column();
+        sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE {col} = $1 ORDER BY id LIMIT 100"
+        ))
+        .bind(blind)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(person)
+        .collect()
+    }
+
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
+        sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?
+            .map(|r| case(&r))
+            .transpose()
+    }
+
+    async fn list_cases(&self, f: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1=1"));
+        if let Some(s) = &f.status {
+            q.push(" AND status = ").push_bind(s);
+        }
+        if let Some(p) = f.person_id {
+            q.push(" AND person_id = ").push_bind(p);
+        }
+        if let Some(d) = f.report_from {
+            q.push(" AND report_date >= ").push_bind(d);
+        }
+        if let Some(d) = f.report_to {
+            q.push(" AND report_date <= ").push_bind(d);
+        }
+        if let Some(b) = f.before {
+            q.push(" AND id < ").push_bind(b);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(f.limit));
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(case)
+            .collect()
+    }
+
+    async fn update_case(&self, c: &CaseRow) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE cases SET status = $1, updated_at = $2, onset_date = $3, asymptomatic = $4,
+             specimen_date = $5, infectious_start = $6, isolation_end = $7, key_version = $8,
+             symptoms = $9, notes = $10 WHERE id = $11",
+        )
+        .bind(&c.status)
+        .bind(c.updated_at)
+        .bind(c.onset_date)
+        .bind(c.asymptomatic)
+        .bind(c.specimen_date)
+        .bind(c.infectious_start)
+        .bind(c.isolation_end)
+        .bind(i64::from(c.key_version))
+        .bind(&c.symptoms)
+        .bind(&c.notes)
+        .bind(c.id)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn lab_results_for_person(&self, person_id: Uuid) -> StoreResult<Vec<LabResultRow>> {
+        sqlx::query(&format!(
+            "SELECT {LAB_COLUMNS} FROM lab_results WHERE person_id = $1 ORDER BY id"
+        ))
+        .bind(person_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(lab)
+        .collect()
+    }
+
+    async fn list_exposures(&self, f: &ExposureFilter) -> StoreResult<Vec<ExposureRow>> {
+        let mut q = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE 1=1"
+        ));
+        if let Some(c) = f.case_id {
+            q.push(" AND case_id = ").push_bind(c);
+        }
+        if let Some(p) = f.contact_person_id {
+            q.push(" AND contact_person_id = ").push_bind(p);
+        }
+        if let Some(s) = &f.status {
+            q.push(" AND status = ").push_bind(s);
+        }
+        if let Some(b) = f.before {
+            q.push(" AND id < ").push_bind(b);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(f.limit));
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(exposure)
+            .collect()
+    }
+
+    async fn tasks_for_case(&self, case_id: Uuid) -> StoreResult<Vec<TaskRow>> {
+        sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE case_id = $1 OR exposure_id IN
+             (SELECT id FROM exposures WHERE case_id = $2) ORDER BY id"
+        ))
+        .bind(case_id)
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(task)
+        .collect()
+    }
+
+    async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (id, name, hash, created_at, revoked_at) VALUES ($1,$2,$3,$4,$5)")
+            .bind(t.id)
+            .bind(&t.name)
+            .bind(&t.hash)
+            .bind(t.created_at)
+            .bind(t.revoked_at)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
+        sqlx::query("SELECT id, name, hash, created_at, revoked_at FROM api_tokens WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?
+            .map(|r| token(&r))
+            .transpose()
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRow>> {
+        sqlx::query("SELECT id, name, hash, created_at, revoked_at FROM api_tokens ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(token)
+            .collect()
+    }
+
+    async fn revoke_token(&self, name: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+        )
+        .bind(chrono::Utc::now())
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn sealed_batch(
+        &self,
+        table: &'static SealedTable,
+        below: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<SealedRow>> {
+        let cols = table.columns.join(", ");
+        sqlx::query(&format!(
+            "SELECT id, {cols} FROM {} WHERE key_version < $1 ORDER BY key_version, id LIMIT $2",
+            table.name
+        ))
+        .bind(i64::from(below))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(|r| sealed_row(r, table))
+        .collect()
+    }
+
+    async fn write_sealed(
+        &self,
+        table: &'static SealedTable,
+        rows: &[SealedRow],
+        version: u32,
+    ) -> StoreResult<()> {
+        let n = table.columns.len();
+        let sets: Vec<String> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE {} SET {}, key_version = ${} WHERE id = ${}",
+            table.name,
+            sets.join(", "),
+            n + 1,
+            n + 2
+        );
+        let mut tx = self.begin().await?;
+        for row in rows {
+            let mut q = sqlx::query(&sql);
+            for v in &row.values {
+                q = q.bind(v);
+            }
+            q.bind(i64::from(version))
+                .bind(row.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn count_below_version(
+        &self,
+        table: &'static SealedTable,
+        version: u32,
+    ) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE key_version < $1",
+            table.name
+        ))
+        .bind(i64::from(version))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(n.unsigned_abs())
+    }
+
+    async fn counts(&self) -> StoreResult<Counts> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM persons), (SELECT COUNT(*) FROM cases),
+                    (SELECT COUNT(*) FROM cases WHERE status <> 'closed'),
+                    (SELECT COUNT(*) FROM lab_results), (SELECT COUNT(*) FROM exposures),
+                    (SELECT COUNT(*) FROM tasks)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(err)?;
+        let n = |i: usize| -> StoreResult<u64> {
+            Ok(r.try_get::<i64, _>(i).map_err(err)?.unsigned_abs())
+        };
+        Ok(Counts {
+            persons: n(0)?,
+            cases: n(1)?,
+            open_cases: n(2)?,
+            lab_results: n(3)?,
+            exposures: n(4)?,
+            tasks: n(5)?,
+        })
+    }
+
+    async fn baseline_insert(&self, rows: &[BaselineRow]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS bench_baseline (id UUID PRIMARY KEY, payload BYTEA NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        for chunk in rows.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO bench_baseline (id, payload) ");
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.id).push_bind(&r.payload);
+            });
+            q.build().execute(&mut *tx).await.map_err(err)?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn baseline_reset(&self) -> StoreResult<()> {
+        sqlx::query("DROP TABLE IF EXISTS bench_baseline")
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+}

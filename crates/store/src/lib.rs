@@ -1,1 +1,126 @@
+//! The storage trait every tracedesk backend implements.
+//!
+//! A store only ever sees sealed bytes, blind indexes and non-identifying
+//! metadata (ids, statuses, dates used for scheduling). Sealing happens above
+//! it, in `tracedesk-casework`, so a backend cannot leak plaintext even by
+//! mistake. Multi-step operations that must not race (matching a person and
+//! creating a case) are single trait calls that the backend runs in one
+//! transaction.
 
+pub mod intake;
+mod rows;
+pub mod schema;
+pub mod sqlrows;
+
+pub use rows::*;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+/// Storage errors. Messages never contain PHI (the store never holds any in
+/// plaintext) but may contain SQL-level detail, so the HTTP layer logs them
+/// and shows a generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which blind index a person look-up uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PersonKey {
+    Phone,
+    Email,
+    NameDob,
+    PhoneName,
+}
+
+impl PersonKey {
+    pub fn column(self) -> &'static str {
+        match self {
+            PersonKey::Phone => "phone_bidx",
+            PersonKey::Email => "email_bidx",
+            PersonKey::NameDob => "name_dob_bidx",
+            PersonKey::PhoneName => "phone_name_bidx",
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short backend name for logs and metrics: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Applies pending migrations of this backend.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// A cheap round trip, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Records lab results in one transaction: for each item, skip it if its
+    /// accession is known; match the person by the first matching key or
+    /// insert the candidate; for a positive, attach to the person's open case
+    /// or insert the candidate case and its interview task.
+    async fn ingest_lab_results(&self, batch: &[LabIntake]) -> StoreResult<Vec<LabIntakeOutcome>>;
+
+    /// Matches or inserts the contact person and inserts the exposure and its
+    /// notification task, in one transaction.
+    async fn add_contact(&self, intake: &ContactIntake) -> StoreResult<ContactIntakeOutcome>;
+
+    async fn get_person(&self, id: Uuid) -> StoreResult<Option<PersonRow>>;
+    async fn find_persons(&self, key: PersonKey, blind: &[u8]) -> StoreResult<Vec<PersonRow>>;
+
+    async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>>;
+    async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>>;
+    /// Writes the mutable fields of a case; `NotFound` if it does not exist.
+    async fn update_case(&self, case: &CaseRow) -> StoreResult<()>;
+
+    async fn lab_results_for_person(&self, person: Uuid) -> StoreResult<Vec<LabResultRow>>;
+    async fn list_exposures(&self, filter: &ExposureFilter) -> StoreResult<Vec<ExposureRow>>;
+    async fn tasks_for_case(&self, case: Uuid) -> StoreResult<Vec<TaskRow>>;
+
+    async fn insert_token(&self, token: &TokenRow) -> StoreResult<()>;
+    async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>>;
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRow>>;
+    /// Revokes every live token with this name; returns how many.
+    async fn revoke_token(&self, name: &str) -> StoreResult<u64>;
+
+    /// Rows of `table` with a key version below `version`, oldest first.
+    async fn sealed_batch(
+        &self,
+        table: &'static schema::SealedTable,
+        below_version: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<SealedRow>>;
+    /// Writes re-sealed values back in one transaction and stamps `version`.
+    async fn write_sealed(
+        &self,
+        table: &'static schema::SealedTable,
+        rows: &[SealedRow],
+        version: u32,
+    ) -> StoreResult<()>;
+    async fn count_below_version(
+        &self,
+        table: &'static schema::SealedTable,
+        version: u32,
+    ) -> StoreResult<u64>;
+
+    async fn counts(&self) -> StoreResult<Counts>;
+
+    /// Benchmark support: plain inserts of unsealed rows into a scratch table,
+    /// the baseline that sealed ingestion is compared with.
+    async fn baseline_insert(&self, rows: &[BaselineRow]) -> StoreResult<()>;
+    async fn baseline_reset(&self) -> StoreResult<()>;
+}

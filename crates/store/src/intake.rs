@@ -1,0 +1,143 @@
+//! The backend-independent half of batch lab intake.
+//!
+//! A backend answers three set queries per batch (known accessions, persons
+//! by blind index, open cases of matched persons) and hands the answers to
+//! these pure functions, which decide what to insert. Doing the decisions
+//! once here keeps both backends identical in behaviour, and doing the look-
+//! ups per batch instead of per row is what makes sealed intake fast.
+
+use crate::{
+    Blind, CaseRow, LabIntake, LabIntakeOutcome, LabResultRow, PersonKey, PersonRow, TaskRow,
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// How one item of a batch resolved to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    /// Its accession is already recorded (or repeats earlier in the batch).
+    Duplicate,
+    Person {
+        id: Uuid,
+        created: bool,
+    },
+}
+
+/// Every (key, blind index) pair the batch wants to match on.
+pub fn match_keys(batch: &[LabIntake]) -> Vec<(PersonKey, Blind)> {
+    let mut seen = HashSet::new();
+    batch
+        .iter()
+        .flat_map(|i| i.match_on.iter().cloned())
+        .filter(|k| seen.insert(k.clone()))
+        .collect()
+}
+
+/// Phase 1: decide duplicates and which person each item belongs to. Persons
+/// created earlier in the batch are matched by later items.
+pub fn resolve_persons(
+    batch: &[LabIntake],
+    known_accessions: &HashSet<Blind>,
+    existing: &HashMap<(PersonKey, Blind), Uuid>,
+) -> Vec<Resolved> {
+    let mut accessions: HashSet<&[u8]> = HashSet::new();
+    let mut created: HashMap<(PersonKey, Blind), Uuid> = HashMap::new();
+    batch
+        .iter()
+        .map(|item| {
+            let acc = item.lab.accession_bidx.as_slice();
+            if known_accessions.contains(acc) || !accessions.insert(acc) {
+                return Resolved::Duplicate;
+            }
+            for key in &item.match_on {
+                if let Some(id) = existing.get(key) {
+                    return Resolved::Person {
+                        id: *id,
+                        created: false,
+                    };
+                }
+                if let Some(id) = created.get(key) {
+                    return Resolved::Person {
+                        id: *id,
+                        created: false,
+                    };
+                }
+            }
+            for key in &item.match_on {
+                created.insert(key.clone(), item.person.id);
+            }
+            Resolved::Person {
+                id: item.person.id,
+                created: true,
+            }
+        })
+        .collect()
+}
+
+/// What a backend must insert for one batch.
+#[derive(Debug, Default)]
+pub struct LabPlan<'a> {
+    pub persons: Vec<&'a PersonRow>,
+    pub cases: Vec<CaseRow>,
+    pub tasks: Vec<TaskRow>,
+    pub labs: Vec<LabResultRow>,
+    pub outcomes: Vec<LabIntakeOutcome>,
+}
+
+/// Phase 2: given each matched person's open case, build the inserts.
+pub fn plan<'a>(
+    batch: &'a [LabIntake],
+    resolved: &[Resolved],
+    open_cases: &HashMap<Uuid, Uuid>,
+) -> LabPlan<'a> {
+    let mut plan = LabPlan::default();
+    let mut open: HashMap<Uuid, Uuid> = open_cases.clone();
+    for (item, res) in batch.iter().zip(resolved) {
+        let (person_id, person_created) = match *res {
+            Resolved::Duplicate => {
+                plan.outcomes.push(LabIntakeOutcome {
+                    lab_id: item.lab.id,
+                    person_id: item.person.id,
+                    person_created: false,
+                    case_id: None,
+                    case_created: false,
+                    duplicate: true,
+                });
+                continue;
+            }
+            Resolved::Person { id, created } => (id, created),
+        };
+        if person_created {
+            plan.persons.push(&item.person);
+        }
+        let mut case_created = false;
+        let case_id = if item.positive {
+            Some(*open.entry(person_id).or_insert_with(|| {
+                let mut case = item.case.clone();
+                case.person_id = person_id;
+                let mut task = item.task.clone();
+                task.person_id = person_id;
+                task.case_id = Some(case.id);
+                plan.cases.push(case);
+                plan.tasks.push(task);
+                case_created = true;
+                item.case.id
+            }))
+        } else {
+            None
+        };
+        let mut lab = item.lab.clone();
+        lab.person_id = person_id;
+        lab.case_id = case_id;
+        plan.labs.push(lab);
+        plan.outcomes.push(LabIntakeOutcome {
+            lab_id: item.lab.id,
+            person_id,
+            person_created,
+            case_id,
+            case_created,
+            duplicate: false,
+        });
+    }
+    plan
+}

@@ -1,0 +1,185 @@
+//! Row types exchanged with a store. `Sealed` fields are opaque vault output.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+pub type Sealed = Vec<u8>;
+pub type Blind = Vec<u8>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRow {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub key_version: u32,
+    pub first_name: Option<Sealed>,
+    pub last_name: Option<Sealed>,
+    pub dob: Option<Sealed>,
+    pub phone: Option<Sealed>,
+    pub email: Option<Sealed>,
+    pub address: Option<Sealed>,
+    pub language: Option<Sealed>,
+    pub phone_bidx: Option<Blind>,
+    pub email_bidx: Option<Blind>,
+    pub name_dob_bidx: Option<Blind>,
+    pub phone_name_bidx: Option<Blind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub report_date: NaiveDate,
+    pub specimen_date: NaiveDate,
+    pub onset_date: Option<NaiveDate>,
+    pub asymptomatic: bool,
+    pub infectious_start: NaiveDate,
+    pub isolation_end: NaiveDate,
+    pub key_version: u32,
+    pub symptoms: Option<Sealed>,
+    pub notes: Option<Sealed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabResultRow {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub specimen_date: NaiveDate,
+    pub key_version: u32,
+    pub accession: Sealed,
+    pub accession_bidx: Blind,
+    pub result: Sealed,
+    pub test_type: Option<Sealed>,
+    pub lab: Option<Sealed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExposureRow {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub contact_person_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub first_exposure: NaiveDate,
+    pub last_exposure: NaiveDate,
+    pub setting: String,
+    pub status: String,
+    pub quarantine_end: NaiveDate,
+    pub key_version: u32,
+    pub notes: Option<Sealed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub priority: i32,
+    pub person_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub exposure_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: Uuid,
+    pub name: String,
+    pub hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// One lab result to record, with everything pre-sealed by the caller.
+#[derive(Debug, Clone)]
+pub struct LabIntake {
+    /// Inserted only when no existing person matches.
+    pub person: PersonRow,
+    /// Blind indexes to match on, in order of trust, each with its key.
+    pub match_on: Vec<(crate::PersonKey, Blind)>,
+    pub lab: LabResultRow,
+    pub positive: bool,
+    /// Inserted only for a positive with no open case; its `person_id` is
+    /// replaced by the matched person.
+    pub case: CaseRow,
+    /// Interview task inserted with a new case.
+    pub task: TaskRow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabIntakeOutcome {
+    pub lab_id: Uuid,
+    pub person_id: Uuid,
+    pub person_created: bool,
+    pub case_id: Option<Uuid>,
+    pub case_created: bool,
+    /// The accession was already recorded; nothing was written.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContactIntake {
+    pub person: PersonRow,
+    pub match_on: Vec<(crate::PersonKey, Blind)>,
+    /// Its `contact_person_id` is replaced by the matched person.
+    pub exposure: ExposureRow,
+    pub task: TaskRow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactIntakeOutcome {
+    pub person_id: Uuid,
+    pub person_created: bool,
+    pub exposure_id: Uuid,
+    pub task_id: Uuid,
+}
+
+/// Keyset page request: rows strictly older than `before` (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    pub person_id: Option<Uuid>,
+    pub report_from: Option<NaiveDate>,
+    pub report_to: Option<NaiveDate>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExposureFilter {
+    pub case_id: Option<Uuid>,
+    pub contact_person_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// A row's sealed columns, in the order of its `SealedTable::columns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRow {
+    pub id: Uuid,
+    pub values: Vec<Option<Sealed>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub persons: u64,
+    pub cases: u64,
+    pub open_cases: u64,
+    pub lab_results: u64,
+    pub exposures: u64,
+    pub tasks: u64,
+}
+
+/// An unsealed row of roughly the size of a sealed intake, for the baseline.
+#[derive(Debug, Clone)]
+pub struct BaselineRow {
+    pub id: Uuid,
+    pub payload: Vec<u8>,
+}

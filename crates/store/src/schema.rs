@@ -1,0 +1,40 @@
+//! Which columns of which tables hold sealed values. Key rotation and the
+//! plaintext scans iterate this list, so a new sealed column is added here
+//! once and every backend's rotation picks it up.
+
+/// A table with sealed columns; every such table has `id` and `key_version`.
+#[derive(Debug)]
+pub struct SealedTable {
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+pub const PERSONS: SealedTable = SealedTable {
+    name: "persons",
+    columns: &[
+        "first_name",
+        "last_name",
+        "dob",
+        "phone",
+        "email",
+        "address",
+        "language",
+    ],
+};
+
+pub const LAB_RESULTS: SealedTable = SealedTable {
+    name: "lab_results",
+    columns: &["accession", "result", "test_type", "lab"],
+};
+
+pub const CASES: SealedTable = SealedTable {
+    name: "cases",
+    columns: &["symptoms", "notes"],
+};
+
+pub const EXPOSURES: SealedTable = SealedTable {
+    name: "exposures",
+    columns: &["notes"],
+};
+
+pub const SEALED_TABLES: &[&SealedTable] = &[&PERSONS, &LAB_RESULTS, &CASES, &EXPOSURES];

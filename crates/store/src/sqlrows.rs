@@ -1,0 +1,140 @@
+//! Row decoding shared by the SQL backends.
+//!
+//! Both backends name their columns alike, so the decoders are written once
+//! as a macro that each backend expands for its own row type (this crate does
+//! not depend on sqlx; the expansion does, in the backend).
+
+pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx";
+pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes";
+pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab";
+pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes";
+pub const TASK_COLUMNS: &str =
+    "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at";
+
+/// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
+/// `token`, `sealed_row`) for a sqlx row type.
+#[macro_export]
+macro_rules! sql_row_decoders {
+    ($row:ty) => {
+        use sqlx::Row as _;
+        use $crate::schema::SealedTable;
+        use $crate::*;
+
+        fn e(err: sqlx::Error) -> StoreError {
+            StoreError::Corrupt(err.to_string())
+        }
+
+        fn version(r: &$row) -> StoreResult<u32> {
+            let v: i64 = r.try_get("key_version").map_err(e)?;
+            u32::try_from(v).map_err(|_| StoreError::Corrupt("key_version out of range".into()))
+        }
+
+        pub fn person(r: &$row) -> StoreResult<PersonRow> {
+            Ok(PersonRow {
+                id: r.try_get("id").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
+                key_version: version(r)?,
+                first_name: r.try_get("first_name").map_err(e)?,
+                last_name: r.try_get("last_name").map_err(e)?,
+                dob: r.try_get("dob").map_err(e)?,
+                phone: r.try_get("phone").map_err(e)?,
+                email: r.try_get("email").map_err(e)?,
+                address: r.try_get("address").map_err(e)?,
+                language: r.try_get("language").map_err(e)?,
+                phone_bidx: r.try_get("phone_bidx").map_err(e)?,
+                email_bidx: r.try_get("email_bidx").map_err(e)?,
+                name_dob_bidx: r.try_get("name_dob_bidx").map_err(e)?,
+                phone_name_bidx: r.try_get("phone_name_bidx").map_err(e)?,
+            })
+        }
+
+        pub fn case(r: &$row) -> StoreResult<CaseRow> {
+            Ok(CaseRow {
+                id: r.try_get("id").map_err(e)?,
+                person_id: r.try_get("person_id").map_err(e)?,
+                status: r.try_get("status").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
+                report_date: r.try_get("report_date").map_err(e)?,
+                specimen_date: r.try_get("specimen_date").map_err(e)?,
+                onset_date: r.try_get("onset_date").map_err(e)?,
+                asymptomatic: r.try_get("asymptomatic").map_err(e)?,
+                infectious_start: r.try_get("infectious_start").map_err(e)?,
+                isolation_end: r.try_get("isolation_end").map_err(e)?,
+                key_version: version(r)?,
+                symptoms: r.try_get("symptoms").map_err(e)?,
+                notes: r.try_get("notes").map_err(e)?,
+            })
+        }
+
+        pub fn lab(r: &$row) -> StoreResult<LabResultRow> {
+            Ok(LabResultRow {
+                id: r.try_get("id").map_err(e)?,
+                person_id: r.try_get("person_id").map_err(e)?,
+                case_id: r.try_get("case_id").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                specimen_date: r.try_get("specimen_date").map_err(e)?,
+                key_version: version(r)?,
+                accession: r.try_get("accession").map_err(e)?,
+                accession_bidx: r.try_get("accession_bidx").map_err(e)?,
+                result: r.try_get("result").map_err(e)?,
+                test_type: r.try_get("test_type").map_err(e)?,
+                lab: r.try_get("lab").map_err(e)?,
+            })
+        }
+
+        pub fn exposure(r: &$row) -> StoreResult<ExposureRow> {
+            Ok(ExposureRow {
+                id: r.try_get("id").map_err(e)?,
+                case_id: r.try_get("case_id").map_err(e)?,
+                contact_person_id: r.try_get("contact_person_id").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
+                first_exposure: r.try_get("first_exposure").map_err(e)?,
+                last_exposure: r.try_get("last_exposure").map_err(e)?,
+                setting: r.try_get("setting").map_err(e)?,
+                status: r.try_get("status").map_err(e)?,
+                quarantine_end: r.try_get("quarantine_end").map_err(e)?,
+                key_version: version(r)?,
+                notes: r.try_get("notes").map_err(e)?,
+            })
+        }
+
+        pub fn task(r: &$row) -> StoreResult<TaskRow> {
+            Ok(TaskRow {
+                id: r.try_get("id").map_err(e)?,
+                kind: r.try_get("kind").map_err(e)?,
+                status: r.try_get("status").map_err(e)?,
+                priority: r.try_get("priority").map_err(e)?,
+                person_id: r.try_get("person_id").map_err(e)?,
+                case_id: r.try_get("case_id").map_err(e)?,
+                exposure_id: r.try_get("exposure_id").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                due_at: r.try_get("due_at").map_err(e)?,
+            })
+        }
+
+        pub fn token(r: &$row) -> StoreResult<TokenRow> {
+            Ok(TokenRow {
+                id: r.try_get("id").map_err(e)?,
+                name: r.try_get("name").map_err(e)?,
+                hash: r.try_get("hash").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                revoked_at: r.try_get("revoked_at").map_err(e)?,
+            })
+        }
+
+        pub fn sealed_row(r: &$row, table: &SealedTable) -> StoreResult<SealedRow> {
+            let values = table
+                .columns
+                .iter()
+                .map(|c| r.try_get::<Option<Vec<u8>>, _>(*c).map_err(e))
+                .collect::<StoreResult<_>>()?;
+            Ok(SealedRow {
+                id: r.try_get("id").map_err(e)?,
+                values,
+            })
+        }
+    };
+}
