@@ -1,1 +1,570 @@
+//! The behaviour every store backend must show, run unchanged against each.
+//!
+//! Backends call [`run_all`] from their own integration test with a fresh,
+//! empty database. Scenarios go through `Casework`, so they test the store
+//! the way the product uses it: sealed rows in, the same answers out.
 
+use chrono::{NaiveDate, TimeZone, Utc};
+use std::sync::Arc;
+use tracedesk_casework::synthetic::Synthetic;
+use tracedesk_casework::{
+    CasePatch, Casework, CaseworkError, ContactInput, LabResultInput, PersonSearch, Settings,
+};
+use tracedesk_store::{Store, TokenRow, schema};
+use tracedesk_vault::{FieldContext, Vault};
+use uuid::Uuid;
+
+/// The fixed "today" of every scenario.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+}
+
+/// A case-work service over `store` with a file-backed keyring in `dir`.
+pub fn casework(store: Arc<dyn Store>, dir: &std::path::Path) -> Casework {
+    let (vault, _) = Vault::open_or_create(&dir.join("master.key")).unwrap();
+    Casework::new(store, Arc::new(vault), Settings::default()).with_clock(Arc::new(|| {
+        Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
+    }))
+}
+
+fn lab(
+    first: &str,
+    last: &str,
+    dob: Option<&str>,
+    phone: Option<&str>,
+    acc: &str,
+    result: &str,
+) -> LabResultInput {
+    LabResultInput {
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        dob: dob.map(Into::into),
+        phone: phone.map(Into::into),
+        specimen_date: Some("2026-11-18".into()),
+        result: Some(result.into()),
+        accession: Some(acc.into()),
+        ..Default::default()
+    }
+}
+
+/// Runs every scenario in order against one fresh database.
+pub async fn run_all(store: Arc<dyn Store>) {
+    store.migrate().await.expect("migrations apply");
+    store.migrate().await.expect("migrations are idempotent");
+    store.ping().await.expect("ping");
+    let dir = tempfile::tempdir().unwrap();
+    let cw = casework(store.clone(), dir.path());
+    intake_matches_people_and_cases(&cw).await;
+    intake_isolates_bad_items(&cw).await;
+    case_pages_and_patches(&cw).await;
+    contacts_and_warnings(&cw).await;
+    lookups_find_people(&cw).await;
+    tokens(&*store).await;
+    rotation_resumes_and_reseals(&cw).await;
+}
+
+async fn intake_matches_people_and_cases(cw: &Casework) {
+    let r = cw
+        .ingest_lab_results(&[
+            lab(
+                "Ana",
+                "García",
+                Some("1980-03-04"),
+                Some("(212) 555-0101"),
+                "A-1",
+                "positive",
+            ),
+            // Same person by name + DOB (other spelling case), second positive: same case.
+            lab("ANA", "garcía", Some("1980-03-04"), None, "A-2", "detected"),
+            // Same phone, another name: a household member, a new person.
+            lab(
+                "Luis",
+                "García",
+                None,
+                Some("212-555-0101"),
+                "A-3",
+                "positive",
+            ),
+            // Negative: recorded, no case.
+            lab("Mei", "Chen", Some("1990-01-01"), None, "A-4", "negative"),
+            // Repeated accession: a duplicate, nothing written.
+            lab("Ana", "García", Some("1980-03-04"), None, "A-1", "positive"),
+        ])
+        .await;
+    assert_eq!(r.len(), 5);
+    assert!(r.iter().all(|o| o.error.is_none()), "{r:?}");
+    assert!(r[0].person_created && r[0].case_created);
+    assert_eq!(r[1].person_id, r[0].person_id, "name+DOB matches");
+    assert_eq!(
+        r[1].case_id, r[0].case_id,
+        "second positive joins the open case"
+    );
+    assert!(!r[1].case_created);
+    assert_ne!(
+        r[2].person_id, r[0].person_id,
+        "a shared phone alone is no match"
+    );
+    assert!(r[2].case_created);
+    assert_eq!(r[3].case_id, None);
+    assert_eq!(r[4].status, "duplicate");
+
+    // Phone + name matches without a date of birth.
+    let again = cw
+        .ingest_lab_results(&[lab(
+            "luis",
+            "GARCÍA",
+            None,
+            Some("+12125550101"),
+            "A-5",
+            "positive",
+        )])
+        .await;
+    assert_eq!(again[0].person_id, r[2].person_id);
+    assert_eq!(again[0].case_id, r[2].case_id);
+
+    // In one batch, two results of one new person make one person and one case.
+    let b = cw
+        .ingest_lab_results(&[
+            lab("Wei", "Li", Some("1970-07-07"), None, "B-1", "positive"),
+            lab("Wei", "Li", Some("1970-07-07"), None, "B-2", "positive"),
+        ])
+        .await;
+    assert_eq!(b[0].person_id, b[1].person_id);
+    assert_eq!(b[0].case_id, b[1].case_id);
+    assert!(b[0].case_created && !b[1].case_created && !b[1].person_created);
+
+    let case = cw.get_case(r[0].case_id.unwrap()).await.unwrap();
+    assert_eq!(case.status, "new");
+    assert_eq!(
+        case.infectious_start,
+        NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()
+    );
+    assert_eq!(
+        case.isolation_end,
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+    );
+    let tasks = cw.store().tasks_for_case(case.id).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].kind, "case_interview");
+    let labs = cw
+        .person_lab_results(r[0].person_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(labs.len(), 2);
+    assert_eq!(labs[0].accession, "A-1");
+    assert_eq!(labs[1].result, "positive");
+    let person = cw.get_person(r[0].person_id.unwrap()).await.unwrap();
+    assert_eq!(person.first_name.as_deref(), Some("Ana"));
+    assert_eq!(person.phone.as_deref(), Some("+12125550101"));
+}
+
+async fn intake_isolates_bad_items(cw: &Casework) {
+    let mut bad_phone = lab("Omar", "Haddad", None, Some("12"), "C-1", "positive");
+    bad_phone.email = Some("not-an-email".into());
+    let future_dob = lab(
+        "Sara",
+        "Haddad",
+        Some("2999-01-01"),
+        None,
+        "C-2",
+        "positive",
+    );
+    let good = lab(
+        "Grace",
+        "Okafor",
+        Some("1985-05-05"),
+        None,
+        "C-3",
+        "positive",
+    );
+    let no_result = LabResultInput {
+        result: Some("maybe".into()),
+        ..lab("X", "Y", Some("1980-01-01"), None, "C-4", "")
+    };
+    let r = cw
+        .ingest_lab_results(&[bad_phone, future_dob, good, no_result])
+        .await;
+    let e0 = r[0].error.as_ref().expect("bad phone rejected");
+    assert_eq!(e0.field.as_deref(), Some("phone"));
+    assert!(
+        e0.message.contains("email"),
+        "all field errors are listed: {}",
+        e0.message
+    );
+    assert!(!e0.message.contains("not-an-email"), "no value is echoed");
+    assert_eq!(r[1].error.as_ref().unwrap().field.as_deref(), Some("dob"));
+    assert_eq!(
+        r[1].error.as_ref().unwrap().message,
+        "dob: is in the future"
+    );
+    assert_eq!(r[2].status, "recorded");
+    assert_eq!(
+        r[3].error.as_ref().unwrap().field.as_deref(),
+        Some("result")
+    );
+}
+
+async fn case_pages_and_patches(cw: &Casework) {
+    let mut syn = Synthetic::new(7, today());
+    let inputs: Vec<_> = (0..7).map(|_| syn.positive_lab()).collect();
+    assert!(
+        cw.ingest_lab_results(&inputs)
+            .await
+            .iter()
+            .all(|o| o.case_created)
+    );
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = cw
+            .list_cases(Some("new"), None, None, cursor.as_deref(), Some(3))
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|c| c.id));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    let total = cw.store().counts().await.unwrap().cases as usize;
+    assert_eq!(seen.len(), total, "every case exactly once across pages");
+    let mut dedup = seen.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(dedup.len(), seen.len());
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let none = cw
+        .list_cases(
+            None,
+            Some(today() + chrono::Duration::days(1)),
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+    assert!(matches!(
+        cw.list_cases(Some("bogus"), None, None, None, None).await,
+        Err(CaseworkError::Invalid(_))
+    ));
+
+    let id = seen[0];
+    let patch = CasePatch {
+        onset_date: Some(Some("2026-11-10".into())),
+        status: Some("interviewing".into()),
+        symptoms: Some(vec!["fever".into(), "cough".into()]),
+        ..Default::default()
+    };
+    let c = cw.patch_case(id, &patch).await.unwrap();
+    assert_eq!(c.status, "interviewing");
+    assert!(!c.asymptomatic);
+    assert_eq!(
+        c.infectious_start,
+        NaiveDate::from_ymd_opt(2026, 11, 8).unwrap()
+    );
+    assert_eq!(
+        c.isolation_end,
+        NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+    );
+    assert_eq!(
+        cw.get_case(id).await.unwrap().symptoms,
+        vec!["fever", "cough"]
+    );
+    let back = CasePatch {
+        status: Some("new".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        cw.patch_case(id, &back).await,
+        Err(CaseworkError::Transition(_))
+    ));
+    assert!(matches!(
+        cw.patch_case(Uuid::now_v7(), &CasePatch::default()).await,
+        Err(CaseworkError::NotFound("case"))
+    ));
+}
+
+async fn contacts_and_warnings(cw: &Casework) {
+    let case = cw
+        .list_cases(None, None, None, None, Some(1))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let input = ContactInput {
+        first_name: Some("Jean".into()),
+        last_name: Some("Pierre".into()),
+        phone: Some("+1 718 555 0199".into()),
+        exposure_dates: vec!["2026-11-17".into(), "2026-10-01".into()],
+        setting: Some("household".into()),
+        ..Default::default()
+    };
+    let o = cw.add_contact(case.id, &input).await.unwrap();
+    assert!(o.person_created);
+    assert_eq!(
+        o.quarantine_end,
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    );
+    assert_eq!(
+        o.warnings.len(),
+        1,
+        "the October date is outside the infectious period"
+    );
+    // The same contact named again by another case is the same person.
+    let other = cw
+        .list_cases(None, None, None, None, Some(2))
+        .await
+        .unwrap()
+        .items
+        .remove(1);
+    let o2 = cw
+        .add_contact(
+            other.id,
+            &ContactInput {
+                exposure_dates: vec!["2026-11-18".into()],
+                ..input.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(o2.contact_person_id, o.contact_person_id);
+    assert!(!o2.person_created);
+    let list = cw
+        .list_contacts(Some(case.id), None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(list.items[0].status, "named");
+    assert_eq!(list.items[0].setting, "household");
+    let all = cw
+        .list_contacts(None, Some("named"), None, Some(500))
+        .await
+        .unwrap();
+    assert!(all.items.len() >= 2);
+    let missing = cw.add_contact(Uuid::now_v7(), &input).await;
+    assert!(matches!(missing, Err(CaseworkError::NotFound("case"))));
+    let bad = ContactInput {
+        exposure_dates: vec!["yesterday".into()],
+        ..input
+    };
+    match cw.add_contact(case.id, &bad).await {
+        Err(CaseworkError::Invalid(errs)) => assert_eq!(errs[0].field, "exposure_dates[0]"),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+async fn lookups_find_people(cw: &Casework) {
+    let by_phone = cw
+        .find_persons(&PersonSearch {
+            phone: Some("212 555 0101".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_phone.len(), 2, "Ana and Luis share a phone");
+    let by_name = cw
+        .find_persons(&PersonSearch {
+            first_name: Some("ana".into()),
+            last_name: Some("GARCÍA".into()),
+            dob: Some("1980-03-04".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 1);
+    assert_eq!(by_name[0].first_name.as_deref(), Some("Ana"));
+    let nobody = cw
+        .find_persons(&PersonSearch {
+            phone: Some("+1 212 555 0177".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(nobody.is_empty());
+}
+
+async fn tokens(store: &dyn Store) {
+    let t = TokenRow {
+        id: Uuid::now_v7(),
+        name: "ci".into(),
+        hash: vec![7; 32],
+        created_at: Utc::now(),
+        revoked_at: None,
+    };
+    store.insert_token(&t).await.unwrap();
+    assert_eq!(
+        store.token_by_hash(&[7; 32]).await.unwrap().unwrap().name,
+        "ci"
+    );
+    assert!(store.token_by_hash(&[8; 32]).await.unwrap().is_none());
+    assert!(
+        store
+            .insert_token(&TokenRow {
+                id: Uuid::now_v7(),
+                ..t.clone()
+            })
+            .await
+            .is_err(),
+        "hashes are unique"
+    );
+    assert_eq!(store.revoke_token("ci").await.unwrap(), 1);
+    assert_eq!(store.revoke_token("ci").await.unwrap(), 0);
+    assert!(
+        store
+            .token_by_hash(&[7; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    assert_eq!(store.list_tokens().await.unwrap().len(), 1);
+}
+
+async fn rotation_resumes_and_reseals(cw: &Casework) {
+    let store = cw.store();
+    let before = cw.vault().current_version();
+    let mut total = 0;
+    for t in schema::SEALED_TABLES {
+        total += store.count_below_version(t, before + 1).await.unwrap();
+    }
+    assert!(total > 20);
+    // Interrupted half way.
+    let half = total / 2;
+    let r1 = cw.rotate_keys(5, Some(half), |_| {}).await.unwrap();
+    assert!(!r1.complete && !r1.resumed);
+    assert_eq!(r1.version, before + 1);
+    assert_eq!(r1.rows, half);
+    // Data stays readable mid-rotation (mixed versions).
+    let any_case = cw
+        .list_cases(None, None, None, None, Some(500))
+        .await
+        .unwrap();
+    assert!(!any_case.items.is_empty());
+    // Rerun finishes the same rotation instead of starting another.
+    let r2 = cw.rotate_keys(7, None, |_| {}).await.unwrap();
+    assert!(r2.complete && r2.resumed);
+    assert_eq!(r2.version, before + 1);
+    assert_eq!(r1.rows + r2.rows, total);
+    for t in schema::SEALED_TABLES {
+        assert_eq!(store.count_below_version(t, r2.version).await.unwrap(), 0);
+        let rows = store.sealed_batch(t, u32::MAX, 100_000).await.unwrap();
+        for row in rows {
+            for (col, v) in t.columns.iter().zip(&row.values) {
+                if let Some(v) = v {
+                    assert_eq!(
+                        Vault::version_of(v).unwrap(),
+                        r2.version,
+                        "{}.{col}",
+                        t.name
+                    );
+                    cw.vault()
+                        .open(&FieldContext::new(t.name, col, row.id), v)
+                        .expect("opens under the new key");
+                }
+            }
+        }
+    }
+    // Look-ups still work: blind indexes do not change with rotation.
+    let found = cw
+        .find_persons(&PersonSearch {
+            phone: Some("212 555 0101".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+}
+
+/// Plaintexts that must never appear in raw database bytes.
+pub struct SeededSecrets {
+    pub needles: Vec<String>,
+    pub sample_phone: String,
+    pub sample_name_dob: (String, String, String),
+}
+
+/// Inserts `n` synthetic persons with positive results (and so cases) plus
+/// one named contact each, and returns the names, phones and emails used.
+pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
+    let mut syn = Synthetic::new(42, today());
+    let labs: Vec<LabResultInput> = (0..n).map(|_| syn.positive_lab()).collect();
+    let out = cw.ingest_lab_results(&labs).await;
+    let mut needles = Vec::new();
+    for (input, o) in labs.iter().zip(&out) {
+        assert!(o.error.is_none(), "{o:?}");
+        let case_id = o.case_id.expect("positive makes a case");
+        let contact = syn.contact(
+            NaiveDate::parse_from_str(input.specimen_date.as_deref().unwrap(), "%Y-%m-%d").unwrap(),
+        );
+        cw.add_contact(case_id, &contact).await.expect("contact");
+        for c in [
+            &contact.first_name,
+            &contact.last_name,
+            &contact.email,
+            &contact.phone,
+        ] {
+            needles.extend(c.clone());
+        }
+        for v in [
+            &input.first_name,
+            &input.email,
+            &input.phone,
+            &input.address,
+        ] {
+            needles.extend(v.clone());
+        }
+    }
+    // Last names repeat from a short list; the unique parts are first names,
+    // phones and emails. Short common surnames could appear by chance in
+    // random bytes, so only needles of 6+ bytes are scanned.
+    needles.retain(|s| s.len() >= 6);
+    let first = &labs[0];
+    SeededSecrets {
+        needles,
+        sample_phone: first.phone.clone().unwrap(),
+        sample_name_dob: (
+            first.first_name.clone().unwrap(),
+            first.last_name.clone().unwrap(),
+            first.dob.clone().unwrap(),
+        ),
+    }
+}
+
+/// Asserts that none of the needles occurs in `haystack` (UTF-8 bytes).
+pub fn assert_no_plaintext(haystack: &[u8], needles: &[String], what: &str) {
+    assert!(!haystack.is_empty(), "{what} is empty");
+    let ac = aho_corasick::AhoCorasick::new(needles).expect("needles build an automaton");
+    if let Some(m) = ac.find(haystack) {
+        panic!(
+            "plaintext PHI found in {what} at byte {} (seeded value #{}, {} bytes)",
+            m.start(),
+            m.pattern().as_usize(),
+            m.len()
+        );
+    }
+}
+
+/// Asserts the seeded sample is still findable by phone and by name + DOB.
+pub async fn assert_lookups(cw: &Casework, s: &SeededSecrets) {
+    let p = cw
+        .find_persons(&PersonSearch {
+            phone: Some(s.sample_phone.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.len(), 1);
+    let (f, l, d) = &s.sample_name_dob;
+    let q = PersonSearch {
+        first_name: Some(f.clone()),
+        last_name: Some(l.clone()),
+        dob: Some(d.clone()),
+        ..Default::default()
+    };
+    let n = cw.find_persons(&q).await.unwrap();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].id, p[0].id);
+    assert_eq!(n[0].first_name.as_deref(), Some(f.as_str()));
+}

@@ -5,6 +5,7 @@
 //! matching the same new person at once cannot both create it.
 
 mod rows;
+pub mod testing;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,0 +1,229 @@
+//! Lab results from CSV files (`tracedesk import labs --csv FILE`).
+//!
+//! A broken line (wrong number of fields, invalid UTF-8, a bad value) is
+//! reported with its line number and column and every other line is still
+//! imported. The report holds line numbers, column names and reasons only,
+//! never a value from the file.
+
+use crate::{Casework, LabResultInput};
+use std::io::{Read, Write};
+
+/// Columns a lab CSV must have.
+pub const REQUIRED_COLUMNS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "specimen_date",
+    "result",
+    "accession",
+];
+/// Columns a lab CSV may have.
+pub const KNOWN_COLUMNS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "dob",
+    "phone",
+    "email",
+    "address",
+    "language",
+    "specimen_date",
+    "result",
+    "test_type",
+    "accession",
+    "lab",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("the CSV header cannot be read: {0}")]
+    Header(String),
+    #[error("the CSV header lacks required column(s): {0}")]
+    MissingColumns(String),
+    #[error("column `{0}` appears twice in the header")]
+    DuplicateColumn(String),
+    #[error("cannot write the error report: {0}")]
+    Report(std::io::Error),
+}
+
+/// One rejected line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub lines: u64,
+    pub recorded: u64,
+    pub duplicates: u64,
+    pub cases_created: u64,
+    pub rejected: u64,
+    pub ignored_columns: Vec<String>,
+}
+
+/// Progress after each batch: lines read so far and bytes consumed.
+pub struct ImportProgress {
+    pub lines: u64,
+    pub bytes: u64,
+}
+
+fn set(input: &mut LabResultInput, column: &str, value: String) {
+    let v = Some(value);
+    match column {
+        "first_name" => input.first_name = v,
+        "last_name" => input.last_name = v,
+        "dob" => input.dob = v,
+        "phone" => input.phone = v,
+        "email" => input.email = v,
+        "address" => input.address = v,
+        "language" => input.language = v,
+        "specimen_date" => input.specimen_date = v,
+        "result" => input.result = v,
+        "test_type" => input.test_type = v,
+        "accession" => input.accession = v,
+        "lab" => input.lab = v,
+        _ => {}
+    }
+}
+
+impl Casework {
+    /// Imports a lab CSV, writing one report line per rejected input line
+    /// (`line,field,error`) to `report`.
+    pub async fn import_lab_csv<R: Read, W: Write>(
+        &self,
+        reader: R,
+        report: &mut W,
+        mut progress: impl FnMut(&ImportProgress),
+    ) -> Result<ImportSummary, CsvError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(reader);
+        let header = rdr
+            .byte_headers()
+            .map_err(|e| CsvError::Header(e.to_string()))?
+            .clone();
+        let mut columns = Vec::with_capacity(header.len());
+        let mut summary = ImportSummary::default();
+        for raw in header.iter() {
+            let name = std::str::from_utf8(raw)
+                .map_err(|_| CsvError::Header("a column name is not valid UTF-8".into()))?
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_ascii_lowercase();
+            if columns.contains(&name) {
+                return Err(CsvError::DuplicateColumn(name));
+            }
+            if !KNOWN_COLUMNS.contains(&name.as_str()) {
+                summary.ignored_columns.push(name.clone());
+            }
+            columns.push(name);
+        }
+        let missing: Vec<&str> = REQUIRED_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !columns.iter().any(|x| x == c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(CsvError::MissingColumns(missing.join(", ")));
+        }
+        writeln!(report, "line,field,error").map_err(CsvError::Report)?;
+
+        let mut batch: Vec<(u64, LabResultInput)> = Vec::with_capacity(crate::intake::INTAKE_BATCH);
+        let mut record = csv::ByteRecord::new();
+        loop {
+            let read = rdr.read_byte_record(&mut record);
+            let line = record
+                .position()
+                .map(|p| p.line())
+                .unwrap_or(summary.lines + 2);
+            let more = match read {
+                Ok(more) => more,
+                Err(e) => {
+                    summary.lines += 1;
+                    let line = e.position().map(|p| p.line()).unwrap_or(line);
+                    self.reject(report, &mut summary, line, "", "the line is not valid CSV")?;
+                    continue;
+                }
+            };
+            if more {
+                summary.lines += 1;
+                match self.row_input(&columns, &record) {
+                    Ok(input) => batch.push((line, input)),
+                    Err((field, msg)) => self.reject(report, &mut summary, line, &field, &msg)?,
+                }
+            }
+            if batch.len() >= crate::intake::INTAKE_BATCH || (!more && !batch.is_empty()) {
+                let (lines, inputs): (Vec<u64>, Vec<LabResultInput>) =
+                    std::mem::take(&mut batch).into_iter().unzip();
+                for (o, line) in self.ingest_lab_results(&inputs).await.iter().zip(lines) {
+                    match &o.error {
+                        Some(e) => self.reject(
+                            report,
+                            &mut summary,
+                            line,
+                            e.field.as_deref().unwrap_or(""),
+                            &e.message,
+                        )?,
+                        None if o.status == "duplicate" => summary.duplicates += 1,
+                        None => {
+                            summary.recorded += 1;
+                            summary.cases_created += u64::from(o.case_created);
+                        }
+                    }
+                }
+                progress(&ImportProgress {
+                    lines: summary.lines,
+                    bytes: rdr.position().byte(),
+                });
+            }
+            if !more {
+                break;
+            }
+        }
+        report.flush().map_err(CsvError::Report)?;
+        Ok(summary)
+    }
+
+    fn row_input(
+        &self,
+        columns: &[String],
+        record: &csv::ByteRecord,
+    ) -> Result<LabResultInput, (String, String)> {
+        if record.len() != columns.len() {
+            return Err((
+                String::new(),
+                format!(
+                    "has {} fields; the header has {}",
+                    record.len(),
+                    columns.len()
+                ),
+            ));
+        }
+        let mut input = LabResultInput::default();
+        for (col, raw) in columns.iter().zip(record.iter()) {
+            let value = std::str::from_utf8(raw)
+                .map_err(|_| (col.clone(), "is not valid UTF-8 text".to_string()))?;
+            if !value.is_empty() {
+                set(&mut input, col, value.to_string());
+            }
+        }
+        Ok(input)
+    }
+
+    fn reject<W: Write>(
+        &self,
+        report: &mut W,
+        s: &mut ImportSummary,
+        line: u64,
+        field: &str,
+        msg: &str,
+    ) -> Result<(), CsvError> {
+        s.rejected += 1;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record([line.to_string().as_str(), field, msg]);
+        let bytes = w.into_inner().unwrap_or_default();
+        report.write_all(&bytes).map_err(CsvError::Report)
+    }
+}

@@ -1,0 +1,459 @@
+//! Wire inputs (JSON bodies and CSV rows share them) and their validation
+//! into domain types. Every field is a string on the wire so that one bad
+//! value yields a field error naming it, rather than a generic parse failure.
+
+use crate::CaseworkError;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use tracedesk_domain::{
+    CaseStatus, DateOfBirth, Email, ExposureSetting, FieldError, LabOutcome, PersonName, Phone,
+};
+
+/// One lab result as a lab or an ELR feed sends it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabResultInput {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub dob: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub language: Option<String>,
+    pub specimen_date: Option<String>,
+    pub result: Option<String>,
+    pub test_type: Option<String>,
+    pub accession: Option<String>,
+    pub lab: Option<String>,
+}
+
+/// A contact named by a case.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub dob: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    /// One or more dates (YYYY-MM-DD) of exposure.
+    #[serde(default)]
+    pub exposure_dates: Vec<String>,
+    pub setting: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// Changes to a case. Absent fields are left as they are; `onset_date: null`
+/// clears a recorded onset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasePatch {
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub onset_date: Option<Option<String>>,
+    pub asymptomatic: Option<bool>,
+    pub symptoms: Option<Vec<String>>,
+    pub notes: Option<String>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Find persons by phone or by name and date of birth (sent in a body, never a URL).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonSearch {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub dob: Option<String>,
+}
+
+/// Validated identity of a person.
+#[derive(Debug, Clone)]
+pub(crate) struct PersonFields {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub dob: Option<DateOfBirth>,
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub address: Option<String>,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ValidLab {
+    pub person: PersonFields,
+    pub specimen_date: NaiveDate,
+    pub outcome: LabOutcome,
+    pub test_type: Option<String>,
+    pub accession: String,
+    pub lab: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ValidContact {
+    pub person: PersonFields,
+    pub first_exposure: NaiveDate,
+    pub last_exposure: NaiveDate,
+    pub dates: Vec<NaiveDate>,
+    pub setting: ExposureSetting,
+    pub notes: Option<String>,
+}
+
+/// Collects field errors so a caller sees every problem of a record at once.
+#[derive(Default)]
+pub(crate) struct Check {
+    pub errors: Vec<FieldError>,
+}
+
+impl Check {
+    pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        r.map_err(|e| self.errors.push(e)).ok()
+    }
+
+    pub fn fail(&mut self, field: &str, reason: &str) {
+        self.errors.push(FieldError::new(field, reason));
+    }
+
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, CaseworkError> {
+        match value {
+            Some(v) if self.errors.is_empty() => Ok(v),
+            _ => Err(CaseworkError::Invalid(self.errors)),
+        }
+    }
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub(crate) fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, "is not a date in YYYY-MM-DD form"))
+}
+
+fn bounded_text(c: &mut Check, field: &str, v: &Option<String>, max: usize) -> Option<String> {
+    let s = present(v)?;
+    if s.chars().count() > max {
+        c.fail(field, &format!("is longer than {max} characters"));
+        return None;
+    }
+    if s.chars().any(|ch| ch.is_control() && ch != '\n') {
+        c.fail(field, "contains control characters");
+        return None;
+    }
+    Some(s.to_string())
+}
+
+fn language(c: &mut Check, v: &Option<String>) -> Option<String> {
+    let s = present(v)?;
+    let ok =
+        (2..=35).contains(&s.len()) && s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
+    if !ok {
+        c.fail(
+            "language",
+            "must be a language tag such as en, es or zh-Hant",
+        );
+        return None;
+    }
+    Some(s.to_ascii_lowercase())
+}
+
+/// Names, DOB, phone, email, address, language; `need_dob_or_phone` is the
+/// rule that makes a person matchable later.
+#[allow(clippy::too_many_arguments)]
+fn person_fields(
+    c: &mut Check,
+    first: &Option<String>,
+    last: &Option<String>,
+    dob: &Option<String>,
+    phone: &Option<String>,
+    email: &Option<String>,
+    address: &Option<String>,
+    lang: &Option<String>,
+    region: &str,
+    today: NaiveDate,
+) -> Option<PersonFields> {
+    let first_name = match present(first) {
+        Some(v) => c.take(PersonName::parse("first_name", v)),
+        None => {
+            c.fail("first_name", "is required");
+            None
+        }
+    };
+    let last_name = match present(last) {
+        Some(v) => c.take(PersonName::parse("last_name", v)),
+        None => {
+            c.fail("last_name", "is required");
+            None
+        }
+    };
+    let dob_v = present(dob).and_then(|v| c.take(DateOfBirth::parse("dob", v, today)));
+    let phone_v = present(phone).and_then(|v| c.take(Phone::parse("phone", v, region)));
+    let email_v = present(email).and_then(|v| c.take(Email::parse("email", v)));
+    let address = bounded_text(c, "address", address, 300);
+    let language = language(c, lang);
+    if present(dob).is_none() && present(phone).is_none() {
+        c.fail(
+            "dob",
+            "a date of birth or a phone number is required to identify the person",
+        );
+    }
+    Some(PersonFields {
+        first_name: first_name?,
+        last_name: last_name?,
+        dob: dob_v,
+        phone: phone_v,
+        email: email_v,
+        address,
+        language,
+    })
+}
+
+impl LabResultInput {
+    pub(crate) fn validate(
+        &self,
+        region: &str,
+        today: NaiveDate,
+    ) -> Result<ValidLab, CaseworkError> {
+        let mut c = Check::default();
+        let person = person_fields(
+            &mut c,
+            &self.first_name,
+            &self.last_name,
+            &self.dob,
+            &self.phone,
+            &self.email,
+            &self.address,
+            &self.language,
+            region,
+            today,
+        );
+        let specimen_date = match present(&self.specimen_date) {
+            Some(v) => c.take(parse_date("specimen_date", v)).and_then(|d| {
+                if d > today {
+                    c.fail("specimen_date", "is in the future");
+                    None
+                } else {
+                    Some(d)
+                }
+            }),
+            None => {
+                c.fail("specimen_date", "is required");
+                None
+            }
+        };
+        let outcome = match present(&self.result) {
+            Some(v) => parse_outcome(v).or_else(|| {
+                c.fail(
+                    "result",
+                    "must be positive, negative or inconclusive (or detected / not detected)",
+                );
+                None
+            }),
+            None => {
+                c.fail("result", "is required");
+                None
+            }
+        };
+        let accession = match present(&self.accession) {
+            Some(v) if v.len() <= 64 && v.chars().all(|ch| ch.is_ascii_graphic()) => {
+                Some(v.to_string())
+            }
+            Some(_) => {
+                c.fail("accession", "must be 1 to 64 printable ASCII characters");
+                None
+            }
+            None => {
+                c.fail("accession", "is required");
+                None
+            }
+        };
+        let test_type = bounded_text(&mut c, "test_type", &self.test_type, 100);
+        let lab = bounded_text(&mut c, "lab", &self.lab, 200);
+        let value = (|| {
+            Some(ValidLab {
+                person: person?,
+                specimen_date: specimen_date?,
+                outcome: outcome?,
+                test_type,
+                accession: accession?,
+                lab,
+            })
+        })();
+        c.finish(value)
+    }
+}
+
+/// Accepts the words labs actually send, including HL7-style "detected".
+fn parse_outcome(v: &str) -> Option<LabOutcome> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "positive" | "pos" | "detected" | "p" => Some(LabOutcome::Positive),
+        "negative" | "neg" | "not detected" | "undetected" | "n" => Some(LabOutcome::Negative),
+        "inconclusive" | "indeterminate" | "equivocal" | "invalid" => {
+            Some(LabOutcome::Inconclusive)
+        }
+        _ => None,
+    }
+}
+
+impl ContactInput {
+    pub(crate) fn validate(
+        &self,
+        region: &str,
+        today: NaiveDate,
+    ) -> Result<ValidContact, CaseworkError> {
+        let mut c = Check::default();
+        let person = person_fields(
+            &mut c,
+            &self.first_name,
+            &self.last_name,
+            &self.dob,
+            &self.phone,
+            &self.email,
+            &None,
+            &self.language,
+            region,
+            today,
+        );
+        let mut dates = Vec::new();
+        if self.exposure_dates.is_empty() {
+            c.fail("exposure_dates", "at least one exposure date is required");
+        }
+        if self.exposure_dates.len() > 60 {
+            c.fail("exposure_dates", "at most 60 dates");
+        }
+        for (i, raw) in self.exposure_dates.iter().enumerate() {
+            let field = format!("exposure_dates[{i}]");
+            if let Some(d) = c.take(parse_date(&field, raw)) {
+                if d > today {
+                    c.fail(&field, "is in the future");
+                } else {
+                    dates.push(d);
+                }
+            }
+        }
+        dates.sort_unstable();
+        dates.dedup();
+        let setting = match present(&self.setting) {
+            Some(v) => ExposureSetting::parse(&v.to_ascii_lowercase()).or_else(|| {
+                c.fail(
+                    "setting",
+                    "must be household, workplace, school, healthcare, event or other",
+                );
+                None
+            }),
+            None => Some(ExposureSetting::Other),
+        };
+        let notes = bounded_text(&mut c, "notes", &self.notes, 2000);
+        let value = (|| {
+            Some(ValidContact {
+                person: person?,
+                first_exposure: *dates.first()?,
+                last_exposure: *dates.last()?,
+                dates: dates.clone(),
+                setting: setting?,
+                notes,
+            })
+        })();
+        c.finish(value)
+    }
+}
+
+/// A validated case patch.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValidPatch {
+    pub status: Option<CaseStatus>,
+    pub onset_date: Option<Option<NaiveDate>>,
+    pub asymptomatic: Option<bool>,
+    pub symptoms: Option<Vec<String>>,
+    pub notes: Option<String>,
+}
+
+impl CasePatch {
+    pub(crate) fn validate(&self, today: NaiveDate) -> Result<ValidPatch, CaseworkError> {
+        let mut c = Check::default();
+        let status = self.status.as_deref().and_then(|s| {
+            CaseStatus::parse(s).or_else(|| {
+                c.fail("status", "is not a case status (new, interviewing, isolating, closed, unreachable, refused)");
+                None
+            })
+        });
+        let onset_date = match &self.onset_date {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(raw)) => match c.take(parse_date("onset_date", raw)) {
+                Some(d) if d > today => {
+                    c.fail("onset_date", "is in the future");
+                    None
+                }
+                Some(d) => Some(Some(d)),
+                None => None,
+            },
+        };
+        let symptoms = self.symptoms.as_ref().map(|list| {
+            if list.len() > 30 {
+                c.fail("symptoms", "at most 30 symptoms");
+            }
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    bounded_text(&mut c, &format!("symptoms[{i}]"), &Some(s.clone()), 100)
+                })
+                .collect::<Vec<_>>()
+        });
+        let notes = bounded_text(&mut c, "notes", &self.notes, 4000);
+        c.finish(Some(ValidPatch {
+            status,
+            onset_date,
+            asymptomatic: self.asymptomatic,
+            symptoms,
+            notes,
+        }))
+    }
+}
+
+impl PersonSearch {
+    pub(crate) fn validate(
+        &self,
+        region: &str,
+        today: NaiveDate,
+    ) -> Result<SearchKey, CaseworkError> {
+        let mut c = Check::default();
+        if let Some(p) = present(&self.phone) {
+            let phone = c.take(Phone::parse("phone", p, region));
+            return c.finish(phone.map(SearchKey::Phone));
+        }
+        if let Some(e) = present(&self.email) {
+            let email = c.take(Email::parse("email", e));
+            return c.finish(email.map(SearchKey::Email));
+        }
+        let (Some(f), Some(l), Some(d)) = (
+            present(&self.first_name),
+            present(&self.last_name),
+            present(&self.dob),
+        ) else {
+            return Err(CaseworkError::invalid(
+                "phone",
+                "give a phone, an email, or first_name + last_name + dob",
+            ));
+        };
+        let first = c.take(PersonName::parse("first_name", f));
+        let last = c.take(PersonName::parse("last_name", l));
+        let dob = c.take(DateOfBirth::parse("dob", d, today));
+        let key = (|| Some(SearchKey::NameDob(first?, last?, dob?)))();
+        c.finish(key)
+    }
+}
+
+pub(crate) enum SearchKey {
+    Phone(Phone),
+    Email(Email),
+    NameDob(PersonName, PersonName, DateOfBirth),
+}

@@ -1,0 +1,537 @@
+//! Operations: lab intake, cases, contacts and person look-up.
+
+use crate::input::{SearchKey, ValidLab};
+use crate::seal::{email_key, match_keys, name_dob_key, seal_opt, seal_person};
+use crate::views::{CaseView, ContactView, LabResultView, Page, PersonView};
+use crate::{
+    CasePatch, Casework, CaseworkError, ContactInput, ItemError, LabResultInput, PersonSearch,
+};
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+use tracedesk_domain::{
+    CaseStatus, ContactStatus, ExposureWarning, LabOutcome, QuarantineOption, TaskKind, TaskStatus,
+};
+use tracedesk_store::{
+    CaseFilter, CaseRow, ExposureFilter, ExposureRow, LabIntake, LabResultRow, PersonKey, TaskRow,
+    schema,
+};
+use tracedesk_vault::BlindKind;
+use uuid::Uuid;
+
+/// Rows per store transaction during intake.
+pub const INTAKE_BATCH: usize = 500;
+
+/// What happened to one submitted lab result.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LabOutcomeView {
+    pub index: usize,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lab_result_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub person_created: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub case_created: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ItemError>,
+}
+
+impl LabOutcomeView {
+    pub fn rejected(index: usize, error: ItemError) -> Self {
+        Self {
+            index,
+            status: "rejected",
+            lab_result_id: None,
+            person_id: None,
+            case_id: None,
+            person_created: false,
+            case_created: false,
+            error: Some(error),
+        }
+    }
+
+    pub fn is_rejected(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactOutcome {
+    pub exposure_id: Uuid,
+    pub contact_person_id: Uuid,
+    pub person_created: bool,
+    pub task_id: Uuid,
+    pub quarantine_end: NaiveDate,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    #[serde(flatten)]
+    pub detail: ExposureWarning,
+    pub message: String,
+}
+
+fn cursor_of(id: Option<Uuid>) -> Option<String> {
+    id.map(|u| u.simple().to_string())
+}
+
+/// Parses a page cursor; it is an opaque id, never PHI.
+pub fn parse_cursor(raw: Option<&str>) -> Result<Option<Uuid>, CaseworkError> {
+    raw.map(|c| {
+        Uuid::try_parse(c)
+            .map_err(|_| CaseworkError::invalid("cursor", "is not a cursor returned by this API"))
+    })
+    .transpose()
+}
+
+fn page_limit(limit: Option<u32>) -> Result<u32, CaseworkError> {
+    match limit.unwrap_or(50) {
+        n @ 1..=500 => Ok(n),
+        _ => Err(CaseworkError::invalid("limit", "must be between 1 and 500")),
+    }
+}
+
+impl Casework {
+    fn build_intake(&self, v: &ValidLab) -> LabIntake {
+        let now = self.now();
+        let vault = &*self.vault;
+        let person_id = Uuid::now_v7();
+        let lab_id = Uuid::now_v7();
+        let case_id = Uuid::now_v7();
+        let rules = &self.settings.rules;
+        let lt = schema::LAB_RESULTS.name;
+        let lab = LabResultRow {
+            id: lab_id,
+            person_id,
+            case_id: None,
+            created_at: now,
+            specimen_date: v.specimen_date,
+            key_version: vault.current_version(),
+            accession: vault.seal_str(
+                &tracedesk_vault::FieldContext::new(lt, "accession", lab_id),
+                &v.accession,
+            ),
+            accession_bidx: vault.blind(BlindKind::Accession, &v.accession),
+            result: vault.seal_str(
+                &tracedesk_vault::FieldContext::new(lt, "result", lab_id),
+                v.outcome.as_str(),
+            ),
+            test_type: seal_opt(vault, lt, "test_type", lab_id, v.test_type.as_deref()),
+            lab: seal_opt(vault, lt, "lab", lab_id, v.lab.as_deref()),
+        };
+        let case = CaseRow {
+            id: case_id,
+            person_id,
+            status: CaseStatus::New.as_str().into(),
+            created_at: now,
+            updated_at: now,
+            report_date: now.date_naive(),
+            specimen_date: v.specimen_date,
+            onset_date: None,
+            asymptomatic: true,
+            infectious_start: rules.infectious_start(None, v.specimen_date),
+            isolation_end: rules.isolation_end(None, v.specimen_date),
+            key_version: vault.current_version(),
+            symptoms: None,
+            notes: None,
+        };
+        let kind = TaskKind::CaseInterview;
+        let task = TaskRow {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().into(),
+            status: TaskStatus::Pending.as_str().into(),
+            priority: kind.default_priority(),
+            person_id,
+            case_id: Some(case_id),
+            exposure_id: None,
+            created_at: now,
+            due_at: now + Duration::hours(kind.default_sla_hours()),
+        };
+        LabIntake {
+            person: seal_person(vault, person_id, &v.person, now),
+            match_on: match_keys(vault, &v.person),
+            lab,
+            positive: v.outcome == LabOutcome::Positive,
+            case,
+            task,
+        }
+    }
+
+    /// Records lab results. Each item is validated on its own; invalid items
+    /// are reported and the rest proceed. Items are written in transactions
+    /// of [`INTAKE_BATCH`]; if one fails, its items are retried one by one so
+    /// a single bad row cannot sink its neighbours.
+    pub async fn ingest_lab_results(&self, inputs: &[LabResultInput]) -> Vec<LabOutcomeView> {
+        let today = self.today();
+        let region = self.settings.default_region.as_str();
+        let mut out: Vec<Option<LabOutcomeView>> = vec![None; inputs.len()];
+        let mut pending: Vec<(usize, LabIntake)> =
+            Vec::with_capacity(inputs.len().min(INTAKE_BATCH));
+        for (i, input) in inputs.iter().enumerate() {
+            match input.validate(region, today) {
+                Ok(v) => pending.push((i, self.build_intake(&v))),
+                Err(e) => out[i] = Some(LabOutcomeView::rejected(i, ItemError::from(&e))),
+            }
+            if pending.len() == INTAKE_BATCH || (i + 1 == inputs.len() && !pending.is_empty()) {
+                self.write_intake(std::mem::take(&mut pending), &mut out)
+                    .await;
+            }
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.unwrap_or_else(|| {
+                    LabOutcomeView::rejected(
+                        i,
+                        ItemError {
+                            code: "internal",
+                            message: "not processed".into(),
+                            field: None,
+                        },
+                    )
+                })
+            })
+            .collect()
+    }
+
+    async fn write_intake(
+        &self,
+        batch: Vec<(usize, LabIntake)>,
+        out: &mut [Option<LabOutcomeView>],
+    ) {
+        let (idx, items): (Vec<usize>, Vec<LabIntake>) = batch.into_iter().unzip();
+        match self.store.ingest_lab_results(&items).await {
+            Ok(outcomes) => {
+                for (i, o) in idx.into_iter().zip(outcomes) {
+                    out[i] = Some(outcome_view(i, &o));
+                }
+            }
+            Err(e) if items.len() > 1 => {
+                tracing::warn!(error = %e, rows = items.len(), "intake batch failed; retrying rows one by one");
+                for (i, item) in idx.into_iter().zip(items) {
+                    out[i] = Some(
+                        match self
+                            .store
+                            .ingest_lab_results(std::slice::from_ref(&item))
+                            .await
+                        {
+                            Ok(o) => o.first().map(|o| outcome_view(i, o)).unwrap_or_else(|| {
+                                LabOutcomeView::rejected(
+                                    i,
+                                    ItemError::from(&CaseworkError::NotFound("outcome")),
+                                )
+                            }),
+                            Err(e) => {
+                                tracing::error!(error = %e, index = i, "lab result could not be stored");
+                                LabOutcomeView::rejected(
+                                    i,
+                                    ItemError::from(&CaseworkError::Store(e)),
+                                )
+                            }
+                        },
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "lab result could not be stored");
+                for i in idx {
+                    out[i] = Some(LabOutcomeView::rejected(
+                        i,
+                        ItemError::from(&CaseworkError::Store(
+                            tracedesk_store::StoreError::Backend(String::new()),
+                        )),
+                    ));
+                }
+            }
+        }
+    }
+
+    pub async fn get_case(&self, id: Uuid) -> Result<CaseView, CaseworkError> {
+        let row = self
+            .store
+            .get_case(id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        self.case_view(&row)
+    }
+
+    pub async fn list_cases(
+        &self,
+        status: Option<&str>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<CaseView>, CaseworkError> {
+        if let Some(s) = status
+            && CaseStatus::parse(s).is_none()
+        {
+            return Err(CaseworkError::invalid("status", "is not a case status"));
+        }
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(CaseworkError::invalid("from", "is after `to`"));
+        }
+        let limit = page_limit(limit)?;
+        let rows = self
+            .store
+            .list_cases(&CaseFilter {
+                status: status.map(str::to_string),
+                person_id: None,
+                report_from: from,
+                report_to: to,
+                before: parse_cursor(cursor)?,
+                limit,
+            })
+            .await?;
+        let next = if rows.len() == limit as usize {
+            cursor_of(rows.last().map(|r| r.id))
+        } else {
+            None
+        };
+        let items = rows
+            .iter()
+            .map(|r| self.case_view(r))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    /// Applies a patch; a new onset date (or asymptomatic flag) recomputes
+    /// the infectious period and isolation end.
+    pub async fn patch_case(&self, id: Uuid, patch: &CasePatch) -> Result<CaseView, CaseworkError> {
+        let p = patch.validate(self.today())?;
+        let mut row = self
+            .store
+            .get_case(id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        if let Some(to) = p.status {
+            let from = CaseStatus::parse(&row.status).ok_or_else(|| {
+                tracedesk_store::StoreError::Corrupt("unknown case status".into())
+            })?;
+            if from != to {
+                row.status = from.transition(to)?.as_str().into();
+            }
+        }
+        if let Some(onset) = p.onset_date {
+            row.onset_date = onset;
+            row.asymptomatic = onset.is_none();
+        }
+        if let Some(a) = p.asymptomatic {
+            if a {
+                row.onset_date = None;
+            } else if row.onset_date.is_none() {
+                return Err(CaseworkError::invalid(
+                    "asymptomatic",
+                    "a symptomatic case needs an onset_date",
+                ));
+            }
+            row.asymptomatic = a;
+        }
+        let rules = &self.settings.rules;
+        row.infectious_start = rules.infectious_start(row.onset_date, row.specimen_date);
+        row.isolation_end = rules.isolation_end(row.onset_date, row.specimen_date);
+        let t = schema::CASES.name;
+        let vault = &*self.vault;
+        let mut resealed = row.key_version != vault.current_version();
+        if let Some(symptoms) = &p.symptoms {
+            let json = serde_json::to_string(symptoms).unwrap_or_else(|_| "[]".into());
+            row.symptoms = seal_opt(vault, t, "symptoms", id, Some(&json));
+            resealed = true;
+        }
+        if let Some(notes) = &p.notes {
+            row.notes = seal_opt(vault, t, "notes", id, Some(notes));
+            resealed = true;
+        }
+        if resealed {
+            // Every sealed column must be under the row's stamped version.
+            let ctx = |c| tracedesk_vault::FieldContext::new(t, c, id);
+            if let Some(s) = &row.symptoms {
+                row.symptoms = Some(vault.reseal(&ctx("symptoms"), s)?);
+            }
+            if let Some(n) = &row.notes {
+                row.notes = Some(vault.reseal(&ctx("notes"), n)?);
+            }
+            row.key_version = vault.current_version();
+        }
+        row.updated_at = self.now();
+        self.store.update_case(&row).await.map_err(|e| match e {
+            tracedesk_store::StoreError::NotFound => CaseworkError::NotFound("case"),
+            e => e.into(),
+        })?;
+        self.case_view(&row)
+    }
+
+    /// Names a contact of a case. Dates outside the infectious period are
+    /// accepted with warnings.
+    pub async fn add_contact(
+        &self,
+        case_id: Uuid,
+        input: &ContactInput,
+    ) -> Result<ContactOutcome, CaseworkError> {
+        let v = input.validate(&self.settings.default_region, self.today())?;
+        let case = self
+            .store
+            .get_case(case_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        let rules = &self.settings.rules;
+        let quarantine_end = rules
+            .quarantine_end(v.last_exposure, QuarantineOption::Full, false)
+            .map_err(|_| {
+                CaseworkError::invalid("exposure_dates", "no quarantine end can be computed")
+            })?;
+        let warnings = rules
+            .exposure_warnings(&v.dates, case.onset_date, case.specimen_date)
+            .into_iter()
+            .map(|w| Warning {
+                message: w.message(),
+                detail: w,
+            })
+            .collect();
+        let now = self.now();
+        let vault = &*self.vault;
+        let person_id = Uuid::now_v7();
+        let exposure_id = Uuid::now_v7();
+        let kind = TaskKind::ContactNotification;
+        let intake = tracedesk_store::ContactIntake {
+            person: seal_person(vault, person_id, &v.person, now),
+            match_on: match_keys(vault, &v.person),
+            exposure: ExposureRow {
+                id: exposure_id,
+                case_id,
+                contact_person_id: person_id,
+                created_at: now,
+                updated_at: now,
+                first_exposure: v.first_exposure,
+                last_exposure: v.last_exposure,
+                setting: v.setting.as_str().into(),
+                status: ContactStatus::Named.as_str().into(),
+                quarantine_end,
+                key_version: vault.current_version(),
+                notes: seal_opt(
+                    vault,
+                    schema::EXPOSURES.name,
+                    "notes",
+                    exposure_id,
+                    v.notes.as_deref(),
+                ),
+            },
+            task: TaskRow {
+                id: Uuid::now_v7(),
+                kind: kind.as_str().into(),
+                status: TaskStatus::Pending.as_str().into(),
+                priority: kind.default_priority(),
+                person_id,
+                case_id: None,
+                exposure_id: Some(exposure_id),
+                created_at: now,
+                due_at: now + Duration::hours(kind.default_sla_hours()),
+            },
+        };
+        let o = self.store.add_contact(&intake).await?;
+        Ok(ContactOutcome {
+            exposure_id: o.exposure_id,
+            contact_person_id: o.person_id,
+            person_created: o.person_created,
+            task_id: o.task_id,
+            quarantine_end,
+            warnings,
+        })
+    }
+
+    pub async fn list_contacts(
+        &self,
+        case_id: Option<Uuid>,
+        status: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<ContactView>, CaseworkError> {
+        if let Some(s) = status
+            && ContactStatus::parse(s).is_none()
+        {
+            return Err(CaseworkError::invalid("status", "is not a contact status"));
+        }
+        let limit = page_limit(limit)?;
+        let rows = self
+            .store
+            .list_exposures(&ExposureFilter {
+                case_id,
+                contact_person_id: None,
+                status: status.map(str::to_string),
+                before: parse_cursor(cursor)?,
+                limit,
+            })
+            .await?;
+        let next = if rows.len() == limit as usize {
+            cursor_of(rows.last().map(|r| r.id))
+        } else {
+            None
+        };
+        let items = rows
+            .iter()
+            .map(|r| self.contact_view(r))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    pub async fn get_person(&self, id: Uuid) -> Result<PersonView, CaseworkError> {
+        let row = self
+            .store
+            .get_person(id)
+            .await?
+            .ok_or(CaseworkError::NotFound("person"))?;
+        self.person_view(&row)
+    }
+
+    pub async fn person_lab_results(&self, id: Uuid) -> Result<Vec<LabResultView>, CaseworkError> {
+        self.store
+            .lab_results_for_person(id)
+            .await?
+            .iter()
+            .map(|l| self.lab_view(l))
+            .collect()
+    }
+
+    /// Finds persons by blind index; no plaintext leaves this process.
+    pub async fn find_persons(&self, q: &PersonSearch) -> Result<Vec<PersonView>, CaseworkError> {
+        let key = q.validate(&self.settings.default_region, self.today())?;
+        let vault = &*self.vault;
+        let (kind, blind) = match key {
+            SearchKey::Phone(p) => (PersonKey::Phone, vault.blind(BlindKind::Phone, p.as_str())),
+            SearchKey::Email(e) => (
+                PersonKey::Email,
+                vault.blind(BlindKind::Email, &email_key(&e)),
+            ),
+            SearchKey::NameDob(f, l, d) => (
+                PersonKey::NameDob,
+                vault.blind(BlindKind::NameDob, &name_dob_key(&f, &l, &d)),
+            ),
+        };
+        self.store
+            .find_persons(kind, &blind)
+            .await?
+            .iter()
+            .map(|p| self.person_view(p))
+            .collect()
+    }
+}
+
+fn outcome_view(index: usize, o: &tracedesk_store::LabIntakeOutcome) -> LabOutcomeView {
+    LabOutcomeView {
+        index,
+        status: if o.duplicate { "duplicate" } else { "recorded" },
+        lab_result_id: (!o.duplicate).then_some(o.lab_id),
+        person_id: (!o.duplicate).then_some(o.person_id),
+        case_id: o.case_id,
+        person_created: o.person_created,
+        case_created: o.case_created,
+        error: None,
+    }
+}

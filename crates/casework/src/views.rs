@@ -1,0 +1,158 @@
+//! Opened (plaintext) views of stored rows, as the API returns them.
+
+use crate::{Casework, CaseworkError};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use tracedesk_store::{CaseRow, ExposureRow, LabResultRow, PersonRow, Sealed, schema};
+use tracedesk_vault::FieldContext;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PersonView {
+    pub id: Uuid,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub dob: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub language: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CaseView {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub status: String,
+    pub report_date: NaiveDate,
+    pub specimen_date: NaiveDate,
+    pub onset_date: Option<NaiveDate>,
+    pub asymptomatic: bool,
+    pub infectious_start: NaiveDate,
+    pub isolation_end: NaiveDate,
+    pub symptoms: Vec<String>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LabResultView {
+    pub id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub specimen_date: NaiveDate,
+    pub accession: String,
+    pub result: String,
+    pub test_type: Option<String>,
+    pub lab: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ContactView {
+    pub exposure_id: Uuid,
+    pub case_id: Uuid,
+    pub contact_person_id: Uuid,
+    pub first_exposure: NaiveDate,
+    pub last_exposure: NaiveDate,
+    pub setting: String,
+    pub status: String,
+    pub quarantine_end: NaiveDate,
+    pub monitoring_days_left: i64,
+    pub notes: Option<String>,
+}
+
+/// A keyset page: pass `next` back as `cursor` for the following page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl Casework {
+    fn open_opt(
+        &self,
+        table: &str,
+        column: &str,
+        row: Uuid,
+        v: &Option<Sealed>,
+    ) -> Result<Option<String>, CaseworkError> {
+        v.as_ref()
+            .map(|s| {
+                self.vault
+                    .open_string(&FieldContext::new(table, column, row), s)
+            })
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    pub(crate) fn person_view(&self, p: &PersonRow) -> Result<PersonView, CaseworkError> {
+        let t = schema::PERSONS.name;
+        Ok(PersonView {
+            id: p.id,
+            first_name: self.open_opt(t, "first_name", p.id, &p.first_name)?,
+            last_name: self.open_opt(t, "last_name", p.id, &p.last_name)?,
+            dob: self.open_opt(t, "dob", p.id, &p.dob)?,
+            phone: self.open_opt(t, "phone", p.id, &p.phone)?,
+            email: self.open_opt(t, "email", p.id, &p.email)?,
+            address: self.open_opt(t, "address", p.id, &p.address)?,
+            language: self.open_opt(t, "language", p.id, &p.language)?,
+            created_at: p.created_at,
+        })
+    }
+
+    pub(crate) fn case_view(&self, c: &CaseRow) -> Result<CaseView, CaseworkError> {
+        let t = schema::CASES.name;
+        let symptoms = self
+            .open_opt(t, "symptoms", c.id, &c.symptoms)?
+            .map(|s| serde_json::from_str::<Vec<String>>(&s))
+            .transpose()
+            .map_err(|_| CaseworkError::Vault(tracedesk_vault::VaultError::Malformed))?
+            .unwrap_or_default();
+        Ok(CaseView {
+            id: c.id,
+            person_id: c.person_id,
+            status: c.status.clone(),
+            report_date: c.report_date,
+            specimen_date: c.specimen_date,
+            onset_date: c.onset_date,
+            asymptomatic: c.asymptomatic,
+            infectious_start: c.infectious_start,
+            isolation_end: c.isolation_end,
+            symptoms,
+            notes: self.open_opt(t, "notes", c.id, &c.notes)?,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
+    }
+
+    pub(crate) fn lab_view(&self, l: &LabResultRow) -> Result<LabResultView, CaseworkError> {
+        let t = schema::LAB_RESULTS.name;
+        let open =
+            |col: &str, v: &Sealed| self.vault.open_string(&FieldContext::new(t, col, l.id), v);
+        Ok(LabResultView {
+            id: l.id,
+            case_id: l.case_id,
+            specimen_date: l.specimen_date,
+            accession: open("accession", &l.accession)?,
+            result: open("result", &l.result)?,
+            test_type: self.open_opt(t, "test_type", l.id, &l.test_type)?,
+            lab: self.open_opt(t, "lab", l.id, &l.lab)?,
+        })
+    }
+
+    pub(crate) fn contact_view(&self, e: &ExposureRow) -> Result<ContactView, CaseworkError> {
+        Ok(ContactView {
+            exposure_id: e.id,
+            case_id: e.case_id,
+            contact_person_id: e.contact_person_id,
+            first_exposure: e.first_exposure,
+            last_exposure: e.last_exposure,
+            setting: e.setting.clone(),
+            status: e.status.clone(),
+            quarantine_end: e.quarantine_end,
+            monitoring_days_left: (e.quarantine_end - self.today()).num_days().max(0),
+            notes: self.open_opt(schema::EXPOSURES.name, "notes", e.id, &e.notes)?,
+        })
+    }
+}
