@@ -1,0 +1,79 @@
+//! API errors: `{"error":{"code","message","field"}}` with a fitting status.
+//! Internal failures are logged with an operation id that the client also
+//! gets, so support can find the log line without the client seeing SQL.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tracedesk_casework::CaseworkError;
+use tracedesk_store::StoreError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), field: None }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn internal(err: &dyn std::fmt::Display) -> Self {
+        let op = uuid::Uuid::new_v4().simple().to_string();
+        tracing::error!(operation = %op, error = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error (operation {op})"),
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a ApiError,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(Body { error: &self })).into_response()
+    }
+}
+
+impl From<CaseworkError> for ApiError {
+    fn from(e: CaseworkError) -> Self {
+        match e {
+            CaseworkError::Invalid(errs) => {
+                let message = errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
+                err.field = errs.first().map(|f| f.field.clone());
+                err
+            }
+            CaseworkError::NotFound(what) => ApiError::not_found(what),
+            CaseworkError::Transition(t) => {
+                ApiError::new(StatusCode::CONFLICT, "illegal_transition", t.to_string()).with_field("status")
+            }
+            CaseworkError::Store(StoreError::Unavailable(m)) => {
+                tracing::error!(error = %m, "database unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
+            }
+            CaseworkError::Store(StoreError::NotFound) => ApiError::not_found("record"),
+            other => ApiError::internal(&other),
+        }
+    }
+}

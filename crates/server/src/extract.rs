@@ -1,0 +1,141 @@
+//! Request extractors whose rejections are JSON errors that name the field
+//! and the expected type but never echo a submitted value.
+
+use crate::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// Turns a serde error into text without the offending value: serde_json
+/// writes values into "invalid type"/"invalid value" messages, so only the
+/// expectation is kept.
+pub fn describe(err: &serde_json::Error) -> String {
+    let msg = err.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg);
+    if msg.starts_with("invalid type") || msg.starts_with("invalid value") || msg.starts_with("invalid length") {
+        match msg.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("has the wrong type or value; expected {expected}"),
+            None => "has the wrong type or value".into(),
+        }
+    } else if msg.starts_with("unknown field") {
+        msg.split(", expected").next().unwrap_or("unknown field").to_string()
+    } else if msg.starts_with("missing field") || msg.starts_with("unknown variant") {
+        msg.split(", expected").next().unwrap_or(msg).to_string()
+    } else {
+        "cannot be read".into()
+    }
+}
+
+/// Deserializes a JSON value into `T`, mapping errors to a field error.
+pub fn from_value<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
+        let path = e.path().to_string();
+        let reason = describe(e.inner());
+        let field = if path == "." { None } else { Some(path.clone()) };
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json_field",
+            match &field {
+                Some(f) => format!("{f}: {reason}"),
+                None => reason,
+            },
+        );
+        err.field = field;
+        err
+    })
+}
+
+/// Parses a body into a JSON value; syntax errors report line and column.
+pub fn parse_body(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => "the JSON body ends early",
+            _ => "the body is not valid JSON",
+        };
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("{what} (line {}, column {})", e.line(), e.column()),
+        )
+    })
+}
+
+/// A JSON body as a raw value, after the content-type and size checks.
+pub struct JsonValue(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonValue {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
+            }
+        })?;
+        parse_body(&bytes).map(JsonValue)
+    }
+}
+
+/// A typed JSON body with unknown fields rejected by the type.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonValue(v) = JsonValue::from_request(req, state).await?;
+        from_value(v).map(ApiJson)
+    }
+}
+
+/// Query parameters with JSON errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded_like(q).map(ApiQuery)
+    }
+}
+
+fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "the query string cannot be read")
+    })?)
+    .map(|axum::extract::Query(v)| v)
+    .map_err(|e| {
+        let text = e.body_text();
+        // Only serde's field-name messages are passed on; value errors are
+        // summarized, since a query value could be anything.
+        let safe = ["unknown field", "missing field"]
+            .iter()
+            .find_map(|p| text.find(p).map(|i| text[i..].split(", expected").next().unwrap_or("").to_string()))
+            .unwrap_or_else(|| "a query parameter has the wrong form".into());
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", safe)
+    })
+}
+
+/// Parses an id from a path segment.
+pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::try_parse(raw).map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("the {what} id is not a UUID"))
+    })
+}

@@ -1,0 +1,184 @@
+//! The OpenAPI 3.1 description served at `/api/v1/openapi.json`.
+
+use serde_json::{Value, json};
+
+fn str_props(names: &[&str]) -> Value {
+    let mut m = serde_json::Map::new();
+    for n in names {
+        m.insert((*n).into(), json!({ "type": ["string", "null"] }));
+    }
+    Value::Object(m)
+}
+
+fn error_response(desc: &str) -> Value {
+    json!({ "description": desc, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn json_ok(desc: &str, schema: Value) -> Value {
+    json!({ "description": desc, "content": { "application/json": { "schema": schema } } })
+}
+
+fn id_param() -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } })
+}
+
+pub fn document() -> Value {
+    let mut lab = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["first_name", "last_name", "specimen_date", "result", "accession"],
+        "properties": str_props(&[
+            "first_name", "last_name", "dob", "phone", "email", "address", "language",
+            "specimen_date", "result", "test_type", "accession", "lab",
+        ]),
+    });
+    lab["description"] = json!("Dates are YYYY-MM-DD. A date of birth or a phone is required. result: positive, negative or inconclusive.");
+    let mut contact = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["first_name", "last_name", "exposure_dates"],
+        "properties": str_props(&["first_name", "last_name", "dob", "phone", "email", "language", "setting", "notes"]),
+    });
+    contact["properties"]["exposure_dates"] = json!({ "type": "array", "items": { "type": "string", "format": "date" }, "minItems": 1 });
+    let page = |item: &str| json!({
+        "type": "object",
+        "properties": {
+            "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
+            "next": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page." }
+        }
+    });
+    let std_errors = |v: &mut Value| {
+        v["401"] = error_response("Missing or revoked API token");
+        v["422"] = error_response("A field is invalid; `field` names it");
+        v["400"] = error_response("Malformed JSON or query");
+    };
+    let mut lab_resp = json!({
+        "201": json_ok("Recorded (single result)", json!({ "$ref": "#/components/schemas/LabOutcome" })),
+        "200": json_ok("Batch outcome, one entry per item, or a duplicate single result", json!({ "type": "object" })),
+        "413": error_response("Body too large"),
+    });
+    std_errors(&mut lab_resp);
+    let mut list_resp = json!({ "200": json_ok("A page of cases", page("Case")) });
+    std_errors(&mut list_resp);
+    let mut case_resp = json!({ "200": json_ok("The case and its contacts", json!({ "type": "object" })), "404": error_response("No such case") });
+    std_errors(&mut case_resp);
+    let mut patch_resp = json!({ "200": json_ok("The updated case", json!({ "$ref": "#/components/schemas/Case" })), "404": error_response("No such case"), "409": error_response("Illegal status transition") });
+    std_errors(&mut patch_resp);
+    let mut contact_resp = json!({ "201": json_ok("Exposure recorded, with warnings", json!({ "type": "object" })), "404": error_response("No such case") });
+    std_errors(&mut contact_resp);
+    let mut contacts_resp = json!({ "200": json_ok("Monitoring line list", page("Contact")) });
+    std_errors(&mut contacts_resp);
+    let mut person_resp = json!({ "200": json_ok("The person and their lab results", json!({ "type": "object" })), "404": error_response("No such person") });
+    std_errors(&mut person_resp);
+    let mut search_resp = json!({ "200": json_ok("Matching persons", json!({ "type": "object" })) });
+    std_errors(&mut search_resp);
+    let q = |name: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "schema": schema });
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tracedesk API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Case investigation and contact tracing. Every /api/v1 route needs `Authorization: Bearer <token>` (create one with `tracedesk token create`). Personal data is never accepted in URLs."
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/api/v1/lab-results": { "post": {
+                "summary": "Record one lab result or a batch",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "oneOf": [ { "$ref": "#/components/schemas/LabResult" }, { "type": "array", "items": { "$ref": "#/components/schemas/LabResult" }, "maxItems": 10000 } ]
+                } } } },
+                "responses": lab_resp
+            } },
+            "/api/v1/cases": { "get": {
+                "summary": "List cases, newest first (keyset pages)",
+                "parameters": [
+                    q("status", json!({ "type": "string", "enum": ["new", "interviewing", "isolating", "closed", "unreachable", "refused"] })),
+                    q("from", json!({ "type": "string", "format": "date" })),
+                    q("to", json!({ "type": "string", "format": "date" })),
+                    q("cursor", json!({ "type": "string" })),
+                    q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 500 }))
+                ],
+                "responses": list_resp
+            } },
+            "/api/v1/cases/{id}": {
+                "get": { "summary": "One case with its contacts", "parameters": [id_param()], "responses": case_resp },
+                "patch": {
+                    "summary": "Update status, onset, symptoms; dates are recomputed",
+                    "parameters": [id_param()],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CasePatch" } } } },
+                    "responses": patch_resp
+                }
+            },
+            "/api/v1/cases/{id}/contacts": { "post": {
+                "summary": "Name a contact of a case",
+                "parameters": [id_param()],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ContactInput" } } } },
+                "responses": contact_resp
+            } },
+            "/api/v1/contacts": { "get": {
+                "summary": "Monitoring line list of contacts",
+                "parameters": [
+                    q("case_id", json!({ "type": "string", "format": "uuid" })),
+                    q("status", json!({ "type": "string" })),
+                    q("cursor", json!({ "type": "string" })),
+                    q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 500 }))
+                ],
+                "responses": contacts_resp
+            } },
+            "/api/v1/persons/{id}": { "get": { "summary": "One person", "parameters": [id_param()], "responses": person_resp } },
+            "/api/v1/persons/search": { "post": {
+                "summary": "Find persons by phone, email, or name + date of birth (blind-index look-up)",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": str_props(&["phone", "email", "first_name", "last_name", "dob"])
+                } } } },
+                "responses": search_resp
+            } },
+            "/healthz": { "get": { "summary": "Liveness", "security": [], "responses": { "200": { "description": "Alive" } } } },
+            "/readyz": { "get": { "summary": "Readiness (database reachable)", "security": [], "responses": { "200": { "description": "Ready" }, "503": { "description": "Database unavailable" } } } },
+            "/metrics": { "get": { "summary": "Prometheus metrics", "security": [], "responses": { "200": { "description": "Text exposition format" } } } }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "LabResult": lab,
+                "ContactInput": contact,
+                "CasePatch": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "status": { "type": "string" },
+                        "onset_date": { "type": ["string", "null"], "format": "date" },
+                        "asymptomatic": { "type": "boolean" },
+                        "symptoms": { "type": "array", "items": { "type": "string" } },
+                        "notes": { "type": "string" }
+                    }
+                },
+                "LabOutcome": { "type": "object", "properties": {
+                    "index": { "type": "integer" }, "status": { "type": "string", "enum": ["recorded", "duplicate", "rejected"] },
+                    "lab_result_id": { "type": "string", "format": "uuid" }, "person_id": { "type": "string", "format": "uuid" },
+                    "case_id": { "type": "string", "format": "uuid" }, "person_created": { "type": "boolean" },
+                    "case_created": { "type": "boolean" }, "error": { "$ref": "#/components/schemas/ErrorBody" }
+                } },
+                "Case": { "type": "object", "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "person_id": { "type": "string", "format": "uuid" },
+                    "status": { "type": "string" }, "report_date": { "type": "string", "format": "date" },
+                    "specimen_date": { "type": "string", "format": "date" }, "onset_date": { "type": ["string", "null"], "format": "date" },
+                    "asymptomatic": { "type": "boolean" }, "infectious_start": { "type": "string", "format": "date" },
+                    "isolation_end": { "type": "string", "format": "date" }, "symptoms": { "type": "array", "items": { "type": "string" } }
+                } },
+                "Contact": { "type": "object", "properties": {
+                    "exposure_id": { "type": "string", "format": "uuid" }, "case_id": { "type": "string", "format": "uuid" },
+                    "contact_person_id": { "type": "string", "format": "uuid" }, "status": { "type": "string" },
+                    "setting": { "type": "string" }, "quarantine_end": { "type": "string", "format": "date" },
+                    "monitoring_days_left": { "type": "integer" }
+                } },
+                "ErrorBody": { "type": "object", "required": ["code", "message"], "properties": {
+                    "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" }
+                } },
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "$ref": "#/components/schemas/ErrorBody" } } }
+            }
+        }
+    })
+}
