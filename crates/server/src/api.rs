@@ -12,7 +12,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::atomic::Ordering;
-use tracedesk_casework::{CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonSearch};
+use tracedesk_casework::{
+    CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonSearch,
+};
 
 pub fn routes(state: AppState, max_batch: usize) -> Router {
     let api = Router::new()
@@ -23,7 +25,10 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .route("/contacts", get(list_contacts))
         .route("/persons/search", post(search_persons))
         .route("/persons/{id}", get(get_person))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
         .layer(axum::Extension(MaxBatch(max_batch)));
     Router::new()
         .nest("/api/v1", api)
@@ -57,7 +62,10 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
 
 fn unauthorized(msg: &str) -> Response {
     let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response();
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
     r
 }
 
@@ -125,7 +133,11 @@ async fn post_lab_results(
                 parsed.push(None);
                 early.push(Some(LabOutcomeView::rejected(
                     i,
-                    ItemError { code: e.code, message: e.message, field: e.field },
+                    ItemError {
+                        code: e.code,
+                        message: e.message,
+                        field: e.field,
+                    },
                 )));
             }
         }
@@ -139,7 +151,14 @@ async fn post_lab_results(
             Some(e) => e,
             None => {
                 let mut o = done.next().unwrap_or_else(|| {
-                    LabOutcomeView::rejected(i, ItemError { code: "internal", message: "not processed".into(), field: None })
+                    LabOutcomeView::rejected(
+                        i,
+                        ItemError {
+                            code: "internal",
+                            message: "not processed".into(),
+                            field: None,
+                        },
+                    )
                 });
                 o.index = i;
                 o
@@ -151,20 +170,27 @@ async fn post_lab_results(
     let duplicates = results.iter().filter(|r| r.status == "duplicate").count();
     let cases = results.iter().filter(|r| r.case_created).count();
     let m = &s.metrics;
-    m.lab_results_recorded.fetch_add(recorded as u64, Ordering::Relaxed);
-    m.lab_results_rejected.fetch_add(rejected as u64, Ordering::Relaxed);
+    m.lab_results_recorded
+        .fetch_add(recorded as u64, Ordering::Relaxed);
+    m.lab_results_rejected
+        .fetch_add(rejected as u64, Ordering::Relaxed);
     m.cases_created.fetch_add(cases as u64, Ordering::Relaxed);
     if single {
         let r = &results[0];
         if let Some(e) = &r.error {
-            let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code, e.message.clone());
+            let mut err =
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code, e.message.clone());
             err.field = e.field.clone();
             if e.code == "internal" {
                 err.status = StatusCode::INTERNAL_SERVER_ERROR;
             }
             return Err(err);
         }
-        let status = if r.status == "duplicate" { StatusCode::OK } else { StatusCode::CREATED };
+        let status = if r.status == "duplicate" {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
         return Ok((status, Json(r)).into_response());
     }
     Ok(Json(json!({
@@ -186,8 +212,19 @@ struct CaseQuery {
     limit: Option<u32>,
 }
 
-async fn list_cases(State(s): State<AppState>, ApiQuery(q): ApiQuery<CaseQuery>) -> Result<Response, ApiError> {
-    let page = s.cw.list_cases(q.status.as_deref(), q.from, q.to, q.cursor.as_deref(), q.limit).await?;
+async fn list_cases(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<CaseQuery>,
+) -> Result<Response, ApiError> {
+    let page =
+        s.cw.list_cases(
+            q.status.as_deref(),
+            q.from,
+            q.to,
+            q.cursor.as_deref(),
+            q.limit,
+        )
+        .await?;
     Ok(Json(page).into_response())
 }
 
@@ -227,20 +264,35 @@ struct ContactQuery {
     limit: Option<u32>,
 }
 
-async fn list_contacts(State(s): State<AppState>, ApiQuery(q): ApiQuery<ContactQuery>) -> Result<Response, ApiError> {
-    let case_id = q.case_id.as_deref().map(|c| parse_id(c, "case")).transpose()?;
-    let page = s.cw.list_contacts(case_id, q.status.as_deref(), q.cursor.as_deref(), q.limit).await?;
+async fn list_contacts(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ContactQuery>,
+) -> Result<Response, ApiError> {
+    let case_id = q
+        .case_id
+        .as_deref()
+        .map(|c| parse_id(c, "case"))
+        .transpose()?;
+    let page =
+        s.cw.list_contacts(case_id, q.status.as_deref(), q.cursor.as_deref(), q.limit)
+            .await?;
     Ok(Json(page).into_response())
 }
 
-async fn get_person(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn get_person(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id, "person")?;
     let person = s.cw.get_person(id).await?;
     let labs = s.cw.person_lab_results(id).await?;
     Ok(Json(json!({ "person": person, "lab_results": labs })).into_response())
 }
 
-async fn search_persons(State(s): State<AppState>, ApiJson(q): ApiJson<PersonSearch>) -> Result<Response, ApiError> {
+async fn search_persons(
+    State(s): State<AppState>,
+    ApiJson(q): ApiJson<PersonSearch>,
+) -> Result<Response, ApiError> {
     let found = s.cw.find_persons(&q).await?;
     Ok(Json(json!({ "items": found })).into_response())
 }

@@ -21,7 +21,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -40,7 +45,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 }
 
@@ -59,18 +68,28 @@ impl From<CaseworkError> for ApiError {
     fn from(e: CaseworkError) -> Self {
         match e {
             CaseworkError::Invalid(errs) => {
-                let message = errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
+                let message = errs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut err =
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
                 err.field = errs.first().map(|f| f.field.clone());
                 err
             }
             CaseworkError::NotFound(what) => ApiError::not_found(what),
             CaseworkError::Transition(t) => {
-                ApiError::new(StatusCode::CONFLICT, "illegal_transition", t.to_string()).with_field("status")
+                ApiError::new(StatusCode::CONFLICT, "illegal_transition", t.to_string())
+                    .with_field("status")
             }
             CaseworkError::Store(StoreError::Unavailable(m)) => {
                 tracing::error!(error = %m, "database unavailable");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry later",
+                )
             }
             CaseworkError::Store(StoreError::NotFound) => ApiError::not_found("record"),
             other => ApiError::internal(&other),

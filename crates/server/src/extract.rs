@@ -14,13 +14,19 @@ use serde::de::DeserializeOwned;
 pub fn describe(err: &serde_json::Error) -> String {
     let msg = err.to_string();
     let msg = msg.split(" at line ").next().unwrap_or(&msg);
-    if msg.starts_with("invalid type") || msg.starts_with("invalid value") || msg.starts_with("invalid length") {
+    if msg.starts_with("invalid type")
+        || msg.starts_with("invalid value")
+        || msg.starts_with("invalid length")
+    {
         match msg.rsplit_once(", expected ") {
             Some((_, expected)) => format!("has the wrong type or value; expected {expected}"),
             None => "has the wrong type or value".into(),
         }
     } else if msg.starts_with("unknown field") {
-        msg.split(", expected").next().unwrap_or("unknown field").to_string()
+        msg.split(", expected")
+            .next()
+            .unwrap_or("unknown field")
+            .to_string()
     } else if msg.starts_with("missing field") || msg.starts_with("unknown variant") {
         msg.split(", expected").next().unwrap_or(msg).to_string()
     } else {
@@ -33,7 +39,11 @@ pub fn from_value<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiErr
     serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
         let path = e.path().to_string();
         let reason = describe(e.inner());
-        let field = if path == "." { None } else { Some(path.clone()) };
+        let field = if path == "." {
+            None
+        } else {
+            Some(path.clone())
+        };
         let mut err = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_json_field",
@@ -83,9 +93,17 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is too large",
+                )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "the request body could not be read",
+                )
             }
         })?;
         parse_body(&bytes).map(JsonValue)
@@ -118,7 +136,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
     axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "the query string cannot be read")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "the query string cannot be read",
+        )
     })?)
     .map(|axum::extract::Query(v)| v)
     .map_err(|e| {
@@ -127,7 +149,15 @@ fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
         // summarized, since a query value could be anything.
         let safe = ["unknown field", "missing field"]
             .iter()
-            .find_map(|p| text.find(p).map(|i| text[i..].split(", expected").next().unwrap_or("").to_string()))
+            .find_map(|p| {
+                text.find(p).map(|i| {
+                    text[i..]
+                        .split(", expected")
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                })
+            })
             .unwrap_or_else(|| "a query parameter has the wrong form".into());
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", safe)
     })
@@ -136,6 +166,10 @@ fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
 /// Parses an id from a path segment.
 pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::try_parse(raw).map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("the {what} id is not a UUID"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("the {what} id is not a UUID"),
+        )
     })
 }

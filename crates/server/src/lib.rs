@@ -37,13 +37,19 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { body_limit: 8 * 1024 * 1024, max_batch: 10_000 }
+        Self {
+            body_limit: 8 * 1024 * 1024,
+            max_batch: 10_000,
+        }
     }
 }
 
 /// Builds the whole application.
 pub fn app(cw: Casework, settings: ServerSettings) -> Router {
-    let state = AppState { cw, metrics: Arc::new(Metrics::default()) };
+    let state = AppState {
+        cw,
+        metrics: Arc::new(Metrics::default()),
+    };
     api::routes(state.clone(), settings.max_batch)
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(axum::middleware::from_fn_with_state(state, metrics::track))
@@ -55,5 +61,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -24,7 +24,9 @@ pub struct Metrics {
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         let mut m = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        let e = m.entry((method.to_string(), route.to_string(), status)).or_default();
+        let e = m
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
         e.0 += 1;
         e.1 += secs;
     }
@@ -32,27 +34,66 @@ impl Metrics {
     /// Renders the Prometheus text exposition format.
     pub fn render(&self, counts: Option<&tracedesk_store::Counts>) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP tracedesk_http_requests_total HTTP requests by route template and status.");
+        let _ = writeln!(
+            out,
+            "# HELP tracedesk_http_requests_total HTTP requests by route template and status."
+        );
         let _ = writeln!(out, "# TYPE tracedesk_http_requests_total counter");
-        let reqs = self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let reqs = self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         for ((m, r, s), (n, _)) in &reqs {
-            let _ = writeln!(out, "tracedesk_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "tracedesk_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}"
+            );
         }
-        let _ = writeln!(out, "# HELP tracedesk_http_request_seconds_sum Time spent serving requests.");
+        let _ = writeln!(
+            out,
+            "# HELP tracedesk_http_request_seconds_sum Time spent serving requests."
+        );
         let _ = writeln!(out, "# TYPE tracedesk_http_request_seconds_sum counter");
         for ((m, r, s), (_, secs)) in &reqs {
-            let _ = writeln!(out, "tracedesk_http_request_seconds_sum{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {secs:.6}");
+            let _ = writeln!(
+                out,
+                "tracedesk_http_request_seconds_sum{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {secs:.6}"
+            );
         }
         for (name, help, v) in [
-            ("tracedesk_lab_results_recorded_total", "Lab results recorded.", &self.lab_results_recorded),
-            ("tracedesk_lab_results_rejected_total", "Lab results rejected for invalid input.", &self.lab_results_rejected),
-            ("tracedesk_cases_created_total", "Cases created from positive results.", &self.cases_created),
-            ("tracedesk_contacts_named_total", "Contacts named by cases.", &self.contacts_named),
+            (
+                "tracedesk_lab_results_recorded_total",
+                "Lab results recorded.",
+                &self.lab_results_recorded,
+            ),
+            (
+                "tracedesk_lab_results_rejected_total",
+                "Lab results rejected for invalid input.",
+                &self.lab_results_rejected,
+            ),
+            (
+                "tracedesk_cases_created_total",
+                "Cases created from positive results.",
+                &self.cases_created,
+            ),
+            (
+                "tracedesk_contacts_named_total",
+                "Contacts named by cases.",
+                &self.contacts_named,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         if let Some(c) = counts {
-            let _ = writeln!(out, "# HELP tracedesk_records Records held, by kind.\n# TYPE tracedesk_records gauge");
+            let _ = writeln!(
+                out,
+                "# HELP tracedesk_records Records held, by kind.\n# TYPE tracedesk_records gauge"
+            );
             for (k, v) in [
                 ("persons", c.persons),
                 ("cases", c.cases),

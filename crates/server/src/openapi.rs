@@ -32,21 +32,26 @@ pub fn document() -> Value {
             "specimen_date", "result", "test_type", "accession", "lab",
         ]),
     });
-    lab["description"] = json!("Dates are YYYY-MM-DD. A date of birth or a phone is required. result: positive, negative or inconclusive.");
+    lab["description"] = json!(
+        "Dates are YYYY-MM-DD. A date of birth or a phone is required. result: positive, negative or inconclusive."
+    );
     let mut contact = json!({
         "type": "object",
         "additionalProperties": false,
         "required": ["first_name", "last_name", "exposure_dates"],
         "properties": str_props(&["first_name", "last_name", "dob", "phone", "email", "language", "setting", "notes"]),
     });
-    contact["properties"]["exposure_dates"] = json!({ "type": "array", "items": { "type": "string", "format": "date" }, "minItems": 1 });
-    let page = |item: &str| json!({
-        "type": "object",
-        "properties": {
-            "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
-            "next": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page." }
-        }
-    });
+    contact["properties"]["exposure_dates"] =
+        json!({ "type": "array", "items": { "type": "string", "format": "date" }, "minItems": 1 });
+    let page = |item: &str| {
+        json!({
+            "type": "object",
+            "properties": {
+                "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } },
+                "next": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page." }
+            }
+        })
+    };
     let std_errors = |v: &mut Value| {
         v["401"] = error_response("Missing or revoked API token");
         v["422"] = error_response("A field is invalid; `field` names it");
@@ -70,7 +75,8 @@ pub fn document() -> Value {
     std_errors(&mut contacts_resp);
     let mut person_resp = json!({ "200": json_ok("The person and their lab results", json!({ "type": "object" })), "404": error_response("No such person") });
     std_errors(&mut person_resp);
-    let mut search_resp = json!({ "200": json_ok("Matching persons", json!({ "type": "object" })) });
+    let mut search_resp =
+        json!({ "200": json_ok("Matching persons", json!({ "type": "object" })) });
     std_errors(&mut search_resp);
     let q = |name: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "schema": schema });
 

@@ -19,28 +19,52 @@ struct TestApp {
 
 async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
     store.migrate().await.unwrap();
     let (vault, _) = Vault::open_or_create(&dir.path().join("master.key")).unwrap();
     let cw = Casework::new(store.clone(), Arc::new(vault), Settings::default());
     let token = tokens::create(&*store, "test").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(cw, ServerSettings { body_limit: 64 * 1024, max_batch: 100 });
+    let router = app(
+        cw,
+        ServerSettings {
+            body_limit: 64 * 1024,
+            max_batch: 100,
+        },
+    );
     tokio::spawn(serve(listener, router, std::future::pending()));
-    TestApp { base, token, http: reqwest::Client::new(), store, _dir: dir }
+    TestApp {
+        base,
+        token,
+        http: reqwest::Client::new(),
+        store,
+        _dir: dir,
+    }
 }
 
 impl TestApp {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await
@@ -80,13 +104,31 @@ async fn health_metrics_and_openapi_need_no_token() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.text().await.unwrap(), want);
     }
-    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", app.base)).await.unwrap().json().await.unwrap();
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for p in ["/api/v1/lab-results", "/api/v1/cases", "/api/v1/cases/{id}", "/api/v1/cases/{id}/contacts", "/api/v1/contacts", "/api/v1/persons/{id}"] {
+    for p in [
+        "/api/v1/lab-results",
+        "/api/v1/cases",
+        "/api/v1/cases/{id}",
+        "/api/v1/cases/{id}/contacts",
+        "/api/v1/contacts",
+        "/api/v1/persons/{id}",
+    ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
-    app.post("/api/v1/lab-results", lab("Grace", "1985-05-05", "M-1")).await;
-    let m = reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();
+    app.post("/api/v1/lab-results", lab("Grace", "1985-05-05", "M-1"))
+        .await;
+    let m = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(m.contains("tracedesk_lab_results_recorded_total 1"), "{m}");
     assert!(m.contains("route=\"/api/v1/lab-results\""));
     assert!(m.contains("tracedesk_records{kind=\"cases\"} 1"));
@@ -96,9 +138,20 @@ async fn health_metrics_and_openapi_need_no_token() {
 #[tokio::test]
 async fn tokens_are_required_and_revocable() {
     let app = spawn_app().await;
-    let r = app.http.get(format!("{}/api/v1/cases", app.base)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/api/v1/cases", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = app.http.get(format!("{}/api/v1/cases", app.base)).bearer_auth("tdk_wrong").send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/api/v1/cases", app.base))
+        .bearer_auth("tdk_wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(app.get("/api/v1/cases").await.0, 200);
     app.store.revoke_token("test").await.unwrap();
@@ -108,36 +161,58 @@ async fn tokens_are_required_and_revocable() {
 #[tokio::test]
 async fn lab_intake_case_contact_flow() {
     let app = spawn_app().await;
-    let (s, one) = app.post("/api/v1/lab-results", lab("Grace", "1985-05-05", "F-1")).await;
+    let (s, one) = app
+        .post("/api/v1/lab-results", lab("Grace", "1985-05-05", "F-1"))
+        .await;
     assert_eq!(s, 201, "{one}");
     assert_eq!(one["case_created"], true);
     let case_id = one["case_id"].as_str().unwrap().to_string();
     let person_id = one["person_id"].as_str().unwrap().to_string();
-    let (s, dup) = app.post("/api/v1/lab-results", lab("Grace", "1985-05-05", "F-1")).await;
-    assert_eq!((s, dup["status"].as_str()), (StatusCode::OK, Some("duplicate")));
+    let (s, dup) = app
+        .post("/api/v1/lab-results", lab("Grace", "1985-05-05", "F-1"))
+        .await;
+    assert_eq!(
+        (s, dup["status"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
 
     let (s, c) = app.get(&format!("/api/v1/cases/{case_id}")).await;
     assert_eq!(s, 200);
     assert_eq!(c["case"]["infectious_start"], "2026-11-18");
     let (s, patched) = app
-        .call(reqwest::Method::PATCH, &format!("/api/v1/cases/{case_id}"), Some(json!({"onset_date": "2026-11-15", "status": "interviewing"})))
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/cases/{case_id}"),
+            Some(json!({"onset_date": "2026-11-15", "status": "interviewing"})),
+        )
         .await;
     assert_eq!(s, 200, "{patched}");
     assert_eq!(patched["infectious_start"], "2026-11-13");
     assert_eq!(patched["isolation_end"], "2026-11-25");
-    let (s, e) = app.call(reqwest::Method::PATCH, &format!("/api/v1/cases/{case_id}"), Some(json!({"status": "new"}))).await;
+    let (s, e) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/cases/{case_id}"),
+            Some(json!({"status": "new"})),
+        )
+        .await;
     assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "illegal_transition"));
 
     let (s, contact) = app
-        .post(&format!("/api/v1/cases/{case_id}/contacts"), json!({
+        .post(
+            &format!("/api/v1/cases/{case_id}/contacts"),
+            json!({
             "first_name": "Samuel", "last_name": "Baptiste", "phone": "718-555-0123",
-            "exposure_dates": ["2026-11-14", "2026-11-01"], "setting": "household"}))
+            "exposure_dates": ["2026-11-14", "2026-11-01"], "setting": "household"}),
+        )
         .await;
     assert_eq!(s, 201, "{contact}");
     assert_eq!(contact["quarantine_end"], "2026-11-28");
     assert_eq!(contact["warnings"].as_array().unwrap().len(), 1);
     assert_eq!(contact["warnings"][0]["code"], "before_infectious_period");
-    let (_, list) = app.get(&format!("/api/v1/contacts?case_id={case_id}")).await;
+    let (_, list) = app
+        .get(&format!("/api/v1/contacts?case_id={case_id}"))
+        .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(list["items"][0]["status"], "named");
 
@@ -145,16 +220,31 @@ async fn lab_intake_case_contact_flow() {
     assert_eq!(s, 200);
     assert_eq!(p["person"]["first_name"], "Grace");
     assert_eq!(p["lab_results"][0]["accession"], "F-1");
-    let (_, found) = app.post("/api/v1/persons/search", json!({"first_name": "grace", "last_name": "OKAFOR", "dob": "1985-05-05"})).await;
+    let (_, found) = app
+        .post(
+            "/api/v1/persons/search",
+            json!({"first_name": "grace", "last_name": "OKAFOR", "dob": "1985-05-05"}),
+        )
+        .await;
     assert_eq!(found["items"][0]["id"], person_id.as_str());
-    let (_, found) = app.post("/api/v1/persons/search", json!({"phone": "(718) 555-0123"})).await;
+    let (_, found) = app
+        .post("/api/v1/persons/search", json!({"phone": "(718) 555-0123"}))
+        .await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn pages_of_cases() {
     let app = spawn_app().await;
-    let batch: Vec<Value> = (0..12).map(|i| lab(&format!("Ana{}", "x".repeat(i + 1)), "1990-01-01", &format!("P-{i}"))).collect();
+    let batch: Vec<Value> = (0..12)
+        .map(|i| {
+            lab(
+                &format!("Ana{}", "x".repeat(i + 1)),
+                "1990-01-01",
+                &format!("P-{i}"),
+            )
+        })
+        .collect();
     let (s, r) = app.post("/api/v1/lab-results", Value::Array(batch)).await;
     assert_eq!(s, 200);
     assert_eq!(r["recorded"], 12);
@@ -173,7 +263,10 @@ async fn pages_of_cases() {
     }
     assert_eq!(ids.len(), 12);
     let (s, e) = app.get("/api/v1/cases?limit=0").await;
-    assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")));
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
     let (s, e) = app.get("/api/v1/cases?colour=red").await;
     assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "invalid_query"));
     assert!(e["error"]["message"].as_str().unwrap().contains("colour"));
@@ -182,28 +275,50 @@ async fn pages_of_cases() {
 #[tokio::test]
 async fn bad_input_gets_specific_errors_and_loses_nothing() {
     let app = spawn_app().await;
-    let (s, e) = app.raw_post("/api/v1/lab-results", "{\"first_name\": ", "application/json").await;
+    let (s, e) = app
+        .raw_post(
+            "/api/v1/lab-results",
+            "{\"first_name\": ",
+            "application/json",
+        )
+        .await;
     assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "malformed_json"));
     assert!(e["error"]["message"].as_str().unwrap().contains("line 1"));
-    let (s, e) = app.raw_post("/api/v1/lab-results", "{}", "text/plain").await;
-    assert_eq!((s, code(&e)), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+    let (s, e) = app
+        .raw_post("/api/v1/lab-results", "{}", "text/plain")
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
 
     // A wrong type names the field, not the value.
     let mut wrong = lab("Grace", "1985-05-05", "B-1");
     wrong["phone"] = json!(6465550142u64);
     let (s, e) = app.post("/api/v1/lab-results", wrong).await;
-    assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("phone")));
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("phone"))
+    );
     assert!(!e.to_string().contains("6465550142"), "{e}");
     let mut unknown = lab("Grace", "1985-05-05", "B-2");
     unknown["gps"] = json!("40.7,-74.0");
     let (s, e) = app.post("/api/v1/lab-results", unknown).await;
     assert_eq!(s, 422);
-    assert!(e["error"]["message"].as_str().unwrap().contains("unknown field `gps`"));
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `gps`")
+    );
 
     let mut bad_phone = lab("Omar", "1970-01-01", "B-3");
     bad_phone["phone"] = json!("555-SECRET");
     let (s, e) = app.post("/api/v1/lab-results", bad_phone).await;
-    assert_eq!((s, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("phone")));
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("phone"))
+    );
     assert!(!e.to_string().contains("SECRET"));
 
     // One batch: a wrong type, an invalid phone, a future DOB, two good rows.
@@ -213,31 +328,57 @@ async fn bad_input_gets_specific_errors_and_loses_nothing() {
     bad_phone["phone"] = json!("12");
     let future = lab("Mei", "2999-01-01", "B-6");
     let (s, r) = app
-        .post("/api/v1/lab-results", json!([bad_type, lab("Wei", "1975-02-02", "B-7"), bad_phone, future, lab("Sofia", "1999-09-09", "B-8")]))
+        .post(
+            "/api/v1/lab-results",
+            json!([
+                bad_type,
+                lab("Wei", "1975-02-02", "B-7"),
+                bad_phone,
+                future,
+                lab("Sofia", "1999-09-09", "B-8")
+            ]),
+        )
         .await;
     assert_eq!(s, 200);
-    assert_eq!((r["recorded"].as_u64(), r["rejected"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(
+        (r["recorded"].as_u64(), r["rejected"].as_u64()),
+        (Some(2), Some(3))
+    );
     let res = r["results"].as_array().unwrap();
     assert_eq!(res[0]["error"]["field"], "result");
     assert_eq!(res[1]["status"], "recorded");
     assert_eq!(res[2]["error"]["field"], "phone");
     assert_eq!(res[3]["error"]["message"], "dob: is in the future");
     assert_eq!(res[4]["status"], "recorded");
-    assert_eq!(app.store.counts().await.unwrap().cases, 2, "nothing valid is lost");
+    assert_eq!(
+        app.store.counts().await.unwrap().cases,
+        2,
+        "nothing valid is lost"
+    );
 
     let (s, e) = app.get("/api/v1/cases/not-a-uuid").await;
     assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "invalid_id"));
-    let (s, e) = app.get("/api/v1/cases/01900000-0000-7000-8000-000000000000").await;
+    let (s, e) = app
+        .get("/api/v1/cases/01900000-0000-7000-8000-000000000000")
+        .await;
     assert_eq!((s, code(&e)), (StatusCode::NOT_FOUND, "not_found"));
     let (s, _) = app
         .post("/api/v1/cases/01900000-0000-7000-8000-000000000000/contacts", json!({"first_name": "A", "last_name": "B", "phone": "+12125550100", "exposure_dates": ["2026-11-01"]}))
         .await;
     assert_eq!(s, 404);
     let big = "x".repeat(70 * 1024);
-    let (s, e) = app.post("/api/v1/lab-results", json!({ "first_name": big })).await;
-    assert_eq!((s, code(&e)), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
+    let (s, e) = app
+        .post("/api/v1/lab-results", json!({ "first_name": big }))
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+    );
     let (s, e) = app.post("/api/v1/lab-results", json!([])).await;
-    assert_eq!((s, code(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "batch_size"));
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "batch_size")
+    );
     let (s, e) = app.get("/api/v1/nowhere").await;
     assert_eq!((s, code(&e)), (StatusCode::NOT_FOUND, "not_found"));
 }

@@ -21,7 +21,11 @@ pub fn test_server(suite: &str) -> Option<String> {
                     "{REQUIRE_VAR}=1 but {TEST_URL_VAR} is not set: the PostgreSQL suite cannot run"
                 );
             }
-            eprintln!(
+            // Written to stderr directly: the test harness captures eprintln!
+            // of passing tests, and a skip must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: PostgreSQL {suite} (set {TEST_URL_VAR}=postgres://… to run it; .ci/start-postgres starts one)"
             );
             None

@@ -10,6 +10,7 @@
 pub mod intake;
 mod rows;
 pub mod schema;
+pub mod sqlgen;
 pub mod sqlrows;
 
 pub use rows::*;

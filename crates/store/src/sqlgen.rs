@@ -1,0 +1,299 @@
+//! SQL shared by the backends, written once as a macro that each backend
+//! expands for its own sqlx database type. Only statements built with
+//! `QueryBuilder` live here, since it writes each dialect's placeholders;
+//! hand-written statements stay in the backends.
+
+/// Expands insert, match, intake and list helpers for a sqlx database.
+/// The caller must have in scope: `err(sqlx::Error) -> StoreError`, `CHUNK`,
+/// and the column lists of `tracedesk_store::sqlrows`.
+#[macro_export]
+macro_rules! sql_common {
+    ($db:ty) => {
+        async fn insert_persons(
+            tx: &mut Transaction<'_, $db>,
+            persons: &[&PersonRow],
+        ) -> StoreResult<()> {
+            for chunk in persons.chunks(CHUNK) {
+                let mut q =
+                    QueryBuilder::<$db>::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
+                q.push_values(chunk, |mut b, p| {
+                    b.push_bind(p.id)
+                        .push_bind(p.created_at)
+                        .push_bind(p.updated_at)
+                        .push_bind(i64::from(p.key_version))
+                        .push_bind(&p.first_name)
+                        .push_bind(&p.last_name)
+                        .push_bind(&p.dob)
+                        .push_bind(&p.phone)
+                        .push_bind(&p.email)
+                        .push_bind(&p.address)
+                        .push_bind(&p.language)
+                        .push_bind(&p.phone_bidx)
+                        .push_bind(&p.email_bidx)
+                        .push_bind(&p.name_dob_bidx)
+                        .push_bind(&p.phone_name_bidx);
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_cases(tx: &mut Transaction<'_, $db>, cases: &[CaseRow]) -> StoreResult<()> {
+            for chunk in cases.chunks(CHUNK) {
+                let mut q =
+                    QueryBuilder::<$db>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
+                q.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.id)
+                        .push_bind(c.person_id)
+                        .push_bind(&c.status)
+                        .push_bind(c.created_at)
+                        .push_bind(c.updated_at)
+                        .push_bind(c.report_date)
+                        .push_bind(c.specimen_date)
+                        .push_bind(c.onset_date)
+                        .push_bind(c.asymptomatic)
+                        .push_bind(c.infectious_start)
+                        .push_bind(c.isolation_end)
+                        .push_bind(i64::from(c.key_version))
+                        .push_bind(&c.symptoms)
+                        .push_bind(&c.notes);
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_tasks(tx: &mut Transaction<'_, $db>, tasks: &[TaskRow]) -> StoreResult<()> {
+            for chunk in tasks.chunks(CHUNK) {
+                let mut q =
+                    QueryBuilder::<$db>::new(format!("INSERT INTO tasks ({TASK_COLUMNS}) "));
+                q.push_values(chunk, |mut b, t| {
+                    b.push_bind(t.id)
+                        .push_bind(&t.kind)
+                        .push_bind(&t.status)
+                        .push_bind(t.priority)
+                        .push_bind(t.person_id)
+                        .push_bind(t.case_id)
+                        .push_bind(t.exposure_id)
+                        .push_bind(t.created_at)
+                        .push_bind(t.due_at);
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_labs(
+            tx: &mut Transaction<'_, $db>,
+            labs: &[LabResultRow],
+        ) -> StoreResult<()> {
+            for chunk in labs.chunks(CHUNK) {
+                let mut q =
+                    QueryBuilder::<$db>::new(format!("INSERT INTO lab_results ({LAB_COLUMNS}) "));
+                q.push_values(chunk, |mut b, l| {
+                    b.push_bind(l.id)
+                        .push_bind(l.person_id)
+                        .push_bind(l.case_id)
+                        .push_bind(l.created_at)
+                        .push_bind(l.specimen_date)
+                        .push_bind(i64::from(l.key_version))
+                        .push_bind(&l.accession)
+                        .push_bind(&l.accession_bidx)
+                        .push_bind(&l.result)
+                        .push_bind(&l.test_type)
+                        .push_bind(&l.lab);
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_exposure(
+            tx: &mut Transaction<'_, $db>,
+            e: &ExposureRow,
+        ) -> StoreResult<()> {
+            let mut q =
+                QueryBuilder::<$db>::new(format!("INSERT INTO exposures ({EXPOSURE_COLUMNS}) "));
+            q.push_values([e], |mut b, e| {
+                b.push_bind(e.id)
+                    .push_bind(e.case_id)
+                    .push_bind(e.contact_person_id)
+                    .push_bind(e.created_at)
+                    .push_bind(e.updated_at)
+                    .push_bind(e.first_exposure)
+                    .push_bind(e.last_exposure)
+                    .push_bind(&e.setting)
+                    .push_bind(&e.status)
+                    .push_bind(e.quarantine_end)
+                    .push_bind(i64::from(e.key_version))
+                    .push_bind(&e.notes);
+            });
+            q.build().execute(&mut **tx).await.map_err(err)?;
+            Ok(())
+        }
+
+        /// Persons whose blind index in `key` is one of `values`, as (key, value) → id.
+        async fn persons_by_keys(
+            tx: &mut Transaction<'_, $db>,
+            keys: &[(PersonKey, Blind)],
+        ) -> StoreResult<HashMap<(PersonKey, Blind), Uuid>> {
+            let mut found = HashMap::new();
+            for kind in [
+                PersonKey::NameDob,
+                PersonKey::PhoneName,
+                PersonKey::Phone,
+                PersonKey::Email,
+            ] {
+                let values: Vec<&Blind> = keys
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, v)| v)
+                    .collect();
+                for chunk in values.chunks(CHUNK) {
+                    let col = kind.column();
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {col} AS k, id FROM persons WHERE {col} IN ("
+                    ));
+                    let mut sep = q.separated(",");
+                    for v in chunk {
+                        sep.push_bind(*v);
+                    }
+                    // Oldest person first, so a key shared by two rows resolves stably.
+                    q.push(") ORDER BY id DESC");
+                    for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                        let k: Vec<u8> = row.try_get("k").map_err(err)?;
+                        let id: Uuid = row.try_get("id").map_err(err)?;
+                        found.insert((kind, k), id);
+                    }
+                }
+            }
+            Ok(found)
+        }
+
+        /// The whole of a lab-intake batch inside one transaction.
+        async fn ingest_in(
+            tx: &mut Transaction<'_, $db>,
+            batch: &[LabIntake],
+        ) -> StoreResult<Vec<LabIntakeOutcome>> {
+            let mut known = HashSet::new();
+            for chunk in batch.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT accession_bidx FROM lab_results WHERE accession_bidx IN (",
+                );
+                let mut sep = q.separated(",");
+                for item in chunk {
+                    sep.push_bind(&item.lab.accession_bidx);
+                }
+                q.push(")");
+                for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                    known.insert(row.try_get::<Vec<u8>, _>(0).map_err(err)?);
+                }
+            }
+            let existing = persons_by_keys(tx, &intake::match_keys(batch)).await?;
+            let resolved = intake::resolve_persons(batch, &known, &existing);
+            let matched: Vec<Uuid> = resolved
+                .iter()
+                .zip(batch)
+                .filter_map(|(r, item)| match r {
+                    intake::Resolved::Person { id, created: false } if item.positive => Some(*id),
+                    _ => None,
+                })
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let mut open = HashMap::new();
+            for chunk in matched.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT person_id, id FROM cases WHERE status <> 'closed' AND person_id IN (",
+                );
+                let mut sep = q.separated(",");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                q.push(") ORDER BY id");
+                for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                    open.insert(row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
+                }
+            }
+            let plan = intake::plan(batch, &resolved, &open);
+            insert_persons(tx, &plan.persons).await?;
+            insert_cases(tx, &plan.cases).await?;
+            insert_tasks(tx, &plan.tasks).await?;
+            insert_labs(tx, &plan.labs).await?;
+            Ok(plan.outcomes)
+        }
+
+        /// Matches or inserts a contact person, then the exposure and its task.
+        async fn add_contact_in(
+            tx: &mut Transaction<'_, $db>,
+            c: &ContactIntake,
+        ) -> StoreResult<ContactIntakeOutcome> {
+            let found = persons_by_keys(tx, &c.match_on).await?;
+            let existing = c.match_on.iter().find_map(|k| found.get(k).copied());
+            let person_id = match existing {
+                Some(id) => id,
+                None => {
+                    insert_persons(tx, &[&c.person]).await?;
+                    c.person.id
+                }
+            };
+            let mut exposure = c.exposure.clone();
+            exposure.contact_person_id = person_id;
+            insert_exposure(tx, &exposure).await?;
+            let mut task = c.task.clone();
+            task.person_id = person_id;
+            task.exposure_id = Some(exposure.id);
+            insert_tasks(tx, &[task]).await?;
+            Ok(ContactIntakeOutcome {
+                person_id,
+                person_created: existing.is_none(),
+                exposure_id: exposure.id,
+                task_id: c.task.id,
+            })
+        }
+
+        fn cases_query(f: &CaseFilter) -> QueryBuilder<'_, $db> {
+            let mut q =
+                QueryBuilder::<$db>::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1=1"));
+            if let Some(s) = &f.status {
+                q.push(" AND status = ").push_bind(s);
+            }
+            if let Some(p) = f.person_id {
+                q.push(" AND person_id = ").push_bind(p);
+            }
+            if let Some(d) = f.report_from {
+                q.push(" AND report_date >= ").push_bind(d);
+            }
+            if let Some(d) = f.report_to {
+                q.push(" AND report_date <= ").push_bind(d);
+            }
+            if let Some(b) = f.before {
+                q.push(" AND id < ").push_bind(b);
+            }
+            q.push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(f.limit));
+            q
+        }
+
+        fn exposures_query(f: &ExposureFilter) -> QueryBuilder<'_, $db> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE 1=1"
+            ));
+            if let Some(c) = f.case_id {
+                q.push(" AND case_id = ").push_bind(c);
+            }
+            if let Some(p) = f.contact_person_id {
+                q.push(" AND contact_person_id = ").push_bind(p);
+            }
+            if let Some(s) = &f.status {
+                q.push(" AND status = ").push_bind(s);
+            }
+            if let Some(b) = f.before {
+                q.push(" AND id < ").push_bind(b);
+            }
+            q.push(" ORDER BY id DESC LIMIT ")
+                .push_bind(i64::from(f.limit));
+            q
+        }
+    };
+}

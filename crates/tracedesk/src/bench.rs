@@ -1,0 +1,225 @@
+//! `tracedesk bench ingest`: sealed lab intake against a plain-INSERT baseline
+//! on SQLite and PostgreSQL, plus seal/open throughput per field.
+
+use crate::config::Config;
+use clap::Subcommand;
+use std::sync::Arc;
+use std::time::Instant;
+use tracedesk_casework::synthetic::Synthetic;
+use tracedesk_casework::{Casework, LabResultInput, Settings};
+use tracedesk_store::{BaselineRow, Store};
+use tracedesk_store_postgres::PostgresStore;
+use tracedesk_store_sqlite::SqliteStore;
+use tracedesk_vault::{FieldContext, Keyring, Vault};
+use uuid::Uuid;
+
+#[derive(Subcommand)]
+pub enum BenchWhat {
+    /// Ingest synthetic positive results, sealed, vs. the same number of plain inserts.
+    Ingest {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// A PostgreSQL server to bench against (a scratch database is
+        /// created on it); default: $TRACEDESK_TEST_DATABASE_URL.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+    },
+}
+
+pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
+    match what {
+        BenchWhat::Ingest {
+            records,
+            postgres,
+            no_sqlite,
+        } => ingest(records, postgres, no_sqlite).await,
+    }
+}
+
+struct Figures {
+    backend: &'static str,
+    sealed_per_s: f64,
+    baseline_per_s: f64,
+}
+
+async fn ingest(records: usize, postgres: Option<String>, no_sqlite: bool) -> anyhow::Result<()> {
+    println!("tracedesk bench ingest: {records} synthetic positive lab results per backend");
+    println!(
+        "machine: {} cores; build: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        if cfg!(debug_assertions) {
+            "debug (use --release!)"
+        } else {
+            "release"
+        }
+    );
+    let today = chrono::Utc::now().date_naive();
+    let mut syn = Synthetic::new(1, today);
+    let inputs: Vec<LabResultInput> = (0..records).map(|_| syn.positive_lab()).collect();
+    let mut figures = Vec::new();
+    if !no_sqlite {
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+        figures.push(run_backend("sqlite", store, &inputs).await?);
+    }
+    let pg = postgres.or_else(|| std::env::var("TRACEDESK_TEST_DATABASE_URL").ok());
+    match pg {
+        Some(server) => {
+            let (url, _) =
+                tracedesk_store_postgres::testing::scratch_database(&server, "td_bench").await?;
+            let store = Arc::new(PostgresStore::connect(&url).await?);
+            figures.push(run_backend("postgres", store, &inputs).await?);
+        }
+        None => println!(
+            "(PostgreSQL skipped: pass --postgres postgres://… or set TRACEDESK_TEST_DATABASE_URL)"
+        ),
+    }
+    println!("\n| backend | sealed ingest (records/s) | plain INSERT baseline (rows/s) | ratio |");
+    println!("|---|---:|---:|---:|");
+    for f in &figures {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.2}× |",
+            f.backend,
+            f.sealed_per_s,
+            f.baseline_per_s,
+            f.sealed_per_s / f.baseline_per_s
+        );
+    }
+    seal_throughput();
+    Ok(())
+}
+
+async fn run_backend(
+    name: &'static str,
+    store: Arc<dyn Store>,
+    inputs: &[LabResultInput],
+) -> anyhow::Result<Figures> {
+    store.migrate().await?;
+    let vault = Arc::new(Vault::from_keyring(&Keyring::generate()));
+    let cw = Casework::new(store.clone(), vault, Settings::default());
+    let start = Instant::now();
+    let mut recorded = 0usize;
+    for chunk in inputs.chunks(5_000) {
+        recorded += cw
+            .ingest_lab_results(chunk)
+            .await
+            .iter()
+            .filter(|o| o.case_created)
+            .count();
+    }
+    let sealed = start.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        recorded == inputs.len(),
+        "only {recorded} of {} cases were created",
+        inputs.len()
+    );
+    let counts = store.counts().await?;
+    // Equally sized rows: the bytes one intake writes (person, case, task, lab) in one payload.
+    let row_bytes = average_intake_bytes(&cw, &counts, inputs.len()).await?;
+    let rows: Vec<BaselineRow> = (0..inputs.len())
+        .map(|i| BaselineRow {
+            id: Uuid::now_v7(),
+            payload: vec![(i % 251) as u8; row_bytes],
+        })
+        .collect();
+    store.baseline_reset().await?;
+    let start = Instant::now();
+    for chunk in rows.chunks(500) {
+        store.baseline_insert(chunk).await?;
+    }
+    let baseline = start.elapsed().as_secs_f64();
+    store.baseline_reset().await?;
+    let n = inputs.len() as f64;
+    println!(
+        "{name}: sealed ingest {:.2} s ({:.0}/s); baseline {} plain INSERTs of {row_bytes}-byte rows {:.2} s ({:.0}/s)",
+        sealed,
+        n / sealed,
+        inputs.len(),
+        baseline,
+        n / baseline
+    );
+    Ok(Figures {
+        backend: name,
+        sealed_per_s: n / sealed,
+        baseline_per_s: n / baseline,
+    })
+}
+
+/// Bytes per intake: sealed columns and blind indexes of the persons and lab
+/// rows, estimated from a sample, plus fixed-width ids, dates and statuses.
+async fn average_intake_bytes(
+    cw: &Casework,
+    _counts: &tracedesk_store::Counts,
+    _n: usize,
+) -> anyhow::Result<usize> {
+    let store = cw.store();
+    let sample = store
+        .sealed_batch(&tracedesk_store::schema::PERSONS, u32::MAX, 200)
+        .await?;
+    let labs = store
+        .sealed_batch(&tracedesk_store::schema::LAB_RESULTS, u32::MAX, 200)
+        .await?;
+    let sum = |rows: &[tracedesk_store::SealedRow]| -> usize {
+        rows.iter()
+            .map(|r| r.values.iter().flatten().map(Vec::len).sum::<usize>())
+            .sum::<usize>()
+            / rows.len().max(1)
+    };
+    // 4 blind indexes of 32 bytes; ids (16 B) and timestamps/dates/statuses of
+    // the four rows (~200 B).
+    Ok(sum(&sample) + sum(&labs) + 4 * 32 + 200)
+}
+
+fn seal_throughput() {
+    let vault = Vault::from_keyring(&Keyring::generate());
+    let n = 200_000;
+    let row = Uuid::now_v7();
+    let ctx = FieldContext::new("persons", "first_name", row);
+    let value = "María José García-López"; // a 25-byte field
+    let start = Instant::now();
+    let mut sealed = Vec::with_capacity(n);
+    for _ in 0..n {
+        sealed.push(vault.seal_str(&ctx, value));
+    }
+    let seal = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut ok = 0;
+    for s in &sealed {
+        ok += usize::from(vault.open(&ctx, s).is_ok());
+    }
+    let open = start.elapsed().as_secs_f64();
+    assert_eq!(ok, n);
+    let start = Instant::now();
+    for i in 0..n {
+        std::hint::black_box(vault.blind(
+            tracedesk_vault::BlindKind::Phone,
+            if i % 2 == 0 {
+                "+12125550101"
+            } else {
+                "+12125550102"
+            },
+        ));
+    }
+    let blind = start.elapsed().as_secs_f64();
+    println!(
+        "\n| per field ({} bytes) | operations/s | µs each |",
+        value.len()
+    );
+    println!("|---|---:|---:|");
+    for (what, secs) in [
+        ("seal (XChaCha20-Poly1305)", seal),
+        ("open", open),
+        ("blind index (HMAC-SHA256)", blind),
+    ] {
+        println!(
+            "| {what} | {:.0} | {:.2} |",
+            n as f64 / secs,
+            secs * 1e6 / n as f64
+        );
+    }
+}

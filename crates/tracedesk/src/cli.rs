@@ -1,0 +1,363 @@
+//! Command-line interface.
+
+use crate::config::{self, Config, Overrides};
+use crate::runtime;
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use tracedesk_server::{ServerSettings, tokens};
+
+#[derive(Parser)]
+#[command(
+    name = "tracedesk",
+    version,
+    about = "Case investigation and contact tracing, privacy first"
+)]
+pub struct Cli {
+    /// Config file (default: ./tracedesk.toml if present).
+    #[arg(long, global = true, env = "TRACEDESK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, generated keyring).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Listen address of the HTTP server.
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Exit 0 if the server at --url (default: the listen address) is ready.
+    Healthcheck {
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Manage the master keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Check configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Import data.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Serve a demo on SQLite with a synthetic outbreak (no real people).
+    Demo {
+        /// Positive cases to seed.
+        #[arg(long, default_value_t = 400)]
+        cases: usize,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        what: crate::bench::BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke every live token with this name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (names and dates; never the tokens).
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Re-seal every row under a new key version (resumes an interrupted run).
+    Rotate {
+        #[arg(long, default_value_t = 1000)]
+        batch: u32,
+        /// Stop after this many rows (to rehearse an interrupted rotation).
+        #[arg(long, hide = true)]
+        stop_after: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate the configuration and print the effective settings (no secrets).
+    Check,
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Import lab results from a CSV file with a header row.
+    Labs {
+        #[arg(long)]
+        csv: PathBuf,
+        /// Where to write rejected lines (default: FILE.errors.csv).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let flags = Overrides {
+        data_dir: cli.data_dir.clone(),
+        listen: cli.listen.clone(),
+    };
+    Ok(config::load(cli.config.as_deref(), &env, &flags)?)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = load_config(&cli)?;
+    runtime::init_logging(&config.log);
+    match cli.command {
+        Command::Serve => serve(&config, None).await,
+        Command::Migrate => {
+            let store = runtime::open_store(&config).await?;
+            store.migrate().await.context("migration failed")?;
+            println!("migrations applied to {}", config.database_label());
+            Ok(())
+        }
+        Command::Healthcheck { url } => healthcheck(&config, url).await,
+        Command::Token { action } => token(&config, action).await,
+        Command::Keys {
+            action: KeysAction::Rotate { batch, stop_after },
+        } => rotate(&config, batch, stop_after).await,
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            println!("configuration is valid");
+            println!("  data_dir        {}", config.data_dir.display());
+            println!("  listen          {}", config.listen);
+            println!("  database        {}", config.database_label());
+            println!("  keyring         {}", config.keyring_path().display());
+            println!("  default_region  {}", config.default_region);
+            println!("  rules           {:?}", config.rules);
+            Ok(())
+        }
+        Command::Import {
+            what: ImportWhat::Labs { csv, report },
+        } => import_labs(&config, csv, report).await,
+        Command::Demo { cases } => crate::demo::run(config, cases).await,
+        Command::Bench { what } => crate::bench::run(&config, what).await,
+    }
+}
+
+/// Runs the server until Ctrl-C / SIGTERM; `banner` is printed once listening.
+pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()> {
+    let cw = runtime::open(config).await?;
+    let app = tracedesk_server::app(
+        cw,
+        ServerSettings {
+            body_limit: config.body_limit_bytes,
+            max_batch: config.max_batch,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %config.database_label(), "tracedesk listening");
+    if let Some(b) = banner {
+        println!("{b}");
+    } else {
+        println!(
+            "tracedesk listening on http://{addr} ({})",
+            config.database_label()
+        );
+    }
+    tracedesk_server::serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("tracedesk stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn healthcheck(config: &Config, url: Option<String>) -> anyhow::Result<()> {
+    let base = url.unwrap_or_else(|| format!("http://{}", config.listen));
+    let target = format!("{}/readyz", base.trim_end_matches('/'));
+    let res = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?
+        .get(&target)
+        .send()
+        .await
+        .with_context(|| format!("{target} is unreachable"))?;
+    if !res.status().is_success() {
+        bail!("{target} answered {}", res.status());
+    }
+    println!("ok: {target}");
+    Ok(())
+}
+
+async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
+    let store = runtime::open_store(config).await?;
+    store.migrate().await?;
+    match action {
+        TokenAction::Create { name } => {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 64 {
+                bail!("--name must be 1 to 64 characters");
+            }
+            let t = tokens::create(&*store, name).await?;
+            eprintln!("token `{name}` created; it is shown only this once:");
+            println!("{t}");
+        }
+        TokenAction::Revoke { name } => {
+            let n = store.revoke_token(&name).await?;
+            if n == 0 {
+                bail!("no live token is named `{name}`");
+            }
+            println!("revoked {n} token(s) named `{name}`");
+        }
+        TokenAction::List => {
+            println!("{:<24} {:<26} status", "name", "created");
+            for t in store.list_tokens().await? {
+                let status = match t.revoked_at {
+                    Some(r) => format!("revoked {}", r.format("%Y-%m-%d %H:%M")),
+                    None => "live".into(),
+                };
+                println!(
+                    "{:<24} {:<26} {status}",
+                    t.name,
+                    t.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+async fn rotate(config: &Config, batch: u32, stop_after: Option<u64>) -> anyhow::Result<()> {
+    let cw = runtime::open(config).await?;
+    let pb = bar(0, "re-sealing");
+    let mut current = "";
+    let report = cw
+        .rotate_keys(batch, stop_after, |p| {
+            if p.table != current {
+                current = p.table;
+                pb.set_message(p.table);
+                pb.set_length(p.total);
+            }
+            pb.set_position(p.done);
+        })
+        .await?;
+    pb.finish_and_clear();
+    if !report.complete {
+        bail!(
+            "rotation to key version {} stopped after {} rows; run `tracedesk keys rotate` again to finish it",
+            report.version,
+            report.rows
+        );
+    }
+    println!(
+        "{} key version {}: {} rows re-sealed; every sealed field now uses v{}.",
+        if report.resumed {
+            "finished rotating to"
+        } else {
+            "rotated to new"
+        },
+        report.version,
+        report.rows,
+        report.version
+    );
+    println!(
+        "The keyring {} now holds the new key: back it up again.",
+        config.keyring_path().display()
+    );
+    Ok(())
+}
+
+async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> anyhow::Result<()> {
+    let cw = runtime::open(config).await?;
+    let file =
+        std::fs::File::open(&csv).with_context(|| format!("cannot open {}", csv.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let report_path = report.unwrap_or_else(|| csv.with_extension("errors.csv"));
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&report_path)
+            .with_context(|| format!("cannot create {}", report_path.display()))?,
+    );
+    let pb = bar(size, "importing");
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let summary = cw
+        .import_lab_csv(std::io::BufReader::new(file), &mut out, |p| {
+            pb.set_position(p.bytes)
+        })
+        .await?;
+    pb.finish_and_clear();
+    println!(
+        "{} lines read: {} recorded ({} new cases), {} duplicates, {} rejected",
+        summary.lines,
+        summary.recorded,
+        summary.cases_created,
+        summary.duplicates,
+        summary.rejected
+    );
+    if !summary.ignored_columns.is_empty() {
+        println!(
+            "ignored unknown column(s): {}",
+            summary.ignored_columns.join(", ")
+        );
+    }
+    if summary.rejected > 0 {
+        println!(
+            "rejected lines, with line number, column and reason: {}",
+            report_path.display()
+        );
+    } else {
+        let _ = std::fs::remove_file(&report_path);
+    }
+    Ok(())
+}

@@ -1,0 +1,437 @@
+//! Configuration: `tracedesk.toml`, overlaid by `TRACEDESK_*` environment
+//! variables (nested keys with `__`: `[rules] quarantine_days` is
+//! `TRACEDESK_RULES__QUARANTINE_DAYS`), overlaid by command-line flags. Any
+//! key `X` can instead be given as `X_file`, a path whose content is the
+//! value, for secrets mounted as files. Validated once, at start; an error
+//! names the key, where it came from, and the problem.
+
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tracedesk_domain::DateRules;
+
+pub const ENV_PREFIX: &str = "TRACEDESK_";
+/// Variables read by tests and CI, not by the server.
+const NOT_CONFIG: &[&str] = &[
+    "TRACEDESK_CONFIG",
+    "TRACEDESK_TEST_",
+    "TRACEDESK_REQUIRE_",
+    "TRACEDESK_PG_",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the SQLite database and the generated keyring live.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// `postgres://…` or `sqlite://…`; default: SQLite in `data_dir`.
+    #[serde(deserialize_with = "opt_string")]
+    pub database_url: Option<String>,
+    /// The keyring file; default `data_dir/master.key` (created on first run).
+    pub master_key_file: Option<PathBuf>,
+    /// Region for phone numbers written without a country code.
+    #[serde(deserialize_with = "string")]
+    pub default_region: String,
+    /// Log filter (`info`, `debug`, `tracedesk=debug,sqlx=warn`, …).
+    #[serde(deserialize_with = "string")]
+    pub log: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Most lab results in one request.
+    pub max_batch: usize,
+    /// Public-health periods (CDC 2020 defaults).
+    pub rules: DateRules,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./tracedesk-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            master_key_file: None,
+            default_region: "US".into(),
+            log: "info".into(),
+            body_limit_bytes: 8 * 1024 * 1024,
+            max_batch: 10_000,
+            rules: DateRules::default(),
+        }
+    }
+}
+
+/// Numbers from the environment arrive as TOML integers; string keys accept them.
+fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum S {
+        S(String),
+        I(i64),
+    }
+    Ok(match S::deserialize(d)? {
+        S::S(s) => s,
+        S::I(i) => i.to_string(),
+    })
+}
+
+fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    string(d).map(Some)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("config key `{key}` (from {origin}): {problem}")]
+    Key {
+        key: String,
+        origin: String,
+        problem: String,
+    },
+}
+
+/// Command-line overrides.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// Loads and validates the configuration.
+pub fn load(
+    file: Option<&Path>,
+    env: &[(String, String)],
+    flags: &Overrides,
+) -> Result<Config, ConfigError> {
+    let mut table = toml::Table::new();
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    let default_file = PathBuf::from("tracedesk.toml");
+    let file = file
+        .map(Path::to_path_buf)
+        .or_else(|| default_file.exists().then_some(default_file));
+    if let Some(path) = &file {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        table = text.parse::<toml::Table>().map_err(|e| ConfigError::Toml {
+            path: path.clone(),
+            message: e.message().to_string(),
+        })?;
+        for k in table.keys() {
+            sources.insert(k.clone(), path.display().to_string());
+        }
+    }
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if NOT_CONFIG.iter().any(|p| name.starts_with(p)) || rest.is_empty() {
+            continue;
+        }
+        let path: Vec<String> = rest
+            .to_ascii_lowercase()
+            .split("__")
+            .map(str::to_string)
+            .collect();
+        set_path(&mut table, &path, env_value(value)).map_err(|problem| ConfigError::Key {
+            key: path.join("."),
+            origin: name.clone(),
+            problem,
+        })?;
+        sources.insert(path.join("."), name.clone());
+    }
+    if let Some(d) = &flags.data_dir {
+        table.insert(
+            "data_dir".into(),
+            toml::Value::String(d.display().to_string()),
+        );
+        sources.insert("data_dir".into(), "--data-dir".into());
+    }
+    if let Some(l) = &flags.listen {
+        table.insert("listen".into(), toml::Value::String(l.clone()));
+        sources.insert("listen".into(), "--listen".into());
+    }
+    expand_files(&mut table, "", &sources)?;
+    let source_of = |key: &str| {
+        let top = key.split('.').next().unwrap_or(key);
+        sources
+            .get(key)
+            .or_else(|| sources.get(top))
+            .cloned()
+            .unwrap_or_else(|| "defaults".into())
+    };
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::Key {
+                origin: source_of(&key),
+                key,
+                problem: e.inner().message().to_string(),
+            }
+        })?;
+    validate(&config, &source_of)?;
+    Ok(config)
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    match path {
+        [] => Err("empty key".into()),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [head, rest @ ..] => {
+            let entry = table
+                .entry(head.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => Err(format!("`{head}` is not a section")),
+            }
+        }
+    }
+}
+
+/// Replaces every `X_file = PATH` (except `master_key_file`, itself a path
+/// setting) by `X = <content of PATH>`.
+fn expand_files(
+    table: &mut toml::Table,
+    prefix: &str,
+    sources: &BTreeMap<String, String>,
+) -> Result<(), ConfigError> {
+    let keys: Vec<String> = table.keys().cloned().collect();
+    for k in keys {
+        let full = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if let Some(toml::Value::Table(t)) = table.get_mut(&k) {
+            expand_files(t, &full, sources)?;
+            continue;
+        }
+        let Some(base) = k.strip_suffix("_file") else {
+            continue;
+        };
+        if full == "master_key_file" {
+            continue;
+        }
+        let origin = sources
+            .get(&full)
+            .cloned()
+            .unwrap_or_else(|| "config".into());
+        let Some(toml::Value::String(path)) = table.remove(&k) else {
+            return Err(ConfigError::Key {
+                key: full,
+                origin,
+                problem: "must be a file path".into(),
+            });
+        };
+        let content = std::fs::read_to_string(&path).map_err(|e| ConfigError::Key {
+            key: full.clone(),
+            origin: origin.clone(),
+            problem: format!("cannot read {path}: {e}"),
+        })?;
+        table.insert(
+            base.to_string(),
+            toml::Value::String(content.trim_end_matches(['\n', '\r']).to_string()),
+        );
+    }
+    Ok(())
+}
+
+fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+    let fail = |key: &str, problem: String| ConfigError::Key {
+        key: key.into(),
+        origin: source_of(key),
+        problem,
+    };
+    if let Some(url) = &c.database_url
+        && !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
+    {
+        return Err(fail(
+            "database_url",
+            "must start with postgres://, postgresql:// or sqlite:".into(),
+        ));
+    }
+    if c.default_region
+        .parse::<phonenumber::country::Id>()
+        .is_err()
+    {
+        return Err(fail(
+            "default_region",
+            "must be an ISO 3166 alpha-2 country code such as US".into(),
+        ));
+    }
+    if c.body_limit_bytes < 1024 {
+        return Err(fail("body_limit_bytes", "must be at least 1024".into()));
+    }
+    if !(1..=100_000).contains(&c.max_batch) {
+        return Err(fail("max_batch", "must be between 1 and 100000".into()));
+    }
+    c.rules
+        .validate()
+        .map_err(|e| fail("rules", e.to_string()))?;
+    tracing_subscriber::EnvFilter::try_new(&c.log).map_err(|e| fail("log", e.to_string()))?;
+    Ok(())
+}
+
+impl Config {
+    pub fn keyring_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(tracedesk_vault::KEYRING_FILE_NAME))
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("tracedesk.db")
+    }
+
+    /// Where the database is, without any password.
+    pub fn database_label(&self) -> String {
+        match &self.database_url {
+            Some(u) if u.starts_with("postgres") => {
+                let host = u.split('@').next_back().unwrap_or("");
+                format!("PostgreSQL at {host}")
+            }
+            Some(u) => format!("SQLite at {u}"),
+            None => format!("SQLite at {}", self.sqlite_path().display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./tracedesk-data"));
+        assert_eq!(c.rules.quarantine_days, 14);
+    }
+
+    #[test]
+    fn file_env_and_flags_overlay_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("t.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9000\"\ndefault_region = \"GB\"\n[rules]\nquarantine_days = 10\n",
+        )
+        .unwrap();
+        let secret = dir.path().join("db-url");
+        std::fs::write(&secret, "postgres://u:pw@db/tracedesk\n").unwrap();
+        let c = load(
+            Some(&f),
+            &env(&[
+                ("TRACEDESK_RULES__ISOLATION_DAYS", "5"),
+                ("TRACEDESK_DEFAULT_REGION", "FR"),
+                ("TRACEDESK_DATABASE_URL_FILE", secret.to_str().unwrap()),
+                ("TRACEDESK_TEST_DATABASE_URL", "ignored"),
+                ("OTHER", "x"),
+            ]),
+            &Overrides {
+                listen: Some("127.0.0.1:7000".into()),
+                data_dir: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert_eq!(c.default_region, "FR");
+        assert_eq!(c.rules.quarantine_days, 10);
+        assert_eq!(c.rules.isolation_days, 5);
+        assert_eq!(
+            c.database_url.as_deref(),
+            Some("postgres://u:pw@db/tracedesk")
+        );
+        assert_eq!(c.database_label(), "PostgreSQL at db/tracedesk");
+    }
+
+    #[test]
+    fn errors_name_key_and_source() {
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_LISTEN", "nowhere")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`listen`") && e.contains("TRACEDESK_LISTEN"),
+            "{e}"
+        );
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_LISTNE", "x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown field `listne`"), "{e}");
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_RULES__QUARANTINE_DAYS", "400")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("quarantine_days must be between"), "{e}");
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_DATABASE_URL", "mysql://x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("database_url"), "{e}");
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_DEFAULT_REGION", "ZZ")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("default_region"), "{e}");
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_DATABASE_URL_FILE", "/nonexistent/secret")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("database_url_file") && e.contains("TRACEDESK_DATABASE_URL_FILE"),
+            "{e}"
+        );
+    }
+}

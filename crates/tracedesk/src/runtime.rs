@@ -1,0 +1,72 @@
+//! Opening what every command needs: the store, the vault, case work.
+
+use crate::config::Config;
+use anyhow::Context;
+use std::sync::Arc;
+use tracedesk_casework::{Casework, Settings};
+use tracedesk_store::Store;
+use tracedesk_store_postgres::PostgresStore;
+use tracedesk_store_sqlite::SqliteStore;
+use tracedesk_vault::Vault;
+
+/// Opens the configured database (without migrating).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let label = config.database_label();
+    let store: Arc<dyn Store> = match config.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres") => Arc::new(
+            PostgresStore::connect(url)
+                .await
+                .with_context(|| format!("cannot open {label}"))?,
+        ),
+        Some(url) => Arc::new(
+            SqliteStore::connect(url)
+                .await
+                .with_context(|| format!("cannot open {label}"))?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&config.sqlite_path())
+                .await
+                .with_context(|| format!("cannot open {label}"))?,
+        ),
+    };
+    Ok(store)
+}
+
+/// Opens the keyring, creating it on first run with a loud notice.
+pub fn open_vault(config: &Config) -> anyhow::Result<Arc<Vault>> {
+    let path = config.keyring_path();
+    let (vault, created) = Vault::open_or_create(&path)?;
+    if created {
+        eprintln!(
+            "\n  NOTE: a new master key was generated at {}\n  \
+             BACK IT UP NOW, somewhere other than this machine. Without it no\n  \
+             personal data in the database can ever be read again.\n",
+            path.display()
+        );
+    }
+    Ok(Arc::new(vault))
+}
+
+/// Store (migrated), vault and case work, ready for use.
+pub async fn open(config: &Config) -> anyhow::Result<Casework> {
+    let store = open_store(config).await?;
+    store.migrate().await.context("database migration failed")?;
+    let vault = open_vault(config)?;
+    Ok(Casework::new(
+        store,
+        vault,
+        Settings {
+            default_region: config.default_region.clone(),
+            rules: config.rules.clone(),
+        },
+    ))
+}
+
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
