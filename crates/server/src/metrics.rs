@@ -11,10 +11,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+/// (method, route template, status) → (count, total seconds).
+type RequestTotals = BTreeMap<(String, String, u16), (u64, f64)>;
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route, status) → (count, total seconds).
-    requests: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    requests: Mutex<RequestTotals>,
     pub lab_results_recorded: AtomicU64,
     pub lab_results_rejected: AtomicU64,
     pub cases_created: AtomicU64,
