@@ -8,6 +8,10 @@
 use crate::{Casework, LabResultInput};
 use std::io::{Read, Write};
 
+/// Lines handed to intake at once; intake pipelines them in transactions of
+/// `INTAKE_BATCH`, sealing one batch while the previous one is written.
+const IMPORT_BATCH: usize = 10 * crate::intake::INTAKE_BATCH;
+
 /// Columns a lab CSV must have.
 pub const REQUIRED_COLUMNS: &[&str] = &[
     "first_name",
@@ -130,7 +134,7 @@ impl Casework {
         }
         writeln!(report, "line,field,error").map_err(CsvError::Report)?;
 
-        let mut batch: Vec<(u64, LabResultInput)> = Vec::with_capacity(crate::intake::INTAKE_BATCH);
+        let mut batch: Vec<(u64, LabResultInput)> = Vec::with_capacity(IMPORT_BATCH);
         let mut record = csv::ByteRecord::new();
         loop {
             let read = rdr.read_byte_record(&mut record);
@@ -154,7 +158,7 @@ impl Casework {
                     Err((field, msg)) => self.reject(report, &mut summary, line, &field, &msg)?,
                 }
             }
-            if batch.len() >= crate::intake::INTAKE_BATCH || (!more && !batch.is_empty()) {
+            if batch.len() >= IMPORT_BATCH || (!more && !batch.is_empty()) {
                 let (lines, inputs): (Vec<u64>, Vec<LabResultInput>) =
                     std::mem::take(&mut batch).into_iter().unzip();
                 for (o, line) in self.ingest_lab_results(&inputs).await.iter().zip(lines) {

@@ -21,6 +21,13 @@ use uuid::Uuid;
 /// Rows per store transaction during intake.
 pub const INTAKE_BATCH: usize = 500;
 
+/// One batch after validation and sealing.
+#[derive(Default)]
+struct Prepared {
+    ready: Vec<(usize, LabIntake)>,
+    rejected: Vec<LabOutcomeView>,
+}
+
 /// What happened to one submitted lab result.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LabOutcomeView {
@@ -165,21 +172,27 @@ impl Casework {
     /// Records lab results. Each item is validated on its own; invalid items
     /// are reported and the rest proceed. Items are written in transactions
     /// of [`INTAKE_BATCH`]; if one fails, its items are retried one by one so
-    /// a single bad row cannot sink its neighbours.
+    /// a single bad row cannot sink its neighbours. Validation and sealing of
+    /// the next batch run on a blocking thread while the current batch is
+    /// written, so CPU work and database work overlap.
     pub async fn ingest_lab_results(&self, inputs: &[LabResultInput]) -> Vec<LabOutcomeView> {
-        let today = self.today();
-        let region = self.settings.default_region.as_str();
         let mut out: Vec<Option<LabOutcomeView>> = vec![None; inputs.len()];
-        let mut pending: Vec<(usize, LabIntake)> =
-            Vec::with_capacity(inputs.len().min(INTAKE_BATCH));
-        for (i, input) in inputs.iter().enumerate() {
-            match input.validate(region, today) {
-                Ok(v) => pending.push((i, self.build_intake(&v))),
-                Err(e) => out[i] = Some(LabOutcomeView::rejected(i, ItemError::from(&e))),
+        if inputs.len() <= INTAKE_BATCH {
+            let prepared = self.prepare_intake(0, inputs);
+            self.write_prepared(prepared, &mut out).await;
+        } else {
+            let mut ahead: Option<tokio::task::JoinHandle<Prepared>> = None;
+            for (n, chunk) in inputs.chunks(INTAKE_BATCH).enumerate() {
+                let (this, owned) = (self.clone(), chunk.to_vec());
+                let next = tokio::task::spawn_blocking(move || {
+                    this.prepare_intake(n * INTAKE_BATCH, &owned)
+                });
+                if let Some(current) = ahead.replace(next) {
+                    self.finish_prepared(current, &mut out).await;
+                }
             }
-            if pending.len() == INTAKE_BATCH || (i + 1 == inputs.len() && !pending.is_empty()) {
-                self.write_intake(std::mem::take(&mut pending), &mut out)
-                    .await;
+            if let Some(last) = ahead {
+                self.finish_prepared(last, &mut out).await;
             }
         }
         out.into_iter()
@@ -197,6 +210,45 @@ impl Casework {
                 })
             })
             .collect()
+    }
+
+    /// Validates and seals one batch; `base` is the index of its first item.
+    fn prepare_intake(&self, base: usize, inputs: &[LabResultInput]) -> Prepared {
+        let today = self.today();
+        let region = self.settings.default_region.as_str();
+        let mut p = Prepared::default();
+        for (k, input) in inputs.iter().enumerate() {
+            let i = base + k;
+            match input.validate(region, today) {
+                Ok(v) => p.ready.push((i, self.build_intake(&v))),
+                Err(e) => p
+                    .rejected
+                    .push(LabOutcomeView::rejected(i, ItemError::from(&e))),
+            }
+        }
+        p
+    }
+
+    async fn finish_prepared(
+        &self,
+        handle: tokio::task::JoinHandle<Prepared>,
+        out: &mut [Option<LabOutcomeView>],
+    ) {
+        match handle.await {
+            Ok(p) => self.write_prepared(p, out).await,
+            // The items of a batch whose preparation panicked stay "not processed".
+            Err(e) => tracing::error!(error = %e, "preparing an intake batch failed"),
+        }
+    }
+
+    async fn write_prepared(&self, p: Prepared, out: &mut [Option<LabOutcomeView>]) {
+        for r in p.rejected {
+            let i = r.index;
+            out[i] = Some(r);
+        }
+        if !p.ready.is_empty() {
+            self.write_intake(p.ready, out).await;
+        }
     }
 
     async fn write_intake(

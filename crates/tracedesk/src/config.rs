@@ -54,7 +54,7 @@ impl Default for Config {
             database_url: None,
             master_key_file: None,
             default_region: "US".into(),
-            log: "info".into(),
+            log: "info,sqlx=warn".into(),
             body_limit_bytes: 8 * 1024 * 1024,
             max_batch: 10_000,
             rules: DateRules::default(),

@@ -110,3 +110,40 @@ fn interrupted_key_rotation_resumes() {
     let key = std::fs::read_to_string(dir.path().join("tracedesk-data/master.key")).unwrap();
     assert!(key.contains("\nv2 "));
 }
+
+#[test]
+fn serve_answers_healthcheck_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracedesk"))
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TRACEDESK_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
+    assert!(o.status.success(), "{}", text(&o));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful stop exits 0");
+    let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
+    assert!(!o.status.success(), "nothing answers after stop");
+}
