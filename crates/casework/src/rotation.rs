@@ -57,6 +57,7 @@ impl Casework {
         for table in SEALED_TABLES {
             let total = self.store.count_below_version(table, version).await?;
             let mut done = 0u64;
+            let mut after = None;
             progress(&RotationProgress {
                 table: table.name,
                 done,
@@ -76,10 +77,12 @@ impl Casework {
                     }
                     limit = limit.min(u32::try_from(left).unwrap_or(u32::MAX));
                 }
-                let found = self.store.sealed_batch(table, version, limit).await?;
-                if found.is_empty() {
-                    break;
-                }
+                let found = self
+                    .store
+                    .sealed_batch(table, version, after, limit)
+                    .await?;
+                let Some(last) = found.last() else { break };
+                after = Some(last.id);
                 let resealed = self.reseal_rows(table, &found)?;
                 self.store.write_sealed(table, &resealed, version).await?;
                 done += found.len() as u64;

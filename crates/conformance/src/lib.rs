@@ -450,7 +450,10 @@ async fn rotation_resumes_and_reseals(cw: &Casework) {
     assert_eq!(r1.rows + r2.rows, total);
     for t in schema::SEALED_TABLES {
         assert_eq!(store.count_below_version(t, r2.version).await.unwrap(), 0);
-        let rows = store.sealed_batch(t, u32::MAX, 100_000).await.unwrap();
+        let rows = store
+            .sealed_batch(t, u32::MAX, None, 100_000)
+            .await
+            .unwrap();
         for row in rows {
             for (col, v) in t.columns.iter().zip(&row.values) {
                 if let Some(v) = v {

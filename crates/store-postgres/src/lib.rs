@@ -273,14 +273,16 @@ impl Store for PostgresStore {
         &self,
         table: &'static SealedTable,
         below: u32,
+        after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<SealedRow>> {
         let cols = table.columns.join(", ");
         sqlx::query(&format!(
-            "SELECT id, {cols} FROM {} WHERE key_version < $1 ORDER BY key_version, id LIMIT $2",
+            "SELECT id, {cols} FROM {} WHERE key_version < $1 AND id > $2 ORDER BY id LIMIT $3",
             table.name
         ))
         .bind(i64::from(below))
+        .bind(after.unwrap_or(Uuid::nil()))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -364,12 +366,23 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn baseline_insert(&self, rows: &[BaselineRow]) -> StoreResult<()> {
+    async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS bench_baseline (id UUID PRIMARY KEY, payload BYTEA NOT NULL)")
             .execute(&mut *tx)
             .await
             .map_err(err)?;
+        if !multi_row {
+            for r in rows {
+                sqlx::query("INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)")
+                    .bind(r.id)
+                    .bind(&r.payload)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+            return tx.commit().await.map_err(err);
+        }
         for chunk in rows.chunks(CHUNK) {
             let mut q = QueryBuilder::<Postgres>::new("INSERT INTO bench_baseline (id, payload) ");
             q.push_values(chunk, |mut b, r| {

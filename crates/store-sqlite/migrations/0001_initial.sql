@@ -23,7 +23,6 @@ CREATE INDEX persons_phone_bidx ON persons (phone_bidx) WHERE phone_bidx IS NOT 
 CREATE INDEX persons_email_bidx ON persons (email_bidx) WHERE email_bidx IS NOT NULL;
 CREATE INDEX persons_name_dob_bidx ON persons (name_dob_bidx) WHERE name_dob_bidx IS NOT NULL;
 CREATE INDEX persons_phone_name_bidx ON persons (phone_name_bidx) WHERE phone_name_bidx IS NOT NULL;
-CREATE INDEX persons_key_version ON persons (key_version, id);
 
 CREATE TABLE cases (
     id               BLOB PRIMARY KEY NOT NULL,
@@ -43,7 +42,6 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_person ON cases (person_id, status);
 CREATE INDEX cases_status ON cases (status, id);
-CREATE INDEX cases_key_version ON cases (key_version, id);
 
 CREATE TABLE lab_results (
     id             BLOB PRIMARY KEY NOT NULL,
@@ -59,7 +57,6 @@ CREATE TABLE lab_results (
     lab            BLOB
 );
 CREATE INDEX lab_results_person ON lab_results (person_id);
-CREATE INDEX lab_results_key_version ON lab_results (key_version, id);
 
 CREATE TABLE exposures (
     id                BLOB PRIMARY KEY NOT NULL,
@@ -78,7 +75,6 @@ CREATE TABLE exposures (
 CREATE INDEX exposures_case ON exposures (case_id);
 CREATE INDEX exposures_contact ON exposures (contact_person_id);
 CREATE INDEX exposures_status ON exposures (status, id);
-CREATE INDEX exposures_key_version ON exposures (key_version, id);
 
 CREATE TABLE tasks (
     id          BLOB PRIMARY KEY NOT NULL,

@@ -98,11 +98,14 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes every live token with this name; returns how many.
     async fn revoke_token(&self, name: &str) -> StoreResult<u64>;
 
-    /// Rows of `table` with a key version below `version`, oldest first.
+    /// Rows of `table` with a key version below `below_version` and an id
+    /// after `after`, in id order: a primary-key walk, so rotation needs no
+    /// index on the key version.
     async fn sealed_batch(
         &self,
         table: &'static schema::SealedTable,
         below_version: u32,
+        after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<SealedRow>>;
     /// Writes re-sealed values back in one transaction and stamps `version`.
@@ -121,7 +124,9 @@ pub trait Store: Send + Sync + 'static {
     async fn counts(&self) -> StoreResult<Counts>;
 
     /// Benchmark support: plain inserts of unsealed rows into a scratch table,
-    /// the baseline that sealed ingestion is compared with.
-    async fn baseline_insert(&self, rows: &[BaselineRow]) -> StoreResult<()>;
+    /// the baseline that sealed ingestion is compared with, in one
+    /// transaction: one INSERT statement per row, or (`multi_row`) multi-row
+    /// statements of up to 500 rows.
+    async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()>;
     async fn baseline_reset(&self) -> StoreResult<()>;
 }

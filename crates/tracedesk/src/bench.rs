@@ -42,7 +42,10 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
 struct Figures {
     backend: &'static str,
     sealed_per_s: f64,
+    /// One INSERT statement per row (the plain baseline).
     baseline_per_s: f64,
+    /// Multi-row INSERTs of 500 (the batching intake itself uses).
+    baseline_multi_per_s: f64,
 }
 
 async fn ingest(records: usize, postgres: Option<String>, no_sqlite: bool) -> anyhow::Result<()> {
@@ -79,15 +82,19 @@ async fn ingest(records: usize, postgres: Option<String>, no_sqlite: bool) -> an
             "(PostgreSQL skipped: pass --postgres postgres://… or set TRACEDESK_TEST_DATABASE_URL)"
         ),
     }
-    println!("\n| backend | sealed ingest (records/s) | plain INSERT baseline (rows/s) | ratio |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "\n| backend | sealed ingest (records/s) | plain INSERT per row (rows/s) | ratio | multi-row INSERT (rows/s) | ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     for f in &figures {
         println!(
-            "| {} | {:.0} | {:.0} | {:.2}× |",
+            "| {} | {:.0} | {:.0} | {:.2}× | {:.0} | {:.2}× |",
             f.backend,
             f.sealed_per_s,
             f.baseline_per_s,
-            f.sealed_per_s / f.baseline_per_s
+            f.sealed_per_s / f.baseline_per_s,
+            f.baseline_multi_per_s,
+            f.sealed_per_s / f.baseline_multi_per_s
         );
     }
     seal_throughput();
@@ -127,26 +134,29 @@ async fn run_backend(
             payload: vec![(i % 251) as u8; row_bytes],
         })
         .collect();
-    store.baseline_reset().await?;
-    let start = Instant::now();
-    for chunk in rows.chunks(500) {
-        store.baseline_insert(chunk).await?;
+    let mut per_s = [0.0; 2];
+    for (k, multi_row) in [false, true].into_iter().enumerate() {
+        store.baseline_reset().await?;
+        let start = Instant::now();
+        for chunk in rows.chunks(500) {
+            store.baseline_insert(chunk, multi_row).await?;
+        }
+        per_s[k] = rows.len() as f64 / start.elapsed().as_secs_f64();
+        store.baseline_reset().await?;
     }
-    let baseline = start.elapsed().as_secs_f64();
-    store.baseline_reset().await?;
     let n = inputs.len() as f64;
     println!(
-        "{name}: sealed ingest {:.2} s ({:.0}/s); baseline {} plain INSERTs of {row_bytes}-byte rows {:.2} s ({:.0}/s)",
-        sealed,
+        "{name}: sealed ingest {sealed:.2} s ({:.0}/s); baseline of {} {row_bytes}-byte rows: one INSERT per row {:.0}/s, multi-row INSERTs {:.0}/s",
         n / sealed,
         inputs.len(),
-        baseline,
-        n / baseline
+        per_s[0],
+        per_s[1],
     );
     Ok(Figures {
         backend: name,
         sealed_per_s: n / sealed,
-        baseline_per_s: n / baseline,
+        baseline_per_s: per_s[0],
+        baseline_multi_per_s: per_s[1],
     })
 }
 
@@ -159,10 +169,10 @@ async fn average_intake_bytes(
 ) -> anyhow::Result<usize> {
     let store = cw.store();
     let sample = store
-        .sealed_batch(&tracedesk_store::schema::PERSONS, u32::MAX, 200)
+        .sealed_batch(&tracedesk_store::schema::PERSONS, u32::MAX, None, 200)
         .await?;
     let labs = store
-        .sealed_batch(&tracedesk_store::schema::LAB_RESULTS, u32::MAX, 200)
+        .sealed_batch(&tracedesk_store::schema::LAB_RESULTS, u32::MAX, None, 200)
         .await?;
     let sum = |rows: &[tracedesk_store::SealedRow]| -> usize {
         rows.iter()
