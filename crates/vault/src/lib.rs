@@ -112,6 +112,30 @@ impl Keys {
 pub struct Vault {
     keys: RwLock<Keys>,
     path: Option<PathBuf>,
+    watch: std::sync::Mutex<Watch>,
+}
+
+/// When the keyring file was last looked at, and its modification time then.
+/// A server seals with the newest key version within `every` of a
+/// `keys rotate` run by another process, at the cost of one `stat` per period.
+struct Watch {
+    every: std::time::Duration,
+    last_check: std::time::Instant,
+    mtime: Option<std::time::SystemTime>,
+}
+
+impl Watch {
+    fn new(path: Option<&Path>) -> Self {
+        Self {
+            every: std::time::Duration::from_secs(5),
+            last_check: std::time::Instant::now(),
+            mtime: path.and_then(mtime),
+        }
+    }
+}
+
+fn mtime(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 impl std::fmt::Debug for Vault {
@@ -139,6 +163,7 @@ impl Vault {
         Self {
             keys: RwLock::new(Keys::from_keyring(ring)),
             path: None,
+            watch: std::sync::Mutex::new(Watch::new(None)),
         }
     }
 
@@ -151,6 +176,7 @@ impl Vault {
             Self {
                 keys: RwLock::new(Keys::from_keyring(&ring)),
                 path: Some(path.to_path_buf()),
+                watch: std::sync::Mutex::new(Watch::new(Some(path))),
             },
             created,
         ))
@@ -162,11 +188,37 @@ impl Vault {
         Ok(Self {
             keys: RwLock::new(Keys::from_keyring(&ring)),
             path: Some(path.to_path_buf()),
+            watch: std::sync::Mutex::new(Watch::new(Some(path))),
         })
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
         self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How often sealing checks the keyring file for a new key version.
+    pub fn with_recheck_interval(self, every: std::time::Duration) -> Self {
+        if let Ok(mut w) = self.watch.lock() {
+            w.every = every;
+        }
+        self
+    }
+
+    /// Reloads the keyring if its file changed since the last look. Never
+    /// blocks sealing: a busy watch or an unreadable file keeps current keys.
+    fn refresh_if_changed(&self) {
+        let Some(path) = &self.path else { return };
+        let Ok(mut w) = self.watch.try_lock() else {
+            return;
+        };
+        if w.last_check.elapsed() < w.every {
+            return;
+        }
+        w.last_check = std::time::Instant::now();
+        let now = mtime(path);
+        if now != w.mtime && self.reload().is_ok() {
+            w.mtime = now;
+        }
     }
 
     pub fn current_version(&self) -> u32 {
@@ -175,6 +227,7 @@ impl Vault {
 
     /// Seals `plaintext` under the current key version.
     pub fn seal(&self, ctx: &FieldContext<'_>, plaintext: &[u8]) -> Vec<u8> {
+        self.refresh_if_changed();
         let keys = self.read();
         let version = keys.current;
         let mut out = Vec::with_capacity(HEADER + plaintext.len() + TAG);
@@ -264,6 +317,9 @@ impl Vault {
         let version = ring.add_version();
         ring.save(path)?;
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Keys::from_keyring(&ring);
+        if let Ok(mut w) = self.watch.lock() {
+            w.mtime = mtime(path);
+        }
         Ok(version)
     }
 
@@ -352,9 +408,25 @@ mod tests {
         assert_eq!(Vault::version_of(&new).unwrap(), 2);
         assert_eq!(v.open_string(&ctx, &old).unwrap(), "a@example.org");
         assert_eq!(v.blind(BlindKind::Email, "a@example.org"), idx);
-        // A second process that loaded v1 only learns v2 on demand.
+        // A second process that loaded v1 opens v2 values on demand.
         let (stale, created) = Vault::open_or_create(&path).unwrap();
         assert!(!created);
         assert_eq!(stale.open_string(&ctx, &new).unwrap(), "a@example.org");
+    }
+
+    #[test]
+    fn a_running_process_seals_with_a_version_added_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEYRING_FILE_NAME);
+        let (server, _) = Vault::open_or_create(&path).unwrap();
+        let server = server.with_recheck_interval(std::time::Duration::ZERO);
+        let ctx = FieldContext::new("persons", "email", Uuid::now_v7());
+        assert_eq!(Vault::version_of(&server.seal_str(&ctx, "x")).unwrap(), 1);
+        // `keys rotate` in another process adds v2 (a different mtime).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let (cli, _) = Vault::open_or_create(&path).unwrap();
+        cli.add_version().unwrap();
+        assert_eq!(Vault::version_of(&server.seal_str(&ctx, "x")).unwrap(), 2);
+        assert_eq!(server.current_version(), 2);
     }
 }
