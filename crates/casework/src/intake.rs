@@ -83,8 +83,18 @@ pub struct Warning {
     pub message: String,
 }
 
-fn cursor_of(id: Option<Uuid>) -> Option<String> {
-    id.map(|u| u.simple().to_string())
+/// A keyset page: a cursor only when the page is full (more may follow).
+fn page<R, T>(
+    rows: &[R],
+    limit: u32,
+    id: impl Fn(&R) -> Uuid,
+    view: impl Fn(&R) -> Result<T, CaseworkError>,
+) -> Result<Page<T>, CaseworkError> {
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| id(r).simple().to_string()))
+        .flatten();
+    let items = rows.iter().map(view).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
 }
 
 /// Parses a page cursor; it is an opaque id, never PHI.
@@ -291,13 +301,9 @@ impl Casework {
             }
             Err(e) => {
                 tracing::error!(error = %e, "lab result could not be stored");
+                let error = ItemError::from(&CaseworkError::Store(e));
                 for i in idx {
-                    out[i] = Some(LabOutcomeView::rejected(
-                        i,
-                        ItemError::from(&CaseworkError::Store(
-                            tracedesk_store::StoreError::Backend(String::new()),
-                        )),
-                    ));
+                    out[i] = Some(LabOutcomeView::rejected(i, error.clone()));
                 }
             }
         }
@@ -342,16 +348,7 @@ impl Casework {
                 limit,
             })
             .await?;
-        let next = if rows.len() == limit as usize {
-            cursor_of(rows.last().map(|r| r.id))
-        } else {
-            None
-        };
-        let items = rows
-            .iter()
-            .map(|r| self.case_view(r))
-            .collect::<Result<_, _>>()?;
-        Ok(Page { items, next })
+        page(&rows, limit, |r| r.id, |r| self.case_view(r))
     }
 
     /// Applies a patch; a new onset date (or asymptomatic flag) recomputes
@@ -521,16 +518,7 @@ impl Casework {
                 limit,
             })
             .await?;
-        let next = if rows.len() == limit as usize {
-            cursor_of(rows.last().map(|r| r.id))
-        } else {
-            None
-        };
-        let items = rows
-            .iter()
-            .map(|r| self.contact_view(r))
-            .collect::<Result<_, _>>()?;
-        Ok(Page { items, next })
+        page(&rows, limit, |r| r.id, |r| self.contact_view(r))
     }
 
     pub async fn get_person(&self, id: Uuid) -> Result<PersonView, CaseworkError> {

@@ -125,9 +125,8 @@ async fn run_backend(
         "only {recorded} of {} cases were created",
         inputs.len()
     );
-    let counts = store.counts().await?;
     // Equally sized rows: the bytes one intake writes (person, case, task, lab) in one payload.
-    let row_bytes = average_intake_bytes(&cw, &counts, inputs.len()).await?;
+    let row_bytes = average_intake_bytes(&cw).await?;
     let rows: Vec<BaselineRow> = (0..inputs.len())
         .map(|i| BaselineRow {
             id: Uuid::now_v7(),
@@ -162,11 +161,7 @@ async fn run_backend(
 
 /// Bytes per intake: sealed columns and blind indexes of the persons and lab
 /// rows, estimated from a sample, plus fixed-width ids, dates and statuses.
-async fn average_intake_bytes(
-    cw: &Casework,
-    _counts: &tracedesk_store::Counts,
-    _n: usize,
-) -> anyhow::Result<usize> {
+async fn average_intake_bytes(cw: &Casework) -> anyhow::Result<usize> {
     let store = cw.store();
     let sample = store
         .sealed_batch(&tracedesk_store::schema::PERSONS, u32::MAX, None, 200)
