@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 
 /// Lines handed to intake at once; intake pipelines them in transactions of
 /// `INTAKE_BATCH`, sealing one batch while the previous one is written.
-const IMPORT_BATCH: usize = 10 * crate::intake::INTAKE_BATCH;
+pub const IMPORT_BATCH: usize = 10 * crate::intake::INTAKE_BATCH;
 
 /// Columns a lab CSV must have.
 pub const REQUIRED_COLUMNS: &[&str] = &[

@@ -18,8 +18,10 @@ use tracedesk_store::{
 use tracedesk_vault::BlindKind;
 use uuid::Uuid;
 
-/// Rows per store transaction during intake.
-pub const INTAKE_BATCH: usize = 500;
+/// Lab results per store transaction during intake. Blind indexes are random,
+/// so every transaction rewrites most leaf pages of their B-trees; larger
+/// transactions rewrite each page fewer times (500 → 2,500 was +25% on SQLite).
+pub const INTAKE_BATCH: usize = 2_500;
 
 /// One batch after validation and sealing.
 #[derive(Default)]

@@ -61,18 +61,30 @@ impl SqliteStore {
     }
 
     async fn with_options(opts: SqliteConnectOptions) -> StoreResult<Self> {
+        // 16 KiB pages: intake's random blind-index inserts dirty fewer pages
+        // per transaction than with 4 KiB (+25% intake; see docs/benchmarks.md).
+        // It only takes effect when the file is created.
         let opts = opts
             .create_if_missing(true)
+            .page_size(16_384)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("secure_delete", "ON");
         // Blind indexes are random, so inserts land all over their B-trees:
-        // a larger page cache than SQLite's 2 MiB default keeps them in memory.
+        // a larger page cache than SQLite's 2 MiB default keeps them in memory,
+        // and checkpointing every 64 MiB of WAL rather than every 4 MiB writes
+        // a page rewritten by several transactions back to the file once.
+        // `journal_size_limit` truncates the WAL back to that size afterwards.
+        let writer_opts = opts
+            .clone()
+            .pragma("cache_size", "-131072")
+            .pragma("wal_autocheckpoint", "4096")
+            .pragma("journal_size_limit", "67108864");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.clone().pragma("cache_size", "-131072"))
+            .connect_with(writer_opts)
             .await
             .map_err(err)?;
         let reader = SqlitePoolOptions::new()

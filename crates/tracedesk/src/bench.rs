@@ -5,6 +5,7 @@ use crate::config::Config;
 use clap::Subcommand;
 use std::sync::Arc;
 use std::time::Instant;
+use tracedesk_casework::csv_import::IMPORT_BATCH;
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{Casework, LabResultInput, Settings};
 use tracedesk_store::{BaselineRow, Store};
@@ -111,7 +112,7 @@ async fn run_backend(
     let cw = Casework::new(store.clone(), vault, Settings::default());
     let start = Instant::now();
     let mut recorded = 0usize;
-    for chunk in inputs.chunks(5_000) {
+    for chunk in inputs.chunks(IMPORT_BATCH) {
         recorded += cw
             .ingest_lab_results(chunk)
             .await

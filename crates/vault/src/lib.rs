@@ -146,6 +146,9 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// Bytes of a blind index (a truncated HMAC-SHA256).
+pub const BLIND_LEN: usize = 16;
+
 fn aad(ctx: &FieldContext<'_>, version: u32) -> Vec<u8> {
     let mut a = Vec::with_capacity(ctx.table.len() + ctx.column.len() + 22);
     a.extend_from_slice(ctx.table.as_bytes());
@@ -307,7 +310,7 @@ impl Vault {
         mac.update(kind.label());
         mac.update(&[0]);
         mac.update(normalized.as_bytes());
-        mac.finalize().into_bytes().to_vec()
+        mac.finalize().into_bytes()[..16].to_vec()
     }
 
     /// Adds a new key version to the keyring file and makes it current.
