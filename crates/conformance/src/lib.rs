@@ -61,6 +61,79 @@ pub async fn run_all(store: Arc<dyn Store>) {
     lookups_find_people(&cw).await;
     tokens(&*store).await;
     rotation_resumes_and_reseals(&cw).await;
+    audit_log_chains_and_verifies(store.clone()).await;
+}
+
+/// Appends from several tasks at once (the chain must not fork), signs
+/// checkpoints, reads pages and a person's record, and verifies the log.
+async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
+    use tracedesk_casework::auditor::{Auditor, draft};
+    use tracedesk_store::audit::{Action, AuditKey};
+    let auditor = Auditor::new(store.clone(), Arc::new(AuditKey::generate()))
+        .await
+        .unwrap();
+    let person = Uuid::now_v7();
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let a = auditor.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let who = if i % 5 == 0 { Some(person) } else { None };
+                a.record(&[
+                    draft(
+                        &format!("token:{t}"),
+                        Action::PhiRead,
+                        "case",
+                        Some(Uuid::now_v7()),
+                        who,
+                        "GET /api/v1/cases/{id}",
+                    ),
+                    draft(
+                        &format!("token:{t}"),
+                        Action::PhiWrite,
+                        "case",
+                        None,
+                        None,
+                        "PATCH",
+                    ),
+                ])
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!(head.0, 200);
+    assert_eq!(auditor.checkpoint().await.unwrap(), Some(200));
+    assert_eq!(
+        auditor.checkpoint().await.unwrap(),
+        None,
+        "nothing new to sign"
+    );
+    let page = store.audit_entries(190, 5).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![191, 192, 193, 194, 195]
+    );
+    assert_eq!(page[1].prev_hash, page[0].hash);
+    assert_eq!(store.audit_for_person(person).await.unwrap().len(), 20);
+    let mut progress = 0;
+    let summary = auditor
+        .verify(None, |n| progress = n)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (summary.entries, summary.last_seq, progress),
+        (200, 200, 200)
+    );
+    assert_eq!(summary.unsigned_tail, 0);
+    // Verified against another key, the checkpoint is refused.
+    let other = AuditKey::generate().public();
+    assert!(auditor.verify(Some(other), |_| ()).await.unwrap().is_err());
 }
 
 async fn intake_matches_people_and_cases(cw: &Casework) {

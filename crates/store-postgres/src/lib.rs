@@ -73,14 +73,33 @@ impl PostgresStore {
             .map_err(err)?;
         Ok(tx)
     }
+
+    /// The audit chain is serialized across nodes by its own advisory lock.
+    async fn audit_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        Ok(tx)
+    }
+
+    fn read_pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
+/// Advisory lock key serializing audit appends across nodes.
+const AUDIT_LOCK: i64 = 0x7472_6163_6175;
+
+tracedesk_store::audit_store_impl!(PostgresStore);
 tracedesk_store::sql_common!(Postgres);
 
 #[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
-        "sqlite"
+        "postgres"
     }
 
     async fn migrate(&self) -> StoreResult<()> {

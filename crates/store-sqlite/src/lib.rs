@@ -99,6 +99,15 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(err)
     }
 
+    /// SQLite has one writer; BEGIN IMMEDIATE is the log's write lock.
+    async fn audit_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.begin().await
+    }
+
+    fn read_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
+
     /// Checkpoints the WAL into the main file; used by tests and before backups.
     pub async fn checkpoint(&self) -> StoreResult<()> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -109,6 +118,7 @@ impl SqliteStore {
     }
 }
 
+tracedesk_store::audit_store_impl!(SqliteStore);
 tracedesk_store::sql_common!(Sqlite);
 
 #[async_trait]

@@ -14,6 +14,7 @@ pub mod sqlgen;
 pub mod sqlrows;
 
 pub use rows::*;
+pub use tracedesk_audit as audit;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -59,8 +60,25 @@ impl PersonKey {
     }
 }
 
+/// The audit log's storage; every `Store` is one.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait AuditStore: Send + Sync {
+    /// Chains and appends audit entries in one transaction that holds the
+    /// log's write lock, so concurrent writers (other nodes too) never fork
+    /// the chain. The log is append-only: the schema refuses UPDATE and DELETE.
+    async fn append_audit(&self, drafts: &[audit::Draft]) -> StoreResult<Vec<audit::Entry>>;
+    /// Entries after `after_seq`, in sequence order.
+    async fn audit_entries(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<audit::Entry>>;
+    /// The newest entry's sequence number and hash.
+    async fn audit_head(&self) -> StoreResult<Option<(i64, [u8; 32])>>;
+    async fn add_audit_checkpoint(&self, cp: &audit::Checkpoint) -> StoreResult<()>;
+    async fn audit_checkpoints(&self) -> StoreResult<Vec<audit::Checkpoint>>;
+    /// Every entry about one person, oldest first (the disclosure record).
+    async fn audit_for_person(&self, person: Uuid) -> StoreResult<Vec<audit::Entry>>;
+}
+
+#[async_trait]
+pub trait Store: AuditStore + Send + Sync + 'static {
     /// Short backend name for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -295,5 +295,212 @@ macro_rules! sql_common {
                 .push_bind(i64::from(f.limit));
             q
         }
+
+        const AUDIT_COLUMNS: &str =
+            "seq, at, actor, action, object, object_id, person_id, detail, prev_hash, hash";
+
+        fn hash32(v: Vec<u8>, what: &str) -> StoreResult<[u8; 32]> {
+            v.try_into()
+                .map_err(|_| StoreError::Corrupt(format!("audit {what} is not 32 bytes")))
+        }
+
+        fn audit_entry(
+            r: &<$db as sqlx::Database>::Row,
+        ) -> StoreResult<tracedesk_store::audit::Entry> {
+            use tracedesk_store::audit::{Action, Draft, Entry};
+            let action: String = r.try_get("action").map_err(err)?;
+            Ok(Entry {
+                seq: r.try_get("seq").map_err(err)?,
+                draft: Draft {
+                    at: r.try_get("at").map_err(err)?,
+                    actor: r.try_get("actor").map_err(err)?,
+                    // An unknown action name is kept verifiable: it fails the
+                    // hash check instead of aborting the read.
+                    action: Action::parse(&action).ok_or_else(|| {
+                        StoreError::Corrupt("audit entry with an unknown action".into())
+                    })?,
+                    object: r.try_get("object").map_err(err)?,
+                    object_id: r.try_get("object_id").map_err(err)?,
+                    person_id: r.try_get("person_id").map_err(err)?,
+                    detail: r.try_get("detail").map_err(err)?,
+                },
+                prev_hash: hash32(r.try_get("prev_hash").map_err(err)?, "prev_hash")?,
+                hash: hash32(r.try_get("hash").map_err(err)?, "hash")?,
+            })
+        }
+
+        /// Reads the head and appends the chained drafts; the caller holds
+        /// the log's write lock for the transaction.
+        async fn append_audit_in(
+            tx: &mut Transaction<'_, $db>,
+            drafts: &[tracedesk_store::audit::Draft],
+        ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
+            let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(err)?;
+            let (seq, prev) = match head {
+                Some(r) => (
+                    r.try_get::<i64, _>("seq").map_err(err)?,
+                    hash32(r.try_get("hash").map_err(err)?, "hash")?,
+                ),
+                None => (0, tracedesk_store::audit::GENESIS),
+            };
+            let entries = tracedesk_store::audit::link(seq, prev, drafts);
+            for chunk in entries.chunks(CHUNK) {
+                let mut q =
+                    QueryBuilder::<$db>::new(format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) "));
+                q.push_values(chunk, |mut b, e| {
+                    b.push_bind(e.seq)
+                        .push_bind(e.draft.at)
+                        .push_bind(&e.draft.actor)
+                        .push_bind(e.draft.action.as_str())
+                        .push_bind(&e.draft.object)
+                        .push_bind(e.draft.object_id)
+                        .push_bind(e.draft.person_id)
+                        .push_bind(&e.draft.detail)
+                        .push_bind(e.prev_hash.as_slice())
+                        .push_bind(e.hash.as_slice());
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(entries)
+        }
+
+        fn audit_query(after: i64, limit: u32) -> QueryBuilder<'static, $db> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > "
+            ));
+            q.push_bind(after)
+                .push(" ORDER BY seq LIMIT ")
+                .push_bind(i64::from(limit));
+            q
+        }
+
+        fn audit_person_query(person: Uuid) -> QueryBuilder<'static, $db> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE person_id = "
+            ));
+            q.push_bind(person).push(" ORDER BY seq");
+            q
+        }
+
+        fn checkpoint_insert(cp: &tracedesk_store::audit::Checkpoint) -> QueryBuilder<'_, $db> {
+            let mut q = QueryBuilder::<$db>::new(
+                "INSERT INTO audit_checkpoints (seq, head, at, public_key, signature) ",
+            );
+            q.push_values([cp], |mut b, cp| {
+                b.push_bind(cp.seq)
+                    .push_bind(cp.head.as_slice())
+                    .push_bind(cp.at)
+                    .push_bind(cp.public_key.as_slice())
+                    .push_bind(cp.signature.as_slice());
+            });
+            q
+        }
+
+        fn checkpoint_row(
+            r: &<$db as sqlx::Database>::Row,
+        ) -> StoreResult<tracedesk_store::audit::Checkpoint> {
+            let sig: Vec<u8> = r.try_get("signature").map_err(err)?;
+            Ok(tracedesk_store::audit::Checkpoint {
+                seq: r.try_get("seq").map_err(err)?,
+                head: hash32(r.try_get("head").map_err(err)?, "checkpoint head")?,
+                at: r.try_get("at").map_err(err)?,
+                public_key: hash32(r.try_get("public_key").map_err(err)?, "checkpoint key")?,
+                signature: sig.try_into().map_err(|_| {
+                    StoreError::Corrupt("audit checkpoint signature is not 64 bytes".into())
+                })?,
+            })
+        }
+    };
+}
+
+/// The backend's `AuditStore` impl. The backend provides `audit_tx()` (a transaction holding the
+/// log's write lock) and `read_pool()`.
+#[macro_export]
+macro_rules! audit_store_impl {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl tracedesk_store::AuditStore for $store {
+        async fn append_audit(
+            &self,
+            drafts: &[tracedesk_store::audit::Draft],
+        ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
+            if drafts.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut tx = self.audit_tx().await?;
+            let out = append_audit_in(&mut tx, drafts).await?;
+            tx.commit().await.map_err(err)?;
+            Ok(out)
+        }
+
+        async fn audit_entries(
+            &self,
+            after_seq: i64,
+            limit: u32,
+        ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
+            audit_query(after_seq, limit)
+                .build()
+                .fetch_all(self.read_pool())
+                .await
+                .map_err(err)?
+                .iter()
+                .map(audit_entry)
+                .collect()
+        }
+
+        async fn audit_head(&self) -> StoreResult<Option<(i64, [u8; 32])>> {
+            let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(self.read_pool())
+                .await
+                .map_err(err)?;
+            match row {
+                Some(r) => Ok(Some((
+                    r.try_get("seq").map_err(err)?,
+                    hash32(r.try_get("hash").map_err(err)?, "hash")?,
+                ))),
+                None => Ok(None),
+            }
+        }
+
+        async fn add_audit_checkpoint(
+            &self,
+            cp: &tracedesk_store::audit::Checkpoint,
+        ) -> StoreResult<()> {
+            let mut tx = self.audit_tx().await?;
+            checkpoint_insert(cp)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            tx.commit().await.map_err(err)
+        }
+
+        async fn audit_checkpoints(&self) -> StoreResult<Vec<tracedesk_store::audit::Checkpoint>> {
+            sqlx::query("SELECT seq, head, at, public_key, signature FROM audit_checkpoints ORDER BY seq")
+                .fetch_all(self.read_pool())
+                .await
+                .map_err(err)?
+                .iter()
+                .map(checkpoint_row)
+                .collect()
+        }
+
+        async fn audit_for_person(
+            &self,
+            person: Uuid,
+        ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
+            audit_person_query(person)
+                .build()
+                .fetch_all(self.read_pool())
+                .await
+                .map_err(err)?
+                .iter()
+                .map(audit_entry)
+                .collect()
+        }
+        }
     };
 }

@@ -1,0 +1,143 @@
+//! Appends audit entries and signs checkpoints of the log.
+//!
+//! A checkpoint is signed whenever [`CHECKPOINT_EVERY`] entries have gone
+//! by, and by [`Auditor::checkpoint`] — which the server calls on a timer and
+//! at shutdown, and the CLI after each command that audits — so the unsigned
+//! tail of the log stays short.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use tracedesk_store::audit::{Action, AuditKey, Checkpoint, Draft, Summary, Verifier};
+use tracedesk_store::{AuditStore, StoreError, StoreResult};
+use uuid::Uuid;
+
+/// Entries between automatic checkpoints.
+pub const CHECKPOINT_EVERY: i64 = 1_000;
+
+/// Entries read per page while verifying.
+const VERIFY_PAGE: u32 = 10_000;
+
+#[derive(Clone)]
+pub struct Auditor {
+    store: Arc<dyn AuditStore>,
+    key: Arc<AuditKey>,
+    /// Sequence number of the newest checkpoint this process knows of.
+    checkpointed: Arc<AtomicI64>,
+}
+
+impl Auditor {
+    pub async fn new(store: Arc<dyn AuditStore>, key: Arc<AuditKey>) -> StoreResult<Self> {
+        let last = store
+            .audit_checkpoints()
+            .await?
+            .last()
+            .map(|c| c.seq)
+            .unwrap_or(0);
+        Ok(Self {
+            store,
+            key,
+            checkpointed: Arc::new(AtomicI64::new(last)),
+        })
+    }
+
+    pub fn public_key_hex(&self) -> String {
+        self.key.public_hex()
+    }
+
+    /// Appends entries; an error means the action must not proceed as audited.
+    pub async fn record(&self, drafts: &[Draft]) -> StoreResult<()> {
+        let entries = self.store.append_audit(drafts).await?;
+        if let Some(last) = entries.last()
+            && last.seq - self.checkpointed.load(Ordering::Relaxed) >= CHECKPOINT_EVERY
+        {
+            self.sign(last.seq, last.hash).await?;
+        }
+        Ok(())
+    }
+
+    /// One entry, built from its parts.
+    pub async fn record_one(
+        &self,
+        actor: &str,
+        action: Action,
+        object: &str,
+        object_id: Option<Uuid>,
+        person_id: Option<Uuid>,
+        detail: &str,
+    ) -> StoreResult<()> {
+        self.record(&[draft(actor, action, object, object_id, person_id, detail)])
+            .await
+    }
+
+    /// Signs the current head if it is newer than the last checkpoint.
+    pub async fn checkpoint(&self) -> StoreResult<Option<i64>> {
+        match self.store.audit_head().await? {
+            Some((seq, hash)) if seq > self.checkpointed.load(Ordering::Relaxed) => {
+                self.sign(seq, hash).await?;
+                Ok(Some(seq))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn sign(&self, seq: i64, hash: [u8; 32]) -> StoreResult<()> {
+        let cp = self
+            .key
+            .checkpoint(seq, hash, tracedesk_store::audit::now());
+        match self.store.add_audit_checkpoint(&cp).await {
+            // Another node or task signed this very entry first: fine.
+            Ok(()) | Err(StoreError::Conflict(_)) => {
+                self.checkpointed.fetch_max(seq, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Verifies the whole log against `public` (default: this server's key),
+    /// calling `progress` with the entries checked so far.
+    pub async fn verify(
+        &self,
+        public: Option<[u8; 32]>,
+        mut progress: impl FnMut(u64),
+    ) -> StoreResult<Result<Summary, tracedesk_store::audit::Broken>> {
+        let checkpoints: Vec<Checkpoint> = self.store.audit_checkpoints().await?;
+        let mut v = match Verifier::new(public.unwrap_or(self.key.public()), checkpoints) {
+            Ok(v) => v,
+            Err(b) => return Ok(Err(b)),
+        };
+        let (mut after, mut seen) = (0i64, 0u64);
+        loop {
+            let page = self.store.audit_entries(after, VERIFY_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for e in &page {
+                if let Err(b) = v.feed(e) {
+                    return Ok(Err(b));
+                }
+            }
+            seen += page.len() as u64;
+            progress(seen);
+        }
+        Ok(v.finish())
+    }
+}
+
+pub fn draft(
+    actor: &str,
+    action: Action,
+    object: &str,
+    object_id: Option<Uuid>,
+    person_id: Option<Uuid>,
+    detail: &str,
+) -> Draft {
+    Draft {
+        at: tracedesk_store::audit::now(),
+        actor: actor.to_string(),
+        action,
+        object: object.to_string(),
+        object_id,
+        person_id,
+        detail: detail.to_string(),
+    }
+}
