@@ -54,6 +54,7 @@ pub struct Casework {
     pub(crate) vault: Arc<Vault>,
     pub(crate) settings: Arc<Settings>,
     pub(crate) clock: Clock,
+    pub(crate) auditor: Option<auditor::Auditor>,
 }
 
 impl Casework {
@@ -63,7 +64,18 @@ impl Casework {
             vault,
             settings: Arc::new(settings),
             clock: Arc::new(Utc::now),
+            auditor: None,
         }
+    }
+
+    /// Attaches the audit log; the server and CLI always do.
+    pub fn with_auditor(mut self, auditor: auditor::Auditor) -> Self {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    pub fn auditor(&self) -> Option<&auditor::Auditor> {
+        self.auditor.as_ref()
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

@@ -2,6 +2,7 @@
 
 use crate::extract::{ApiJson, ApiQuery, JsonValue, from_value, parse_id};
 use crate::{ApiError, AppState, tokens};
+use axum::Extension;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -12,9 +13,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::atomic::Ordering;
+use tracedesk_casework::auditor::draft;
 use tracedesk_casework::{
     CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonSearch,
 };
+use tracedesk_store::audit::Action;
+use uuid::Uuid;
 
 pub fn routes(state: AppState, max_batch: usize) -> Router {
     let api = Router::new()
@@ -53,11 +57,45 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     let Some(token) = token else {
         return unauthorized("send an API token as `Authorization: Bearer …`");
     };
-    match tokens::verify(&**state.cw.store(), token).await {
-        Ok(true) => next.run(req).await,
-        Ok(false) => unauthorized("the API token is unknown or revoked"),
+    match tokens::authenticate(&**state.cw.store(), token).await {
+        Ok(Some(id)) => {
+            let mut req = req;
+            req.extensions_mut().insert(Actor(format!("token:{id}")));
+            next.run(req).await
+        }
+        Ok(None) => unauthorized("the API token is unknown or revoked"),
         Err(e) => ApiError::internal(&e).into_response(),
     }
+}
+
+/// Who is calling, as the audit log names them.
+#[derive(Clone)]
+struct Actor(String);
+
+/// What one response touched: (object kind, object id, whose data).
+type Touched = Vec<(&'static str, Uuid, Option<Uuid>)>;
+
+/// Records that `actor` read or wrote the records in `touched` through
+/// `route`. Fails the request when the entry cannot be written: PHI is never
+/// shown or changed without its audit record.
+async fn audit(
+    s: &AppState,
+    actor: &Actor,
+    action: Action,
+    route: &str,
+    touched: Touched,
+) -> Result<(), ApiError> {
+    let Some(auditor) = s.cw.auditor() else {
+        return Ok(());
+    };
+    let drafts: Vec<_> = touched
+        .into_iter()
+        .map(|(object, id, person)| draft(&actor.0, action, object, Some(id), person, route))
+        .collect();
+    auditor
+        .record(&drafts)
+        .await
+        .map_err(|e| ApiError::internal(&e))
 }
 
 fn unauthorized(msg: &str) -> Response {
@@ -97,6 +135,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 /// are recorded.
 async fn post_lab_results(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     axum::Extension(MaxBatch(max)): axum::Extension<MaxBatch>,
     JsonValue(body): JsonValue,
 ) -> Result<Response, ApiError> {
@@ -175,6 +214,18 @@ async fn post_lab_results(
     m.lab_results_rejected
         .fetch_add(rejected as u64, Ordering::Relaxed);
     m.cases_created.fetch_add(cases as u64, Ordering::Relaxed);
+    let touched = results
+        .iter()
+        .filter_map(|r| r.person_id.map(|p| ("person", p, Some(p))))
+        .collect();
+    audit(
+        &s,
+        &actor,
+        Action::PhiWrite,
+        "POST /api/v1/lab-results",
+        touched,
+    )
+    .await?;
     if single {
         let r = &results[0];
         if let Some(e) = &r.error {
@@ -214,6 +265,7 @@ struct CaseQuery {
 
 async fn list_cases(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Response, ApiError> {
     let page =
@@ -225,32 +277,72 @@ async fn list_cases(
             q.limit,
         )
         .await?;
+    let touched = page
+        .items
+        .iter()
+        .map(|c| ("case", c.id, Some(c.person_id)))
+        .collect();
+    audit(&s, &actor, Action::PhiRead, "GET /api/v1/cases", touched).await?;
     Ok(Json(page).into_response())
 }
 
-async fn get_case(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn get_case(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
     let case = s.cw.get_case(id).await?;
     let contacts = s.cw.list_contacts(Some(id), None, None, Some(500)).await?;
+    let mut touched: Touched = vec![("case", case.id, Some(case.person_id))];
+    touched.extend(
+        contacts
+            .items
+            .iter()
+            .map(|c| ("exposure", c.exposure_id, Some(c.contact_person_id))),
+    );
+    audit(
+        &s,
+        &actor,
+        Action::PhiRead,
+        "GET /api/v1/cases/{id}",
+        touched,
+    )
+    .await?;
     Ok(Json(json!({ "case": case, "contacts": contacts.items })).into_response())
 }
 
 async fn patch_case(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<CasePatch>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
-    Ok(Json(s.cw.patch_case(id, &patch).await?).into_response())
+    let case = s.cw.patch_case(id, &patch).await?;
+    let touched = vec![("case", case.id, Some(case.person_id))];
+    audit(
+        &s,
+        &actor,
+        Action::PhiWrite,
+        "PATCH /api/v1/cases/{id}",
+        touched,
+    )
+    .await?;
+    Ok(Json(case).into_response())
 }
 
 async fn post_contact(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
     let out = s.cw.add_contact(id, &input).await?;
+    let touched = vec![("exposure", out.exposure_id, Some(out.contact_person_id))];
+    let route = "POST /api/v1/cases/{id}/contacts";
+    audit(&s, &actor, Action::PhiWrite, route, touched).await?;
     s.metrics.contacts_named.fetch_add(1, Ordering::Relaxed);
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -266,6 +358,7 @@ struct ContactQuery {
 
 async fn list_contacts(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiQuery(q): ApiQuery<ContactQuery>,
 ) -> Result<Response, ApiError> {
     let case_id = q
@@ -276,23 +369,43 @@ async fn list_contacts(
     let page =
         s.cw.list_contacts(case_id, q.status.as_deref(), q.cursor.as_deref(), q.limit)
             .await?;
+    let touched = page
+        .items
+        .iter()
+        .map(|c| ("exposure", c.exposure_id, Some(c.contact_person_id)))
+        .collect();
+    audit(&s, &actor, Action::PhiRead, "GET /api/v1/contacts", touched).await?;
     Ok(Json(page).into_response())
 }
 
 async fn get_person(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "person")?;
     let person = s.cw.get_person(id).await?;
     let labs = s.cw.person_lab_results(id).await?;
+    let touched = vec![("person", person.id, Some(person.id))];
+    audit(
+        &s,
+        &actor,
+        Action::PhiRead,
+        "GET /api/v1/persons/{id}",
+        touched,
+    )
+    .await?;
     Ok(Json(json!({ "person": person, "lab_results": labs })).into_response())
 }
 
 async fn search_persons(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiJson(q): ApiJson<PersonSearch>,
 ) -> Result<Response, ApiError> {
     let found = s.cw.find_persons(&q).await?;
+    let touched = found.iter().map(|p| ("person", p.id, Some(p.id))).collect();
+    let route = "POST /api/v1/persons/search";
+    audit(&s, &actor, Action::PhiRead, route, touched).await?;
     Ok(Json(json!({ "items": found })).into_response())
 }

@@ -34,12 +34,14 @@ pub async fn create(store: &dyn Store, name: &str) -> StoreResult<String> {
 }
 
 /// True if `token` is a live (not revoked) token.
-pub async fn verify(store: &dyn Store, token: &str) -> StoreResult<bool> {
+/// The id of the live token `token` is, if any.
+pub async fn authenticate(store: &dyn Store, token: &str) -> StoreResult<Option<uuid::Uuid>> {
     if !token.starts_with(PREFIX) || token.len() > 100 {
-        return Ok(false);
+        return Ok(None);
     }
     Ok(store
         .token_by_hash(&hash(token))
         .await?
-        .is_some_and(|t| t.revoked_at.is_none()))
+        .filter(|t| t.revoked_at.is_none())
+        .map(|t| t.id))
 }

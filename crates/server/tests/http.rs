@@ -23,7 +23,14 @@ async fn spawn_app() -> TestApp {
         Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
     store.migrate().await.unwrap();
     let (vault, _) = Vault::open_or_create(&dir.path().join("master.key")).unwrap();
-    let cw = Casework::new(store.clone(), Arc::new(vault), Settings::default());
+    let auditor = tracedesk_casework::auditor::Auditor::new(
+        store.clone(),
+        Arc::new(tracedesk_store::audit::AuditKey::generate()),
+    )
+    .await
+    .unwrap();
+    let cw =
+        Casework::new(store.clone(), Arc::new(vault), Settings::default()).with_auditor(auditor);
     let token = tokens::create(&*store, "test").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -231,6 +238,27 @@ async fn lab_intake_case_contact_flow() {
         .post("/api/v1/persons/search", json!({"phone": "(718) 555-0123"}))
         .await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
+
+    // Every read and write of this person's data is in their disclosure
+    // record, by route and token, and holds no PHI.
+    let pid: uuid::Uuid = person_id.parse().unwrap();
+    let record = app.store.audit_for_person(pid).await.unwrap();
+    let routes: Vec<&str> = record.iter().map(|e| e.draft.detail.as_str()).collect();
+    for route in [
+        "POST /api/v1/lab-results",
+        "GET /api/v1/cases/{id}",
+        "PATCH /api/v1/cases/{id}",
+        "GET /api/v1/persons/{id}",
+        "POST /api/v1/persons/search",
+    ] {
+        assert!(routes.contains(&route), "{route} not audited: {routes:?}");
+    }
+    assert!(record.iter().all(|e| e.draft.actor.starts_with("token:")));
+    let all = app.store.audit_entries(0, 1000).await.unwrap();
+    let text = format!("{all:?}");
+    for phi in ["Grace", "Okafor", "555-0123", "1985-05-05"] {
+        assert!(!text.contains(phi), "audit log holds {phi}");
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use tracedesk_server::{ServerSettings, tokens};
+use tracedesk_store::audit::Action;
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +66,11 @@ enum Command {
         #[arg(long, default_value_t = 400)]
         cases: usize,
     },
+    /// Check and read the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -97,6 +103,25 @@ enum KeysAction {
         /// Stop after this many rows (to rehearse an interrupted rotation).
         #[arg(long, hide = true)]
         stop_after: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Verify the whole log: chain, sequence and signed checkpoints. Exits 1
+    /// and names the first bad entry if anything was modified, deleted,
+    /// reordered or truncated.
+    Verify {
+        /// The audit key's public half (hex) to check checkpoints against;
+        /// default: this data directory's key. Pass a copy kept elsewhere.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// The disclosure record of one person: every access to their data,
+    /// by whom, when, and why.
+    Disclosures {
+        #[arg(long)]
+        person: uuid::Uuid,
     },
 }
 
@@ -159,6 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             what: ImportWhat::Labs { csv, report },
         } => import_labs(&config, csv, report).await,
         Command::Demo { cases } => crate::demo::run(config, cases).await,
+        Command::Audit { action } => audit(&config, action).await,
         Command::Bench { what } => crate::bench::run(&config, what).await,
     }
 }
@@ -166,6 +192,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Runs the server until Ctrl-C / SIGTERM; `banner` is printed once listening.
 pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()> {
     let cw = runtime::open(config).await?;
+    let auditor = cw.auditor().cloned();
     let app = tracedesk_server::app(
         cw,
         ServerSettings {
@@ -186,7 +213,25 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             config.database_label()
         );
     }
+    // Sign the log's head every 10 s while entries arrive, and at shutdown.
+    let ticker = auditor.clone().map(|a| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                every.tick().await;
+                if let Err(e) = a.checkpoint().await {
+                    tracing::warn!(error = %e, "audit checkpoint failed");
+                }
+            }
+        })
+    });
     tracedesk_server::serve(listener, app, shutdown_signal()).await?;
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    if let Some(a) = auditor {
+        a.checkpoint().await?;
+    }
     tracing::info!("tracedesk stopped");
     Ok(())
 }
@@ -236,11 +281,21 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
                 bail!("--name must be 1 to 64 characters");
             }
             let t = tokens::create(&*store, name).await?;
+            let auditor = runtime::open_auditor(config, store.clone()).await?;
+            auditor
+                .record_one("cli", Action::TokenCreate, "token", None, None, name)
+                .await?;
+            auditor.checkpoint().await?;
             eprintln!("token `{name}` created; it is shown only this once:");
             println!("{t}");
         }
         TokenAction::Revoke { name } => {
             let n = store.revoke_token(&name).await?;
+            let auditor = runtime::open_auditor(config, store.clone()).await?;
+            auditor
+                .record_one("cli", Action::TokenRevoke, "token", None, None, &name)
+                .await?;
+            auditor.checkpoint().await?;
             if n == 0 {
                 bail!("no live token is named `{name}`");
             }
@@ -262,6 +317,72 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn audit(config: &Config, action: AuditAction) -> anyhow::Result<()> {
+    let store = runtime::open_store(config).await?;
+    store.migrate().await.context("database migration failed")?;
+    let auditor = runtime::open_auditor(config, store.clone()).await?;
+    match action {
+        AuditAction::Verify { public_key } => {
+            let public = match public_key {
+                Some(h) => Some(
+                    hex::decode(h.trim())
+                        .ok()
+                        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                        .context("--public-key must be 64 hex digits")?,
+                ),
+                None => None,
+            };
+            let pb = bar(0, "verifying");
+            let result = auditor.verify(public, |n| pb.set_position(n)).await?;
+            pb.finish_and_clear();
+            match result {
+                Ok(s) => {
+                    println!(
+                        "audit log OK: {} entries, {} signed checkpoints (last at entry {}), head {}",
+                        s.entries,
+                        s.checkpoints,
+                        s.last_checkpoint_seq
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| "none".into()),
+                        hex::encode(s.last_hash)
+                    );
+                    if s.unsigned_tail > 0 {
+                        println!(
+                            "note: the last {} entries are chained but not yet covered by a signed checkpoint",
+                            s.unsigned_tail
+                        );
+                    }
+                    Ok(())
+                }
+                Err(b) => bail!("{b}"),
+            }
+        }
+        AuditAction::Disclosures { person } => {
+            let entries = store.audit_for_person(person).await?;
+            if entries.is_empty() {
+                println!("no recorded access to person {person}");
+                return Ok(());
+            }
+            println!(
+                "{:<27} {:<28} {:<14} {:<9} why",
+                "when (UTC)", "who", "action", "record"
+            );
+            for e in entries {
+                let d = &e.draft;
+                println!(
+                    "{:<27} {:<28} {:<14} {:<9} {}",
+                    d.at.format("%Y-%m-%d %H:%M:%S%.3f"),
+                    d.actor,
+                    d.action.as_str(),
+                    d.object,
+                    d.detail
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -290,6 +411,21 @@ async fn rotate(config: &Config, batch: u32, stop_after: Option<u64>) -> anyhow:
         })
         .await?;
     pb.finish_and_clear();
+    if let Some(a) = cw.auditor() {
+        let detail = format!(
+            "keys rotate to v{}: {} rows re-sealed{}",
+            report.version,
+            report.rows,
+            if report.complete {
+                ""
+            } else {
+                " (stopped early)"
+            }
+        );
+        a.record_one("cli", Action::KeyRotation, "keyring", None, None, &detail)
+            .await?;
+        a.checkpoint().await?;
+    }
     if !report.complete {
         bail!(
             "rotation to key version {} stopped after {} rows; run `tracedesk keys rotate` again to finish it",
@@ -337,6 +473,15 @@ async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> 
         })
         .await?;
     pb.finish_and_clear();
+    if let Some(a) = cw.auditor() {
+        let detail = format!(
+            "import labs --csv: {} recorded, {} new cases",
+            summary.recorded, summary.cases_created
+        );
+        a.record_one("cli", Action::PhiWrite, "lab_result", None, None, &detail)
+            .await?;
+        a.checkpoint().await?;
+    }
     println!(
         "{} lines read: {} recorded ({} new cases), {} duplicates, {} rejected",
         summary.lines,

@@ -32,6 +32,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The keyring file; default `data_dir/master.key` (created on first run).
     pub master_key_file: Option<PathBuf>,
+    /// The audit log's checkpoint-signing key; default
+    /// `data_dir/audit-signing.key` (created on first run).
+    pub audit_key_file: Option<PathBuf>,
     /// Region for phone numbers written without a country code.
     #[serde(deserialize_with = "string")]
     pub default_region: String,
@@ -53,6 +56,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
             master_key_file: None,
+            audit_key_file: None,
             default_region: "US".into(),
             log: "info,sqlx=warn".into(),
             body_limit_bytes: 8 * 1024 * 1024,
@@ -211,8 +215,8 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
     }
 }
 
-/// Replaces every `X_file = PATH` (except `master_key_file`, itself a path
-/// setting) by `X = <content of PATH>`.
+/// Replaces every `X_file = PATH` (except `master_key_file` and
+/// `audit_key_file`, themselves path settings) by `X = <content of PATH>`.
 fn expand_files(
     table: &mut toml::Table,
     prefix: &str,
@@ -232,7 +236,7 @@ fn expand_files(
         let Some(base) = k.strip_suffix("_file") else {
             continue;
         };
-        if full == "master_key_file" {
+        if full == "master_key_file" || full == "audit_key_file" {
             continue;
         }
         let origin = sources
@@ -302,6 +306,13 @@ impl Config {
         self.master_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join(tracedesk_vault::KEYRING_FILE_NAME))
+    }
+
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join(tracedesk_store::audit::AUDIT_KEY_FILE_NAME)
+        })
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

@@ -3,8 +3,10 @@
 use crate::config::Config;
 use anyhow::Context;
 use std::sync::Arc;
+use tracedesk_casework::auditor::Auditor;
 use tracedesk_casework::{Casework, Settings};
 use tracedesk_store::Store;
+use tracedesk_store::audit::AuditKey;
 use tracedesk_store_postgres::PostgresStore;
 use tracedesk_store_sqlite::SqliteStore;
 use tracedesk_vault::Vault;
@@ -47,11 +49,29 @@ pub fn open_vault(config: &Config) -> anyhow::Result<Arc<Vault>> {
     Ok(Arc::new(vault))
 }
 
-/// Store (migrated), vault and case work, ready for use.
+/// The audit log over `store`, with the signing key (created on first run).
+pub async fn open_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Auditor> {
+    let path = config.audit_key_path();
+    let (key, created) = AuditKey::load_or_create(&path)?;
+    if created {
+        eprintln!(
+            "\n  NOTE: a new audit signing key was generated at {}\n  \
+             Its public half is {}\n  \
+             Record that somewhere else: `tracedesk audit verify --public-key` checks\n  \
+             the log against it even if this machine is compromised.\n",
+            path.display(),
+            key.public_hex()
+        );
+    }
+    Ok(Auditor::new(store, Arc::new(key)).await?)
+}
+
+/// Store (migrated), vault, audit log and case work, ready for use.
 pub async fn open(config: &Config) -> anyhow::Result<Casework> {
     let store = open_store(config).await?;
     store.migrate().await.context("database migration failed")?;
     let vault = open_vault(config)?;
+    let auditor = open_auditor(config, store.clone()).await?;
     Ok(Casework::new(
         store,
         vault,
@@ -59,7 +79,8 @@ pub async fn open(config: &Config) -> anyhow::Result<Casework> {
             default_region: config.default_region.clone(),
             rules: config.rules.clone(),
         },
-    ))
+    )
+    .with_auditor(auditor))
 }
 
 pub fn init_logging(filter: &str) {

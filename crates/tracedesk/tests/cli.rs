@@ -147,3 +147,185 @@ fn serve_answers_healthcheck_and_stops_on_sigterm() {
     let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
     assert!(!o.status.success(), "nothing answers after stop");
 }
+
+/// Runs SQL against the data directory's SQLite file, as someone with
+/// access to the file (not through tracedesk) would.
+fn tamper(dir: &Path, sql: &[&str]) {
+    let url = format!(
+        "sqlite://{}",
+        dir.join("tracedesk-data/tracedesk.db").display()
+    );
+    let sql: Vec<String> = sql.iter().map(|s| s.to_string()).collect();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            for s in sql {
+                sqlx::query(&s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        });
+}
+
+/// Rewrites entries `from..` with a new actor for `from` and hashes
+/// recomputed from there on (`all`) or for that one entry only.
+fn rechain(dir: &Path, from: i64, all: bool) {
+    use tracedesk_store::AuditStore;
+    use tracedesk_store::audit::entry_hash;
+    let db = dir.join("tracedesk-data/tracedesk.db");
+    let url = format!("sqlite://{}", db.display());
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let store = tracedesk_store_sqlite::SqliteStore::open(&db)
+                .await
+                .unwrap();
+            let mut entries = store.audit_entries(0, 1000).await.unwrap();
+            drop(store);
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let mut prev = None;
+            for e in entries.iter_mut().filter(|e| e.seq >= from) {
+                if e.seq == from {
+                    e.draft.actor = "token:someone-else".into();
+                } else if !all {
+                    break;
+                }
+                if let Some(p) = prev {
+                    e.prev_hash = p;
+                }
+                e.hash = entry_hash(&e.prev_hash, e.seq, &e.draft);
+                prev = Some(e.hash);
+                sqlx::query(
+                    "UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                )
+                .bind(&e.draft.actor)
+                .bind(e.prev_hash.as_slice())
+                .bind(e.hash.as_slice())
+                .bind(e.seq)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        });
+}
+
+fn copy_dir(from: &Path) -> tempfile::TempDir {
+    let to = tempfile::tempdir().unwrap();
+    let data = to.path().join("tracedesk-data");
+    std::fs::create_dir(&data).unwrap();
+    for f in std::fs::read_dir(from.join("tracedesk-data")).unwrap() {
+        let f = f.unwrap();
+        if f.file_type().unwrap().is_file() {
+            std::fs::copy(f.path(), data.join(f.file_name())).unwrap();
+        }
+    }
+    to
+}
+
+const UNLOCK: [&str; 2] = [
+    "DROP TRIGGER audit_log_no_update",
+    "DROP TRIGGER audit_log_no_delete",
+];
+
+#[test]
+fn audit_verify_catches_every_kind_of_tampering() {
+    let base = tempfile::tempdir().unwrap();
+    for n in 0..6 {
+        let o = tracedesk(
+            base.path(),
+            &["token", "create", "--name", &format!("t{n}")],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = tracedesk(base.path(), &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("audit log OK: 6 entries"), "{}", text(&o));
+
+    // The schema itself refuses edits.
+    let locked = copy_dir(base.path());
+    let url = format!(
+        "sqlite://{}",
+        locked.path().join("tracedesk-data/tracedesk.db").display()
+    );
+    let refused = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query("DELETE FROM audit_log WHERE seq = 1")
+                .execute(&pool)
+                .await
+        });
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+
+    type Tamper = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "modify a field",
+            Box::new(|d| {
+                tamper(
+                    d,
+                    &[UNLOCK[0], "UPDATE audit_log SET detail = 'x' WHERE seq = 3"],
+                )
+            }),
+            "entry 3",
+        ),
+        (
+            "delete an entry",
+            Box::new(|d| tamper(d, &[UNLOCK[1], "DELETE FROM audit_log WHERE seq = 4"])),
+            "entry 4",
+        ),
+        (
+            "swap two entries",
+            Box::new(|d| {
+                tamper(
+                    d,
+                    &[
+                        UNLOCK[0],
+                        "UPDATE audit_log SET seq = -2 WHERE seq = 2",
+                        "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+                        "UPDATE audit_log SET seq = 3 WHERE seq = -2",
+                    ],
+                )
+            }),
+            "entry 2",
+        ),
+        (
+            "truncate the tail",
+            Box::new(|d| tamper(d, &[UNLOCK[1], "DELETE FROM audit_log WHERE seq >= 5"])),
+            "entry 5",
+        ),
+        (
+            "rewrite one entry with its hash recomputed",
+            Box::new(|d| {
+                tamper(d, &[UNLOCK[0]]);
+                rechain(d, 2, false)
+            }),
+            "entry 2",
+        ),
+        (
+            "rewrite the last entry with its hash recomputed",
+            Box::new(|d| {
+                tamper(d, &[UNLOCK[0]]);
+                rechain(d, 6, false)
+            }),
+            "entry 6",
+        ),
+        (
+            "rewrite an entry and re-chain the rest",
+            Box::new(|d| {
+                tamper(d, &[UNLOCK[0]]);
+                rechain(d, 3, true)
+            }),
+            "entry 3",
+        ),
+    ];
+    for (what, act, named) in cases {
+        let dir = copy_dir(base.path());
+        act(dir.path());
+        let o = tracedesk(dir.path(), &["audit", "verify"]);
+        let t = text(&o);
+        assert!(!o.status.success(), "{what}: verify passed: {t}");
+        assert!(t.contains(named), "{what}: expected {named}: {t}");
+    }
+}
