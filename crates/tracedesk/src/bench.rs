@@ -28,6 +28,16 @@ pub enum BenchWhat {
         #[arg(long)]
         no_sqlite: bool,
     },
+    /// Audit log (SQLite): append throughput, `audit verify` over a large
+    /// log, and API read throughput with and without auditing.
+    Audit {
+        /// Entries in the log that `audit verify` checks.
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        /// Seconds of API reads per configuration.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
@@ -37,6 +47,7 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
             postgres,
             no_sqlite,
         } => ingest(records, postgres, no_sqlite).await,
+        BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
     }
 }
 
@@ -176,9 +187,9 @@ async fn average_intake_bytes(cw: &Casework) -> anyhow::Result<usize> {
             .sum::<usize>()
             / rows.len().max(1)
     };
-    // 4 blind indexes of 32 bytes; ids (16 B) and timestamps/dates/statuses of
-    // the four rows (~200 B).
-    Ok(sum(&sample) + sum(&labs) + 4 * 32 + 200)
+    // 4 blind indexes; ids (16 B) and timestamps/dates/statuses of the four
+    // rows (~200 B).
+    Ok(sum(&sample) + sum(&labs) + 4 * tracedesk_vault::BLIND_LEN + 200)
 }
 
 fn seal_throughput() {

@@ -1,6 +1,7 @@
 //! `tracedesk`: the one binary. See `tracedesk --help`.
 
 mod bench;
+mod bench_audit;
 mod cli;
 mod config;
 mod demo;

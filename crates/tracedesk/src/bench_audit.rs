@@ -1,0 +1,168 @@
+//! `tracedesk bench audit`: what the audit log costs, on SQLite.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tracedesk_casework::auditor::{Auditor, draft};
+use tracedesk_casework::synthetic::Synthetic;
+use tracedesk_casework::{Casework, Settings};
+use tracedesk_server::{ServerSettings, tokens};
+use tracedesk_store::Store;
+use tracedesk_store::audit::{Action, AuditKey};
+use tracedesk_store_sqlite::SqliteStore;
+use tracedesk_vault::{Keyring, Vault};
+use uuid::Uuid;
+
+/// Single-entry appends measured (one transaction each).
+const SINGLE: usize = 5_000;
+/// Entries per transaction for the bulk appends.
+const BATCH: usize = 1_000;
+/// Concurrent HTTP clients during the read tests.
+const CLIENTS: [usize; 2] = [8, 64];
+
+pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
+    anyhow::ensure!(entries > SINGLE, "--entries must exceed {SINGLE}");
+    println!(
+        "tracedesk bench audit (SQLite): {entries} entries, {seconds} s of reads per configuration"
+    );
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+    store.migrate().await?;
+    let auditor = Auditor::new(store.clone(), Arc::new(AuditKey::generate())).await?;
+    let persons: Vec<Uuid> = (0..1_000).map(|_| Uuid::now_v7()).collect();
+    let entry = |i: usize| {
+        draft(
+            "token:0195f3d2-7c1e-7000-8000-000000000000",
+            Action::PhiRead,
+            "case",
+            Some(Uuid::now_v7()),
+            Some(persons[i % persons.len()]),
+            "GET /api/v1/cases/{id}",
+        )
+    };
+
+    let start = Instant::now();
+    for i in 0..SINGLE {
+        auditor.record(&[entry(i)]).await?;
+    }
+    let single_per_s = SINGLE as f64 / start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let mut i = SINGLE;
+    while i < entries {
+        let n = BATCH.min(entries - i);
+        let batch: Vec<_> = (i..i + n).map(entry).collect();
+        auditor.record(&batch).await?;
+        i += n;
+    }
+    let bulk_per_s = (entries - SINGLE) as f64 / start.elapsed().as_secs_f64();
+    auditor.checkpoint().await?;
+
+    let start = Instant::now();
+    let summary = auditor
+        .verify(None, |_| ())
+        .await?
+        .map_err(|b| anyhow::anyhow!("{b}"))?;
+    let verify_s = start.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        summary.entries as usize == entries,
+        "verified {} entries",
+        summary.entries
+    );
+
+    // API reads: the same store and cases, served without and with auditing.
+    let vault = Arc::new(Vault::from_keyring(&Keyring::generate()));
+    let plain = Casework::new(store.clone(), vault, Settings::default());
+    let mut syn = Synthetic::new(7, chrono::Utc::now().date_naive());
+    let labs: Vec<_> = (0..500).map(|_| syn.positive_lab()).collect();
+    let case_ids: Vec<Uuid> = plain
+        .ingest_lab_results(&labs)
+        .await
+        .iter()
+        .filter_map(|o| o.case_id)
+        .collect();
+    let token = tokens::create(&*store, "bench").await?;
+    let audited = plain.clone().with_auditor(auditor.clone());
+    let mut read_figures = Vec::new();
+    for clients in CLIENTS {
+        let without = reads(plain.clone(), &token, &case_ids, seconds, clients).await?;
+        let with = reads(audited.clone(), &token, &case_ids, seconds, clients).await?;
+        read_figures.push((clients, without, with));
+    }
+
+    println!("\n| measure | figure |");
+    println!("|---|---:|");
+    println!("| append, one entry per transaction | {single_per_s:.0} entries/s |");
+    println!("| append, {BATCH} entries per transaction | {bulk_per_s:.0} entries/s |");
+    println!(
+        "| `audit verify` over {entries} entries | {verify_s:.2} s ({:.0} entries/s) |",
+        entries as f64 / verify_s
+    );
+    for (clients, without, with) in read_figures {
+        println!(
+            "| GET /api/v1/cases/{{id}}, {clients} clients, no audit | {without:.0} requests/s |"
+        );
+        println!("| GET /api/v1/cases/{{id}}, {clients} clients, audited | {with:.0} requests/s |");
+        println!(
+            "| audit overhead on reads, {clients} clients | {:.1}% |",
+            (1.0 - with / without) * 100.0
+        );
+    }
+    Ok(())
+}
+
+/// Requests per second of `GET /api/v1/cases/{id}` over `seconds`.
+async fn reads(
+    cw: Casework,
+    token: &str,
+    ids: &[Uuid],
+    seconds: u64,
+    clients: usize,
+) -> anyhow::Result<f64> {
+    let app = tracedesk_server::app(
+        cw,
+        ServerSettings {
+            body_limit: 1 << 20,
+            max_batch: 100,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(tracedesk_server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (http, base, token, done) =
+            (http.clone(), base.clone(), token.to_string(), done.clone());
+        let ids = ids.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut k = c;
+            while Instant::now() < deadline {
+                let id = ids[k % ids.len()];
+                k += clients;
+                let r = http
+                    .get(format!("{base}/api/v1/cases/{id}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status().is_success(), "read failed: {}", r.status());
+                r.bytes().await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        }));
+    }
+    let start = Instant::now();
+    for t in tasks {
+        t.await??;
+    }
+    let per_s = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    server.abort();
+    Ok(per_s)
+}
