@@ -55,22 +55,24 @@ async fn writer(store: Arc<dyn AuditStore>, mut rx: tokio::sync::mpsc::Unbounded
                 Err(_) => break,
             }
         }
-        let all: Vec<Draft> = jobs.iter().flat_map(|j| j.drafts.iter().cloned()).collect();
+        let mut all = Vec::with_capacity(n);
+        let mut waiting = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            all.extend(j.drafts);
+            // Each caller learns the sequence number and hash of its last entry.
+            waiting.push((all.len(), j.done));
+        }
         match store.append_audit(&all).await {
             Ok(entries) => {
-                let mut at = 0;
-                for j in jobs {
-                    at += j.drafts.len();
-                    let last = at.checked_sub(1).and_then(|k| entries.get(k));
-                    let _ = j
-                        .done
-                        .send(Ok(last.map(|e| (e.seq, e.hash)).unwrap_or((0, [0; 32]))));
+                for (end, done) in waiting {
+                    let last = end.checked_sub(1).and_then(|k| entries.get(k));
+                    let _ = done.send(Ok(last.map(|e| (e.seq, e.hash)).unwrap_or((0, [0; 32]))));
                 }
             }
             Err(e) => {
                 let msg = e.to_string();
-                for j in jobs {
-                    let _ = j.done.send(Err(msg.clone()));
+                for (_, done) in waiting {
+                    let _ = done.send(Err(msg.clone()));
                 }
             }
         }
@@ -100,17 +102,14 @@ impl Auditor {
     }
 
     /// Appends entries; an error means the action must not proceed as audited.
-    pub async fn record(&self, drafts: &[Draft]) -> StoreResult<()> {
+    pub async fn record(&self, drafts: Vec<Draft>) -> StoreResult<()> {
         if drafts.is_empty() {
             return Ok(());
         }
         let (done, wait) = tokio::sync::oneshot::channel();
         let stopped = || StoreError::Unavailable("the audit writer has stopped".into());
         self.queue
-            .send(Job {
-                drafts: drafts.to_vec(),
-                done,
-            })
+            .send(Job { drafts, done })
             .map_err(|_| stopped())?;
         let (seq, hash) = wait
             .await
@@ -120,20 +119,6 @@ impl Auditor {
             self.sign(seq, hash).await?;
         }
         Ok(())
-    }
-
-    /// One entry, built from its parts.
-    pub async fn record_one(
-        &self,
-        actor: &str,
-        action: Action,
-        object: &str,
-        object_id: Option<Uuid>,
-        person_id: Option<Uuid>,
-        detail: &str,
-    ) -> StoreResult<()> {
-        self.record(&[draft(actor, action, object, object_id, person_id, detail)])
-            .await
     }
 
     /// Signs the current head if it is newer than the last checkpoint.

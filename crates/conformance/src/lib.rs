@@ -79,7 +79,7 @@ async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let who = if i % 5 == 0 { Some(person) } else { None };
-                a.record(&[
+                a.record(vec![
                     draft(
                         &format!("token:{t}"),
                         Action::PhiRead,

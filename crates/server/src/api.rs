@@ -93,7 +93,7 @@ async fn audit(
         .map(|(object, id, person)| draft(&actor.0, action, object, Some(id), person, route))
         .collect();
     auditor
-        .record(&drafts)
+        .record(drafts)
         .await
         .map_err(|e| ApiError::internal(&e))
 }

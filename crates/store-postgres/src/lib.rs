@@ -64,25 +64,24 @@ impl PostgresStore {
         self.pool.begin().await.map_err(err)
     }
 
-    async fn begin_intake(&self) -> StoreResult<Transaction<'static, Postgres>> {
+    /// A transaction holding the advisory lock `key` until it ends.
+    async fn begin_locked(&self, key: i64) -> StoreResult<Transaction<'static, Postgres>> {
         let mut tx = self.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(INTAKE_LOCK)
+            .bind(key)
             .execute(&mut *tx)
             .await
             .map_err(err)?;
         Ok(tx)
     }
 
+    async fn begin_intake(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.begin_locked(INTAKE_LOCK).await
+    }
+
     /// The audit chain is serialized across nodes by its own advisory lock.
     async fn audit_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(AUDIT_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        Ok(tx)
+        self.begin_locked(AUDIT_LOCK).await
     }
 
     fn read_pool(&self) -> &PgPool {

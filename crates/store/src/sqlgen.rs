@@ -299,6 +299,28 @@ macro_rules! sql_common {
         const AUDIT_COLUMNS: &str =
             "seq, at, actor, action, object, object_id, person_id, detail, prev_hash, hash";
 
+        const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+
+        fn head_of(r: &<$db as sqlx::Database>::Row) -> StoreResult<(i64, [u8; 32])> {
+            Ok((
+                r.try_get("seq").map_err(err)?,
+                hash32(r.try_get("hash").map_err(err)?, "hash")?,
+            ))
+        }
+
+        async fn fetch_entries(
+            mut q: QueryBuilder<'static, $db>,
+            pool: &sqlx::Pool<$db>,
+        ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
+            q.build()
+                .fetch_all(pool)
+                .await
+                .map_err(err)?
+                .iter()
+                .map(audit_entry)
+                .collect()
+        }
+
         fn hash32(v: Vec<u8>, what: &str) -> StoreResult<[u8; 32]> {
             v.try_into()
                 .map_err(|_| StoreError::Corrupt(format!("audit {what} is not 32 bytes")))
@@ -335,15 +357,12 @@ macro_rules! sql_common {
             tx: &mut Transaction<'_, $db>,
             drafts: &[tracedesk_store::audit::Draft],
         ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
-            let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            let head = sqlx::query(AUDIT_HEAD)
                 .fetch_optional(&mut **tx)
                 .await
                 .map_err(err)?;
             let (seq, prev) = match head {
-                Some(r) => (
-                    r.try_get::<i64, _>("seq").map_err(err)?,
-                    hash32(r.try_get("hash").map_err(err)?, "hash")?,
-                ),
+                Some(r) => head_of(&r)?,
                 None => (0, tracedesk_store::audit::GENESIS),
             };
             let entries = tracedesk_store::audit::link(seq, prev, drafts);
@@ -441,28 +460,16 @@ macro_rules! audit_store_impl {
             after_seq: i64,
             limit: u32,
         ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
-            audit_query(after_seq, limit)
-                .build()
-                .fetch_all(self.read_pool())
-                .await
-                .map_err(err)?
-                .iter()
-                .map(audit_entry)
-                .collect()
+            fetch_entries(audit_query(after_seq, limit), self.read_pool()).await
         }
 
         async fn audit_head(&self) -> StoreResult<Option<(i64, [u8; 32])>> {
-            let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            sqlx::query(AUDIT_HEAD)
                 .fetch_optional(self.read_pool())
                 .await
-                .map_err(err)?;
-            match row {
-                Some(r) => Ok(Some((
-                    r.try_get("seq").map_err(err)?,
-                    hash32(r.try_get("hash").map_err(err)?, "hash")?,
-                ))),
-                None => Ok(None),
-            }
+                .map_err(err)?
+                .map(|r| head_of(&r))
+                .transpose()
         }
 
         async fn add_audit_checkpoint(
@@ -492,14 +499,7 @@ macro_rules! audit_store_impl {
             &self,
             person: Uuid,
         ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
-            audit_person_query(person)
-                .build()
-                .fetch_all(self.read_pool())
-                .await
-                .map_err(err)?
-                .iter()
-                .map(audit_entry)
-                .collect()
+            fetch_entries(audit_person_query(person), self.read_pool()).await
         }
         }
     };

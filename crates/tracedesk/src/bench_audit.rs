@@ -43,7 +43,7 @@ pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
 
     let start = Instant::now();
     for i in 0..SINGLE {
-        auditor.record(&[entry(i)]).await?;
+        auditor.record(vec![entry(i)]).await?;
     }
     let single_per_s = SINGLE as f64 / start.elapsed().as_secs_f64();
 
@@ -52,7 +52,7 @@ pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
     while i < entries {
         let n = BATCH.min(entries - i);
         let batch: Vec<_> = (i..i + n).map(entry).collect();
-        auditor.record(&batch).await?;
+        auditor.record(batch).await?;
         i += n;
     }
     let bulk_per_s = (entries - SINGLE) as f64 / start.elapsed().as_secs_f64();

@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use tracedesk_casework::auditor::draft;
 use tracedesk_server::{ServerSettings, tokens};
 use tracedesk_store::audit::Action;
 
@@ -283,7 +284,14 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
             let t = tokens::create(&*store, name).await?;
             let auditor = runtime::open_auditor(config, store.clone()).await?;
             auditor
-                .record_one("cli", Action::TokenCreate, "token", None, None, name)
+                .record(vec![draft(
+                    "cli",
+                    Action::TokenCreate,
+                    "token",
+                    None,
+                    None,
+                    name,
+                )])
                 .await?;
             auditor.checkpoint().await?;
             eprintln!("token `{name}` created; it is shown only this once:");
@@ -293,7 +301,14 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
             let n = store.revoke_token(&name).await?;
             let auditor = runtime::open_auditor(config, store.clone()).await?;
             auditor
-                .record_one("cli", Action::TokenRevoke, "token", None, None, &name)
+                .record(vec![draft(
+                    "cli",
+                    Action::TokenRevoke,
+                    "token",
+                    None,
+                    None,
+                    &name,
+                )])
                 .await?;
             auditor.checkpoint().await?;
             if n == 0 {
@@ -422,8 +437,15 @@ async fn rotate(config: &Config, batch: u32, stop_after: Option<u64>) -> anyhow:
                 " (stopped early)"
             }
         );
-        a.record_one("cli", Action::KeyRotation, "keyring", None, None, &detail)
-            .await?;
+        a.record(vec![draft(
+            "cli",
+            Action::KeyRotation,
+            "keyring",
+            None,
+            None,
+            &detail,
+        )])
+        .await?;
         a.checkpoint().await?;
     }
     if !report.complete {
@@ -478,8 +500,15 @@ async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> 
             "import labs --csv: {} recorded, {} new cases",
             summary.recorded, summary.cases_created
         );
-        a.record_one("cli", Action::PhiWrite, "lab_result", None, None, &detail)
-            .await?;
+        a.record(vec![draft(
+            "cli",
+            Action::PhiWrite,
+            "lab_result",
+            None,
+            None,
+            &detail,
+        )])
+        .await?;
         a.checkpoint().await?;
     }
     println!(
