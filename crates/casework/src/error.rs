@@ -17,6 +17,12 @@ pub enum CaseworkError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The caller may not do this (minimum necessary). Carries no detail
+    /// that could reveal whether or what the record holds.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl CaseworkError {
@@ -54,6 +60,16 @@ impl From<&CaseworkError> for ItemError {
                 code: "illegal_transition",
                 message: t.to_string(),
                 field: Some("status".into()),
+            },
+            CaseworkError::Forbidden => ItemError {
+                code: "forbidden",
+                message: "you may not access this record".into(),
+                field: None,
+            },
+            CaseworkError::Conflict(m) => ItemError {
+                code: "conflict",
+                message: m.clone(),
+                field: None,
             },
             CaseworkError::Store(_) | CaseworkError::Vault(_) => ItemError {
                 code: "internal",

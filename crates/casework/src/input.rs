@@ -25,6 +25,9 @@ pub struct LabResultInput {
     pub test_type: Option<String>,
     pub accession: Option<String>,
     pub lab: Option<String>,
+    /// Code of the jurisdiction the result belongs to; the configured
+    /// default when absent.
+    pub jurisdiction: Option<String>,
 }
 
 /// A contact named by a case.
@@ -94,6 +97,7 @@ pub(crate) struct ValidLab {
     pub test_type: Option<String>,
     pub accession: String,
     pub lab: Option<String>,
+    pub jurisdiction: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -277,6 +281,17 @@ impl LabResultInput {
         };
         let test_type = bounded_text(&mut c, "test_type", &self.test_type, 100);
         let lab = bounded_text(&mut c, "lab", &self.lab, 200);
+        let jurisdiction = present(&self.jurisdiction).and_then(|j| {
+            if tracedesk_identity::jurisdiction::valid_code(j) {
+                Some(j.to_string())
+            } else {
+                c.fail(
+                    "jurisdiction",
+                    "must be a jurisdiction code (lower-case letters, digits, - and _)",
+                );
+                None
+            }
+        });
         let value = (|| {
             Some(ValidLab {
                 person: person?,
@@ -285,6 +300,7 @@ impl LabResultInput {
                 test_type,
                 accession: accession?,
                 lab,
+                jurisdiction,
             })
         })();
         c.finish(value)

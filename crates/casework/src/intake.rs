@@ -12,8 +12,8 @@ use tracedesk_domain::{
     CaseStatus, ContactStatus, ExposureWarning, LabOutcome, QuarantineOption, TaskKind, TaskStatus,
 };
 use tracedesk_store::{
-    CaseFilter, CaseRow, ExposureFilter, ExposureRow, LabIntake, LabResultRow, PersonKey, TaskRow,
-    schema,
+    CaseFilter, CaseRow, ExposureFilter, ExposureRow, LabIntake, LabResultRow, ListScope,
+    PersonKey, TaskRow, schema,
 };
 use tracedesk_vault::BlindKind;
 use uuid::Uuid;
@@ -108,7 +108,7 @@ pub fn parse_cursor(raw: Option<&str>) -> Result<Option<Uuid>, CaseworkError> {
     .transpose()
 }
 
-fn page_limit(limit: Option<u32>) -> Result<u32, CaseworkError> {
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, CaseworkError> {
     match limit.unwrap_or(50) {
         n @ 1..=500 => Ok(n),
         _ => Err(CaseworkError::invalid("limit", "must be between 1 and 500")),
@@ -123,6 +123,10 @@ impl Casework {
         let lab_id = Uuid::now_v7();
         let case_id = Uuid::now_v7();
         let rules = &self.settings.rules;
+        let jurisdiction = v
+            .jurisdiction
+            .clone()
+            .unwrap_or_else(|| self.settings.default_jurisdiction.clone());
         let lt = schema::LAB_RESULTS.name;
         let lab = LabResultRow {
             id: lab_id,
@@ -158,6 +162,7 @@ impl Casework {
             key_version: vault.current_version(),
             symptoms: None,
             notes: None,
+            jurisdiction: jurisdiction.clone(),
         };
         let kind = TaskKind::CaseInterview;
         let task = TaskRow {
@@ -170,9 +175,11 @@ impl Casework {
             exposure_id: None,
             created_at: now,
             due_at: now + Duration::hours(kind.default_sla_hours()),
+            jurisdiction: jurisdiction.clone(),
+            assignee_id: None,
         };
         LabIntake {
-            person: seal_person(vault, person_id, &v.person, now),
+            person: seal_person(vault, person_id, &v.person, now, &jurisdiction),
             match_on: match_keys(vault, &v.person),
             lab,
             positive: v.outcome == LabOutcome::Positive,
@@ -188,6 +195,16 @@ impl Casework {
     /// the next batch run on a blocking thread while the current batch is
     /// written, so CPU work and database work overlap.
     pub async fn ingest_lab_results(&self, inputs: &[LabResultInput]) -> Vec<LabOutcomeView> {
+        if inputs
+            .iter()
+            .filter_map(|i| i.jurisdiction.as_deref())
+            .any(|j| !self.jurisdictions().contains(j.trim()))
+        {
+            // A jurisdiction added by another node or the CLI since the last look.
+            if let Err(e) = self.refresh_jurisdictions().await {
+                tracing::warn!(error = %e, "could not reload jurisdictions");
+            }
+        }
         let mut out: Vec<Option<LabOutcomeView>> = vec![None; inputs.len()];
         if inputs.len() <= INTAKE_BATCH {
             let prepared = self.prepare_intake(0, inputs);
@@ -224,6 +241,21 @@ impl Casework {
             .collect()
     }
 
+    /// Fills in the default jurisdiction and refuses unknown codes.
+    fn known_jurisdiction(&self, mut v: ValidLab) -> Result<ValidLab, CaseworkError> {
+        let code = v
+            .jurisdiction
+            .get_or_insert_with(|| self.settings.default_jurisdiction.clone());
+        if self.jurisdictions().contains(code) {
+            Ok(v)
+        } else {
+            Err(CaseworkError::invalid(
+                "jurisdiction",
+                "is not a known jurisdiction (see `tracedesk jurisdiction list`)",
+            ))
+        }
+    }
+
     /// Validates and seals one batch; `base` is the index of its first item.
     fn prepare_intake(&self, base: usize, inputs: &[LabResultInput]) -> Prepared {
         let today = self.today();
@@ -231,7 +263,10 @@ impl Casework {
         let mut p = Prepared::default();
         for (k, input) in inputs.iter().enumerate() {
             let i = base + k;
-            match input.validate(region, today) {
+            match input
+                .validate(region, today)
+                .and_then(|v| self.known_jurisdiction(v))
+            {
                 Ok(v) => p.ready.push((i, self.build_intake(&v))),
                 Err(e) => p
                     .rejected
@@ -327,6 +362,7 @@ impl Casework {
         to: Option<NaiveDate>,
         cursor: Option<&str>,
         limit: Option<u32>,
+        scope: Option<&ListScope>,
     ) -> Result<Page<CaseView>, CaseworkError> {
         if let Some(s) = status
             && CaseStatus::parse(s).is_none()
@@ -348,6 +384,7 @@ impl Casework {
                 report_to: to,
                 before: parse_cursor(cursor)?,
                 limit,
+                scope: scope.cloned(),
             })
             .await?;
         page(&rows, limit, |r| r.id, |r| self.case_view(r))
@@ -452,7 +489,7 @@ impl Casework {
         let exposure_id = Uuid::now_v7();
         let kind = TaskKind::ContactNotification;
         let intake = tracedesk_store::ContactIntake {
-            person: seal_person(vault, person_id, &v.person, now),
+            person: seal_person(vault, person_id, &v.person, now, &case.jurisdiction),
             match_on: match_keys(vault, &v.person),
             exposure: ExposureRow {
                 id: exposure_id,
@@ -484,6 +521,8 @@ impl Casework {
                 exposure_id: Some(exposure_id),
                 created_at: now,
                 due_at: now + Duration::hours(kind.default_sla_hours()),
+                jurisdiction: case.jurisdiction.clone(),
+                assignee_id: None,
             },
         };
         let o = self.store.add_contact(&intake).await?;
@@ -503,6 +542,7 @@ impl Casework {
         status: Option<&str>,
         cursor: Option<&str>,
         limit: Option<u32>,
+        scope: Option<&ListScope>,
     ) -> Result<Page<ContactView>, CaseworkError> {
         if let Some(s) = status
             && ContactStatus::parse(s).is_none()
@@ -518,6 +558,7 @@ impl Casework {
                 status: status.map(str::to_string),
                 before: parse_cursor(cursor)?,
                 limit,
+                scope: scope.cloned(),
             })
             .await?;
         page(&rows, limit, |r| r.id, |r| self.contact_view(r))

@@ -11,19 +11,25 @@ pub mod csv_import;
 mod error;
 mod input;
 mod intake;
+pub mod linelist;
 pub mod rotation;
 mod seal;
+mod staff;
 pub mod synthetic;
 mod views;
 
 pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, LabResultInput, PersonSearch};
 pub use intake::{ContactOutcome, LabOutcomeView};
+pub use staff::{
+    AuthPolicy, BREAK_GLASS_HOURS, BreakGlassView, NewUser, UserView, normalize_username,
+};
 pub use views::{CaseView, ContactView, LabResultView, Page, PersonView};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tracedesk_domain::DateRules;
+use tracedesk_identity::Jurisdictions;
 use tracedesk_store::Store;
 use tracedesk_vault::Vault;
 
@@ -36,6 +42,8 @@ pub struct Settings {
     /// Region for phone numbers written without a country code (ISO alpha-2).
     pub default_region: String,
     pub rules: DateRules,
+    /// Jurisdiction of records that arrive without one.
+    pub default_jurisdiction: String,
 }
 
 impl Default for Settings {
@@ -43,6 +51,7 @@ impl Default for Settings {
         Self {
             default_region: "US".into(),
             rules: DateRules::default(),
+            default_jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
         }
     }
 }
@@ -55,6 +64,9 @@ pub struct Casework {
     pub(crate) settings: Arc<Settings>,
     pub(crate) clock: Clock,
     pub(crate) auditor: Option<auditor::Auditor>,
+    /// The jurisdiction tree, cached: it changes rarely and is read on every
+    /// access decision.
+    pub(crate) jurisdictions: Arc<RwLock<Arc<Jurisdictions>>>,
 }
 
 impl Casework {
@@ -65,7 +77,32 @@ impl Casework {
             settings: Arc::new(settings),
             clock: Arc::new(Utc::now),
             auditor: None,
+            jurisdictions: Arc::new(RwLock::new(Arc::new(Jurisdictions::new([(
+                tracedesk_identity::jurisdiction::ROOT.to_string(),
+                None,
+            )])))),
         }
+    }
+
+    /// The cached jurisdiction tree.
+    pub fn jurisdictions(&self) -> Arc<Jurisdictions> {
+        match self.jurisdictions.read() {
+            Ok(j) => j.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reloads the jurisdiction tree from the store.
+    pub async fn refresh_jurisdictions(&self) -> Result<(), CaseworkError> {
+        let rows = self.store.list_jurisdictions().await?;
+        let tree = Arc::new(Jurisdictions::new(
+            rows.into_iter().map(|r| (r.code, r.parent)),
+        ));
+        match self.jurisdictions.write() {
+            Ok(mut j) => *j = tree,
+            Err(poisoned) => *poisoned.into_inner() = tree,
+        }
+        Ok(())
     }
 
     /// Attaches the audit log; the server and CLI always do.

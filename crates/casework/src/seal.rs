@@ -67,7 +67,13 @@ pub(crate) fn match_keys(v: &Vault, p: &PersonFields) -> Vec<(PersonKey, Vec<u8>
     keys
 }
 
-pub(crate) fn seal_person(v: &Vault, id: Uuid, p: &PersonFields, now: DateTime<Utc>) -> PersonRow {
+pub(crate) fn seal_person(
+    v: &Vault,
+    id: Uuid,
+    p: &PersonFields,
+    now: DateTime<Utc>,
+    jurisdiction: &str,
+) -> PersonRow {
     let t = schema::PERSONS.name;
     let keys = match_keys(v, p);
     let find = |k: PersonKey| keys.iter().find(|(kk, _)| *kk == k).map(|(_, b)| b.clone());
@@ -99,5 +105,6 @@ pub(crate) fn seal_person(v: &Vault, id: Uuid, p: &PersonFields, now: DateTime<U
             .map(|e| v.blind(BlindKind::Email, &email_key(e))),
         name_dob_bidx: find(PersonKey::NameDob),
         phone_name_bidx: find(PersonKey::PhoneName),
+        jurisdiction: jurisdiction.to_string(),
     }
 }

@@ -144,6 +144,7 @@ impl Synthetic {
                 self.rng.gen_range(1000..9999)
             )),
             lab: Some("Synthetic Public Health Laboratory".into()),
+            jurisdiction: None,
         }
     }
 

@@ -290,7 +290,7 @@ async fn case_pages_and_patches(cw: &Casework) {
     let mut cursor: Option<String> = None;
     loop {
         let page = cw
-            .list_cases(Some("new"), None, None, cursor.as_deref(), Some(3))
+            .list_cases(Some("new"), None, None, cursor.as_deref(), Some(3), None)
             .await
             .unwrap();
         assert!(page.items.len() <= 3);
@@ -314,12 +314,14 @@ async fn case_pages_and_patches(cw: &Casework) {
             None,
             None,
             None,
+            None,
         )
         .await
         .unwrap();
     assert!(none.items.is_empty());
     assert!(matches!(
-        cw.list_cases(Some("bogus"), None, None, None, None).await,
+        cw.list_cases(Some("bogus"), None, None, None, None, None)
+            .await,
         Err(CaseworkError::Invalid(_))
     ));
 
@@ -361,7 +363,7 @@ async fn case_pages_and_patches(cw: &Casework) {
 
 async fn contacts_and_warnings(cw: &Casework) {
     let case = cw
-        .list_cases(None, None, None, None, Some(1))
+        .list_cases(None, None, None, None, Some(1), None)
         .await
         .unwrap()
         .items
@@ -387,7 +389,7 @@ async fn contacts_and_warnings(cw: &Casework) {
     );
     // The same contact named again by another case is the same person.
     let other = cw
-        .list_cases(None, None, None, None, Some(2))
+        .list_cases(None, None, None, None, Some(2), None)
         .await
         .unwrap()
         .items
@@ -405,14 +407,14 @@ async fn contacts_and_warnings(cw: &Casework) {
     assert_eq!(o2.contact_person_id, o.contact_person_id);
     assert!(!o2.person_created);
     let list = cw
-        .list_contacts(Some(case.id), None, None, None)
+        .list_contacts(Some(case.id), None, None, None, None)
         .await
         .unwrap();
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].status, "named");
     assert_eq!(list.items[0].setting, "household");
     let all = cw
-        .list_contacts(None, Some("named"), None, Some(500))
+        .list_contacts(None, Some("named"), None, Some(500), None)
         .await
         .unwrap();
     assert!(all.items.len() >= 2);
@@ -465,6 +467,7 @@ async fn tokens(store: &dyn Store) {
         hash: vec![7; 32],
         created_at: Utc::now(),
         revoked_at: None,
+        user_id: None,
     };
     store.insert_token(&t).await.unwrap();
     assert_eq!(
@@ -512,7 +515,7 @@ async fn rotation_resumes_and_reseals(cw: &Casework) {
     assert_eq!(r1.rows, half);
     // Data stays readable mid-rotation (mixed versions).
     let any_case = cw
-        .list_cases(None, None, None, None, Some(500))
+        .list_cases(None, None, None, None, Some(500), None)
         .await
         .unwrap();
     assert!(!any_case.items.is_empty());

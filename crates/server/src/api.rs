@@ -1,11 +1,11 @@
 //! Routes of `/api/v1` and the unauthenticated health endpoints.
 
+use crate::auth::{self, Caller};
 use crate::extract::{ApiJson, ApiQuery, JsonValue, from_value, parse_id};
-use crate::{ApiError, AppState, tokens};
+use crate::{ApiError, AppState, login};
 use axum::Extension;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,6 +17,9 @@ use tracedesk_casework::auditor::draft;
 use tracedesk_casework::{
     CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonSearch,
 };
+use tracedesk_identity::Role;
+use tracedesk_identity::access::{self, Capability, Decision};
+use tracedesk_store::ListScope;
 use tracedesk_store::audit::Action;
 use uuid::Uuid;
 
@@ -29,13 +32,34 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .route("/contacts", get(list_contacts))
         .route("/persons/search", post(search_persons))
         .route("/persons/{id}", get(get_person))
+        .route("/line-list", get(line_list))
+        .route("/tasks", get(my_tasks))
+        .route("/tasks/{id}/assign", post(assign_task))
+        .route(
+            "/break-glass",
+            post(open_break_glass).get(review_break_glass),
+        )
+        .route("/auth/me", get(login::me))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            require_token,
+            auth::require_caller,
         ))
         .layer(axum::Extension(MaxBatch(max_batch)));
+    let steps = Router::new()
+        .route("/totp", post(login::totp))
+        .route("/enrol", post(login::enrol_start))
+        .route("/enrol/confirm", post(login::enrol_confirm))
+        .route("/password", post(login::change_password))
+        .route("/logout", post(login::logout))
+        .route("/logout-everywhere", post(login::logout_everywhere))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            login::require_partial,
+        ))
+        .route("/login", post(login::login));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/api/v1/auth", steps)
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -47,50 +71,32 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
 #[derive(Clone, Copy)]
 struct MaxBatch(usize);
 
-async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token else {
-        return unauthorized("send an API token as `Authorization: Bearer …`");
-    };
-    match tokens::authenticate(&**state.cw.store(), token).await {
-        Ok(Some(id)) => {
-            let mut req = req;
-            req.extensions_mut().insert(Actor(format!("token:{id}")));
-            next.run(req).await
-        }
-        Ok(None) => unauthorized("the API token is unknown or revoked"),
-        Err(e) => ApiError::internal(&e).into_response(),
-    }
-}
-
-/// Who is calling, as the audit log names them.
-#[derive(Clone)]
-struct Actor(String);
-
 /// What one response touched: (object kind, object id, whose data).
 type Touched = Vec<(&'static str, Uuid, Option<Uuid>)>;
 
-/// Records that `actor` read or wrote the records in `touched` through
-/// `route`. Fails the request when the entry cannot be written: PHI is never
-/// shown or changed without its audit record.
+/// Records that the caller read or wrote the records in `touched` through
+/// `route` (flagged when by break-glass). Fails the request when the entry
+/// cannot be written: PHI is never shown or changed without its audit record.
 async fn audit(
     s: &AppState,
-    actor: &Actor,
+    caller: &Caller,
     action: Action,
     route: &str,
     touched: Touched,
+    break_glass: bool,
 ) -> Result<(), ApiError> {
     let Some(auditor) = s.cw.auditor() else {
         return Ok(());
     };
+    let detail = if break_glass {
+        format!("{route} (break-glass)")
+    } else {
+        route.to_string()
+    };
+    let actor = caller.actor();
     let drafts: Vec<_> = touched
         .into_iter()
-        .map(|(object, id, person)| draft(&actor.0, action, object, Some(id), person, route))
+        .map(|(object, id, person)| draft(&actor, action, object, Some(id), person, &detail))
         .collect();
     auditor
         .record(drafts)
@@ -98,13 +104,81 @@ async fn audit(
         .map_err(|e| ApiError::internal(&e))
 }
 
-fn unauthorized(msg: &str) -> Response {
-    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response();
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
-    r
+/// Audits a denial and returns the 403 to send. The entry names what was
+/// asked for (the id from the URL or body), never what it holds.
+async fn deny(
+    s: &AppState,
+    caller: &Caller,
+    object: &'static str,
+    id: Option<Uuid>,
+    route: &str,
+) -> ApiError {
+    if let Some(a) = s.cw.auditor()
+        && let Err(e) = a
+            .record(vec![draft(
+                &caller.actor(),
+                Action::Denied,
+                object,
+                id,
+                None,
+                route,
+            )])
+            .await
+    {
+        return ApiError::internal(&e);
+    }
+    ApiError::forbidden()
+}
+
+/// The route-level check: may this role use the route at all?
+async fn require(s: &AppState, c: &Caller, cap: Capability, route: &str) -> Result<(), ApiError> {
+    if access::can(c.role(), cap) {
+        Ok(())
+    } else {
+        Err(deny(s, c, "route", None, route).await)
+    }
+}
+
+/// The record-level check for one person's PHI; returns whether access is
+/// by break-glass.
+async fn guard(
+    s: &AppState,
+    c: &Caller,
+    person: Uuid,
+    object: &'static str,
+    id: Uuid,
+    route: &str,
+) -> Result<bool, ApiError> {
+    match s.cw.decide(&c.principal, person).await? {
+        Decision::Allow => Ok(false),
+        Decision::BreakGlass => Ok(true),
+        Decision::Deny => Err(deny(s, c, object, Some(id), route).await),
+    }
+}
+
+/// Which rows of a list the caller may see.
+async fn list_scope(s: &AppState, c: &Caller, route: &str) -> Result<ListScope, ApiError> {
+    require(s, c, Capability::WorkRecords, route).await?;
+    Ok(match c.role() {
+        Role::Tracer => ListScope::Assignee(c.user.id),
+        _ => ListScope::Within {
+            jurisdictions: c.principal.scope.clone(),
+            team_members: c.principal.team_members.clone(),
+        },
+    })
+}
+
+/// Loads a case's row (no PHI opened) and checks access to its person.
+async fn guard_case(s: &AppState, c: &Caller, id: Uuid, route: &str) -> Result<bool, ApiError> {
+    let Some(row) =
+        s.cw.store()
+            .get_case(id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    else {
+        return Err(ApiError::not_found("case"));
+    };
+    guard(s, c, row.person_id, "case", id, route).await
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -135,10 +209,12 @@ async fn metrics(State(s): State<AppState>) -> Response {
 /// are recorded.
 async fn post_lab_results(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     axum::Extension(MaxBatch(max)): axum::Extension<MaxBatch>,
     JsonValue(body): JsonValue,
 ) -> Result<Response, ApiError> {
+    let route = "POST /api/v1/lab-results";
+    require(&s, &caller, Capability::SubmitLabs, route).await?;
     let (items, single) = match body {
         serde_json::Value::Array(items) => (items, false),
         obj @ serde_json::Value::Object(_) => (vec![obj], true),
@@ -182,6 +258,14 @@ async fn post_lab_results(
         }
     }
     let valid: Vec<LabResultInput> = parsed.iter().flatten().cloned().collect();
+    // A submitter writes only into its own jurisdictions.
+    let default = &s.cw.settings().default_jurisdiction;
+    if valid.iter().any(|v| {
+        let j = v.jurisdiction.as_deref().map(str::trim).unwrap_or(default);
+        !caller.principal.scope.iter().any(|c| c == j)
+    }) {
+        return Err(deny(&s, &caller, "jurisdiction", None, route).await);
+    }
     let mut done = s.cw.ingest_lab_results(&valid).await.into_iter();
     let results: Vec<LabOutcomeView> = early
         .into_iter()
@@ -218,14 +302,7 @@ async fn post_lab_results(
         .iter()
         .filter_map(|r| r.person_id.map(|p| ("person", p, Some(p))))
         .collect();
-    audit(
-        &s,
-        &actor,
-        Action::PhiWrite,
-        "POST /api/v1/lab-results",
-        touched,
-    )
-    .await?;
+    audit(&s, &caller, Action::PhiWrite, route, touched, false).await?;
     if single {
         let r = &results[0];
         if let Some(e) = &r.error {
@@ -265,9 +342,11 @@ struct CaseQuery {
 
 async fn list_cases(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Response, ApiError> {
+    let route = "GET /api/v1/cases";
+    let scope = list_scope(&s, &caller, route).await?;
     let page =
         s.cw.list_cases(
             q.status.as_deref(),
@@ -275,6 +354,7 @@ async fn list_cases(
             q.to,
             q.cursor.as_deref(),
             q.limit,
+            Some(&scope),
         )
         .await?;
     let touched = page
@@ -282,18 +362,22 @@ async fn list_cases(
         .iter()
         .map(|c| ("case", c.id, Some(c.person_id)))
         .collect();
-    audit(&s, &actor, Action::PhiRead, "GET /api/v1/cases", touched).await?;
+    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
     Ok(Json(page).into_response())
 }
 
 async fn get_case(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
+    let route = "GET /api/v1/cases/{id}";
+    let flagged = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.get_case(id).await?;
-    let contacts = s.cw.list_contacts(Some(id), None, None, Some(500)).await?;
+    let contacts =
+        s.cw.list_contacts(Some(id), None, None, Some(500), None)
+            .await?;
     let mut touched: Touched = vec![("case", case.id, Some(case.person_id))];
     touched.extend(
         contacts
@@ -301,48 +385,37 @@ async fn get_case(
             .iter()
             .map(|c| ("exposure", c.exposure_id, Some(c.contact_person_id))),
     );
-    audit(
-        &s,
-        &actor,
-        Action::PhiRead,
-        "GET /api/v1/cases/{id}",
-        touched,
-    )
-    .await?;
+    audit(&s, &caller, Action::PhiRead, route, touched, flagged).await?;
     Ok(Json(json!({ "case": case, "contacts": contacts.items })).into_response())
 }
 
 async fn patch_case(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<CasePatch>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
+    let route = "PATCH /api/v1/cases/{id}";
+    let flagged = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.patch_case(id, &patch).await?;
     let touched = vec![("case", case.id, Some(case.person_id))];
-    audit(
-        &s,
-        &actor,
-        Action::PhiWrite,
-        "PATCH /api/v1/cases/{id}",
-        touched,
-    )
-    .await?;
+    audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
     Ok(Json(case).into_response())
 }
 
 async fn post_contact(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
+    let route = "POST /api/v1/cases/{id}/contacts";
+    let flagged = guard_case(&s, &caller, id, route).await?;
     let out = s.cw.add_contact(id, &input).await?;
     let touched = vec![("exposure", out.exposure_id, Some(out.contact_person_id))];
-    let route = "POST /api/v1/cases/{id}/contacts";
-    audit(&s, &actor, Action::PhiWrite, route, touched).await?;
+    audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
     s.metrics.contacts_named.fetch_add(1, Ordering::Relaxed);
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -358,7 +431,7 @@ struct ContactQuery {
 
 async fn list_contacts(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(q): ApiQuery<ContactQuery>,
 ) -> Result<Response, ApiError> {
     let case_id = q
@@ -366,46 +439,255 @@ async fn list_contacts(
         .as_deref()
         .map(|c| parse_id(c, "case"))
         .transpose()?;
+    let route = "GET /api/v1/contacts";
+    let scope = list_scope(&s, &caller, route).await?;
     let page =
-        s.cw.list_contacts(case_id, q.status.as_deref(), q.cursor.as_deref(), q.limit)
-            .await?;
+        s.cw.list_contacts(
+            case_id,
+            q.status.as_deref(),
+            q.cursor.as_deref(),
+            q.limit,
+            Some(&scope),
+        )
+        .await?;
     let touched = page
         .items
         .iter()
         .map(|c| ("exposure", c.exposure_id, Some(c.contact_person_id)))
         .collect();
-    audit(&s, &actor, Action::PhiRead, "GET /api/v1/contacts", touched).await?;
+    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
     Ok(Json(page).into_response())
 }
 
 async fn get_person(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "person")?;
+    let route = "GET /api/v1/persons/{id}";
+    if s.cw
+        .store()
+        .get_person(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .is_none()
+    {
+        return Err(ApiError::not_found("person"));
+    }
+    let flagged = guard(&s, &caller, id, "person", id, route).await?;
     let person = s.cw.get_person(id).await?;
     let labs = s.cw.person_lab_results(id).await?;
     let touched = vec![("person", person.id, Some(person.id))];
-    audit(
-        &s,
-        &actor,
-        Action::PhiRead,
-        "GET /api/v1/persons/{id}",
-        touched,
-    )
-    .await?;
+    audit(&s, &caller, Action::PhiRead, route, touched, flagged).await?;
     Ok(Json(json!({ "person": person, "lab_results": labs })).into_response())
 }
 
 async fn search_persons(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     ApiJson(q): ApiJson<PersonSearch>,
 ) -> Result<Response, ApiError> {
-    let found = s.cw.find_persons(&q).await?;
-    let touched = found.iter().map(|p| ("person", p.id, Some(p.id))).collect();
     let route = "POST /api/v1/persons/search";
-    audit(&s, &actor, Action::PhiRead, route, touched).await?;
-    Ok(Json(json!({ "items": found })).into_response())
+    require(&s, &caller, Capability::WorkRecords, route).await?;
+    // Only the matches the caller is entitled to are shown (break-glass
+    // access is for opening one record, not for searching).
+    let mut shown = Vec::new();
+    for p in s.cw.find_persons(&q).await? {
+        if s.cw.decide(&caller.principal, p.id).await? == Decision::Allow {
+            shown.push(p);
+        }
+    }
+    let touched = shown.iter().map(|p| ("person", p.id, Some(p.id))).collect();
+    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
+    Ok(Json(json!({ "items": shown })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The de-identified line list (analysts and supervisors), within the
+/// caller's jurisdictions.
+async fn line_list(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    let route = "GET /api/v1/line-list";
+    require(&s, &caller, Capability::LineList, route).await?;
+    let page =
+        s.cw.line_list(caller.principal.scope.clone(), q.cursor.as_deref(), q.limit)
+            .await?;
+    let touched = page
+        .items
+        .iter()
+        .map(|r| ("case", r.case_id, None))
+        .collect();
+    audit(&s, &caller, Action::Export, route, touched, false).await?;
+    Ok(Json(page).into_response())
+}
+
+/// The caller's own tasks (ids and scheduling only; no PHI).
+async fn my_tasks(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    let tasks =
+        s.cw.store()
+            .tasks_for_assignee(caller.user.id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    let items: Vec<_> = tasks
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id, "kind": t.kind, "status": t.status, "priority": t.priority,
+                "person_id": t.person_id, "case_id": t.case_id, "exposure_id": t.exposure_id,
+                "due_at": t.due_at, "jurisdiction": t.jurisdiction,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignInput {
+    /// The user to assign to; `null` returns the task to the queue.
+    user_id: Option<Uuid>,
+}
+
+/// A supervisor assigns a task in their jurisdiction to a tracer (the
+/// routing engine will do this automatically; this is the manual override).
+async fn assign_task(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<AssignInput>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "task")?;
+    let route = "POST /api/v1/tasks/{id}/assign";
+    require(&s, &caller, Capability::Supervise, route).await?;
+    let store = s.cw.store();
+    let Some(task) = store
+        .get_task(id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    else {
+        return Err(ApiError::not_found("task"));
+    };
+    if !caller.principal.scope.contains(&task.jurisdiction) {
+        return Err(deny(&s, &caller, "task", Some(id), route).await);
+    }
+    if matches!(task.status.as_str(), "completed" | "canceled") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "illegal_transition",
+            format!("the task is {}", task.status),
+        )
+        .with_field("status"));
+    }
+    let status = match input.user_id {
+        Some(u) => {
+            let assignee = store
+                .get_user(u)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .filter(|a| a.disabled_at.is_none())
+                .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
+            if assignee.is_none() {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    "user_id: is not an active tracer or supervisor",
+                )
+                .with_field("user_id"));
+            }
+            "assigned"
+        }
+        None => "pending",
+    };
+    store
+        .assign_task(id, input.user_id, status)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if let Some(a) = s.cw.auditor() {
+        let detail = match input.user_id {
+            Some(u) => format!("{route}: assigned to user:{u}"),
+            None => format!("{route}: unassigned"),
+        };
+        a.record(vec![draft(
+            &caller.actor(),
+            Action::PermissionChange,
+            "task",
+            Some(id),
+            Some(task.person_id),
+            &detail,
+        )])
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    }
+    Ok(Json(json!({ "id": id, "status": status, "assignee_id": input.user_id })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreakGlassInput {
+    person_id: Uuid,
+    reason: String,
+}
+
+/// Opens one hour of access to a record the caller is not entitled to.
+async fn open_break_glass(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(input): ApiJson<BreakGlassInput>,
+) -> Result<Response, ApiError> {
+    let route = "POST /api/v1/break-glass";
+    require(&s, &caller, Capability::BreakGlass, route).await?;
+    let g =
+        s.cw.break_glass(&caller.principal, input.person_id, &input.reason)
+            .await?;
+    if let Some(a) = s.cw.auditor() {
+        // The reason is sealed in the grant; the log names the grant.
+        a.record(vec![draft(
+            &caller.actor(),
+            Action::BreakGlass,
+            "break_glass",
+            Some(g.id),
+            Some(g.person_id),
+            route,
+        )])
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": g.id, "person_id": g.person_id, "expires_at": g.expires_at })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewQuery {
+    days: Option<u32>,
+}
+
+/// Break-glass use by the supervisor's team members (default: last 7 days).
+async fn review_break_glass(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiQuery(q): ApiQuery<ReviewQuery>,
+) -> Result<Response, ApiError> {
+    let route = "GET /api/v1/break-glass";
+    require(&s, &caller, Capability::Supervise, route).await?;
+    let days = i64::from(q.days.unwrap_or(7).clamp(1, 365));
+    let since = chrono::Utc::now() - chrono::Duration::days(days);
+    let items = s.cw.break_glass_review(&caller.principal, since).await?;
+    Ok(Json(json!({ "items": items })).into_response())
 }

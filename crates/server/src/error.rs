@@ -44,6 +44,15 @@ impl ApiError {
         )
     }
 
+    /// The one denial body: it names no record and no reason beyond the rule.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "you may not access this; if you must, open it with break-glass and a reason",
+        )
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -79,6 +88,8 @@ impl From<CaseworkError> for ApiError {
                 err
             }
             CaseworkError::NotFound(what) => ApiError::not_found(what),
+            CaseworkError::Forbidden => ApiError::forbidden(),
+            CaseworkError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             CaseworkError::Transition(t) => {
                 ApiError::new(StatusCode::CONFLICT, "illegal_transition", t.to_string())
                     .with_field("status")

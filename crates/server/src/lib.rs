@@ -5,8 +5,10 @@
 //! logs or returns request bodies.
 
 mod api;
+pub mod auth;
 mod error;
 mod extract;
+mod login;
 mod metrics;
 mod openapi;
 pub mod tokens;
@@ -17,13 +19,16 @@ pub use metrics::Metrics;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::sync::Arc;
-use tracedesk_casework::Casework;
+use tracedesk_casework::{AuthPolicy, Casework};
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub cw: Casework,
     pub metrics: Arc<Metrics>,
+    pub auth: AuthPolicy,
+    /// Cookies get `Secure` (served over TLS or behind a TLS proxy).
+    pub secure_cookies: bool,
 }
 
 /// Server settings that come from configuration.
@@ -33,6 +38,8 @@ pub struct ServerSettings {
     pub body_limit: usize,
     /// Most lab results accepted in one request.
     pub max_batch: usize,
+    pub auth: AuthPolicy,
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerSettings {
@@ -40,6 +47,8 @@ impl Default for ServerSettings {
         Self {
             body_limit: 8 * 1024 * 1024,
             max_batch: 10_000,
+            auth: AuthPolicy::default(),
+            secure_cookies: false,
         }
     }
 }
@@ -49,6 +58,8 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
     let state = AppState {
         cw,
         metrics: Arc::new(Metrics::default()),
+        auth: settings.auth,
+        secure_cookies: settings.secure_cookies,
     };
     api::routes(state.clone(), settings.max_batch)
         .layer(DefaultBodyLimit::max(settings.body_limit))
@@ -61,7 +72,10 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

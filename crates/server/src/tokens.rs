@@ -16,8 +16,8 @@ pub fn hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Creates a token named `name` and returns its plaintext (shown once).
-pub async fn create(store: &dyn Store, name: &str) -> StoreResult<String> {
+/// Creates a token named `name` for `user` and returns its plaintext (shown once).
+pub async fn create(store: &dyn Store, name: &str, user: Uuid) -> StoreResult<String> {
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     let token = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(raw));
@@ -28,20 +28,19 @@ pub async fn create(store: &dyn Store, name: &str) -> StoreResult<String> {
             hash: hash(&token),
             created_at: Utc::now(),
             revoked_at: None,
+            user_id: Some(user),
         })
         .await?;
     Ok(token)
 }
 
-/// True if `token` is a live (not revoked) token.
-/// The id of the live token `token` is, if any.
-pub async fn authenticate(store: &dyn Store, token: &str) -> StoreResult<Option<uuid::Uuid>> {
+/// The live (not revoked) token row `token` is, if any.
+pub async fn authenticate(store: &dyn Store, token: &str) -> StoreResult<Option<TokenRow>> {
     if !token.starts_with(PREFIX) || token.len() > 100 {
         return Ok(None);
     }
     Ok(store
         .token_by_hash(&hash(token))
         .await?
-        .filter(|t| t.revoked_at.is_none())
-        .map(|t| t.id))
+        .filter(|t| t.revoked_at.is_none()))
 }

@@ -31,7 +31,18 @@ async fn spawn_app() -> TestApp {
     .unwrap();
     let cw =
         Casework::new(store.clone(), Arc::new(vault), Settings::default()).with_auditor(auditor);
-    let token = tokens::create(&*store, "test").await.unwrap();
+    let (sup, _) = cw
+        .add_user(tracedesk_casework::NewUser {
+            username: "sup".into(),
+            display_name: "Test Supervisor".into(),
+            role: tracedesk_identity::Role::Supervisor,
+            jurisdiction: "root".into(),
+            password: None,
+            mfa_required: true,
+        })
+        .await
+        .unwrap();
+    let token = tokens::create(&*store, "test", sup.id).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = app(
@@ -39,6 +50,7 @@ async fn spawn_app() -> TestApp {
         ServerSettings {
             body_limit: 64 * 1024,
             max_batch: 100,
+            ..ServerSettings::default()
         },
     );
     tokio::spawn(serve(listener, router, std::future::pending()));
@@ -253,7 +265,7 @@ async fn lab_intake_case_contact_flow() {
     ] {
         assert!(routes.contains(&route), "{route} not audited: {routes:?}");
     }
-    assert!(record.iter().all(|e| e.draft.actor.starts_with("token:")));
+    assert!(record.iter().all(|e| e.draft.actor.starts_with("user:")));
     let all = app.store.audit_entries(0, 1000).await.unwrap();
     let text = format!("{all:?}");
     for phi in ["Grace", "Okafor", "555-0123", "1985-05-05"] {

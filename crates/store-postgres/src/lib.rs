@@ -8,6 +8,7 @@ mod rows;
 pub mod testing;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use rows::*;
 
 /// Rows per multi-row INSERT; keeps every statement under PostgreSQL's
-/// 65,535-parameter limit for our widest table (15 columns).
+/// 65,535-parameter limit for our widest table (19 columns).
 const CHUNK: usize = 500;
 
 pub struct PostgresStore {
@@ -84,6 +85,10 @@ impl PostgresStore {
         self.begin_locked(AUDIT_LOCK).await
     }
 
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.begin().await
+    }
+
     fn read_pool(&self) -> &PgPool {
         &self.pool
     }
@@ -94,6 +99,7 @@ const AUDIT_LOCK: i64 = 0x7472_6163_6175;
 
 tracedesk_store::audit_store_impl!(PostgresStore);
 tracedesk_store::sql_common!(Postgres);
+tracedesk_store::identity_store_impl!(PostgresStore, Postgres);
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -243,12 +249,13 @@ impl Store for PostgresStore {
     }
 
     async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {
-        sqlx::query("INSERT INTO api_tokens (id, name, hash, created_at, revoked_at) VALUES ($1,$2,$3,$4,$5)")
+        sqlx::query("INSERT INTO api_tokens (id, name, hash, created_at, revoked_at, user_id) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(t.id)
             .bind(&t.name)
             .bind(&t.hash)
             .bind(t.created_at)
             .bind(t.revoked_at)
+        .bind(t.user_id)
             .execute(&self.pool)
             .await
             .map_err(err)?;
@@ -256,7 +263,7 @@ impl Store for PostgresStore {
     }
 
     async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
-        sqlx::query("SELECT id, name, hash, created_at, revoked_at FROM api_tokens WHERE hash = $1")
+        sqlx::query("SELECT id, name, hash, created_at, revoked_at, user_id FROM api_tokens WHERE hash = $1")
             .bind(hash)
             .fetch_optional(&self.pool)
             .await
@@ -266,13 +273,15 @@ impl Store for PostgresStore {
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<TokenRow>> {
-        sqlx::query("SELECT id, name, hash, created_at, revoked_at FROM api_tokens ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?
-            .iter()
-            .map(token)
-            .collect()
+        sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at, user_id FROM api_tokens ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(token)
+        .collect()
     }
 
     async fn revoke_token(&self, name: &str) -> StoreResult<u64> {

@@ -8,6 +8,7 @@
 mod rows;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -21,7 +22,7 @@ use uuid::Uuid;
 use rows::*;
 
 /// Rows per multi-row INSERT; keeps every statement under SQLite's
-/// 32,766-parameter limit for our widest table (15 columns).
+/// 32,766-parameter limit for our widest table (19 columns).
 const CHUNK: usize = 500;
 
 pub struct SqliteStore {
@@ -104,6 +105,10 @@ impl SqliteStore {
         self.begin().await
     }
 
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.begin().await
+    }
+
     fn read_pool(&self) -> &SqlitePool {
         &self.reader
     }
@@ -120,6 +125,7 @@ impl SqliteStore {
 
 tracedesk_store::audit_store_impl!(SqliteStore);
 tracedesk_store::sql_common!(Sqlite);
+tracedesk_store::identity_store_impl!(SqliteStore, Sqlite);
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -270,13 +276,14 @@ impl Store for SqliteStore {
 
     async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, name, hash, created_at, revoked_at) VALUES (?,?,?,?,?)",
+            "INSERT INTO api_tokens (id, name, hash, created_at, revoked_at, user_id) VALUES (?,?,?,?,?,?)",
         )
         .bind(t.id)
         .bind(&t.name)
         .bind(&t.hash)
         .bind(t.created_at)
         .bind(t.revoked_at)
+        .bind(t.user_id)
         .execute(&self.writer)
         .await
         .map_err(err)?;
@@ -284,23 +291,27 @@ impl Store for SqliteStore {
     }
 
     async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
-        sqlx::query("SELECT id, name, hash, created_at, revoked_at FROM api_tokens WHERE hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(err)?
-            .map(|r| token(&r))
-            .transpose()
+        sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at, user_id FROM api_tokens WHERE hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(err)?
+        .map(|r| token(&r))
+        .transpose()
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<TokenRow>> {
-        sqlx::query("SELECT id, name, hash, created_at, revoked_at FROM api_tokens ORDER BY id")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(err)?
-            .iter()
-            .map(token)
-            .collect()
+        sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at, user_id FROM api_tokens ORDER BY id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(token)
+        .collect()
     }
 
     async fn revoke_token(&self, name: &str) -> StoreResult<u64> {

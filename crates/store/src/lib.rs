@@ -11,12 +11,14 @@ pub mod intake;
 mod rows;
 pub mod schema;
 pub mod sqlgen;
+pub mod sqlidentity;
 pub mod sqlrows;
 
 pub use rows::*;
 pub use tracedesk_audit as audit;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// Storage errors. Messages never contain PHI (the store never holds any in
@@ -77,8 +79,66 @@ pub trait AuditStore: Send + Sync {
     async fn audit_for_person(&self, person: Uuid) -> StoreResult<Vec<audit::Entry>>;
 }
 
+/// Staff accounts, teams, jurisdictions, sessions, login throttling,
+/// break-glass grants and task assignment; every `Store` is one.
 #[async_trait]
-pub trait Store: AuditStore + Send + Sync + 'static {
+pub trait IdentityStore: Send + Sync {
+    async fn insert_user(&self, user: &UserRow) -> StoreResult<()>;
+    /// Writes every mutable field of the user; `NotFound` if absent.
+    async fn update_user(&self, user: &UserRow) -> StoreResult<()>;
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<UserRow>>;
+    async fn user_by_username(&self, username_bidx: &[u8]) -> StoreResult<Option<UserRow>>;
+    async fn list_users(&self) -> StoreResult<Vec<UserRow>>;
+    /// Counts a failed login atomically and locks the account when the count
+    /// reaches `lock_at`; returns the new count.
+    async fn record_login_failure(
+        &self,
+        user: Uuid,
+        at: DateTime<Utc>,
+        lock_at: i32,
+    ) -> StoreResult<i32>;
+    async fn clear_login_failures(&self, user: Uuid) -> StoreResult<()>;
+    /// Failures and the last failure time of a client address.
+    async fn client_failures(&self, client: &str) -> StoreResult<Option<(i32, DateTime<Utc>)>>;
+    async fn record_client_failure(&self, client: &str, at: DateTime<Utc>) -> StoreResult<i32>;
+    async fn clear_client_failures(&self, client: &str) -> StoreResult<()>;
+
+    async fn upsert_jurisdiction(&self, j: &JurisdictionRow) -> StoreResult<()>;
+    async fn list_jurisdictions(&self) -> StoreResult<Vec<JurisdictionRow>>;
+    async fn insert_team(&self, team: &TeamRow) -> StoreResult<()>;
+    async fn list_teams(&self) -> StoreResult<Vec<TeamRow>>;
+    /// Adds (`member`) or removes a user from a team.
+    async fn set_team_member(&self, team: Uuid, user: Uuid, member: bool) -> StoreResult<()>;
+    /// (team, user) pairs.
+    async fn team_memberships(&self) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// Everyone sharing a team with `user` (including `user`).
+    async fn teammates(&self, user: Uuid) -> StoreResult<Vec<Uuid>>;
+
+    async fn insert_session(&self, session: &SessionRow) -> StoreResult<()>;
+    async fn session(&self, hash: &[u8]) -> StoreResult<Option<SessionRow>>;
+    async fn touch_session(&self, hash: &[u8], at: DateTime<Utc>) -> StoreResult<()>;
+    async fn delete_session(&self, hash: &[u8]) -> StoreResult<()>;
+    /// Ends every session of a user (logout everywhere, disable, reset).
+    async fn delete_user_sessions(&self, user: Uuid) -> StoreResult<u64>;
+
+    async fn insert_break_glass(&self, grant: &BreakGlassRow) -> StoreResult<()>;
+    /// Break-glass grants opened by `users` since `since`, newest first.
+    async fn break_glass_by_users(
+        &self,
+        users: &[Uuid],
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<BreakGlassRow>>;
+    /// The facts deciding whether `user` may touch `person`'s record.
+    async fn access_rows(&self, user: Uuid, person: Uuid) -> StoreResult<AccessRows>;
+
+    async fn get_task(&self, id: Uuid) -> StoreResult<Option<TaskRow>>;
+    /// Sets a task's assignee and status; `NotFound` if absent.
+    async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>, status: &str) -> StoreResult<()>;
+    async fn tasks_for_assignee(&self, user: Uuid) -> StoreResult<Vec<TaskRow>>;
+}
+
+#[async_trait]
+pub trait Store: AuditStore + IdentityStore + Send + Sync + 'static {
     /// Short backend name for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -23,6 +23,8 @@ pub struct PersonRow {
     pub email_bidx: Option<Blind>,
     pub name_dob_bidx: Option<Blind>,
     pub phone_name_bidx: Option<Blind>,
+    /// Where the person's record belongs; scopes supervisors' access.
+    pub jurisdiction: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,7 @@ pub struct CaseRow {
     pub key_version: u32,
     pub symptoms: Option<Sealed>,
     pub notes: Option<Sealed>,
+    pub jurisdiction: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +88,9 @@ pub struct TaskRow {
     pub exposure_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
+    pub jurisdiction: String,
+    /// The user the task is reserved or assigned to.
+    pub assignee_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +100,8 @@ pub struct TokenRow {
     pub hash: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The user whose role and scope the token carries.
+    pub user_id: Option<Uuid>,
 }
 
 /// One lab result to record, with everything pre-sealed by the caller.
@@ -149,6 +157,9 @@ pub struct CaseFilter {
     pub report_to: Option<NaiveDate>,
     pub before: Option<Uuid>,
     pub limit: u32,
+    /// Only rows the caller may see; `None` means every row (the CLI and
+    /// internal jobs, never an API caller).
+    pub scope: Option<ListScope>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -158,6 +169,9 @@ pub struct ExposureFilter {
     pub status: Option<String>,
     pub before: Option<Uuid>,
     pub limit: u32,
+    /// Only rows the caller may see; `None` means every row (the CLI and
+    /// internal jobs, never an API caller).
+    pub scope: Option<ListScope>,
 }
 
 /// A row's sealed columns, in the order of its `SealedTable::columns`.
@@ -182,4 +196,91 @@ pub struct Counts {
 pub struct BaselineRow {
     pub id: Uuid,
     pub payload: Vec<u8>,
+}
+
+/// Which rows of a list a caller may see (minimum necessary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListScope {
+    /// A tracer: persons with an active task assigned to this user, and the
+    /// contacts named by their cases.
+    Assignee(Uuid),
+    /// A supervisor: records in these jurisdictions, and those with an active
+    /// task assigned to one of these users.
+    Within {
+        jurisdictions: Vec<String>,
+        team_members: Vec<Uuid>,
+    },
+}
+
+/// Task statuses in which a task belongs to its assignee.
+pub const ACTIVE_TASK_STATUSES: &str = "'reserved', 'assigned', 'wrapping'";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: Sealed,
+    pub username_bidx: Blind,
+    pub display_name: Sealed,
+    pub role: String,
+    pub jurisdiction: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub mfa_required: bool,
+    pub totp_secret: Option<Sealed>,
+    pub totp_confirmed: bool,
+    pub totp_last_step: Option<i64>,
+    pub failed_logins: i32,
+    pub last_failed_at: Option<DateTime<Utc>>,
+    pub locked_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub key_version: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JurisdictionRow {
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRow {
+    pub id: Uuid,
+    pub name: String,
+    pub jurisdiction: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// SHA-256 of the session token; the token itself is never stored.
+    pub hash: Vec<u8>,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// False between the password step and the second factor.
+    pub mfa_done: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub person_id: Uuid,
+    pub opened_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub key_version: u32,
+    pub reason: Sealed,
+}
+
+/// The stored facts an access decision about one person needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessRows {
+    pub jurisdictions: Vec<String>,
+    pub assignees: Vec<Uuid>,
+    pub case_assignees: Vec<Uuid>,
+    pub break_glass_until: Option<DateTime<Utc>>,
 }

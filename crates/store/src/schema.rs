@@ -37,4 +37,22 @@ pub const EXPOSURES: SealedTable = SealedTable {
     columns: &["notes"],
 };
 
-pub const SEALED_TABLES: &[&SealedTable] = &[&PERSONS, &LAB_RESULTS, &CASES, &EXPOSURES];
+/// Staff accounts: usernames and names are personal data too.
+pub const USERS: SealedTable = SealedTable {
+    name: "users",
+    columns: &["username", "display_name", "totp_secret"],
+};
+
+pub const BREAK_GLASS: SealedTable = SealedTable {
+    name: "break_glass",
+    columns: &["reason"],
+};
+
+pub const SEALED_TABLES: &[&SealedTable] = &[
+    &PERSONS,
+    &LAB_RESULTS,
+    &CASES,
+    &EXPOSURES,
+    &USERS,
+    &BREAK_GLASS,
+];

@@ -31,7 +31,8 @@ macro_rules! sql_common {
                         .push_bind(&p.phone_bidx)
                         .push_bind(&p.email_bidx)
                         .push_bind(&p.name_dob_bidx)
-                        .push_bind(&p.phone_name_bidx);
+                        .push_bind(&p.phone_name_bidx)
+                        .push_bind(&p.jurisdiction);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
@@ -56,7 +57,8 @@ macro_rules! sql_common {
                         .push_bind(c.isolation_end)
                         .push_bind(i64::from(c.key_version))
                         .push_bind(&c.symptoms)
-                        .push_bind(&c.notes);
+                        .push_bind(&c.notes)
+                        .push_bind(&c.jurisdiction);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
@@ -76,7 +78,9 @@ macro_rules! sql_common {
                         .push_bind(t.case_id)
                         .push_bind(t.exposure_id)
                         .push_bind(t.created_at)
-                        .push_bind(t.due_at);
+                        .push_bind(t.due_at)
+                        .push_bind(&t.jurisdiction)
+                        .push_bind(t.assignee_id);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
@@ -270,9 +274,62 @@ macro_rules! sql_common {
             if let Some(b) = f.before {
                 q.push(" AND id < ").push_bind(b);
             }
+            match &f.scope {
+                None => {}
+                Some(ListScope::Assignee(u)) => {
+                    q.push(" AND person_id IN (");
+                    push_assigned_persons(&mut q, *u);
+                    q.push(")");
+                }
+                Some(ListScope::Within { jurisdictions, team_members }) => {
+                    q.push(" AND (jurisdiction IN (");
+                    push_strs(&mut q, jurisdictions);
+                    q.push(") OR person_id IN (");
+                    push_team_persons(&mut q, team_members);
+                    q.push("))");
+                }
+            }
             q.push(" ORDER BY id DESC LIMIT ")
                 .push_bind(i64::from(f.limit));
             q
+        }
+
+        /// `a, b, c` (or NULL, which matches nothing) for an IN list.
+        fn push_strs<'a>(q: &mut QueryBuilder<'a, $db>, values: &'a [String]) {
+            if values.is_empty() {
+                q.push("NULL");
+            }
+            let mut sep = q.separated(", ");
+            for v in values {
+                sep.push_bind(v);
+            }
+        }
+
+        fn push_ids(q: &mut QueryBuilder<'_, $db>, values: &[Uuid]) {
+            if values.is_empty() {
+                q.push("NULL");
+            }
+            let mut sep = q.separated(", ");
+            for v in values {
+                sep.push_bind(*v);
+            }
+        }
+
+        /// Persons with an active task assigned to `user`.
+        fn push_assigned_persons(q: &mut QueryBuilder<'_, $db>, user: Uuid) {
+            q.push(format!(
+                "SELECT person_id FROM tasks WHERE status IN ({ACTIVE_TASK_STATUSES}) AND assignee_id = "
+            ))
+            .push_bind(user);
+        }
+
+        /// Persons with an active task assigned to one of `users`.
+        fn push_team_persons(q: &mut QueryBuilder<'_, $db>, users: &[Uuid]) {
+            q.push(format!(
+                "SELECT person_id FROM tasks WHERE status IN ({ACTIVE_TASK_STATUSES}) AND assignee_id IN ("
+            ));
+            push_ids(q, users);
+            q.push(")");
         }
 
         fn exposures_query(f: &ExposureFilter) -> QueryBuilder<'_, $db> {
@@ -290,6 +347,23 @@ macro_rules! sql_common {
             }
             if let Some(b) = f.before {
                 q.push(" AND id < ").push_bind(b);
+            }
+            match &f.scope {
+                None => {}
+                Some(ListScope::Assignee(u)) => {
+                    q.push(" AND (contact_person_id IN (");
+                    push_assigned_persons(&mut q, *u);
+                    q.push(") OR case_id IN (SELECT id FROM cases WHERE person_id IN (");
+                    push_assigned_persons(&mut q, *u);
+                    q.push(")))");
+                }
+                Some(ListScope::Within { jurisdictions, team_members }) => {
+                    q.push(" AND (case_id IN (SELECT id FROM cases WHERE jurisdiction IN (");
+                    push_strs(&mut q, jurisdictions);
+                    q.push(")) OR contact_person_id IN (");
+                    push_team_persons(&mut q, team_members);
+                    q.push("))");
+                }
             }
             q.push(" ORDER BY id DESC LIMIT ")
                 .push_bind(i64::from(f.limit));

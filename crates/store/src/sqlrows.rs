@@ -4,12 +4,16 @@
 //! as a macro that each backend expands for its own row type (this crate does
 //! not depend on sqlx; the expansion does, in the backend).
 
-pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx";
-pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes";
+pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction";
+pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction";
 pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab";
 pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes";
-pub const TASK_COLUMNS: &str =
-    "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at";
+pub const USER_COLUMNS: &str = "id, username, username_bidx, display_name, role, jurisdiction, password_hash, must_change_password, mfa_required, totp_secret, totp_confirmed, totp_last_step, failed_logins, last_failed_at, locked_at, disabled_at, key_version, created_at, updated_at";
+pub const SESSION_COLUMNS: &str = "hash, user_id, created_at, last_seen_at, mfa_done";
+pub const BREAK_GLASS_COLUMNS: &str =
+    "id, user_id, person_id, opened_at, expires_at, key_version, reason";
+pub const TOKEN_COLUMNS: &str = "id, name, hash, created_at, revoked_at, user_id";
+pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
 /// `token`, `sealed_row`) for a sqlx row type.
@@ -46,6 +50,7 @@ macro_rules! sql_row_decoders {
                 email_bidx: r.try_get("email_bidx").map_err(e)?,
                 name_dob_bidx: r.try_get("name_dob_bidx").map_err(e)?,
                 phone_name_bidx: r.try_get("phone_name_bidx").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
             })
         }
 
@@ -65,6 +70,7 @@ macro_rules! sql_row_decoders {
                 key_version: version(r)?,
                 symptoms: r.try_get("symptoms").map_err(e)?,
                 notes: r.try_get("notes").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
             })
         }
 
@@ -112,6 +118,8 @@ macro_rules! sql_row_decoders {
                 exposure_id: r.try_get("exposure_id").map_err(e)?,
                 created_at: r.try_get("created_at").map_err(e)?,
                 due_at: r.try_get("due_at").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                assignee_id: r.try_get("assignee_id").map_err(e)?,
             })
         }
 
@@ -122,6 +130,53 @@ macro_rules! sql_row_decoders {
                 hash: r.try_get("hash").map_err(e)?,
                 created_at: r.try_get("created_at").map_err(e)?,
                 revoked_at: r.try_get("revoked_at").map_err(e)?,
+                user_id: r.try_get("user_id").map_err(e)?,
+            })
+        }
+
+        pub fn user(r: &$row) -> StoreResult<UserRow> {
+            Ok(UserRow {
+                id: r.try_get("id").map_err(e)?,
+                username: r.try_get("username").map_err(e)?,
+                username_bidx: r.try_get("username_bidx").map_err(e)?,
+                display_name: r.try_get("display_name").map_err(e)?,
+                role: r.try_get("role").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                password_hash: r.try_get("password_hash").map_err(e)?,
+                must_change_password: r.try_get("must_change_password").map_err(e)?,
+                mfa_required: r.try_get("mfa_required").map_err(e)?,
+                totp_secret: r.try_get("totp_secret").map_err(e)?,
+                totp_confirmed: r.try_get("totp_confirmed").map_err(e)?,
+                totp_last_step: r.try_get("totp_last_step").map_err(e)?,
+                failed_logins: r.try_get("failed_logins").map_err(e)?,
+                last_failed_at: r.try_get("last_failed_at").map_err(e)?,
+                locked_at: r.try_get("locked_at").map_err(e)?,
+                disabled_at: r.try_get("disabled_at").map_err(e)?,
+                key_version: version(r)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
+            })
+        }
+
+        pub fn session(r: &$row) -> StoreResult<SessionRow> {
+            Ok(SessionRow {
+                hash: r.try_get("hash").map_err(e)?,
+                user_id: r.try_get("user_id").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                last_seen_at: r.try_get("last_seen_at").map_err(e)?,
+                mfa_done: r.try_get("mfa_done").map_err(e)?,
+            })
+        }
+
+        pub fn break_glass(r: &$row) -> StoreResult<BreakGlassRow> {
+            Ok(BreakGlassRow {
+                id: r.try_get("id").map_err(e)?,
+                user_id: r.try_get("user_id").map_err(e)?,
+                person_id: r.try_get("person_id").map_err(e)?,
+                opened_at: r.try_get("opened_at").map_err(e)?,
+                expires_at: r.try_get("expires_at").map_err(e)?,
+                key_version: version(r)?,
+                reason: r.try_get("reason").map_err(e)?,
             })
         }
 

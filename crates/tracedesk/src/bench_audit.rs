@@ -81,7 +81,8 @@ pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
         .iter()
         .filter_map(|o| o.case_id)
         .collect();
-    let token = tokens::create(&*store, "bench").await?;
+    let user = crate::demo::service_supervisor(&plain, "bench-supervisor").await?;
+    let token = tokens::create(&*store, "bench", user).await?;
     let audited = plain.clone().with_auditor(auditor.clone());
     let mut read_figures = Vec::new();
     for clients in CLIENTS {
@@ -124,6 +125,7 @@ async fn reads(
         ServerSettings {
             body_limit: 1 << 20,
             max_batch: 100,
+            ..ServerSettings::default()
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -41,6 +41,21 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Manage staff and integration accounts.
+    User {
+        #[command(subcommand)]
+        action: crate::admin::UserAction,
+    },
+    /// Manage teams.
+    Team {
+        #[command(subcommand)]
+        action: crate::admin::TeamAction,
+    },
+    /// Manage the jurisdiction hierarchy.
+    Jurisdiction {
+        #[command(subcommand)]
+        action: crate::admin::JurisdictionAction,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -81,10 +96,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TokenAction {
-    /// Create a token and print it once.
+    /// Create a token for a user and print it once; it carries the user's
+    /// role and scope.
     Create {
         #[arg(long)]
         name: String,
+        #[arg(long)]
+        user: String,
     },
     /// Revoke every live token with this name.
     Revoke {
@@ -166,6 +184,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Healthcheck { url } => healthcheck(&config, url).await,
         Command::Token { action } => token(&config, action).await,
+        Command::User { action } => crate::admin::user(&config, action).await,
+        Command::Team { action } => crate::admin::team(&config, action).await,
+        Command::Jurisdiction { action } => crate::admin::jurisdiction(&config, action).await,
         Command::Keys {
             action: KeysAction::Rotate { batch, stop_after },
         } => rotate(&config, batch, stop_after).await,
@@ -199,6 +220,8 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         ServerSettings {
             body_limit: config.body_limit_bytes,
             max_batch: config.max_batch,
+            auth: config.auth.policy(),
+            secure_cookies: config.auth.secure_cookies,
         },
     );
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -276,12 +299,20 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
     let store = runtime::open_store(config).await?;
     store.migrate().await?;
     match action {
-        TokenAction::Create { name } => {
+        TokenAction::Create { name, user } => {
             let name = name.trim();
             if name.is_empty() || name.len() > 64 {
                 bail!("--name must be 1 to 64 characters");
             }
-            let t = tokens::create(&*store, name).await?;
+            let cw = runtime::open(config).await?;
+            let u = cw
+                .require_user(&user)
+                .await
+                .map_err(crate::admin::describe)?;
+            if u.disabled_at.is_some() {
+                bail!("user `{user}` is disabled");
+            }
+            let t = tokens::create(&*store, name, u.id).await?;
             let auditor = runtime::open_auditor(config, store.clone()).await?;
             auditor
                 .record(vec![draft(

@@ -47,6 +47,62 @@ pub struct Config {
     pub max_batch: usize,
     /// Public-health periods (CDC 2020 defaults).
     pub rules: DateRules,
+    /// Jurisdiction of records that arrive without one.
+    #[serde(deserialize_with = "string")]
+    pub default_jurisdiction: String,
+    /// Staff sign-in: sessions, throttling, cookies.
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`: session lifetimes and login throttling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Idle logoff, in seconds (default 900 = 15 minutes).
+    pub session_idle_seconds: u32,
+    /// Absolute session lifetime, in seconds (default 43200 = 12 hours).
+    pub session_absolute_seconds: u32,
+    /// Consecutive failures that lock an account until an admin unlocks it.
+    pub lockout_after: u32,
+    /// Failures before sign-in attempts are delayed.
+    pub free_failures: u32,
+    /// First delay in milliseconds; doubles with each further failure (at most 5 minutes).
+    pub base_delay_ms: u32,
+    /// Mark cookies `Secure`: set when served over TLS or behind a TLS proxy.
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_seconds: 900,
+            session_absolute_seconds: 43_200,
+            lockout_after: 10,
+            free_failures: 3,
+            base_delay_ms: 1000,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn policy(&self) -> tracedesk_casework::AuthPolicy {
+        use chrono::Duration;
+        use tracedesk_identity::session::SessionPolicy;
+        use tracedesk_identity::throttle::ThrottlePolicy;
+        tracedesk_casework::AuthPolicy {
+            session: SessionPolicy {
+                idle: Duration::seconds(i64::from(self.session_idle_seconds)),
+                absolute: Duration::seconds(i64::from(self.session_absolute_seconds)),
+            },
+            throttle: ThrottlePolicy {
+                free_failures: self.free_failures,
+                base_delay: Duration::milliseconds(i64::from(self.base_delay_ms)),
+                max_delay: Duration::minutes(5),
+                lockout_after: self.lockout_after,
+            },
+        }
+    }
 }
 
 impl Default for Config {
@@ -62,6 +118,8 @@ impl Default for Config {
             body_limit_bytes: 8 * 1024 * 1024,
             max_batch: 10_000,
             rules: DateRules::default(),
+            default_jurisdiction: "root".into(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -297,6 +355,33 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
     c.rules
         .validate()
         .map_err(|e| fail("rules", e.to_string()))?;
+    if !tracedesk_identity::jurisdiction::valid_code(&c.default_jurisdiction) {
+        return Err(fail(
+            "default_jurisdiction",
+            "must be a jurisdiction code (lower-case letters, digits, - and _)".into(),
+        ));
+    }
+    let a = &c.auth;
+    if !(60..=86_400).contains(&a.session_idle_seconds) {
+        return Err(fail(
+            "auth.session_idle_seconds",
+            "must be between 60 and 86400".into(),
+        ));
+    }
+    if a.session_absolute_seconds < a.session_idle_seconds
+        || a.session_absolute_seconds > 7 * 86_400
+    {
+        return Err(fail(
+            "auth.session_absolute_seconds",
+            "must be at least the idle limit and at most 604800 (7 days)".into(),
+        ));
+    }
+    if !(3..=100).contains(&a.lockout_after) {
+        return Err(fail(
+            "auth.lockout_after",
+            "must be between 3 and 100".into(),
+        ));
+    }
     tracing_subscriber::EnvFilter::try_new(&c.log).map_err(|e| fail("log", e.to_string()))?;
     Ok(())
 }

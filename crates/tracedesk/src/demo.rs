@@ -23,7 +23,8 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
         );
     }
     let name = format!("demo-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    let token = tokens::create(&**cw.store(), &name).await?;
+    let user = service_supervisor(&cw, "demo-supervisor").await?;
+    let token = tokens::create(&**cw.store(), &name, user).await?;
     let url = format!("http://{}", config.listen);
     let banner = format!(
         "\ntracedesk demo is running at {url}\n\
@@ -57,4 +58,27 @@ async fn seed(cw: &tracedesk_casework::Casework, cases: usize) -> anyhow::Result
     }
     println!("seeded a synthetic outbreak: {cases} cases, {contacts} contacts");
     Ok(())
+}
+
+/// A supervisor over every jurisdiction for the demo and benchmarks (its
+/// API token reads all synthetic cases); created once, reused after.
+pub async fn service_supervisor(
+    cw: &tracedesk_casework::Casework,
+    username: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    if let Some(u) = cw.user_by_username(username).await? {
+        return Ok(u.id);
+    }
+    let (v, _) = cw
+        .add_user(tracedesk_casework::NewUser {
+            username: username.into(),
+            display_name: "Synthetic Supervisor".into(),
+            role: tracedesk_identity::Role::Supervisor,
+            jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
+            password: None,
+            mfa_required: true,
+        })
+        .await
+        .map_err(crate::admin::describe)?;
+    Ok(v.id)
 }

@@ -1,5 +1,6 @@
 //! `tracedesk`: the one binary. See `tracedesk --help`.
 
+mod admin;
 mod bench;
 mod bench_audit;
 mod cli;

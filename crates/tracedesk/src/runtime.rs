@@ -72,15 +72,26 @@ pub async fn open(config: &Config) -> anyhow::Result<Casework> {
     store.migrate().await.context("database migration failed")?;
     let vault = open_vault(config)?;
     let auditor = open_auditor(config, store.clone()).await?;
-    Ok(Casework::new(
+    let cw = Casework::new(
         store,
         vault,
         Settings {
             default_region: config.default_region.clone(),
             rules: config.rules.clone(),
+            default_jurisdiction: config.default_jurisdiction.clone(),
         },
     )
-    .with_auditor(auditor))
+    .with_auditor(auditor);
+    cw.refresh_jurisdictions()
+        .await
+        .context("cannot read the jurisdictions")?;
+    if !cw.jurisdictions().contains(&config.default_jurisdiction) {
+        anyhow::bail!(
+            "default_jurisdiction `{}` is not a known jurisdiction; add it with `tracedesk jurisdiction add`",
+            config.default_jurisdiction
+        );
+    }
+    Ok(cw)
 }
 
 pub fn init_logging(filter: &str) {

@@ -65,6 +65,8 @@ pub enum BlindKind {
     NameDob,
     PhoneName,
     Accession,
+    /// Staff usernames, lower-cased.
+    Username,
 }
 
 impl BlindKind {
@@ -72,6 +74,7 @@ impl BlindKind {
         match self {
             BlindKind::Phone => b"phone",
             BlindKind::Email => b"email",
+            BlindKind::Username => b"username",
             BlindKind::NameDob => b"name+dob",
             BlindKind::PhoneName => b"phone+name",
             BlindKind::Accession => b"accession",

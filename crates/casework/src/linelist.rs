@@ -1,0 +1,116 @@
+//! The de-identified line list analysts see: one row per case with an age
+//! band instead of a birth date and no name, phone, email, address or
+//! person id (HIPAA safe-harbour style; dates are kept, as the issue allows
+//! for surveillance analysis).
+
+use crate::intake::{page_limit, parse_cursor};
+use crate::{Casework, CaseworkError, Page};
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use tracedesk_store::{CaseFilter, ListScope, schema};
+use tracedesk_vault::FieldContext;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LineListRow {
+    pub case_id: Uuid,
+    pub jurisdiction: String,
+    pub status: String,
+    pub age_band: &'static str,
+    pub report_date: NaiveDate,
+    pub specimen_date: NaiveDate,
+    pub onset_date: Option<NaiveDate>,
+    pub asymptomatic: bool,
+    pub isolation_end: NaiveDate,
+}
+
+/// Age bands of CDC's COVID-19 case surveillance public data.
+pub fn age_band(dob: Option<NaiveDate>, on: NaiveDate) -> &'static str {
+    let Some(dob) = dob else {
+        return "unknown";
+    };
+    let mut age = on.year() - dob.year();
+    if (on.month(), on.day()) < (dob.month(), dob.day()) {
+        age -= 1;
+    }
+    match age {
+        i32::MIN..=-1 => "unknown",
+        0..=9 => "0-9",
+        10..=19 => "10-19",
+        20..=29 => "20-29",
+        30..=39 => "30-39",
+        40..=49 => "40-49",
+        50..=59 => "50-59",
+        60..=69 => "60-69",
+        70..=79 => "70-79",
+        _ => "80+",
+    }
+}
+
+impl Casework {
+    /// A page of the line list within `jurisdictions`.
+    pub async fn line_list(
+        &self,
+        jurisdictions: Vec<String>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<LineListRow>, CaseworkError> {
+        let limit = page_limit(limit)?;
+        let rows = self
+            .store
+            .list_cases(&CaseFilter {
+                before: parse_cursor(cursor)?,
+                limit,
+                scope: Some(ListScope::Within {
+                    jurisdictions,
+                    team_members: Vec::new(),
+                }),
+                ..Default::default()
+            })
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for c in &rows {
+            let dob = match self.store.get_person(c.person_id).await? {
+                Some(p) => p
+                    .dob
+                    .as_ref()
+                    .map(|d| {
+                        self.vault
+                            .open_string(&FieldContext::new(schema::PERSONS.name, "dob", p.id), d)
+                    })
+                    .transpose()?
+                    .and_then(|d| d.parse::<NaiveDate>().ok()),
+                None => None,
+            };
+            items.push(LineListRow {
+                case_id: c.id,
+                jurisdiction: c.jurisdiction.clone(),
+                status: c.status.clone(),
+                age_band: age_band(dob, c.report_date),
+                report_date: c.report_date,
+                specimen_date: c.specimen_date,
+                onset_date: c.onset_date,
+                asymptomatic: c.asymptomatic,
+                isolation_end: c.isolation_end,
+            });
+        }
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|r| r.id.simple().to_string()))
+            .flatten();
+        Ok(Page { items, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(age_band(Some(d("2000-06-15")), d("2020-06-14")), "10-19");
+        assert_eq!(age_band(Some(d("2000-06-15")), d("2020-06-15")), "20-29");
+        assert_eq!(age_band(Some(d("1930-01-01")), d("2020-06-15")), "80+");
+        assert_eq!(age_band(None, d("2020-06-15")), "unknown");
+    }
+}

@@ -1,0 +1,266 @@
+//! Who is calling: an API token (which carries its user's role and scope)
+//! or a browser session cookie, and the CSRF check for cookie requests.
+
+use crate::{ApiError, AppState, tokens};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use std::net::SocketAddr;
+use tracedesk_identity::{Principal, Role, session};
+use tracedesk_store::{SessionRow, UserRow};
+use uuid::Uuid;
+
+/// The session cookie; `__Host-` under TLS so it is bound to this origin.
+pub const SESSION_COOKIE: &str = "td_session";
+/// The pre-login cookie that login forms' CSRF tokens are bound to.
+pub const PRE_COOKIE: &str = "td_pre";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// An authenticated caller.
+#[derive(Clone)]
+pub struct Caller {
+    pub user: UserRow,
+    pub principal: Principal,
+    /// The session token, when the caller came with a cookie.
+    pub session: Option<String>,
+}
+
+impl Caller {
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.user.id)
+    }
+
+    pub fn role(&self) -> Role {
+        self.principal.role
+    }
+}
+
+/// A caller whose session is still between steps (second factor,
+/// enrolment, forced password change): only the auth routes take them.
+#[derive(Clone)]
+pub struct PartialCaller {
+    pub user: UserRow,
+    pub session: String,
+    pub row: SessionRow,
+}
+
+/// The client's address, for throttling and the audit log.
+pub fn client_addr(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn unauthorized(msg: &str) -> Response {
+    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    r
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Checks a state-changing cookie request's CSRF token (header or form field).
+pub fn csrf_ok(headers: &HeaderMap, session_token: &str) -> bool {
+    headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| session::csrf_for(session_token) == t)
+}
+
+/// Loads a live session from the cookie: `Ok(None)` if there is none or it
+/// expired (an expired one is deleted).
+pub async fn load_session(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, SessionRow, UserRow)>, ApiError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let store = s.cw.store();
+    let hash = session::token_hash(token);
+    let Some(row) = store
+        .session(&hash)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if !s
+        .auth
+        .session
+        .is_live(row.created_at, row.last_seen_at, now)
+    {
+        store
+            .delete_session(&hash)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        return Ok(None);
+    }
+    let Some(user) = store
+        .get_user(row.user_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .filter(|u| u.disabled_at.is_none())
+    else {
+        return Ok(None);
+    };
+    touch(s, &hash, row.last_seen_at, now).await?;
+    Ok(Some((token.to_string(), row, user)))
+}
+
+/// Records activity, at most every few seconds so busy sessions do not
+/// write on every request.
+async fn touch(
+    s: &AppState,
+    hash: &[u8],
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let grain = (s.auth.session.idle / 20).min(chrono::Duration::seconds(15));
+    if now - last >= grain {
+        s.cw.store()
+            .touch_session(hash, now)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    Ok(())
+}
+
+/// Middleware of the API: a bearer token or a complete session; cookie
+/// requests that change state must carry the CSRF token.
+pub async fn require_caller(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let (headers, method) = (req.headers().clone(), req.method().clone());
+    match caller(&s, &headers, &method).await {
+        Ok(c) => {
+            let mut req = req;
+            req.extensions_mut().insert(c);
+            next.run(req).await
+        }
+        Err(r) => r,
+    }
+}
+
+async fn caller(s: &AppState, headers: &HeaderMap, method: &Method) -> Result<Caller, Response> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let (user, session) = if let Some(token) = bearer {
+        let store = s.cw.store();
+        let user = match tokens::authenticate(&**store, token).await {
+            Ok(Some(t)) => match t.user_id {
+                Some(u) => store
+                    .get_user(u)
+                    .await
+                    .map_err(|e| ApiError::internal(&e).into_response())?,
+                None => {
+                    return Err(unauthorized(
+                        "the API token belongs to no user; create a new one with `tracedesk token create NAME --user USERNAME`",
+                    ));
+                }
+            },
+            Ok(None) => return Err(unauthorized("the API token is unknown or revoked")),
+            Err(e) => return Err(ApiError::internal(&e).into_response()),
+        };
+        match user.filter(|u| u.disabled_at.is_none()) {
+            Some(u) => (u, None),
+            None => return Err(unauthorized("the API token's user is disabled")),
+        }
+    } else {
+        match load_session(s, headers).await {
+            Ok(Some((token, row, user))) => {
+                if !row.mfa_done || user.must_change_password {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "login_incomplete",
+                        "finish signing in (second factor or password change) first",
+                    )
+                    .into_response());
+                }
+                if !is_safe(method) && !csrf_ok(headers, &token) {
+                    return Err(csrf_failure());
+                }
+                (user, Some(token))
+            }
+            Ok(None) => {
+                return Err(unauthorized(
+                    "sign in, or send an API token as `Authorization: Bearer …`",
+                ));
+            }
+            Err(e) => return Err(e.into_response()),
+        }
+    };
+    let principal =
+        s.cw.principal(&user)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+    Ok(Caller {
+        user,
+        principal,
+        session,
+    })
+}
+
+pub fn csrf_failure() -> Response {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf",
+        "the request's CSRF token is missing or wrong; reload the page",
+    )
+    .into_response()
+}
+
+/// A `Set-Cookie` value for the session token.
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_session_cookie(secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Starts a session for `user` with a fresh token (never one the client
+/// brought: that would allow session fixation) and returns the token.
+pub async fn start_session(s: &AppState, user: Uuid, mfa_done: bool) -> Result<String, ApiError> {
+    let token = session::new_token();
+    let now = Utc::now();
+    s.cw.store()
+        .insert_session(&SessionRow {
+            hash: session::token_hash(&token),
+            user_id: user,
+            created_at: now,
+            last_seen_at: now,
+            mfa_done,
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(token)
+}

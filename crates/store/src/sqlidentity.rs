@@ -1,0 +1,488 @@
+//! The `IdentityStore` impl, written once for both SQL backends.
+
+/// Expands `impl IdentityStore` for a backend. The backend provides
+/// `write_tx()` (a write transaction) and `read_pool()`, and has `err`,
+/// the row decoders and `sql_common!` in scope.
+#[macro_export]
+macro_rules! identity_store_impl {
+    ($store:ty, $db:ty) => {
+        fn user_values<'a>(q: &mut QueryBuilder<'a, $db>, u: &'a UserRow) {
+            q.push_values([u], |mut b, u| {
+                b.push_bind(u.id)
+                    .push_bind(&u.username)
+                    .push_bind(&u.username_bidx)
+                    .push_bind(&u.display_name)
+                    .push_bind(&u.role)
+                    .push_bind(&u.jurisdiction)
+                    .push_bind(&u.password_hash)
+                    .push_bind(u.must_change_password)
+                    .push_bind(u.mfa_required)
+                    .push_bind(&u.totp_secret)
+                    .push_bind(u.totp_confirmed)
+                    .push_bind(u.totp_last_step)
+                    .push_bind(u.failed_logins)
+                    .push_bind(u.last_failed_at)
+                    .push_bind(u.locked_at)
+                    .push_bind(u.disabled_at)
+                    .push_bind(i64::from(u.key_version))
+                    .push_bind(u.created_at)
+                    .push_bind(u.updated_at);
+            });
+        }
+
+        /// Runs a statement in its own write transaction; returns rows affected.
+        async fn write_one(store: &$store, mut q: QueryBuilder<'_, $db>) -> StoreResult<u64> {
+            let mut tx = store.write_tx().await?;
+            let done = q.build().execute(&mut *tx).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            Ok(done.rows_affected())
+        }
+
+        fn select<'a>(sql: impl Into<String>) -> QueryBuilder<'a, $db> {
+            QueryBuilder::<$db>::new(sql.into())
+        }
+
+        async fn ids_of(store: &$store, mut q: QueryBuilder<'_, $db>) -> StoreResult<Vec<Uuid>> {
+            q.build()
+                .fetch_all(store.read_pool())
+                .await
+                .map_err(err)?
+                .iter()
+                .map(|r| r.try_get::<Uuid, _>(0).map_err(err))
+                .collect()
+        }
+
+        #[async_trait::async_trait]
+        impl tracedesk_store::IdentityStore for $store {
+            async fn insert_user(&self, u: &UserRow) -> StoreResult<()> {
+                let mut q = select(format!("INSERT INTO users ({USER_COLUMNS}) "));
+                user_values(&mut q, u);
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn update_user(&self, u: &UserRow) -> StoreResult<()> {
+                let mut q = select("UPDATE users SET display_name = ");
+                q.push_bind(&u.display_name)
+                    .push(", role = ")
+                    .push_bind(&u.role)
+                    .push(", jurisdiction = ")
+                    .push_bind(&u.jurisdiction)
+                    .push(", password_hash = ")
+                    .push_bind(&u.password_hash)
+                    .push(", must_change_password = ")
+                    .push_bind(u.must_change_password)
+                    .push(", mfa_required = ")
+                    .push_bind(u.mfa_required)
+                    .push(", totp_secret = ")
+                    .push_bind(&u.totp_secret)
+                    .push(", totp_confirmed = ")
+                    .push_bind(u.totp_confirmed)
+                    .push(", totp_last_step = ")
+                    .push_bind(u.totp_last_step)
+                    .push(", failed_logins = ")
+                    .push_bind(u.failed_logins)
+                    .push(", last_failed_at = ")
+                    .push_bind(u.last_failed_at)
+                    .push(", locked_at = ")
+                    .push_bind(u.locked_at)
+                    .push(", disabled_at = ")
+                    .push_bind(u.disabled_at)
+                    .push(", key_version = ")
+                    .push_bind(i64::from(u.key_version))
+                    .push(", updated_at = ")
+                    .push_bind(u.updated_at)
+                    .push(" WHERE id = ")
+                    .push_bind(u.id);
+                match write_one(self, q).await? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn get_user(&self, id: Uuid) -> StoreResult<Option<UserRow>> {
+                let mut q = select(format!("SELECT {USER_COLUMNS} FROM users WHERE id = "));
+                q.push_bind(id);
+                q.build()
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .map(|r| user(&r))
+                    .transpose()
+            }
+
+            async fn user_by_username(&self, bidx: &[u8]) -> StoreResult<Option<UserRow>> {
+                let mut q =
+                    select(format!("SELECT {USER_COLUMNS} FROM users WHERE username_bidx = "));
+                q.push_bind(bidx);
+                q.build()
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .map(|r| user(&r))
+                    .transpose()
+            }
+
+            async fn list_users(&self) -> StoreResult<Vec<UserRow>> {
+                select(format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+                    .build()
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(user)
+                    .collect()
+            }
+
+            async fn record_login_failure(
+                &self,
+                id: Uuid,
+                at: DateTime<Utc>,
+                lock_at: i32,
+            ) -> StoreResult<i32> {
+                let mut tx = self.write_tx().await?;
+                let mut q = select(
+                    "UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ",
+                );
+                q.push_bind(at)
+                    .push(", locked_at = CASE WHEN failed_logins + 1 >= ")
+                    .push_bind(lock_at)
+                    .push(" THEN COALESCE(locked_at, ")
+                    .push_bind(at)
+                    .push(") ELSE locked_at END WHERE id = ")
+                    .push_bind(id);
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                let mut q = select("SELECT failed_logins FROM users WHERE id = ");
+                q.push_bind(id);
+                let n: i32 = q
+                    .build()
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?
+                    .try_get(0)
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(n)
+            }
+
+            async fn clear_login_failures(&self, id: Uuid) -> StoreResult<()> {
+                let mut q = select(
+                    "UPDATE users SET failed_logins = 0, last_failed_at = NULL WHERE id = ",
+                );
+                q.push_bind(id);
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn client_failures(
+                &self,
+                client: &str,
+            ) -> StoreResult<Option<(i32, DateTime<Utc>)>> {
+                let mut q = select(
+                    "SELECT failures, last_failed_at FROM login_throttle WHERE client = ",
+                );
+                q.push_bind(client);
+                q.build()
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .map(|r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?)))
+                    .transpose()
+            }
+
+            async fn record_client_failure(
+                &self,
+                client: &str,
+                at: DateTime<Utc>,
+            ) -> StoreResult<i32> {
+                let mut tx = self.write_tx().await?;
+                let mut q =
+                    select("INSERT INTO login_throttle (client, failures, last_failed_at) VALUES (");
+                q.push_bind(client)
+                    .push(", 1, ")
+                    .push_bind(at)
+                    .push(") ON CONFLICT (client) DO UPDATE SET failures = login_throttle.failures + 1, last_failed_at = excluded.last_failed_at");
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                let mut q = select("SELECT failures FROM login_throttle WHERE client = ");
+                q.push_bind(client);
+                let n: i32 = q
+                    .build()
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?
+                    .try_get(0)
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(n)
+            }
+
+            async fn clear_client_failures(&self, client: &str) -> StoreResult<()> {
+                let mut q = select("DELETE FROM login_throttle WHERE client = ");
+                q.push_bind(client);
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn upsert_jurisdiction(&self, j: &JurisdictionRow) -> StoreResult<()> {
+                let mut q = select("INSERT INTO jurisdictions (code, name, parent) ");
+                q.push_values([j], |mut b, j| {
+                    b.push_bind(&j.code).push_bind(&j.name).push_bind(&j.parent);
+                });
+                q.push(" ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent = excluded.parent");
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn list_jurisdictions(&self) -> StoreResult<Vec<JurisdictionRow>> {
+                select("SELECT code, name, parent FROM jurisdictions ORDER BY code")
+                    .build()
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(|r| {
+                        Ok(JurisdictionRow {
+                            code: r.try_get("code").map_err(err)?,
+                            name: r.try_get("name").map_err(err)?,
+                            parent: r.try_get("parent").map_err(err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_team(&self, t: &TeamRow) -> StoreResult<()> {
+                let mut q = select("INSERT INTO teams (id, name, jurisdiction, created_at) ");
+                q.push_values([t], |mut b, t| {
+                    b.push_bind(t.id)
+                        .push_bind(&t.name)
+                        .push_bind(&t.jurisdiction)
+                        .push_bind(t.created_at);
+                });
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn list_teams(&self) -> StoreResult<Vec<TeamRow>> {
+                select("SELECT id, name, jurisdiction, created_at FROM teams ORDER BY name")
+                    .build()
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(|r| {
+                        Ok(TeamRow {
+                            id: r.try_get("id").map_err(err)?,
+                            name: r.try_get("name").map_err(err)?,
+                            jurisdiction: r.try_get("jurisdiction").map_err(err)?,
+                            created_at: r.try_get("created_at").map_err(err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_team_member(&self, team: Uuid, user: Uuid, member: bool) -> StoreResult<()> {
+                let mut q = if member {
+                    let mut q = select("INSERT INTO team_members (team_id, user_id) VALUES (");
+                    q.push_bind(team)
+                        .push(", ")
+                        .push_bind(user)
+                        .push(") ON CONFLICT DO NOTHING");
+                    q
+                } else {
+                    let mut q = select("DELETE FROM team_members WHERE team_id = ");
+                    q.push_bind(team).push(" AND user_id = ").push_bind(user);
+                    q
+                };
+                let mut tx = self.write_tx().await?;
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn team_memberships(&self) -> StoreResult<Vec<(Uuid, Uuid)>> {
+                select("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
+                    .build()
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?)))
+                    .collect()
+            }
+
+            async fn teammates(&self, user: Uuid) -> StoreResult<Vec<Uuid>> {
+                let mut q = select(
+                    "SELECT DISTINCT m.user_id FROM team_members m JOIN team_members mine
+                     ON mine.team_id = m.team_id WHERE mine.user_id = ",
+                );
+                q.push_bind(user);
+                ids_of(self, q).await
+            }
+
+            async fn insert_session(&self, s: &SessionRow) -> StoreResult<()> {
+                let mut q = select(format!("INSERT INTO sessions ({SESSION_COLUMNS}) "));
+                q.push_values([s], |mut b, s| {
+                    b.push_bind(&s.hash)
+                        .push_bind(s.user_id)
+                        .push_bind(s.created_at)
+                        .push_bind(s.last_seen_at)
+                        .push_bind(s.mfa_done);
+                });
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn session(&self, hash: &[u8]) -> StoreResult<Option<SessionRow>> {
+                let mut q = select(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE hash = "));
+                q.push_bind(hash);
+                q.build()
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .map(|r| session(&r))
+                    .transpose()
+            }
+
+            async fn touch_session(&self, hash: &[u8], at: DateTime<Utc>) -> StoreResult<()> {
+                let mut q = select("UPDATE sessions SET last_seen_at = ");
+                q.push_bind(at).push(" WHERE hash = ").push_bind(hash);
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn delete_session(&self, hash: &[u8]) -> StoreResult<()> {
+                let mut q = select("DELETE FROM sessions WHERE hash = ");
+                q.push_bind(hash);
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn delete_user_sessions(&self, user: Uuid) -> StoreResult<u64> {
+                let mut q = select("DELETE FROM sessions WHERE user_id = ");
+                q.push_bind(user);
+                write_one(self, q).await
+            }
+
+            async fn insert_break_glass(&self, g: &BreakGlassRow) -> StoreResult<()> {
+                let mut q = select(format!("INSERT INTO break_glass ({BREAK_GLASS_COLUMNS}) "));
+                q.push_values([g], |mut b, g| {
+                    b.push_bind(g.id)
+                        .push_bind(g.user_id)
+                        .push_bind(g.person_id)
+                        .push_bind(g.opened_at)
+                        .push_bind(g.expires_at)
+                        .push_bind(i64::from(g.key_version))
+                        .push_bind(&g.reason);
+                });
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn break_glass_by_users(
+                &self,
+                users: &[Uuid],
+                since: DateTime<Utc>,
+            ) -> StoreResult<Vec<BreakGlassRow>> {
+                let mut q = select(format!(
+                    "SELECT {BREAK_GLASS_COLUMNS} FROM break_glass WHERE opened_at >= "
+                ));
+                q.push_bind(since).push(" AND user_id IN (");
+                push_ids(&mut q, users);
+                q.push(") ORDER BY opened_at DESC");
+                q.build()
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(break_glass)
+                    .collect()
+            }
+
+            async fn access_rows(&self, user: Uuid, person: Uuid) -> StoreResult<AccessRows> {
+                let pool = self.read_pool();
+                let mut q = select("SELECT jurisdiction FROM persons WHERE id = ");
+                q.push_bind(person)
+                    .push(" UNION SELECT jurisdiction FROM cases WHERE person_id = ")
+                    .push_bind(person)
+                    .push(" UNION SELECT jurisdiction FROM tasks WHERE person_id = ")
+                    .push_bind(person);
+                let jurisdictions = q
+                    .build()
+                    .fetch_all(pool)
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>(0).map_err(err))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let mut q = select(format!(
+                    "SELECT DISTINCT assignee_id FROM tasks WHERE assignee_id IS NOT NULL
+                     AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
+                ));
+                q.push_bind(person);
+                let assignees = ids_of(self, q).await?;
+                let mut q = select(format!(
+                    "SELECT DISTINCT t.assignee_id FROM exposures e
+                     JOIN cases c ON c.id = e.case_id
+                     JOIN tasks t ON t.person_id = c.person_id
+                     WHERE t.assignee_id IS NOT NULL AND t.status IN ({ACTIVE_TASK_STATUSES})
+                     AND e.contact_person_id = "
+                ));
+                q.push_bind(person);
+                let case_assignees = ids_of(self, q).await?;
+                let mut q = select(
+                    "SELECT expires_at FROM break_glass WHERE user_id = ",
+                );
+                q.push_bind(user)
+                    .push(" AND person_id = ")
+                    .push_bind(person)
+                    .push(" ORDER BY expires_at DESC LIMIT 1");
+                let break_glass_until = q
+                    .build()
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(err)?
+                    .map(|r| r.try_get(0).map_err(err))
+                    .transpose()?;
+                Ok(AccessRows {
+                    jurisdictions,
+                    assignees,
+                    case_assignees,
+                    break_glass_until,
+                })
+            }
+
+            async fn get_task(&self, id: Uuid) -> StoreResult<Option<TaskRow>> {
+                let mut q = select(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = "));
+                q.push_bind(id);
+                q.build()
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .map(|r| task(&r))
+                    .transpose()
+            }
+
+            async fn assign_task(
+                &self,
+                id: Uuid,
+                assignee: Option<Uuid>,
+                status: &str,
+            ) -> StoreResult<()> {
+                let mut q = select("UPDATE tasks SET assignee_id = ");
+                q.push_bind(assignee)
+                    .push(", status = ")
+                    .push_bind(status)
+                    .push(" WHERE id = ")
+                    .push_bind(id);
+                match write_one(self, q).await? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn tasks_for_assignee(&self, user: Uuid) -> StoreResult<Vec<TaskRow>> {
+                let mut q = select(format!(
+                    "SELECT {TASK_COLUMNS} FROM tasks WHERE assignee_id = "
+                ));
+                q.push_bind(user).push(" ORDER BY due_at, id");
+                q.build()
+                    .fetch_all(self.read_pool())
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(task)
+                    .collect()
+            }
+        }
+    };
+}
