@@ -1,0 +1,120 @@
+//! A real server on port 0 over SQLite in a temp dir, with users of every
+//! role and a clock the test can move.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use tracedesk_casework::{AuthPolicy, Casework, NewUser, Settings};
+use tracedesk_identity::Role;
+use tracedesk_server::{ServerSettings, app, serve, tokens};
+use tracedesk_store::Store;
+use tracedesk_store_sqlite::SqliteStore;
+use tracedesk_vault::Vault;
+
+pub struct Harness {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub cw: Casework,
+    /// Seconds added to the real clock, for expiry tests.
+    pub offset: Arc<AtomicI64>,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn spawn(auth: AuthPolicy) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    store.migrate().await.unwrap();
+    let (vault, _) = Vault::open_or_create(&dir.path().join("master.key")).unwrap();
+    let auditor = tracedesk_casework::auditor::Auditor::new(
+        store.clone(),
+        Arc::new(tracedesk_store::audit::AuditKey::generate()),
+    )
+    .await
+    .unwrap();
+    let offset = Arc::new(AtomicI64::new(0));
+    let o = offset.clone();
+    let cw = Casework::new(store.clone(), Arc::new(vault), Settings::default())
+        .with_auditor(auditor)
+        .with_clock(Arc::new(move || {
+            Utc::now() + Duration::seconds(o.load(Ordering::Relaxed))
+        }));
+    for (code, parent) in [("ny", "root"), ("ny-kings", "ny"), ("nj", "root")] {
+        cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(
+        cw.clone(),
+        ServerSettings {
+            body_limit: 64 * 1024,
+            max_batch: 100,
+            auth,
+            secure_cookies: false,
+        },
+    );
+    tokio::spawn(serve(listener, router, std::future::pending()));
+    Harness {
+        base,
+        http: reqwest::Client::new(),
+        store,
+        cw,
+        offset,
+        dir,
+    }
+}
+
+impl Harness {
+    pub fn advance(&self, d: Duration) {
+        self.offset.fetch_add(d.num_seconds(), Ordering::Relaxed);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::seconds(self.offset.load(Ordering::Relaxed))
+    }
+
+    /// Creates a user and returns (id, API token).
+    pub async fn user(&self, name: &str, role: Role, jurisdiction: &str) -> (uuid::Uuid, String) {
+        let (v, _) = self
+            .cw
+            .add_user(NewUser {
+                username: name.into(),
+                display_name: format!("{name} Person"),
+                role,
+                jurisdiction: jurisdiction.into(),
+                password: None,
+                mfa_required: true,
+            })
+            .await
+            .unwrap();
+        let t = tokens::create(&*self.store, name, v.id).await.unwrap();
+        (v.id, t)
+    }
+
+    pub async fn call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
