@@ -94,6 +94,9 @@ enum Want {
     Denied,
 }
 
+/// (what, method, path, body — `null` for a fresh lab — and the expectation per caller).
+type Row = (&'static str, Method, String, Option<Value>, [Want; 7]);
+
 fn holds(v: &Value, id: &str) -> bool {
     v.to_string().contains(id)
 }
@@ -114,7 +117,7 @@ async fn every_phi_route_for_every_role() {
         ("integration", &w.feed.1),
     ];
     let mut acc = 0;
-    let rows: Vec<(&str, Method, String, Option<Value>, [Want; 7])> = vec![
+    let rows: Vec<Row> = vec![
         (
             "submit lab",
             Method::POST,
