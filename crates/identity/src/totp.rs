@@ -33,6 +33,14 @@ impl Secret {
         Self(Zeroizing::new(raw))
     }
 
+    /// From the base32 text an authenticator app is given.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        BASE32_NOPAD
+            .decode(text.trim().to_ascii_uppercase().as_bytes())
+            .ok()
+            .map(Self::from_bytes)
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
