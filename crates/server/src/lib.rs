@@ -8,6 +8,7 @@ mod api;
 pub mod auth;
 mod error;
 mod extract;
+mod headers;
 mod login;
 mod metrics;
 mod openapi;
@@ -64,6 +65,10 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
     api::routes(state.clone(), settings.max_batch)
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(axum::middleware::from_fn_with_state(state, metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            headers::Tls(settings.secure_cookies),
+            headers::secure,
+        ))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

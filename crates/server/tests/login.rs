@@ -477,3 +477,43 @@ async fn forced_password_change_and_policy() {
         "old sessions end with the old password"
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let h = common::spawn(AuthPolicy::default()).await;
+    for path in ["/healthz", "/api/v1/cases", "/no/such/route"] {
+        let res = h
+            .http
+            .get(format!("{}{path}", h.base))
+            .send()
+            .await
+            .unwrap();
+        let hd = res.headers();
+        let csp = hd["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(hd["x-content-type-options"], "nosniff");
+        assert_eq!(hd["referrer-policy"], "no-referrer");
+        assert_eq!(hd["cache-control"], "no-store");
+        assert!(
+            hd.get("strict-transport-security").is_none(),
+            "no HSTS over plain HTTP"
+        );
+    }
+    // Session cookies are HttpOnly and SameSite=Strict.
+    add(&h, "nomfa-sup", Role::Supervisor, false).await;
+    let res = h
+        .http
+        .post(format!("{}/api/v1/auth/login", h.base))
+        .json(&json!({"username": "nomfa-sup", "password": PW}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+}
