@@ -38,6 +38,12 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Password hashing: argon2id hash and verify times with the parameters
+    /// tracedesk uses (what one sign-in costs the server).
+    Login {
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
 }
 
 pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
@@ -48,6 +54,7 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
             no_sqlite,
         } => ingest(records, postgres, no_sqlite).await,
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
+        BenchWhat::Login { rounds } => login(rounds),
     }
 }
 
@@ -239,4 +246,41 @@ fn seal_throughput() {
             secs * 1e6 / n as f64
         );
     }
+}
+
+/// Times argon2id hashing and verification, one core, `rounds` each.
+fn login(rounds: usize) -> anyhow::Result<()> {
+    use tracedesk_identity::password;
+    let rounds = rounds.max(1);
+    let pw = "orbit lantern quietly 9";
+    let mut hash_ms = Vec::with_capacity(rounds);
+    let mut phc = String::new();
+    for _ in 0..rounds {
+        let t = std::time::Instant::now();
+        phc = password::hash(pw).map_err(|e| anyhow::anyhow!("{e}"))?;
+        hash_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut verify_ms = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = std::time::Instant::now();
+        anyhow::ensure!(password::verify(&phc, pw), "verification failed");
+        verify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)])
+    };
+    let (h50, h99) = stats(&mut hash_ms);
+    let (v50, v99) = stats(&mut verify_ms);
+    let prefix: String = phc.split('$').take(4).collect::<Vec<_>>().join("$");
+    println!("argon2id parameters: {prefix}");
+    println!("\n| measure | p50 | p99 |");
+    println!("|---|---:|---:|");
+    println!("| hash a password ({rounds} rounds) | {h50:.1} ms | {h99:.1} ms |");
+    println!("| verify a password ({rounds} rounds) | {v50:.1} ms | {v99:.1} ms |");
+    println!(
+        "| sign-ins per second per core (verify) | {:.0} | |",
+        1000.0 / v50
+    );
+    Ok(())
 }
