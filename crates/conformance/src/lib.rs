@@ -60,6 +60,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     contacts_and_warnings(&cw).await;
     lookups_find_people(&cw).await;
     tokens(&*store).await;
+    identity_and_access(&cw).await;
     rotation_resumes_and_reseals(&cw).await;
     audit_log_chains_and_verifies(store.clone()).await;
 }
@@ -646,4 +647,193 @@ pub async fn assert_lookups(cw: &Casework, s: &SeededSecrets) {
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].id, p[0].id);
     assert_eq!(n[0].first_name.as_deref(), Some(f.as_str()));
+}
+
+/// Accounts, teams, sessions, throttling, break-glass and the access facts
+/// and list scopes, through the store's SQL on this backend.
+async fn identity_and_access(cw: &Casework) {
+    use tracedesk_casework::NewUser;
+    use tracedesk_identity::{Decision, Role};
+    use tracedesk_store::{ListScope, SessionRow};
+    let store = cw.store();
+    cw.add_jurisdiction("c-state", "State", None).await.unwrap();
+    cw.add_jurisdiction("c-county", "County", Some("c-state"))
+        .await
+        .unwrap();
+    assert!(cw.jurisdictions().within("c-county", "root"));
+    let mk = |name: &str, role: Role, j: &str| NewUser {
+        username: name.into(),
+        display_name: "Conformance Person".into(),
+        role,
+        jurisdiction: j.into(),
+        password: Some("orbit lantern quietly 9".into()),
+        mfa_required: true,
+    };
+    let (tracer, _) = cw
+        .add_user(mk("c-tracer", Role::Tracer, "c-county"))
+        .await
+        .unwrap();
+    let (sup, _) = cw
+        .add_user(mk("c-sup", Role::Supervisor, "c-state"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            cw.add_user(mk("C-Tracer", Role::Tracer, "c-county")).await,
+            Err(CaseworkError::Conflict(_))
+        ),
+        "usernames are unique without case"
+    );
+    let row = cw.user_by_username("C-TRACER").await.unwrap().unwrap();
+    assert_eq!(row.id, tracer.id);
+    assert!(
+        cw.verify_password(Some(&row), "orbit lantern quietly 9")
+            .await
+    );
+    // Failures count atomically and lock at the threshold.
+    let now = Utc::now();
+    for n in 1..=3 {
+        assert_eq!(store.record_login_failure(row.id, now, 3).await.unwrap(), n);
+    }
+    assert!(
+        store
+            .get_user(row.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_at
+            .is_some()
+    );
+    cw.unlock_user("c-tracer").await.unwrap();
+    assert_eq!(
+        store.record_client_failure("192.0.2.1", now).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.record_client_failure("192.0.2.1", now).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.client_failures("192.0.2.1").await.unwrap().unwrap().0,
+        2
+    );
+    store.clear_client_failures("192.0.2.1").await.unwrap();
+    assert!(store.client_failures("192.0.2.1").await.unwrap().is_none());
+    // Teams.
+    let team = cw.add_team("C Team", "c-state").await.unwrap();
+    store
+        .set_team_member(team.id, tracer.id, true)
+        .await
+        .unwrap();
+    store.set_team_member(team.id, sup.id, true).await.unwrap();
+    store.set_team_member(team.id, sup.id, true).await.unwrap();
+    let mut mates = store.teammates(sup.id).await.unwrap();
+    mates.sort();
+    let mut want = vec![tracer.id, sup.id];
+    want.sort();
+    assert_eq!(mates, want);
+    // Sessions.
+    let s = SessionRow {
+        hash: vec![9; 32],
+        user_id: tracer.id,
+        created_at: now,
+        last_seen_at: now,
+        mfa_done: false,
+    };
+    store.insert_session(&s).await.unwrap();
+    store
+        .touch_session(&s.hash, now + chrono::Duration::seconds(5))
+        .await
+        .unwrap();
+    let got = store.session(&s.hash).await.unwrap().unwrap();
+    assert!(!got.mfa_done && got.last_seen_at > got.created_at);
+    assert_eq!(store.delete_user_sessions(tracer.id).await.unwrap(), 1);
+    assert!(store.session(&s.hash).await.unwrap().is_none());
+    // Access: a case in the county, its task assigned to the tracer.
+    let mut syn = Synthetic::new(99, today());
+    let mut lab = syn.positive_lab();
+    lab.jurisdiction = Some("c-county".into());
+    let out = &cw.ingest_lab_results(&[lab]).await[0];
+    let (person, case) = (out.person_id.unwrap(), out.case_id.unwrap());
+    let t_principal = cw.principal(&row).await.unwrap();
+    let sup_row = store.get_user(sup.id).await.unwrap().unwrap();
+    let s_principal = cw.principal(&sup_row).await.unwrap();
+    assert_eq!(s_principal.scope, ["c-county", "c-state"]);
+    assert_eq!(
+        cw.decide(&t_principal, person).await.unwrap(),
+        Decision::Deny
+    );
+    assert_eq!(
+        cw.decide(&s_principal, person).await.unwrap(),
+        Decision::Allow
+    );
+    let task = store.tasks_for_case(case).await.unwrap()[0].clone();
+    assert_eq!(task.jurisdiction, "c-county");
+    store
+        .assign_task(task.id, Some(tracer.id), "assigned")
+        .await
+        .unwrap();
+    assert_eq!(
+        cw.decide(&t_principal, person).await.unwrap(),
+        Decision::Allow
+    );
+    let scoped = |scope| tracedesk_store::CaseFilter {
+        limit: 500,
+        scope: Some(scope),
+        ..Default::default()
+    };
+    let mine = store
+        .list_cases(&scoped(ListScope::Assignee(tracer.id)))
+        .await
+        .unwrap();
+    assert_eq!(mine.iter().map(|c| c.id).collect::<Vec<_>>(), [case]);
+    let none = store
+        .list_cases(&scoped(ListScope::Within {
+            jurisdictions: vec!["elsewhere".into()],
+            team_members: vec![],
+        }))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let by_team = store
+        .list_cases(&scoped(ListScope::Within {
+            jurisdictions: vec![],
+            team_members: vec![tracer.id],
+        }))
+        .await
+        .unwrap();
+    assert_eq!(by_team.len(), 1);
+    // Break-glass for a user with no entitlement.
+    let (other, _) = cw
+        .add_user(mk("c-other", Role::Tracer, "c-state"))
+        .await
+        .unwrap();
+    let o_row = store.get_user(other.id).await.unwrap().unwrap();
+    let o_principal = cw.principal(&o_row).await.unwrap();
+    assert_eq!(
+        cw.decide(&o_principal, person).await.unwrap(),
+        Decision::Deny
+    );
+    cw.break_glass(&o_principal, person, "a documented, real reason")
+        .await
+        .unwrap();
+    assert_eq!(
+        cw.decide(&o_principal, person).await.unwrap(),
+        Decision::BreakGlass
+    );
+    let review = cw
+        .break_glass_review(&s_principal, chrono::DateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
+    assert!(review.is_empty(), "c-other is not on the supervisor's team");
+    store
+        .set_team_member(team.id, other.id, true)
+        .await
+        .unwrap();
+    let s_principal = cw.principal(&sup_row).await.unwrap();
+    let review = cw
+        .break_glass_review(&s_principal, chrono::DateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
+    assert_eq!(review[0].reason, "a documented, real reason");
 }

@@ -42,14 +42,37 @@ macro_rules! identity_store_impl {
             QueryBuilder::<$db>::new(sql.into())
         }
 
-        async fn ids_of(store: &$store, mut q: QueryBuilder<'_, $db>) -> StoreResult<Vec<Uuid>> {
+        async fn ids_of(store: &$store, q: QueryBuilder<'_, $db>) -> StoreResult<Vec<Uuid>> {
+            rows_of(store, q, |r| r.try_get::<Uuid, _>(0).map_err(err)).await
+        }
+
+        /// Every row of a query, decoded.
+        async fn rows_of<T>(
+            store: &$store,
+            mut q: QueryBuilder<'_, $db>,
+            decode: impl Fn(&<$db as sqlx::Database>::Row) -> StoreResult<T>,
+        ) -> StoreResult<Vec<T>> {
             q.build()
                 .fetch_all(store.read_pool())
                 .await
                 .map_err(err)?
                 .iter()
-                .map(|r| r.try_get::<Uuid, _>(0).map_err(err))
+                .map(decode)
                 .collect()
+        }
+
+        /// The first row of a query, if any, decoded.
+        async fn row_of<T>(
+            store: &$store,
+            mut q: QueryBuilder<'_, $db>,
+            decode: impl Fn(&<$db as sqlx::Database>::Row) -> StoreResult<T>,
+        ) -> StoreResult<Option<T>> {
+            q.build()
+                .fetch_optional(store.read_pool())
+                .await
+                .map_err(err)?
+                .map(|r| decode(&r))
+                .transpose()
         }
 
         #[async_trait::async_trait]
@@ -102,35 +125,18 @@ macro_rules! identity_store_impl {
             async fn get_user(&self, id: Uuid) -> StoreResult<Option<UserRow>> {
                 let mut q = select(format!("SELECT {USER_COLUMNS} FROM users WHERE id = "));
                 q.push_bind(id);
-                q.build()
-                    .fetch_optional(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .map(|r| user(&r))
-                    .transpose()
+                row_of(self, q, user).await
             }
 
             async fn user_by_username(&self, bidx: &[u8]) -> StoreResult<Option<UserRow>> {
                 let mut q =
                     select(format!("SELECT {USER_COLUMNS} FROM users WHERE username_bidx = "));
                 q.push_bind(bidx);
-                q.build()
-                    .fetch_optional(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .map(|r| user(&r))
-                    .transpose()
+                row_of(self, q, user).await
             }
 
             async fn list_users(&self) -> StoreResult<Vec<UserRow>> {
-                select(format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
-                    .build()
-                    .fetch_all(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .iter()
-                    .map(user)
-                    .collect()
+                rows_of(self, select(format!("SELECT {USER_COLUMNS} FROM users ORDER BY id")), user).await
             }
 
             async fn record_login_failure(
@@ -180,12 +186,7 @@ macro_rules! identity_store_impl {
                     "SELECT failures, last_failed_at FROM login_throttle WHERE client = ",
                 );
                 q.push_bind(client);
-                q.build()
-                    .fetch_optional(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .map(|r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?)))
-                    .transpose()
+                row_of(self, q, |r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?))).await
             }
 
             async fn record_client_failure(
@@ -230,20 +231,13 @@ macro_rules! identity_store_impl {
             }
 
             async fn list_jurisdictions(&self) -> StoreResult<Vec<JurisdictionRow>> {
-                select("SELECT code, name, parent FROM jurisdictions ORDER BY code")
-                    .build()
-                    .fetch_all(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .iter()
-                    .map(|r| {
+                rows_of(self, select("SELECT code, name, parent FROM jurisdictions ORDER BY code"), |r| {
                         Ok(JurisdictionRow {
                             code: r.try_get("code").map_err(err)?,
                             name: r.try_get("name").map_err(err)?,
                             parent: r.try_get("parent").map_err(err)?,
                         })
-                    })
-                    .collect()
+                    }).await
             }
 
             async fn insert_team(&self, t: &TeamRow) -> StoreResult<()> {
@@ -258,21 +252,14 @@ macro_rules! identity_store_impl {
             }
 
             async fn list_teams(&self) -> StoreResult<Vec<TeamRow>> {
-                select("SELECT id, name, jurisdiction, created_at FROM teams ORDER BY name")
-                    .build()
-                    .fetch_all(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .iter()
-                    .map(|r| {
+                rows_of(self, select("SELECT id, name, jurisdiction, created_at FROM teams ORDER BY name"), |r| {
                         Ok(TeamRow {
                             id: r.try_get("id").map_err(err)?,
                             name: r.try_get("name").map_err(err)?,
                             jurisdiction: r.try_get("jurisdiction").map_err(err)?,
                             created_at: r.try_get("created_at").map_err(err)?,
                         })
-                    })
-                    .collect()
+                    }).await
             }
 
             async fn set_team_member(&self, team: Uuid, user: Uuid, member: bool) -> StoreResult<()> {
@@ -294,14 +281,7 @@ macro_rules! identity_store_impl {
             }
 
             async fn team_memberships(&self) -> StoreResult<Vec<(Uuid, Uuid)>> {
-                select("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id")
-                    .build()
-                    .fetch_all(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .iter()
-                    .map(|r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?)))
-                    .collect()
+                rows_of(self, select("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id"), |r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?))).await
             }
 
             async fn teammates(&self, user: Uuid) -> StoreResult<Vec<Uuid>> {
@@ -328,12 +308,7 @@ macro_rules! identity_store_impl {
             async fn session(&self, hash: &[u8]) -> StoreResult<Option<SessionRow>> {
                 let mut q = select(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE hash = "));
                 q.push_bind(hash);
-                q.build()
-                    .fetch_optional(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .map(|r| session(&r))
-                    .transpose()
+                row_of(self, q, session).await
             }
 
             async fn touch_session(&self, hash: &[u8], at: DateTime<Utc>) -> StoreResult<()> {
@@ -379,31 +354,18 @@ macro_rules! identity_store_impl {
                 q.push_bind(since).push(" AND user_id IN (");
                 push_ids(&mut q, users);
                 q.push(") ORDER BY opened_at DESC");
-                q.build()
-                    .fetch_all(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .iter()
-                    .map(break_glass)
-                    .collect()
+                rows_of(self, q, break_glass).await
             }
 
             async fn access_rows(&self, user: Uuid, person: Uuid) -> StoreResult<AccessRows> {
-                let pool = self.read_pool();
                 let mut q = select("SELECT jurisdiction FROM persons WHERE id = ");
                 q.push_bind(person)
                     .push(" UNION SELECT jurisdiction FROM cases WHERE person_id = ")
                     .push_bind(person)
                     .push(" UNION SELECT jurisdiction FROM tasks WHERE person_id = ")
                     .push_bind(person);
-                let jurisdictions = q
-                    .build()
-                    .fetch_all(pool)
-                    .await
-                    .map_err(err)?
-                    .iter()
-                    .map(|r| r.try_get::<String, _>(0).map_err(err))
-                    .collect::<StoreResult<Vec<_>>>()?;
+                let jurisdictions =
+                    rows_of(self, q, |r| r.try_get::<String, _>(0).map_err(err)).await?;
                 let mut q = select(format!(
                     "SELECT DISTINCT assignee_id FROM tasks WHERE assignee_id IS NOT NULL
                      AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
@@ -426,13 +388,7 @@ macro_rules! identity_store_impl {
                     .push(" AND person_id = ")
                     .push_bind(person)
                     .push(" ORDER BY expires_at DESC LIMIT 1");
-                let break_glass_until = q
-                    .build()
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(err)?
-                    .map(|r| r.try_get(0).map_err(err))
-                    .transpose()?;
+                let break_glass_until = row_of(self, q, |r| r.try_get(0).map_err(err)).await?;
                 Ok(AccessRows {
                     jurisdictions,
                     assignees,
@@ -444,12 +400,7 @@ macro_rules! identity_store_impl {
             async fn get_task(&self, id: Uuid) -> StoreResult<Option<TaskRow>> {
                 let mut q = select(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = "));
                 q.push_bind(id);
-                q.build()
-                    .fetch_optional(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .map(|r| task(&r))
-                    .transpose()
+                row_of(self, q, task).await
             }
 
             async fn assign_task(
@@ -475,13 +426,7 @@ macro_rules! identity_store_impl {
                     "SELECT {TASK_COLUMNS} FROM tasks WHERE assignee_id = "
                 ));
                 q.push_bind(user).push(" ORDER BY due_at, id");
-                q.build()
-                    .fetch_all(self.read_pool())
-                    .await
-                    .map_err(err)?
-                    .iter()
-                    .map(task)
-                    .collect()
+                rows_of(self, q, task).await
             }
         }
     };
