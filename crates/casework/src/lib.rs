@@ -12,6 +12,7 @@ mod error;
 mod input;
 mod intake;
 pub mod linelist;
+pub mod retention;
 pub mod rotation;
 mod seal;
 mod staff;

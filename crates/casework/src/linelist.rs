@@ -24,6 +24,14 @@ pub struct LineListRow {
     pub isolation_end: NaiveDate,
 }
 
+/// The static name of a stored stub band (unknown text reads as unknown).
+fn band_name(b: &str) -> &'static str {
+    const BANDS: [&str; 10] = [
+        "0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+", "unknown",
+    ];
+    BANDS.into_iter().find(|x| *x == b).unwrap_or("unknown")
+}
+
 /// Age bands of CDC's COVID-19 case surveillance public data.
 pub fn age_band(dob: Option<NaiveDate>, on: NaiveDate) -> &'static str {
     let Some(dob) = dob else {
@@ -70,7 +78,9 @@ impl Casework {
             .await?;
         let mut items = Vec::with_capacity(rows.len());
         for c in &rows {
-            let dob = match self.store.get_person(c.person_id).await? {
+            let person = self.store.get_person(c.person_id).await?;
+            let stub = person.as_ref().and_then(|p| p.age_band.clone());
+            let dob = match person {
                 Some(p) => p
                     .dob
                     .as_ref()
@@ -86,7 +96,10 @@ impl Casework {
                 case_id: c.id,
                 jurisdiction: c.jurisdiction.clone(),
                 status: c.status.clone(),
-                age_band: age_band(dob, c.report_date),
+                age_band: match &stub {
+                    Some(b) => band_name(b),
+                    None => age_band(dob, c.report_date),
+                },
                 report_date: c.report_date,
                 specimen_date: c.specimen_date,
                 onset_date: c.onset_date,

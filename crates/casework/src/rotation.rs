@@ -115,12 +115,15 @@ impl Casework {
                     .iter()
                     .zip(&r.values)
                     .map(|(col, v)| {
+                        // Purged values are empty: nothing to re-seal.
                         v.as_ref()
+                            .filter(|s| !s.is_empty())
                             .map(|s| {
                                 self.vault
                                     .reseal(&FieldContext::new(table.name, col, r.id), s)
                             })
                             .transpose()
+                            .map(|r| r.or_else(|| v.clone()))
                     })
                     .collect::<Result<_, _>>()?;
                 Ok(SealedRow { id: r.id, values })

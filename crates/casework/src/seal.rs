@@ -106,5 +106,7 @@ pub(crate) fn seal_person(
         name_dob_bidx: find(PersonKey::NameDob),
         phone_name_bidx: find(PersonKey::PhoneName),
         jurisdiction: jurisdiction.to_string(),
+        purged_at: None,
+        age_band: None,
     }
 }

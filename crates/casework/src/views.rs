@@ -128,8 +128,13 @@ impl Casework {
 
     pub(crate) fn lab_view(&self, l: &LabResultRow) -> Result<LabResultView, CaseworkError> {
         let t = schema::LAB_RESULTS.name;
-        let open =
-            |col: &str, v: &Sealed| self.vault.open_string(&FieldContext::new(t, col, l.id), v);
+        // A purged result keeps no accession or result to open.
+        let open = |col: &str, v: &Sealed| {
+            if v.is_empty() {
+                return Ok(String::new());
+            }
+            self.vault.open_string(&FieldContext::new(t, col, l.id), v)
+        };
         Ok(LabResultView {
             id: l.id,
             case_id: l.case_id,

@@ -837,3 +837,67 @@ async fn identity_and_access(cw: &Casework) {
         .unwrap();
     assert_eq!(review[0].reason, "a documented, real reason");
 }
+
+/// Byte strings of one person's stored identity: sealed values and blind
+/// indexes as they sit in the database.
+pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
+    let p = store.get_person(person).await.unwrap().unwrap();
+    [
+        p.first_name,
+        p.last_name,
+        p.dob,
+        p.phone,
+        p.email,
+        p.address,
+        p.phone_bidx,
+        p.email_bidx,
+        p.name_dob_bidx,
+        p.phone_name_bidx,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Asserts that none of the byte strings occurs in `haystack`.
+pub fn assert_absent(haystack: &[u8], needles: &[Vec<u8>], what: &str) {
+    assert!(!haystack.is_empty(), "{what} is empty");
+    let ac = aho_corasick::AhoCorasick::new(needles).expect("needles build an automaton");
+    if let Some(m) = ac.find(haystack) {
+        panic!(
+            "purged bytes found in {what} at byte {} (needle #{}, {} bytes)",
+            m.start(),
+            m.pattern().as_usize(),
+            m.len()
+        );
+    }
+}
+
+/// Seeds `n` cases (each with a contact), closes every other case, and
+/// returns (closed case persons, open case persons).
+pub async fn seed_for_retention(cw: &Casework, n: usize) -> (Vec<Uuid>, Vec<Uuid>) {
+    let mut syn = Synthetic::new(77, today());
+    let labs: Vec<LabResultInput> = (0..n).map(|_| syn.positive_lab()).collect();
+    let out = cw.ingest_lab_results(&labs).await;
+    let (mut closed, mut open) = (Vec::new(), Vec::new());
+    for (i, o) in out.iter().enumerate() {
+        let case = o.case_id.expect("a case");
+        let contact = syn.contact(today() - chrono::Duration::days(2));
+        cw.add_contact(case, &contact).await.expect("contact");
+        if i % 2 == 0 {
+            cw.patch_case(
+                case,
+                &CasePatch {
+                    status: Some("closed".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("close");
+            closed.push(o.person_id.unwrap());
+        } else {
+            open.push(o.person_id.unwrap());
+        }
+    }
+    (closed, open)
+}

@@ -113,6 +113,18 @@ impl SqliteStore {
         &self.reader
     }
 
+    /// After a purge: VACUUM rewrites the file without free pages (and
+    /// `secure_delete` has already zeroed freed cells), then the WAL, which
+    /// still holds old page images, is checkpointed and truncated.
+    async fn compact_files(&self, _full: bool) -> StoreResult<()> {
+        self.checkpoint().await?;
+        sqlx::query("VACUUM")
+            .execute(&self.writer)
+            .await
+            .map_err(err)?;
+        self.checkpoint().await
+    }
+
     /// Checkpoints the WAL into the main file; used by tests and before backups.
     pub async fn checkpoint(&self) -> StoreResult<()> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -126,6 +138,29 @@ impl SqliteStore {
 tracedesk_store::audit_store_impl!(SqliteStore);
 tracedesk_store::sql_common!(Sqlite);
 tracedesk_store::identity_store_impl!(SqliteStore, Sqlite);
+tracedesk_store::retention_sql!(Sqlite);
+
+#[async_trait]
+impl RetentionStore for SqliteStore {
+    async fn purge_candidates(
+        &self,
+        cutoffs: Option<PurgeCutoffs>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Uuid>> {
+        purge_candidates_in(self.read_pool(), cutoffs, after, limit).await
+    }
+
+    async fn purge_persons(&self, plans: &[PersonPurge], at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        purge_in(&mut tx, plans, at).await?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn compact(&self, full: bool) -> StoreResult<()> {
+        self.compact_files(full).await
+    }
+}
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use tracedesk_conformance as conformance;
-use tracedesk_store::Store;
+use tracedesk_store::{RetentionStore, Store};
 use tracedesk_store_sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,4 +43,125 @@ fn scan_catches_plaintext() {
         conformance::assert_no_plaintext(b"xx Ana Garc\xc3\xada yy", &needles, "x")
     });
     assert!(r.is_err());
+}
+
+/// Retention purge, then sunset: the purged persons' sealed values and
+/// blind indexes are gone from the file and the WAL, look-ups miss them,
+/// and the counts and line list still include them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_and_sunset_leave_no_bytes_behind() {
+    use tracedesk_casework::PersonSearch;
+    use tracedesk_casework::retention::RetentionPolicy;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("purge.db");
+    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+    store.migrate().await.unwrap();
+    let cw = conformance::casework(store.clone(), dir.path());
+    let (closed, open) = conformance::seed_for_retention(&cw, 200).await;
+    let mut gone = Vec::new();
+    for p in &closed {
+        gone.extend(conformance::stored_bytes(&*store, *p).await);
+    }
+    let kept: Vec<Vec<u8>> = conformance::stored_bytes(&*store, open[0]).await;
+    let sample = cw.get_person(closed[0]).await.unwrap();
+    let before = store.counts().await.unwrap();
+
+    // Too early: nothing is due yet.
+    let policy = RetentionPolicy::default();
+    let r = cw.purge(Some(policy), false, "test", |_| {}).await.unwrap();
+    assert_eq!(r.persons, 0);
+    // 31 days on, the closed cases' persons are due; a dry run writes nothing.
+    let later = cw.clone().with_clock(Arc::new(|| {
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 21, 15, 0, 0).unwrap()
+    }));
+    let dry = later
+        .purge(Some(policy), true, "test", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (dry.persons, dry.cases, dry.dry_run),
+        (closed.len() as u64, closed.len() as u64, true)
+    );
+    assert!(
+        store
+            .get_person(closed[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name
+            .is_some()
+    );
+    let done = later
+        .purge(Some(policy), false, "test", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        done.persons,
+        closed.len() as u64,
+        "contacts still in quarantine and open cases stay"
+    );
+
+    let raw = std::fs::read(&db).unwrap();
+    conformance::assert_absent(&raw, &gone, "the database file after purge");
+    // The WAL is truncated by the compaction; whatever is left must be clean.
+    if let Ok(wal) = std::fs::read(dir.path().join("purge.db-wal"))
+        && !wal.is_empty()
+    {
+        conformance::assert_absent(&wal, &gone, "the WAL after purge");
+    }
+    // The scan can see what is still there.
+    let found = std::panic::catch_unwind(|| conformance::assert_absent(&raw, &kept, "x"));
+    assert!(
+        found.is_err(),
+        "an open case's sealed bytes are still in the file"
+    );
+    // Look-ups miss the purged; counts and the line list still include them.
+    let by_phone = cw
+        .find_persons(&PersonSearch {
+            phone: sample.phone.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(by_phone.is_empty());
+    let by_name = cw
+        .find_persons(&PersonSearch {
+            first_name: sample.first_name.clone(),
+            last_name: sample.last_name.clone(),
+            dob: sample.dob.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(by_name.is_empty());
+    assert_eq!(store.counts().await.unwrap(), before);
+    let stub = cw.get_person(closed[0]).await.unwrap();
+    assert_eq!((stub.first_name, stub.phone, stub.dob), (None, None, None));
+    let list = cw
+        .line_list(vec!["root".into()], None, Some(500))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 200);
+    assert!(
+        list.items.iter().all(|r| r.age_band != "unknown"),
+        "stubs keep their age band"
+    );
+    // Sunset: everyone else too.
+    let mut rest = Vec::new();
+    for p in &open {
+        rest.extend(conformance::stored_bytes(&*store, *p).await);
+    }
+    let s = later.purge(None, false, "test", |_| {}).await.unwrap();
+    assert_eq!(s.persons, before.persons - closed.len() as u64);
+    let raw = std::fs::read(&db).unwrap();
+    conformance::assert_absent(&raw, &rest, "the database file after sunset");
+    conformance::assert_absent(&raw, &gone, "the database file after sunset");
+    assert_eq!(store.counts().await.unwrap(), before);
+    assert!(
+        store
+            .purge_candidates(None, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

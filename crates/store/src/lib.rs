@@ -12,6 +12,7 @@ mod rows;
 pub mod schema;
 pub mod sqlgen;
 pub mod sqlidentity;
+pub mod sqlretention;
 pub mod sqlrows;
 
 pub use rows::*;
@@ -137,8 +138,30 @@ pub trait IdentityStore: Send + Sync {
     async fn tasks_for_assignee(&self, user: Uuid) -> StoreResult<Vec<TaskRow>>;
 }
 
+/// Retention: finding persons whose records are all closed long enough,
+/// replacing their PHI with de-identified stubs, and compacting the files
+/// so the purged bytes do not linger.
 #[async_trait]
-pub trait Store: AuditStore + IdentityStore + Send + Sync + 'static {
+pub trait RetentionStore: Send + Sync {
+    /// Unpurged persons, in id order after `after`, whose cases and contact
+    /// records all closed by the cutoffs (and who were created by
+    /// `cutoffs.labs`); with `None`, every unpurged person (sunset).
+    async fn purge_candidates(
+        &self,
+        cutoffs: Option<PurgeCutoffs>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Uuid>>;
+    /// Writes the stubs of these persons in one transaction.
+    async fn purge_persons(&self, plans: &[PersonPurge], at: DateTime<Utc>) -> StoreResult<()>;
+    /// Makes freed pages unrecoverable from the database files: SQLite
+    /// vacuums and truncates its WAL; PostgreSQL runs VACUUM (FULL when
+    /// `full`, which rewrites the tables and takes exclusive locks).
+    async fn compact(&self, full: bool) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait Store: AuditStore + IdentityStore + RetentionStore + Send + Sync + 'static {
     /// Short backend name for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

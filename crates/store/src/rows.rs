@@ -25,6 +25,10 @@ pub struct PersonRow {
     pub phone_name_bidx: Option<Blind>,
     /// Where the person's record belongs; scopes supervisors' access.
     pub jurisdiction: String,
+    /// Set when retention purged the person's PHI; the row is then a stub.
+    pub purged_at: Option<DateTime<Utc>>,
+    /// The stub's age band (set at purge, when the birth date goes).
+    pub age_band: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,4 +287,58 @@ pub struct AccessRows {
     pub assignees: Vec<Uuid>,
     pub case_assignees: Vec<Uuid>,
     pub break_glass_until: Option<DateTime<Utc>>,
+}
+
+/// Case statuses after which a case is closed for retention.
+pub const CLOSED_CASE_STATUSES: &str = "'closed', 'unreachable', 'refused'";
+/// Contact statuses after which an exposure is closed for retention.
+pub const CLOSED_EXPOSURE_STATUSES: &str =
+    "'completed', 'converted_to_case', 'unreachable', 'refused', 'lost'";
+
+/// When records of each type became old enough to purge: closed (or, for
+/// lab-only persons, created) at or before these instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeCutoffs {
+    pub cases: DateTime<Utc>,
+    pub contacts: DateTime<Utc>,
+    pub labs: DateTime<Utc>,
+}
+
+/// What purging one person writes: the de-identified stub values. Every
+/// sealed PHI column and blind index of the person's rows is cleared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonPurge {
+    pub person_id: Uuid,
+    pub age_band: String,
+    pub cases: Vec<CaseStub>,
+    pub labs: Vec<LabStub>,
+    pub exposures: Vec<ExposureStub>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseStub {
+    pub id: Uuid,
+    pub report_date: NaiveDate,
+    pub specimen_date: NaiveDate,
+    pub onset_date: Option<NaiveDate>,
+    pub infectious_start: NaiveDate,
+    pub isolation_end: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabStub {
+    pub id: Uuid,
+    pub specimen_date: NaiveDate,
+    pub outcome: String,
+    /// A random value: the accession's index must stay unique but must no
+    /// longer find the result.
+    pub accession_bidx: Blind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExposureStub {
+    pub id: Uuid,
+    pub first_exposure: NaiveDate,
+    pub last_exposure: NaiveDate,
+    pub quarantine_end: NaiveDate,
 }

@@ -32,7 +32,9 @@ macro_rules! sql_common {
                         .push_bind(&p.email_bidx)
                         .push_bind(&p.name_dob_bidx)
                         .push_bind(&p.phone_name_bidx)
-                        .push_bind(&p.jurisdiction);
+                        .push_bind(&p.jurisdiction)
+                        .push_bind(p.purged_at)
+                        .push_bind(&p.age_band);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }

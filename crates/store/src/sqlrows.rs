@@ -4,7 +4,7 @@
 //! as a macro that each backend expands for its own row type (this crate does
 //! not depend on sqlx; the expansion does, in the backend).
 
-pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction";
+pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction, purged_at, age_band";
 pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction";
 pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab";
 pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes";
@@ -51,6 +51,8 @@ macro_rules! sql_row_decoders {
                 name_dob_bidx: r.try_get("name_dob_bidx").map_err(e)?,
                 phone_name_bidx: r.try_get("phone_name_bidx").map_err(e)?,
                 jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                purged_at: r.try_get("purged_at").map_err(e)?,
+                age_band: r.try_get("age_band").map_err(e)?,
             })
         }
 

@@ -82,6 +82,19 @@ enum Command {
         #[arg(long, default_value_t = 400)]
         cases: usize,
     },
+    /// Purge the personal data of records closed longer than the retention
+    /// periods (`[retention]`), keeping de-identified stubs. `serve` runs it daily.
+    Purge {
+        /// Show what would be purged and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// End of the emergency: remove all personal data program-wide, keeping
+    /// de-identified aggregates and the audit log.
+    Sunset {
+        #[arg(long)]
+        confirm: bool,
+    },
     /// Check and read the tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -207,6 +220,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => import_labs(&config, csv, report).await,
         Command::Demo { cases } => crate::demo::run(config, cases).await,
         Command::Audit { action } => audit(&config, action).await,
+        Command::Purge { dry_run } => crate::retention_cmd::purge(&config, dry_run).await,
+        Command::Sunset { confirm } => crate::retention_cmd::sunset(&config, confirm).await,
         Command::Bench { what } => crate::bench::run(&config, what).await,
     }
 }
@@ -215,6 +230,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()> {
     let cw = runtime::open(config).await?;
     let auditor = cw.auditor().cloned();
+    let purger = crate::retention_cmd::spawn_daily(cw.clone(), config.retention);
     let app = tracedesk_server::app(
         cw,
         ServerSettings {
@@ -250,6 +266,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         })
     });
     tracedesk_server::serve(listener, app, shutdown_signal()).await?;
+    purger.abort();
     if let Some(t) = ticker {
         t.abort();
     }

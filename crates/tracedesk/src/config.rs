@@ -52,6 +52,8 @@ pub struct Config {
     pub default_jurisdiction: String,
     /// Staff sign-in: sessions, throttling, cookies.
     pub auth: AuthConfig,
+    /// Days after closure before personal data is purged.
+    pub retention: tracedesk_casework::retention::RetentionPolicy,
 }
 
 /// `[auth]`: session lifetimes and login throttling.
@@ -120,6 +122,7 @@ impl Default for Config {
             rules: DateRules::default(),
             default_jurisdiction: "root".into(),
             auth: AuthConfig::default(),
+            retention: Default::default(),
         }
     }
 }
@@ -375,6 +378,16 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
             "auth.session_absolute_seconds",
             "must be at least the idle limit and at most 604800 (7 days)".into(),
         ));
+    }
+    let r = &c.retention;
+    for (key, days) in [
+        ("retention.case_days", r.case_days),
+        ("retention.contact_days", r.contact_days),
+        ("retention.lab_days", r.lab_days),
+    ] {
+        if !(1..=3650).contains(&days) {
+            return Err(fail(key, "must be between 1 and 3650 days".into()));
+        }
     }
     if !(3..=100).contains(&a.lockout_after) {
         return Err(fail(

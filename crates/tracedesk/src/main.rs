@@ -6,6 +6,7 @@ mod bench_audit;
 mod cli;
 mod config;
 mod demo;
+mod retention_cmd;
 mod runtime;
 
 use clap::Parser;

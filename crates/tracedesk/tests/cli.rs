@@ -351,3 +351,36 @@ fn audit_verify_catches_every_kind_of_tampering() {
         assert!(t.contains(named), "{what}: expected {named}: {t}");
     }
 }
+
+#[test]
+fn purge_dry_run_and_sunset_need_confirmation() {
+    let base = tempfile::tempdir().unwrap();
+    let csv = base.path().join("labs.csv");
+    std::fs::write(
+        &csv,
+        "first_name,last_name,dob,specimen_date,result,accession\n\
+         Zanele,Dlamini,1971-02-03,2026-11-20,positive,CLI-P-1\n",
+    )
+    .unwrap();
+    let o = tracedesk(
+        base.path(),
+        &["import", "labs", "--csv", csv.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tracedesk(base.path(), &["purge", "--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("would purge 0 person(s)"), "{}", text(&o));
+    let o = tracedesk(base.path(), &["sunset"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--confirm"), "{}", text(&o));
+    let o = tracedesk(base.path(), &["sunset", "--confirm"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("removed the personal data of 1 person(s): 1 case(s), 1 lab result(s)"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("Zanele"));
+    let o = tracedesk(base.path(), &["audit", "verify"]);
+    assert!(o.status.success(), "the log survives sunset: {}", text(&o));
+}
