@@ -12,6 +12,7 @@ mod headers;
 mod login;
 mod metrics;
 mod openapi;
+pub mod tls;
 pub mod tokens;
 
 pub use error::ApiError;

@@ -33,7 +33,14 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (migrates first).
-    Serve,
+    Serve {
+        /// PEM certificate chain: serve HTTPS (overrides `tls_cert_file`).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Exit 0 if the server at --url (default: the listen address) is ready.
@@ -188,7 +195,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = load_config(&cli)?;
     runtime::init_logging(&config.log);
     match cli.command {
-        Command::Serve => serve(&config, None).await,
+        Command::Serve { tls_cert, tls_key } => {
+            let mut config = config;
+            if tls_cert.is_some() {
+                config.tls_cert_file = tls_cert;
+                config.tls_key_file = tls_key;
+            }
+            serve(&config, None).await
+        }
         Command::Migrate => {
             let store = runtime::open_store(&config).await?;
             store.migrate().await.context("migration failed")?;
@@ -228,6 +242,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Runs the server until Ctrl-C / SIGTERM; `banner` is printed once listening.
 pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()> {
+    let tls = match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => Some(tracedesk_server::tls::load(cert, key)?),
+        _ => None,
+    };
     let cw = runtime::open(config).await?;
     let auditor = cw.auditor().cloned();
     let purger = crate::retention_cmd::spawn_daily(cw.clone(), config.retention);
@@ -237,19 +255,20 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             body_limit: config.body_limit_bytes,
             max_batch: config.max_batch,
             auth: config.auth.policy(),
-            secure_cookies: config.auth.secure_cookies,
+            secure_cookies: config.auth.secure_cookies || tls.is_some(),
         },
     );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = %config.database_label(), "tracedesk listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, database = %config.database_label(), "tracedesk listening");
     if let Some(b) = banner {
         println!("{b}");
     } else {
         println!(
-            "tracedesk listening on http://{addr} ({})",
+            "tracedesk listening on {scheme}://{addr} ({})",
             config.database_label()
         );
     }
@@ -265,7 +284,10 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             }
         })
     });
-    tracedesk_server::serve(listener, app, shutdown_signal()).await?;
+    match tls {
+        Some(t) => tracedesk_server::tls::serve(listener, app, t, shutdown_signal()).await?,
+        None => tracedesk_server::serve(listener, app, shutdown_signal()).await?,
+    }
     purger.abort();
     if let Some(t) = ticker {
         t.abort();

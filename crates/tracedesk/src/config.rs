@@ -54,6 +54,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Days after closure before personal data is purged.
     pub retention: tracedesk_casework::retention::RetentionPolicy,
+    /// PEM certificate chain: serve HTTPS (with `tls_key_file`).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// `[auth]`: session lifetimes and login throttling.
@@ -123,6 +127,8 @@ impl Default for Config {
             default_jurisdiction: "root".into(),
             auth: AuthConfig::default(),
             retention: Default::default(),
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -377,6 +383,12 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
         return Err(fail(
             "auth.session_absolute_seconds",
             "must be at least the idle limit and at most 604800 (7 days)".into(),
+        ));
+    }
+    if c.tls_cert_file.is_some() != c.tls_key_file.is_some() {
+        return Err(fail(
+            "tls_cert_file",
+            "tls_cert_file and tls_key_file go together".into(),
         ));
     }
     let r = &c.retention;

@@ -1,0 +1,61 @@
+//! HTTPS with a self-signed certificate: the API answers over TLS with HSTS
+//! and Secure cookies; bad key files give errors that name the file.
+
+mod common;
+
+use tracedesk_casework::AuthPolicy;
+use tracedesk_server::{ServerSettings, app, tls};
+
+#[tokio::test]
+async fn serves_https_with_hsts() {
+    let h = common::spawn(AuthPolicy::default()).await;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let config = tls::load(&cert_path, &key_path).unwrap();
+    let router = app(
+        h.cw.clone(),
+        ServerSettings {
+            secure_cookies: true,
+            ..ServerSettings::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(tls::serve(listener, router, config, std::future::pending()));
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .resolve("localhost", ([127, 0, 0, 1], port).into())
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}
+
+#[test]
+fn bad_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let e = tls::load(&junk, &junk).unwrap_err().to_string();
+    assert!(e.contains("junk.pem"), "{e}");
+    let e = tls::load(&dir.path().join("missing.pem"), &junk)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.pem"), "{e}");
+}
