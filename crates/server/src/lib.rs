@@ -12,6 +12,7 @@ mod headers;
 mod login;
 mod metrics;
 mod openapi;
+mod pages;
 pub mod tls;
 pub mod tokens;
 

@@ -22,21 +22,21 @@ use tracedesk_store::audit::Action;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
-    username: String,
-    password: String,
+    pub username: String,
+    pub password: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CodeInput {
-    code: String,
+    pub code: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordInput {
-    current_password: String,
-    new_password: String,
+    pub current_password: String,
+    pub new_password: String,
 }
 
 fn failed() -> ApiError {
