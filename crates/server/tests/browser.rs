@@ -1,0 +1,176 @@
+//! The sign-in pages in a real browser (headless Chromium through
+//! chromedriver): sign in, enrol TOTP from the page, land signed in, sign out.
+//!
+//! Needs `chromedriver` (Debian: chromium-driver) on PATH or in
+//! `TRACEDESK_CHROMEDRIVER`; without it the test says SKIPPED and passes,
+//! unless `TRACEDESK_REQUIRE_BROWSER=1` (CI), where it fails.
+
+mod common;
+
+use fantoccini::{ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use tracedesk_casework::{AuthPolicy, NewUser};
+use tracedesk_identity::Role;
+use tracedesk_identity::totp::{Secret, step_of};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver() -> Option<String> {
+    if let Ok(p) = std::env::var("TRACEDESK_CHROMEDRIVER") {
+        return Some(p);
+    }
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_string)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_and_enrol_in_chromium() {
+    let Some(driver) = chromedriver() else {
+        assert!(
+            std::env::var("TRACEDESK_REQUIRE_BROWSER").is_err(),
+            "TRACEDESK_REQUIRE_BROWSER is set but chromedriver is missing"
+        );
+        println!("SKIPPED: browser test (no chromedriver; install chromium-driver)");
+        return;
+    };
+    let h = common::spawn(AuthPolicy::default()).await;
+    h.cw.add_user(NewUser {
+        username: "browser-user".into(),
+        display_name: "Nadia Rahman".into(),
+        role: Role::Supervisor,
+        jurisdiction: "root".into(),
+        password: Some("quiet harbour lanterns 7".into()),
+        mfa_required: true,
+    })
+    .await
+    .unwrap();
+
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]}),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let mut client = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+    let c = client.expect("a chromedriver session");
+
+    c.goto(&format!("{}/login", h.base)).await.unwrap();
+    c.find(Locator::Id("u"))
+        .await
+        .unwrap()
+        .send_keys("browser-user")
+        .await
+        .unwrap();
+    c.find(Locator::Id("p"))
+        .await
+        .unwrap()
+        .send_keys("quiet harbour lanterns 7")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(c.current_url().await.unwrap().as_str().ends_with("/enrol"));
+    c.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let key = c
+        .find(Locator::Css("code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        c.find(Locator::Css("svg")).await.is_ok(),
+        "the QR code renders"
+    );
+    let secret = Secret::from_base32(&key).expect("a base32 key");
+    let code = secret.code_at(step_of(h.now().timestamp()));
+    c.find(Locator::Id("c"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    c.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Signed in as Nadia Rahman (supervisor)"),
+        "{body}"
+    );
+    // The session cookie is out of reach of page script.
+    let cookies = c.get_all_cookies().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|k| k.name() == "td_session")
+        .expect("a session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    let script: serde_json::Value = c.execute("return document.cookie", vec![]).await.unwrap();
+    assert!(!script.as_str().unwrap_or("").contains("td_session"));
+    // Sign out.
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(c.current_url().await.unwrap().as_str().ends_with("/login"));
+    c.close().await.unwrap();
+}
