@@ -46,6 +46,10 @@ pub enum CsvError {
     DuplicateColumn(String),
     #[error("cannot write the error report: {0}")]
     Report(std::io::Error),
+    /// The batch was recorded but its audit entries could not be written;
+    /// the import stops rather than go on unaudited.
+    #[error("the audit log could not record the imported batch: {0}")]
+    Audit(String),
 }
 
 /// One rejected line.
@@ -161,7 +165,29 @@ impl Casework {
             if batch.len() >= IMPORT_BATCH || (!more && !batch.is_empty()) {
                 let (lines, inputs): (Vec<u64>, Vec<LabResultInput>) =
                     std::mem::take(&mut batch).into_iter().unzip();
-                for (o, line) in self.ingest_lab_results(&inputs).await.iter().zip(lines) {
+                let outcomes = self.ingest_lab_results(&inputs).await;
+                // One entry per recorded result, so each person's disclosure
+                // record shows the import.
+                if let Some(a) = &self.auditor {
+                    let drafts: Vec<_> = outcomes
+                        .iter()
+                        .filter(|o| o.error.is_none() && o.status != "duplicate")
+                        .map(|o| {
+                            crate::auditor::draft(
+                                "cli",
+                                tracedesk_store::audit::Action::PhiWrite,
+                                "lab_result",
+                                o.lab_result_id,
+                                o.person_id,
+                                "import labs --csv",
+                            )
+                        })
+                        .collect();
+                    a.record(drafts)
+                        .await
+                        .map_err(|e| CsvError::Audit(e.to_string()))?;
+                }
+                for (o, line) in outcomes.iter().zip(lines) {
                     match &o.error {
                         Some(e) => self.reject(
                             report,

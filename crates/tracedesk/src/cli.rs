@@ -565,20 +565,8 @@ async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> 
         })
         .await?;
     pb.finish_and_clear();
+    // Each recorded result was audited as its batch was written.
     if let Some(a) = cw.auditor() {
-        let detail = format!(
-            "import labs --csv: {} recorded, {} new cases",
-            summary.recorded, summary.cases_created
-        );
-        a.record(vec![draft(
-            "cli",
-            Action::PhiWrite,
-            "lab_result",
-            None,
-            None,
-            &detail,
-        )])
-        .await?;
         a.checkpoint().await?;
     }
     println!(

@@ -367,6 +367,12 @@ fn purge_dry_run_and_sunset_need_confirmation() {
         &["import", "labs", "--csv", csv.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", text(&o));
+    let o = tracedesk(base.path(), &["audit", "verify"]);
+    assert!(
+        text(&o).contains("audit log OK: 1 entries"),
+        "one entry per imported result: {}",
+        text(&o)
+    );
     let o = tracedesk(base.path(), &["purge", "--dry-run"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("would purge 0 person(s)"), "{}", text(&o));
@@ -383,4 +389,9 @@ fn purge_dry_run_and_sunset_need_confirmation() {
     assert!(!text(&o).contains("Zanele"));
     let o = tracedesk(base.path(), &["audit", "verify"]);
     assert!(o.status.success(), "the log survives sunset: {}", text(&o));
+    assert!(
+        text(&o).contains("audit log OK: 2 entries"),
+        "the purge is audited: {}",
+        text(&o)
+    );
 }
