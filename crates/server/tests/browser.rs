@@ -32,6 +32,20 @@ fn chromedriver() -> Option<String> {
         .map(str::to_string)
 }
 
+/// Waits (up to 10 s) until the browser has navigated to `path`.
+async fn at(c: &fantoccini::Client, path: &str) {
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().path() == path {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the browser is at {}, not {path}",
+        c.current_url().await.unwrap()
+    );
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -112,7 +126,7 @@ async fn sign_in_and_enrol_in_chromium() {
         .click()
         .await
         .unwrap();
-    assert!(c.current_url().await.unwrap().as_str().ends_with("/enrol"));
+    at(&c, "/enrol").await;
     c.find(Locator::Css("button"))
         .await
         .unwrap()
@@ -171,6 +185,6 @@ async fn sign_in_and_enrol_in_chromium() {
         .click()
         .await
         .unwrap();
-    assert!(c.current_url().await.unwrap().as_str().ends_with("/login"));
+    at(&c, "/login").await;
     c.close().await.unwrap();
 }

@@ -358,43 +358,53 @@ macro_rules! identity_store_impl {
             }
 
             async fn access_rows(&self, user: Uuid, person: Uuid) -> StoreResult<AccessRows> {
-                let mut q = select("SELECT jurisdiction FROM persons WHERE id = ");
-                q.push_bind(person)
-                    .push(" UNION SELECT jurisdiction FROM cases WHERE person_id = ")
-                    .push_bind(person)
-                    .push(" UNION SELECT jurisdiction FROM tasks WHERE person_id = ")
-                    .push_bind(person);
-                let jurisdictions =
-                    rows_of(self, q, |r| r.try_get::<String, _>(0).map_err(err)).await?;
-                let mut q = select(format!(
-                    "SELECT DISTINCT assignee_id FROM tasks WHERE assignee_id IS NOT NULL
-                     AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
-                ));
-                q.push_bind(person);
-                let assignees = ids_of(self, q).await?;
-                let mut q = select(format!(
-                    "SELECT DISTINCT t.assignee_id FROM exposures e
-                     JOIN cases c ON c.id = e.case_id
-                     JOIN tasks t ON t.person_id = c.person_id
-                     WHERE t.assignee_id IS NOT NULL AND t.status IN ({ACTIVE_TASK_STATUSES})
-                     AND e.contact_person_id = "
-                ));
-                q.push_bind(person);
-                let case_assignees = ids_of(self, q).await?;
+                // One round trip: every fact tagged by its kind.
                 let mut q = select(
-                    "SELECT expires_at FROM break_glass WHERE user_id = ",
+                    "SELECT 'j' AS kind, jurisdiction AS jur, NULL AS uid, NULL AS until FROM persons WHERE id = ",
                 );
-                q.push_bind(user)
-                    .push(" AND person_id = ")
+                q.push_bind(person)
+                    .push(" UNION ALL SELECT 'j', jurisdiction, NULL, NULL FROM cases WHERE person_id = ")
                     .push_bind(person)
-                    .push(" ORDER BY expires_at DESC LIMIT 1");
-                let break_glass_until = row_of(self, q, |r| r.try_get(0).map_err(err)).await?;
-                Ok(AccessRows {
-                    jurisdictions,
-                    assignees,
-                    case_assignees,
-                    break_glass_until,
+                    .push(" UNION ALL SELECT 'j', jurisdiction, NULL, NULL FROM tasks WHERE person_id = ")
+                    .push_bind(person)
+                    .push(format!(
+                        " UNION ALL SELECT 'a', NULL, assignee_id, NULL FROM tasks WHERE assignee_id IS NOT NULL \
+                         AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
+                    ))
+                    .push_bind(person)
+                    .push(format!(
+                        " UNION ALL SELECT 'c', NULL, t.assignee_id, NULL FROM exposures e \
+                         JOIN cases c ON c.id = e.case_id JOIN tasks t ON t.person_id = c.person_id \
+                         WHERE t.assignee_id IS NOT NULL AND t.status IN ({ACTIVE_TASK_STATUSES}) \
+                         AND e.contact_person_id = "
+                    ))
+                    .push_bind(person)
+                    .push(" UNION ALL SELECT 'b', NULL, NULL, expires_at FROM break_glass WHERE user_id = ")
+                    .push_bind(user)
+                    .push(" AND person_id = ")
+                    .push_bind(person);
+                let facts = rows_of(self, q, |r| {
+                    let kind: String = r.try_get("kind").map_err(err)?;
+                    Ok(match kind.as_str() {
+                        "j" => (kind, r.try_get::<Option<String>, _>("jur").map_err(err)?, None, None),
+                        "a" | "c" => (kind, None, r.try_get::<Option<Uuid>, _>("uid").map_err(err)?, None),
+                        _ => (kind, None, None, r.try_get::<Option<DateTime<Utc>>, _>("until").map_err(err)?),
+                    })
                 })
+                .await?;
+                let mut out = AccessRows::default();
+                for (kind, jur, uid, until) in facts {
+                    match (kind.as_str(), jur, uid, until) {
+                        ("j", Some(j), _, _) if !out.jurisdictions.contains(&j) => out.jurisdictions.push(j),
+                        ("a", _, Some(u), _) if !out.assignees.contains(&u) => out.assignees.push(u),
+                        ("c", _, Some(u), _) if !out.case_assignees.contains(&u) => out.case_assignees.push(u),
+                        ("b", _, _, Some(t)) => {
+                            out.break_glass_until = Some(out.break_glass_until.map_or(t, |b| b.max(t)));
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(out)
             }
 
             async fn get_task(&self, id: Uuid) -> StoreResult<Option<TaskRow>> {
