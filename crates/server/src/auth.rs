@@ -38,6 +38,38 @@ impl Caller {
     }
 }
 
+/// Recently authenticated API tokens. A token's user, role and scope are
+/// looked up at most every [`CallerCache::TTL`], not on every request; a
+/// revoked token or disabled user stops working within that time.
+#[derive(Default)]
+pub struct CallerCache {
+    map: std::sync::Mutex<std::collections::HashMap<Vec<u8>, (std::time::Instant, Caller)>>,
+}
+
+impl CallerCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+    const MAX: usize = 10_000;
+
+    fn get(&self, key: &[u8]) -> Option<Caller> {
+        let map = self.map.lock().ok()?;
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: Vec<u8>, c: &Caller) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= Self::MAX {
+                map.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+                if map.len() >= Self::MAX {
+                    map.clear();
+                }
+            }
+            map.insert(key, (std::time::Instant::now(), c.clone()));
+        }
+    }
+}
+
 /// A caller whose session is still between steps (second factor,
 /// enrolment, forced password change): only the auth routes take them.
 #[derive(Clone)]
@@ -167,6 +199,10 @@ async fn caller(s: &AppState, headers: &HeaderMap, method: &Method) -> Result<Ca
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
+    let cache_key = bearer.map(tokens::hash);
+    if let Some(c) = cache_key.as_deref().and_then(|k| s.callers.get(k)) {
+        return Ok(c);
+    }
     let (user, session) = if let Some(token) = bearer {
         let store = s.cw.store();
         let user = match tokens::authenticate(&**store, token).await {
@@ -216,11 +252,15 @@ async fn caller(s: &AppState, headers: &HeaderMap, method: &Method) -> Result<Ca
         s.cw.principal(&user)
             .await
             .map_err(|e| ApiError::from(e).into_response())?;
-    Ok(Caller {
+    let caller = Caller {
         user,
         principal,
         session,
-    })
+    };
+    if let Some(k) = cache_key {
+        s.callers.put(k, &caller);
+    }
+    Ok(caller)
 }
 
 pub fn csrf_failure() -> Response {

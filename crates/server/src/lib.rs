@@ -32,6 +32,7 @@ pub struct AppState {
     pub auth: AuthPolicy,
     /// Cookies get `Secure` (served over TLS or behind a TLS proxy).
     pub secure_cookies: bool,
+    pub callers: Arc<auth::CallerCache>,
 }
 
 /// Server settings that come from configuration.
@@ -63,6 +64,7 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
         metrics: Arc::new(Metrics::default()),
         auth: settings.auth,
         secure_cookies: settings.secure_cookies,
+        callers: Arc::default(),
     };
     api::routes(state.clone(), settings.max_batch)
         .layer(DefaultBodyLimit::max(settings.body_limit))

@@ -174,6 +174,11 @@ async fn tokens_are_required_and_revocable() {
     assert_eq!(r.status(), 401);
     assert_eq!(app.get("/api/v1/cases").await.0, 200);
     app.store.revoke_token("test").await.unwrap();
+    // Tokens are re-checked at most every CallerCache::TTL.
+    tokio::time::sleep(
+        tracedesk_server::auth::CallerCache::TTL + std::time::Duration::from_millis(100),
+    )
+    .await;
     assert_eq!(app.get("/api/v1/cases").await.0, 401);
 }
 
