@@ -13,6 +13,7 @@ mod login;
 mod metrics;
 mod openapi;
 mod pages;
+pub mod ratelimit;
 pub mod tls;
 pub mod tokens;
 
@@ -44,6 +45,8 @@ pub struct ServerSettings {
     pub max_batch: usize,
     pub auth: AuthPolicy,
     pub secure_cookies: bool,
+    /// Per-client request rate limit; `None` for none (benchmarks, tests).
+    pub rate_limit: Option<ratelimit::RateLimit>,
 }
 
 impl Default for ServerSettings {
@@ -53,6 +56,7 @@ impl Default for ServerSettings {
             max_batch: 10_000,
             auth: AuthPolicy::default(),
             secure_cookies: false,
+            rate_limit: None,
         }
     }
 }
@@ -66,7 +70,14 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
         secure_cookies: settings.secure_cookies,
         callers: Arc::default(),
     };
-    api::routes(state.clone(), settings.max_batch)
+    let mut router = api::routes(state.clone(), settings.max_batch);
+    if let Some(limit) = settings.rate_limit {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            ratelimit::Limiter::new(limit),
+            ratelimit::limit,
+        ));
+    }
+    router
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(axum::middleware::from_fn_with_state(state, metrics::track))
         .layer(axum::middleware::from_fn_with_state(

@@ -517,3 +517,34 @@ async fn every_response_carries_the_security_headers() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn each_client_is_rate_limited() {
+    let h = common::spawn(AuthPolicy::default()).await;
+    let router = tracedesk_server::app(
+        h.cw.clone(),
+        tracedesk_server::ServerSettings {
+            rate_limit: Some(tracedesk_server::ratelimit::RateLimit {
+                per_second: 0.5,
+                burst: 3.0,
+            }),
+            ..Default::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(tracedesk_server::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let r = h.http.get(format!("{base}/healthz")).send().await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.headers()["retry-after"], "1");
+        }
+        codes.push(r.status().as_u16());
+    }
+    assert_eq!(codes, [200, 200, 200, 429, 429, 429]);
+}

@@ -256,6 +256,12 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             max_batch: config.max_batch,
             auth: config.auth.policy(),
             secure_cookies: config.auth.secure_cookies || tls.is_some(),
+            rate_limit: (config.rate_limit_per_second > 0).then(|| {
+                tracedesk_server::ratelimit::RateLimit {
+                    per_second: f64::from(config.rate_limit_per_second),
+                    burst: f64::from(config.rate_limit_burst.max(config.rate_limit_per_second)),
+                }
+            }),
         },
     );
     let listener = tokio::net::TcpListener::bind(config.listen)

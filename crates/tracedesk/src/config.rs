@@ -45,6 +45,10 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Most lab results in one request.
     pub max_batch: usize,
+    /// Sustained requests per second per client address (0: no limit).
+    pub rate_limit_per_second: u32,
+    /// Requests a client may burst above the sustained rate.
+    pub rate_limit_burst: u32,
     /// Public-health periods (CDC 2020 defaults).
     pub rules: DateRules,
     /// Jurisdiction of records that arrive without one.
@@ -123,6 +127,8 @@ impl Default for Config {
             log: "info,sqlx=warn".into(),
             body_limit_bytes: 8 * 1024 * 1024,
             max_batch: 10_000,
+            rate_limit_per_second: 200,
+            rate_limit_burst: 400,
             rules: DateRules::default(),
             default_jurisdiction: "root".into(),
             auth: AuthConfig::default(),

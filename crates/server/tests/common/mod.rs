@@ -55,6 +55,7 @@ pub async fn spawn(auth: AuthPolicy) -> Harness {
             max_batch: 100,
             auth,
             secure_cookies: false,
+            rate_limit: None,
         },
     );
     tokio::spawn(serve(listener, router, std::future::pending()));
