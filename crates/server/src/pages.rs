@@ -245,35 +245,55 @@ async fn checked(
     Ok(p)
 }
 
+/// Runs one sign-in step for a form: checks the session and CSRF field,
+/// calls the JSON step, and redirects on success or re-renders with the
+/// error (`again` builds the page from the session's CSRF token).
+async fn run_step<F, Fut>(
+    s: &AppState,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+    call: F,
+    again: impl FnOnce(&str, &str) -> Response,
+) -> Response
+where
+    F: FnOnce(PartialCaller) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    let p = match checked(s, headers, csrf).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let token = session::csrf_for(&p.session);
+    match follow(call(p).await).await {
+        Ok(r) => r,
+        Err(msg) => again(&token, &msg),
+    }
+}
+
 async fn totp_submit(
     State(s): State<AppState>,
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let p = match checked(&s, &headers, f.csrf.as_deref()).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let res = login::totp(
-        State(s.clone()),
-        Extension(p.clone()),
-        ApiJson(CodeInput {
-            code: f.code.unwrap_or_default(),
-        }),
+    let code = f.code.unwrap_or_default();
+    run_step(
+        &s,
+        &headers,
+        f.csrf.as_deref(),
+        |p| login::totp(State(s.clone()), Extension(p), ApiJson(CodeInput { code })),
+        |csrf, msg| {
+            page(
+                "Second factor",
+                &code_form(
+                    "/login/totp",
+                    csrf,
+                    "6-digit code from your authenticator app",
+                    Some(msg),
+                ),
+            )
+        },
     )
-    .await;
-    match follow(res).await {
-        Ok(r) => r,
-        Err(msg) => page(
-            "Second factor",
-            &code_form(
-                "/login/totp",
-                &session::csrf_for(&p.session),
-                "6-digit code from your authenticator app",
-                Some(&msg),
-            ),
-        ),
-    }
+    .await
 }
 
 async fn enrol_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
@@ -337,28 +357,23 @@ async fn enrol_confirm(
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let p = match checked(&s, &headers, f.csrf.as_deref()).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let res = login::enrol_confirm(
-        State(s.clone()),
-        Extension(p.clone()),
-        ApiJson(CodeInput {
-            code: f.code.unwrap_or_default(),
-        }),
+    let code = f.code.unwrap_or_default();
+    run_step(
+        &s,
+        &headers,
+        f.csrf.as_deref(),
+        |p| login::enrol_confirm(State(s.clone()), Extension(p), ApiJson(CodeInput { code })),
+        |_, msg| {
+            page(
+                "Set up your second factor",
+                &format!(
+                    "{}<p><a href=\"/enrol\">Start again</a></p>",
+                    error_block(Some(msg))
+                ),
+            )
+        },
     )
-    .await;
-    match follow(res).await {
-        Ok(r) => r,
-        Err(msg) => page(
-            "Set up your second factor",
-            &format!(
-                "{}<p><a href=\"/enrol\">Start again</a></p>",
-                error_block(Some(&msg))
-            ),
-        ),
-    }
+    .await
 }
 
 fn password_form(csrf: &str, error: Option<&str>) -> String {
@@ -395,26 +410,18 @@ async fn password_submit(
     headers: HeaderMap,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let p = match checked(&s, &headers, f.csrf.as_deref()).await {
-        Ok(p) => p,
-        Err(r) => return r,
+    let input = PasswordInput {
+        current_password: f.current_password,
+        new_password: f.new_password,
     };
-    let res = login::change_password(
-        State(s.clone()),
-        Extension(p.clone()),
-        ApiJson(PasswordInput {
-            current_password: f.current_password,
-            new_password: f.new_password,
-        }),
+    run_step(
+        &s,
+        &headers,
+        f.csrf.as_deref(),
+        |p| login::change_password(State(s.clone()), Extension(p), ApiJson(input)),
+        |csrf, msg| page("Change your password", &password_form(csrf, Some(msg))),
     )
-    .await;
-    match follow(res).await {
-        Ok(r) => r,
-        Err(msg) => page(
-            "Change your password",
-            &password_form(&session::csrf_for(&p.session), Some(&msg)),
-        ),
-    }
+    .await
 }
 
 async fn logout_submit(

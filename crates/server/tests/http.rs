@@ -1,65 +1,32 @@
 //! The JSON API over real HTTP: a server on port 0 over SQLite in a temp dir.
 
+mod common;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tracedesk_casework::{Casework, Settings};
-use tracedesk_server::{ServerSettings, app, serve, tokens};
 use tracedesk_store::Store;
-use tracedesk_store_sqlite::SqliteStore;
-use tracedesk_vault::Vault;
 
 struct TestApp {
     base: String,
     token: String,
     http: reqwest::Client,
     store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    _h: common::Harness,
 }
 
+/// A supervisor over every jurisdiction calls the API with a token.
 async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
-    store.migrate().await.unwrap();
-    let (vault, _) = Vault::open_or_create(&dir.path().join("master.key")).unwrap();
-    let auditor = tracedesk_casework::auditor::Auditor::new(
-        store.clone(),
-        Arc::new(tracedesk_store::audit::AuditKey::generate()),
-    )
-    .await
-    .unwrap();
-    let cw =
-        Casework::new(store.clone(), Arc::new(vault), Settings::default()).with_auditor(auditor);
-    let (sup, _) = cw
-        .add_user(tracedesk_casework::NewUser {
-            username: "sup".into(),
-            display_name: "Test Supervisor".into(),
-            role: tracedesk_identity::Role::Supervisor,
-            jurisdiction: "root".into(),
-            password: None,
-            mfa_required: true,
-        })
-        .await
-        .unwrap();
-    let token = tokens::create(&*store, "test", sup.id).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(
-        cw,
-        ServerSettings {
-            body_limit: 64 * 1024,
-            max_batch: 100,
-            ..ServerSettings::default()
-        },
-    );
-    tokio::spawn(serve(listener, router, std::future::pending()));
+    let h = common::spawn(tracedesk_casework::AuthPolicy::default()).await;
+    let (_, token) = h
+        .user("sup", tracedesk_identity::Role::Supervisor, "root")
+        .await;
     TestApp {
-        base,
+        base: h.base.clone(),
         token,
         http: reqwest::Client::new(),
-        store,
-        _dir: dir,
+        store: h.store.clone(),
+        _h: h,
     }
 }
 
@@ -173,7 +140,7 @@ async fn tokens_are_required_and_revocable() {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(app.get("/api/v1/cases").await.0, 200);
-    app.store.revoke_token("test").await.unwrap();
+    app.store.revoke_token("sup").await.unwrap();
     // Tokens are re-checked at most every CallerCache::TTL.
     tokio::time::sleep(
         tracedesk_server::auth::CallerCache::TTL + std::time::Duration::from_millis(100),

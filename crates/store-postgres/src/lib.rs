@@ -113,29 +113,7 @@ const AUDIT_LOCK: i64 = 0x7472_6163_6175;
 tracedesk_store::audit_store_impl!(PostgresStore);
 tracedesk_store::sql_common!(Postgres);
 tracedesk_store::identity_store_impl!(PostgresStore, Postgres);
-tracedesk_store::retention_sql!(Postgres);
-
-#[async_trait]
-impl RetentionStore for PostgresStore {
-    async fn purge_candidates(
-        &self,
-        cutoffs: Option<PurgeCutoffs>,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<Uuid>> {
-        purge_candidates_in(self.read_pool(), cutoffs, after, limit).await
-    }
-
-    async fn purge_persons(&self, plans: &[PersonPurge], at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        purge_in(&mut tx, plans, at).await?;
-        tx.commit().await.map_err(err)
-    }
-
-    async fn compact(&self, full: bool) -> StoreResult<()> {
-        self.compact_files(full).await
-    }
-}
+tracedesk_store::retention_store_impl!(PostgresStore, Postgres);
 
 #[async_trait]
 impl Store for PostgresStore {

@@ -1,11 +1,38 @@
 //! The `RetentionStore` purge statements, written once for both SQL backends
 //! (`compact` is the backend's own).
 
-/// Expands the candidate query and the purge writes; the backend's
-/// `impl RetentionStore` calls `purge_candidates_in` and `purge_in`.
+/// Expands the candidate query, the purge writes and `impl RetentionStore`
+/// for a backend that provides `read_pool()`, `write_tx()` and
+/// `compact_files(full)`.
 #[macro_export]
-macro_rules! retention_sql {
-    ($db:ty) => {
+macro_rules! retention_store_impl {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl tracedesk_store::RetentionStore for $store {
+            async fn purge_candidates(
+                &self,
+                cutoffs: Option<PurgeCutoffs>,
+                after: Option<Uuid>,
+                limit: u32,
+            ) -> StoreResult<Vec<Uuid>> {
+                purge_candidates_in(self.read_pool(), cutoffs, after, limit).await
+            }
+
+            async fn purge_persons(
+                &self,
+                plans: &[PersonPurge],
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                purge_in(&mut tx, plans, at).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn compact(&self, full: bool) -> StoreResult<()> {
+                self.compact_files(full).await
+            }
+        }
+
         fn purge_candidates_query<'a>(
             cutoffs: Option<PurgeCutoffs>,
             after: Option<Uuid>,
