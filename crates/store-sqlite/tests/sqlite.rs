@@ -19,8 +19,21 @@ async fn no_plaintext_in_database_file_or_wal() {
     let store = Arc::new(SqliteStore::open(&db).await.unwrap());
     store.migrate().await.unwrap();
     let cw = conformance::casework(store.clone(), dir.path());
-    let secrets = conformance::seed_people(&cw, 1000).await;
+    let mut secrets = conformance::seed_people(&cw, 1000).await;
     assert!(secrets.needles.len() > 3000);
+    // Staff names and usernames are personal data too.
+    cw.add_user(tracedesk_casework::NewUser {
+        username: "tmokoenavance".into(),
+        display_name: "Thandiwe Mokoena-Vance".into(),
+        role: tracedesk_identity::Role::Tracer,
+        jurisdiction: "root".into(),
+        password: None,
+        mfa_required: true,
+    })
+    .await
+    .unwrap();
+    secrets.needles.push("tmokoenavance".into());
+    secrets.needles.push("Mokoena-Vance".into());
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.cases, 1000);
     assert_eq!(counts.exposures, 1000);

@@ -81,7 +81,7 @@ pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
         .iter()
         .filter_map(|o| o.case_id)
         .collect();
-    let user = crate::demo::service_supervisor(&plain, "bench-supervisor").await?;
+    let (user, _) = crate::demo::service_supervisor(&plain, "bench-supervisor").await?;
     let token = tokens::create(&*store, "bench", user).await?;
     let audited = plain.clone().with_auditor(auditor.clone());
     let mut read_figures = Vec::new();

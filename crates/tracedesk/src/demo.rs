@@ -23,13 +23,20 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
         );
     }
     let name = format!("demo-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    let user = service_supervisor(&cw, "demo-supervisor").await?;
+    let (user, temp) = service_supervisor(&cw, "demo-supervisor").await?;
     let token = tokens::create(&**cw.store(), &name, user).await?;
     let url = format!("http://{}", config.listen);
+    let sign_in = match temp {
+        Some(pw) => format!(
+            "browser: {url}/login as demo-supervisor, temporary password {pw}\n\
+             (you will enrol an authenticator app and choose a new password)\n\n"
+        ),
+        None => String::new(),
+    };
     let banner = format!(
         "\ntracedesk demo is running at {url}\n\
          synthetic data only (no real people) in {}\n\n\
-         API token: {token}\n\n\
+         {sign_in}API token: {token}\n\n\
          try:\n  curl -s -H 'Authorization: Bearer {token}' '{url}/api/v1/cases?limit=5'\n  \
          curl -s {url}/api/v1/openapi.json\n\nCtrl-C stops it.",
         config.data_dir.display()
@@ -65,11 +72,11 @@ async fn seed(cw: &tracedesk_casework::Casework, cases: usize) -> anyhow::Result
 pub async fn service_supervisor(
     cw: &tracedesk_casework::Casework,
     username: &str,
-) -> anyhow::Result<uuid::Uuid> {
+) -> anyhow::Result<(uuid::Uuid, Option<String>)> {
     if let Some(u) = cw.user_by_username(username).await? {
-        return Ok(u.id);
+        return Ok((u.id, None));
     }
-    let (v, _) = cw
+    let (v, temp) = cw
         .add_user(tracedesk_casework::NewUser {
             username: username.into(),
             display_name: "Synthetic Supervisor".into(),
@@ -80,5 +87,5 @@ pub async fn service_supervisor(
         })
         .await
         .map_err(crate::admin::describe)?;
-    Ok(v.id)
+    Ok((v.id, temp))
 }
