@@ -227,6 +227,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  keyring         {}", config.keyring_path().display());
             println!("  default_region  {}", config.default_region);
             println!("  rules           {:?}", config.rules);
+            println!(
+                "  jurisdiction    {} (default)",
+                config.default_jurisdiction
+            );
+            let a = &config.auth;
+            println!(
+                "  auth            idle {} s, absolute {} s, lockout after {}, delays after {} ({} ms doubling), secure cookies {}",
+                a.session_idle_seconds,
+                a.session_absolute_seconds,
+                a.lockout_after,
+                a.free_failures,
+                a.base_delay_ms,
+                a.secure_cookies || config.tls_cert_file.is_some()
+            );
+            let r = &config.retention;
+            println!(
+                "  retention       cases {} d, contacts {} d, lab-only {} d after closure",
+                r.case_days, r.contact_days, r.lab_days
+            );
+            println!(
+                "  tls             {}",
+                match &config.tls_cert_file {
+                    Some(c) => c.display().to_string(),
+                    None => "off (plain HTTP; use a TLS proxy or --tls-cert)".into(),
+                }
+            );
+            println!(
+                "  rate limit      {} requests/s per client, burst {}",
+                config.rate_limit_per_second, config.rate_limit_burst
+            );
             Ok(())
         }
         Command::Import {
