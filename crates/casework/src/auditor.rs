@@ -41,8 +41,45 @@ pub struct Auditor {
     queue: tokio::sync::mpsc::UnboundedSender<Job>,
 }
 
+/// Appends a group: after the head this writer last wrote, in one
+/// statement, when it knows it; otherwise (first append, or someone else
+/// appended since) under the log's lock, reading the head.
+async fn append_group(
+    store: &dyn AuditStore,
+    head: &mut Option<(i64, [u8; 32])>,
+    drafts: &[Draft],
+) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
+    let fast = match *head {
+        Some(h) => match store.append_audit_after(h, drafts).await {
+            Err(StoreError::Conflict(_)) => None,
+            other => Some(other),
+        },
+        None => None,
+    };
+    let result = match fast {
+        Some(r) => r,
+        None => {
+            // Under the lock the head is re-read, but another writer's
+            // lock-free append can still land between read and insert: retry.
+            let mut attempt = 0;
+            loop {
+                match store.append_audit(drafts).await {
+                    Err(StoreError::Conflict(_)) if attempt < 10 => attempt += 1,
+                    other => break other,
+                }
+            }
+        }
+    };
+    *head = match &result {
+        Ok(entries) => entries.last().map(|e| (e.seq, e.hash)).or(*head),
+        Err(_) => None,
+    };
+    result
+}
+
 /// Commits queued jobs in groups until every `Auditor` clone is dropped.
 async fn writer(store: Arc<dyn AuditStore>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    let mut head = None;
     while let Some(first) = rx.recv().await {
         let mut n = first.drafts.len();
         let mut jobs = vec![first];
@@ -62,7 +99,7 @@ async fn writer(store: Arc<dyn AuditStore>, mut rx: tokio::sync::mpsc::Unbounded
             // Each caller learns the sequence number and hash of its last entry.
             waiting.push((all.len(), j.done));
         }
-        match store.append_audit(&all).await {
+        match append_group(&*store, &mut head, &all).await {
             Ok(entries) => {
                 for (end, done) in waiting {
                     let last = end.checked_sub(1).and_then(|k| entries.get(k));

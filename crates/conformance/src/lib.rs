@@ -73,10 +73,19 @@ async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
     let auditor = Auditor::new(store.clone(), Arc::new(AuditKey::generate()))
         .await
         .unwrap();
+    // A second writer, as another process or node would be: each caches the
+    // head it last wrote and must fall back when the other got there first.
+    let other_writer = Auditor::new(store.clone(), Arc::new(AuditKey::generate()))
+        .await
+        .unwrap();
     let person = Uuid::now_v7();
     let mut tasks = Vec::new();
     for t in 0..4 {
-        let a = auditor.clone();
+        let a = if t % 2 == 0 {
+            auditor.clone()
+        } else {
+            other_writer.clone()
+        };
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let who = if i % 5 == 0 { Some(person) } else { None };
@@ -108,6 +117,16 @@ async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
     }
     let head = store.audit_head().await.unwrap().unwrap();
     assert_eq!(head.0, 200);
+    // A stale head is refused whole, and nothing is written.
+    let stale = store.audit_entries(198, 1).await.unwrap()[0].clone();
+    let extra = [draft("test", Action::PhiRead, "case", None, None, "x")];
+    assert!(matches!(
+        store
+            .append_audit_after((stale.seq, stale.hash), &extra)
+            .await,
+        Err(tracedesk_store::StoreError::Conflict(_))
+    ));
+    assert_eq!(store.audit_head().await.unwrap().unwrap(), head);
     assert_eq!(auditor.checkpoint().await.unwrap(), Some(200));
     assert_eq!(
         auditor.checkpoint().await.unwrap(),

@@ -102,6 +102,10 @@ impl PostgresStore {
         self.begin().await
     }
 
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     fn read_pool(&self) -> &PgPool {
         &self.pool
     }

@@ -109,6 +109,10 @@ impl SqliteStore {
         self.begin().await
     }
 
+    fn write_pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     fn read_pool(&self) -> &SqlitePool {
         &self.reader
     }

@@ -70,6 +70,16 @@ pub trait AuditStore: Send + Sync {
     /// log's write lock, so concurrent writers (other nodes too) never fork
     /// the chain. The log is append-only: the schema refuses UPDATE and DELETE.
     async fn append_audit(&self, drafts: &[audit::Draft]) -> StoreResult<Vec<audit::Entry>>;
+    /// Appends after a head the caller already knows (its own last append),
+    /// in one statement and one round trip, without taking the log's lock.
+    /// The sequence number's uniqueness keeps the chain whole: if anyone
+    /// appended since, this fails with `Conflict` and nothing is written,
+    /// and the caller falls back to `append_audit`.
+    async fn append_audit_after(
+        &self,
+        head: (i64, [u8; 32]),
+        drafts: &[audit::Draft],
+    ) -> StoreResult<Vec<audit::Entry>>;
     /// Entries after `after_seq`, in sequence order.
     async fn audit_entries(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<audit::Entry>>;
     /// The newest entry's sequence number and hash.

@@ -443,23 +443,30 @@ macro_rules! sql_common {
             };
             let entries = tracedesk_store::audit::link(seq, prev, drafts);
             for chunk in entries.chunks(CHUNK) {
-                let mut q =
-                    QueryBuilder::<$db>::new(format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) "));
-                q.push_values(chunk, |mut b, e| {
-                    b.push_bind(e.seq)
-                        .push_bind(e.draft.at)
-                        .push_bind(&e.draft.actor)
-                        .push_bind(e.draft.action.as_str())
-                        .push_bind(&e.draft.object)
-                        .push_bind(e.draft.object_id)
-                        .push_bind(e.draft.person_id)
-                        .push_bind(&e.draft.detail)
-                        .push_bind(e.prev_hash.as_slice())
-                        .push_bind(e.hash.as_slice());
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
+                audit_insert(chunk).build().execute(&mut **tx).await.map_err(err)?;
             }
             Ok(entries)
+        }
+
+        /// One multi-row INSERT of chained entries.
+        fn audit_insert(
+            chunk: &[tracedesk_store::audit::Entry],
+        ) -> QueryBuilder<'_, $db> {
+            let mut q =
+                QueryBuilder::<$db>::new(format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) "));
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(e.seq)
+                    .push_bind(e.draft.at)
+                    .push_bind(&e.draft.actor)
+                    .push_bind(e.draft.action.as_str())
+                    .push_bind(&e.draft.object)
+                    .push_bind(e.draft.object_id)
+                    .push_bind(e.draft.person_id)
+                    .push_bind(&e.draft.detail)
+                    .push_bind(e.prev_hash.as_slice())
+                    .push_bind(e.hash.as_slice());
+            });
+            q
         }
 
         fn audit_query(after: i64, limit: u32) -> QueryBuilder<'static, $db> {
@@ -529,6 +536,28 @@ macro_rules! audit_store_impl {
             let out = append_audit_in(&mut tx, drafts).await?;
             tx.commit().await.map_err(err)?;
             Ok(out)
+        }
+
+        async fn append_audit_after(
+            &self,
+            head: (i64, [u8; 32]),
+            drafts: &[tracedesk_store::audit::Draft],
+        ) -> StoreResult<Vec<tracedesk_store::audit::Entry>> {
+            if drafts.is_empty() {
+                return Ok(Vec::new());
+            }
+            if drafts.len() > CHUNK {
+                // More than one statement would not be atomic; take the lock.
+                return self.append_audit(drafts).await;
+            }
+            let entries = tracedesk_store::audit::link(head.0, head.1, drafts);
+            // Autocommit: the one statement is its own transaction.
+            audit_insert(&entries)
+                .build()
+                .execute(self.write_pool())
+                .await
+                .map_err(err)?;
+            Ok(entries)
         }
 
         async fn audit_entries(

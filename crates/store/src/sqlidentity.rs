@@ -358,28 +358,31 @@ macro_rules! identity_store_impl {
             }
 
             async fn access_rows(&self, user: Uuid, person: Uuid) -> StoreResult<AccessRows> {
-                // One round trip: every fact tagged by its kind.
+                // One round trip: every fact tagged by its kind. Each branch
+                // selects columns of the same types (text, text, uuid,
+                // timestamp) so PostgreSQL can unify them; only the column
+                // the kind names is read.
                 let mut q = select(
-                    "SELECT 'j' AS kind, jurisdiction AS jur, NULL AS uid, NULL AS until FROM persons WHERE id = ",
+                    "SELECT 'j' AS kind, jurisdiction AS jur, id AS uid, created_at AS until FROM persons WHERE id = ",
                 );
                 q.push_bind(person)
-                    .push(" UNION ALL SELECT 'j', jurisdiction, NULL, NULL FROM cases WHERE person_id = ")
+                    .push(" UNION ALL SELECT 'j', jurisdiction, id, created_at FROM cases WHERE person_id = ")
                     .push_bind(person)
-                    .push(" UNION ALL SELECT 'j', jurisdiction, NULL, NULL FROM tasks WHERE person_id = ")
+                    .push(" UNION ALL SELECT 'j', jurisdiction, id, created_at FROM tasks WHERE person_id = ")
                     .push_bind(person)
                     .push(format!(
-                        " UNION ALL SELECT 'a', NULL, assignee_id, NULL FROM tasks WHERE assignee_id IS NOT NULL \
-                         AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
+                        " UNION ALL SELECT 'a', jurisdiction, assignee_id, created_at FROM tasks \
+                         WHERE assignee_id IS NOT NULL AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
                     ))
                     .push_bind(person)
                     .push(format!(
-                        " UNION ALL SELECT 'c', NULL, t.assignee_id, NULL FROM exposures e \
+                        " UNION ALL SELECT 'c', t.jurisdiction, t.assignee_id, t.created_at FROM exposures e \
                          JOIN cases c ON c.id = e.case_id JOIN tasks t ON t.person_id = c.person_id \
                          WHERE t.assignee_id IS NOT NULL AND t.status IN ({ACTIVE_TASK_STATUSES}) \
                          AND e.contact_person_id = "
                     ))
                     .push_bind(person)
-                    .push(" UNION ALL SELECT 'b', NULL, NULL, expires_at FROM break_glass WHERE user_id = ")
+                    .push(" UNION ALL SELECT 'b', 'b', person_id, expires_at FROM break_glass WHERE user_id = ")
                     .push_bind(user)
                     .push(" AND person_id = ")
                     .push_bind(person);
