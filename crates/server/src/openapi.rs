@@ -29,7 +29,7 @@ pub fn document() -> Value {
         "required": ["first_name", "last_name", "specimen_date", "result", "accession"],
         "properties": str_props(&[
             "first_name", "last_name", "dob", "phone", "email", "address", "language",
-            "specimen_date", "result", "test_type", "accession", "lab",
+            "specimen_date", "result", "test_type", "accession", "lab", "jurisdiction",
         ]),
     });
     lab["description"] = json!(
@@ -53,7 +53,11 @@ pub fn document() -> Value {
         })
     };
     let std_errors = |v: &mut Value| {
-        v["401"] = error_response("Missing or revoked API token");
+        v["401"] = error_response("Missing or revoked API token, or no session");
+        v["403"] = error_response(
+            "Not allowed for this role or record (audited), or the CSRF token is missing or wrong",
+        );
+        v["429"] = error_response("Rate limited; see Retry-After");
         v["422"] = error_response("A field is invalid; `field` names it");
         v["400"] = error_response("Malformed JSON or query");
     };
@@ -80,12 +84,12 @@ pub fn document() -> Value {
     std_errors(&mut search_resp);
     let q = |name: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "schema": schema });
 
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "tracedesk API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Case investigation and contact tracing. Every /api/v1 route needs `Authorization: Bearer <token>` (create one with `tracedesk token create`). Personal data is never accepted in URLs."
+            "description": "Case investigation and contact tracing. Every /api/v1 route needs a caller: `Authorization: Bearer <token>` (a user's token: `tracedesk token create --name N --user U`), or the session cookie from /api/v1/auth/login with `X-CSRF-Token` on state-changing requests. What a caller sees depends on their role and assignments (docs/security.md). Personal data is never accepted in URLs."
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }],
@@ -186,5 +190,58 @@ pub fn document() -> Value {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "$ref": "#/components/schemas/ErrorBody" } } }
             }
         }
-    })
+    });
+    add_access_paths(&mut doc);
+    doc
+}
+
+/// Routes of identity and access: sign-in steps, line list, assignment, break-glass.
+fn add_access_paths(doc: &mut Value) {
+    let ok = |d: &str| json!({ "200": json_ok(d, json!({ "type": "object" })), "401": error_response("Not signed in"), "403": error_response("Not allowed, or CSRF token missing") });
+    let body = |props: &[&str]| {
+        json!({ "required": true, "content": { "application/json": { "schema": {
+        "type": "object", "additionalProperties": false, "properties": str_props(props) } } } })
+    };
+    let step = |summary: &str, props: &[&str]| {
+        json!({ "post": {
+        "summary": summary, "requestBody": body(props),
+        "responses": { "200": json_ok("Next step: totp, enrol, change_password or done; a new session cookie", json!({ "type": "object", "properties": { "next": { "type": "string" }, "csrf_token": { "type": "string" } } })),
+                       "401": error_response("Wrong credentials or code"), "429": error_response("Throttled; see Retry-After") } } })
+    };
+    let paths = &mut doc["paths"];
+    paths["/api/v1/auth/login"] = step(
+        "Sign in with username and password (no CSRF token needed)",
+        &["username", "password"],
+    );
+    paths["/api/v1/auth/totp"] = step("Second factor: a 6-digit TOTP code", &["code"]);
+    paths["/api/v1/auth/enrol"] = json!({ "post": { "summary": "Start TOTP enrolment: secret, otpauth URI and SVG QR code", "responses": ok("Enrolment secret") } });
+    paths["/api/v1/auth/enrol/confirm"] =
+        step("Confirm enrolment with a code from the app", &["code"]);
+    paths["/api/v1/auth/password"] = step(
+        "Change the password (required after an admin reset)",
+        &["current_password", "new_password"],
+    );
+    paths["/api/v1/auth/logout"] = json!({ "post": { "summary": "End this session", "responses": { "204": { "description": "Signed out" } } } });
+    paths["/api/v1/auth/logout-everywhere"] = json!({ "post": { "summary": "End every session of the user", "responses": ok("How many sessions ended") } });
+    paths["/api/v1/auth/me"] = json!({ "get": { "summary": "Who is signed in", "responses": ok("The user (no secrets)") } });
+    paths["/api/v1/line-list"] = json!({ "get": { "summary": "De-identified line list (analysts, supervisors): age band, dates, status, jurisdiction; audited as an export",
+        "parameters": [ { "name": "cursor", "in": "query", "schema": { "type": "string" } }, { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } } ],
+        "responses": ok("A page of de-identified rows") } });
+    paths["/api/v1/tasks"] = json!({ "get": { "summary": "The caller's assigned tasks (ids and scheduling only)", "responses": ok("Tasks") } });
+    paths["/api/v1/tasks/{id}/assign"] = json!({ "post": { "summary": "Assign a task to a tracer or supervisor, or null to unassign (supervisors, within their jurisdiction)",
+        "parameters": [id_param()],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": { "user_id": { "type": ["string", "null"], "format": "uuid" } } } } } },
+        "responses": ok("The task's new status") } });
+    paths["/api/v1/break-glass"] = json!({
+        "post": { "summary": "Open a record you are not entitled to for one hour, with a reason (flagged and audited)",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["person_id", "reason"],
+                "properties": { "person_id": { "type": "string", "format": "uuid" }, "reason": { "type": "string", "minLength": 10, "maxLength": 500 } } } } } },
+            "responses": { "201": json_ok("The grant and when it expires", json!({ "type": "object" })), "403": error_response("Role may not break the glass"), "422": error_response("Reason too short or too long") } },
+        "get": { "summary": "Break-glass use by the supervisor's team members, with reasons",
+            "parameters": [ { "name": "days", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 365 } } ],
+            "responses": ok("Grants") }
+    });
+    doc["components"]["securitySchemes"]["session"] =
+        json!({ "type": "apiKey", "in": "cookie", "name": "td_session" });
+    doc["security"] = json!([{ "bearer": [] }, { "session": [] }]);
 }
