@@ -37,6 +37,7 @@ pub struct UserView {
     pub must_change_password: bool,
     pub locked: bool,
     pub disabled: bool,
+    pub phi_granted: bool,
 }
 
 /// A new account.
@@ -105,6 +106,7 @@ impl Casework {
             must_change_password: u.must_change_password,
             locked: u.locked_at.is_some(),
             disabled: u.disabled_at.is_some(),
+            phi_granted: u.phi_granted,
         })
     }
 
@@ -182,6 +184,7 @@ impl Casework {
             key_version: self.vault.current_version(),
             created_at: now,
             updated_at: now,
+            phi_granted: false,
         };
         self.store.insert_user(&row).await?;
         Ok((self.user_view(&row)?, temp))
@@ -231,6 +234,24 @@ impl Casework {
     pub async fn enable_user(&self, username: &str) -> Result<UserRow, CaseworkError> {
         let mut u = self.require_user(username).await?;
         u.disabled_at = None;
+        self.save_user(u).await
+    }
+
+    /// Grants (or withdraws) PHI access within the user's jurisdictions,
+    /// beyond their role (for analysts who need more than the line list).
+    pub async fn set_phi_grant(
+        &self,
+        username: &str,
+        granted: bool,
+    ) -> Result<UserRow, CaseworkError> {
+        let mut u = self.require_user(username).await?;
+        if Role::parse(&u.role) == Some(Role::Integration) {
+            return Err(CaseworkError::invalid(
+                "username",
+                "integration accounts never read records",
+            ));
+        }
+        u.phi_granted = granted;
         self.save_user(u).await
     }
 
@@ -442,6 +463,7 @@ impl Casework {
             role,
             scope: tree.subtree(&user.jurisdiction),
             team_members,
+            phi_granted: user.phi_granted,
         })
     }
 
@@ -462,7 +484,7 @@ impl Casework {
         let mut d = access::decide(p, &facts, self.now());
         // Capability gates entitlement, not break-glass: an analyst is never
         // "entitled" to a record, but may break the glass.
-        if d == Decision::Allow && !access::can(p.role, Capability::WorkRecords) {
+        if d == Decision::Allow && !p.can(Capability::WorkRecords) {
             d = Decision::Deny;
         }
         Ok(d)

@@ -15,6 +15,16 @@ pub struct Principal {
     pub scope: Vec<String>,
     /// Members of the teams this user belongs to (supervisors oversee them).
     pub team_members: Vec<Uuid>,
+    /// Granted PHI access within `scope` beyond the role (analysts).
+    pub phi_granted: bool,
+}
+
+impl Principal {
+    /// The role's capabilities, plus record work for a PHI grant.
+    pub fn can(&self, cap: Capability) -> bool {
+        can(self.role, cap)
+            || (self.phi_granted && self.role.is_staff() && cap == Capability::WorkRecords)
+    }
 }
 
 /// What the store knows about one person's record, gathered for a decision.
@@ -88,7 +98,11 @@ pub fn decide(p: &Principal, f: &AccessFacts, now: DateTime<Utc>) -> Decision {
                     .chain(&f.case_assignees)
                     .any(|u| p.team_members.contains(u))
         }
-        Role::Analyst | Role::Admin | Role::Integration => false,
+        // A PHI grant entitles by jurisdiction, like a supervisor without teams.
+        Role::Analyst | Role::Admin => {
+            p.phi_granted && f.jurisdictions.iter().any(|j| p.scope.contains(j))
+        }
+        Role::Integration => false,
     };
     if entitled {
         Decision::Allow
@@ -110,6 +124,7 @@ mod tests {
             role,
             scope: scope.iter().map(|s| s.to_string()).collect(),
             team_members: Vec::new(),
+            phi_granted: false,
         }
     }
 
@@ -162,6 +177,24 @@ mod tests {
             u.team_members.push(u.user_id);
             assert_eq!(decide(&u, &f, now), Decision::Deny, "{role}");
         }
+    }
+
+    #[test]
+    fn a_phi_grant_opens_records_in_the_jurisdiction_only() {
+        let now = Utc::now();
+        let mut a = user(Role::Analyst, &["ny", "ny-kings"]);
+        assert!(!a.can(Capability::WorkRecords));
+        a.phi_granted = true;
+        assert!(a.can(Capability::WorkRecords));
+        assert_eq!(decide(&a, &facts("ny-kings"), now), Decision::Allow);
+        assert_eq!(decide(&a, &facts("nj"), now), Decision::Deny);
+        let mut i = user(Role::Integration, &["root"]);
+        i.phi_granted = true;
+        assert!(
+            !i.can(Capability::WorkRecords),
+            "machines never read records"
+        );
+        assert_eq!(decide(&i, &facts("root"), now), Decision::Deny);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tracedesk_casework::{
     CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonSearch,
 };
 use tracedesk_identity::Role;
-use tracedesk_identity::access::{self, Capability, Decision};
+use tracedesk_identity::access::{Capability, Decision};
 use tracedesk_store::ListScope;
 use tracedesk_store::audit::Action;
 use uuid::Uuid;
@@ -133,7 +133,7 @@ async fn deny(
 
 /// The route-level check: may this role use the route at all?
 async fn require(s: &AppState, c: &Caller, cap: Capability, route: &str) -> Result<(), ApiError> {
-    if access::can(c.role(), cap) {
+    if c.principal.can(cap) {
         Ok(())
     } else {
         Err(deny(s, c, "route", None, route).await)

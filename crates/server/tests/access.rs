@@ -380,3 +380,47 @@ async fn line_list_is_de_identified() {
         assert!(!text.contains(phi), "line list leaks {phi}: {text}");
     }
 }
+
+#[tokio::test]
+async fn an_analyst_with_a_phi_grant_reads_records_in_their_jurisdiction() {
+    let w = world().await;
+    let h = &w.h;
+    let path = format!("/api/v1/cases/{}", w.case);
+    assert_eq!(h.call(&w.analyst.1, Method::GET, &path, None).await.0, 403);
+    h.cw.set_phi_grant("analyst", true).await.unwrap();
+    // A token's caller is re-read after at most CallerCache::TTL.
+    tokio::time::sleep(
+        tracedesk_server::auth::CallerCache::TTL + std::time::Duration::from_millis(100),
+    )
+    .await;
+    let (s, v) = h.call(&w.analyst.1, Method::GET, &path, None).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = h
+        .call(&w.analyst.1, Method::GET, "/api/v1/cases", None)
+        .await;
+    assert_eq!(s, 200);
+    assert!(holds(&v, &w.case));
+    // Outside their jurisdiction (ny) nothing opens.
+    let other = json!({"first_name": "Ilse", "last_name": "Brandt", "dob": "1975-07-08",
+        "specimen_date": "2026-11-20", "result": "positive", "accession": "NJ-1", "jurisdiction": "nj"});
+    let (_, nj) = h
+        .call(
+            &w.sup_nj.1,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(other),
+        )
+        .await;
+    let nj_case = nj["case_id"].as_str().unwrap();
+    let (s, _) = h
+        .call(
+            &w.analyst.1,
+            Method::GET,
+            &format!("/api/v1/cases/{nj_case}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 403);
+    // Integrations cannot be granted.
+    assert!(h.cw.set_phi_grant("elr-feed", true).await.is_err());
+}

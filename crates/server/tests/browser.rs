@@ -46,6 +46,45 @@ async fn at(c: &fantoccini::Client, path: &str) {
     );
 }
 
+/// Retries a step on the current page for up to 10 s: the page may still
+/// be loading, or be replaced under us by the previous click's navigation.
+async fn retry<T, F, Fut>(what: &str, mut step: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+{
+    let mut last = None;
+    for _ in 0..100 {
+        match step().await {
+            Ok(v) => return v,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what}: {last:?}");
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    retry(css, || async {
+        c.find(Locator::Css(css)).await?.click().await
+    })
+    .await
+}
+
+async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    retry(css, || async {
+        c.find(Locator::Css(css)).await?.send_keys(text).await
+    })
+    .await
+}
+
+async fn text_of(c: &fantoccini::Client, css: &str) -> String {
+    retry(css, || async {
+        c.find(Locator::Css(css)).await?.text().await
+    })
+    .await
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -108,63 +147,23 @@ async fn sign_in_and_enrol_in_chromium() {
     let c = client.expect("a chromedriver session");
 
     c.goto(&format!("{}/login", h.base)).await.unwrap();
-    c.find(Locator::Id("u"))
-        .await
-        .unwrap()
-        .send_keys("browser-user")
-        .await
-        .unwrap();
-    c.find(Locator::Id("p"))
-        .await
-        .unwrap()
-        .send_keys("quiet harbour lanterns 7")
-        .await
-        .unwrap();
-    c.find(Locator::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "#u", "browser-user").await;
+    type_into(&c, "#p", "quiet harbour lanterns 7").await;
+    click(&c, "button").await;
     at(&c, "/enrol").await;
-    c.find(Locator::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let key = c
-        .find(Locator::Css("code"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // "Show my setup code" posts back to /enrol: wait for the key to appear.
+    click(&c, "button").await;
+    let key = text_of(&c, "code").await;
     assert!(
         c.find(Locator::Css("svg")).await.is_ok(),
         "the QR code renders"
     );
     let secret = Secret::from_base32(&key).expect("a base32 key");
     let code = secret.code_at(step_of(h.now().timestamp()));
-    c.find(Locator::Id("c"))
-        .await
-        .unwrap()
-        .send_keys(&code)
-        .await
-        .unwrap();
-    c.find(Locator::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let body = c
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    type_into(&c, "#c", &code).await;
+    click(&c, "button").await;
+    at(&c, "/").await;
+    let body = text_of(&c, "body").await;
     assert!(
         body.contains("Signed in as Nadia Rahman (supervisor)"),
         "{body}"
@@ -179,12 +178,7 @@ async fn sign_in_and_enrol_in_chromium() {
     let script: serde_json::Value = c.execute("return document.cookie", vec![]).await.unwrap();
     assert!(!script.as_str().unwrap_or("").contains("td_session"));
     // Sign out.
-    c.find(Locator::Css("form[action='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form[action='/logout'] button").await;
     at(&c, "/login").await;
     c.close().await.unwrap();
 }

@@ -241,6 +241,8 @@ pub struct UserRow {
     pub key_version: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// An analyst granted PHI access within their jurisdictions.
+    pub phi_granted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,8 @@ macro_rules! identity_store_impl {
                     .push_bind(u.disabled_at)
                     .push_bind(i64::from(u.key_version))
                     .push_bind(u.created_at)
-                    .push_bind(u.updated_at);
+                    .push_bind(u.updated_at)
+                    .push_bind(u.phi_granted);
             });
         }
 
@@ -114,6 +115,8 @@ macro_rules! identity_store_impl {
                     .push_bind(i64::from(u.key_version))
                     .push(", updated_at = ")
                     .push_bind(u.updated_at)
+                    .push(", phi_granted = ")
+                    .push_bind(u.phi_granted)
                     .push(" WHERE id = ")
                     .push_bind(u.id);
                 match write_one(self, q).await? {

@@ -8,7 +8,7 @@ pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first
 pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction";
 pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab";
 pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes";
-pub const USER_COLUMNS: &str = "id, username, username_bidx, display_name, role, jurisdiction, password_hash, must_change_password, mfa_required, totp_secret, totp_confirmed, totp_last_step, failed_logins, last_failed_at, locked_at, disabled_at, key_version, created_at, updated_at";
+pub const USER_COLUMNS: &str = "id, username, username_bidx, display_name, role, jurisdiction, password_hash, must_change_password, mfa_required, totp_secret, totp_confirmed, totp_last_step, failed_logins, last_failed_at, locked_at, disabled_at, key_version, created_at, updated_at, phi_granted";
 pub const SESSION_COLUMNS: &str = "hash, user_id, created_at, last_seen_at, mfa_done";
 pub const BREAK_GLASS_COLUMNS: &str =
     "id, user_id, person_id, opened_at, expires_at, key_version, reason";
@@ -157,6 +157,7 @@ macro_rules! sql_row_decoders {
                 key_version: version(r)?,
                 created_at: r.try_get("created_at").map_err(e)?,
                 updated_at: r.try_get("updated_at").map_err(e)?,
+                phi_granted: r.try_get("phi_granted").map_err(e)?,
             })
         }
 

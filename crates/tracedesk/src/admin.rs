@@ -42,6 +42,11 @@ pub enum UserAction {
     ResetPassword { username: String },
     /// Forget the second factor; the user enrols again at next sign-in.
     ResetMfa { username: String },
+    /// Let a user (an analyst, typically) open PHI records within their
+    /// jurisdictions, beyond what their role allows.
+    GrantPhi { username: String },
+    /// Withdraw a PHI grant.
+    RevokePhi { username: String },
     /// List accounts.
     List,
 }
@@ -212,12 +217,40 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
             .await?;
             println!("second factor of {username} reset; they enrol again at next sign-in");
         }
+        UserAction::GrantPhi { username } => {
+            let u = cw.set_phi_grant(&username, true).await.map_err(describe)?;
+            record(
+                &cw,
+                Action::PermissionChange,
+                "user",
+                Some(u.id),
+                "PHI access granted within the user's jurisdictions",
+            )
+            .await?;
+            println!(
+                "{username} may now open PHI records within {}",
+                u.jurisdiction
+            );
+        }
+        UserAction::RevokePhi { username } => {
+            let u = cw.set_phi_grant(&username, false).await.map_err(describe)?;
+            record(
+                &cw,
+                Action::PermissionChange,
+                "user",
+                Some(u.id),
+                "PHI access grant withdrawn",
+            )
+            .await?;
+            println!("{username} no longer has a PHI grant");
+        }
         UserAction::List => {
             println!(
                 "{:<24} {:<12} {:<16} {:<5} state",
                 "username", "role", "jurisdiction", "mfa"
             );
             for v in cw.list_users().await.map_err(describe)? {
+                let grant = if v.phi_granted { ", PHI grant" } else { "" };
                 let state = if v.disabled {
                     "disabled"
                 } else if v.locked {
@@ -235,7 +268,7 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
                     "off"
                 };
                 println!(
-                    "{:<24} {:<12} {:<16} {:<5} {state}",
+                    "{:<24} {:<12} {:<16} {:<5} {state}{grant}",
                     v.username, v.role, v.jurisdiction, mfa
                 );
             }
