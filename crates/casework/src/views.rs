@@ -86,7 +86,8 @@ impl Casework {
             .map_err(Into::into)
     }
 
-    pub(crate) fn person_view(&self, p: &PersonRow) -> Result<PersonView, CaseworkError> {
+    /// Opens a person row the caller has already been allowed to see.
+    pub fn person_view(&self, p: &PersonRow) -> Result<PersonView, CaseworkError> {
         let t = schema::PERSONS.name;
         Ok(PersonView {
             id: p.id,
@@ -101,7 +102,8 @@ impl Casework {
         })
     }
 
-    pub(crate) fn case_view(&self, c: &CaseRow) -> Result<CaseView, CaseworkError> {
+    /// Opens a case row the caller has already been allowed to see.
+    pub fn case_view(&self, c: &CaseRow) -> Result<CaseView, CaseworkError> {
         let t = schema::CASES.name;
         let symptoms = self
             .open_opt(t, "symptoms", c.id, &c.symptoms)?

@@ -169,8 +169,14 @@ async fn list_scope(s: &AppState, c: &Caller, route: &str) -> Result<ListScope, 
     })
 }
 
-/// Loads a case's row (no PHI opened) and checks access to its person.
-async fn guard_case(s: &AppState, c: &Caller, id: Uuid, route: &str) -> Result<bool, ApiError> {
+/// Loads a case's row (no PHI opened) and checks access to its person;
+/// returns the row and whether access is by break-glass.
+async fn guard_case(
+    s: &AppState,
+    c: &Caller,
+    id: Uuid,
+    route: &str,
+) -> Result<(tracedesk_store::CaseRow, bool), ApiError> {
     let Some(row) =
         s.cw.store()
             .get_case(id)
@@ -179,7 +185,8 @@ async fn guard_case(s: &AppState, c: &Caller, id: Uuid, route: &str) -> Result<b
     else {
         return Err(ApiError::not_found("case"));
     };
-    guard(s, c, row.person_id, "case", id, route).await
+    let flagged = guard(s, c, row.person_id, "case", id, route).await?;
+    Ok((row, flagged))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -374,8 +381,8 @@ async fn get_case(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
     let route = "GET /api/v1/cases/{id}";
-    let flagged = guard_case(&s, &caller, id, route).await?;
-    let case = s.cw.get_case(id).await?;
+    let (row, flagged) = guard_case(&s, &caller, id, route).await?;
+    let case = s.cw.case_view(&row)?;
     let contacts =
         s.cw.list_contacts(Some(id), None, None, Some(500), None)
             .await?;
@@ -398,7 +405,7 @@ async fn patch_case(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
     let route = "PATCH /api/v1/cases/{id}";
-    let flagged = guard_case(&s, &caller, id, route).await?;
+    let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.patch_case(id, &patch).await?;
     let touched = vec![("case", case.id, Some(case.person_id))];
     audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
@@ -413,7 +420,7 @@ async fn post_contact(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "case")?;
     let route = "POST /api/v1/cases/{id}/contacts";
-    let flagged = guard_case(&s, &caller, id, route).await?;
+    let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let out = s.cw.add_contact(id, &input).await?;
     let touched = vec![("exposure", out.exposure_id, Some(out.contact_person_id))];
     audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
@@ -467,17 +474,16 @@ async fn get_person(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "person")?;
     let route = "GET /api/v1/persons/{id}";
-    if s.cw
-        .store()
-        .get_person(id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .is_none()
-    {
+    let Some(row) =
+        s.cw.store()
+            .get_person(id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    else {
         return Err(ApiError::not_found("person"));
-    }
+    };
     let flagged = guard(&s, &caller, id, "person", id, route).await?;
-    let person = s.cw.get_person(id).await?;
+    let person = s.cw.person_view(&row)?;
     let labs = s.cw.person_lab_results(id).await?;
     let touched = vec![("person", person.id, Some(person.id))];
     audit(&s, &caller, Action::PhiRead, route, touched, flagged).await?;

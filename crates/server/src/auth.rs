@@ -2,12 +2,11 @@
 //! or a browser session cookie, and the CSRF check for cookie requests.
 
 use crate::{ApiError, AppState, tokens};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use std::net::SocketAddr;
 use tracedesk_identity::{Principal, Role, session};
 use tracedesk_store::{SessionRow, UserRow};
 use uuid::Uuid;
@@ -77,14 +76,6 @@ pub struct PartialCaller {
     pub user: UserRow,
     pub session: String,
     pub row: SessionRow,
-}
-
-/// The client's address, for throttling and the audit log.
-pub fn client_addr(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

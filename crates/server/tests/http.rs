@@ -12,7 +12,7 @@ struct TestApp {
     token: String,
     http: reqwest::Client,
     store: Arc<dyn Store>,
-    _h: common::Harness,
+    h: common::Harness,
 }
 
 /// A supervisor over every jurisdiction calls the API with a token.
@@ -26,7 +26,7 @@ async fn spawn_app() -> TestApp {
         token,
         http: reqwest::Client::new(),
         store: h.store.clone(),
-        _h: h,
+        h,
     }
 }
 
@@ -37,20 +37,7 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.h.call(&self.token, method, path, body).await
     }
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await

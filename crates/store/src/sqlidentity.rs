@@ -39,6 +39,26 @@ macro_rules! identity_store_impl {
             Ok(done.rows_affected())
         }
 
+        /// Runs `change` then reads the counter `count` in one write
+        /// transaction, so concurrent failures each see their own count.
+        async fn change_then_count(
+            store: &$store,
+            mut change: QueryBuilder<'_, $db>,
+            mut count: QueryBuilder<'_, $db>,
+        ) -> StoreResult<i32> {
+            let mut tx = store.write_tx().await?;
+            change.build().execute(&mut *tx).await.map_err(err)?;
+            let n: i32 = count
+                .build()
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(err)?
+                .try_get(0)
+                .map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            Ok(n)
+        }
+
         fn select<'a>(sql: impl Into<String>) -> QueryBuilder<'a, $db> {
             QueryBuilder::<$db>::new(sql.into())
         }
@@ -148,7 +168,6 @@ macro_rules! identity_store_impl {
                 at: DateTime<Utc>,
                 lock_at: i32,
             ) -> StoreResult<i32> {
-                let mut tx = self.write_tx().await?;
                 let mut q = select(
                     "UPDATE users SET failed_logins = failed_logins + 1, last_failed_at = ",
                 );
@@ -159,18 +178,9 @@ macro_rules! identity_store_impl {
                     .push_bind(at)
                     .push(") ELSE locked_at END WHERE id = ")
                     .push_bind(id);
-                q.build().execute(&mut *tx).await.map_err(err)?;
-                let mut q = select("SELECT failed_logins FROM users WHERE id = ");
-                q.push_bind(id);
-                let n: i32 = q
-                    .build()
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?
-                    .try_get(0)
-                    .map_err(err)?;
-                tx.commit().await.map_err(err)?;
-                Ok(n)
+                let mut count = select("SELECT failed_logins FROM users WHERE id = ");
+                count.push_bind(id);
+                change_then_count(self, q, count).await
             }
 
             async fn clear_login_failures(&self, id: Uuid) -> StoreResult<()> {
@@ -197,25 +207,15 @@ macro_rules! identity_store_impl {
                 client: &str,
                 at: DateTime<Utc>,
             ) -> StoreResult<i32> {
-                let mut tx = self.write_tx().await?;
                 let mut q =
                     select("INSERT INTO login_throttle (client, failures, last_failed_at) VALUES (");
                 q.push_bind(client)
                     .push(", 1, ")
                     .push_bind(at)
                     .push(") ON CONFLICT (client) DO UPDATE SET failures = login_throttle.failures + 1, last_failed_at = excluded.last_failed_at");
-                q.build().execute(&mut *tx).await.map_err(err)?;
-                let mut q = select("SELECT failures FROM login_throttle WHERE client = ");
-                q.push_bind(client);
-                let n: i32 = q
-                    .build()
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?
-                    .try_get(0)
-                    .map_err(err)?;
-                tx.commit().await.map_err(err)?;
-                Ok(n)
+                let mut count = select("SELECT failures FROM login_throttle WHERE client = ");
+                count.push_bind(client);
+                change_then_count(self, q, count).await
             }
 
             async fn clear_client_failures(&self, client: &str) -> StoreResult<()> {
