@@ -63,6 +63,100 @@ pub async fn run_all(store: Arc<dyn Store>) {
     identity_and_access(&cw).await;
     rotation_resumes_and_reseals(&cw).await;
     audit_log_chains_and_verifies(store.clone()).await;
+    audit_journal_recovers_and_fails_closed(store.clone()).await;
+}
+
+/// Journaled mode: entries reach the log, a crash's leftovers are absorbed
+/// once (not twice when they already got in), a damaged segment is kept
+/// aside, and an entry that cannot be journaled fails its action.
+async fn audit_journal_recovers_and_fails_closed(store: Arc<dyn Store>) {
+    use tracedesk_casework::audit_journal;
+    use tracedesk_casework::auditor::{Auditor, draft};
+    use tracedesk_store::audit::{Action, AuditKey};
+    let key = Arc::new(AuditKey::generate());
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let head = || async { store.audit_head().await.unwrap().map_or(0, |h| h.0) };
+    let segments = |d: &std::path::Path, ext: &str| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| {
+                let p = e.as_ref().unwrap().path();
+                p.extension().is_some_and(|x| x == ext)
+            })
+            .count()
+    };
+    let read = |i: usize| {
+        draft(
+            "token:journal",
+            Action::PhiRead,
+            "case",
+            Some(Uuid::now_v7()),
+            None,
+            &format!("read {i}"),
+        )
+    };
+
+    // Entries recorded through the journal are in the log after a flush,
+    // chained after what was there, and their segments are gone.
+    let before = head().await;
+    let (auditor, recovered) = Auditor::journaled(store.clone(), key.clone(), &journal)
+        .await
+        .unwrap();
+    assert_eq!(recovered, 0);
+    let again = Auditor::journaled(store.clone(), key.clone(), &journal).await;
+    assert!(again.is_err(), "two processes must not share a journal");
+    for i in 0..30 {
+        auditor.record(vec![read(i)]).await.unwrap();
+    }
+    assert_eq!(segments(&journal, "jsonl"), 1, "the open segment");
+    assert_eq!(auditor.checkpoint().await.unwrap(), Some(before + 30));
+    assert_eq!(head().await, before + 30);
+    let logged = store.audit_entries(before, 30).await.unwrap();
+    assert_eq!(logged[0].draft.detail, "read 0");
+    assert_eq!(logged[29].draft.detail, "read 29");
+    assert_eq!(segments(&journal, "jsonl"), 0);
+    drop(auditor);
+
+    // A crash left two segments: one already absorbed (the crash came
+    // between commit and delete), one not yet, with a torn last line.
+    let absorbed: Vec<_> = (100..105).map(read).collect();
+    let pending: Vec<_> = (200..207).map(read).collect();
+    Auditor::new(store.clone(), key.clone())
+        .await
+        .unwrap()
+        .record(absorbed.clone())
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    audit_journal::encode(&absorbed, &mut bytes);
+    std::fs::write(journal.join("00000000000000000001.jsonl"), &bytes).unwrap();
+    bytes.clear();
+    audit_journal::encode(&pending, &mut bytes);
+    bytes.extend_from_slice(b"{\"at\":17");
+    std::fs::write(journal.join("00000000000000000002.jsonl"), &bytes).unwrap();
+    // A third segment is damaged in the middle: kept aside, not absorbed.
+    std::fs::write(journal.join("00000000000000000003.jsonl"), b"garbage\n{}\n").unwrap();
+    let before = head().await;
+    // Dropping the last clone of the first auditor released the lock.
+    let (auditor, recovered) = Auditor::journaled(store.clone(), key.clone(), &journal)
+        .await
+        .unwrap();
+    assert_eq!(recovered, 7, "only the segment not yet in the log");
+    assert_eq!(head().await, before + 7);
+    let logged = store.audit_entries(before, 7).await.unwrap();
+    let details: Vec<_> = logged.iter().map(|e| e.draft.detail.clone()).collect();
+    assert_eq!(
+        details,
+        pending.iter().map(|d| d.detail.clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(segments(&journal, "jsonl"), 0);
+    assert_eq!(segments(&journal, "unreadable"), 1);
+
+    // The journal cannot be written: the entry, and so the action, fails.
+    std::fs::remove_dir_all(&journal).unwrap();
+    let e = auditor.record(vec![read(300)]).await.unwrap_err();
+    assert!(e.to_string().contains("audit journal"), "{e}");
 }
 
 /// Appends from several tasks at once (the chain must not fork), signs

@@ -225,6 +225,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  listen          {}", config.listen);
             println!("  database        {}", config.database_label());
             println!("  keyring         {}", config.keyring_path().display());
+            println!(
+                "  audit journal   {}",
+                match config.audit_journal_dir() {
+                    Some(d) => d.display().to_string(),
+                    None => "off (each group of entries commits to the database)".into(),
+                }
+            );
             println!("  default_region  {}", config.default_region);
             println!("  rules           {:?}", config.rules);
             println!(
@@ -276,7 +283,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         (Some(cert), Some(key)) => Some(tracedesk_server::tls::load(cert, key)?),
         _ => None,
     };
-    let cw = runtime::open(config).await?;
+    let cw = runtime::open_serving(config).await?;
     let auditor = cw.auditor().cloned();
     let purger = crate::retention_cmd::spawn_daily(cw.clone(), config.retention);
     let app = tracedesk_server::app(

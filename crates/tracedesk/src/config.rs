@@ -35,6 +35,10 @@ pub struct Config {
     /// The audit log's checkpoint-signing key; default
     /// `data_dir/audit-signing.key` (created on first run).
     pub audit_key_file: Option<PathBuf>,
+    /// Journal audit entries in `data_dir/audit-journal` before they enter the
+    /// database log (see docs/security.md); default on with SQLite, off with
+    /// PostgreSQL, whose nodes may not keep their local disk.
+    pub audit_journal: Option<bool>,
     /// Region for phone numbers written without a country code.
     #[serde(deserialize_with = "string")]
     pub default_region: String,
@@ -123,6 +127,7 @@ impl Default for Config {
             database_url: None,
             master_key_file: None,
             audit_key_file: None,
+            audit_journal: None,
             default_region: "US".into(),
             log: "info,sqlx=warn".into(),
             body_limit_bytes: 8 * 1024 * 1024,
@@ -429,6 +434,17 @@ impl Config {
             self.data_dir
                 .join(tracedesk_store::audit::AUDIT_KEY_FILE_NAME)
         })
+    }
+
+    /// Where `serve` journals audit entries, if it does.
+    pub fn audit_journal_dir(&self) -> Option<PathBuf> {
+        let postgres = self
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"));
+        self.audit_journal
+            .unwrap_or(!postgres)
+            .then(|| self.data_dir.join("audit-journal"))
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

@@ -49,8 +49,33 @@ pub fn open_vault(config: &Config) -> anyhow::Result<Arc<Vault>> {
     Ok(Arc::new(vault))
 }
 
-/// The audit log over `store`, with the signing key (created on first run).
+/// The audit log over `store`, with the signing key (created on first run):
+/// direct, as short-lived commands use it.
 pub async fn open_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Auditor> {
+    let key = audit_key(config)?;
+    Ok(Auditor::new(store, Arc::new(key)).await?)
+}
+
+/// The audit log as a server uses it: journaled when configured, after
+/// absorbing what a previous run left in the journal.
+async fn serving_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Auditor> {
+    let key = Arc::new(audit_key(config)?);
+    let Some(dir) = config.audit_journal_dir() else {
+        return Ok(Auditor::new(store, key).await?);
+    };
+    let (auditor, recovered) = Auditor::journaled(store, key, &dir)
+        .await
+        .with_context(|| format!("cannot open the audit journal in {}", dir.display()))?;
+    if recovered > 0 {
+        tracing::info!(
+            entries = recovered,
+            "audit journal: entries left by the previous run are now in the log"
+        );
+    }
+    Ok(auditor)
+}
+
+fn audit_key(config: &Config) -> anyhow::Result<AuditKey> {
     let path = config.audit_key_path();
     let (key, created) = AuditKey::load_or_create(&path)?;
     if created {
@@ -63,15 +88,28 @@ pub async fn open_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Res
             key.public_hex()
         );
     }
-    Ok(Auditor::new(store, Arc::new(key)).await?)
+    Ok(key)
 }
 
 /// Store (migrated), vault, audit log and case work, ready for use.
 pub async fn open(config: &Config) -> anyhow::Result<Casework> {
+    open_as(config, false).await
+}
+
+/// [`open`] for a long-running server: its audit log may be journaled.
+pub async fn open_serving(config: &Config) -> anyhow::Result<Casework> {
+    open_as(config, true).await
+}
+
+async fn open_as(config: &Config, serving: bool) -> anyhow::Result<Casework> {
     let store = open_store(config).await?;
     store.migrate().await.context("database migration failed")?;
     let vault = open_vault(config)?;
-    let auditor = open_auditor(config, store.clone()).await?;
+    let auditor = if serving {
+        serving_auditor(config, store.clone()).await?
+    } else {
+        open_auditor(config, store.clone()).await?
+    };
     let cw = Casework::new(
         store,
         vault,

@@ -111,12 +111,11 @@ fn interrupted_key_rotation_resumes() {
     assert!(key.contains("\nv2 "));
 }
 
-#[test]
-fn serve_answers_healthcheck_and_stops_on_sigterm() {
+/// Starts `tracedesk serve` in `dir` on a free port; returns it and its URL.
+fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tracedesk"))
-        .current_dir(dir.path())
+        .current_dir(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("TRACEDESK_LOG", "warn")
         .stdout(std::process::Stdio::piped())
@@ -132,20 +131,106 @@ fn serve_answers_healthcheck_and_stops_on_sigterm() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_string();
-    let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
-    assert!(o.status.success(), "{}", text(&o));
+    (child, url)
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([sig, &pid])
             .status()
             .unwrap()
             .success()
     );
+}
+
+#[test]
+fn serve_answers_healthcheck_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = spawn_serve(dir.path());
+    let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
+    assert!(o.status.success(), "{}", text(&o));
+    signal(&child, "-TERM");
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful stop exits 0");
     let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
     assert!(!o.status.success(), "nothing answers after stop");
+}
+
+/// One SQL count from the data directory's SQLite file.
+fn count(dir: &Path, sql: &str) -> i64 {
+    let url = format!(
+        "sqlite://{}",
+        dir.join("tracedesk-data/tracedesk.db").display()
+    );
+    let sql = sql.to_string();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        })
+}
+
+/// A server killed outright loses no audit entry: what it journaled is in
+/// the log after the next start, and the chain verifies.
+#[test]
+fn audit_entries_survive_a_killed_server() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = spawn_serve(dir.path());
+    // A failed sign-in is audited (as `login_failure`) before the answer.
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let body = r#"{"username":"nobody-here","password":"not the password"}"#;
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    let journal = dir.path().join("tracedesk-data/audit-journal");
+    let journaled: String = std::fs::read_dir(&journal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(journaled.contains("login_failure"), "{journaled:?}");
+    assert!(
+        !journaled.contains("nobody-here"),
+        "no names in the journal"
+    );
+
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    let failures = "SELECT count(*) FROM audit_log WHERE action = 'login_failure'";
+    assert_eq!(
+        count(dir.path(), failures),
+        0,
+        "killed before it moved the entry"
+    );
+
+    let (mut child, url) = spawn_serve(dir.path());
+    let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
+    assert!(o.status.success(), "{}", text(&o));
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        count(dir.path(), failures),
+        1,
+        "absorbed once at the restart"
+    );
+    let o = tracedesk(dir.path(), &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("audit log OK"), "{}", text(&o));
 }
 
 /// Runs SQL against the data directory's SQLite file, as someone with
