@@ -1,0 +1,386 @@
+//! Properties of the routing core over random histories: capacity is never
+//! exceeded, no task is assigned twice, no eligible worker idles while a
+//! task waits, a worker is never offered a task while a better one they
+//! could take waits, every task is eventually offered to someone who can take
+//! it, and replaying the events rebuilds the same state.
+
+use proptest::prelude::*;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use tracedesk_routing::{Decision, Engine, Event, TaskState, Workspace};
+use uuid::Uuid;
+
+const SKILLS: [&str; 4] = [
+    "case_investigation",
+    "contact_notification",
+    "clinical",
+    "interpreter_line",
+];
+const LANGS: [&str; 3] = ["en", "es", "ht"];
+const TYPES: [&str; 5] = [
+    "case_interview",
+    "contact_notification",
+    "symptomatic_followup",
+    "non_responder_followup",
+    "callback_request",
+];
+const ACTIVITIES: [&str; 5] = ["Available", "Break", "Training", "Offline", "Missed"];
+
+#[derive(Debug, Clone)]
+struct WorkerSpec {
+    skills: Vec<bool>,
+    langs: Vec<bool>,
+    supervisor: bool,
+    voice: u16,
+    sms: u16,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        kind: usize,
+        lang: Option<usize>,
+        sms: bool,
+        priority: Option<i32>,
+        due_in_min: Option<i64>,
+        ttl: Option<u64>,
+    },
+    Activity(usize, usize, bool),
+    Accept(usize),
+    Reject(usize),
+    Wrap(usize),
+    Complete(usize),
+    Cancel(usize),
+    Update(usize, WorkerSpec),
+    Wait(i64),
+}
+
+fn worker_spec() -> impl Strategy<Value = WorkerSpec> {
+    (
+        prop::collection::vec(any::<bool>(), 4),
+        prop::collection::vec(any::<bool>(), 3),
+        prop::bool::weighted(0.2),
+        1u16..3,
+        1u16..4,
+    )
+        .prop_map(|(skills, langs, supervisor, voice, sms)| WorkerSpec {
+            skills,
+            langs,
+            supervisor,
+            voice,
+            sms,
+        })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..5usize, prop::option::of(0..3usize), any::<bool>(), prop::option::of(-2i32..12),
+              prop::option::of(-600i64..2000), prop::option::of(60u64..20_000))
+            .prop_map(|(kind, lang, sms, priority, due_in_min, ttl)| Op::Create {
+                kind, lang, sms, priority, due_in_min, ttl
+            }),
+        3 => (0..5usize, prop::sample::select(vec![0usize, 0, 0, 1, 3]), any::<bool>())
+            .prop_map(|(w, a, r)| Op::Activity(w, a, r)),
+        4 => any::<usize>().prop_map(Op::Accept),
+        2 => any::<usize>().prop_map(Op::Reject),
+        1 => any::<usize>().prop_map(Op::Wrap),
+        3 => any::<usize>().prop_map(Op::Complete),
+        1 => any::<usize>().prop_map(Op::Cancel),
+        1 => (0..5usize, worker_spec()).prop_map(|(w, s)| Op::Update(w, s)),
+        3 => (0i64..400_000).prop_map(Op::Wait),
+    ]
+}
+
+fn attrs(s: &WorkerSpec) -> serde_json::Value {
+    let skills: Vec<_> = (0..4).filter(|&i| s.skills[i]).map(|i| SKILLS[i]).collect();
+    let langs: Vec<_> = (0..3).filter(|&i| s.langs[i]).map(|i| LANGS[i]).collect();
+    let role = if s.supervisor { "supervisor" } else { "tracer" };
+    json!({"skills": skills, "languages": langs, "role": role})
+}
+
+fn wid(i: usize) -> Uuid {
+    Uuid::from_u128(1000 + i as u128)
+}
+
+/// What the test has learned from the decisions.
+#[derive(Default)]
+struct Seen {
+    offers: BTreeMap<u64, (Uuid, Uuid)>,
+    assigned: BTreeSet<Uuid>,
+    ever_accepted: BTreeSet<Uuid>,
+}
+
+impl Seen {
+    fn learn(&mut self, out: &[Decision]) -> Result<(), TestCaseError> {
+        for d in out {
+            match d {
+                Decision::Offered {
+                    reservation,
+                    task,
+                    worker,
+                    ..
+                } => {
+                    self.offers.insert(*reservation, (*task, *worker));
+                }
+                Decision::Accepted {
+                    reservation, task, ..
+                } => {
+                    self.offers.remove(reservation);
+                    prop_assert!(
+                        self.ever_accepted.insert(*task),
+                        "task {task} assigned twice"
+                    );
+                    self.assigned.insert(*task);
+                }
+                Decision::Rejected { reservation, .. }
+                | Decision::TimedOut { reservation, .. }
+                | Decision::Rescinded { reservation, .. } => {
+                    self.offers.remove(reservation);
+                }
+                Decision::Completed { task } | Decision::Canceled { task, .. } => {
+                    self.assigned.remove(task);
+                    self.offers.retain(|_, (t, _)| t != task);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A step of the history, as a server would persist it.
+#[derive(Clone)]
+enum Step {
+    Advance(i64),
+    Apply(i64, Event),
+}
+
+struct Sim {
+    e: Engine,
+    now: i64,
+    seen: Seen,
+    log: Vec<Step>,
+    next_task: u128,
+}
+
+impl Sim {
+    fn step(&mut self, dt: i64, ev: Event) -> Result<(Vec<Decision>, bool), TestCaseError> {
+        self.now += dt;
+        let timers = self.e.advance(self.now);
+        self.log.push(Step::Advance(self.now));
+        self.seen.learn(&timers)?;
+        let quiet = timers.is_empty();
+        let before = self.e.snapshot();
+        match self.e.apply(self.now, ev.clone()) {
+            Ok(out) => {
+                self.log.push(Step::Apply(self.now, ev));
+                self.seen.learn(&out)?;
+                Ok((out, quiet))
+            }
+            Err(_) => {
+                prop_assert_eq!(
+                    self.e.snapshot(),
+                    before,
+                    "a refused event changed the state"
+                );
+                Ok((Vec::new(), false))
+            }
+        }
+    }
+
+    fn check(&self, out: &[Decision], exact: bool) -> Result<(), TestCaseError> {
+        let tasks: Vec<_> = self.e.tasks().collect();
+        for i in 0..5 {
+            let w = wid(i);
+            let Some((available, room)) = self.e.worker_room(w) else {
+                continue;
+            };
+            for (channel, load, capacity) in &room {
+                prop_assert!(load <= capacity, "{w} over capacity on {channel}");
+                let held = tasks
+                    .iter()
+                    .filter(|t| t.channel == channel)
+                    .filter(|t| {
+                        (t.worker == Some(w)
+                            && matches!(t.state, TaskState::Assigned | TaskState::Wrapping))
+                            || t.offered_to.contains(&w)
+                    })
+                    .count();
+                prop_assert_eq!(held, usize::from(*load), "{} load on {}", w, channel);
+            }
+            // No task waits that this idle worker could take.
+            for t in tasks.iter().filter(|t| t.state == TaskState::Pending) {
+                let has_room = room
+                    .iter()
+                    .any(|(c, load, cap)| c == t.channel && load < cap);
+                prop_assert!(
+                    !(available && has_room && self.e.could_take(w, t.id)),
+                    "task {} waits while {} is free to take it",
+                    t.id,
+                    w
+                );
+            }
+        }
+        if exact {
+            // Each offer made by this event: nothing better for that worker waits.
+            for d in out {
+                let Decision::Offered { task, worker, .. } = d else {
+                    continue;
+                };
+                let Some(offered) = tasks.iter().find(|t| t.id == *task) else {
+                    continue;
+                };
+                for t in tasks.iter().filter(|t| t.state == TaskState::Pending) {
+                    if t.channel == offered.channel && self.e.could_take(*worker, t.id) {
+                        prop_assert!(
+                            t.rank >= offered.rank,
+                            "{} offered {} while better {} waited",
+                            worker,
+                            task,
+                            t.id
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn op(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        let pick = |set: Vec<Uuid>, k: usize| (!set.is_empty()).then(|| set[k % set.len()]);
+        let ev = match op {
+            Op::Create {
+                kind,
+                lang,
+                sms,
+                priority,
+                due_in_min,
+                ttl,
+            } => {
+                self.next_task += 1;
+                let mut a = json!({"type": TYPES[*kind]});
+                if let Some(l) = lang {
+                    a["language"] = json!(LANGS[*l]);
+                }
+                Event::CreateTask {
+                    id: Uuid::from_u128(self.next_task),
+                    attributes: a,
+                    channel: if *sms { "sms" } else { "voice" }.into(),
+                    priority: *priority,
+                    due: due_in_min.map(|m| self.now + m * 60_000),
+                    ttl: *ttl,
+                }
+            }
+            Op::Activity(w, a, reject_pending) => Event::SetActivity {
+                worker: wid(*w),
+                activity: ACTIVITIES[*a].into(),
+                reject_pending: *reject_pending,
+            },
+            Op::Accept(k) | Op::Reject(k) => {
+                let res: Vec<u64> = self.seen.offers.keys().copied().collect();
+                let Some(&r) = (!res.is_empty()).then(|| &res[k % res.len()]) else {
+                    return Ok(());
+                };
+                if matches!(op, Op::Accept(_)) {
+                    Event::Accept { reservation: r }
+                } else {
+                    Event::Reject { reservation: r }
+                }
+            }
+            Op::Wrap(k) => match pick(self.seen.assigned.iter().copied().collect(), *k) {
+                Some(task) => Event::Wrap { task },
+                None => return Ok(()),
+            },
+            Op::Complete(k) => match pick(self.seen.assigned.iter().copied().collect(), *k) {
+                Some(task) => Event::Complete { task },
+                None => return Ok(()),
+            },
+            Op::Cancel(k) => match pick(self.e.tasks().map(|t| t.id).collect(), *k) {
+                Some(id) => Event::CancelTask {
+                    id,
+                    reason: "test".into(),
+                },
+                None => return Ok(()),
+            },
+            Op::Update(w, spec) => Event::UpdateWorker {
+                id: wid(*w),
+                attributes: attrs(spec),
+            },
+            Op::Wait(ms) => {
+                let (out, _) = self.step(*ms, Event::Tick)?;
+                return self.check(&out, false);
+            }
+        };
+        let (out, quiet) = self.step(1_000, ev)?;
+        self.check(&out, quiet)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn routing_holds_its_promises(
+        workers in prop::collection::vec(worker_spec(), 5),
+        multi in 1u16..3,
+        ops in prop::collection::vec(op(), 1..80),
+    ) {
+        let mut ws = Workspace::public_health();
+        ws.max_reservations = multi;
+        let mut sim = Sim { e: Engine::new(&ws).unwrap(), now: 1_700_000_000_000, seen: Seen::default(), log: Vec::new(), next_task: 0 };
+        for (i, s) in workers.iter().enumerate() {
+            let ev = Event::AddWorker {
+                id: wid(i),
+                attributes: attrs(s),
+                capacity: vec![("voice".into(), s.voice), ("sms".into(), s.sms)],
+            };
+            sim.step(0, ev)?;
+        }
+        for o in &ops {
+            sim.op(o)?;
+        }
+
+        // Replaying the history rebuilds the very same state.
+        let mut again = Engine::new(&ws).unwrap();
+        for s in sim.log.clone() {
+            match s {
+                Step::Advance(at) => { again.advance(at); }
+                Step::Apply(at, ev) => { again.apply(at, ev).unwrap(); }
+            }
+        }
+        prop_assert_eq!(again.snapshot(), sim.e.snapshot());
+
+        // Everyone comes to work and takes what they are offered: every task
+        // still waiting at the end is one no worker could ever take.
+        for i in 0..5 {
+            sim.op(&Op::Activity(i, 0, false))?;
+        }
+        for _ in 0..400 {
+            for i in 0..5 {
+                if sim.e.worker_room(wid(i)).is_some_and(|(a, _)| !a) {
+                    sim.step(0, Event::SetActivity { worker: wid(i), activity: "Available".into(), reject_pending: false })?;
+                }
+            }
+            let offers: Vec<u64> = sim.seen.offers.keys().copied().collect();
+            for r in offers {
+                sim.step(0, Event::Accept { reservation: r })?;
+            }
+            let assigned: Vec<Uuid> = sim.seen.assigned.iter().copied().collect();
+            for t in assigned {
+                sim.step(0, Event::Complete { task: t })?;
+            }
+            let takers = sim.e.tasks().filter(|t| t.state == TaskState::Pending)
+                .any(|t| (0..5).any(|i| sim.e.could_take(wid(i), t.id)));
+            if sim.seen.offers.is_empty() && sim.seen.assigned.is_empty() && !takers {
+                break;
+            }
+            // Less than an offer's timeout: offers are answered, not missed.
+            sim.step(60_000, Event::Tick)?;
+        }
+        for t in sim.e.tasks().filter(|t| t.state == TaskState::Pending) {
+            for i in 0..5 {
+                prop_assert!(!sim.e.could_take(wid(i), t.id), "task {} never offered to {}", t.id, wid(i));
+            }
+        }
+    }
+}
