@@ -38,6 +38,20 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Routing core on one core: task load, decisions/s, latency, memory per
+    /// pending task, against a naive scan-every-task router.
+    Routing {
+        #[arg(long, default_value_t = 10_000)]
+        workers: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        tasks: usize,
+        /// Decisions measured in the steady-state loop.
+        #[arg(long, default_value_t = 500_000)]
+        decisions: usize,
+        /// Decisions the naive router makes (each scans every task).
+        #[arg(long, default_value_t = 20)]
+        naive: usize,
+    },
     /// Password hashing: argon2id hash and verify times with the parameters
     /// tracedesk uses (what one sign-in costs the server).
     Login {
@@ -55,6 +69,12 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
         } => ingest(records, postgres, no_sqlite).await,
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
+        BenchWhat::Routing {
+            workers,
+            tasks,
+            decisions,
+            naive,
+        } => crate::bench_routing::run(workers, tasks, decisions, naive),
     }
 }
 
