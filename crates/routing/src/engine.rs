@@ -286,7 +286,7 @@ struct Task {
     /// The place it last had (kept while offered, for checks).
     rank: Millis,
     pending: Vec<u64>,
-    /// Workers who turned this task down on its current target.
+    /// Workers who turned this task down recently.
     /// Until when: a worker who rejected an offer, or let it time out, is
     /// not offered the task again for one reservation timeout (then they
     /// may be — it never waits for a worker it could have).
@@ -602,7 +602,18 @@ impl Engine {
             self.timers.pop_first();
             self.now = self.now.max(at);
             match timer {
-                Timer::Reservation(r) => self.expire(r, out),
+                Timer::Reservation(r) => {
+                    // Every offer expiring at this instant, as one release.
+                    let mut batch = vec![r];
+                    while let Some(&(next, Timer::Reservation(x))) = self.timers.first() {
+                        if next != at {
+                            break;
+                        }
+                        self.timers.pop_first();
+                        batch.push(x);
+                    }
+                    self.end_offers(&batch, ReservationState::Timeout, out);
+                }
                 Timer::Target(t, epoch) => self.target_timeout(t, epoch, out),
                 Timer::Retry(t, seq) => {
                     let now = self.now;
@@ -714,9 +725,7 @@ impl Engine {
                 self.set_activity(w, a, out);
                 if reject_pending && !self.available(w) {
                     let pending = self.workers[w as usize].pending.clone();
-                    for r in pending {
-                        self.end_offer(r, ReservationState::Rejected, out);
-                    }
+                    self.end_offers(&pending, ReservationState::Rejected, out);
                 }
                 Ok(())
             }
@@ -1064,7 +1073,8 @@ impl Engine {
         task.place = Some((b, place));
         task.rank = place;
         if first_here {
-            task.declined.clear();
+            // A refusal holds across targets: it is about the worker and
+            // the task, and it ends on its own timer.
             task.entered = now;
         }
         let (id, epoch, entered) = (task.id, task.epoch, task.entered);
@@ -1320,45 +1330,60 @@ impl Engine {
     /// A pending offer was rejected or timed out: when it was the task's
     /// last, the task waits again (or moves on, if its target timed out).
     fn end_offer(&mut self, r: u64, state: ReservationState, out: &mut Vec<Decision>) {
-        let Some(res) = self.reservations.get(&r) else {
-            return;
-        };
-        let (t, w) = (res.task, res.worker);
-        if state == ReservationState::Timeout {
-            let missed = self.ws.timeout_activity;
-            // Before the room is freed, so the worker is not offered more.
-            self.unlist(w);
-            self.workers[w as usize].activity = missed;
-            self.workers[w as usize].since = self.now;
-            out.push(Decision::ActivityChanged {
-                worker: self.workers[w as usize].id,
-                activity: self.ws.activities[usize::from(missed)].0.clone(),
-            });
-        }
-        self.close_reservation(r, state, out);
-        let Some(task) = self.task(t) else { return };
-        if task.state != TaskState::Reserved || !task.pending.is_empty() {
-            return;
-        }
-        let (filter, target, escalate) = (task.filter, task.target, task.escalate);
-        if let Some(task) = self.task_mut(t) {
-            task.escalate = false;
-        }
-        let target = if escalate {
-            target.saturating_add(1)
-        } else {
-            target
-        };
-        self.place(t, filter, target, out);
+        self.end_offers(&[r], state, out);
     }
 
-    fn expire(&mut self, r: u64, out: &mut Vec<Decision>) {
-        if self
-            .reservations
-            .get(&r)
-            .is_some_and(|res| res.state == ReservationState::Pending)
-        {
-            self.end_offer(r, ReservationState::Timeout, out);
+    /// Pending offers were rejected or timed out, several at once (a worker
+    /// leaving, timeouts falling due together). All are closed first; then
+    /// the tasks left without an offer wait again — or move on, if their
+    /// target timed out meanwhile — best first, so none is offered ahead
+    /// of a better one released by the same event.
+    fn end_offers(&mut self, rs: &[u64], state: ReservationState, out: &mut Vec<Decision>) {
+        let mut released = Vec::new();
+        for &r in rs {
+            let Some(res) = self.reservations.get(&r) else {
+                continue;
+            };
+            if res.state != ReservationState::Pending {
+                continue;
+            }
+            let (t, w) = (res.task, res.worker);
+            if state == ReservationState::Timeout {
+                let missed = self.ws.timeout_activity;
+                // Before the room is freed, so the worker is not offered more.
+                self.unlist(w);
+                self.workers[w as usize].activity = missed;
+                self.workers[w as usize].since = self.now;
+                out.push(Decision::ActivityChanged {
+                    worker: self.workers[w as usize].id,
+                    activity: self.ws.activities[usize::from(missed)].0.clone(),
+                });
+            }
+            self.close_reservation(r, state, out);
+            if let Some(task) = self.task(t)
+                && task.state == TaskState::Reserved
+                && task.pending.is_empty()
+            {
+                released.push((task.rank, task.seq, t));
+            }
+        }
+        released.sort_unstable();
+        released.dedup();
+        for (_, _, t) in released {
+            let Some(task) = self.task_mut(t) else {
+                continue;
+            };
+            if task.state != TaskState::Reserved || !task.pending.is_empty() {
+                continue;
+            }
+            let (filter, target, escalate) = (task.filter, task.target, task.escalate);
+            task.escalate = false;
+            let target = if escalate {
+                target.saturating_add(1)
+            } else {
+                target
+            };
+            self.place(t, filter, target, out);
         }
     }
 

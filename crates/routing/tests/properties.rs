@@ -171,8 +171,24 @@ impl Sim {
         self.seen.learn(&timers)?;
         let quiet = timers.is_empty();
         let before = self.e.snapshot();
+        if std::env::var("ROUTING_DEBUG").is_ok() {
+            eprintln!("@{} timers {:?}\n  event {:?}", self.now, timers, ev);
+        }
         match self.e.apply(self.now, ev.clone()) {
             Ok(out) => {
+                if std::env::var("ROUTING_DEBUG").is_ok() {
+                    eprintln!("  -> {out:?}");
+                    for t in self.e.tasks() {
+                        eprintln!(
+                            "     {} {:?} {:?} rank {} {:?}",
+                            t.id.as_u128(),
+                            t.state,
+                            t.queue,
+                            t.rank - 1_700_000_000_000,
+                            t.offered_to.iter().map(|w| w.as_u128()).collect::<Vec<_>>()
+                        );
+                    }
+                }
                 self.log.push(Step::Apply(self.now, ev));
                 self.seen.learn(&out)?;
                 Ok((out, quiet))
@@ -316,8 +332,97 @@ impl Sim {
     }
 }
 
+fn run_history(workers: &[WorkerSpec], multi: u16, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut ws = Workspace::public_health();
+    ws.max_reservations = multi;
+    let mut sim = Sim {
+        e: Engine::new(&ws).unwrap(),
+        now: 1_700_000_000_000,
+        seen: Seen::default(),
+        log: Vec::new(),
+        next_task: 0,
+    };
+    for (i, s) in workers.iter().enumerate() {
+        let ev = Event::AddWorker {
+            id: wid(i),
+            attributes: attrs(s),
+            capacity: vec![("voice".into(), s.voice), ("sms".into(), s.sms)],
+        };
+        sim.step(0, ev)?;
+    }
+    for o in ops {
+        sim.op(o)?;
+    }
+
+    // Replaying the history rebuilds the very same state.
+    let mut again = Engine::new(&ws).unwrap();
+    for s in sim.log.clone() {
+        match s {
+            Step::Advance(at) => {
+                again.advance(at);
+            }
+            Step::Apply(at, ev) => {
+                again.apply(at, ev).unwrap();
+            }
+        }
+    }
+    prop_assert_eq!(again.snapshot(), sim.e.snapshot());
+
+    // Everyone comes to work and takes what they are offered: every task
+    // still waiting at the end is one no worker could ever take.
+    for i in 0..5 {
+        sim.op(&Op::Activity(i, 0, false))?;
+    }
+    for _ in 0..400 {
+        for i in 0..5 {
+            if sim.e.worker_room(wid(i)).is_some_and(|(a, _)| !a) {
+                sim.step(
+                    0,
+                    Event::SetActivity {
+                        worker: wid(i),
+                        activity: "Available".into(),
+                        reject_pending: false,
+                    },
+                )?;
+            }
+        }
+        let offers: Vec<u64> = sim.seen.offers.keys().copied().collect();
+        for r in offers {
+            sim.step(0, Event::Accept { reservation: r })?;
+        }
+        let assigned: Vec<Uuid> = sim.seen.assigned.iter().copied().collect();
+        for t in assigned {
+            sim.step(0, Event::Complete { task: t })?;
+        }
+        let takers = sim
+            .e
+            .tasks()
+            .filter(|t| t.state == TaskState::Pending)
+            .any(|t| (0..5).any(|i| sim.e.could_take(wid(i), t.id)));
+        if sim.seen.offers.is_empty() && sim.seen.assigned.is_empty() && !takers {
+            break;
+        }
+        // Less than an offer's timeout: offers are answered, not missed.
+        sim.step(60_000, Event::Tick)?;
+    }
+    for t in sim.e.tasks().filter(|t| t.state == TaskState::Pending) {
+        for i in 0..5 {
+            prop_assert!(
+                !sim.e.could_take(wid(i), t.id),
+                "task {} never offered to {}",
+                t.id,
+                wid(i)
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+    // 100 histories by default; PROPTEST_CASES=N for a longer search.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(100)
+    ))]
 
     #[test]
     fn routing_holds_its_promises(
@@ -325,62 +430,79 @@ proptest! {
         multi in 1u16..3,
         ops in prop::collection::vec(op(), 1..80),
     ) {
-        let mut ws = Workspace::public_health();
-        ws.max_reservations = multi;
-        let mut sim = Sim { e: Engine::new(&ws).unwrap(), now: 1_700_000_000_000, seen: Seen::default(), log: Vec::new(), next_task: 0 };
-        for (i, s) in workers.iter().enumerate() {
-            let ev = Event::AddWorker {
-                id: wid(i),
-                attributes: attrs(s),
-                capacity: vec![("voice".into(), s.voice), ("sms".into(), s.sms)],
-            };
-            sim.step(0, ev)?;
-        }
-        for o in &ops {
-            sim.op(o)?;
-        }
-
-        // Replaying the history rebuilds the very same state.
-        let mut again = Engine::new(&ws).unwrap();
-        for s in sim.log.clone() {
-            match s {
-                Step::Advance(at) => { again.advance(at); }
-                Step::Apply(at, ev) => { again.apply(at, ev).unwrap(); }
-            }
-        }
-        prop_assert_eq!(again.snapshot(), sim.e.snapshot());
-
-        // Everyone comes to work and takes what they are offered: every task
-        // still waiting at the end is one no worker could ever take.
-        for i in 0..5 {
-            sim.op(&Op::Activity(i, 0, false))?;
-        }
-        for _ in 0..400 {
-            for i in 0..5 {
-                if sim.e.worker_room(wid(i)).is_some_and(|(a, _)| !a) {
-                    sim.step(0, Event::SetActivity { worker: wid(i), activity: "Available".into(), reject_pending: false })?;
-                }
-            }
-            let offers: Vec<u64> = sim.seen.offers.keys().copied().collect();
-            for r in offers {
-                sim.step(0, Event::Accept { reservation: r })?;
-            }
-            let assigned: Vec<Uuid> = sim.seen.assigned.iter().copied().collect();
-            for t in assigned {
-                sim.step(0, Event::Complete { task: t })?;
-            }
-            let takers = sim.e.tasks().filter(|t| t.state == TaskState::Pending)
-                .any(|t| (0..5).any(|i| sim.e.could_take(wid(i), t.id)));
-            if sim.seen.offers.is_empty() && sim.seen.assigned.is_empty() && !takers {
-                break;
-            }
-            // Less than an offer's timeout: offers are answered, not missed.
-            sim.step(60_000, Event::Tick)?;
-        }
-        for t in sim.e.tasks().filter(|t| t.state == TaskState::Pending) {
-            for i in 0..5 {
-                prop_assert!(!sim.e.could_take(wid(i), t.id), "task {} never offered to {}", t.id, wid(i));
-            }
-        }
+        run_history(&workers, multi, &ops)?;
     }
+}
+
+/// Histories the search once found failing, kept so they stay fixed.
+#[test]
+fn regressions() {
+    let w = |skills: [bool; 4], langs: [bool; 3], voice, sms| WorkerSpec {
+        skills: skills.to_vec(),
+        langs: langs.to_vec(),
+        supervisor: false,
+        voice,
+        sms,
+    };
+    let none = w([false; 4], [false; 3], 1, 1);
+    let create = |kind, lang, due_in_min| Op::Create {
+        kind,
+        lang,
+        sms: false,
+        priority: None,
+        due_in_min,
+        ttl: None,
+    };
+    // A worker leaving with two offers: the better task must not wait while
+    // the other goes to the only other worker.
+    let both = w([false, true, true, false], [false, true, false], 2, 1);
+    let workers = [
+        none.clone(),
+        none.clone(),
+        both.clone(),
+        none.clone(),
+        w([false, true, true, false], [false, true, false], 1, 1),
+    ];
+    let ops = [
+        Op::Activity(2, 0, false),
+        create(1, None, None),
+        Op::Activity(4, 0, false),
+        create(1, None, Some(0)),
+        Op::Activity(2, 1, true),
+    ];
+    run_history(&workers, 1, &ops).unwrap();
+
+    let workers = [
+        none.clone(),
+        w([true, false, false, false], [false; 3], 1, 1),
+        none.clone(),
+        w([false, true, true, false], [false, true, false], 2, 3),
+        none.clone(),
+    ];
+    let mut ops = vec![
+        create(1, None, None),
+        create(2, None, None),
+        Op::Activity(3, 0, false),
+        Op::Wait(77_599),
+        create(0, Some(0), None),
+        Op::Reject(0),
+        Op::Wait(335_990),
+        Op::Activity(0, 0, false),
+        create(1, None, None),
+        create(1, None, None),
+        Op::Wait(312_180),
+        Op::Wait(357_068),
+        create(0, None, None),
+        Op::Wait(269_016),
+        create(0, None, None),
+        Op::Wait(330_118),
+    ];
+    ops.extend((0..7).map(|_| create(0, None, None)));
+    ops.extend([
+        Op::Activity(3, 0, false),
+        create(0, None, None),
+        Op::Wait(100_029),
+        Op::Reject(1_600_949_939_352_779_544),
+    ]);
+    run_history(&workers, 1, &ops).unwrap();
 }
