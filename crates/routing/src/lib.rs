@@ -4,9 +4,13 @@
 //! it with events and persists what it decides.
 
 pub mod attrs;
+mod compile;
 pub mod config;
 pub mod engine;
 pub mod expr;
+pub mod model;
 
+pub use compile::ConfigError;
 pub use config::Workspace;
-pub use engine::{Decision, Engine, Event, Millis, ReservationState, RouteError, TaskState};
+pub use engine::Engine;
+pub use model::{Decision, Event, Millis, ReservationState, RouteError, TaskState};

@@ -1,0 +1,248 @@
+//! What goes into the routing engine and what comes out: events,
+//! decisions, errors, states, and the views the server and tests read.
+
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TaskState {
+    Pending,
+    Reserved,
+    Assigned,
+    Wrapping,
+    Completed,
+    Canceled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReservationState {
+    Pending,
+    Accepted,
+    Rejected,
+    Timeout,
+    Canceled,
+    Rescinded,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Reserved => "reserved",
+            TaskState::Assigned => "assigned",
+            TaskState::Wrapping => "wrapping",
+            TaskState::Completed => "completed",
+            TaskState::Canceled => "canceled",
+        }
+    }
+}
+
+impl ReservationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationState::Pending => "pending",
+            ReservationState::Accepted => "accepted",
+            ReservationState::Rejected => "rejected",
+            ReservationState::Timeout => "timeout",
+            ReservationState::Canceled => "canceled",
+            ReservationState::Rescinded => "rescinded",
+        }
+    }
+}
+
+/// What the engine is told. Every event carries the time it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    AddWorker {
+        id: Uuid,
+        attributes: serde_json::Value,
+        /// Capacity per channel name; channels left out get their default.
+        capacity: Vec<(String, u16)>,
+    },
+    UpdateWorker {
+        id: Uuid,
+        attributes: serde_json::Value,
+    },
+    SetActivity {
+        worker: Uuid,
+        activity: String,
+        /// Reject the worker's pending offers when the activity is unavailable.
+        reject_pending: bool,
+    },
+    CreateTask {
+        id: Uuid,
+        attributes: serde_json::Value,
+        channel: String,
+        /// Default: the task type's, else 0.
+        priority: Option<i32>,
+        /// Default: the task type's due time after now.
+        due: Option<Millis>,
+        /// Seconds until the task is canceled if no one has taken it.
+        ttl: Option<u64>,
+    },
+    UpdateTask {
+        id: Uuid,
+        attributes: serde_json::Value,
+    },
+    CancelTask {
+        id: Uuid,
+        reason: String,
+    },
+    Accept {
+        reservation: u64,
+    },
+    Reject {
+        reservation: u64,
+    },
+    Wrap {
+        task: Uuid,
+    },
+    Complete {
+        task: Uuid,
+    },
+    /// Only lets time pass (timeouts, escalations, TTLs).
+    Tick,
+}
+
+/// What the engine decided; the server persists and delivers these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Offered {
+        reservation: u64,
+        task: Uuid,
+        worker: Uuid,
+        expires: Millis,
+    },
+    Accepted {
+        reservation: u64,
+        task: Uuid,
+        worker: Uuid,
+    },
+    Rejected {
+        reservation: u64,
+        task: Uuid,
+        worker: Uuid,
+    },
+    TimedOut {
+        reservation: u64,
+        task: Uuid,
+        worker: Uuid,
+    },
+    Rescinded {
+        reservation: u64,
+        task: Uuid,
+        worker: Uuid,
+    },
+    ActivityChanged {
+        worker: Uuid,
+        activity: String,
+    },
+    Queued {
+        task: Uuid,
+        queue: String,
+    },
+    Wrapping {
+        task: Uuid,
+    },
+    Completed {
+        task: Uuid,
+    },
+    Canceled {
+        task: Uuid,
+        reason: String,
+    },
+}
+
+/// Why an event was refused. The state is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("unknown worker {0}")]
+    UnknownWorker(Uuid),
+    #[error("unknown task {0}")]
+    UnknownTask(Uuid),
+    #[error("unknown reservation {0}")]
+    UnknownReservation(u64),
+    #[error("unknown activity `{0}`")]
+    UnknownActivity(String),
+    #[error("unknown channel `{0}`")]
+    UnknownChannel(String),
+    #[error("{0} already exists")]
+    Duplicate(Uuid),
+    #[error("cannot {action} a {what} that is {state}")]
+    Illegal {
+        action: &'static str,
+        what: &'static str,
+        state: &'static str,
+    },
+    #[error("attributes: {0}")]
+    BadAttributes(String),
+    #[error("time went backwards: event at {event}, engine at {engine}")]
+    TimeWentBack { event: Millis, engine: Millis },
+}
+
+/// Running totals since the engine started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub created: u64,
+    pub offered: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    pub rescinded: u64,
+    pub canceled: u64,
+    pub completed: u64,
+    /// Sum of offer-to-accept times.
+    pub accept_ms: i64,
+    /// Sum of creation-to-accept waits.
+    pub wait_ms: i64,
+    /// Accepted before their due time.
+    pub sla_met: u64,
+}
+
+/// A channel's name, the worker's load on it and their capacity.
+pub type ChannelRoom = (String, u16, u16);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSnapshot {
+    pub id: Uuid,
+    pub state: TaskState,
+    pub queue: Option<String>,
+    pub place: Option<Millis>,
+    pub worker: Option<Uuid>,
+    pub attributes: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSnapshot {
+    pub id: Uuid,
+    pub activity: String,
+    pub since: Millis,
+    pub load: Vec<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub now: Millis,
+    pub tasks: Vec<TaskSnapshot>,
+    pub workers: Vec<WorkerSnapshot>,
+    pub reservations: Vec<(u64, Uuid, ReservationState)>,
+    pub counters: Counters,
+}
+
+pub struct TaskView<'a> {
+    pub id: Uuid,
+    pub state: TaskState,
+    pub queue: Option<&'a str>,
+    pub priority: i32,
+    pub due: Millis,
+    pub created: Millis,
+    /// The virtual deadline that orders waiting tasks (lower first), while waiting.
+    pub place: Option<Millis>,
+    /// The virtual deadline it had when it last waited.
+    pub rank: Millis,
+    pub channel: &'a str,
+    pub worker: Option<Uuid>,
+    pub offered_to: Vec<Uuid>,
+}
