@@ -9,6 +9,7 @@
 pub mod audit_journal;
 pub mod auditor;
 pub mod csv_import;
+pub mod dispatch;
 mod error;
 mod input;
 mod intake;
@@ -66,6 +67,7 @@ pub struct Casework {
     pub(crate) settings: Arc<Settings>,
     pub(crate) clock: Clock,
     pub(crate) auditor: Option<auditor::Auditor>,
+    dispatch: Option<Arc<dispatch::Dispatch>>,
     /// The jurisdiction tree, cached: it changes rarely and is read on every
     /// access decision.
     pub(crate) jurisdictions: Arc<RwLock<Arc<Jurisdictions>>>,
@@ -79,6 +81,7 @@ impl Casework {
             settings: Arc::new(settings),
             clock: Arc::new(Utc::now),
             auditor: None,
+            dispatch: None,
             jurisdictions: Arc::new(RwLock::new(Arc::new(Jurisdictions::new([(
                 tracedesk_identity::jurisdiction::ROOT.to_string(),
                 None,
@@ -115,6 +118,16 @@ impl Casework {
 
     pub fn auditor(&self) -> Option<&auditor::Auditor> {
         self.auditor.as_ref()
+    }
+
+    /// Routes tasks to workers through `dispatch`.
+    pub fn with_dispatch(mut self, dispatch: Arc<dispatch::Dispatch>) -> Self {
+        self.dispatch = Some(dispatch);
+        self
+    }
+
+    pub fn dispatch(&self) -> Option<&Arc<dispatch::Dispatch>> {
+        self.dispatch.as_ref()
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

@@ -1176,6 +1176,13 @@ impl Engine {
         ))
     }
 
+    /// A reservation's task, worker and state, while its task is live.
+    pub fn reservation(&self, r: u64) -> Option<(Uuid, Uuid, ReservationState)> {
+        let res = self.reservations.get(&r)?;
+        let task = self.task(res.task)?;
+        Some((task.id, self.workers[res.worker as usize].id, res.state))
+    }
+
     pub fn channel_of(&self, task: Uuid) -> Option<&str> {
         let t = self.task(*self.task_ids.get(&task)?)?;
         Some(self.ws.channels[usize::from(t.channel)].0.as_str())

@@ -53,7 +53,9 @@ impl ReservationState {
 }
 
 /// What the engine is told. Every event carries the time it happened.
-#[derive(Debug, Clone, PartialEq)]
+/// Events are what is persisted: replaying them rebuilds the engine.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Event {
     AddWorker {
         id: Uuid,
@@ -106,8 +108,9 @@ pub enum Event {
     Tick,
 }
 
-/// What the engine decided; the server persists and delivers these.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the engine decided; the server delivers these.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     Offered {
         reservation: u64,

@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod pages;
 pub mod ratelimit;
+mod routing;
 pub mod tls;
 pub mod tokens;
 

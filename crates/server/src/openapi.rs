@@ -192,6 +192,7 @@ pub fn document() -> Value {
         }
     });
     add_access_paths(&mut doc);
+    add_routing_paths(&mut doc);
     doc
 }
 
@@ -244,4 +245,79 @@ fn add_access_paths(doc: &mut Value) {
     doc["components"]["securitySchemes"]["session"] =
         json!({ "type": "apiKey", "in": "cookie", "name": "td_session" });
     doc["security"] = json!([{ "bearer": [] }, { "session": [] }]);
+}
+
+/// Routes of task routing (docs/routing.md).
+fn add_routing_paths(doc: &mut Value) {
+    let decisions = |d: &str| {
+        json!({ "description": d, "content": { "application/json": { "schema": {
+        "type": "object", "properties": { "decisions": { "type": "array", "items": { "type": "object",
+        "description": "offered, accepted, rejected, timed_out, rescinded, activity_changed, queued, wrapping, completed or canceled, with ids" } } } } } } })
+    };
+    let errors = |ok: Value| {
+        let mut r = json!({ "401": error_response("Not signed in"), "403": error_response("Not allowed"),
+            "404": error_response("Unknown worker, task or reservation"),
+            "409": error_response("Illegal transition (e.g. accepting a timed-out offer), or a duplicate id"),
+            "422": error_response("Unknown channel or activity, or attributes that are not an object"),
+            "503": error_response("Routing is not running on this server") });
+        if let (Some(m), Some(o)) = (r.as_object_mut(), ok.as_object()) {
+            m.extend(o.clone());
+        }
+        r
+    };
+    let body = |props: Value, required: &[&str]| {
+        json!({ "required": true, "content": { "application/json": { "schema": {
+        "type": "object", "additionalProperties": false, "required": required, "properties": props } } } })
+    };
+    let any = json!({ "type": "object" });
+    let uuid = json!({ "type": "string", "format": "uuid" });
+    let id = |name: &str, format: &str| json!({ "name": "id", "in": "path", "required": true, "description": name, "schema": { "type": "string", "format": format } });
+    let paths = &mut doc["paths"];
+    paths["/api/v1/routing/workers"] = json!({ "post": { "summary": "Make a staff user a worker (supervisors): attributes such as skills and languages, capacity per channel",
+        "requestBody": body(json!({ "user_id": uuid, "attributes": any, "capacity": { "type": "object", "additionalProperties": { "type": "integer" } } }), &["user_id"]),
+        "responses": errors(json!({ "201": decisions("The worker, and any offers made") })) } });
+    paths["/api/v1/routing/workers/{id}"] = json!({ "patch": { "summary": "Replace a worker's attributes (supervisors)", "parameters": [id("worker", "uuid")],
+        "requestBody": body(json!({ "attributes": any }), &["attributes"]), "responses": errors(json!({ "200": decisions("Offers made as eligibility changed") })) } });
+    paths["/api/v1/routing/workers/{id}/activity"] = json!({ "post": { "summary": "Change activity (the worker themself, or a supervisor); reject_pending turns down pending offers when leaving",
+        "parameters": [id("worker", "uuid")],
+        "requestBody": body(json!({ "activity": { "type": "string" }, "reject_pending": { "type": "boolean" } }), &["activity"]),
+        "responses": errors(json!({ "200": decisions("Offers made or withdrawn") })) } });
+    paths["/api/v1/routing/tasks"] = json!({
+        "post": { "summary": "Create a task (supervisors, integrations): attributes (type, language, …), channel, optional priority, due time and TTL",
+            "requestBody": body(json!({ "id": uuid, "attributes": any, "channel": { "type": "string" }, "priority": { "type": "integer" },
+                "due": { "type": "string", "format": "date-time" }, "ttl": { "type": "integer", "minimum": 0 } }), &["attributes", "channel"]),
+            "responses": errors(json!({ "201": decisions("The task id and any offer made") })) },
+        "get": { "summary": "Live tasks: state, queue, channel, priority, due time, worker, offers (supervisors); no attributes", "responses": errors(json!({ "200": json_ok("Tasks", any.clone()) })) } });
+    for (step, what) in [
+        (
+            "cancel",
+            "Cancel a task (supervisors), with an optional reason",
+        ),
+        (
+            "wrap",
+            "Start wrap-up (the assigned worker or a supervisor)",
+        ),
+        (
+            "complete",
+            "Complete a task (the assigned worker or a supervisor)",
+        ),
+    ] {
+        let mut op = json!({ "summary": what, "parameters": [id("task", "uuid")], "responses": errors(json!({ "200": decisions("What followed: the freed worker's next offer") })) });
+        if step == "cancel" {
+            op["requestBody"] = body(json!({ "reason": { "type": "string" } }), &[]);
+        }
+        paths[format!("/api/v1/routing/tasks/{{id}}/{step}").as_str()] = json!({ "post": op });
+    }
+    for (step, what) in [
+        ("accept", "Accept an offer (only the worker it was made to)"),
+        (
+            "reject",
+            "Reject an offer (only the worker it was made to); the task is offered to someone else",
+        ),
+    ] {
+        paths[format!("/api/v1/routing/reservations/{{id}}/{step}").as_str()] = json!({ "post": { "summary": what,
+            "parameters": [id("reservation", "int64")], "responses": errors(json!({ "200": decisions("The answer and what followed") })) } });
+    }
+    paths["/api/v1/routing/stats"] = json!({ "get": { "summary": "Tasks by state, waiting tasks per queue, running totals, average acceptance time and wait, SLA met % (supervisors)",
+        "responses": errors(json!({ "200": json_ok("Statistics", any) })) } });
 }

@@ -118,6 +118,7 @@ tracedesk_store::audit_store_impl!(PostgresStore);
 tracedesk_store::sql_common!(Postgres);
 tracedesk_store::identity_store_impl!(PostgresStore, Postgres);
 tracedesk_store::retention_store_impl!(PostgresStore, Postgres);
+tracedesk_store::routing_store_impl!(PostgresStore, Postgres);
 
 #[async_trait]
 impl Store for PostgresStore {

@@ -143,6 +143,7 @@ tracedesk_store::audit_store_impl!(SqliteStore);
 tracedesk_store::sql_common!(Sqlite);
 tracedesk_store::identity_store_impl!(SqliteStore, Sqlite);
 tracedesk_store::retention_store_impl!(SqliteStore, Sqlite);
+tracedesk_store::routing_store_impl!(SqliteStore, Sqlite);
 
 #[async_trait]
 impl Store for SqliteStore {

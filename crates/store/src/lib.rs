@@ -13,6 +13,7 @@ pub mod schema;
 pub mod sqlgen;
 pub mod sqlidentity;
 pub mod sqlretention;
+pub mod sqlrouting;
 pub mod sqlrows;
 
 pub use rows::*;
@@ -88,6 +89,18 @@ pub trait AuditStore: Send + Sync {
     async fn audit_checkpoints(&self) -> StoreResult<Vec<audit::Checkpoint>>;
     /// Every entry about one person, oldest first (the disclosure record).
     async fn audit_for_person(&self, person: Uuid) -> StoreResult<Vec<audit::Entry>>;
+}
+
+/// The routing engine's event log: appended as events happen, read in
+/// order to rebuild the engine at start.
+#[async_trait]
+pub trait RoutingStore: Send + Sync {
+    /// Appends one event; `Conflict` when its `seq` is taken (another
+    /// process appended first).
+    async fn append_routing_event(&self, row: &RoutingEventRow) -> StoreResult<()>;
+    /// Events after `after_seq`, in order.
+    async fn routing_events(&self, after_seq: i64, limit: u32)
+    -> StoreResult<Vec<RoutingEventRow>>;
 }
 
 /// Staff accounts, teams, jurisdictions, sessions, login throttling,
@@ -171,7 +184,9 @@ pub trait RetentionStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: AuditStore + IdentityStore + RetentionStore + Send + Sync + 'static {
+pub trait Store:
+    AuditStore + IdentityStore + RetentionStore + RoutingStore + Send + Sync + 'static
+{
     /// Short backend name for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

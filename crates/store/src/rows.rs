@@ -97,6 +97,18 @@ pub struct TaskRow {
     pub assignee_id: Option<Uuid>,
 }
 
+/// One routing event, sealed (`schema::ROUTING_EVENTS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingEventRow {
+    pub id: Uuid,
+    /// Its place in the log, from 1.
+    pub seq: i64,
+    /// When it happened, in milliseconds since the Unix epoch.
+    pub at: i64,
+    pub event: Vec<u8>,
+    pub key_version: i32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
     pub id: Uuid,

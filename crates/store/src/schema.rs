@@ -48,6 +48,12 @@ pub const BREAK_GLASS: SealedTable = SealedTable {
     columns: &["reason"],
 };
 
+/// The routing engine's events: task attributes may name people.
+pub const ROUTING_EVENTS: SealedTable = SealedTable {
+    name: "routing_events",
+    columns: &["event"],
+};
+
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
     &LAB_RESULTS,
@@ -55,4 +61,5 @@ pub const SEALED_TABLES: &[&SealedTable] = &[
     &EXPOSURES,
     &USERS,
     &BREAK_GLASS,
+    &ROUTING_EVENTS,
 ];

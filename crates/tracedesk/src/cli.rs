@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tracedesk_casework::auditor::draft;
 use tracedesk_server::{ServerSettings, tokens};
 use tracedesk_store::audit::Action;
@@ -284,6 +285,25 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         _ => None,
     };
     let cw = runtime::open_serving(config).await?;
+    let dispatch = Arc::new(
+        tracedesk_casework::dispatch::Dispatch::open(
+            cw.store().clone(),
+            cw.vault().clone(),
+            tracedesk_routing::Workspace::public_health(),
+            Arc::new(|| chrono::Utc::now().timestamp_millis()),
+        )
+        .await
+        .context("cannot rebuild task routing from its log")?,
+    );
+    let cw = cw.with_dispatch(dispatch.clone());
+    // Offers time out, tasks escalate and expire as time passes.
+    let routing_clock = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            dispatch.tick().await;
+        }
+    });
     let auditor = cw.auditor().cloned();
     let purger = crate::retention_cmd::spawn_daily(cw.clone(), config.retention);
     let app = tracedesk_server::app(
@@ -332,6 +352,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         None => tracedesk_server::serve(listener, app, shutdown_signal()).await?,
     }
     purger.abort();
+    routing_clock.abort();
     if let Some(t) = ticker {
         t.abort();
     }

@@ -21,11 +21,32 @@ pub struct Harness {
     pub cw: Casework,
     /// Seconds added to the real clock, for expiry tests.
     pub offset: Arc<AtomicI64>,
-    pub dir: tempfile::TempDir,
+    pub dir: Arc<tempfile::TempDir>,
 }
 
 pub async fn spawn(auth: AuthPolicy) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
+    start(Arc::new(tempfile::tempdir().unwrap()), auth, false, true).await
+}
+
+/// A server with task routing (the public-health workspace).
+pub async fn spawn_routing() -> Harness {
+    start(
+        Arc::new(tempfile::tempdir().unwrap()),
+        AuthPolicy::default(),
+        true,
+        true,
+    )
+    .await
+}
+
+/// Starts a server over the database and keys in `dir` (a fresh one, or
+/// one another harness used: a restart).
+async fn start(
+    dir: Arc<tempfile::TempDir>,
+    auth: AuthPolicy,
+    routing: bool,
+    fresh: bool,
+) -> Harness {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
     store.migrate().await.unwrap();
@@ -43,9 +64,25 @@ pub async fn spawn(auth: AuthPolicy) -> Harness {
         .with_clock(Arc::new(move || {
             Utc::now() + Duration::seconds(o.load(Ordering::Relaxed))
         }));
-    for (code, parent) in [("ny", "root"), ("ny-kings", "ny"), ("nj", "root")] {
-        cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
+    if fresh {
+        for (code, parent) in [("ny", "root"), ("ny-kings", "ny"), ("nj", "root")] {
+            cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
+        }
     }
+    let cw = if routing {
+        let o = offset.clone();
+        let d = tracedesk_casework::dispatch::Dispatch::open(
+            store.clone(),
+            cw.vault().clone(),
+            tracedesk_routing::Workspace::public_health(),
+            Arc::new(move || Utc::now().timestamp_millis() + o.load(Ordering::Relaxed) * 1000),
+        )
+        .await
+        .unwrap();
+        cw.with_dispatch(Arc::new(d))
+    } else {
+        cw
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = app(
@@ -70,6 +107,20 @@ pub async fn spawn(auth: AuthPolicy) -> Harness {
 }
 
 impl Harness {
+    /// Another server over the same database and keys, as after a restart.
+    pub async fn restart(&self) -> Harness {
+        let h = start(
+            self.dir.clone(),
+            AuthPolicy::default(),
+            self.cw.dispatch().is_some(),
+            false,
+        )
+        .await;
+        h.offset
+            .store(self.offset.load(Ordering::Relaxed), Ordering::Relaxed);
+        h
+    }
+
     pub fn advance(&self, d: Duration) {
         self.offset.fetch_add(d.num_seconds(), Ordering::Relaxed);
     }

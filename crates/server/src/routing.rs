@@ -1,0 +1,401 @@
+//! `/api/v1/routing/*`: workers, tasks and reservations of the routing
+//! engine (docs/routing.md).
+//!
+//! Supervisors manage workers and tasks; integrations may create tasks; a
+//! worker changes their own activity and answers their own offers. Error
+//! messages carry ids and states only, never attributes.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tracedesk_casework::dispatch::{Dispatch, DispatchError};
+use tracedesk_identity::access::Capability;
+use tracedesk_routing::{Decision, Event, RouteError};
+use uuid::Uuid;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/routing/workers", post(add_worker))
+        .route("/routing/workers/{id}", axum::routing::patch(update_worker))
+        .route("/routing/workers/{id}/activity", post(set_activity))
+        .route("/routing/tasks", post(create_task).get(list_tasks))
+        .route("/routing/tasks/{id}/cancel", post(cancel_task))
+        .route("/routing/tasks/{id}/wrap", post(wrap_task))
+        .route("/routing/tasks/{id}/complete", post(complete_task))
+        .route("/routing/reservations/{id}/accept", post(accept))
+        .route("/routing/reservations/{id}/reject", post(reject))
+        .route("/routing/stats", get(stats))
+}
+
+fn dispatch(s: &AppState) -> Result<Arc<Dispatch>, ApiError> {
+    s.cw.dispatch().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "routing_off",
+            "task routing is not running on this server",
+        )
+    })
+}
+
+fn allowed(c: &Caller, cap: Capability) -> Result<(), ApiError> {
+    if c.principal.can(cap) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+fn parse(id: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("`{what}` id is not a UUID"),
+        )
+    })
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(e: DispatchError) -> Self {
+        match e {
+            DispatchError::Failed(c) => c.into(),
+            DispatchError::Refused(r) => {
+                let (status, code, field) = match &r {
+                    RouteError::UnknownWorker(_) => (StatusCode::NOT_FOUND, "not_found", "worker"),
+                    RouteError::UnknownTask(_) => (StatusCode::NOT_FOUND, "not_found", "task"),
+                    RouteError::UnknownReservation(_) => {
+                        (StatusCode::NOT_FOUND, "not_found", "reservation")
+                    }
+                    RouteError::Illegal { .. } => {
+                        (StatusCode::CONFLICT, "illegal_transition", "status")
+                    }
+                    RouteError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate", "id"),
+                    RouteError::UnknownActivity(_) => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_field",
+                        "activity",
+                    ),
+                    RouteError::UnknownChannel(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "channel")
+                    }
+                    RouteError::BadAttributes(_) => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_field",
+                        "attributes",
+                    ),
+                    RouteError::TimeWentBack { .. } => {
+                        return ApiError::internal(&r);
+                    }
+                };
+                ApiError::new(status, code, r.to_string()).with_field(field)
+            }
+        }
+    }
+}
+
+fn answer(status: StatusCode, decisions: Vec<Decision>, extra: serde_json::Value) -> Response {
+    let mut body = json!({ "decisions": decisions });
+    if let (Some(b), Some(x)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(x.clone());
+    }
+    (status, Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerInput {
+    /// The staff user who works the tasks.
+    user_id: Uuid,
+    #[serde(default)]
+    attributes: serde_json::Value,
+    /// Capacity per channel name; others get the channel's default.
+    #[serde(default)]
+    capacity: BTreeMap<String, u16>,
+}
+
+async fn add_worker(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(input): ApiJson<WorkerInput>,
+) -> Result<Response, ApiError> {
+    allowed(&caller, Capability::Supervise)?;
+    let user =
+        s.cw.store()
+            .get_user(input.user_id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    if user.is_none() {
+        return Err(ApiError::not_found("user").with_field("user_id"));
+    }
+    let out = dispatch(&s)?
+        .apply(Event::AddWorker {
+            id: input.user_id,
+            attributes: input.attributes,
+            capacity: input.capacity.into_iter().collect(),
+        })
+        .await?;
+    Ok(answer(
+        StatusCode::CREATED,
+        out,
+        json!({ "worker_id": input.user_id }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributesInput {
+    attributes: serde_json::Value,
+}
+
+async fn update_worker(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<AttributesInput>,
+) -> Result<Response, ApiError> {
+    allowed(&caller, Capability::Supervise)?;
+    let id = parse(&id, "worker")?;
+    let out = dispatch(&s)?
+        .apply(Event::UpdateWorker {
+            id,
+            attributes: input.attributes,
+        })
+        .await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivityInput {
+    activity: String,
+    #[serde(default)]
+    reject_pending: bool,
+}
+
+async fn set_activity(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ActivityInput>,
+) -> Result<Response, ApiError> {
+    let id = parse(&id, "worker")?;
+    if caller.principal.user_id != id {
+        allowed(&caller, Capability::Supervise)?;
+    }
+    let out = dispatch(&s)?
+        .apply(Event::SetActivity {
+            worker: id,
+            activity: input.activity,
+            reject_pending: input.reject_pending,
+        })
+        .await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskInput {
+    /// Default: a new id.
+    id: Option<Uuid>,
+    attributes: serde_json::Value,
+    channel: String,
+    priority: Option<i32>,
+    /// Default: the task type's due time from now.
+    due: Option<DateTime<Utc>>,
+    /// Seconds until the task is canceled if no one has taken it.
+    ttl: Option<u64>,
+}
+
+async fn create_task(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(input): ApiJson<TaskInput>,
+) -> Result<Response, ApiError> {
+    if !caller.principal.can(Capability::Supervise) {
+        allowed(&caller, Capability::SubmitLabs)?;
+    }
+    let id = input.id.unwrap_or_else(Uuid::now_v7);
+    let out = dispatch(&s)?
+        .apply(Event::CreateTask {
+            id,
+            attributes: input.attributes,
+            channel: input.channel,
+            priority: input.priority,
+            due: input.due.map(|d| d.timestamp_millis()),
+            ttl: input.ttl,
+        })
+        .await?;
+    Ok(answer(StatusCode::CREATED, out, json!({ "task_id": id })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CancelInput {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn cancel_task(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CancelInput>,
+) -> Result<Response, ApiError> {
+    allowed(&caller, Capability::Supervise)?;
+    let id = parse(&id, "task")?;
+    let reason = input.reason.unwrap_or_else(|| "canceled".into());
+    let out = dispatch(&s)?
+        .apply(Event::CancelTask { id, reason })
+        .await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+/// The assigned worker, or a supervisor, may move a task on.
+async fn own_task(d: &Dispatch, caller: &Caller, task: Uuid) -> Result<(), ApiError> {
+    let worker = d
+        .read(|e| e.tasks().find(|t| t.id == task).map(|t| t.worker))
+        .await;
+    match worker {
+        None => Err(ApiError::not_found("task").with_field("task")),
+        Some(w) if w == Some(caller.principal.user_id) => Ok(()),
+        Some(_) => allowed(caller, Capability::Supervise),
+    }
+}
+
+async fn wrap_task(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse(&id, "task")?;
+    let d = dispatch(&s)?;
+    own_task(&d, &caller, id).await?;
+    let out = d.apply(Event::Wrap { task: id }).await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+async fn complete_task(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse(&id, "task")?;
+    let d = dispatch(&s)?;
+    own_task(&d, &caller, id).await?;
+    let out = d.apply(Event::Complete { task: id }).await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+/// Only the worker a reservation was offered to answers it.
+async fn own_offer(d: &Dispatch, caller: &Caller, id: &str) -> Result<u64, ApiError> {
+    let r: u64 = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "`reservation` id is not a number",
+        )
+    })?;
+    match d.read(|e| e.reservation(r)).await {
+        None => Err(ApiError::not_found("reservation").with_field("reservation")),
+        Some((_, worker, _)) if worker == caller.principal.user_id => Ok(r),
+        Some(_) => Err(ApiError::forbidden()),
+    }
+}
+
+async fn accept(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let d = dispatch(&s)?;
+    let r = own_offer(&d, &caller, &id).await?;
+    let out = d.apply(Event::Accept { reservation: r }).await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let d = dispatch(&s)?;
+    let r = own_offer(&d, &caller, &id).await?;
+    let out = d.apply(Event::Reject { reservation: r }).await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+/// Live tasks: state, queue, priority, due time, worker and offers. Ids
+/// and routing facts only; attributes stay in the engine.
+async fn list_tasks(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    allowed(&caller, Capability::Supervise)?;
+    let items = dispatch(&s)?
+        .read(|e| {
+            e.tasks()
+                .map(|t| {
+                    json!({
+                        "id": t.id,
+                        "state": t.state.as_str(),
+                        "queue": t.queue,
+                        "channel": t.channel,
+                        "priority": t.priority,
+                        "due": DateTime::<Utc>::from_timestamp_millis(t.due),
+                        "worker": t.worker,
+                        "offered_to": t.offered_to,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// Running totals, and waiting tasks per queue.
+async fn stats(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    allowed(&caller, Capability::Supervise)?;
+    let body = dispatch(&s)?
+        .read(|e| {
+            let c = e.counters();
+            let mut waiting: BTreeMap<String, u64> = BTreeMap::new();
+            let mut by_state: BTreeMap<&'static str, u64> = BTreeMap::new();
+            for t in e.tasks() {
+                *by_state.entry(t.state.as_str()).or_default() += 1;
+                if let Some(q) = t.queue {
+                    *waiting.entry(q.to_string()).or_default() += 1;
+                }
+            }
+            let accepted = c.accepted.max(1) as f64;
+            json!({
+                "tasks_by_state": by_state,
+                "waiting_by_queue": waiting,
+                "created": c.created,
+                "offered": c.offered,
+                "accepted": c.accepted,
+                "rejected": c.rejected,
+                "timed_out": c.timed_out,
+                "canceled": c.canceled,
+                "completed": c.completed,
+                "average_accept_seconds": c.accept_ms as f64 / accepted / 1000.0,
+                "average_wait_seconds": c.wait_ms as f64 / accepted / 1000.0,
+                "sla_met_percent": if c.accepted == 0 { 100.0 } else { c.sla_met as f64 * 100.0 / c.accepted as f64 },
+            })
+        })
+        .await;
+    Ok(Json(body).into_response())
+}

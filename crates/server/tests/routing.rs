@@ -1,0 +1,399 @@
+//! Task routing over HTTP: offers, answers, timeouts, escalation, bad input,
+//! and a restart that loses nothing.
+
+mod common;
+
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tracedesk_identity::Role;
+
+/// (reservation, task, worker) of the offers among a response's decisions.
+fn offers(body: &Value) -> Vec<(u64, String, String)> {
+    body["decisions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["decision"] == "offered")
+        .map(|d| {
+            (
+                d["reservation"].as_u64().unwrap(),
+                d["task"].as_str().unwrap().to_string(),
+                d["worker"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// What is tried, how, where, with what, and the status and code expected.
+type Case = (
+    &'static str,
+    Method,
+    String,
+    Option<Value>,
+    u16,
+    &'static str,
+);
+
+struct Team {
+    h: common::Harness,
+    sup: String,
+    tracers: Vec<(uuid::Uuid, String)>,
+}
+
+/// A supervisor and `n` English-speaking tracers, all workers, all available.
+async fn team(n: usize) -> Team {
+    let h = common::spawn_routing().await;
+    let (_, sup) = h.user("sup", Role::Supervisor, "ny").await;
+    let mut tracers = Vec::new();
+    for i in 0..n {
+        let (id, token) = h.user(&format!("tracer{i}"), Role::Tracer, "ny").await;
+        let (st, body) = h
+            .call(
+                &sup,
+                Method::POST,
+                "/api/v1/routing/workers",
+                Some(json!({"user_id": id, "attributes": {
+                    "skills": ["case_investigation", "contact_notification"],
+                    "languages": ["en"]}})),
+            )
+            .await;
+        assert_eq!(st, 201, "{body}");
+        let (st, body) = h
+            .call(
+                &token,
+                Method::POST,
+                &format!("/api/v1/routing/workers/{id}/activity"),
+                Some(json!({"activity": "Available"})),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+        tracers.push((id, token));
+        // Distinct idle times: tracer0 has waited longest.
+        h.advance(Duration::seconds(1));
+    }
+    Team { h, sup, tracers }
+}
+
+async fn task(t: &Team, attributes: Value) -> (String, Value) {
+    let (st, body) =
+        t.h.call(
+            &t.sup,
+            Method::POST,
+            "/api/v1/routing/tasks",
+            Some(json!({"attributes": attributes, "channel": "voice"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    (body["task_id"].as_str().unwrap().to_string(), body)
+}
+
+#[tokio::test]
+async fn offer_accept_wrap_complete() {
+    let t = team(1).await;
+    let (id, body) = task(&t, json!({"type": "contact_notification"})).await;
+    let o = offers(&body);
+    assert_eq!(o.len(), 1);
+    assert_eq!(
+        (o[0].1.as_str(), o[0].2.clone()),
+        (id.as_str(), t.tracers[0].0.to_string())
+    );
+    let tracer = &t.tracers[0].1;
+    let (st, body) =
+        t.h.call(
+            tracer,
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{}/accept", o[0].0),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["decisions"][0]["decision"], "accepted");
+    for step in ["wrap", "complete"] {
+        let (st, body) =
+            t.h.call(
+                tracer,
+                Method::POST,
+                &format!("/api/v1/routing/tasks/{id}/{step}"),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{step}: {body}");
+    }
+    let (st, stats) =
+        t.h.call(&t.sup, Method::GET, "/api/v1/routing/stats", None)
+            .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (stats["created"].as_u64(), stats["completed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(stats["sla_met_percent"], 100.0);
+}
+
+#[tokio::test]
+async fn reject_and_timeout_offer_again_and_escalate() {
+    let t = team(2).await;
+    let (_, body) = task(&t, json!({"type": "case_interview"})).await;
+    let o = offers(&body);
+    assert_eq!(o[0].2, t.tracers[0].0.to_string(), "longest idle first");
+    let (st, body) =
+        t.h.call(
+            &t.tracers[0].1,
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{}/reject", o[0].0),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let again = offers(&body);
+    assert_eq!(
+        again[0].2,
+        t.tracers[1].0.to_string(),
+        "offered to the other tracer"
+    );
+
+    // Tracer 1 does not answer: after 120 s the offer times out (they are
+    // moved to Missed) and tracer 0's refusal has lapsed, so it goes back to them.
+    t.h.advance(Duration::seconds(121));
+    let d = t.h.cw.dispatch().unwrap().clone();
+    let decisions = serde_json::to_value(d.tick().await).unwrap();
+    let timed_out = decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["decision"] == "timed_out");
+    assert!(timed_out, "{decisions}");
+    let missed =
+        json!({"decision": "activity_changed", "worker": t.tracers[1].0, "activity": "Missed"});
+    assert!(
+        decisions.as_array().unwrap().contains(&missed),
+        "{decisions}"
+    );
+    let o = offers(&json!({ "decisions": decisions }));
+    assert_eq!(o[0].2, t.tracers[0].0.to_string());
+    // Accepting the timed-out offer is refused.
+    let (st, body) =
+        t.h.call(
+            &t.tracers[1].1,
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{}/accept", again[0].0),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["error"]["code"], "illegal_transition");
+
+    let (st, _) =
+        t.h.call(
+            &t.tracers[0].1,
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{}/accept", o[0].0),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+
+    // A Haitian Creole case: no tracer speaks it; after the first target's
+    // hour it goes to the interpreter line.
+    let (interp, itoken) = t.h.user("interp", Role::Tracer, "ny").await;
+    t.h.call(
+        &t.sup,
+        Method::POST,
+        "/api/v1/routing/workers",
+        Some(json!({"user_id": interp, "attributes": {"skills": ["interpreter_line"]}})),
+    )
+    .await;
+    t.h.call(
+        &itoken,
+        Method::POST,
+        &format!("/api/v1/routing/workers/{interp}/activity"),
+        Some(json!({"activity": "Available"})),
+    )
+    .await;
+    let (ht, body) = task(&t, json!({"type": "case_interview", "language": "ht"})).await;
+    assert!(offers(&body).is_empty());
+    t.h.advance(Duration::seconds(3_601));
+    let decisions = serde_json::to_value(d.tick().await).unwrap();
+    let o = offers(&json!({ "decisions": decisions }));
+    assert!(
+        o.iter()
+            .any(|(_, task, w)| *task == ht && *w == interp.to_string()),
+        "{decisions}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_and_other_peoples_offers() {
+    let t = team(2).await;
+    let (id, body) = task(&t, json!({"type": "contact_notification"})).await;
+    let r = offers(&body)[0].0;
+    let cases: Vec<Case> = vec![
+        (
+            "someone else's offer",
+            Method::POST,
+            format!("/api/v1/routing/reservations/{r}/accept"),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "no such offer",
+            Method::POST,
+            "/api/v1/routing/reservations/999/accept".into(),
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "complete a task one does not hold",
+            Method::POST,
+            format!("/api/v1/routing/tasks/{id}/complete"),
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "a tracer creating tasks",
+            Method::POST,
+            "/api/v1/routing/tasks".into(),
+            Some(json!({"attributes": {}, "channel": "voice"})),
+            403,
+            "forbidden",
+        ),
+    ];
+    for (what, method, path, body, status, code) in cases {
+        let (st, b) = t.h.call(&t.tracers[1].1, method, &path, body).await;
+        assert_eq!(st.as_u16(), status, "{what}: {b}");
+        assert_eq!(b["error"]["code"], code, "{what}: {b}");
+    }
+    let sup_cases: Vec<(&str, Value, u16, &str)> = vec![
+        (
+            "unknown channel",
+            json!({"attributes": {}, "channel": "fax"}),
+            422,
+            "channel",
+        ),
+        (
+            "attributes not an object",
+            json!({"attributes": [1], "channel": "voice"}),
+            422,
+            "attributes",
+        ),
+        (
+            "duplicate id",
+            json!({"id": id, "attributes": {}, "channel": "voice"}),
+            409,
+            "id",
+        ),
+    ];
+    for (what, body, status, field) in sup_cases {
+        let (st, b) =
+            t.h.call(&t.sup, Method::POST, "/api/v1/routing/tasks", Some(body))
+                .await;
+        assert_eq!(st.as_u16(), status, "{what}: {b}");
+        assert_eq!(b["error"]["field"], field, "{what}: {b}");
+    }
+    let (st, b) =
+        t.h.call(
+            &t.sup,
+            Method::POST,
+            &format!("/api/v1/routing/tasks/{id}/complete"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), b["error"]["code"].clone()),
+        (409, json!("illegal_transition")),
+        "complete a reserved task"
+    );
+    let (st, b) =
+        t.h.call(
+            &t.tracers[0].1,
+            Method::POST,
+            &format!("/api/v1/routing/workers/{}/activity", t.tracers[0].0),
+            Some(json!({"activity": "Lunch"})),
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), b["error"]["field"].clone()),
+        (422, json!("activity"))
+    );
+    // Nothing above changed the engine: the offer still stands for its worker.
+    let (st, b) =
+        t.h.call(
+            &t.tracers[0].1,
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{r}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+}
+
+#[tokio::test]
+async fn a_restart_loses_no_task_and_no_offer() {
+    let t = team(2).await;
+    let (first, body) = task(&t, json!({"type": "contact_notification"})).await;
+    let r = offers(&body)[0].0;
+    let (second, _) = task(&t, json!({"type": "case_interview"})).await;
+    let (waiting, _) = task(&t, json!({"type": "case_interview"})).await;
+    let (_, before) =
+        t.h.call(&t.sup, Method::GET, "/api/v1/routing/tasks", None)
+            .await;
+
+    let again = t.h.restart().await;
+    let (st, after) = again
+        .call(&t.sup, Method::GET, "/api/v1/routing/tasks", None)
+        .await;
+    assert_eq!(st, 200, "{after}");
+    let mut a = before["items"].as_array().unwrap().clone();
+    let mut b = after["items"].as_array().unwrap().clone();
+    a.sort_by_key(|x| x["id"].to_string());
+    b.sort_by_key(|x| x["id"].to_string());
+    assert_eq!(a, b, "the same tasks, states and offers after the restart");
+    let states: Vec<_> = b
+        .iter()
+        .map(|x| (x["id"].as_str().unwrap().to_string(), x["state"].clone()))
+        .collect();
+    assert!(states.contains(&(first.clone(), json!("reserved"))));
+    assert!(states.contains(&(second, json!("reserved"))));
+    assert!(states.contains(&(waiting, json!("pending"))));
+    // The offer made before the restart is answered after it.
+    let (st, body) = again
+        .call(
+            &t.tracers[0].1,
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{r}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let (st, _) = again
+        .call(
+            &t.tracers[0].1,
+            Method::POST,
+            &format!("/api/v1/routing/tasks/{first}/complete"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    // Nothing in the routing log is readable without the key.
+    let mut raw = std::fs::read(t.h.dir.path().join("t.db")).unwrap();
+    raw.extend(std::fs::read(t.h.dir.path().join("t.db-wal")).unwrap_or_default());
+    let logged: i64 = sqlx_count(&t.h).await;
+    // 2 workers added and made available, 3 tasks, an accept, a completion.
+    assert_eq!(logged, 9, "every event is in the log");
+    for needle in [
+        &b"case_interview"[..],
+        b"contact_notification",
+        b"languages",
+    ] {
+        let hit = raw.windows(needle.len()).any(|w| w == needle);
+        assert!(!hit, "routing events are sealed in the database");
+    }
+}
+
+async fn sqlx_count(h: &common::Harness) -> i64 {
+    h.store.routing_events(0, 10_000).await.unwrap().len() as i64
+}

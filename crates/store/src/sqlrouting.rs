@@ -1,0 +1,54 @@
+//! The `RoutingStore` statements, written once for both SQL backends.
+
+/// Expands `impl RoutingStore` for a backend that provides `read_pool()`
+/// and `write_pool()`.
+#[macro_export]
+macro_rules! routing_store_impl {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl tracedesk_store::RoutingStore for $store {
+            async fn append_routing_event(&self, row: &RoutingEventRow) -> StoreResult<()> {
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO routing_events (id, seq, at, event, key_version) VALUES (",
+                );
+                q.push_bind(row.id)
+                    .push(", ")
+                    .push_bind(row.seq)
+                    .push(", ")
+                    .push_bind(row.at)
+                    .push(", ")
+                    .push_bind(row.event.clone())
+                    .push(", ")
+                    .push_bind(row.key_version)
+                    .push(")");
+                q.build().execute(self.write_pool()).await.map_err(err)?;
+                Ok(())
+            }
+
+            async fn routing_events(
+                &self,
+                after_seq: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<RoutingEventRow>> {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT id, seq, at, event, key_version FROM routing_events WHERE seq > ",
+                );
+                q.push_bind(after_seq)
+                    .push(" ORDER BY seq LIMIT ")
+                    .push_bind(i64::from(limit));
+                let rows = q.build().fetch_all(self.read_pool()).await.map_err(err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RoutingEventRow {
+                            id: r.try_get("id").map_err(err)?,
+                            seq: r.try_get("seq").map_err(err)?,
+                            at: r.try_get("at").map_err(err)?,
+                            event: r.try_get("event").map_err(err)?,
+                            key_version: r.try_get("key_version").map_err(err)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
