@@ -64,6 +64,85 @@ pub async fn run_all(store: Arc<dyn Store>) {
     rotation_resumes_and_reseals(&cw).await;
     audit_log_chains_and_verifies(store.clone()).await;
     audit_journal_recovers_and_fails_closed(store.clone()).await;
+    routing_log_rebuilds_the_engine(&cw).await;
+}
+
+/// The routing log: events go in order, a taken place is refused, and a
+/// second dispatcher over the same store rebuilds the same engine.
+async fn routing_log_rebuilds_the_engine(cw: &Casework) {
+    use tracedesk_casework::dispatch::Dispatch;
+    use tracedesk_routing::{Event, Workspace};
+    let clock: tracedesk_casework::dispatch::Millis = Arc::new(|| 1_800_000_000_000);
+    let open = || {
+        Dispatch::open(
+            cw.store().clone(),
+            cw.vault().clone(),
+            Workspace::public_health(),
+            clock.clone(),
+        )
+    };
+    let d = open().await.unwrap();
+    let worker = Uuid::now_v7();
+    d.apply(Event::AddWorker {
+        id: worker,
+        attributes: serde_json::json!({"skills": ["contact_notification"], "languages": ["es"]}),
+        capacity: vec![],
+    })
+    .await
+    .unwrap();
+    d.apply(Event::SetActivity {
+        worker,
+        activity: "Available".into(),
+        reject_pending: false,
+    })
+    .await
+    .unwrap();
+    let out = d
+        .apply(Event::CreateTask {
+            id: Uuid::now_v7(),
+            attributes: serde_json::json!({"type": "contact_notification", "language": "es"}),
+            channel: "voice".into(),
+            priority: None,
+            due: None,
+            ttl: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        out.iter()
+            .any(|x| matches!(x, tracedesk_routing::Decision::Offered { .. }))
+    );
+    // A refused event is not logged.
+    assert!(
+        d.apply(Event::Complete {
+            task: Uuid::now_v7()
+        })
+        .await
+        .is_err()
+    );
+    let logged = cw.store().routing_events(0, 100).await.unwrap();
+    assert_eq!(
+        logged.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(
+        logged
+            .iter()
+            .all(|r| !r.event.windows(5).any(|w| w == b"voice")),
+        "sealed"
+    );
+    let mut taken = logged[0].clone();
+    taken.id = Uuid::now_v7();
+    assert!(matches!(
+        cw.store().append_routing_event(&taken).await,
+        Err(tracedesk_store::StoreError::Conflict(_))
+    ));
+    let again = open().await.unwrap();
+    assert_eq!(
+        again.read(|e| e.snapshot()).await,
+        d.read(|e| e.snapshot()).await,
+        "replay rebuilds the same engine"
+    );
 }
 
 /// Journaled mode: entries reach the log, a crash's leftovers are absorbed
