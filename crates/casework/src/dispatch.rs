@@ -19,6 +19,19 @@ use uuid::Uuid;
 /// Events read per page while replaying.
 const REPLAY_PAGE: u32 = 5_000;
 
+/// Decisions kept for streams that reconnect (`Last-Event-ID`).
+const RECENT: usize = 100_000;
+
+/// A decision with its place in this process's stream of decisions.
+pub type Numbered = (u64, Decision);
+
+/// Recent decisions, numbered, for resuming streams.
+#[derive(Default)]
+struct Recent {
+    ring: std::collections::VecDeque<Numbered>,
+    last: u64,
+}
+
 /// The time source, in milliseconds since the Unix epoch (tests move it).
 pub type Millis = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -44,7 +57,10 @@ pub struct Dispatch {
     vault: Arc<Vault>,
     workspace: Workspace,
     clock: Millis,
-    live: broadcast::Sender<Decision>,
+    live: broadcast::Sender<Numbered>,
+    recent: std::sync::Mutex<Recent>,
+    /// Flipped when the server stops, so live streams end.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 fn ctx(id: Uuid) -> FieldContext<'static> {
@@ -72,12 +88,37 @@ impl Dispatch {
             workspace,
             clock,
             live,
+            recent: Default::default(),
+            closing: tokio::sync::watch::Sender::new(false),
         })
     }
 
-    /// Decisions as they are made, from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Decision> {
-        self.live.subscribe()
+    /// Decisions after number `after` that are still kept, and a receiver
+    /// of those that follow — nothing in between is missed or repeated.
+    /// `complete` is false when some after `after` are no longer kept (the
+    /// caller then starts from the current state instead).
+    pub fn subscribe_after(&self, after: Option<u64>) -> Subscription {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let rx = self.live.subscribe();
+        let (backlog, complete) = match after {
+            None => (Vec::new(), false),
+            Some(n) => {
+                let kept_from = recent.ring.front().map_or(recent.last + 1, |(k, _)| *k);
+                let backlog: Vec<Numbered> = recent
+                    .ring
+                    .iter()
+                    .filter(|(k, _)| *k > n)
+                    .cloned()
+                    .collect();
+                (backlog, n + 1 >= kept_from && n <= recent.last)
+            }
+        };
+        Subscription {
+            backlog,
+            complete,
+            last: recent.last,
+            live: rx,
+        }
     }
 
     /// Applies `event` now: timers due first, then the event, which is
@@ -128,6 +169,16 @@ impl Dispatch {
         Ok(out)
     }
 
+    /// Ends every live stream (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes true when the server stops.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
     /// Lets time pass: fires due timers (offers timing out, escalations,
     /// TTLs). The server calls it every second.
     pub async fn tick(&self) -> Vec<Decision> {
@@ -144,11 +195,31 @@ impl Dispatch {
     }
 
     fn publish(&self, decisions: &[Decision]) {
+        if decisions.is_empty() {
+            return;
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         for d in decisions {
+            recent.last += 1;
+            let numbered = (recent.last, d.clone());
+            recent.ring.push_back(numbered.clone());
+            if recent.ring.len() > RECENT {
+                recent.ring.pop_front();
+            }
             // No subscriber is fine: the decisions are in the answer too.
-            let _ = self.live.send(d.clone());
+            let _ = self.live.send(numbered);
         }
     }
+}
+
+/// What a stream starts from: decisions to resend, then the live ones.
+pub struct Subscription {
+    pub backlog: Vec<Numbered>,
+    /// Whether `backlog` holds every decision since the one asked after.
+    pub complete: bool,
+    /// The number of the newest decision when subscribing.
+    pub last: u64,
+    pub live: broadcast::Receiver<Numbered>,
 }
 
 /// A fresh engine with every logged event applied at its time.

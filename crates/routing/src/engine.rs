@@ -1176,6 +1176,22 @@ impl Engine {
         ))
     }
 
+    /// A worker's pending offers: (reservation, task, expiry).
+    pub fn pending_offers(&self, worker: Uuid) -> Vec<(u64, Uuid, Millis)> {
+        let Some(&w) = self.worker_ids.get(&worker) else {
+            return Vec::new();
+        };
+        self.workers[w as usize]
+            .pending
+            .iter()
+            .filter_map(|r| {
+                let res = self.reservations.get(r)?;
+                let task = self.task(res.task)?;
+                Some((*r, task.id, res.created + self.ws.reservation_timeout))
+            })
+            .collect()
+    }
+
     /// A reservation's task, worker and state, while its task is live.
     pub fn reservation(&self, r: u64) -> Option<(Uuid, Uuid, ReservationState)> {
         let res = self.reservations.get(&r)?;

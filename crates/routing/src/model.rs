@@ -26,6 +26,37 @@ pub enum ReservationState {
     Rescinded,
 }
 
+impl Decision {
+    /// The worker the decision is about, if any.
+    pub fn worker(&self) -> Option<Uuid> {
+        match self {
+            Decision::Offered { worker, .. }
+            | Decision::Accepted { worker, .. }
+            | Decision::Rejected { worker, .. }
+            | Decision::TimedOut { worker, .. }
+            | Decision::Rescinded { worker, .. }
+            | Decision::ActivityChanged { worker, .. } => Some(*worker),
+            _ => None,
+        }
+    }
+
+    /// Its name on the wire (`offered`, `rescinded`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Decision::Offered { .. } => "offered",
+            Decision::Accepted { .. } => "accepted",
+            Decision::Rejected { .. } => "rejected",
+            Decision::TimedOut { .. } => "timed_out",
+            Decision::Rescinded { .. } => "rescinded",
+            Decision::ActivityChanged { .. } => "activity_changed",
+            Decision::Queued { .. } => "queued",
+            Decision::Wrapping { .. } => "wrapping",
+            Decision::Completed { .. } => "completed",
+            Decision::Canceled { .. } => "canceled",
+        }
+    }
+}
+
 impl TaskState {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -318,6 +318,11 @@ fn add_routing_paths(doc: &mut Value) {
         paths[format!("/api/v1/routing/reservations/{{id}}/{step}").as_str()] = json!({ "post": { "summary": what,
             "parameters": [id("reservation", "int64")], "responses": errors(json!({ "200": decisions("The answer and what followed") })) } });
     }
+    paths["/api/v1/routing/workers/{id}/events"] = json!({ "get": { "summary": "Server-Sent Events for one worker (the worker or a supervisor): offered, accepted, rejected, timed_out, rescinded, activity_changed. Reconnect with Last-Event-ID to get what was missed; a first connection starts with the offers standing now",
+        "parameters": [id("worker", "uuid"), { "name": "Last-Event-ID", "in": "header", "schema": { "type": "integer" } }],
+        "responses": errors(json!({ "200": { "description": "text/event-stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } } })) } });
+    paths["/api/v1/routing/stats/stream"] = json!({ "get": { "summary": "Server-Sent Events for supervisors: a `stats` event every second (same body as /routing/stats)",
+        "responses": errors(json!({ "200": { "description": "text/event-stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } } })) } });
     paths["/api/v1/routing/stats"] = json!({ "get": { "summary": "Tasks by state, waiting tasks per queue, running totals, average acceptance time and wait, SLA met % (supervisors)",
         "responses": errors(json!({ "200": json_ok("Statistics", any) })) } });
 }

@@ -10,11 +10,13 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/routing/workers", post(add_worker))
         .route("/routing/workers/{id}", axum::routing::patch(update_worker))
         .route("/routing/workers/{id}/activity", post(set_activity))
+        .route("/routing/workers/{id}/events", get(worker_events))
         .route("/routing/tasks", post(create_task).get(list_tasks))
         .route("/routing/tasks/{id}/cancel", post(cancel_task))
         .route("/routing/tasks/{id}/wrap", post(wrap_task))
@@ -36,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/routing/reservations/{id}/accept", post(accept))
         .route("/routing/reservations/{id}/reject", post(reject))
         .route("/routing/stats", get(stats))
+        .route("/routing/stats/stream", get(stats_stream))
 }
 
 fn dispatch(s: &AppState) -> Result<Arc<Dispatch>, ApiError> {
@@ -369,33 +373,143 @@ async fn stats(
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
     allowed(&caller, Capability::Supervise)?;
-    let body = dispatch(&s)?
-        .read(|e| {
-            let c = e.counters();
-            let mut waiting: BTreeMap<String, u64> = BTreeMap::new();
-            let mut by_state: BTreeMap<&'static str, u64> = BTreeMap::new();
-            for t in e.tasks() {
-                *by_state.entry(t.state.as_str()).or_default() += 1;
-                if let Some(q) = t.queue {
-                    *waiting.entry(q.to_string()).or_default() += 1;
+    let body = dispatch(&s)?.read(stats_of).await;
+    Ok(Json(body).into_response())
+}
+
+fn stats_of(e: &tracedesk_routing::Engine) -> serde_json::Value {
+    let c = e.counters();
+    let mut waiting: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_state: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for t in e.tasks() {
+        *by_state.entry(t.state.as_str()).or_default() += 1;
+        if let Some(q) = t.queue {
+            *waiting.entry(q.to_string()).or_default() += 1;
+        }
+    }
+    let accepted = c.accepted.max(1) as f64;
+    json!({
+        "tasks_by_state": by_state,
+        "waiting_by_queue": waiting,
+        "created": c.created,
+        "offered": c.offered,
+        "accepted": c.accepted,
+        "rejected": c.rejected,
+        "timed_out": c.timed_out,
+        "canceled": c.canceled,
+        "completed": c.completed,
+        "average_accept_seconds": c.accept_ms as f64 / accepted / 1000.0,
+        "average_wait_seconds": c.wait_ms as f64 / accepted / 1000.0,
+        "sla_met_percent": if c.accepted == 0 { 100.0 } else { c.sla_met as f64 * 100.0 / c.accepted as f64 },
+    })
+}
+
+/// Supervisors' live statistics: a `stats` event every second.
+async fn stats_stream(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    allowed(&caller, Capability::Supervise)?;
+    let d = dispatch(&s)?;
+    let closing = d.closing();
+    let every = tokio::time::interval(std::time::Duration::from_secs(1));
+    let stream = futures_util::stream::unfold(
+        (d, closing, every),
+        |(d, mut closing, mut every)| async move {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = closing.changed() => return None,
+            }
+            if *closing.borrow() {
+                return None;
+            }
+            let body = d.read(stats_of).await;
+            let event = SseEvent::default().event("stats").data(body.to_string());
+            Some((
+                Ok::<_, std::convert::Infallible>(event),
+                (d, closing, every),
+            ))
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+fn sse_event(n: u64, d: &Decision) -> SseEvent {
+    SseEvent::default()
+        .id(n.to_string())
+        .event(d.kind())
+        .data(serde_json::to_string(d).unwrap_or_default())
+}
+
+/// A worker's live stream: offers, rescinds, timeouts, activity changes.
+/// Reconnecting with `Last-Event-ID` resends what was missed; when that is
+/// no longer kept (or on a first connection) the stream starts with the
+/// offers standing now, so no offer is ever lost (one may come twice:
+/// clients key on the reservation id).
+async fn worker_events(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse(&id, "worker")?;
+    if caller.principal.user_id != id {
+        allowed(&caller, Capability::Supervise)?;
+    }
+    let d = dispatch(&s)?;
+    if d.read(|e| e.worker_room(id).is_none()).await {
+        return Err(ApiError::not_found("worker").with_field("worker"));
+    }
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let sub = d.subscribe_after(after);
+    let mut first: Vec<SseEvent> = Vec::new();
+    if sub.complete {
+        for (n, dec) in sub.backlog.iter().filter(|(_, x)| x.worker() == Some(id)) {
+            first.push(sse_event(*n, dec));
+        }
+    } else {
+        for (reservation, task, expires) in d.read(|e| e.pending_offers(id)).await {
+            let offer = Decision::Offered {
+                reservation,
+                task,
+                worker: id,
+                expires,
+            };
+            first.push(sse_event(sub.last, &offer));
+        }
+    }
+    let closing = d.closing();
+    let live = futures_util::stream::unfold(
+        (sub.live, closing),
+        move |(mut rx, mut closing)| async move {
+            loop {
+                if *closing.borrow() {
+                    return None;
+                }
+                tokio::select! {
+                    got = rx.recv() => match got {
+                        Ok((n, dec)) if dec.worker() == Some(id) => {
+                            return Some((sse_event(n, &dec), (rx, closing)));
+                        }
+                        Ok(_) => continue,
+                        // Fell behind, or the server stops: end the stream; the
+                        // client reconnects with Last-Event-ID and loses nothing.
+                        Err(_) => return None,
+                    },
+                    _ = closing.changed() => return None,
                 }
             }
-            let accepted = c.accepted.max(1) as f64;
-            json!({
-                "tasks_by_state": by_state,
-                "waiting_by_queue": waiting,
-                "created": c.created,
-                "offered": c.offered,
-                "accepted": c.accepted,
-                "rejected": c.rejected,
-                "timed_out": c.timed_out,
-                "canceled": c.canceled,
-                "completed": c.completed,
-                "average_accept_seconds": c.accept_ms as f64 / accepted / 1000.0,
-                "average_wait_seconds": c.wait_ms as f64 / accepted / 1000.0,
-                "sla_met_percent": if c.accepted == 0 { 100.0 } else { c.sla_met as f64 * 100.0 / c.accepted as f64 },
-            })
-        })
-        .await;
-    Ok(Json(body).into_response())
+        },
+    );
+    let stream = futures_util::stream::iter(first)
+        .chain(live)
+        .map(Ok::<_, std::convert::Infallible>);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }

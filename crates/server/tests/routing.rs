@@ -397,3 +397,113 @@ async fn a_restart_loses_no_task_and_no_offer() {
 async fn sqlx_count(h: &common::Harness) -> i64 {
     h.store.routing_events(0, 10_000).await.unwrap().len() as i64
 }
+
+/// Reads server-sent events until one named `kind`; returns its id and data.
+async fn next_event(res: &mut reqwest::Response, buf: &mut String, kind: &str) -> (u64, Value) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block.lines().find_map(|l| {
+                    l.strip_prefix(&format!("{name}:"))
+                        .map(|v| v.trim().to_string())
+                })
+            };
+            if field("event").as_deref() == Some(kind) {
+                let id = field("id").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let data = serde_json::from_str(&field("data").unwrap_or_default()).unwrap();
+                return (id, data);
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("the stream stays open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn stream(t: &Team, token: &str, worker: uuid::Uuid, last: Option<u64>) -> reqwest::Response {
+    let mut req =
+        t.h.http
+            .get(format!(
+                "{}/api/v1/routing/workers/{worker}/events",
+                t.h.base
+            ))
+            .bearer_auth(token);
+    if let Some(n) = last {
+        req = req.header("Last-Event-ID", n.to_string());
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    res
+}
+
+#[tokio::test]
+async fn worker_stream_resumes_without_losing_an_offer() {
+    let t = team(1).await;
+    let (worker, token) = t.tracers[0].clone();
+    let (other, other_token) = t.h.user("outsider", Role::Tracer, "ny").await;
+    let (st, _) =
+        t.h.call(
+            &other_token,
+            Method::GET,
+            &format!("/api/v1/routing/workers/{worker}/events"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 403, "{other} may not follow another worker's offers");
+
+    let mut res = stream(&t, &token, worker, None).await;
+    let mut buf = String::new();
+    let (first, _) = task(&t, json!({"type": "contact_notification"})).await;
+    let (seen, offer) = next_event(&mut res, &mut buf, "offered").await;
+    assert_eq!(offer["task"], first);
+    drop(res);
+
+    // Disconnected: the next task waits, the first is done, and the next
+    // offer is made while no one is listening.
+    let (second, _) = task(&t, json!({"type": "contact_notification"})).await;
+    let r = offer["reservation"].as_u64().unwrap();
+    t.h.call(
+        &token,
+        Method::POST,
+        &format!("/api/v1/routing/reservations/{r}/accept"),
+        None,
+    )
+    .await;
+    let (st, body) =
+        t.h.call(
+            &token,
+            Method::POST,
+            &format!("/api/v1/routing/tasks/{first}/complete"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(offers(&body)[0].1, second);
+
+    // Back with Last-Event-ID: what was missed comes first.
+    let mut res = stream(&t, &token, worker, Some(seen)).await;
+    let mut buf = String::new();
+    let (accepted_id, _) = next_event(&mut res, &mut buf, "accepted").await;
+    let (resumed, offer) = next_event(&mut res, &mut buf, "offered").await;
+    assert_eq!(offer["task"], second);
+    assert!(seen < accepted_id && accepted_id < resumed);
+    drop(res);
+
+    // A first connection (or one from too long ago) starts with the standing offers.
+    let mut res = stream(&t, &token, worker, None).await;
+    let mut buf = String::new();
+    let (_, standing) = next_event(&mut res, &mut buf, "offered").await;
+    assert_eq!(standing["task"], second);
+    assert_eq!(standing["reservation"], offer["reservation"]);
+}

@@ -296,6 +296,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         .context("cannot rebuild task routing from its log")?,
     );
     let cw = cw.with_dispatch(dispatch.clone());
+    let closing = dispatch.clone();
     // Offers time out, tasks escalate and expire as time passes.
     let routing_clock = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -347,9 +348,14 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             }
         })
     });
+    // Live streams end when the server stops, so it can finish.
+    let stopping = async move {
+        shutdown_signal().await;
+        closing.close();
+    };
     match tls {
-        Some(t) => tracedesk_server::tls::serve(listener, app, t, shutdown_signal()).await?,
-        None => tracedesk_server::serve(listener, app, shutdown_signal()).await?,
+        Some(t) => tracedesk_server::tls::serve(listener, app, t, stopping).await?,
+        None => tracedesk_server::serve(listener, app, stopping).await?,
     }
     purger.abort();
     routing_clock.abort();
