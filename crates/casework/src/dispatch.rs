@@ -6,7 +6,12 @@
 //! very state it lost — no task or offer is lost or invented. Timers need no
 //! record: they fire from the times the events carry.
 //!
-//! Decisions also go out on a broadcast channel, for live streams.
+//! The engine's lock is held only to apply an event in memory; the event
+//! then joins a queue that one writer task commits in groups, and the
+//! caller waits for its group. So the database's commit rate does not
+//! bound routing: many events share a commit. Decisions go out — in the
+//! answer and on the live stream — only once their event is committed, in
+//! the order the engine made them.
 
 use crate::error::CaseworkError;
 use std::sync::Arc;
@@ -51,8 +56,20 @@ struct State {
     seq: i64,
 }
 
+/// Most events committed in one group.
+const GROUP: usize = 2_000;
+
+/// An applied event on its way to the log (or, without a row, timer
+/// decisions keeping their place in line), and who waits for it.
+struct Job {
+    row: Option<RoutingEventRow>,
+    decisions: Vec<Decision>,
+    done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+}
+
 pub struct Dispatch {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    queue: tokio::sync::mpsc::UnboundedSender<Job>,
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
     workspace: Workspace,
@@ -78,11 +95,13 @@ impl Dispatch {
         vault: Arc<Vault>,
         workspace: Workspace,
         clock: Millis,
-    ) -> Result<Self, CaseworkError> {
+    ) -> Result<Arc<Self>, CaseworkError> {
         let (live, _) = broadcast::channel(4096);
         let state = replay(&*store, &vault, &workspace).await?;
-        Ok(Self {
-            state: Mutex::new(state),
+        let (queue, jobs) = tokio::sync::mpsc::unbounded_channel();
+        let d = Arc::new(Self {
+            state: Arc::new(Mutex::new(state)),
+            queue,
             store,
             vault,
             workspace,
@@ -90,7 +109,9 @@ impl Dispatch {
             live,
             recent: Default::default(),
             closing: tokio::sync::watch::Sender::new(false),
-        })
+        });
+        tokio::spawn(writer(Arc::downgrade(&d), jobs));
+        Ok(d)
     }
 
     /// Decisions after number `after` that are still kept, and a receiver
@@ -124,49 +145,60 @@ impl Dispatch {
     /// Applies `event` now: timers due first, then the event, which is
     /// logged before anything it decided is given out.
     pub async fn apply(&self, event: Event) -> Result<Vec<Decision>, DispatchError> {
-        let mut st = self.state.lock().await;
-        let now = (self.clock)().max(st.engine.now());
-        let mut out = st.engine.advance(now);
-        let result = st.engine.apply(now, event.clone());
-        let decided = match result {
-            Ok(d) => d,
-            Err(e) => {
-                self.publish(&out);
-                return Err(e.into());
-            }
-        };
-        let id = Uuid::now_v7();
         let json = serde_json::to_vec(&event)
             .map_err(|e| CaseworkError::Conflict(format!("routing event: {e}")))?;
-        let sealed = self.vault.seal(&ctx(id), &json);
-        let row = RoutingEventRow {
-            id,
-            seq: st.seq + 1,
-            at: now,
-            key_version: Vault::version_of(&sealed).map_err(CaseworkError::from)? as i32,
-            event: sealed,
-        };
-        if let Err(e) = self.store.append_routing_event(&row).await {
-            // The engine moved on without the log: go back to what the log
-            // holds, so memory and disk never disagree.
-            match replay(&*self.store, &self.vault, &self.workspace).await {
-                Ok(back) => *st = back,
-                Err(again) => {
-                    tracing::error!(error = %again, "routing: cannot rebuild after a failed append")
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let mut out;
+        {
+            let mut st = self.state.lock().await;
+            let now = (self.clock)().max(st.engine.now());
+            out = st.engine.advance(now);
+            let decided = match st.engine.apply(now, event) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.enqueue(None, out, None);
+                    return Err(e.into());
                 }
-            }
-            return Err(CaseworkError::Store(match e {
-                StoreError::Conflict(_) => StoreError::Conflict(
-                    "another tracedesk node appended to the routing log; only one may route".into(),
-                ),
-                other => other,
-            })
-            .into());
+            };
+            let id = Uuid::now_v7();
+            let sealed = self.vault.seal(&ctx(id), &json);
+            st.seq += 1;
+            let row = RoutingEventRow {
+                id,
+                seq: st.seq,
+                at: now,
+                key_version: Vault::version_of(&sealed).map_err(CaseworkError::from)? as i32,
+                event: sealed,
+            };
+            out.extend(decided);
+            // Queued under the lock, so the log keeps the engine's order.
+            self.enqueue(Some(row), out.clone(), Some(done));
         }
-        st.seq = row.seq;
-        out.extend(decided);
-        self.publish(&out);
-        Ok(out)
+        match wait.await {
+            Ok(Ok(())) => Ok(out),
+            Ok(Err(e)) => Err(CaseworkError::Store(StoreError::Unavailable(e)).into()),
+            Err(_) => Err(CaseworkError::Store(StoreError::Unavailable(
+                "the routing log writer stopped".into(),
+            ))
+            .into()),
+        }
+    }
+
+    fn enqueue(
+        &self,
+        row: Option<RoutingEventRow>,
+        decisions: Vec<Decision>,
+        done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    ) {
+        if row.is_none() && decisions.is_empty() {
+            return;
+        }
+        // The writer lives as long as this dispatcher.
+        let _ = self.queue.send(Job {
+            row,
+            decisions,
+            done,
+        });
     }
 
     /// Ends every live stream (the server is stopping).
@@ -185,7 +217,7 @@ impl Dispatch {
         let mut st = self.state.lock().await;
         let now = (self.clock)().max(st.engine.now());
         let out = st.engine.advance(now);
-        self.publish(&out);
+        self.enqueue(None, out.clone(), None);
         out
     }
 
@@ -208,6 +240,59 @@ impl Dispatch {
             }
             // No subscriber is fine: the decisions are in the answer too.
             let _ = self.live.send(numbered);
+        }
+    }
+}
+
+/// Commits queued events in groups, then gives out their decisions in
+/// order. If a group cannot be committed, the engine is rebuilt from the log
+/// — memory and disk never disagree — and every event applied since fails.
+async fn writer(d: std::sync::Weak<Dispatch>, mut jobs: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let Some(d) = d.upgrade() else { return };
+        let rows: Vec<RoutingEventRow> = group.iter().filter_map(|j| j.row.clone()).collect();
+        match d.store.append_routing_events(&rows).await {
+            Ok(()) => {
+                for j in group {
+                    d.publish(&j.decisions);
+                    if let Some(done) = j.done {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+            }
+            Err(e) => {
+                let why = match e {
+                    StoreError::Conflict(_) => {
+                        "another tracedesk node appended to the routing log; only one may route"
+                            .to_string()
+                    }
+                    other => other.to_string(),
+                };
+                tracing::error!(error = %why, "routing: the log did not take a group; rebuilding from it");
+                let mut st = d.state.lock().await;
+                // Everything applied after this group is also unlogged.
+                while let Ok(j) = jobs.try_recv() {
+                    group.push(j);
+                }
+                for j in group {
+                    if let Some(done) = j.done {
+                        let _ = done.send(Err(why.clone()));
+                    }
+                }
+                match replay(&*d.store, &d.vault, &d.workspace).await {
+                    Ok(back) => *st = back,
+                    Err(again) => {
+                        tracing::error!(error = %again, "routing: cannot rebuild from the log")
+                    }
+                }
+            }
         }
     }
 }

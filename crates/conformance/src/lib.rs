@@ -134,7 +134,7 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
     let mut taken = logged[0].clone();
     taken.id = Uuid::now_v7();
     assert!(matches!(
-        cw.store().append_routing_event(&taken).await,
+        cw.store().append_routing_events(&[taken]).await,
         Err(tracedesk_store::StoreError::Conflict(_))
     ));
     let again = open().await.unwrap();
@@ -142,6 +142,47 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
         again.read(|e| e.snapshot()).await,
         d.read(|e| e.snapshot()).await,
         "replay rebuilds the same engine"
+    );
+
+    // Another node appends behind this one's back: this one's next event is
+    // refused by the log, fails, and it rebuilds from the log — which now
+    // holds the other node's event.
+    let foreign = Uuid::now_v7();
+    let event = Event::AddWorker {
+        id: foreign,
+        attributes: serde_json::json!({}),
+        capacity: vec![],
+    };
+    let id = Uuid::now_v7();
+    let sealed = cw.vault().seal(
+        &FieldContext::new("routing_events", "event", id),
+        &serde_json::to_vec(&event).unwrap(),
+    );
+    cw.store()
+        .append_routing_events(&[tracedesk_store::RoutingEventRow {
+            id,
+            seq: 4,
+            at: 1_800_000_000_000,
+            key_version: Vault::version_of(&sealed).unwrap() as i32,
+            event: sealed,
+        }])
+        .await
+        .unwrap();
+    let e = d
+        .apply(Event::UpdateWorker {
+            id: worker,
+            attributes: serde_json::json!({"skills": []}),
+        })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("only one may route"), "{e}");
+    assert!(
+        d.read(|e| e.worker_room(foreign).is_some()).await,
+        "rebuilt from the log"
+    );
+    assert_eq!(
+        d.read(|e| e.snapshot()).await,
+        open().await.unwrap().read(|e| e.snapshot()).await
     );
 }
 

@@ -95,9 +95,9 @@ pub trait AuditStore: Send + Sync {
 /// order to rebuild the engine at start.
 #[async_trait]
 pub trait RoutingStore: Send + Sync {
-    /// Appends one event; `Conflict` when its `seq` is taken (another
-    /// process appended first).
-    async fn append_routing_event(&self, row: &RoutingEventRow) -> StoreResult<()>;
+    /// Appends events in one transaction; `Conflict` when a `seq` is taken
+    /// (another process appended first), and then none is appended.
+    async fn append_routing_events(&self, rows: &[RoutingEventRow]) -> StoreResult<()>;
     /// Events after `after_seq`, in order.
     async fn routing_events(&self, after_seq: i64, limit: u32)
     -> StoreResult<Vec<RoutingEventRow>>;

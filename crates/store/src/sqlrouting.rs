@@ -1,28 +1,32 @@
 //! The `RoutingStore` statements, written once for both SQL backends.
 
 /// Expands `impl RoutingStore` for a backend that provides `read_pool()`
-/// and `write_pool()`.
+/// and `write_tx()` (and `CHUNK`, `err` in scope).
 #[macro_export]
 macro_rules! routing_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl tracedesk_store::RoutingStore for $store {
-            async fn append_routing_event(&self, row: &RoutingEventRow) -> StoreResult<()> {
-                let mut q = QueryBuilder::<$db>::new(
-                    "INSERT INTO routing_events (id, seq, at, event, key_version) VALUES (",
-                );
-                q.push_bind(row.id)
-                    .push(", ")
-                    .push_bind(row.seq)
-                    .push(", ")
-                    .push_bind(row.at)
-                    .push(", ")
-                    .push_bind(row.event.clone())
-                    .push(", ")
-                    .push_bind(row.key_version)
-                    .push(")");
-                q.build().execute(self.write_pool()).await.map_err(err)?;
-                Ok(())
+            async fn append_routing_events(&self, rows: &[RoutingEventRow]) -> StoreResult<()> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                // One transaction: all of a group is logged, or none of it.
+                let mut tx = self.write_tx().await?;
+                for chunk in rows.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO routing_events (id, seq, at, event, key_version) ",
+                    );
+                    q.push_values(chunk, |mut b, row| {
+                        b.push_bind(row.id)
+                            .push_bind(row.seq)
+                            .push_bind(row.at)
+                            .push_bind(row.event.clone())
+                            .push_bind(row.key_version);
+                    });
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
             }
 
             async fn routing_events(

@@ -52,6 +52,21 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 20)]
         naive: usize,
     },
+    /// Routing end to end: tasks created through the API, events logged in
+    /// the database, offers delivered over SSE, workers answering over HTTP
+    /// (SQLite, and PostgreSQL when given).
+    Dispatch {
+        #[arg(long, default_value_t = 50)]
+        workers: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// A PostgreSQL server (a scratch database is created on it);
+        /// default: $TRACEDESK_TEST_DATABASE_URL.
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     /// Password hashing: argon2id hash and verify times with the parameters
     /// tracedesk uses (what one sign-in costs the server).
     Login {
@@ -69,6 +84,12 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
         } => ingest(records, postgres, no_sqlite).await,
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
+        BenchWhat::Dispatch {
+            workers,
+            clients,
+            seconds,
+            postgres,
+        } => crate::bench_dispatch::run(workers, clients, seconds, postgres).await,
         BenchWhat::Routing {
             workers,
             tasks,

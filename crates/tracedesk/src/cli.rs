@@ -285,16 +285,14 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         _ => None,
     };
     let cw = runtime::open_serving(config).await?;
-    let dispatch = Arc::new(
-        tracedesk_casework::dispatch::Dispatch::open(
-            cw.store().clone(),
-            cw.vault().clone(),
-            tracedesk_routing::Workspace::public_health(),
-            Arc::new(|| chrono::Utc::now().timestamp_millis()),
-        )
-        .await
-        .context("cannot rebuild task routing from its log")?,
-    );
+    let dispatch = tracedesk_casework::dispatch::Dispatch::open(
+        cw.store().clone(),
+        cw.vault().clone(),
+        tracedesk_routing::Workspace::public_health(),
+        Arc::new(|| chrono::Utc::now().timestamp_millis()),
+    )
+    .await
+    .context("cannot rebuild task routing from its log")?;
     let cw = cw.with_dispatch(dispatch.clone());
     let closing = dispatch.clone();
     // Offers time out, tasks escalate and expire as time passes.

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_audit;
+mod bench_dispatch;
 mod bench_routing;
 mod cli;
 mod config;

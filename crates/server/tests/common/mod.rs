@@ -79,7 +79,7 @@ async fn start(
         )
         .await
         .unwrap();
-        cw.with_dispatch(Arc::new(d))
+        cw.with_dispatch(d)
     } else {
         cw
     };

@@ -1,0 +1,248 @@
+//! `tracedesk bench dispatch`: routing end to end — tasks created through
+//! the HTTP API, each event logged (sealed) in the database, offers
+//! delivered to workers over Server-Sent Events, workers accepting and
+//! completing over HTTP — on SQLite and PostgreSQL.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tracedesk_casework::dispatch::Dispatch;
+use tracedesk_casework::{Casework, NewUser, Settings};
+use tracedesk_routing::{Event, Workspace};
+use tracedesk_server::{ServerSettings, tokens};
+use tracedesk_store::Store;
+use tracedesk_store_postgres::PostgresStore;
+use tracedesk_store_sqlite::SqliteStore;
+use tracedesk_vault::{Keyring, Vault};
+use uuid::Uuid;
+
+pub async fn run(
+    workers: usize,
+    clients: usize,
+    seconds: u64,
+    postgres: Option<String>,
+) -> anyhow::Result<()> {
+    println!(
+        "tracedesk bench dispatch: {workers} workers on SSE, {clients} HTTP clients creating tasks, {seconds} s per backend"
+    );
+    let mut rows = Vec::new();
+    let dir = tempfile::tempdir()?;
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+    rows.push(("SQLite", backend(sqlite, workers, clients, seconds).await?));
+    match postgres.or_else(|| std::env::var("TRACEDESK_TEST_DATABASE_URL").ok()) {
+        Some(server) => {
+            let (url, _) =
+                tracedesk_store_postgres::testing::scratch_database(&server, "td_dispatch").await?;
+            let pg: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await?);
+            rows.push(("PostgreSQL", backend(pg, workers, clients, seconds).await?));
+        }
+        None => println!(
+            "(PostgreSQL skipped: pass --postgres postgres://… or set TRACEDESK_TEST_DATABASE_URL)"
+        ),
+    }
+    println!(
+        "\n| backend | tasks created through the API | offers delivered over SSE | create → offer on the stream, p50 / p99 | tasks completed |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for (name, f) in rows {
+        println!(
+            "| {name} | {:.0}/s | {:.0}/s | {:.1} / {:.1} ms | {} |",
+            f.created_per_s, f.offered_per_s, f.p50_ms, f.p99_ms, f.completed
+        );
+    }
+    Ok(())
+}
+
+struct Figures {
+    created_per_s: f64,
+    offered_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    completed: u64,
+}
+
+async fn backend(
+    store: Arc<dyn Store>,
+    workers: usize,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<Figures> {
+    store.migrate().await?;
+    let vault = Arc::new(Vault::from_keyring(&Keyring::generate()));
+    let cw = Casework::new(store.clone(), vault.clone(), Settings::default());
+    let dispatch = Dispatch::open(
+        store.clone(),
+        vault,
+        Workspace::public_health(),
+        Arc::new(|| chrono::Utc::now().timestamp_millis()),
+    )
+    .await?;
+    let cw = cw.with_dispatch(dispatch.clone());
+    let (sup, _) = crate::demo::service_supervisor(&cw, "bench-supervisor").await?;
+    let sup_token = tokens::create(&*store, "bench-sup", sup).await?;
+    let mut crew = Vec::new();
+    for i in 0..workers {
+        let (v, _) = cw
+            .add_user(NewUser {
+                username: format!("bench-tracer-{i}"),
+                display_name: format!("Bench Tracer {i}"),
+                role: tracedesk_identity::Role::Tracer,
+                jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
+                password: None,
+                mfa_required: true,
+            })
+            .await
+            .map_err(crate::admin::describe)?;
+        let token = tokens::create(&*store, &format!("bench-{i}"), v.id).await?;
+        dispatch
+            .apply(Event::AddWorker {
+                id: v.id,
+                attributes: serde_json::json!({"skills": ["contact_notification"], "languages": ["en"]}),
+                capacity: vec![],
+            })
+            .await?;
+        crew.push((v.id, token));
+    }
+    let app = tracedesk_server::app(
+        cw,
+        ServerSettings {
+            body_limit: 1 << 20,
+            max_batch: 100,
+            ..ServerSettings::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(tracedesk_server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let created_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let offered = Arc::new(AtomicU64::new(0));
+    let completed = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+
+    // Workers: listen, accept, complete.
+    let mut crew_tasks = Vec::new();
+    for (id, token) in crew {
+        let (http, base) = (http.clone(), base.clone());
+        let (created_at, latencies) = (created_at.clone(), latencies.clone());
+        let (offered, completed) = (offered.clone(), completed.clone());
+        crew_tasks.push(tokio::spawn(async move {
+            let mut res = http
+                .get(format!("{base}/api/v1/routing/workers/{id}/events"))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            http.post(format!("{base}/api/v1/routing/workers/{id}/activity"))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"activity": "Available"}))
+                .send()
+                .await?;
+            let mut buf = String::new();
+            while Instant::now() < deadline {
+                let chunk =
+                    match tokio::time::timeout(Duration::from_millis(200), res.chunk()).await {
+                        Ok(c) => c?,
+                        Err(_) => continue,
+                    };
+                let Some(chunk) = chunk else { break };
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let block: String = buf.drain(..end + 2).collect();
+                    if !block.contains("event: offered") {
+                        continue;
+                    }
+                    let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                        continue;
+                    };
+                    let v: serde_json::Value = serde_json::from_str(data)?;
+                    let task = v["task"].as_str().unwrap_or_default().to_string();
+                    if let Some(t0) = created_at
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("lock"))?
+                        .get(&task)
+                    {
+                        latencies
+                            .lock()
+                            .map_err(|_| anyhow::anyhow!("lock"))?
+                            .push(t0.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    offered.fetch_add(1, Ordering::Relaxed);
+                    let r = v["reservation"].as_u64().unwrap_or_default();
+                    http.post(format!("{base}/api/v1/routing/reservations/{r}/accept"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await?;
+                    let done = http
+                        .post(format!("{base}/api/v1/routing/tasks/{task}/complete"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await?;
+                    if done.status().is_success() {
+                        completed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Clients: create tasks as fast as the API takes them.
+    let created = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut makers = Vec::new();
+    for _ in 0..clients {
+        let (http, base, token) = (http.clone(), base.clone(), sup_token.clone());
+        let (created, created_at) = (created.clone(), created_at.clone());
+        makers.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let id = Uuid::now_v7();
+                created_at
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("lock"))?
+                    .insert(id.to_string(), Instant::now());
+                let r = http
+                    .post(format!("{base}/api/v1/routing/tasks"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"id": id, "channel": "voice",
+                        "attributes": {"type": "contact_notification", "language": "en"}}))
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status().as_u16() == 201, "create failed: {}", r.status());
+                created.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for m in makers {
+        m.await??;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    for c in crew_tasks {
+        c.await??;
+    }
+    server.abort();
+    let mut lat = latencies
+        .lock()
+        .map_err(|_| anyhow::anyhow!("lock"))?
+        .clone();
+    lat.sort_by(f64::total_cmp);
+    let pick = |p: f64| {
+        lat.get(((lat.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(Figures {
+        created_per_s: created.load(Ordering::Relaxed) as f64 / elapsed,
+        offered_per_s: offered.load(Ordering::Relaxed) as f64 / elapsed,
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+        completed: completed.load(Ordering::Relaxed),
+    })
+}
