@@ -67,7 +67,8 @@ pub struct Casework {
     pub(crate) settings: Arc<Settings>,
     pub(crate) clock: Clock,
     pub(crate) auditor: Option<auditor::Auditor>,
-    dispatch: Option<Arc<dispatch::Dispatch>>,
+    /// The routing engine while this node leads routing (shared by clones).
+    dispatch: Arc<RwLock<Option<Arc<dispatch::Dispatch>>>>,
     /// The jurisdiction tree, cached: it changes rarely and is read on every
     /// access decision.
     pub(crate) jurisdictions: Arc<RwLock<Arc<Jurisdictions>>>,
@@ -81,7 +82,7 @@ impl Casework {
             settings: Arc::new(settings),
             clock: Arc::new(Utc::now),
             auditor: None,
-            dispatch: None,
+            dispatch: Arc::default(),
             jurisdictions: Arc::new(RwLock::new(Arc::new(Jurisdictions::new([(
                 tracedesk_identity::jurisdiction::ROOT.to_string(),
                 None,
@@ -121,13 +122,22 @@ impl Casework {
     }
 
     /// Routes tasks to workers through `dispatch`.
-    pub fn with_dispatch(mut self, dispatch: Arc<dispatch::Dispatch>) -> Self {
-        self.dispatch = Some(dispatch);
+    pub fn with_dispatch(self, dispatch: Arc<dispatch::Dispatch>) -> Self {
+        self.set_dispatch(Some(dispatch));
         self
     }
 
-    pub fn dispatch(&self) -> Option<&Arc<dispatch::Dispatch>> {
-        self.dispatch.as_ref()
+    /// Starts or stops routing on this node (leadership won or lost).
+    pub fn set_dispatch(&self, dispatch: Option<Arc<dispatch::Dispatch>>) {
+        *self.dispatch.write().unwrap_or_else(|p| p.into_inner()) = dispatch;
+    }
+
+    /// The routing engine, while this node leads routing.
+    pub fn dispatch(&self) -> Option<Arc<dispatch::Dispatch>> {
+        self.dispatch
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

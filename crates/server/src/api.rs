@@ -40,7 +40,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
             post(open_break_glass).get(review_break_glass),
         )
         .route("/auth/me", get(login::me))
-        .merge(crate::routing::routes())
+        .merge(crate::routing::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_caller,

@@ -9,8 +9,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,7 +27,7 @@ use tracedesk_identity::access::Capability;
 use tracedesk_routing::{Decision, Event, RouteError};
 use uuid::Uuid;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/routing/workers", post(add_worker))
         .route("/routing/workers/{id}", axum::routing::patch(update_worker))
@@ -40,10 +41,93 @@ pub fn routes() -> Router<AppState> {
         .route("/routing/reservations/{id}/reject", post(reject))
         .route("/routing/stats", get(stats))
         .route("/routing/stats/stream", get(stats_stream))
+        .route_layer(axum::middleware::from_fn_with_state(state, forward))
+}
+
+/// Header that marks a request one node forwarded to another.
+const FORWARDED: &str = "x-tracedesk-forwarded";
+
+/// On a node that does not lead routing, routing requests go on to the
+/// node that does (streams included); the caller sees one service.
+async fn forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if s.cw.dispatch().is_some() {
+        return next.run(req).await;
+    }
+    match to_leader(&s, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn no_leader(why: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "routing_off",
+        why.to_string(),
+    )
+}
+
+async fn to_leader(s: &AppState, req: Request) -> Result<Response, ApiError> {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if req.headers().contains_key(FORWARDED) {
+        // The node this came from thought we lead; we do not (any more).
+        return Err(no_leader(
+            "no node leads task routing at this moment; retry shortly",
+        ));
+    }
+    let leader =
+        s.cw.store()
+            .routing_leader()
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .ok_or_else(|| no_leader("task routing is not running on any node"))?;
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is too large",
+        )
+    })?;
+    // Inside the `/api/v1` nest the path arrives without its prefix.
+    let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    let http = HTTP.get_or_init(reqwest::Client::new);
+    let mut out = http
+        .request(
+            parts.method.clone(),
+            format!("{}/api/v1{path}", leader.trim_end_matches('/')),
+        )
+        .header(FORWARDED, "1");
+    for name in [
+        "authorization",
+        "cookie",
+        "x-csrf-token",
+        "content-type",
+        "last-event-id",
+        "accept",
+    ] {
+        if let Some(v) = parts.headers.get(name) {
+            out = out.header(name, v.clone());
+        }
+    }
+    let res =
+        out.body(bytes).send().await.map_err(|_| {
+            no_leader("the node that leads task routing did not answer; retry shortly")
+        })?;
+    let status = res.status();
+    let content_type = res.headers().get(axum::http::header::CONTENT_TYPE).cloned();
+    let mut answer = Response::new(axum::body::Body::from_stream(res.bytes_stream()));
+    *answer.status_mut() = status;
+    if let Some(c) = content_type {
+        answer
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, c);
+    }
+    Ok(answer)
 }
 
 fn dispatch(s: &AppState) -> Result<Arc<Dispatch>, ApiError> {
-    s.cw.dispatch().cloned().ok_or_else(|| {
+    s.cw.dispatch().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "routing_off",

@@ -106,6 +106,21 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// A session-level advisory lock on a connection of its own (not the
+    /// pool's, which would keep the lock after returning the connection).
+    async fn routing_lease(&self) -> StoreResult<Option<Box<dyn tracedesk_store::Lease>>> {
+        let mut conn = self.pool.acquire().await.map_err(err)?.detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(ROUTING_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(err)?;
+        if !got {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(PgLease { conn })))
+    }
+
     fn read_pool(&self) -> &PgPool {
         &self.pool
     }
@@ -119,6 +134,23 @@ tracedesk_store::sql_common!(Postgres);
 tracedesk_store::identity_store_impl!(PostgresStore, Postgres);
 tracedesk_store::retention_store_impl!(PostgresStore, Postgres);
 tracedesk_store::routing_store_impl!(PostgresStore, Postgres);
+
+/// The advisory lock that makes one node the routing leader.
+const ROUTING_LOCK: i64 = 0x7472_6163_6b72_6f75; // "trackrou"
+
+struct PgLease {
+    conn: sqlx::PgConnection,
+}
+
+#[async_trait]
+impl tracedesk_store::Lease for PgLease {
+    async fn holds(&mut self) -> bool {
+        sqlx::query("SELECT 1")
+            .execute(&mut self.conn)
+            .await
+            .is_ok()
+    }
+}
 
 #[async_trait]
 impl Store for PostgresStore {

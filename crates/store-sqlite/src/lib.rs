@@ -113,6 +113,12 @@ impl SqliteStore {
         &self.writer
     }
 
+    /// One process uses a SQLite file: it always leads (a second process
+    /// appending would be refused by the log's sequence numbers).
+    async fn routing_lease(&self) -> StoreResult<Option<Box<dyn tracedesk_store::Lease>>> {
+        Ok(Some(Box::new(SoleLease)))
+    }
+
     fn read_pool(&self) -> &SqlitePool {
         &self.reader
     }
@@ -144,6 +150,15 @@ tracedesk_store::sql_common!(Sqlite);
 tracedesk_store::identity_store_impl!(SqliteStore, Sqlite);
 tracedesk_store::retention_store_impl!(SqliteStore, Sqlite);
 tracedesk_store::routing_store_impl!(SqliteStore, Sqlite);
+
+struct SoleLease;
+
+#[async_trait]
+impl tracedesk_store::Lease for SoleLease {
+    async fn holds(&mut self) -> bool {
+        true
+    }
+}
 
 #[async_trait]
 impl Store for SqliteStore {

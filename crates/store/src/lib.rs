@@ -101,6 +101,18 @@ pub trait RoutingStore: Send + Sync {
     /// Events after `after_seq`, in order.
     async fn routing_events(&self, after_seq: i64, limit: u32)
     -> StoreResult<Vec<RoutingEventRow>>;
+    /// Tries to become the one node that routes; `url` is where followers
+    /// forward to. The lease lasts until it is dropped or its connection dies.
+    async fn try_lead_routing(&self, url: &str) -> StoreResult<Option<Box<dyn Lease>>>;
+    /// Where the current leader said it can be reached.
+    async fn routing_leader(&self) -> StoreResult<Option<String>>;
+}
+
+/// Held by the node that leads routing.
+#[async_trait]
+pub trait Lease: Send + Sync {
+    /// Whether the lease still holds (its connection is alive).
+    async fn holds(&mut self) -> bool;
 }
 
 /// Staff accounts, teams, jurisdictions, sessions, login throttling,

@@ -1,7 +1,8 @@
 //! The `RoutingStore` statements, written once for both SQL backends.
 
-/// Expands `impl RoutingStore` for a backend that provides `read_pool()`
-/// and `write_tx()` (and `CHUNK`, `err` in scope).
+/// Expands `impl RoutingStore` for a backend that provides `read_pool()`,
+/// `write_pool()`, `write_tx()` and `routing_lease()` (and `CHUNK`, `err`
+/// in scope).
 #[macro_export]
 macro_rules! routing_store_impl {
     ($store:ty, $db:ty) => {
@@ -27,6 +28,32 @@ macro_rules! routing_store_impl {
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
                 tx.commit().await.map_err(err)
+            }
+
+            async fn try_lead_routing(
+                &self,
+                url: &str,
+            ) -> StoreResult<Option<Box<dyn tracedesk_store::Lease>>> {
+                let Some(lease) = self.routing_lease().await? else {
+                    return Ok(None);
+                };
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO routing_leader (id, url, since) VALUES (1, ",
+                );
+                q.push_bind(url.to_string())
+                    .push(", ")
+                    .push_bind(chrono::Utc::now().timestamp_millis())
+                    .push(") ON CONFLICT (id) DO UPDATE SET url = excluded.url, since = excluded.since");
+                q.build().execute(self.write_pool()).await.map_err(err)?;
+                Ok(Some(lease))
+            }
+
+            async fn routing_leader(&self) -> StoreResult<Option<String>> {
+                let mut q = QueryBuilder::<$db>::new("SELECT url FROM routing_leader WHERE id = 1");
+                match q.build().fetch_optional(self.read_pool()).await.map_err(err)? {
+                    Some(r) => Ok(Some(r.try_get(0).map_err(err)?)),
+                    None => Ok(None),
+                }
             }
 
             async fn routing_events(

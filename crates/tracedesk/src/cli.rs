@@ -285,24 +285,8 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         _ => None,
     };
     let cw = runtime::open_serving(config).await?;
-    let dispatch = tracedesk_casework::dispatch::Dispatch::open(
-        cw.store().clone(),
-        cw.vault().clone(),
-        tracedesk_routing::Workspace::public_health(),
-        Arc::new(|| chrono::Utc::now().timestamp_millis()),
-    )
-    .await
-    .context("cannot rebuild task routing from its log")?;
-    let cw = cw.with_dispatch(dispatch.clone());
-    let closing = dispatch.clone();
-    // Offers time out, tasks escalate and expire as time passes.
-    let routing_clock = tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            every.tick().await;
-            dispatch.tick().await;
-        }
-    });
+    let routing_cw = cw.clone();
+    let closing = cw.clone();
     let auditor = cw.auditor().cloned();
     let purger = crate::retention_cmd::spawn_daily(cw.clone(), config.retention);
     let app = tracedesk_server::app(
@@ -326,6 +310,18 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, database = %config.database_label(), "tracedesk listening");
+    // Route tasks whenever this node holds the lead (always, on SQLite);
+    // otherwise forward routing requests to the node that does.
+    let advertise = config
+        .advertise_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let leading = tokio::spawn(tracedesk_casework::dispatch::lead(
+        routing_cw,
+        tracedesk_routing::Workspace::public_health(),
+        Arc::new(|| chrono::Utc::now().timestamp_millis()),
+        advertise,
+    ));
     if let Some(b) = banner {
         println!("{b}");
     } else {
@@ -349,14 +345,16 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
     // Live streams end when the server stops, so it can finish.
     let stopping = async move {
         shutdown_signal().await;
-        closing.close();
+        if let Some(d) = closing.dispatch() {
+            d.close();
+        }
     };
     match tls {
         Some(t) => tracedesk_server::tls::serve(listener, app, t, stopping).await?,
         None => tracedesk_server::serve(listener, app, stopping).await?,
     }
     purger.abort();
-    routing_clock.abort();
+    leading.abort();
     if let Some(t) = ticker {
         t.abort();
     }

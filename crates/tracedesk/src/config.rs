@@ -27,6 +27,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// Where other nodes reach this one (they forward routing requests to
+    /// the node that leads routing); default `http(s)://<listen address>`.
+    #[serde(deserialize_with = "opt_string")]
+    pub advertise_url: Option<String>,
     /// `postgres://…` or `sqlite://…`; default: SQLite in `data_dir`.
     #[serde(deserialize_with = "opt_string")]
     pub database_url: Option<String>,
@@ -124,6 +128,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("./tracedesk-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            advertise_url: None,
             database_url: None,
             master_key_file: None,
             audit_key_file: None,
