@@ -29,6 +29,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 const NO_FILTER: u16 = u16::MAX;
+const MINUTE: Millis = 60_000;
+const DAY: Millis = 24 * 60 * MINUTE;
 
 struct Worker {
     id: Uuid,
@@ -122,6 +124,8 @@ pub struct Engine {
     idle: Vec<Vec<BTreeSet<(Millis, u32)>>>,
     timers: BTreeSet<(Millis, Timer)>,
     counters: Counters,
+    /// The same totals per minute of event time, for the last day.
+    minutes: std::collections::VecDeque<(Millis, Counters)>,
 }
 
 fn declined_by(declined: &[(u32, Millis)], w: u32, now: Millis) -> bool {
@@ -177,6 +181,7 @@ impl Engine {
             idle,
             timers: BTreeSet::new(),
             counters: Counters::default(),
+            minutes: std::collections::VecDeque::new(),
         })
     }
 
@@ -186,6 +191,92 @@ impl Engine {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Totals over the window since `since` (at most a day back, by minute).
+    pub fn counters_since(&self, since: Millis) -> Counters {
+        let first = since - since.rem_euclid(MINUTE);
+        let mut sum = Counters::default();
+        for (_, c) in self.minutes.iter().filter(|(m, _)| *m >= first) {
+            sum.created += c.created;
+            sum.offered += c.offered;
+            sum.accepted += c.accepted;
+            sum.rejected += c.rejected;
+            sum.timed_out += c.timed_out;
+            sum.rescinded += c.rescinded;
+            sum.canceled += c.canceled;
+            sum.completed += c.completed;
+            sum.accept_ms += c.accept_ms;
+            sum.wait_ms += c.wait_ms;
+            sum.sla_met += c.sla_met;
+        }
+        sum
+    }
+
+    /// Adds to the running totals and to this minute's.
+    fn count(&mut self, add: impl Fn(&mut Counters)) {
+        add(&mut self.counters);
+        let minute = self.now - self.now.rem_euclid(MINUTE);
+        if self.minutes.back().is_none_or(|(m, _)| *m != minute) {
+            self.minutes.push_back((minute, Counters::default()));
+            while self.minutes.front().is_some_and(|(m, _)| *m < minute - DAY) {
+                self.minutes.pop_front();
+            }
+        }
+        if let Some((_, c)) = self.minutes.back_mut() {
+            add(c);
+        }
+    }
+
+    /// Per queue, now: waiting tasks (by priority), the longest wait, and
+    /// its workers — all, and those available with room on some channel.
+    pub fn queue_stats(&self) -> Vec<QueueStats> {
+        let mut out: Vec<QueueStats> = self
+            .ws
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(q, (name, _))| {
+                let members = self
+                    .workers
+                    .iter()
+                    .filter(|w| w.queues.contains(&(q as u16)))
+                    .count();
+                let available: BTreeSet<u32> = self.idle[q]
+                    .iter()
+                    .flat_map(|set| set.iter().map(|&(_, w)| w))
+                    .collect();
+                QueueStats {
+                    name: name.clone(),
+                    waiting: 0,
+                    by_priority: BTreeMap::new(),
+                    longest_wait_ms: 0,
+                    workers: members,
+                    available_workers: available.len(),
+                }
+            })
+            .collect();
+        for b in &self.buckets {
+            let q = &mut out[usize::from(b.queue)];
+            for &(_, _, t) in &b.tasks {
+                if let Some(task) = self.task(t) {
+                    q.waiting += 1;
+                    *q.by_priority.entry(task.base_priority).or_default() += 1;
+                    q.longest_wait_ms = q.longest_wait_ms.max(self.now - task.created);
+                }
+            }
+        }
+        out
+    }
+
+    /// How many workers are in each activity.
+    pub fn workers_by_activity(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for w in &self.workers {
+            *out.entry(self.ws.activities[usize::from(w.activity)].0.clone())
+                .or_default() += 1;
+        }
+        out
     }
 
     /// Applies `event` at time `at`. Timers due by then must have been run
@@ -409,7 +500,7 @@ impl Engine {
                     }
                 };
                 self.task_ids.insert(id, t);
-                self.counters.created += 1;
+                self.count(|c| c.created += 1);
                 if let Some(s) = ttl {
                     self.timers
                         .insert((self.now.saturating_add(seconds(s)), Timer::Ttl(t, seq)));
@@ -473,7 +564,7 @@ impl Engine {
                 ) {
                     return Err(self.illegal(t, "complete"));
                 }
-                self.counters.completed += 1;
+                self.count(|c| c.completed += 1);
                 out.push(Decision::Completed { task });
                 self.finish(t, TaskState::Completed, out);
                 Ok(())
@@ -853,7 +944,7 @@ impl Engine {
             self.workers[w as usize].pending.push(r);
             self.load(w, channel, true, false);
             self.timers.insert((expires, Timer::Reservation(r)));
-            self.counters.offered += 1;
+            self.count(|c| c.offered += 1);
             out.push(Decision::Offered {
                 reservation: r,
                 task: id,
@@ -881,12 +972,12 @@ impl Engine {
         task.escalate = false;
         let others = std::mem::take(&mut task.pending);
         let (id, created, due) = (task.id, task.created, task.due);
-        self.counters.accepted += 1;
-        self.counters.accept_ms += now - offered;
-        self.counters.wait_ms += now - created;
-        if now <= due {
-            self.counters.sla_met += 1;
-        }
+        self.count(|c| {
+            c.accepted += 1;
+            c.accept_ms += now - offered;
+            c.wait_ms += now - created;
+            c.sla_met += u64::from(now <= due);
+        });
         out.push(Decision::Accepted {
             reservation: r,
             task: id,
@@ -927,7 +1018,7 @@ impl Engine {
         let (task, worker) = (id, self.workers[w as usize].id);
         out.push(match state {
             ReservationState::Rejected => {
-                self.counters.rejected += 1;
+                self.count(|c| c.rejected += 1);
                 Decision::Rejected {
                     reservation: r,
                     task,
@@ -935,7 +1026,7 @@ impl Engine {
                 }
             }
             ReservationState::Timeout => {
-                self.counters.timed_out += 1;
+                self.count(|c| c.timed_out += 1);
                 Decision::TimedOut {
                     reservation: r,
                     task,
@@ -943,7 +1034,7 @@ impl Engine {
                 }
             }
             _ => {
-                self.counters.rescinded += 1;
+                self.count(|c| c.rescinded += 1);
                 Decision::Rescinded {
                     reservation: r,
                     task,
@@ -1050,7 +1141,7 @@ impl Engine {
         for r in pending {
             self.close_reservation(r, ReservationState::Canceled, out);
         }
-        self.counters.canceled += 1;
+        self.count(|c| c.canceled += 1);
         out.push(Decision::Canceled {
             task: id,
             reason: reason.to_string(),

@@ -235,6 +235,19 @@ pub struct Counters {
     pub sla_met: u64,
 }
 
+/// One queue at this moment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueStats {
+    pub name: String,
+    pub waiting: usize,
+    pub by_priority: std::collections::BTreeMap<i32, usize>,
+    pub longest_wait_ms: Millis,
+    /// Workers the queue's expression selects.
+    pub workers: usize,
+    /// Of those, available with room on some channel.
+    pub available_workers: usize,
+}
+
 /// A channel's name, the worker's load on it and their capacity.
 pub type ChannelRoom = (String, u16, u16);
 

@@ -451,30 +451,38 @@ async fn list_tasks(
     Ok(Json(json!({ "items": items })).into_response())
 }
 
-/// Running totals, and waiting tasks per queue.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    /// Seconds back for the windowed totals (default an hour, at most a day).
+    window: Option<u32>,
+}
+
+/// Now: tasks by state, per queue (waiting by priority, longest wait,
+/// workers and available workers), workers by activity; totals since the
+/// log began and over a window.
 async fn stats(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    axum::extract::Query(q): axum::extract::Query<StatsQuery>,
 ) -> Result<Response, ApiError> {
     allowed(&caller, Capability::Supervise)?;
-    let body = dispatch(&s)?.read(stats_of).await;
+    let window = q.window.unwrap_or(3600);
+    if window == 0 || window > 86_400 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "window is in seconds, from 1 to 86400",
+        )
+        .with_field("window"));
+    }
+    let body = dispatch(&s)?.read(|e| stats_of(e, window)).await;
     Ok(Json(body).into_response())
 }
 
-fn stats_of(e: &tracedesk_routing::Engine) -> serde_json::Value {
-    let c = e.counters();
-    let mut waiting: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_state: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for t in e.tasks() {
-        *by_state.entry(t.state.as_str()).or_default() += 1;
-        if let Some(q) = t.queue {
-            *waiting.entry(q.to_string()).or_default() += 1;
-        }
-    }
+fn totals(c: &tracedesk_routing::engine::Counters) -> serde_json::Value {
     let accepted = c.accepted.max(1) as f64;
     json!({
-        "tasks_by_state": by_state,
-        "waiting_by_queue": waiting,
         "created": c.created,
         "offered": c.offered,
         "accepted": c.accepted,
@@ -486,6 +494,26 @@ fn stats_of(e: &tracedesk_routing::Engine) -> serde_json::Value {
         "average_wait_seconds": c.wait_ms as f64 / accepted / 1000.0,
         "sla_met_percent": if c.accepted == 0 { 100.0 } else { c.sla_met as f64 * 100.0 / c.accepted as f64 },
     })
+}
+
+fn stats_of(e: &tracedesk_routing::Engine, window: u32) -> serde_json::Value {
+    let mut by_state: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for t in e.tasks() {
+        *by_state.entry(t.state.as_str()).or_default() += 1;
+    }
+    let mut body = totals(e.counters());
+    if let Some(b) = body.as_object_mut() {
+        b.insert("tasks_by_state".into(), json!(by_state));
+        b.insert("queues".into(), json!(e.queue_stats()));
+        b.insert("workers_by_activity".into(), json!(e.workers_by_activity()));
+        let since = e.now() - i64::from(window) * 1000;
+        let mut w = totals(&e.counters_since(since));
+        if let Some(o) = w.as_object_mut() {
+            o.insert("seconds".into(), json!(window));
+        }
+        b.insert("window".into(), w);
+    }
+    body
 }
 
 /// Supervisors' live statistics: a `stats` event every second.
@@ -507,7 +535,7 @@ async fn stats_stream(
             if *closing.borrow() {
                 return None;
             }
-            let body = d.read(stats_of).await;
+            let body = d.read(|e| stats_of(e, 3600)).await;
             let event = SseEvent::default().event("stats").data(body.to_string());
             Some((
                 Ok::<_, std::convert::Infallible>(event),
