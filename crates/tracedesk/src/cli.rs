@@ -224,6 +224,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("configuration is valid");
             println!("  data_dir        {}", config.data_dir.display());
             println!("  listen          {}", config.listen);
+            println!(
+                "  advertise_url   {}",
+                config
+                    .advertise_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http(s)://{} (default)", config.listen))
+            );
             println!("  database        {}", config.database_label());
             println!("  keyring         {}", config.keyring_path().display());
             println!(
