@@ -366,11 +366,7 @@ async fn wrap_task(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse(&id, "task")?;
-    let d = dispatch(&s)?;
-    own_task(&d, &caller, id).await?;
-    let out = d.apply(Event::Wrap { task: id }).await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
+    move_task(&s, &caller, &id, |task| Event::Wrap { task }).await
 }
 
 async fn complete_task(
@@ -378,10 +374,20 @@ async fn complete_task(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse(&id, "task")?;
-    let d = dispatch(&s)?;
-    own_task(&d, &caller, id).await?;
-    let out = d.apply(Event::Complete { task: id }).await?;
+    move_task(&s, &caller, &id, |task| Event::Complete { task }).await
+}
+
+/// A step of a task's work, by its worker or a supervisor.
+async fn move_task(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    event: impl FnOnce(Uuid) -> Event,
+) -> Result<Response, ApiError> {
+    let id = parse(id, "task")?;
+    let d = dispatch(s)?;
+    own_task(&d, caller, id).await?;
+    let out = d.apply(event(id)).await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
@@ -406,10 +412,10 @@ async fn accept(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let d = dispatch(&s)?;
-    let r = own_offer(&d, &caller, &id).await?;
-    let out = d.apply(Event::Accept { reservation: r }).await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
+    answer_offer(&s, &caller, &id, |reservation| Event::Accept {
+        reservation,
+    })
+    .await
 }
 
 async fn reject(
@@ -417,9 +423,22 @@ async fn reject(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let d = dispatch(&s)?;
-    let r = own_offer(&d, &caller, &id).await?;
-    let out = d.apply(Event::Reject { reservation: r }).await?;
+    answer_offer(&s, &caller, &id, |reservation| Event::Reject {
+        reservation,
+    })
+    .await
+}
+
+/// The worker's answer to their own offer.
+async fn answer_offer(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    event: impl FnOnce(u64) -> Event,
+) -> Result<Response, ApiError> {
+    let d = dispatch(s)?;
+    let r = own_offer(&d, caller, id).await?;
+    let out = d.apply(event(r)).await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
