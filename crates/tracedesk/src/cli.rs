@@ -224,6 +224,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("configuration is valid");
             println!("  data_dir        {}", config.data_dir.display());
             println!("  listen          {}", config.listen);
+            let ws = config.routing_workspace()?;
+            println!(
+                "  routing         {} ({} queues, {} workflow filters, {} task types)",
+                config
+                    .routing_workspace_file
+                    .as_ref()
+                    .map_or("public-health defaults".to_string(), |p| p
+                        .display()
+                        .to_string()),
+                ws.queues.len(),
+                ws.workflow.filters.len(),
+                ws.task_types.len()
+            );
             println!(
                 "  advertise_url   {}",
                 config
@@ -291,6 +304,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         (Some(cert), Some(key)) => Some(tracedesk_server::tls::load(cert, key)?),
         _ => None,
     };
+    let workspace = config.routing_workspace()?;
     let cw = runtime::open_serving(config).await?;
     let routing_cw = cw.clone();
     let closing = cw.clone();
@@ -325,7 +339,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let leading = tokio::spawn(tracedesk_casework::dispatch::lead(
         routing_cw,
-        tracedesk_routing::Workspace::public_health(),
+        workspace,
         Arc::new(|| chrono::Utc::now().timestamp_millis()),
         advertise,
     ));

@@ -70,6 +70,9 @@ pub struct Config {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of `tls_cert_file`.
     pub tls_key_file: Option<PathBuf>,
+    /// The routing workspace (activities, channels, queues, workflow, task
+    /// types) as JSON (`.json`) or TOML; default: the public-health one.
+    pub routing_workspace_file: Option<PathBuf>,
 }
 
 /// `[auth]`: session lifetimes and login throttling.
@@ -145,6 +148,7 @@ impl Default for Config {
             retention: Default::default(),
             tls_cert_file: None,
             tls_key_file: None,
+            routing_workspace_file: None,
         }
     }
 }
@@ -298,8 +302,17 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
     }
 }
 
-/// Replaces every `X_file = PATH` (except `master_key_file` and
-/// `audit_key_file`, themselves path settings) by `X = <content of PATH>`.
+/// Settings whose value is a file path, not a secret to read from a file.
+const PATH_SETTINGS: &[&str] = &[
+    "master_key_file",
+    "audit_key_file",
+    "tls_cert_file",
+    "tls_key_file",
+    "routing_workspace_file",
+];
+
+/// Replaces every `X_file = PATH` (except the [`PATH_SETTINGS`]) by
+/// `X = <content of PATH>`.
 fn expand_files(
     table: &mut toml::Table,
     prefix: &str,
@@ -319,7 +332,7 @@ fn expand_files(
         let Some(base) = k.strip_suffix("_file") else {
             continue;
         };
-        if full == "master_key_file" || full == "audit_key_file" {
+        if PATH_SETTINGS.contains(&full.as_str()) {
             continue;
         }
         let origin = sources
@@ -450,6 +463,25 @@ impl Config {
         self.audit_journal
             .unwrap_or(!postgres)
             .then(|| self.data_dir.join("audit-journal"))
+    }
+
+    /// The routing workspace, read and checked (every expression parsed,
+    /// every name resolved); errors name the file and the place in it.
+    pub fn routing_workspace(&self) -> anyhow::Result<tracedesk_routing::Workspace> {
+        let Some(path) = &self.routing_workspace_file else {
+            return Ok(tracedesk_routing::Workspace::public_health());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("routing_workspace_file {}: {e}", path.display()))?;
+        let ws: tracedesk_routing::Workspace = if path.extension().is_some_and(|x| x == "json") {
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{e}"))
+        } else {
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{e}"))
+        }
+        .map_err(|e| anyhow::anyhow!("routing_workspace_file {}: {e}", path.display()))?;
+        tracedesk_routing::Engine::new(&ws)
+            .map_err(|e| anyhow::anyhow!("routing_workspace_file {}: {e}", path.display()))?;
+        Ok(ws)
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

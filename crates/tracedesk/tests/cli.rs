@@ -42,6 +42,54 @@ fn config_errors_name_the_key() {
     assert!(o.status.success(), "{}", text(&o));
 }
 
+/// The routing workspace comes from a file, checked at start: a bad
+/// expression is named by queue and position; path settings stay paths.
+#[test]
+fn routing_workspace_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tracedesk.toml"),
+        "routing_workspace_file = \"ws.json\"\ntls_cert_file = \"cert.pem\"\ntls_key_file = \"key.pem\"\n",
+    )
+    .unwrap();
+    let o = tracedesk(dir.path(), &["config", "check"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("routing_workspace_file ws.json"),
+        "{}",
+        text(&o)
+    );
+    // A workspace of one queue and the defaults' shape, as JSON.
+    let mut ws = serde_json::json!({
+        "activities": [{"name": "Available", "available": true}, {"name": "Offline", "available": false}],
+        "default_activity": "Offline",
+        "timeout_activity": "Offline",
+        "channels": [{"name": "voice", "default_capacity": 1}],
+        "queues": [{"name": "tracers", "target_workers": "skills HAS"}],
+        "workflow": {"filters": [], "default_queue": "tracers"},
+        "task_types": [{"name": "contact_notification", "due_after": 86400}],
+        "reservation_timeout": 120,
+        "max_reservations": 1,
+        "priority_step": 3600,
+        "default_due_after": 86400
+    });
+    std::fs::write(dir.path().join("ws.json"), ws.to_string()).unwrap();
+    let o = tracedesk(dir.path(), &["config", "check"]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("queue `tracers`: at position 11"), "{t}");
+    ws["queues"][0]["target_workers"] = "skills HAS 'contact_notification'".into();
+    std::fs::write(dir.path().join("ws.json"), ws.to_string()).unwrap();
+    let o = tracedesk(dir.path(), &["config", "check"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("ws.json (1 queues, 0 workflow filters, 1 task types)"),
+        "{t}"
+    );
+    assert!(t.contains("cert.pem"), "the TLS path stays a path: {t}");
+}
+
 #[test]
 fn csv_import_reports_bad_lines_and_keeps_good_ones() {
     let dir = tempfile::tempdir().unwrap();
