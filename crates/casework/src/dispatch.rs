@@ -147,6 +147,10 @@ impl Dispatch {
     pub async fn apply(&self, event: Event) -> Result<Vec<Decision>, DispatchError> {
         let json = serde_json::to_vec(&event)
             .map_err(|e| CaseworkError::Conflict(format!("routing event: {e}")))?;
+        // Sealed before taking the engine's lock, which covers only the apply.
+        let id = Uuid::now_v7();
+        let sealed = self.vault.seal(&ctx(id), &json);
+        let key_version = Vault::version_of(&sealed).map_err(CaseworkError::from)? as i32;
         let (done, wait) = tokio::sync::oneshot::channel();
         let mut out;
         {
@@ -160,14 +164,12 @@ impl Dispatch {
                     return Err(e.into());
                 }
             };
-            let id = Uuid::now_v7();
-            let sealed = self.vault.seal(&ctx(id), &json);
             st.seq += 1;
             let row = RoutingEventRow {
                 id,
                 seq: st.seq,
                 at: now,
-                key_version: Vault::version_of(&sealed).map_err(CaseworkError::from)? as i32,
+                key_version,
                 event: sealed,
             };
             out.extend(decided);

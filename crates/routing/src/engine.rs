@@ -1289,9 +1289,4 @@ impl Engine {
         let task = self.task(res.task)?;
         Some((task.id, self.workers[res.worker as usize].id, res.state))
     }
-
-    pub fn channel_of(&self, task: Uuid) -> Option<&str> {
-        let t = self.task(*self.task_ids.get(&task)?)?;
-        Some(self.ws.channels[usize::from(t.channel)].0.as_str())
-    }
 }

@@ -177,21 +177,7 @@ async fn reads(
     seconds: u64,
     clients: usize,
 ) -> anyhow::Result<(u64, f64)> {
-    let app = tracedesk_server::app(
-        cw,
-        ServerSettings {
-            body_limit: 1 << 20,
-            max_batch: 100,
-            ..ServerSettings::default()
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(tracedesk_server::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
+    let (base, server) = serve_locally(cw).await?;
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let http = reqwest::Client::new();
@@ -224,4 +210,27 @@ async fn reads(
     let elapsed = start.elapsed().as_secs_f64();
     server.abort();
     Ok((done.load(Ordering::Relaxed), elapsed))
+}
+
+/// Serves `cw` on a free local port for a bench; returns its base URL and
+/// the server task (abort it when done).
+pub async fn serve_locally(
+    cw: Casework,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let app = tracedesk_server::app(
+        cw,
+        ServerSettings {
+            body_limit: 1 << 20,
+            max_batch: 100,
+            ..ServerSettings::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(tracedesk_server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    Ok((base, server))
 }

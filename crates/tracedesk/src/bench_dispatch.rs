@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tracedesk_casework::dispatch::Dispatch;
 use tracedesk_casework::{Casework, NewUser, Settings};
 use tracedesk_routing::{Event, Workspace};
-use tracedesk_server::{ServerSettings, tokens};
+use tracedesk_server::tokens;
 use tracedesk_store::Store;
 use tracedesk_store_postgres::PostgresStore;
 use tracedesk_store_sqlite::SqliteStore;
@@ -104,21 +104,7 @@ async fn backend(
             .await?;
         crew.push((v.id, token));
     }
-    let app = tracedesk_server::app(
-        cw,
-        ServerSettings {
-            body_limit: 1 << 20,
-            max_batch: 100,
-            ..ServerSettings::default()
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(tracedesk_server::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
+    let (base, server) = crate::bench_audit::serve_locally(cw).await?;
     let http = reqwest::Client::new();
     let created_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
