@@ -22,6 +22,10 @@ pub enum Action {
     BreakGlass,
     /// A request was refused for lack of permission.
     Denied,
+    /// A person took a task-routing step: added or changed a worker, set an
+    /// activity, created, changed, canceled or moved on a task, or answered
+    /// an offer (accepting one opens the task's person to the worker).
+    Routing,
 }
 
 impl Action {
@@ -39,6 +43,7 @@ impl Action {
         Action::Purge,
         Action::BreakGlass,
         Action::Denied,
+        Action::Routing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +61,7 @@ impl Action {
             Action::Purge => "purge",
             Action::BreakGlass => "break_glass",
             Action::Denied => "denied",
+            Action::Routing => "routing",
         }
     }
 

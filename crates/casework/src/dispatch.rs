@@ -17,7 +17,7 @@ use crate::error::CaseworkError;
 use std::sync::Arc;
 use tokio::sync::{Mutex, broadcast};
 use tracedesk_routing::{Decision, Engine, Event, RouteError, Workspace};
-use tracedesk_store::{RoutingEventRow, Store, StoreError, schema};
+use tracedesk_store::{RoutingEventRow, Store, StoreError, TaskProgress, schema};
 use tracedesk_vault::{FieldContext, Vault};
 use uuid::Uuid;
 
@@ -64,6 +64,8 @@ const GROUP: usize = 2_000;
 struct Job {
     row: Option<RoutingEventRow>,
     decisions: Vec<Decision>,
+    /// Where the tasks the decisions touched stand now.
+    progress: Vec<TaskProgress>,
     done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
 }
 
@@ -157,10 +159,15 @@ impl Dispatch {
             let mut st = self.state.lock().await;
             let now = (self.clock)().max(st.engine.now());
             out = st.engine.advance(now);
+            let created = match &event {
+                Event::CreateTask { id, .. } => Some(*id),
+                _ => None,
+            };
             let decided = match st.engine.apply(now, event) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.enqueue(None, out, None);
+                    let progress = progress(&st.engine, &out, None);
+                    self.enqueue(None, out, progress, None);
                     return Err(e.into());
                 }
             };
@@ -173,8 +180,9 @@ impl Dispatch {
                 event: sealed,
             };
             out.extend(decided);
+            let progress = progress(&st.engine, &out, created);
             // Queued under the lock, so the log keeps the engine's order.
-            self.enqueue(Some(row), out.clone(), Some(done));
+            self.enqueue(Some(row), out.clone(), progress, Some(done));
         }
         match wait.await {
             Ok(Ok(())) => Ok(out),
@@ -190,6 +198,7 @@ impl Dispatch {
         &self,
         row: Option<RoutingEventRow>,
         decisions: Vec<Decision>,
+        progress: Vec<TaskProgress>,
         done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
     ) {
         if row.is_none() && decisions.is_empty() {
@@ -199,8 +208,28 @@ impl Dispatch {
         let _ = self.queue.send(Job {
             row,
             decisions,
+            progress,
             done,
         });
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The channel case-work tasks are routed on: `voice` when the
+    /// workspace has it (tracers call), else its first channel.
+    pub(crate) fn task_channel(&self) -> &str {
+        let channels = &self.workspace.channels;
+        channels
+            .iter()
+            .find(|c| c.name == "voice")
+            .or(channels.first())
+            .map_or("voice", |c| c.name.as_str())
     }
 
     /// Ends every live stream (the server is stopping).
@@ -219,7 +248,8 @@ impl Dispatch {
         let mut st = self.state.lock().await;
         let now = (self.clock)().max(st.engine.now());
         let out = st.engine.advance(now);
-        self.enqueue(None, out.clone(), None);
+        let progress = progress(&st.engine, &out, None);
+        self.enqueue(None, out.clone(), progress, None);
         out
     }
 
@@ -303,6 +333,7 @@ pub async fn lead(cw: crate::Casework, workspace: Workspace, clock: Millis, url:
         };
         // Held on to until it fails; dropping this future (abort) drops it.
         let _ticking = AbortOnDrop(ticking);
+        let _feeding = AbortOnDrop(tokio::spawn(crate::task_feed::feed(cw.clone(), d.clone())));
         while lease.holds().await {
             tokio::time::sleep(LEAD_EVERY).await;
         }
@@ -343,7 +374,8 @@ async fn writer(d: std::sync::Weak<Dispatch>, mut jobs: tokio::sync::mpsc::Unbou
         }
         let Some(d) = d.upgrade() else { return };
         let rows: Vec<RoutingEventRow> = group.iter().filter_map(|j| j.row.clone()).collect();
-        match d.store.append_routing_events(&rows).await {
+        let progress = latest_progress(&group);
+        match d.store.append_routing_events(&rows, &progress).await {
             Ok(()) => {
                 for j in group {
                     d.publish(&j.decisions);
@@ -382,6 +414,58 @@ async fn writer(d: std::sync::Weak<Dispatch>, mut jobs: tokio::sync::mpsc::Unbou
     }
 }
 
+/// Where each task the decisions (and a newly created task) touched stands
+/// after them: what the case-work task list records. A task the engine has
+/// forgotten finished as its last decision says.
+fn progress(engine: &Engine, decisions: &[Decision], created: Option<Uuid>) -> Vec<TaskProgress> {
+    let mut touched: Vec<Uuid> = created.into_iter().collect();
+    for t in decisions.iter().filter_map(Decision::task) {
+        if !touched.contains(&t) {
+            touched.push(t);
+        }
+    }
+    touched
+        .into_iter()
+        .filter_map(|id| match engine.task_view(id) {
+            Some(v) => Some(TaskProgress {
+                id,
+                status: v.state.as_str(),
+                assignee: v.worker.or_else(|| v.offered_to.first().copied()),
+            }),
+            None => decisions
+                .iter()
+                .rev()
+                .find(|d| d.task() == Some(id))
+                .and_then(|d| match d {
+                    Decision::Completed { .. } => Some("completed"),
+                    Decision::Canceled { .. } => Some("canceled"),
+                    _ => None,
+                })
+                .map(|status| TaskProgress {
+                    id,
+                    status,
+                    // Finished: the store keeps who worked it.
+                    assignee: None,
+                }),
+        })
+        .collect()
+}
+
+/// A group's progress, the last word on each task only.
+fn latest_progress(group: &[Job]) -> Vec<TaskProgress> {
+    let mut last: std::collections::HashMap<Uuid, &TaskProgress> = Default::default();
+    let mut order = Vec::new();
+    for p in group.iter().flat_map(|j| &j.progress) {
+        if last.insert(p.id, p).is_none() {
+            order.push(p.id);
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|id| last.get(&id).map(|p| (*p).clone()))
+        .collect()
+}
+
 /// What a stream starts from: decisions to resend, then the live ones.
 pub struct Subscription {
     pub backlog: Vec<Numbered>,
@@ -406,10 +490,13 @@ async fn replay(
         let last = last.seq;
         for row in page {
             let json = vault.open(&ctx(row.id), &row.event)?;
+            // Not serde's message: it can quote the entry's values.
             let event: Event = serde_json::from_slice(&json).map_err(|e| {
                 CaseworkError::Conflict(format!(
-                    "routing log entry {} cannot be read: {e}",
-                    row.seq
+                    "routing log entry {} cannot be read ({:?} error at column {})",
+                    row.seq,
+                    e.classify(),
+                    e.column()
                 ))
             })?;
             engine.advance(row.at);

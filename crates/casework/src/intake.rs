@@ -306,6 +306,9 @@ impl Casework {
         let (idx, items): (Vec<usize>, Vec<LabIntake>) = batch.into_iter().unzip();
         match self.store.ingest_lab_results(&items).await {
             Ok(outcomes) => {
+                if outcomes.iter().any(|o| o.case_created) {
+                    self.tasks_made();
+                }
                 for (i, o) in idx.into_iter().zip(outcomes) {
                     out[i] = Some(outcome_view(i, &o));
                 }
@@ -319,12 +322,20 @@ impl Casework {
                             .ingest_lab_results(std::slice::from_ref(&item))
                             .await
                         {
-                            Ok(o) => o.first().map(|o| outcome_view(i, o)).unwrap_or_else(|| {
-                                LabOutcomeView::rejected(
-                                    i,
-                                    ItemError::from(&CaseworkError::NotFound("outcome")),
-                                )
-                            }),
+                            Ok(o) => o
+                                .first()
+                                .map(|o| {
+                                    if o.case_created {
+                                        self.tasks_made();
+                                    }
+                                    outcome_view(i, o)
+                                })
+                                .unwrap_or_else(|| {
+                                    LabOutcomeView::rejected(
+                                        i,
+                                        ItemError::from(&CaseworkError::NotFound("outcome")),
+                                    )
+                                }),
                             Err(e) => {
                                 tracing::error!(error = %e, index = i, "lab result could not be stored");
                                 LabOutcomeView::rejected(
@@ -526,6 +537,7 @@ impl Casework {
             },
         };
         let o = self.store.add_contact(&intake).await?;
+        self.tasks_made();
         Ok(ContactOutcome {
             exposure_id: o.exposure_id,
             contact_person_id: o.person_id,

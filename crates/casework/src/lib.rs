@@ -19,6 +19,7 @@ pub mod rotation;
 mod seal;
 mod staff;
 pub mod synthetic;
+pub mod task_feed;
 mod views;
 
 pub use error::{CaseworkError, ItemError};
@@ -69,6 +70,9 @@ pub struct Casework {
     pub(crate) auditor: Option<auditor::Auditor>,
     /// The routing engine while this node leads routing (shared by clones).
     dispatch: Arc<RwLock<Option<Arc<dispatch::Dispatch>>>>,
+    /// Woken when case work made tasks, so the leader routes them at once
+    /// (it also looks every second, for tasks made on other nodes).
+    new_tasks: Arc<tokio::sync::Notify>,
     /// The jurisdiction tree, cached: it changes rarely and is read on every
     /// access decision.
     pub(crate) jurisdictions: Arc<RwLock<Arc<Jurisdictions>>>,
@@ -83,6 +87,7 @@ impl Casework {
             clock: Arc::new(Utc::now),
             auditor: None,
             dispatch: Arc::default(),
+            new_tasks: Arc::default(),
             jurisdictions: Arc::new(RwLock::new(Arc::new(Jurisdictions::new([(
                 tracedesk_identity::jurisdiction::ROOT.to_string(),
                 None,
@@ -138,6 +143,16 @@ impl Casework {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Tells the routing leader on this node that case work made tasks.
+    pub(crate) fn tasks_made(&self) {
+        self.new_tasks.notify_one();
+    }
+
+    /// Resolves when case work on this node has made tasks since the last call.
+    pub async fn tasks_were_made(&self) {
+        self.new_tasks.notified().await
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

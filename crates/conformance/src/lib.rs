@@ -65,6 +65,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     audit_log_chains_and_verifies(store.clone()).await;
     audit_journal_recovers_and_fails_closed(store.clone()).await;
     routing_log_rebuilds_the_engine(&cw).await;
+    case_work_tasks_are_routed_once(&cw).await;
 }
 
 /// The routing log: events go in order, a taken place is refused, and a
@@ -134,7 +135,7 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
     let mut taken = logged[0].clone();
     taken.id = Uuid::now_v7();
     assert!(matches!(
-        cw.store().append_routing_events(&[taken]).await,
+        cw.store().append_routing_events(&[taken], &[]).await,
         Err(tracedesk_store::StoreError::Conflict(_))
     ));
     let again = open().await.unwrap();
@@ -159,13 +160,16 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
         &serde_json::to_vec(&event).unwrap(),
     );
     cw.store()
-        .append_routing_events(&[tracedesk_store::RoutingEventRow {
-            id,
-            seq: 4,
-            at: 1_800_000_000_000,
-            key_version: Vault::version_of(&sealed).unwrap() as i32,
-            event: sealed,
-        }])
+        .append_routing_events(
+            &[tracedesk_store::RoutingEventRow {
+                id,
+                seq: 4,
+                at: 1_800_000_000_000,
+                key_version: Vault::version_of(&sealed).unwrap() as i32,
+                event: sealed,
+            }],
+            &[],
+        )
         .await
         .unwrap();
     let e = d
@@ -183,6 +187,117 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
     assert_eq!(
         d.read(|e| e.snapshot()).await,
         open().await.unwrap().read(|e| e.snapshot()).await
+    );
+}
+
+/// Tasks that lab intake and named contacts made are routed exactly once,
+/// with the person's language, and routing's progress shows in the
+/// case-work task list.
+async fn case_work_tasks_are_routed_once(cw: &Casework) {
+    use tracedesk_casework::dispatch::Dispatch;
+    use tracedesk_casework::task_feed::route_new_tasks;
+    use tracedesk_routing::{Event, Workspace};
+    let clock: tracedesk_casework::dispatch::Millis = Arc::new(|| 1_800_000_100_000);
+    let open = || {
+        Dispatch::open(
+            cw.store().clone(),
+            cw.vault().clone(),
+            Workspace::public_health(),
+            clock.clone(),
+        )
+    };
+    let waiting = cw.store().unrouted_tasks(10_000).await.unwrap();
+    assert!(!waiting.is_empty(), "intake and contacts made tasks");
+    let r = cw
+        .ingest_lab_results(&[LabResultInput {
+            language: Some("es-MX".into()),
+            ..lab("Rosa", "Díaz", Some("1971-02-03"), None, "R-1", "positive")
+        }])
+        .await;
+    assert!(r[0].case_created, "{r:?}");
+    let task = cw
+        .store()
+        .tasks_for_case(r[0].case_id.unwrap())
+        .await
+        .unwrap()
+        .remove(0);
+    let d = open().await.unwrap();
+    let mut staff = Vec::new();
+    for name in ["router.es", "router.en"] {
+        let (u, _) = cw
+            .add_user(tracedesk_casework::NewUser {
+                username: name.into(),
+                display_name: "Conformance Person".into(),
+                role: tracedesk_identity::Role::Tracer,
+                jurisdiction: "root".into(),
+                password: None,
+                mfa_required: false,
+            })
+            .await
+            .unwrap();
+        staff.push(u.id);
+    }
+    let (es, en) = (staff[0], staff[1]);
+    for (w, lang) in [(es, "es"), (en, "en")] {
+        d.apply(Event::AddWorker {
+            id: w,
+            attributes: serde_json::json!({"skills": ["case_investigation"], "languages": [lang]}),
+            capacity: vec![],
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        route_new_tasks(&d).await.unwrap(),
+        waiting.len() + 1,
+        "every waiting task routed"
+    );
+    assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+    assert_eq!(route_new_tasks(&d).await.unwrap(), 0, "and only once");
+    assert!(
+        d.read(|e| e.could_take(es, task.id) && !e.could_take(en, task.id))
+            .await,
+        "routed by the person's language"
+    );
+    let status = |id| async move { cw.store().get_task(id).await.unwrap().unwrap() };
+    assert_eq!(status(task.id).await.status, "pending");
+
+    // An offer, its acceptance and the finished work show in the task list.
+    let out = d
+        .apply(Event::SetActivity {
+            worker: es,
+            activity: "Available".into(),
+            reject_pending: false,
+        })
+        .await
+        .unwrap();
+    let (reservation, offered) = out
+        .iter()
+        .find_map(|x| match x {
+            tracedesk_routing::Decision::Offered {
+                reservation, task, ..
+            } => Some((*reservation, *task)),
+            _ => None,
+        })
+        .expect("an offer");
+    let t = status(offered).await;
+    assert_eq!((t.status.as_str(), t.assignee_id), ("reserved", Some(es)));
+    d.apply(Event::Accept { reservation }).await.unwrap();
+    assert_eq!(status(offered).await.status, "assigned");
+    d.apply(Event::Complete { task: offered }).await.unwrap();
+    let t = status(offered).await;
+    assert_eq!(
+        (t.status.as_str(), t.assignee_id),
+        ("completed", Some(es)),
+        "a finished task keeps who worked it"
+    );
+
+    // A restart replays the log and routes nothing twice.
+    let again = open().await.unwrap();
+    assert_eq!(route_new_tasks(&again).await.unwrap(), 0);
+    assert_eq!(
+        again.read(|e| e.snapshot()).await,
+        d.read(|e| e.snapshot()).await
     );
 }
 

@@ -1213,7 +1213,17 @@ impl Engine {
 
     /// Live tasks and where they stand, for statistics and checks.
     pub fn tasks(&self) -> impl Iterator<Item = TaskView<'_>> {
-        self.tasks.iter().flatten().map(|t| TaskView {
+        self.tasks.iter().flatten().map(|t| self.view(t))
+    }
+
+    /// One live task (finished tasks are forgotten).
+    pub fn task_view(&self, id: Uuid) -> Option<TaskView<'_>> {
+        let ix = *self.task_ids.get(&id)?;
+        self.tasks.get(ix as usize)?.as_ref().map(|t| self.view(t))
+    }
+
+    fn view<'a>(&'a self, t: &'a Task) -> TaskView<'a> {
+        TaskView {
             id: t.id,
             state: t.state,
             queue: t
@@ -1233,7 +1243,7 @@ impl Engine {
                 .filter_map(|r| self.reservations.get(r))
                 .map(|r| self.workers[r.worker as usize].id)
                 .collect(),
-        })
+        }
     }
 
     /// Whether `worker` could be offered the waiting `task` (queue and

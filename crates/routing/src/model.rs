@@ -40,6 +40,22 @@ impl Decision {
         }
     }
 
+    /// The task the decision is about, if any.
+    pub fn task(&self) -> Option<Uuid> {
+        match self {
+            Decision::Offered { task, .. }
+            | Decision::Accepted { task, .. }
+            | Decision::Rejected { task, .. }
+            | Decision::TimedOut { task, .. }
+            | Decision::Rescinded { task, .. }
+            | Decision::Queued { task, .. }
+            | Decision::Wrapping { task }
+            | Decision::Completed { task }
+            | Decision::Canceled { task, .. } => Some(*task),
+            Decision::ActivityChanged { .. } => None,
+        }
+    }
+
     /// Its name on the wire (`offered`, `rescinded`, …).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -108,7 +108,7 @@ async fn audit(
 
 /// Audits a denial and returns the 403 to send. The entry names what was
 /// asked for (the id from the URL or body), never what it holds.
-async fn deny(
+pub(crate) async fn deny(
     s: &AppState,
     caller: &Caller,
     object: &'static str,

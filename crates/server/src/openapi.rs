@@ -288,6 +288,8 @@ fn add_routing_paths(doc: &mut Value) {
                 "due": { "type": "string", "format": "date-time" }, "ttl": { "type": "integer", "minimum": 0 } }), &["attributes", "channel"]),
             "responses": errors(json!({ "201": decisions("The task id and any offer made") })) },
         "get": { "summary": "Live tasks: state, queue, channel, priority, due time, worker, offers (supervisors); no attributes", "responses": errors(json!({ "200": json_ok("Tasks", any.clone()) })) } });
+    paths["/api/v1/routing/tasks/{id}"] = json!({ "patch": { "summary": "Replace a task's attributes (supervisors); a waiting task is routed anew", "parameters": [id("task", "uuid")],
+        "requestBody": body(json!({ "attributes": any }), &["attributes"]), "responses": errors(json!({ "200": decisions("Offers made as the task's route changed") })) } });
     for (step, what) in [
         (
             "cancel",

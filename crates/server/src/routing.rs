@@ -34,6 +34,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/routing/workers/{id}/activity", post(set_activity))
         .route("/routing/workers/{id}/events", get(worker_events))
         .route("/routing/tasks", post(create_task).get(list_tasks))
+        .route("/routing/tasks/{id}", axum::routing::patch(update_task))
         .route("/routing/tasks/{id}/cancel", post(cancel_task))
         .route("/routing/tasks/{id}/wrap", post(wrap_task))
         .route("/routing/tasks/{id}/complete", post(complete_task))
@@ -136,12 +137,56 @@ fn dispatch(s: &AppState) -> Result<Arc<Dispatch>, ApiError> {
     })
 }
 
-fn allowed(c: &Caller, cap: Capability) -> Result<(), ApiError> {
+/// Lets the caller through with `cap`; otherwise audits the denial.
+async fn allowed(
+    s: &AppState,
+    c: &Caller,
+    cap: Capability,
+    route: &'static str,
+) -> Result<(), ApiError> {
     if c.principal.can(cap) {
         Ok(())
     } else {
-        Err(ApiError::forbidden())
+        Err(crate::api::deny(s, c, "routing", None, route).await)
     }
+}
+
+/// Applies `event` for the caller and audits it: who did which routing
+/// step to what (a task names its case-work person, so an accepted case
+/// interview shows in that person's access history). Routing steps are
+/// never done without their audit record.
+async fn act(
+    s: &AppState,
+    caller: &Caller,
+    route: &'static str,
+    object: (&'static str, Uuid),
+    event: Event,
+) -> Result<Vec<Decision>, ApiError> {
+    let out = dispatch(s)?.apply(event).await?;
+    let Some(auditor) = s.cw.auditor() else {
+        return Ok(out);
+    };
+    let person = if object.0 == "task" {
+        s.cw.store()
+            .get_task(object.1)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .map(|t| t.person_id)
+    } else {
+        None
+    };
+    auditor
+        .record(vec![tracedesk_casework::auditor::draft(
+            &caller.actor(),
+            tracedesk_store::audit::Action::Routing,
+            object.0,
+            Some(object.1),
+            person,
+            route,
+        )])
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(out)
 }
 
 fn parse(id: &str, what: &str) -> Result<Uuid, ApiError> {
@@ -217,7 +262,8 @@ async fn add_worker(
     Extension(caller): Extension<Caller>,
     ApiJson(input): ApiJson<WorkerInput>,
 ) -> Result<Response, ApiError> {
-    allowed(&caller, Capability::Supervise)?;
+    const ROUTE: &str = "POST /routing/workers";
+    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     let user =
         s.cw.store()
             .get_user(input.user_id)
@@ -226,13 +272,18 @@ async fn add_worker(
     if user.is_none() {
         return Err(ApiError::not_found("user").with_field("user_id"));
     }
-    let out = dispatch(&s)?
-        .apply(Event::AddWorker {
+    let out = act(
+        &s,
+        &caller,
+        ROUTE,
+        ("worker", input.user_id),
+        Event::AddWorker {
             id: input.user_id,
             attributes: input.attributes,
             capacity: input.capacity.into_iter().collect(),
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(answer(
         StatusCode::CREATED,
         out,
@@ -252,14 +303,20 @@ async fn update_worker(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AttributesInput>,
 ) -> Result<Response, ApiError> {
-    allowed(&caller, Capability::Supervise)?;
+    const ROUTE: &str = "PATCH /routing/workers/{id}";
+    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     let id = parse(&id, "worker")?;
-    let out = dispatch(&s)?
-        .apply(Event::UpdateWorker {
+    let out = act(
+        &s,
+        &caller,
+        ROUTE,
+        ("worker", id),
+        Event::UpdateWorker {
             id,
             attributes: input.attributes,
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
@@ -277,17 +334,23 @@ async fn set_activity(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ActivityInput>,
 ) -> Result<Response, ApiError> {
+    const ROUTE: &str = "POST /routing/workers/{id}/activity";
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
-        allowed(&caller, Capability::Supervise)?;
+        allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     }
-    let out = dispatch(&s)?
-        .apply(Event::SetActivity {
+    let out = act(
+        &s,
+        &caller,
+        ROUTE,
+        ("worker", id),
+        Event::SetActivity {
             worker: id,
             activity: input.activity,
             reject_pending: input.reject_pending,
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
@@ -310,20 +373,26 @@ async fn create_task(
     Extension(caller): Extension<Caller>,
     ApiJson(input): ApiJson<TaskInput>,
 ) -> Result<Response, ApiError> {
+    const ROUTE: &str = "POST /routing/tasks";
     if !caller.principal.can(Capability::Supervise) {
-        allowed(&caller, Capability::SubmitLabs)?;
+        allowed(&s, &caller, Capability::SubmitLabs, ROUTE).await?;
     }
     let id = input.id.unwrap_or_else(Uuid::now_v7);
-    let out = dispatch(&s)?
-        .apply(Event::CreateTask {
+    let out = act(
+        &s,
+        &caller,
+        ROUTE,
+        ("task", id),
+        Event::CreateTask {
             id,
             attributes: input.attributes,
             channel: input.channel,
             priority: input.priority,
             due: input.due.map(|d| d.timestamp_millis()),
             ttl: input.ttl,
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(answer(StatusCode::CREATED, out, json!({ "task_id": id })))
 }
 
@@ -340,24 +409,60 @@ async fn cancel_task(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Response, ApiError> {
-    allowed(&caller, Capability::Supervise)?;
+    const ROUTE: &str = "POST /routing/tasks/{id}/cancel";
+    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     let id = parse(&id, "task")?;
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
-    let out = dispatch(&s)?
-        .apply(Event::CancelTask { id, reason })
-        .await?;
+    let out = act(
+        &s,
+        &caller,
+        ROUTE,
+        ("task", id),
+        Event::CancelTask { id, reason },
+    )
+    .await?;
+    Ok(answer(StatusCode::OK, out, json!({})))
+}
+
+/// New attributes for a task (routing it anew if it is still waiting).
+async fn update_task(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<AttributesInput>,
+) -> Result<Response, ApiError> {
+    const ROUTE: &str = "PATCH /routing/tasks/{id}";
+    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
+    let id = parse(&id, "task")?;
+    let out = act(
+        &s,
+        &caller,
+        ROUTE,
+        ("task", id),
+        Event::UpdateTask {
+            id,
+            attributes: input.attributes,
+        },
+    )
+    .await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
 /// The assigned worker, or a supervisor, may move a task on.
-async fn own_task(d: &Dispatch, caller: &Caller, task: Uuid) -> Result<(), ApiError> {
+async fn own_task(
+    s: &AppState,
+    d: &Dispatch,
+    caller: &Caller,
+    task: Uuid,
+    route: &'static str,
+) -> Result<(), ApiError> {
     let worker = d
         .read(|e| e.tasks().find(|t| t.id == task).map(|t| t.worker))
         .await;
     match worker {
         None => Err(ApiError::not_found("task").with_field("task")),
         Some(w) if w == Some(caller.principal.user_id) => Ok(()),
-        Some(_) => allowed(caller, Capability::Supervise),
+        Some(_) => allowed(s, caller, Capability::Supervise, route).await,
     }
 }
 
@@ -366,7 +471,10 @@ async fn wrap_task(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    move_task(&s, &caller, &id, |task| Event::Wrap { task }).await
+    move_task(&s, &caller, &id, "POST /routing/tasks/{id}/wrap", |task| {
+        Event::Wrap { task }
+    })
+    .await
 }
 
 async fn complete_task(
@@ -374,7 +482,14 @@ async fn complete_task(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    move_task(&s, &caller, &id, |task| Event::Complete { task }).await
+    move_task(
+        &s,
+        &caller,
+        &id,
+        "POST /routing/tasks/{id}/complete",
+        |task| Event::Complete { task },
+    )
+    .await
 }
 
 /// A step of a task's work, by its worker or a supervisor.
@@ -382,17 +497,25 @@ async fn move_task(
     s: &AppState,
     caller: &Caller,
     id: &str,
+    route: &'static str,
     event: impl FnOnce(Uuid) -> Event,
 ) -> Result<Response, ApiError> {
     let id = parse(id, "task")?;
     let d = dispatch(s)?;
-    own_task(&d, caller, id).await?;
-    let out = d.apply(event(id)).await?;
+    own_task(s, &d, caller, id, route).await?;
+    let out = act(s, caller, route, ("task", id), event(id)).await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
-/// Only the worker a reservation was offered to answers it.
-async fn own_offer(d: &Dispatch, caller: &Caller, id: &str) -> Result<u64, ApiError> {
+/// Only the worker a reservation was offered to answers it; gives the
+/// reservation and its task.
+async fn own_offer(
+    s: &AppState,
+    d: &Dispatch,
+    caller: &Caller,
+    id: &str,
+    route: &'static str,
+) -> Result<(u64, Uuid), ApiError> {
     let r: u64 = id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -402,8 +525,8 @@ async fn own_offer(d: &Dispatch, caller: &Caller, id: &str) -> Result<u64, ApiEr
     })?;
     match d.read(|e| e.reservation(r)).await {
         None => Err(ApiError::not_found("reservation").with_field("reservation")),
-        Some((_, worker, _)) if worker == caller.principal.user_id => Ok(r),
-        Some(_) => Err(ApiError::forbidden()),
+        Some((task, worker, _)) if worker == caller.principal.user_id => Ok((r, task)),
+        Some((task, _, _)) => Err(crate::api::deny(s, caller, "task", Some(task), route).await),
     }
 }
 
@@ -412,9 +535,13 @@ async fn accept(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    answer_offer(&s, &caller, &id, |reservation| Event::Accept {
-        reservation,
-    })
+    answer_offer(
+        &s,
+        &caller,
+        &id,
+        "POST /routing/reservations/{id}/accept",
+        |reservation| Event::Accept { reservation },
+    )
     .await
 }
 
@@ -423,9 +550,13 @@ async fn reject(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    answer_offer(&s, &caller, &id, |reservation| Event::Reject {
-        reservation,
-    })
+    answer_offer(
+        &s,
+        &caller,
+        &id,
+        "POST /routing/reservations/{id}/reject",
+        |reservation| Event::Reject { reservation },
+    )
     .await
 }
 
@@ -434,11 +565,12 @@ async fn answer_offer(
     s: &AppState,
     caller: &Caller,
     id: &str,
+    route: &'static str,
     event: impl FnOnce(u64) -> Event,
 ) -> Result<Response, ApiError> {
     let d = dispatch(s)?;
-    let r = own_offer(&d, caller, id).await?;
-    let out = d.apply(event(r)).await?;
+    let (r, task) = own_offer(s, &d, caller, id, route).await?;
+    let out = act(s, caller, route, ("task", task), event(r)).await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
@@ -448,7 +580,7 @@ async fn list_tasks(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    allowed(&caller, Capability::Supervise)?;
+    allowed(&s, &caller, Capability::Supervise, "GET /routing/tasks").await?;
     let items = dispatch(&s)?
         .read(|e| {
             e.tasks()
@@ -485,7 +617,7 @@ async fn stats(
     Extension(caller): Extension<Caller>,
     axum::extract::Query(q): axum::extract::Query<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    allowed(&caller, Capability::Supervise)?;
+    allowed(&s, &caller, Capability::Supervise, "GET /routing/stats").await?;
     let window = q.window.unwrap_or(3600);
     if window == 0 || window > 86_400 {
         return Err(ApiError::new(
@@ -540,7 +672,13 @@ async fn stats_stream(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    allowed(&caller, Capability::Supervise)?;
+    allowed(
+        &s,
+        &caller,
+        Capability::Supervise,
+        "GET /routing/stats/stream",
+    )
+    .await?;
     let d = dispatch(&s)?;
     let closing = d.closing();
     let every = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -587,7 +725,13 @@ async fn worker_events(
 ) -> Result<Response, ApiError> {
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
-        allowed(&caller, Capability::Supervise)?;
+        allowed(
+            &s,
+            &caller,
+            Capability::Supervise,
+            "GET /routing/workers/{id}/events",
+        )
+        .await?;
     }
     let d = dispatch(&s)?;
     if d.read(|e| e.worker_room(id).is_none()).await {

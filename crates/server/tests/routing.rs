@@ -43,7 +43,11 @@ struct Team {
 
 /// A supervisor and `n` English-speaking tracers, all workers, all available.
 async fn team(n: usize) -> Team {
-    let h = common::spawn_routing().await;
+    team_with(n, tracedesk_routing::Workspace::public_health()).await
+}
+
+async fn team_with(n: usize, workspace: tracedesk_routing::Workspace) -> Team {
+    let h = common::spawn_routing_with(workspace).await;
     let (_, sup) = h.user("sup", Role::Supervisor, "ny").await;
     let mut tracers = Vec::new();
     for i in 0..n {
@@ -506,4 +510,217 @@ async fn worker_stream_resumes_without_losing_an_offer() {
     let (_, standing) = next_event(&mut res, &mut buf, "offered").await;
     assert_eq!(standing["task"], second);
     assert_eq!(standing["reservation"], offer["reservation"]);
+}
+
+#[tokio::test]
+async fn a_second_offer_is_rescinded_when_the_first_is_accepted() {
+    let mut ws = tracedesk_routing::Workspace::public_health();
+    ws.max_reservations = 2;
+    let t = team_with(2, ws).await;
+    let (_, body) = task(&t, json!({"type": "contact_notification"})).await;
+    let o = offers(&body);
+    assert_eq!(o.len(), 2, "offered to both at once: {body}");
+    let (first, second) = (&o[0], &o[1]);
+    let token = |worker: &str| {
+        &t.tracers
+            .iter()
+            .find(|(id, _)| id.to_string() == worker)
+            .unwrap()
+            .1
+    };
+    let (st, body) =
+        t.h.call(
+            token(&second.2),
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{}/accept", second.0),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let rescinded: Vec<_> = body["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["decision"] == "rescinded")
+        .collect();
+    assert_eq!(rescinded.len(), 1, "{body}");
+    assert_eq!(rescinded[0]["reservation"], first.0);
+    assert_eq!(rescinded[0]["worker"], first.2.as_str());
+    // The rescinded offer can no longer be taken.
+    let (st, body) =
+        t.h.call(
+            token(&first.2),
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{}/accept", first.0),
+            None,
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["error"]["code"], "illegal_transition", "{body}");
+}
+
+/// Polls the supervisor's task list until `pred` holds for some task.
+async fn wait_for_task(t: &Team, pred: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let (st, body) =
+            t.h.call(&t.sup, Method::GET, "/api/v1/routing/tasks", None)
+                .await;
+        assert_eq!(st, 200, "{body}");
+        if let Some(found) = body["items"].as_array().unwrap().iter().find(|x| pred(x)) {
+            return found.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no such routing task appeared");
+}
+
+#[tokio::test]
+async fn lab_results_become_routed_case_interviews() {
+    let t = team(1).await;
+    let (tracer_id, tracer) = &t.tracers[0];
+    let (_, feed) = t.h.user("elr-feed", Role::Integration, "ny").await;
+    let activity = async |name: &'static str| {
+        let (st, body) =
+            t.h.call(
+                tracer,
+                Method::POST,
+                &format!("/api/v1/routing/workers/{tracer_id}/activity"),
+                Some(json!({ "activity": name })),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+    };
+    activity("Break").await;
+    let (st, out) =
+        t.h.call(
+            &feed,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                json!({"first_name": "Adaeze", "last_name": "Okonkwo", "dob": "1980-03-04",
+                "specimen_date": "2026-11-20", "result": "positive", "language": "en-GB",
+                "accession": "R-1", "jurisdiction": "ny"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let case = out["case_id"].as_str().unwrap().to_string();
+    let person: uuid::Uuid = out["person_id"].as_str().unwrap().parse().unwrap();
+    let task =
+        t.h.store
+            .tasks_for_case(case.parse().unwrap())
+            .await
+            .unwrap()[0]
+            .clone();
+
+    // The feed routes it without being asked; it waits for a case investigator.
+    let routed = wait_for_task(&t, |x| x["id"] == task.id.to_string()).await;
+    assert_eq!(routed["queue"], "case_investigation", "{routed}");
+    assert_eq!(routed["state"], "pending", "{routed}");
+    let stored = t.h.store.get_task(task.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.assignee_id),
+        ("pending", None)
+    );
+    // Not theirs yet: the tracer cannot open the case.
+    let (st, _) =
+        t.h.call(tracer, Method::GET, &format!("/api/v1/cases/{case}"), None)
+            .await;
+    assert_eq!(st, 403);
+
+    // Back from the break: offered to the tracer.
+    activity("Available").await;
+    let routed = wait_for_task(&t, |x| x["id"] == task.id.to_string()).await;
+    assert_eq!(routed["offered_to"][0], tracer_id.to_string(), "{routed}");
+    let stored = t.h.store.get_task(task.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.assignee_id),
+        ("reserved", Some(*tracer_id))
+    );
+    let r =
+        t.h.cw
+            .dispatch()
+            .unwrap()
+            .read(|e| e.pending_offers(*tracer_id))
+            .await[0]
+            .0;
+    let (st, body) =
+        t.h.call(
+            tracer,
+            Method::POST,
+            &format!("/api/v1/routing/reservations/{r}/accept"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    // Accepted: the case is theirs to open, and the task list agrees.
+    let (st, body) =
+        t.h.call(tracer, Method::GET, &format!("/api/v1/cases/{case}"), None)
+            .await;
+    assert_eq!(st, 200, "{body}");
+    let stored = t.h.store.get_task(task.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "assigned");
+
+    // Each routing step by a person is audited; the accept names the person.
+    let log = t.h.store.audit_entries(0, 10_000).await.unwrap();
+    let steps: Vec<_> = log
+        .iter()
+        .filter(|e| e.draft.action == tracedesk_store::audit::Action::Routing)
+        .collect();
+    let accept = steps
+        .iter()
+        .find(|e| e.draft.detail.ends_with("/accept"))
+        .expect("the accept is audited");
+    assert_eq!(accept.draft.actor, format!("user:{tracer_id}"));
+    assert_eq!(accept.draft.object_id, Some(task.id));
+    assert_eq!(accept.draft.person_id, Some(person));
+    assert!(
+        steps
+            .iter()
+            .any(|e| e.draft.detail == "POST /routing/workers/{id}/activity"),
+        "activity changes are audited"
+    );
+}
+
+#[tokio::test]
+async fn changed_attributes_route_a_waiting_task_anew() {
+    let t = team(1).await;
+    let (id, body) = task(
+        &t,
+        json!({"type": "contact_notification", "language": "fr"}),
+    )
+    .await;
+    assert!(offers(&body).is_empty(), "no French speaker: {body}");
+    let patch = async |id: String, attributes: Value| {
+        t.h.call(
+            &t.sup,
+            Method::PATCH,
+            &format!("/api/v1/routing/tasks/{id}"),
+            Some(json!({ "attributes": attributes })),
+        )
+        .await
+    };
+    let (st, body) = patch(
+        id.clone(),
+        json!({"type": "contact_notification", "language": "en"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let o = offers(&body);
+    assert_eq!(o.len(), 1, "{body}");
+    assert_eq!(
+        (o[0].1.as_str(), o[0].2.clone()),
+        (id.as_str(), t.tracers[0].0.to_string())
+    );
+    let (st, body) = patch(uuid::Uuid::now_v7().to_string(), json!({})).await;
+    assert_eq!(st, 404, "{body}");
+    let (st, _) =
+        t.h.call(
+            &t.tracers[0].1,
+            Method::PATCH,
+            &format!("/api/v1/routing/tasks/{id}"),
+            Some(json!({ "attributes": {} })),
+        )
+        .await;
+    assert_eq!(st, 403, "tracers do not edit tasks");
 }

@@ -95,9 +95,21 @@ pub trait AuditStore: Send + Sync {
 /// order to rebuild the engine at start.
 #[async_trait]
 pub trait RoutingStore: Send + Sync {
-    /// Appends events in one transaction; `Conflict` when a `seq` is taken
-    /// (another process appended first), and then none is appended.
-    async fn append_routing_events(&self, rows: &[RoutingEventRow]) -> StoreResult<()>;
+    /// Appends events and records where their tasks now stand, in one
+    /// transaction, so the case-work task list never disagrees with the
+    /// routing log; `Conflict` when a `seq` is taken (another process
+    /// appended first), and then nothing is written. Progress of a task
+    /// that is not a case-work task changes nothing.
+    async fn append_routing_events(
+        &self,
+        rows: &[RoutingEventRow],
+        progress: &[TaskProgress],
+    ) -> StoreResult<()>;
+    /// Case-work tasks still waiting to be handed to routing, oldest first,
+    /// with their person's sealed language.
+    async fn unrouted_tasks(&self, limit: u32) -> StoreResult<Vec<UnroutedTask>>;
+    /// Marks tasks as handed over without routing them (routing refused them).
+    async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()>;
     /// Events after `after_seq`, in order.
     async fn routing_events(&self, after_seq: i64, limit: u32)
     -> StoreResult<Vec<RoutingEventRow>>;

@@ -109,6 +109,25 @@ pub struct RoutingEventRow {
     pub key_version: i32,
 }
 
+/// Where a routed task stands now, for the case-work task list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskProgress {
+    pub id: Uuid,
+    /// A `TaskStatus` name.
+    pub status: &'static str,
+    /// The worker it is offered to or assigned to (left as it was when
+    /// the task completed or was canceled).
+    pub assignee: Option<Uuid>,
+}
+
+/// A case-work task not yet handed to routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnroutedTask {
+    pub task: TaskRow,
+    /// The person's preferred language, sealed in `persons.language`.
+    pub language: Option<Sealed>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
     pub id: Uuid,

@@ -8,8 +8,12 @@ macro_rules! routing_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl tracedesk_store::RoutingStore for $store {
-            async fn append_routing_events(&self, rows: &[RoutingEventRow]) -> StoreResult<()> {
-                if rows.is_empty() {
+            async fn append_routing_events(
+                &self,
+                rows: &[RoutingEventRow],
+                progress: &[TaskProgress],
+            ) -> StoreResult<()> {
+                if rows.is_empty() && progress.is_empty() {
                     return Ok(());
                 }
                 // One transaction: all of a group is logged, or none of it.
@@ -25,6 +29,61 @@ macro_rules! routing_store_impl {
                             .push_bind(row.event.clone())
                             .push_bind(row.key_version);
                     });
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                for p in progress {
+                    let mut q = QueryBuilder::<$db>::new("UPDATE tasks SET routed = TRUE, status = ");
+                    q.push_bind(p.status);
+                    // A finished task keeps the worker who had it.
+                    if !matches!(p.status, "completed" | "canceled") {
+                        // Workers are staff users; an id that is not one
+                        // (none in practice) leaves no assignee rather than
+                        // failing the whole group.
+                        q.push(", assignee_id = (SELECT id FROM users WHERE id = ")
+                            .push_bind(p.assignee)
+                            .push(")");
+                    }
+                    q.push(" WHERE id = ").push_bind(p.id);
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
+            async fn unrouted_tasks(&self, limit: u32) -> StoreResult<Vec<UnroutedTask>> {
+                let columns: Vec<String> = tracedesk_store::sqlrows::TASK_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("t.{c}"))
+                    .collect();
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT {}, p.language FROM tasks t JOIN persons p ON p.id = t.person_id \
+                     WHERE t.routed = FALSE AND t.status = 'pending' \
+                     ORDER BY t.created_at, t.id LIMIT ",
+                    columns.join(", ")
+                ));
+                q.push_bind(i64::from(limit));
+                let rows = q.build().fetch_all(self.read_pool()).await.map_err(err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(UnroutedTask {
+                            task: task(r)?,
+                            language: r.try_get("language").map_err(err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.write_tx().await?;
+                for chunk in ids.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new("UPDATE tasks SET routed = TRUE WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
                 tx.commit().await.map_err(err)

@@ -15,6 +15,8 @@ use tracedesk_store_sqlite::SqliteStore;
 use tracedesk_vault::Vault;
 
 pub struct Harness {
+    /// The routing workspace, when the server routes.
+    pub workspace: Option<tracedesk_routing::Workspace>,
     pub base: String,
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
@@ -25,15 +27,20 @@ pub struct Harness {
 }
 
 pub async fn spawn(auth: AuthPolicy) -> Harness {
-    start(Arc::new(tempfile::tempdir().unwrap()), auth, false, true).await
+    start(Arc::new(tempfile::tempdir().unwrap()), auth, None, true).await
 }
 
 /// A server with task routing (the public-health workspace).
 pub async fn spawn_routing() -> Harness {
+    spawn_routing_with(tracedesk_routing::Workspace::public_health()).await
+}
+
+/// A server routing with `workspace`.
+pub async fn spawn_routing_with(workspace: tracedesk_routing::Workspace) -> Harness {
     start(
         Arc::new(tempfile::tempdir().unwrap()),
         AuthPolicy::default(),
-        true,
+        Some(workspace),
         true,
     )
     .await
@@ -44,7 +51,7 @@ pub async fn spawn_routing() -> Harness {
 async fn start(
     dir: Arc<tempfile::TempDir>,
     auth: AuthPolicy,
-    routing: bool,
+    routing: Option<tracedesk_routing::Workspace>,
     fresh: bool,
 ) -> Harness {
     let store: Arc<dyn Store> =
@@ -69,16 +76,18 @@ async fn start(
             cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
         }
     }
-    let cw = if routing {
+    let cw = if let Some(workspace) = routing.clone() {
         let o = offset.clone();
         let d = tracedesk_casework::dispatch::Dispatch::open(
             store.clone(),
             cw.vault().clone(),
-            tracedesk_routing::Workspace::public_health(),
+            workspace,
             Arc::new(move || Utc::now().timestamp_millis() + o.load(Ordering::Relaxed) * 1000),
         )
         .await
         .unwrap();
+        // As `serve` does: case-work tasks go to routing as they are made.
+        tokio::spawn(tracedesk_casework::task_feed::feed(cw.clone(), d.clone()));
         cw.with_dispatch(d)
     } else {
         cw
@@ -103,6 +112,7 @@ async fn start(
         cw,
         offset,
         dir,
+        workspace: routing,
     }
 }
 
@@ -112,7 +122,7 @@ impl Harness {
         let h = start(
             self.dir.clone(),
             AuthPolicy::default(),
-            self.cw.dispatch().is_some(),
+            self.workspace.clone(),
             false,
         )
         .await;
