@@ -17,7 +17,7 @@ use crate::error::CaseworkError;
 use std::sync::Arc;
 use tokio::sync::{Mutex, broadcast};
 use tracedesk_routing::{Decision, Engine, Event, RouteError, Workspace};
-use tracedesk_store::{RoutingEventRow, Store, StoreError, TaskProgress, schema};
+use tracedesk_store::{RoutingEventRow, RoutingSnapshot, Store, StoreError, TaskProgress, schema};
 use tracedesk_vault::{FieldContext, Vault};
 use uuid::Uuid;
 
@@ -54,7 +54,13 @@ struct State {
     engine: Engine,
     /// The last event's place in the log.
     seq: i64,
+    /// The last event the newest snapshot includes.
+    saved: i64,
 }
+
+/// Events after which a snapshot is taken: a restart then replays at most
+/// about this many (a few seconds' work).
+const SNAPSHOT_EVERY: i64 = 100_000;
 
 /// Most events committed in one group.
 const GROUP: usize = 2_000;
@@ -66,6 +72,8 @@ struct Job {
     decisions: Vec<Decision>,
     /// Where the tasks the decisions touched stand now.
     progress: Vec<TaskProgress>,
+    /// A snapshot to store once everything before it is logged.
+    snapshot: Option<RoutingSnapshot>,
     done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
 }
 
@@ -84,6 +92,10 @@ pub struct Dispatch {
 
 fn ctx(id: Uuid) -> FieldContext<'static> {
     FieldContext::new(schema::ROUTING_EVENTS.name, "event", id)
+}
+
+fn snapshot_ctx(id: Uuid) -> FieldContext<'static> {
+    FieldContext::new("routing_snapshots", "image", id)
 }
 
 fn fresh(workspace: &Workspace) -> Result<Engine, CaseworkError> {
@@ -209,6 +221,7 @@ impl Dispatch {
             row,
             decisions,
             progress,
+            snapshot: None,
             done,
         });
     }
@@ -251,6 +264,61 @@ impl Dispatch {
         let progress = progress(&st.engine, &out, None);
         self.enqueue(None, out.clone(), progress, None);
         out
+    }
+
+    /// Saves the engine as of the last event when enough events came since
+    /// the last snapshot (the server asks every second).
+    pub async fn snapshot_if_due(&self) {
+        let due = {
+            let st = self.state.lock().await;
+            st.seq - st.saved >= SNAPSHOT_EVERY
+        };
+        if due && let Err(e) = self.snapshot().await {
+            tracing::warn!(error = %e, "routing: the snapshot was not stored; the log is still whole");
+        }
+    }
+
+    /// Saves the engine as of the last event and stores it once every
+    /// event before it is logged. Returns the event it includes.
+    pub async fn snapshot(&self) -> Result<i64, CaseworkError> {
+        let (image, seq) = {
+            let mut st = self.state.lock().await;
+            // Marked now so a slow store is not asked again every second.
+            st.saved = st.seq;
+            (st.engine.save(), st.seq)
+        };
+        let id = Uuid::now_v7();
+        let sealed = self.vault.seal(&snapshot_ctx(id), &image);
+        drop(image);
+        let key_version = Vault::version_of(&sealed).map_err(CaseworkError::from)? as i32;
+        let (done, wait) = tokio::sync::oneshot::channel();
+        // Behind every event applied so far: stored only if they are.
+        let _ = self.queue.send(Job {
+            row: None,
+            decisions: Vec::new(),
+            progress: Vec::new(),
+            snapshot: Some(RoutingSnapshot {
+                id,
+                seq,
+                at: (self.clock)(),
+                image: sealed,
+                key_version,
+            }),
+            done: Some(done),
+        });
+        match wait.await {
+            Ok(Ok(())) => Ok(seq),
+            Ok(Err(e)) => Err(CaseworkError::Store(StoreError::Unavailable(e))),
+            Err(_) => Err(CaseworkError::Store(StoreError::Unavailable(
+                "the routing log writer stopped".into(),
+            ))),
+        }
+    }
+
+    /// The last event the newest snapshot includes (0: none yet); right
+    /// after opening, the snapshot the engine was restored from.
+    pub async fn snapshot_seq(&self) -> i64 {
+        self.state.lock().await.saved
     }
 
     /// Reads the engine (views, statistics) under its lock.
@@ -328,6 +396,7 @@ pub async fn lead(cw: crate::Casework, workspace: Workspace, clock: Millis, url:
                 loop {
                     every.tick().await;
                     d.tick().await;
+                    d.snapshot_if_due().await;
                 }
             })
         };
@@ -379,8 +448,16 @@ async fn writer(d: std::sync::Weak<Dispatch>, mut jobs: tokio::sync::mpsc::Unbou
             Ok(()) => {
                 for j in group {
                     d.publish(&j.decisions);
+                    let mut result = Ok(());
+                    if let Some(snap) = &j.snapshot {
+                        result = d
+                            .store
+                            .save_routing_snapshot(snap)
+                            .await
+                            .map_err(|e| e.to_string());
+                    }
                     if let Some(done) = j.done {
-                        let _ = done.send(Ok(()));
+                        let _ = done.send(result);
                     }
                 }
             }
@@ -482,8 +559,11 @@ async fn replay(
     vault: &Vault,
     workspace: &Workspace,
 ) -> Result<State, CaseworkError> {
-    let mut engine = fresh(workspace)?;
-    let mut seq = 0;
+    let (mut engine, mut seq) = match restore(store, vault, workspace).await {
+        Some(saved) => saved,
+        None => (fresh(workspace)?, 0),
+    };
+    let saved = seq;
     loop {
         let page = store.routing_events(seq, REPLAY_PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -510,5 +590,35 @@ async fn replay(
         }
         seq = last;
     }
-    Ok(State { engine, seq })
+    Ok(State { engine, seq, saved })
+}
+
+/// The engine from the newest snapshot and the event it includes; `None`
+/// (replay the whole log) when there is none or it cannot be used.
+async fn restore(store: &dyn Store, vault: &Vault, workspace: &Workspace) -> Option<(Engine, i64)> {
+    let snap = match store.routing_snapshot().await {
+        Ok(Some(s)) => s,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "routing: the snapshot cannot be read; replaying the whole log");
+            return None;
+        }
+    };
+    let image = match vault.open(&snapshot_ctx(snap.id), &snap.image) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(error = %e, "routing: the snapshot cannot be opened; replaying the whole log");
+            return None;
+        }
+    };
+    match Engine::restore(workspace, &image) {
+        Ok(engine) => {
+            tracing::info!(seq = snap.seq, "routing: restored from a snapshot");
+            Some((engine, snap.seq))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "routing: the snapshot cannot be used; replaying the whole log");
+            None
+        }
+    }
 }

@@ -299,6 +299,45 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         again.read(|e| e.snapshot()).await,
         d.read(|e| e.snapshot()).await
     );
+    drop(again);
+
+    // A snapshot, then more events: a restart restores the snapshot and
+    // replays only what followed, to the same state.
+    assert_eq!(d.snapshot_seq().await, 0);
+    let seq = d.snapshot().await.unwrap();
+    let stored = cw.store().routing_snapshot().await.unwrap().unwrap();
+    assert_eq!(stored.seq, seq);
+    assert!(
+        !stored
+            .image
+            .windows(18)
+            .any(|w| w == b"case_investigation"),
+        "sealed"
+    );
+    d.apply(Event::SetActivity {
+        worker: en,
+        activity: "Available".into(),
+        reject_pending: false,
+    })
+    .await
+    .unwrap();
+    let again = open().await.unwrap();
+    assert_eq!(
+        again.snapshot_seq().await,
+        seq,
+        "restored from the snapshot"
+    );
+    assert_eq!(
+        again.read(|e| e.snapshot()).await,
+        d.read(|e| e.snapshot()).await
+    );
+    // A second snapshot replaces the first.
+    let later = d.snapshot().await.unwrap();
+    assert!(later > seq);
+    assert_eq!(
+        cw.store().routing_snapshot().await.unwrap().unwrap().seq,
+        later
+    );
 }
 
 /// Journaled mode: entries reach the log, a crash's leftovers are absorbed

@@ -39,13 +39,28 @@ impl Keys {
         self.ids.get(name).copied()
     }
 
+    /// Every name, by id (what an engine image saves).
+    pub(crate) fn names(&self) -> &[Box<str>] {
+        &self.names
+    }
+
+    /// The table with these names at these ids.
+    pub(crate) fn from_names(names: Vec<Box<str>>) -> Self {
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        Self { ids, names }
+    }
+
     pub fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
     }
 }
 
 /// One attribute value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Val {
     Null,
     Bool(bool),
@@ -56,7 +71,7 @@ pub enum Val {
 }
 
 /// A document: attributes sorted by interned key.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Attrs(Box<[(u32, Val)]>);
 
 impl Attrs {

@@ -28,10 +28,14 @@ pub use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
+mod image;
+pub use image::ImageError;
+
 const NO_FILTER: u16 = u16::MAX;
 const MINUTE: Millis = 60_000;
 const DAY: Millis = 24 * 60 * MINUTE;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Worker {
     id: Uuid,
     attrs: Attrs,
@@ -47,6 +51,7 @@ struct Worker {
     pending: Vec<u64>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Task {
     id: Uuid,
     attrs: Attrs,
@@ -79,6 +84,7 @@ struct Task {
     escalate: bool,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Reservation {
     task: u32,
     worker: u32,
@@ -86,6 +92,7 @@ struct Reservation {
     created: Millis,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Bucket {
     queue: u16,
     channel: u8,
@@ -96,7 +103,9 @@ struct Bucket {
     tasks: BTreeSet<(Millis, u64, u32)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 enum Timer {
     Reservation(u64),
     Target(u32, u32),
@@ -106,6 +115,9 @@ enum Timer {
 }
 
 pub struct Engine {
+    /// The configuration `ws` was compiled from (saved with an image, so a
+    /// restore under another workspace is refused).
+    source: Workspace,
     keys: Keys,
     ws: Compiled,
     now: Millis,
@@ -159,12 +171,14 @@ fn eligible(worker: &Worker, bucket: &Bucket, ws: &Compiled) -> bool {
 
 impl Engine {
     pub fn new(ws: &Workspace) -> Result<Self, ConfigError> {
+        let source = ws.clone();
         let mut keys = Keys::default();
         let ws = Compiled::new(ws, &mut keys)?;
         let idle = (0..ws.queues.len())
             .map(|_| (0..ws.channels.len()).map(|_| BTreeSet::new()).collect())
             .collect();
         Ok(Self {
+            source,
             keys,
             ws,
             now: 0,

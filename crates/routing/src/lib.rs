@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod expr;
 pub mod model;
+pub mod workload;
 
 pub use compile::ConfigError;
 pub use config::Workspace;

@@ -6,7 +6,9 @@ use uuid::Uuid;
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum TaskState {
     Pending,
     Reserved,
@@ -16,7 +18,9 @@ pub enum TaskState {
     Canceled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ReservationState {
     Pending,
     Accepted,
@@ -233,7 +237,7 @@ pub enum RouteError {
 }
 
 /// Running totals since the engine started.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     pub created: u64,
     pub offered: u64,

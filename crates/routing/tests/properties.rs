@@ -157,6 +157,9 @@ enum Step {
 
 struct Sim {
     e: Engine,
+    /// The engine `e` was restored from an image of, fed the same events
+    /// since: the two must decide alike.
+    shadow: Option<Engine>,
     now: i64,
     seen: Seen,
     log: Vec<Step>,
@@ -167,6 +170,14 @@ impl Sim {
     fn step(&mut self, dt: i64, ev: Event) -> Result<(Vec<Decision>, bool), TestCaseError> {
         self.now += dt;
         let timers = self.e.advance(self.now);
+        // The original an image was restored from gets the same events.
+        let theirs = match &mut self.shadow {
+            Some(shadow) => {
+                prop_assert_eq!(&shadow.advance(self.now), &timers, "timers after a restore");
+                Some(shadow.apply(self.now, ev.clone()).ok())
+            }
+            None => None,
+        };
         self.log.push(Step::Advance(self.now));
         self.seen.learn(&timers)?;
         let quiet = timers.is_empty();
@@ -174,7 +185,15 @@ impl Sim {
         if std::env::var("ROUTING_DEBUG").is_ok() {
             eprintln!("@{} timers {:?}\n  event {:?}", self.now, timers, ev);
         }
-        match self.e.apply(self.now, ev.clone()) {
+        let result = self.e.apply(self.now, ev.clone());
+        if let Some(theirs) = theirs {
+            prop_assert_eq!(
+                result.as_ref().ok(),
+                theirs.as_ref(),
+                "decisions after a restore"
+            );
+        }
+        match result {
             Ok(out) => {
                 if std::env::var("ROUTING_DEBUG").is_ok() {
                     eprintln!("  -> {out:?}");
@@ -337,6 +356,7 @@ fn run_history(workers: &[WorkerSpec], multi: u16, ops: &[Op]) -> Result<(), Tes
     ws.max_reservations = multi;
     let mut sim = Sim {
         e: Engine::new(&ws).unwrap(),
+        shadow: None,
         now: 1_700_000_000_000,
         seen: Seen::default(),
         log: Vec::new(),
@@ -367,6 +387,12 @@ fn run_history(workers: &[WorkerSpec], multi: u16, ops: &[Op]) -> Result<(), Tes
         }
     }
     prop_assert_eq!(again.snapshot(), sim.e.snapshot());
+
+    // So does restoring a saved image; from here on the restored engine
+    // runs and the original shadows it, and they must decide alike.
+    let restored = Engine::restore(&ws, &sim.e.save()).unwrap();
+    prop_assert_eq!(restored.snapshot(), sim.e.snapshot());
+    sim.shadow = Some(std::mem::replace(&mut sim.e, restored));
 
     // Everyone comes to work and takes what they are offered: every task
     // still waiting at the end is one no worker could ever take.

@@ -110,6 +110,10 @@ pub trait RoutingStore: Send + Sync {
     async fn unrouted_tasks(&self, limit: u32) -> StoreResult<Vec<UnroutedTask>>;
     /// Marks tasks as handed over without routing them (routing refused them).
     async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()>;
+    /// Replaces the routing snapshot with `snapshot`, in one transaction.
+    async fn save_routing_snapshot(&self, snapshot: &RoutingSnapshot) -> StoreResult<()>;
+    /// The newest routing snapshot, if a whole one is stored.
+    async fn routing_snapshot(&self) -> StoreResult<Option<RoutingSnapshot>>;
     /// Events after `after_seq`, in order.
     async fn routing_events(&self, after_seq: i64, limit: u32)
     -> StoreResult<Vec<RoutingEventRow>>;

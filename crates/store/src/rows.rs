@@ -109,6 +109,19 @@ pub struct RoutingEventRow {
     pub key_version: i32,
 }
 
+/// The routing engine saved as of event `seq` (sealed as a whole,
+/// context `routing_snapshots.image` and `id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingSnapshot {
+    pub id: Uuid,
+    /// The last event the image includes.
+    pub seq: i64,
+    /// When it was taken, in milliseconds since the Unix epoch.
+    pub at: i64,
+    pub image: Vec<u8>,
+    pub key_version: i32,
+}
+
 /// Where a routed task stands now, for the case-work task list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskProgress {

@@ -72,6 +72,67 @@ macro_rules! routing_store_impl {
                     .collect()
             }
 
+            async fn save_routing_snapshot(&self, snap: &RoutingSnapshot) -> StoreResult<()> {
+                /// Bytes per row: large blobs in one bind strain both drivers.
+                const PART: usize = 8 << 20;
+                let parts: Vec<&[u8]> = snap.image.chunks(PART).collect();
+                let total = parts.len() as i32;
+                let mut tx = self.write_tx().await?;
+                QueryBuilder::<$db>::new("DELETE FROM routing_snapshots")
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                for (n, data) in parts.into_iter().enumerate() {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO routing_snapshots (id, seq, at, part, parts, data, key_version) VALUES (",
+                    );
+                    let mut v = q.separated(", ");
+                    v.push_bind(snap.id)
+                        .push_bind(snap.seq)
+                        .push_bind(snap.at)
+                        .push_bind(n as i32)
+                        .push_bind(total)
+                        .push_bind(data.to_vec())
+                        .push_bind(snap.key_version);
+                    q.push(")");
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
+            async fn routing_snapshot(&self) -> StoreResult<Option<RoutingSnapshot>> {
+                let rows = QueryBuilder::<$db>::new(
+                    "SELECT id, seq, at, part, parts, data, key_version FROM routing_snapshots ORDER BY part",
+                )
+                .build()
+                .fetch_all(self.read_pool())
+                .await
+                .map_err(err)?;
+                let Some(first) = rows.first() else {
+                    return Ok(None);
+                };
+                let parts: i32 = first.try_get("parts").map_err(err)?;
+                if rows.len() != parts as usize {
+                    return Err(StoreError::Corrupt(format!(
+                        "routing snapshot has {} of its {parts} parts",
+                        rows.len()
+                    )));
+                }
+                let mut image = Vec::new();
+                for r in &rows {
+                    let data: Vec<u8> = r.try_get("data").map_err(err)?;
+                    image.extend(data);
+                }
+                Ok(Some(RoutingSnapshot {
+                    id: first.try_get("id").map_err(err)?,
+                    seq: first.try_get("seq").map_err(err)?,
+                    at: first.try_get("at").map_err(err)?,
+                    image,
+                    key_version: first.try_get("key_version").map_err(err)?,
+                }))
+            }
+
             async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()> {
                 if ids.is_empty() {
                     return Ok(());

@@ -1,120 +1,10 @@
 //! `tracedesk bench routing`: the routing core on one core, at a nation's
 //! scale, against a naive router that scans every task for each free worker.
 
-use serde_json::json;
 use std::time::Instant;
-use tracedesk_routing::attrs::{Attrs, Keys};
-use tracedesk_routing::config::{Activity, Channel, Filter, Queue, Target, Workflow};
-use tracedesk_routing::expr::{Docs, Expr, Scope};
-use tracedesk_routing::{Decision, Engine, Event, Workspace};
+use tracedesk_routing::workload::{self, Naive, Rng, SKILLS, TEAMS};
+use tracedesk_routing::{Decision, Engine, Event};
 use uuid::Uuid;
-
-const SKILLS: usize = 5;
-const TEAMS: usize = 4;
-const LANGUAGES: usize = 10;
-const MATCH: &str = "task.language IN worker.languages";
-
-/// A small deterministic generator (xorshift64*), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// 20 queues (5 skills × 4 teams), one filter per queue whose target
-/// matches the task's language, 10 languages, voice and SMS.
-fn workspace() -> Workspace {
-    let mut ws = Workspace::public_health();
-    ws.activities = vec![
-        Activity {
-            name: "Available".into(),
-            available: true,
-        },
-        Activity {
-            name: "Offline".into(),
-            available: false,
-        },
-        Activity {
-            name: "Missed".into(),
-            available: false,
-        },
-    ];
-    ws.default_activity = "Offline".into();
-    ws.timeout_activity = "Missed".into();
-    ws.channels = vec![
-        Channel {
-            name: "voice".into(),
-            default_capacity: 1,
-        },
-        Channel {
-            name: "sms".into(),
-            default_capacity: 3,
-        },
-    ];
-    ws.queues.clear();
-    ws.workflow = Workflow {
-        filters: Vec::new(),
-        default_queue: "q0_0".into(),
-    };
-    for s in 0..SKILLS {
-        for t in 0..TEAMS {
-            let name = format!("q{s}_{t}");
-            ws.queues.push(Queue {
-                name: name.clone(),
-                target_workers: format!("skills HAS 's{s}' AND team == 't{t}'"),
-            });
-            ws.workflow.filters.push(Filter {
-                name: name.clone(),
-                expression: format!("skill == 's{s}' AND team == 't{t}'"),
-                targets: vec![Target {
-                    queue: name,
-                    priority: None,
-                    timeout: None,
-                    expression: Some(MATCH.into()),
-                    order_by: None,
-                    skip_if: None,
-                }],
-            });
-        }
-    }
-    ws
-}
-
-fn worker_attrs(r: &mut Rng) -> serde_json::Value {
-    let mut skills = vec![format!("s{}", r.below(SKILLS))];
-    if r.below(2) == 0 {
-        skills.push(format!("s{}", r.below(SKILLS)));
-    }
-    let mut langs = vec!["l0".to_string()];
-    for _ in 0..r.below(3) {
-        langs.push(format!("l{}", r.below(LANGUAGES)));
-    }
-    json!({"skills": skills, "team": format!("t{}", r.below(TEAMS)), "languages": langs})
-}
-
-fn task_attrs(r: &mut Rng) -> serde_json::Value {
-    // Half the work is in the common language, the rest spread over nine.
-    let lang = if r.below(2) == 0 {
-        0
-    } else {
-        r.below(LANGUAGES)
-    };
-    json!({
-        "type": "contact_notification",
-        "skill": format!("s{}", r.below(SKILLS)),
-        "team": format!("t{}", r.below(TEAMS)),
-        "language": format!("l{lang}"),
-    })
-}
 
 fn resident_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -136,47 +26,26 @@ pub fn run(workers: usize, tasks: usize, decisions: usize, naive: usize) -> anyh
         "tracedesk bench routing: {workers} workers, {tasks} pending tasks, {} queues, one core",
         SKILLS * TEAMS
     );
-    let ws = workspace();
+    let ws = workload::workspace();
     let mut engine = Engine::new(&ws).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut r = Rng(0x9E37_79B9_7F4A_7C15);
     let mut now: i64 = 1_800_000_000_000;
-    let worker_ids: Vec<Uuid> = (0..workers)
-        .map(|i| Uuid::from_u128(1 + i as u128))
-        .collect();
-    for &id in &worker_ids {
-        let sms = 1 + r.below(5) as u16;
+    let worker_ids: Vec<Uuid> = (0..workers).map(workload::worker_id).collect();
+    for i in 0..workers {
         engine
-            .apply(
-                now,
-                Event::AddWorker {
-                    id,
-                    attributes: worker_attrs(&mut r),
-                    capacity: vec![("voice".into(), 1), ("sms".into(), sms)],
-                },
-            )
+            .apply(now, workload::add_worker(i, &mut r))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
 
     // Load: every worker offline, so every task waits.
     let rss_before = resident_bytes();
     let start = Instant::now();
-    let mut next_task: u128 = 1 << 64;
+    let mut next_task: u128 = 0;
     let mut create =
         |engine: &mut Engine, r: &mut Rng, now: i64| -> anyhow::Result<Vec<Decision>> {
             next_task += 1;
-            let channel = if r.below(10) < 7 { "voice" } else { "sms" };
             engine
-                .apply(
-                    now,
-                    Event::CreateTask {
-                        id: Uuid::from_u128(next_task),
-                        attributes: task_attrs(r),
-                        channel: channel.into(),
-                        priority: Some(r.below(3) as i32),
-                        due: Some(now + r.below(24 * 3600) as i64 * 1000),
-                        ttl: None,
-                    },
-                )
+                .apply(now, workload::create_task(next_task, r, now))
                 .map_err(|e| anyhow::anyhow!("{e}"))
         };
     for i in 0..tasks {
@@ -274,60 +143,31 @@ pub fn run(workers: usize, tasks: usize, decisions: usize, naive: usize) -> anyh
         engine.counters().completed
     );
 
+    // Snapshot: what a restart loads instead of replaying the whole log.
+    let t0 = Instant::now();
+    let image = engine.save();
+    let save_s = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let restored = Engine::restore(&ws, &image).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let restore_s = t0.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        restored.counters() == engine.counters()
+            && restored.tasks().count() == engine.tasks().count(),
+        "the restored engine differs from the saved one"
+    );
+    drop(restored);
+    println!(
+        "| engine snapshot ({} tasks live) | {:.0} MB, saved in {save_s:.2} s, restored in {restore_s:.2} s |",
+        engine.tasks().count(),
+        image.len() as f64 / 1e6
+    );
+    drop(image);
+
     // Naive: for each free worker, scan every pending task, evaluate the
     // queue's and the target's expressions, keep the best.
-    let mut keys = Keys::default();
-    let queue_exprs: Vec<Expr> = ws
-        .queues
-        .iter()
-        .map(|q| Expr::parse(&q.target_workers, &mut keys))
-        .collect::<Result<_, _>>()?;
-    let filter_exprs: Vec<Expr> = ws
-        .workflow
-        .filters
-        .iter()
-        .map(|f| Expr::parse(&f.expression, &mut keys))
-        .collect::<Result<_, _>>()?;
-    let matching = Expr::parse(MATCH, &mut keys)?;
-    let mut r2 = Rng(0xD1B5_4A32_D192_ED03);
-    let pending: Vec<(Attrs, i64, usize)> = (0..tasks)
-        .map(|_| {
-            let a = Attrs::from_json(&task_attrs(&mut r2), &mut keys).unwrap_or_default();
-            let docs = Docs {
-                own: Scope::Task,
-                task: Some(&a),
-                worker: None,
-            };
-            let q = filter_exprs
-                .iter()
-                .position(|f| f.matches(docs))
-                .unwrap_or(0);
-            let rank = r2.below(24 * 3600) as i64 * 1000 - r2.below(3) as i64 * 3_600_000;
-            (a, rank, q)
-        })
-        .collect();
-    let naive_workers: Vec<Attrs> = (0..naive)
-        .map(|_| Attrs::from_json(&worker_attrs(&mut r2), &mut keys).unwrap_or_default())
-        .collect();
+    let baseline = Naive::new(&ws, tasks, naive, &mut Rng(0xD1B5_4A32_D192_ED03))?;
     let start = Instant::now();
-    let mut found = 0;
-    for w in &naive_workers {
-        let mut best: Option<(i64, usize)> = None;
-        for (i, (a, rank, q)) in pending.iter().enumerate() {
-            let docs = Docs {
-                own: Scope::Worker,
-                task: Some(a),
-                worker: Some(w),
-            };
-            if queue_exprs[*q].matches(docs)
-                && matching.matches(docs)
-                && best.is_none_or(|(b, _)| *rank < b)
-            {
-                best = Some((*rank, i));
-            }
-        }
-        found += usize::from(best.is_some());
-    }
+    let found = (0..naive).filter(|&w| baseline.decide(w).is_some()).count();
     let naive_s = start.elapsed().as_secs_f64();
     let naive_per_s = naive as f64 / naive_s;
     println!(
