@@ -308,10 +308,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     let stored = cw.store().routing_snapshot().await.unwrap().unwrap();
     assert_eq!(stored.seq, seq);
     assert!(
-        !stored
-            .image
-            .windows(18)
-            .any(|w| w == b"case_investigation"),
+        !stored.image.windows(18).any(|w| w == b"case_investigation"),
         "sealed"
     );
     d.apply(Event::SetActivity {
