@@ -45,6 +45,8 @@ pub struct PurgeReport {
     pub cases: u64,
     pub lab_results: u64,
     pub exposures: u64,
+    /// Routing log entries deleted (sunset only).
+    pub routing_events: u64,
     pub dry_run: bool,
 }
 
@@ -120,9 +122,29 @@ impl Casework {
             }
             progress(report.persons);
         }
-        if !dry_run && report.persons > 0 {
+        let mut routing_events = 0;
+        if policy.is_none() && !dry_run {
+            // Sunset ends routing too: its log may name people's languages.
+            routing_events = self.store.clear_routing().await?;
+            if routing_events > 0
+                && let Some(a) = &self.auditor
+            {
+                a.record(vec![draft(
+                    actor,
+                    Action::Purge,
+                    "routing_log",
+                    None,
+                    None,
+                    "sunset",
+                )])
+                .await
+                .map_err(|e| CaseworkError::Conflict(format!("audit failed: {e}")))?;
+            }
+        }
+        if !dry_run && (report.persons > 0 || routing_events > 0) {
             self.store.compact(policy.is_none()).await?;
         }
+        report.routing_events = routing_events;
         Ok(report)
     }
 

@@ -138,6 +138,9 @@ pub struct Engine {
     counters: Counters,
     /// The same totals per minute of event time, for the last day.
     minutes: std::collections::VecDeque<(Millis, Counters)>,
+    /// While the timers of one instant run: tasks to offer once they all
+    /// have (so the best is offered first). Always `None` between events.
+    deferred: Option<Vec<u32>>,
 }
 
 fn declined_by(declined: &[(u32, Millis)], w: u32, now: Millis) -> bool {
@@ -196,11 +199,18 @@ impl Engine {
             timers: BTreeSet::new(),
             counters: Counters::default(),
             minutes: std::collections::VecDeque::new(),
+            deferred: None,
         })
     }
 
     pub fn now(&self) -> Millis {
         self.now
+    }
+
+    /// When the next timer falls due (an offer expiring, a target timing
+    /// out, a refusal lapsing, a TTL), if any.
+    pub fn next_timer(&self) -> Option<Millis> {
+        self.timers.first().map(|&(at, _)| at)
     }
 
     pub fn counters(&self) -> &Counters {
@@ -327,45 +337,76 @@ impl Engine {
         out
     }
 
+    /// Runs due timers an instant at a time. Within an instant every timer
+    /// takes effect first — offers expire, tasks move on to their next
+    /// target, refusals lapse, TTLs cancel — and only then are the tasks
+    /// they left waiting offered, best first. Handled one by one, a worse
+    /// task moved at the same millisecond could take the worker a better one
+    /// needed.
     fn run_timers(&mut self, until: Millis, out: &mut Vec<Decision>) {
-        while let Some(&(at, timer)) = self.timers.first() {
+        while let Some(&(at, _)) = self.timers.first() {
             if at > until {
                 break;
             }
-            self.timers.pop_first();
             self.now = self.now.max(at);
-            match timer {
-                Timer::Reservation(r) => {
-                    // Every offer expiring at this instant, as one release.
-                    let mut batch = vec![r];
-                    while let Some(&(next, Timer::Reservation(x))) = self.timers.first() {
-                        if next != at {
-                            break;
-                        }
-                        self.timers.pop_first();
-                        batch.push(x);
-                    }
-                    self.end_offers(&batch, ReservationState::Timeout, out);
+            let mut expired = Vec::new();
+            let mut others = Vec::new();
+            while let Some(&(next, timer)) = self.timers.first() {
+                if next != at {
+                    break;
                 }
-                Timer::Target(t, epoch) => self.target_timeout(t, epoch, out),
-                Timer::Retry(t, seq) => {
-                    let now = self.now;
-                    if let Some(task) = self.task_mut(t)
-                        && task.seq == seq
-                    {
-                        task.declined.retain(|&(_, until)| until > now);
-                        if task.state == TaskState::Pending {
-                            self.push(t, out);
-                        }
+                self.timers.pop_first();
+                match timer {
+                    Timer::Reservation(r) => expired.push(r),
+                    other => others.push(other),
+                }
+            }
+            self.deferred = Some(Vec::new());
+            if !expired.is_empty() {
+                self.end_offers(&expired, ReservationState::Timeout, out);
+            }
+            for timer in others {
+                self.fire(timer, out);
+            }
+            let mut waiting: Vec<(Millis, u64, u32)> = self
+                .deferred
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|t| {
+                    let task = self.task(t)?;
+                    task.place.map(|(_, place)| (place, task.seq, t))
+                })
+                .collect();
+            waiting.sort_unstable();
+            waiting.dedup();
+            for (_, _, t) in waiting {
+                self.push(t, out);
+            }
+        }
+    }
+
+    fn fire(&mut self, timer: Timer, out: &mut Vec<Decision>) {
+        match timer {
+            Timer::Reservation(r) => self.end_offers(&[r], ReservationState::Timeout, out),
+            Timer::Target(t, epoch) => self.target_timeout(t, epoch, out),
+            Timer::Retry(t, seq) => {
+                let now = self.now;
+                if let Some(task) = self.task_mut(t)
+                    && task.seq == seq
+                {
+                    task.declined.retain(|&(_, until)| until > now);
+                    if task.state == TaskState::Pending {
+                        self.push(t, out);
                     }
                 }
-                Timer::Ttl(t, seq) => {
-                    let live = self.task(t).is_some_and(|k| {
-                        k.seq == seq && matches!(k.state, TaskState::Pending | TaskState::Reserved)
-                    });
-                    if live {
-                        self.cancel(t, "ttl", out);
-                    }
+            }
+            Timer::Ttl(t, seq) => {
+                let live = self.task(t).is_some_and(|k| {
+                    k.seq == seq && matches!(k.state, TaskState::Pending | TaskState::Reserved)
+                });
+                if live {
+                    self.cancel(t, "ttl", out);
                 }
             }
         }
@@ -837,6 +878,10 @@ impl Engine {
     /// Offers a waiting task to the longest-idle eligible workers (or the
     /// highest `order_by`), up to `max_reservations`.
     fn push(&mut self, t: u32, out: &mut Vec<Decision>) {
+        if let Some(later) = &mut self.deferred {
+            later.push(t);
+            return;
+        }
         let Some(task) = self.task(t) else { return };
         let Some((b, _)) = task.place else { return };
         let bucket = &self.buckets[b as usize];

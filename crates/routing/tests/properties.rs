@@ -169,17 +169,32 @@ struct Sim {
 impl Sim {
     fn step(&mut self, dt: i64, ev: Event) -> Result<(Vec<Decision>, bool), TestCaseError> {
         self.now += dt;
-        let timers = self.e.advance(self.now);
-        // The original an image was restored from gets the same events.
-        let theirs = match &mut self.shadow {
-            Some(shadow) => {
-                prop_assert_eq!(&shadow.advance(self.now), &timers, "timers after a restore");
-                Some(shadow.apply(self.now, ev.clone()).ok())
+        // An instant at a time, so each instant's offers are checked
+        // against the state they were made in.
+        let mut timers = Vec::new();
+        loop {
+            let at = match self.e.next_timer() {
+                Some(at) if at < self.now => at.max(self.e.now()),
+                _ => self.now,
+            };
+            let fired = self.e.advance(at);
+            // The original an image was restored from gets the same steps.
+            if let Some(shadow) = &mut self.shadow {
+                prop_assert_eq!(&shadow.advance(at), &fired, "timers after a restore");
             }
+            self.log.push(Step::Advance(at));
+            self.seen.learn(&fired)?;
+            // What the timers of this instant offered was the best on offer.
+            self.check(&fired, true)?;
+            timers.extend(fired);
+            if at == self.now {
+                break;
+            }
+        }
+        let theirs = match &mut self.shadow {
+            Some(shadow) => Some(shadow.apply(self.now, ev.clone()).ok()),
             None => None,
         };
-        self.log.push(Step::Advance(self.now));
-        self.seen.learn(&timers)?;
         let quiet = timers.is_empty();
         let before = self.e.snapshot();
         if std::env::var("ROUTING_DEBUG").is_ok() {
@@ -343,11 +358,11 @@ impl Sim {
             },
             Op::Wait(ms) => {
                 let (out, _) = self.step(*ms, Event::Tick)?;
-                return self.check(&out, false);
+                return self.check(&out, true);
             }
         };
-        let (out, quiet) = self.step(1_000, ev)?;
-        self.check(&out, quiet)
+        let (out, _) = self.step(1_000, ev)?;
+        self.check(&out, true)
     }
 }
 
@@ -479,6 +494,30 @@ fn regressions() {
         due_in_min,
         ttl: None,
     };
+    // Two offers to one worker time out at the same instant: the worker
+    // comes back and must get the better task first, not whichever timer
+    // happened to run first.
+    let workers = [
+        none.clone(),
+        none.clone(),
+        none.clone(),
+        none.clone(),
+        w([false, true, false, false], [false, false, true], 2, 1),
+    ];
+    let ops = [
+        create(1, None, None),
+        create(1, None, Some(0)),
+        create(0, None, None),
+        create(0, None, None),
+        Op::Activity(4, 0, false),
+        create(1, None, None),
+        Op::Wait(231_000),
+        Op::Activity(4, 0, false),
+        Op::Activity(0, 0, false),
+        create(2, None, None),
+    ];
+    run_history(&workers, 1, &ops).unwrap();
+
     // A worker leaving with two offers: the better task must not wait while
     // the other goes to the only other worker.
     let both = w([false, true, true, false], [false, true, false], 2, 1);

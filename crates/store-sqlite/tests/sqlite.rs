@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use tracedesk_conformance as conformance;
+use tracedesk_store::RoutingStore as _;
 use tracedesk_store::{RetentionStore, Store};
 use tracedesk_store_sqlite::SqliteStore;
 
@@ -159,12 +160,41 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
         list.items.iter().all(|r| r.age_band != "unknown"),
         "stubs keep their age band"
     );
-    // Sunset: everyone else too.
+    // Sunset: everyone else too, and the routing log with its snapshot.
     let mut rest = Vec::new();
     for p in &open {
         rest.extend(conformance::stored_bytes(&*store, *p).await);
     }
+    let d = tracedesk_casework::dispatch::Dispatch::open(
+        store.clone(),
+        cw.vault().clone(),
+        tracedesk_routing::Workspace::public_health(),
+        Arc::new(|| 1_800_000_000_000),
+    )
+    .await
+    .unwrap();
+    assert!(
+        tracedesk_casework::task_feed::route_new_tasks(&d)
+            .await
+            .unwrap()
+            > 0
+    );
+    d.snapshot().await.unwrap();
+    drop(d);
+    let routed: Vec<Vec<u8>> = store
+        .routing_events(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .chain(store.routing_snapshot().await.unwrap().map(|s| s.image))
+        .collect();
+    assert!(routed.len() > 1);
+    rest.extend(routed);
     let s = later.purge(None, false, "test", |_| {}).await.unwrap();
+    assert!(s.routing_events > 0);
+    assert!(store.routing_events(0, 10).await.unwrap().is_empty());
+    assert!(store.routing_snapshot().await.unwrap().is_none());
     assert_eq!(s.persons, before.persons - closed.len() as u64);
     let raw = std::fs::read(&db).unwrap();
     conformance::assert_absent(&raw, &rest, "the database file after sunset");

@@ -114,6 +114,10 @@ pub trait RoutingStore: Send + Sync {
     async fn save_routing_snapshot(&self, snapshot: &RoutingSnapshot) -> StoreResult<()>;
     /// The newest routing snapshot, if a whole one is stored.
     async fn routing_snapshot(&self) -> StoreResult<Option<RoutingSnapshot>>;
+    /// Deletes the routing log and its snapshots (sunset: routing ends with
+    /// the program, and its events may name people's languages). Returns the
+    /// events deleted.
+    async fn clear_routing(&self) -> StoreResult<u64>;
     /// Events after `after_seq`, in order.
     async fn routing_events(&self, after_seq: i64, limit: u32)
     -> StoreResult<Vec<RoutingEventRow>>;

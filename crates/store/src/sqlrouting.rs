@@ -133,6 +133,23 @@ macro_rules! routing_store_impl {
                 }))
             }
 
+            async fn clear_routing(&self) -> StoreResult<u64> {
+                let mut tx = self.write_tx().await?;
+                let gone = QueryBuilder::<$db>::new("DELETE FROM routing_events")
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?
+                    .rows_affected();
+                QueryBuilder::<$db>::new("DELETE FROM routing_snapshots")
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(gone)
+            }
+
             async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()> {
                 if ids.is_empty() {
                     return Ok(());

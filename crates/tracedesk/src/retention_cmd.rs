@@ -55,8 +55,8 @@ pub async fn purge(config: &Config, dry_run: bool) -> anyhow::Result<()> {
 pub async fn sunset(config: &Config, confirm: bool) -> anyhow::Result<()> {
     if !confirm {
         bail!(
-            "sunset removes every person's personal data for good, leaving de-identified \
-             aggregates and the audit log; run `tracedesk purge --dry-run` to see the retention \
+            "sunset removes every person's personal data and the routing log for good, leaving \
+             de-identified aggregates and the audit log (stop `serve` first); run `tracedesk purge --dry-run` to see the retention \
              purge instead, or add --confirm"
         );
     }
@@ -68,10 +68,11 @@ pub async fn sunset(config: &Config, confirm: bool) -> anyhow::Result<()> {
         .map_err(crate::admin::describe)?;
     bar.finish_and_clear();
     println!(
-        "sunset: removed the personal data of {}; kept de-identified stubs (age band, \
-         jurisdiction, outcomes, dates by week), staff accounts and the audit log; \
-         the database was compacted",
-        describe(&r)
+        "sunset: removed the personal data of {} and the routing log ({} event(s)); kept \
+         de-identified stubs (age band, jurisdiction, outcomes, dates by week), staff accounts \
+         and the audit log; the database was compacted",
+        describe(&r),
+        r.routing_events
     );
     checkpoint(&cw).await
 }

@@ -134,6 +134,7 @@ impl Engine {
             timers: image.timers,
             counters: image.counters,
             minutes: image.minutes,
+            deferred: None,
         })
     }
 }
