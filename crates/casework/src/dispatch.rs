@@ -589,6 +589,16 @@ async fn replay(
             }
         }
         seq = last;
+        if (seq - saved) % 100_000 < i64::from(REPLAY_PAGE) && seq - saved >= 100_000 {
+            tracing::info!(replayed = seq - saved, "routing: replaying the log");
+        }
+    }
+    if seq > saved {
+        tracing::info!(
+            from = saved,
+            to = seq,
+            "routing: rebuilt the engine from the log"
+        );
     }
     Ok(State { engine, seq, saved })
 }

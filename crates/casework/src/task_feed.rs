@@ -12,6 +12,7 @@ use crate::dispatch::{Dispatch, DispatchError};
 use crate::error::CaseworkError;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use tracedesk_identity::jurisdiction::Jurisdictions;
 use tracedesk_routing::{Event, RouteError};
 use tracedesk_store::{UnroutedTask, schema};
 use tracedesk_vault::FieldContext;
@@ -22,14 +23,25 @@ const ROUND: u32 = 500;
 /// Routes every case-work task not yet routed. Returns how many were
 /// routed; tasks routing refuses are logged (ids only) and set aside as
 /// routed so they are not retried every second.
-pub async fn route_new_tasks(d: &Arc<Dispatch>) -> Result<usize, CaseworkError> {
+pub async fn route_new_tasks(
+    cw: &crate::Casework,
+    d: &Arc<Dispatch>,
+) -> Result<usize, CaseworkError> {
     let mut routed = 0;
     loop {
         let page = d.store().unrouted_tasks(ROUND).await?;
+        if page
+            .iter()
+            .any(|t| !cw.jurisdictions().contains(&t.task.jurisdiction))
+        {
+            // Added on another node or by the CLI since the last look.
+            cw.refresh_jurisdictions().await?;
+        }
+        let jurisdictions = cw.jurisdictions();
         let last_round = page.len() < ROUND as usize;
         let mut running = tokio::task::JoinSet::new();
         for t in page {
-            let event = create_event(d, &t);
+            let event = create_event(d, &jurisdictions, &t);
             let d = d.clone();
             running.spawn(async move { (t.task.id, d.apply(event).await) });
         }
@@ -69,11 +81,17 @@ fn kind(e: &RouteError) -> String {
 /// The routing task for a case-work task: its type, jurisdiction, ids and
 /// the person's language (primary subtag: `es` for `es-MX`, since workers
 /// speak languages, not regions). No other personal data goes to routing.
-fn create_event(d: &Dispatch, t: &UnroutedTask) -> Event {
+fn create_event(d: &Dispatch, jurisdictions: &Jurisdictions, t: &UnroutedTask) -> Event {
     let task = &t.task;
     let mut attributes = Map::new();
     attributes.insert("type".into(), json!(task.kind));
     attributes.insert("jurisdiction".into(), json!(task.jurisdiction));
+    // The task's jurisdiction and those enclosing it: staff of any of them
+    // may take it (the default workspace matches `worker.jurisdiction`).
+    attributes.insert(
+        "jurisdictions".into(),
+        json!(jurisdictions.ancestry(&task.jurisdiction)),
+    );
     attributes.insert("person_id".into(), json!(task.person_id));
     if let Some(c) = task.case_id {
         attributes.insert("case_id".into(), json!(c));
@@ -116,7 +134,7 @@ fn primary_language(tag: &str) -> Option<String> {
 /// second for those made on other nodes, until aborted.
 pub async fn feed(cw: crate::Casework, d: Arc<Dispatch>) {
     loop {
-        if let Err(e) = route_new_tasks(&d).await {
+        if let Err(e) = route_new_tasks(&cw, &d).await {
             tracing::warn!(error = %e, "routing: case-work tasks could not be routed; retrying");
         }
         tokio::select! {

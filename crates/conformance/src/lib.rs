@@ -68,20 +68,26 @@ pub async fn run_all(store: Arc<dyn Store>) {
     case_work_tasks_are_routed_once(&cw).await;
 }
 
+/// A dispatcher over `cw`'s store with the public-health workspace and a
+/// clock stopped at `ms`: a fresh start (or restart) of routing.
+async fn dispatch_at(
+    cw: &Casework,
+    ms: i64,
+) -> Result<Arc<tracedesk_casework::dispatch::Dispatch>, CaseworkError> {
+    tracedesk_casework::dispatch::Dispatch::open(
+        cw.store().clone(),
+        cw.vault().clone(),
+        tracedesk_routing::Workspace::public_health(),
+        Arc::new(move || ms),
+    )
+    .await
+}
+
 /// The routing log: events go in order, a taken place is refused, and a
 /// second dispatcher over the same store rebuilds the same engine.
 async fn routing_log_rebuilds_the_engine(cw: &Casework) {
-    use tracedesk_casework::dispatch::Dispatch;
-    use tracedesk_routing::{Event, Workspace};
-    let clock: tracedesk_casework::dispatch::Millis = Arc::new(|| 1_800_000_000_000);
-    let open = || {
-        Dispatch::open(
-            cw.store().clone(),
-            cw.vault().clone(),
-            Workspace::public_health(),
-            clock.clone(),
-        )
-    };
+    use tracedesk_routing::Event;
+    let open = || dispatch_at(cw, 1_800_000_000_000);
     let d = open().await.unwrap();
     let worker = Uuid::now_v7();
     d.apply(Event::AddWorker {
@@ -194,18 +200,9 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
 /// with the person's language, and routing's progress shows in the
 /// case-work task list.
 async fn case_work_tasks_are_routed_once(cw: &Casework) {
-    use tracedesk_casework::dispatch::Dispatch;
     use tracedesk_casework::task_feed::route_new_tasks;
-    use tracedesk_routing::{Event, Workspace};
-    let clock: tracedesk_casework::dispatch::Millis = Arc::new(|| 1_800_000_100_000);
-    let open = || {
-        Dispatch::open(
-            cw.store().clone(),
-            cw.vault().clone(),
-            Workspace::public_health(),
-            clock.clone(),
-        )
-    };
+    use tracedesk_routing::Event;
+    let open = || dispatch_at(cw, 1_800_000_100_000);
     let waiting = cw.store().unrouted_tasks(10_000).await.unwrap();
     assert!(!waiting.is_empty(), "intake and contacts made tasks");
     let r = cw
@@ -241,19 +238,20 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     for (w, lang) in [(es, "es"), (en, "en")] {
         d.apply(Event::AddWorker {
             id: w,
-            attributes: serde_json::json!({"skills": ["case_investigation"], "languages": [lang]}),
+            attributes: serde_json::json!({"skills": ["case_investigation"], "languages": [lang],
+                "jurisdiction": "root"}),
             capacity: vec![],
         })
         .await
         .unwrap();
     }
     assert_eq!(
-        route_new_tasks(&d).await.unwrap(),
+        route_new_tasks(cw, &d).await.unwrap(),
         waiting.len() + 1,
         "every waiting task routed"
     );
     assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
-    assert_eq!(route_new_tasks(&d).await.unwrap(), 0, "and only once");
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 0, "and only once");
     assert!(
         d.read(|e| e.could_take(es, task.id) && !e.could_take(en, task.id))
             .await,
@@ -294,7 +292,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
 
     // A restart replays the log and routes nothing twice.
     let again = open().await.unwrap();
-    assert_eq!(route_new_tasks(&again).await.unwrap(), 0);
+    assert_eq!(route_new_tasks(cw, &again).await.unwrap(), 0);
     assert_eq!(
         again.read(|e| e.snapshot()).await,
         d.read(|e| e.snapshot()).await

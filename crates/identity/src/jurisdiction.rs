@@ -50,6 +50,21 @@ impl Jurisdictions {
         false
     }
 
+    /// `code`, its parent, and so on up to the root (what a task carries so
+    /// that staff of any enclosing jurisdiction may take it).
+    pub fn ancestry(&self, code: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut cur = Some(code);
+        while let Some(c) = cur {
+            if out.iter().any(|x| x == c) {
+                break;
+            }
+            out.push(c.to_string());
+            cur = self.parent.get(c).and_then(|p| p.as_deref());
+        }
+        out
+    }
+
     /// `ancestor` and every code below it, sorted.
     pub fn subtree(&self, ancestor: &str) -> Vec<String> {
         let mut out: Vec<String> = self
@@ -85,6 +100,13 @@ mod tests {
         assert!(!j.within("nj", "ny"));
         assert!(!j.within("unknown", "ny"));
         assert_eq!(j.subtree("root").len(), 5);
+        assert_eq!(j.ancestry("ny-kings"), ["ny-kings", "ny", "root"]);
+        assert_eq!(j.ancestry("root"), ["root"]);
+        let looped = Jurisdictions::new([
+            ("a".into(), Some("b".into())),
+            ("b".into(), Some("a".into())),
+        ]);
+        assert_eq!(looped.ancestry("a"), ["a", "b"], "a cycle ends the walk");
     }
 
     #[test]

@@ -135,6 +135,12 @@ impl Workspace {
             priority,
         };
         let speaks = "task.language == null OR task.language IN worker.languages";
+        // Staff take work of their own jurisdiction or one inside it: case
+        // work gives each task its jurisdiction and those enclosing it, and
+        // the server gives each worker their staff jurisdiction.
+        let area = "task.jurisdictions == null OR worker.jurisdiction IN task.jurisdictions";
+        let both = format!("({speaks}) AND ({area})");
+        let (speaks, area) = (both.as_str(), area);
         Workspace {
             activities: vec![
                 act("Available", true),
@@ -161,8 +167,8 @@ impl Workspace {
                         expression: "type == 'symptomatic_followup'".into(),
                         targets: vec![
                             t("clinical", Some(1800), Some(speaks)),
-                            t("clinical", Some(1800), None),
-                            t("supervisors", None, None),
+                            t("clinical", Some(1800), Some(area)),
+                            t("supervisors", None, Some(area)),
                         ],
                     },
                     Filter {
@@ -170,8 +176,8 @@ impl Workspace {
                         expression: "type == 'case_interview'".into(),
                         targets: vec![
                             t("case_investigation", Some(3600), Some(speaks)),
-                            t("interpreter_line", Some(3600), None),
-                            t("supervisors", None, None),
+                            t("interpreter_line", Some(3600), Some(area)),
+                            t("supervisors", None, Some(area)),
                         ],
                     },
                     Filter {
@@ -179,8 +185,8 @@ impl Workspace {
                         expression: "type IN ['contact_notification', 'non_responder_followup', 'callback_request']".into(),
                         targets: vec![
                             t("contact_notification", Some(3600), Some(speaks)),
-                            t("interpreter_line", Some(3600), None),
-                            t("supervisors", None, None),
+                            t("interpreter_line", Some(3600), Some(area)),
+                            t("supervisors", None, Some(area)),
                         ],
                     },
                 ],

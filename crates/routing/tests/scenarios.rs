@@ -473,3 +473,49 @@ fn order_by_and_skip_if() {
     let o = offers(&r.task(10, json!({"type": "case_interview"})));
     assert_eq!(o[0].2, id(2));
 }
+
+#[test]
+fn staff_take_work_of_their_own_jurisdiction_only() {
+    let mut r = Run::new(Workspace::public_health());
+    let staff = |j: &str| {
+        json!({"skills": ["case_investigation", "interpreter_line"], "languages": ["en"],
+               "jurisdiction": j})
+    };
+    r.worker(1, staff("nj"));
+    r.worker(2, staff("ny"));
+    r.worker(
+        3,
+        json!({"skills": ["case_investigation"], "languages": ["en"]}),
+    );
+    for w in [1, 2, 3] {
+        r.available(w);
+        r.wait(1_000);
+    }
+    // The New Jersey tracer has waited longest, but the case is in Kings
+    // County, New York: the state's tracer gets it. A worker with no
+    // jurisdiction gets none.
+    let kings = json!({"type": "case_interview", "language": "en",
+                       "jurisdictions": ["ny-kings", "ny", "root"]});
+    let o = offers(&r.task(10, kings.clone()));
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0].2, id(2));
+    assert!(!r.e.could_take(id(1), id(10)));
+    assert!(!r.e.could_take(id(3), id(10)));
+    // Escalation keeps to the jurisdiction too: the interpreter line and
+    // supervisors of New Jersey never see it.
+    let o = offers(&r.task(
+        11,
+        json!({"type": "case_interview", "language": "fr",
+                                       "jurisdictions": ["ny-kings", "ny", "root"]}),
+    ));
+    assert!(o.is_empty());
+    let o = offers(&r.wait(HOUR));
+    assert!(
+        o.is_empty(),
+        "the interpreter line in New Jersey is not offered it: {o:?}"
+    );
+    // A task without jurisdictions (made through the API) is anyone's.
+    let o = offers(&r.task(12, json!({"type": "case_interview", "language": "en"})));
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0].2, id(1));
+}

@@ -269,9 +269,9 @@ async fn add_worker(
             .get_user(input.user_id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
-    if user.is_none() {
+    let Some(user) = user else {
         return Err(ApiError::not_found("user").with_field("user_id"));
-    }
+    };
     let out = act(
         &s,
         &caller,
@@ -279,7 +279,7 @@ async fn add_worker(
         ("worker", input.user_id),
         Event::AddWorker {
             id: input.user_id,
-            attributes: input.attributes,
+            attributes: with_jurisdiction(input.attributes, &user.jurisdiction)?,
             capacity: input.capacity.into_iter().collect(),
         },
     )
@@ -289,6 +289,29 @@ async fn add_worker(
         out,
         json!({ "worker_id": input.user_id }),
     ))
+}
+
+/// A worker's attributes with `jurisdiction` set to their staff
+/// jurisdiction, whatever was sent: the default workspace offers staff only
+/// work of their own jurisdiction, so it is not for the caller to say.
+fn with_jurisdiction(
+    attributes: serde_json::Value,
+    jurisdiction: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let mut map = match attributes {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => serde_json::Map::new(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "attributes must be a JSON object",
+            )
+            .with_field("attributes"));
+        }
+    };
+    map.insert("jurisdiction".into(), json!(jurisdiction));
+    Ok(serde_json::Value::Object(map))
 }
 
 #[derive(Deserialize)]
@@ -306,6 +329,12 @@ async fn update_worker(
     const ROUTE: &str = "PATCH /routing/workers/{id}";
     allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     let id = parse(&id, "worker")?;
+    let user =
+        s.cw.store()
+            .get_user(id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .ok_or_else(|| ApiError::not_found("worker").with_field("worker"))?;
     let out = act(
         &s,
         &caller,
@@ -313,7 +342,7 @@ async fn update_worker(
         ("worker", id),
         Event::UpdateWorker {
             id,
-            attributes: input.attributes,
+            attributes: with_jurisdiction(input.attributes, &user.jurisdiction)?,
         },
     )
     .await?;

@@ -591,6 +591,27 @@ async fn lab_results_become_routed_case_interviews() {
         assert_eq!(st, 200, "{body}");
     };
     activity("Break").await;
+    // A New Jersey tracer, free all along, is never offered New York's case.
+    let (nj_id, nj) = t.h.user("tracer-nj", Role::Tracer, "nj").await;
+    for (route, body) in [
+        (
+            "/api/v1/routing/workers".to_string(),
+            json!({"user_id": nj_id, "attributes": {"skills": ["case_investigation"],
+                   "languages": ["en"], "jurisdiction": "ny"}}),
+        ),
+        (
+            format!("/api/v1/routing/workers/{nj_id}/activity"),
+            json!({"activity": "Available"}),
+        ),
+    ] {
+        let token = if route.ends_with("activity") {
+            &nj
+        } else {
+            &t.sup
+        };
+        let (st, out) = t.h.call(token, Method::POST, &route, Some(body)).await;
+        assert!(st == 200 || st == 201, "{out}");
+    }
     let (st, out) =
         t.h.call(
             &feed,
@@ -628,10 +649,19 @@ async fn lab_results_become_routed_case_interviews() {
             .await;
     assert_eq!(st, 403);
 
-    // Back from the break: offered to the tracer.
+    // Back from the break: offered to the tracer, not to the New Jersey
+    // tracer who has waited longer (claiming New York in their attributes
+    // changed nothing: the server sets a worker's jurisdiction).
     activity("Available").await;
     let routed = wait_for_task(&t, |x| x["id"] == task.id.to_string()).await;
     assert_eq!(routed["offered_to"][0], tracer_id.to_string(), "{routed}");
+    assert!(
+        t.h.cw
+            .dispatch()
+            .unwrap()
+            .read(|e| e.pending_offers(nj_id).is_empty() && !e.could_take(nj_id, task.id))
+            .await
+    );
     let stored = t.h.store.get_task(task.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.status.as_str(), stored.assignee_id),

@@ -174,7 +174,7 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
     .await
     .unwrap();
     assert!(
-        tracedesk_casework::task_feed::route_new_tasks(&d)
+        tracedesk_casework::task_feed::route_new_tasks(&cw, &d)
             .await
             .unwrap()
             > 0
