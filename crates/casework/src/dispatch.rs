@@ -448,16 +448,22 @@ async fn writer(d: std::sync::Weak<Dispatch>, mut jobs: tokio::sync::mpsc::Unbou
             Ok(()) => {
                 for j in group {
                     d.publish(&j.decisions);
-                    let mut result = Ok(());
-                    if let Some(snap) = &j.snapshot {
-                        result = d
-                            .store
-                            .save_routing_snapshot(snap)
-                            .await
-                            .map_err(|e| e.to_string());
-                    }
-                    if let Some(done) = j.done {
-                        let _ = done.send(result);
+                    match (j.snapshot, j.done) {
+                        // Everything before it is logged now; storing it
+                        // (megabytes) need not hold up the groups after it.
+                        (Some(snap), done) => {
+                            let store = d.store.clone();
+                            tokio::spawn(async move {
+                                let r = store.save_routing_snapshot(&snap).await;
+                                if let Some(done) = done {
+                                    let _ = done.send(r.map_err(|e| e.to_string()));
+                                }
+                            });
+                        }
+                        (None, Some(done)) => {
+                            let _ = done.send(Ok(()));
+                        }
+                        (None, None) => {}
                     }
                 }
             }

@@ -50,7 +50,7 @@ pub async fn route_new_tasks(
         while let Some(done) = running.join_next().await {
             match done {
                 Ok((_, Ok(_))) => routed += 1,
-                // Already routed (the flag was lost with a failed group).
+                // Already in the engine: made through the API with this id.
                 Ok((id, Err(DispatchError::Refused(RouteError::Duplicate(_))))) => refused.push(id),
                 Ok((id, Err(DispatchError::Refused(e)))) => {
                     tracing::warn!(task = %id, error = %kind(&e), "routing refused a case-work task; it stays in the task list unrouted");
