@@ -559,7 +559,14 @@ pub struct Subscription {
     pub live: broadcast::Receiver<Numbered>,
 }
 
-/// A fresh engine with every logged event applied at its time.
+/// A fresh engine with every logged event applied at its time (after the
+/// newest usable snapshot).
+///
+/// Under the workspace that logged them, every event applies again — the
+/// engine is deterministic. After the workspace was changed (an activity or
+/// channel removed, say) some may not: those are skipped and counted, with
+/// a warning naming the first, so routing still starts; what they did is
+/// lost (a worker stays in the activity they had before, for example).
 async fn replay(
     store: &dyn Store,
     vault: &Vault,
@@ -570,6 +577,8 @@ async fn replay(
         None => (fresh(workspace)?, 0),
     };
     let saved = seq;
+    let mut skipped: u64 = 0;
+    let mut first_skipped = None;
     loop {
         let page = store.routing_events(seq, REPLAY_PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -586,12 +595,9 @@ async fn replay(
                 ))
             })?;
             engine.advance(row.at);
-            // Logged events were accepted once; the same engine accepts them again.
             if let Err(e) = engine.apply(row.at, event) {
-                return Err(CaseworkError::Conflict(format!(
-                    "routing log entry {} no longer applies ({e}): the workspace changed",
-                    row.seq
-                )));
+                skipped += 1;
+                first_skipped.get_or_insert((row.seq, e.to_string()));
             }
         }
         seq = last;
@@ -604,6 +610,14 @@ async fn replay(
             from = saved,
             to = seq,
             "routing: rebuilt the engine from the log"
+        );
+    }
+    if let Some((first, why)) = first_skipped {
+        tracing::warn!(
+            skipped,
+            first,
+            reason = %why,
+            "routing: log entries that no longer apply under this workspace were skipped (the workspace changed)"
         );
     }
     Ok(State { engine, seq, saved })

@@ -333,6 +333,41 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         cw.store().routing_snapshot().await.unwrap().unwrap().seq,
         later
     );
+
+    // The workspace changed: "Available" is now "Ready". The snapshot is
+    // passed over, and the events that no longer apply (coming to work)
+    // are skipped: routing starts, with every worker and task, the workers
+    // in the activity they started in.
+    let mut changed = tracedesk_routing::Workspace::public_health();
+    for a in &mut changed.activities {
+        if a.name == "Available" {
+            a.name = "Ready".into();
+        }
+    }
+    let moved = tracedesk_casework::dispatch::Dispatch::open(
+        cw.store().clone(),
+        cw.vault().clone(),
+        changed,
+        Arc::new(|| 1_800_000_100_000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        moved.snapshot_seq().await,
+        0,
+        "the snapshot is of another workspace"
+    );
+    let live: Vec<Uuid> = d.read(|e| e.tasks().map(|t| t.id).collect()).await;
+    let (kept, room) = moved
+        .read(|e| {
+            (
+                live.iter().all(|t| e.task_view(*t).is_some()),
+                e.worker_room(es),
+            )
+        })
+        .await;
+    assert!(kept, "every live task is still there");
+    assert_eq!(room.map(|(available, _)| available), Some(false));
 }
 
 /// Journaled mode: entries reach the log, a crash's leftovers are absorbed
