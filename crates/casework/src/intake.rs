@@ -410,12 +410,14 @@ impl Casework {
             .get_case(id)
             .await?
             .ok_or(CaseworkError::NotFound("case"))?;
+        let mut ended = false;
         if let Some(to) = p.status {
             let from = CaseStatus::parse(&row.status).ok_or_else(|| {
                 tracedesk_store::StoreError::Corrupt("unknown case status".into())
             })?;
             if from != to {
                 row.status = from.transition(to)?.as_str().into();
+                ended = matches!(to, CaseStatus::Closed | CaseStatus::Refused);
             }
         }
         if let Some(onset) = p.onset_date {
@@ -464,6 +466,11 @@ impl Casework {
             tracedesk_store::StoreError::NotFound => CaseworkError::NotFound("case"),
             e => e.into(),
         })?;
+        // A closed or refused case needs no interview: its open tasks are
+        // canceled (ending the tracer's access) and withdrawn from routing.
+        if ended && self.store.withdraw_case_tasks(id).await? > 0 {
+            self.tasks_made();
+        }
         self.case_view(&row)
     }
 

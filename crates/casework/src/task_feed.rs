@@ -6,7 +6,8 @@
 //! node. The routing leader takes tasks not yet routed, oldest first, and
 //! creates them in the engine. The transaction that logs a task's routing
 //! also marks it routed, so each task is routed exactly once, however the
-//! nodes crash.
+//! nodes crash. A task case work cancels (its case closed) goes the same
+//! way back: marked unrouted and canceled, it is withdrawn from routing.
 
 use crate::dispatch::{Dispatch, DispatchError};
 use crate::error::CaseworkError;
@@ -41,7 +42,15 @@ pub async fn route_new_tasks(
         let last_round = page.len() < ROUND as usize;
         let mut running = tokio::task::JoinSet::new();
         for t in page {
-            let event = create_event(d, &jurisdictions, &t);
+            let event = if t.task.status == "canceled" {
+                // Case work withdrew it (the case closed).
+                Event::CancelTask {
+                    id: t.task.id,
+                    reason: "case closed".into(),
+                }
+            } else {
+                create_event(d, &jurisdictions, &t)
+            };
             let d = d.clone();
             running.spawn(async move { (t.task.id, d.apply(event).await) });
         }
@@ -52,6 +61,10 @@ pub async fn route_new_tasks(
                 Ok((_, Ok(_))) => routed += 1,
                 // Already in the engine: made through the API with this id.
                 Ok((id, Err(DispatchError::Refused(RouteError::Duplicate(_))))) => refused.push(id),
+                // Withdrawn before routing had it, or after it finished.
+                Ok((id, Err(DispatchError::Refused(RouteError::UnknownTask(_))))) => {
+                    refused.push(id)
+                }
                 Ok((id, Err(DispatchError::Refused(e)))) => {
                     tracing::warn!(task = %id, error = %kind(&e), "routing refused a case-work task; it stays in the task list unrouted");
                     refused.push(id);

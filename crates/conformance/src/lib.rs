@@ -368,6 +368,46 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         .await;
     assert!(kept, "every live task is still there");
     assert_eq!(room.map(|(available, _)| available), Some(false));
+    drop(moved);
+
+    // A case is closed: its interview is canceled in the task list at
+    // once (no tracer holds it any longer) and withdrawn from routing.
+    let r = cw
+        .ingest_lab_results(&[lab(
+            "Lía",
+            "Ortiz",
+            Some("1990-05-06"),
+            None,
+            "R-2",
+            "positive",
+        )])
+        .await;
+    let case_id = r[0].case_id.unwrap();
+    let task = cw.store().tasks_for_case(case_id).await.unwrap().remove(0);
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+    let closed = CasePatch {
+        status: Some("closed".into()),
+        ..Default::default()
+    };
+    cw.patch_case(case_id, &closed).await.unwrap();
+    assert_eq!(status(task.id).await.status, "canceled");
+    assert!(d.read(|e| e.task_view(task.id).is_some()).await);
+    // Routing moves the task before it hears: its progress does not undo
+    // the cancellation.
+    d.apply(Event::UpdateTask {
+        id: task.id,
+        attributes: serde_json::json!({"type": "symptomatic_followup", "jurisdictions": ["root"]}),
+    })
+    .await
+    .unwrap();
+    assert_eq!(status(task.id).await.status, "canceled");
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+    assert!(
+        d.read(|e| e.task_view(task.id).is_none()).await,
+        "withdrawn from routing"
+    );
+    assert_eq!(status(task.id).await.status, "canceled");
+    assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
 }
 
 /// Journaled mode: entries reach the log, a crash's leftovers are absorbed

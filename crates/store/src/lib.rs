@@ -105,11 +105,15 @@ pub trait RoutingStore: Send + Sync {
         rows: &[RoutingEventRow],
         progress: &[TaskProgress],
     ) -> StoreResult<()>;
-    /// Case-work tasks still waiting to be handed to routing, oldest first,
-    /// with their person's sealed language.
+    /// Case-work tasks routing has yet to hear of, oldest first, with
+    /// their person's sealed language: new ones (`pending`) to route, and
+    /// ones case work canceled (`canceled`) to withdraw.
     async fn unrouted_tasks(&self, limit: u32) -> StoreResult<Vec<UnroutedTask>>;
     /// Marks tasks as handed over without routing them (routing refused them).
     async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()>;
+    /// Cancels a case's unfinished tasks in the task list and marks them
+    /// for routing to withdraw (the case closed). Returns how many.
+    async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64>;
     /// Replaces the routing snapshot with `snapshot`, in one transaction.
     async fn save_routing_snapshot(&self, snapshot: &RoutingSnapshot) -> StoreResult<()>;
     /// The newest routing snapshot, if a whole one is stored.

@@ -44,6 +44,11 @@ macro_rules! routing_store_impl {
                             .push(")");
                     }
                     q.push(" WHERE id = ").push_bind(p.id);
+                    // Case work canceled it and routing has yet to withdraw
+                    // it: only routing's own cancellation settles that.
+                    if p.status != "canceled" {
+                        q.push(" AND NOT (status = 'canceled' AND routed = FALSE)");
+                    }
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
                 tx.commit().await.map_err(err)
@@ -56,7 +61,7 @@ macro_rules! routing_store_impl {
                     .collect();
                 let mut q = QueryBuilder::<$db>::new(format!(
                     "SELECT {}, p.language FROM tasks t JOIN persons p ON p.id = t.person_id \
-                     WHERE t.routed = FALSE AND t.status = 'pending' \
+                     WHERE t.routed = FALSE AND t.status IN ('pending', 'canceled') \
                      ORDER BY t.created_at, t.id LIMIT ",
                     columns.join(", ")
                 ));
@@ -148,6 +153,20 @@ macro_rules! routing_store_impl {
                     .map_err(err)?;
                 tx.commit().await.map_err(err)?;
                 Ok(gone)
+            }
+
+            async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64> {
+                let mut q = QueryBuilder::<$db>::new(
+                    "UPDATE tasks SET status = 'canceled', routed = FALSE WHERE case_id = ",
+                );
+                q.push_bind(case_id).push(format!(
+                    " AND status IN ('pending', {})",
+                    tracedesk_store::ACTIVE_TASK_STATUSES
+                ));
+                let mut tx = self.write_tx().await?;
+                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                tx.commit().await.map_err(err)?;
+                Ok(n)
             }
 
             async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()> {
