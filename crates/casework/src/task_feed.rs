@@ -31,14 +31,15 @@ pub async fn route_new_tasks(
     let mut routed = 0;
     loop {
         let page = d.store().unrouted_tasks(ROUND).await?;
+        let mut jurisdictions = cw.jurisdictions();
         if page
             .iter()
-            .any(|t| !cw.jurisdictions().contains(&t.task.jurisdiction))
+            .any(|t| !jurisdictions.contains(&t.task.jurisdiction))
         {
             // Added on another node or by the CLI since the last look.
             cw.refresh_jurisdictions().await?;
+            jurisdictions = cw.jurisdictions();
         }
-        let jurisdictions = cw.jurisdictions();
         let last_round = page.len() < ROUND as usize;
         let mut running = tokio::task::JoinSet::new();
         for t in page {

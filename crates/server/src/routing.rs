@@ -157,12 +157,13 @@ async fn allowed(
 /// never done without their audit record.
 async fn act(
     s: &AppState,
+    d: &Dispatch,
     caller: &Caller,
     route: &'static str,
     object: (&'static str, Uuid),
     event: Event,
 ) -> Result<Vec<Decision>, ApiError> {
-    let out = dispatch(s)?.apply(event).await?;
+    let out = d.apply(event).await?;
     let Some(auditor) = s.cw.auditor() else {
         return Ok(out);
     };
@@ -274,6 +275,7 @@ async fn add_worker(
     };
     let out = act(
         &s,
+        &*dispatch(&s)?,
         &caller,
         ROUTE,
         ("worker", input.user_id),
@@ -337,6 +339,7 @@ async fn update_worker(
             .ok_or_else(|| ApiError::not_found("worker").with_field("worker"))?;
     let out = act(
         &s,
+        &*dispatch(&s)?,
         &caller,
         ROUTE,
         ("worker", id),
@@ -370,6 +373,7 @@ async fn set_activity(
     }
     let out = act(
         &s,
+        &*dispatch(&s)?,
         &caller,
         ROUTE,
         ("worker", id),
@@ -409,6 +413,7 @@ async fn create_task(
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let out = act(
         &s,
+        &*dispatch(&s)?,
         &caller,
         ROUTE,
         ("task", id),
@@ -444,6 +449,7 @@ async fn cancel_task(
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
     let out = act(
         &s,
+        &*dispatch(&s)?,
         &caller,
         ROUTE,
         ("task", id),
@@ -465,6 +471,7 @@ async fn update_task(
     let id = parse(&id, "task")?;
     let out = act(
         &s,
+        &*dispatch(&s)?,
         &caller,
         ROUTE,
         ("task", id),
@@ -532,7 +539,7 @@ async fn move_task(
     let id = parse(id, "task")?;
     let d = dispatch(s)?;
     own_task(s, &d, caller, id, route).await?;
-    let out = act(s, caller, route, ("task", id), event(id)).await?;
+    let out = act(s, &d, caller, route, ("task", id), event(id)).await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 
@@ -599,7 +606,7 @@ async fn answer_offer(
 ) -> Result<Response, ApiError> {
     let d = dispatch(s)?;
     let (r, task) = own_offer(s, &d, caller, id, route).await?;
-    let out = act(s, caller, route, ("task", task), event(r)).await?;
+    let out = act(s, &d, caller, route, ("task", task), event(r)).await?;
     Ok(answer(StatusCode::OK, out, json!({})))
 }
 

@@ -5,13 +5,15 @@
 //! Needs `TRACEDESK_TEST_DATABASE_URL`; without it the test says SKIPPED
 //! (and fails under `TRACEDESK_REQUIRE_POSTGRES=1`, as in CI).
 
+mod common;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracedesk_casework::{Casework, NewUser, Settings};
 use tracedesk_identity::Role;
-use tracedesk_server::{ServerSettings, app, serve, tokens};
+use tracedesk_server::tokens;
 use tracedesk_store::Store;
 use tracedesk_store_postgres::PostgresStore;
 use tracedesk_vault::Vault;
@@ -28,17 +30,7 @@ async fn node(url: &str, key: &std::path::Path) -> Node {
     store.migrate().await.unwrap();
     let (vault, _) = Vault::open_or_create(key).unwrap();
     let cw = Casework::new(store, Arc::new(vault), Settings::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(
-        cw.clone(),
-        ServerSettings {
-            body_limit: 64 * 1024,
-            max_batch: 100,
-            ..ServerSettings::default()
-        },
-    );
-    let server = tokio::spawn(serve(listener, router, std::future::pending()));
+    let (base, server) = common::listen(cw.clone(), Default::default()).await;
     let lead = tokio::spawn(tracedesk_casework::dispatch::lead(
         cw.clone(),
         tracedesk_routing::Workspace::public_health(),

@@ -92,19 +92,7 @@ async fn start(
     } else {
         cw
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(
-        cw.clone(),
-        ServerSettings {
-            body_limit: 64 * 1024,
-            max_batch: 100,
-            auth,
-            secure_cookies: false,
-            rate_limit: None,
-        },
-    );
-    tokio::spawn(serve(listener, router, std::future::pending()));
+    let (base, _) = listen(cw.clone(), auth).await;
     Harness {
         base,
         http: reqwest::Client::new(),
@@ -114,6 +102,30 @@ async fn start(
         dir,
         workspace: routing,
     }
+}
+
+/// Serves `cw` on a free local port with the tests' limits; returns its
+/// base URL and the server task.
+pub async fn listen(
+    cw: Casework,
+    auth: AuthPolicy,
+) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(
+        cw,
+        ServerSettings {
+            body_limit: 64 * 1024,
+            max_batch: 100,
+            auth,
+            secure_cookies: false,
+            rate_limit: None,
+        },
+    );
+    (
+        base,
+        tokio::spawn(serve(listener, router, std::future::pending())),
+    )
 }
 
 impl Harness {
