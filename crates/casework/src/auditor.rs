@@ -103,8 +103,9 @@ async fn append_group(
     let result = match fast {
         Some(r) => r,
         None => {
-            // Under the lock the head is re-read, but another writer's
-            // lock-free append can still land between read and insert: retry.
+            // Under the lock the head is re-read, and lock-free appends give
+            // way to the lock's holder (see the store's `append_audit_after`);
+            // a conflict here means another process wrote without either: retry.
             let mut attempt = 0;
             loop {
                 match store.append_audit(drafts).await {

@@ -63,6 +63,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     identity_and_access(&cw).await;
     rotation_resumes_and_reseals(&cw).await;
     audit_log_chains_and_verifies(store.clone()).await;
+    locked_audit_appends_are_never_overtaken(store.clone()).await;
     audit_journal_recovers_and_fails_closed(store.clone()).await;
     routing_log_rebuilds_the_engine(&cw).await;
     case_work_tasks_are_routed_once(&cw).await;
@@ -592,6 +593,43 @@ async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
     // Verified against another key, the checkpoint is refused.
     let other = AuditKey::generate().public();
     assert!(auditor.verify(Some(other), |_| ()).await.unwrap().is_err());
+}
+
+/// A writer appending under the log's lock (it reads the head, then
+/// inserts after it) is never overtaken by another writer's lock-free
+/// append: if it were, a writer falling back to the lock could lose every
+/// race to a busier one and fail its caller's action.
+async fn locked_audit_appends_are_never_overtaken(store: Arc<dyn Store>) {
+    use tracedesk_casework::auditor::draft;
+    use tracedesk_store::{StoreError, audit::Action};
+    let one = || vec![draft("test", Action::PhiRead, "case", None, None, "race")];
+    let start = store.audit_head().await.unwrap().unwrap();
+    let busy = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let (mut head, mut written) = (start, 0);
+            while written < 400 {
+                match store.append_audit_after(head, &one()).await {
+                    Ok(e) => {
+                        head = (e[0].seq, e[0].hash);
+                        written += 1;
+                    }
+                    Err(StoreError::Conflict(_)) => {
+                        head = store.audit_head().await.unwrap().unwrap();
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+    };
+    for _ in 0..100 {
+        if let Err(e) = store.append_audit(&one()).await {
+            panic!("a locked append was overtaken: {e}");
+        }
+    }
+    busy.await.unwrap();
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!(head.0, start.0 + 500, "every append is in the log once");
 }
 
 async fn intake_matches_people_and_cases(cw: &Casework) {

@@ -128,6 +128,8 @@ impl PostgresStore {
 
 /// Advisory lock key serializing audit appends across nodes.
 const AUDIT_LOCK: i64 = 0x7472_6163_6175;
+/// Lock-free appends give way to a writer holding the audit lock.
+const AUDIT_TRY_LOCK: Option<i64> = Some(AUDIT_LOCK);
 
 tracedesk_store::audit_store_impl!(PostgresStore);
 tracedesk_store::sql_common!(Postgres);

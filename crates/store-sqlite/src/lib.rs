@@ -145,6 +145,8 @@ impl SqliteStore {
     }
 }
 
+/// One connection writes, so a lock-free append cannot overtake a locked one.
+const AUDIT_TRY_LOCK: Option<i64> = None;
 tracedesk_store::audit_store_impl!(SqliteStore);
 tracedesk_store::sql_common!(Sqlite);
 tracedesk_store::identity_store_impl!(SqliteStore, Sqlite);

@@ -454,6 +454,38 @@ macro_rules! sql_common {
         ) -> QueryBuilder<'_, $db> {
             let mut q =
                 QueryBuilder::<$db>::new(format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) "));
+            push_audit_values(&mut q, chunk);
+            q
+        }
+
+        /// The lock-free append's one statement. Where writers share the
+        /// log across connections (`lock`: PostgreSQL's advisory key) it
+        /// inserts nothing unless it can take the log's lock at once, so a
+        /// writer holding the lock never loses the head it read to a
+        /// lock-free writer (which would starve it under steady load).
+        fn audit_insert_unlocked(
+            chunk: &[tracedesk_store::audit::Entry],
+            lock: Option<i64>,
+        ) -> QueryBuilder<'_, $db> {
+            let Some(key) = lock else {
+                return audit_insert(chunk);
+            };
+            // MATERIALIZED: the try-lock runs once, never per row.
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "WITH free AS MATERIALIZED (SELECT pg_try_advisory_xact_lock({key}) AS ok) \
+                 INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT * FROM ("
+            ));
+            push_audit_values(&mut q, chunk);
+            q.push(format!(
+                ") AS v ({AUDIT_COLUMNS}) WHERE (SELECT ok FROM free)"
+            ));
+            q
+        }
+
+        fn push_audit_values<'a>(
+            q: &mut QueryBuilder<'a, $db>,
+            chunk: &'a [tracedesk_store::audit::Entry],
+        ) {
             q.push_values(chunk, |mut b, e| {
                 b.push_bind(e.seq)
                     .push_bind(e.draft.at)
@@ -466,7 +498,6 @@ macro_rules! sql_common {
                     .push_bind(e.prev_hash.as_slice())
                     .push_bind(e.hash.as_slice());
             });
-            q
         }
 
         fn audit_query(after: i64, limit: u32) -> QueryBuilder<'static, $db> {
@@ -519,7 +550,8 @@ macro_rules! sql_common {
 }
 
 /// The backend's `AuditStore` impl. The backend provides `audit_tx()` (a transaction holding the
-/// log's write lock) and `read_pool()`.
+/// log's write lock), `read_pool()`, `write_pool()` and `AUDIT_TRY_LOCK` (the lock's advisory
+/// key where connections write concurrently, `None` where one connection writes).
 #[macro_export]
 macro_rules! audit_store_impl {
     ($store:ty) => {
@@ -552,11 +584,16 @@ macro_rules! audit_store_impl {
             }
             let entries = tracedesk_store::audit::link(head.0, head.1, drafts);
             // Autocommit: the one statement is its own transaction.
-            audit_insert(&entries)
+            let written = audit_insert_unlocked(&entries, AUDIT_TRY_LOCK)
                 .build()
                 .execute(self.write_pool())
                 .await
                 .map_err(err)?;
+            if written.rows_affected() == 0 {
+                return Err(StoreError::Conflict(
+                    "another writer holds the audit log's lock".into(),
+                ));
+            }
             Ok(entries)
         }
 
