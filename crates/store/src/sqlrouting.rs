@@ -31,24 +31,28 @@ macro_rules! routing_store_impl {
                     });
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
-                for p in progress {
-                    let mut q = QueryBuilder::<$db>::new("UPDATE tasks SET routed = TRUE, status = ");
-                    q.push_bind(p.status);
-                    // A finished task keeps the worker who had it.
-                    if !matches!(p.status, "completed" | "canceled") {
-                        // Workers are staff users; an id that is not one
-                        // (none in practice) leaves no assignee rather than
-                        // failing the whole group.
-                        q.push(", assignee_id = (SELECT id FROM users WHERE id = ")
-                            .push_bind(p.assignee)
-                            .push(")");
-                    }
-                    q.push(" WHERE id = ").push_bind(p.id);
-                    // Case work canceled it and routing has yet to withdraw
-                    // it: only routing's own cancellation settles that.
-                    if p.status != "canceled" {
-                        q.push(" AND NOT (status = 'canceled' AND routed = FALSE)");
-                    }
+                // One statement per chunk: `progress` names each task once.
+                // `VALUES` columns are column1.. on both backends.
+                for chunk in progress.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "UPDATE tasks SET routed = TRUE, status = p.column2, \
+                         assignee_id = CASE WHEN p.column2 IN ('completed', 'canceled') \
+                         THEN tasks.assignee_id \
+                         ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END FROM (",
+                    );
+                    q.push_values(chunk, |mut b, p| {
+                        b.push_bind(p.id).push_bind(p.status).push_bind(p.assignee);
+                    });
+                    // A finished task keeps the worker who had it (above);
+                    // workers are staff users, and an id that is not one
+                    // (none in practice) leaves no assignee rather than
+                    // failing the group. Case work canceled a task that
+                    // routing has yet to withdraw: only routing's own
+                    // cancellation settles that.
+                    q.push(
+                        ") AS p WHERE tasks.id = p.column1 AND (p.column2 = 'canceled' \
+                         OR NOT (tasks.status = 'canceled' AND tasks.routed = FALSE))",
+                    );
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
                 tx.commit().await.map_err(err)
