@@ -150,6 +150,20 @@ impl Casework {
         self.new_tasks.notify_one();
     }
 
+    /// Assigns a task by hand (`Some`) or returns it to the queue (`None`).
+    /// Routing, if it holds the task, lets go of it, withdrawing any offer
+    /// (and routes a returned task anew): at once when this node leads
+    /// routing, else within a second.
+    pub async fn assign_task(
+        &self,
+        id: uuid::Uuid,
+        assignee: Option<uuid::Uuid>,
+    ) -> Result<(), CaseworkError> {
+        self.store.assign_task(id, assignee).await?;
+        self.tasks_made();
+        Ok(())
+    }
+
     /// Resolves when case work on this node has made tasks since the last call.
     pub async fn tasks_were_made(&self) {
         self.new_tasks.notified().await

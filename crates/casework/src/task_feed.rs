@@ -43,38 +43,41 @@ pub async fn route_new_tasks(
         let last_round = page.len() < ROUND as usize;
         let mut running = tokio::task::JoinSet::new();
         for t in page {
-            let event = if t.task.status == "canceled" {
-                // Case work withdrew it (the case closed).
-                Event::CancelTask {
+            let withdrawing = t.withdrawal.is_some();
+            let event = match &t.withdrawal {
+                // Case work took it back (case closed, assigned by hand…).
+                Some(reason) => Event::CancelTask {
                     id: t.task.id,
-                    reason: "case closed".into(),
-                }
-            } else {
-                create_event(d, &jurisdictions, &t)
+                    reason: reason.clone(),
+                },
+                None => create_event(d, &jurisdictions, &t),
             };
             let d = d.clone();
-            running.spawn(async move { (t.task.id, d.apply(event).await) });
+            running.spawn(async move { (t.task.id, withdrawing, d.apply(event).await) });
         }
         let mut refused = Vec::new();
+        let mut let_go = Vec::new();
         let mut failed = None;
         while let Some(done) = running.join_next().await {
             match done {
-                Ok((_, Ok(_))) => routed += 1,
+                Ok((_, _, Ok(_))) => routed += 1,
                 // Already in the engine: made through the API with this id.
-                Ok((id, Err(DispatchError::Refused(RouteError::Duplicate(_))))) => refused.push(id),
-                // Withdrawn before routing had it, or after it finished.
-                Ok((id, Err(DispatchError::Refused(RouteError::UnknownTask(_))))) => {
+                Ok((id, false, Err(DispatchError::Refused(RouteError::Duplicate(_))))) => {
                     refused.push(id)
                 }
-                Ok((id, Err(DispatchError::Refused(e)))) => {
+                // To withdraw, but routing had already finished with it (or
+                // had set it aside).
+                Ok((id, true, Err(DispatchError::Refused(_)))) => let_go.push(id),
+                Ok((id, false, Err(DispatchError::Refused(e)))) => {
                     tracing::warn!(task = %id, error = %kind(&e), "routing refused a case-work task; it stays in the task list unrouted");
                     refused.push(id);
                 }
-                Ok((_, Err(DispatchError::Failed(e)))) => failed = Some(e),
+                Ok((_, _, Err(DispatchError::Failed(e)))) => failed = Some(e),
                 Err(e) => failed = Some(CaseworkError::Conflict(format!("routing a task: {e}"))),
             }
         }
         d.store().set_tasks_routed(&refused).await?;
+        d.store().finish_withdrawals(&let_go).await?;
         if let Some(e) = failed {
             return Err(e);
         }

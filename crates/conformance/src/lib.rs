@@ -10,7 +10,7 @@ use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{
     CasePatch, Casework, CaseworkError, ContactInput, LabResultInput, PersonSearch, Settings,
 };
-use tracedesk_store::{Store, TokenRow, schema};
+use tracedesk_store::{Store, TaskRow, TokenRow, schema};
 use tracedesk_vault::{FieldContext, Vault};
 use uuid::Uuid;
 
@@ -408,6 +408,112 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         "withdrawn from routing"
     );
     assert_eq!(status(task.id).await.status, "canceled");
+    assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+
+    // A supervisor assigns a routed task by hand: the task list says so at
+    // once, routing's progress does not undo it, and routing lets go of
+    // the task (withdrawing its offer).
+    // A town of its own, so its one worker is offered nothing else.
+    cw.add_jurisdiction("r-town", "Town", None).await.unwrap();
+    let (tl, _) = cw
+        .add_user(tracedesk_casework::NewUser {
+            username: "router.tl".into(),
+            display_name: "Conformance Person".into(),
+            role: tracedesk_identity::Role::Tracer,
+            jurisdiction: "r-town".into(),
+            password: None,
+            mfa_required: false,
+        })
+        .await
+        .unwrap();
+    d.apply(Event::AddWorker {
+        id: tl.id,
+        attributes: serde_json::json!({"skills": ["case_investigation"], "languages": ["tl"],
+            "jurisdiction": "r-town"}),
+        capacity: vec![],
+    })
+    .await
+    .unwrap();
+    d.apply(Event::SetActivity {
+        worker: tl.id,
+        activity: "Available".into(),
+        reject_pending: false,
+    })
+    .await
+    .unwrap();
+    let r = cw
+        .ingest_lab_results(&[LabResultInput {
+            language: Some("tl".into()),
+            jurisdiction: Some("r-town".into()),
+            ..lab("Noé", "Paz", Some("1985-07-08"), None, "R-3", "positive")
+        }])
+        .await;
+    let task = cw
+        .store()
+        .tasks_for_case(r[0].case_id.unwrap())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+    let offered = status(task.id).await;
+    assert_eq!(
+        (offered.status.as_str(), offered.assignee_id),
+        ("reserved", Some(tl.id)),
+        "offered to the one free worker who speaks the language"
+    );
+    let (hand, _) = cw
+        .add_user(tracedesk_casework::NewUser {
+            username: "by.hand".into(),
+            display_name: "Conformance Person".into(),
+            role: tracedesk_identity::Role::Tracer,
+            jurisdiction: "root".into(),
+            password: None,
+            mfa_required: false,
+        })
+        .await
+        .unwrap();
+    cw.assign_task(task.id, Some(hand.id)).await.unwrap();
+    let by_hand = |t: TaskRow| (t.status, t.assignee_id);
+    assert_eq!(
+        by_hand(status(task.id).await),
+        ("assigned".into(), Some(hand.id))
+    );
+    d.apply(Event::UpdateTask {
+        id: task.id,
+        attributes: serde_json::json!({"type": "case_interview", "jurisdictions": ["root"]}),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        by_hand(status(task.id).await),
+        ("assigned".into(), Some(hand.id)),
+        "routing's progress leaves a hand assignment alone"
+    );
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+    assert!(d.read(|e| e.task_view(task.id).is_none()).await, "let go");
+    assert_eq!(
+        by_hand(status(task.id).await),
+        ("assigned".into(), Some(hand.id))
+    );
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 0, "and stays out");
+    // Returned to the queue, it is routed anew.
+    cw.assign_task(task.id, None).await.unwrap();
+    assert_eq!(by_hand(status(task.id).await), ("pending".into(), None));
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+    assert!(
+        d.read(|e| e.task_view(task.id).is_some()).await,
+        "routed anew"
+    );
+    // Returned while routing holds it: routing lets go, then routes it anew.
+    cw.assign_task(task.id, None).await.unwrap();
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+    assert!(d.read(|e| e.task_view(task.id).is_none()).await);
+    assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+    assert!(d.read(|e| e.task_view(task.id).is_some()).await);
+    assert!(matches!(
+        status(task.id).await.status.as_str(),
+        "pending" | "reserved"
+    ));
     assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
 }
 
@@ -1264,10 +1370,7 @@ async fn identity_and_access(cw: &Casework) {
     );
     let task = store.tasks_for_case(case).await.unwrap()[0].clone();
     assert_eq!(task.jurisdiction, "c-county");
-    store
-        .assign_task(task.id, Some(tracer.id), "assigned")
-        .await
-        .unwrap();
+    store.assign_task(task.id, Some(tracer.id)).await.unwrap();
     assert_eq!(
         cw.decide(&t_principal, person).await.unwrap(),
         Decision::Allow

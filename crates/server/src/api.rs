@@ -599,28 +599,23 @@ async fn assign_task(
         )
         .with_field("status"));
     }
-    let status = match input.user_id {
-        Some(u) => {
-            let assignee = store
-                .get_user(u)
-                .await
-                .map_err(|e| ApiError::internal(&e))?
-                .filter(|a| a.disabled_at.is_none())
-                .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
-            if assignee.is_none() {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_field",
-                    "user_id: is not an active tracer or supervisor",
-                )
-                .with_field("user_id"));
-            }
-            "assigned"
+    if let Some(u) = input.user_id {
+        let assignee = store
+            .get_user(u)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .filter(|a| a.disabled_at.is_none())
+            .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
+        if assignee.is_none() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "user_id: is not an active tracer or supervisor",
+            )
+            .with_field("user_id"));
         }
-        None => "pending",
-    };
-    store
-        .assign_task(id, input.user_id, status)
+    }
+    s.cw.assign_task(id, input.user_id)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     if let Some(a) = s.cw.auditor() {
@@ -639,6 +634,11 @@ async fn assign_task(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     }
+    let status = if input.user_id.is_some() {
+        "assigned"
+    } else {
+        "pending"
+    };
     Ok(Json(json!({ "id": id, "status": status, "assignee_id": input.user_id })).into_response())
 }
 

@@ -229,7 +229,7 @@ fn add_access_paths(doc: &mut Value) {
         "parameters": [ { "name": "cursor", "in": "query", "schema": { "type": "string" } }, { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } } ],
         "responses": ok("A page of de-identified rows") } });
     paths["/api/v1/tasks"] = json!({ "get": { "summary": "The caller's assigned tasks (ids and scheduling only)", "responses": ok("Tasks") } });
-    paths["/api/v1/tasks/{id}/assign"] = json!({ "post": { "summary": "Assign a task to a tracer or supervisor, or null to unassign (supervisors, within their jurisdiction)",
+    paths["/api/v1/tasks/{id}/assign"] = json!({ "post": { "summary": "Assign a task by hand to a tracer or supervisor, or null to return it to the queue (supervisors, within their jurisdiction); routing lets go of a task it holds, and routes a returned one anew",
         "parameters": [id_param()],
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": { "user_id": { "type": ["string", "null"], "format": "uuid" } } } } } },
         "responses": ok("The task's new status") } });

@@ -710,6 +710,38 @@ async fn lab_results_become_routed_case_interviews() {
             .any(|e| e.draft.detail == "POST /routing/workers/{id}/activity"),
         "activity changes are audited"
     );
+
+    // The supervisor gives the case to another tracer by hand: routing lets
+    // go of the task, the first tracer's access ends, the other's begins.
+    let (other_id, other) = t.h.user("tracer-ny-2", Role::Tracer, "ny").await;
+    let (st, body) =
+        t.h.call(
+            &t.sup,
+            Method::POST,
+            &format!("/api/v1/tasks/{}/assign", task.id),
+            Some(json!({ "user_id": other_id })),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let dispatch = t.h.cw.dispatch().unwrap();
+    while dispatch.read(|e| e.task_view(task.id).is_some()).await {
+        assert!(std::time::Instant::now() < deadline, "routing let go");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let stored = t.h.store.get_task(task.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.assignee_id),
+        ("assigned", Some(other_id))
+    );
+    let (st, _) =
+        t.h.call(tracer, Method::GET, &format!("/api/v1/cases/{case}"), None)
+            .await;
+    assert_eq!(st, 403, "the first tracer's access ended");
+    let (st, body) =
+        t.h.call(&other, Method::GET, &format!("/api/v1/cases/{case}"), None)
+            .await;
+    assert_eq!(st, 200, "{body}");
 }
 
 #[tokio::test]

@@ -106,13 +106,17 @@ pub trait RoutingStore: Send + Sync {
         progress: &[TaskProgress],
     ) -> StoreResult<()>;
     /// Case-work tasks routing has yet to hear of, oldest first, with
-    /// their person's sealed language: new ones (`pending`) to route, and
-    /// ones case work canceled (`canceled`) to withdraw.
+    /// their person's sealed language: first those routing must let go of
+    /// (`withdrawal` set), then new pending ones to route; up to `limit` of
+    /// each.
     async fn unrouted_tasks(&self, limit: u32) -> StoreResult<Vec<UnroutedTask>>;
     /// Marks tasks as handed over without routing them (routing refused them).
     async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()>;
-    /// Cancels a case's unfinished tasks in the task list and marks them
-    /// for routing to withdraw (the case closed). Returns how many.
+    /// Records that routing no longer holds these tasks (it had already
+    /// let go of them when asked to withdraw them).
+    async fn finish_withdrawals(&self, ids: &[Uuid]) -> StoreResult<()>;
+    /// Cancels a case's unfinished tasks in the task list and has routing
+    /// withdraw those it holds (the case closed). Returns how many.
     async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64>;
     /// Replaces the routing snapshot with `snapshot`, in one transaction.
     async fn save_routing_snapshot(&self, snapshot: &RoutingSnapshot) -> StoreResult<()>;
@@ -192,8 +196,10 @@ pub trait IdentityStore: Send + Sync {
     async fn access_rows(&self, user: Uuid, person: Uuid) -> StoreResult<AccessRows>;
 
     async fn get_task(&self, id: Uuid) -> StoreResult<Option<TaskRow>>;
-    /// Sets a task's assignee and status; `NotFound` if absent.
-    async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>, status: &str) -> StoreResult<()>;
+    /// Assigns a task by hand (`Some`: status `assigned`) or returns it to
+    /// the queue (`None`: `pending`, to be routed anew); routing is asked to
+    /// let go of it if it holds it. `NotFound` if absent.
+    async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>) -> StoreResult<()>;
     async fn tasks_for_assignee(&self, user: Uuid) -> StoreResult<Vec<TaskRow>>;
 }
 

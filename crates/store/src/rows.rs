@@ -139,6 +139,8 @@ pub struct UnroutedTask {
     pub task: TaskRow,
     /// The person's preferred language, sealed in `persons.language`.
     pub language: Option<Sealed>,
+    /// Why routing must let go of it (case work took it back), if so.
+    pub withdrawal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -419,17 +419,20 @@ macro_rules! identity_store_impl {
                 row_of(self, q, task).await
             }
 
-            async fn assign_task(
-                &self,
-                id: Uuid,
-                assignee: Option<Uuid>,
-                status: &str,
-            ) -> StoreResult<()> {
+            async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>) -> StoreResult<()> {
+                let (status, reason) = match assignee {
+                    Some(_) => ("assigned", "assigned by hand"),
+                    None => ("pending", "returned to the queue"),
+                };
                 let mut q = select("UPDATE tasks SET assignee_id = ");
                 q.push_bind(assignee)
                     .push(", status = ")
                     .push_bind(status)
-                    .push(" WHERE id = ")
+                    // Routing holds it: it must let go (and then, for a
+                    // returned task, route it anew).
+                    .push(", withdrawal = CASE WHEN routed = TRUE THEN ")
+                    .push_bind(reason)
+                    .push(" ELSE withdrawal END WHERE id = ")
                     .push_bind(id);
                 match write_one(self, q).await? {
                     0 => Err(StoreError::NotFound),

@@ -32,27 +32,31 @@ macro_rules! routing_store_impl {
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
                 // One statement per chunk: `progress` names each task once.
-                // `VALUES` columns are column1.. on both backends.
+                // `VALUES` columns are column1.. on both backends. While
+                // routing has yet to let go of a task case work took back
+                // (`withdrawal`), case work's status and assignee stand;
+                // once routing has finished with it, it no longer holds it.
+                // A finished task keeps the worker who had it. Workers are
+                // staff users; an id that is not one (none in practice)
+                // leaves no assignee rather than failing the group.
                 for chunk in progress.chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(
-                        "UPDATE tasks SET routed = TRUE, status = p.column2, \
-                         assignee_id = CASE WHEN p.column2 IN ('completed', 'canceled') \
-                         THEN tasks.assignee_id \
-                         ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END FROM (",
+                        "UPDATE tasks SET \
+                         routed = CASE WHEN tasks.withdrawal IS NOT NULL \
+                           AND p.column2 IN ('completed', 'canceled') THEN FALSE ELSE TRUE END, \
+                         status = CASE WHEN tasks.withdrawal IS NULL THEN p.column2 \
+                           ELSE tasks.status END, \
+                         assignee_id = CASE WHEN tasks.withdrawal IS NOT NULL \
+                           OR p.column2 IN ('completed', 'canceled') THEN tasks.assignee_id \
+                           ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END, \
+                         withdrawal = CASE WHEN p.column2 IN ('completed', 'canceled') \
+                           THEN NULL ELSE tasks.withdrawal END \
+                         FROM (",
                     );
                     q.push_values(chunk, |mut b, p| {
                         b.push_bind(p.id).push_bind(p.status).push_bind(p.assignee);
                     });
-                    // A finished task keeps the worker who had it (above);
-                    // workers are staff users, and an id that is not one
-                    // (none in practice) leaves no assignee rather than
-                    // failing the group. Case work canceled a task that
-                    // routing has yet to withdraw: only routing's own
-                    // cancellation settles that.
-                    q.push(
-                        ") AS p WHERE tasks.id = p.column1 AND (p.column2 = 'canceled' \
-                         OR NOT (tasks.status = 'canceled' AND tasks.routed = FALSE))",
-                    );
+                    q.push(") AS p WHERE tasks.id = p.column1");
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
                 tx.commit().await.map_err(err)
@@ -63,22 +67,29 @@ macro_rules! routing_store_impl {
                     .split(", ")
                     .map(|c| format!("t.{c}"))
                     .collect();
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "SELECT {}, p.language FROM tasks t JOIN persons p ON p.id = t.person_id \
-                     WHERE t.routed = FALSE AND t.status IN ('pending', 'canceled') \
-                     ORDER BY t.created_at, t.id LIMIT ",
-                    columns.join(", ")
-                ));
-                q.push_bind(i64::from(limit));
-                let rows = q.build().fetch_all(self.read_pool()).await.map_err(err)?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(UnroutedTask {
+                let mut out = Vec::new();
+                // Two statements, each matching one partial index's WHERE.
+                for which in [
+                    "t.withdrawal IS NOT NULL",
+                    "t.routed = FALSE AND t.status = 'pending' AND t.withdrawal IS NULL",
+                ] {
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT {}, p.language, t.withdrawal FROM tasks t \
+                         JOIN persons p ON p.id = t.person_id \
+                         WHERE {which} ORDER BY t.created_at, t.id LIMIT ",
+                        columns.join(", ")
+                    ));
+                    q.push_bind(i64::from(limit));
+                    let rows = q.build().fetch_all(self.read_pool()).await.map_err(err)?;
+                    for r in &rows {
+                        out.push(UnroutedTask {
                             task: task(r)?,
                             language: r.try_get("language").map_err(err)?,
-                        })
-                    })
-                    .collect()
+                            withdrawal: r.try_get("withdrawal").map_err(err)?,
+                        });
+                    }
+                }
+                Ok(out)
             }
 
             async fn save_routing_snapshot(&self, snap: &RoutingSnapshot) -> StoreResult<()> {
@@ -161,7 +172,9 @@ macro_rules! routing_store_impl {
 
             async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64> {
                 let mut q = QueryBuilder::<$db>::new(
-                    "UPDATE tasks SET status = 'canceled', routed = FALSE WHERE case_id = ",
+                    "UPDATE tasks SET status = 'canceled', \
+                     withdrawal = CASE WHEN routed = TRUE THEN 'case closed' ELSE NULL END \
+                     WHERE case_id = ",
                 );
                 q.push_bind(case_id).push(format!(
                     " AND status IN ('pending', {})",
@@ -174,20 +187,11 @@ macro_rules! routing_store_impl {
             }
 
             async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()> {
-                if ids.is_empty() {
-                    return Ok(());
-                }
-                let mut tx = self.write_tx().await?;
-                for chunk in ids.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new("UPDATE tasks SET routed = TRUE WHERE id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    q.push(")");
-                    q.build().execute(&mut *tx).await.map_err(err)?;
-                }
-                tx.commit().await.map_err(err)
+                self.set_routed(ids, "routed = TRUE").await
+            }
+
+            async fn finish_withdrawals(&self, ids: &[Uuid]) -> StoreResult<()> {
+                self.set_routed(ids, "routed = FALSE, withdrawal = NULL").await
             }
 
             async fn try_lead_routing(
@@ -239,6 +243,26 @@ macro_rules! routing_store_impl {
                         })
                     })
                     .collect()
+            }
+        }
+
+        impl $store {
+            /// Sets `set` on the tasks `ids`, in one transaction.
+            async fn set_routed(&self, ids: &[Uuid], set: &str) -> StoreResult<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.write_tx().await?;
+                for chunk in ids.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(format!("UPDATE tasks SET {set} WHERE id IN ("));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
             }
         }
     };
