@@ -197,6 +197,22 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
     );
 }
 
+/// A tracer without a password (routing tests need only the account).
+async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
+    let (u, _) = cw
+        .add_user(tracedesk_casework::NewUser {
+            username: name.into(),
+            display_name: "Conformance Person".into(),
+            role: tracedesk_identity::Role::Tracer,
+            jurisdiction: jurisdiction.into(),
+            password: None,
+            mfa_required: false,
+        })
+        .await
+        .unwrap();
+    u.id
+}
+
 /// Tasks that lab intake and named contacts made are routed exactly once,
 /// with the person's language, and routing's progress shows in the
 /// case-work task list.
@@ -220,22 +236,10 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         .unwrap()
         .remove(0);
     let d = open().await.unwrap();
-    let mut staff = Vec::new();
-    for name in ["router.es", "router.en"] {
-        let (u, _) = cw
-            .add_user(tracedesk_casework::NewUser {
-                username: name.into(),
-                display_name: "Conformance Person".into(),
-                role: tracedesk_identity::Role::Tracer,
-                jurisdiction: "root".into(),
-                password: None,
-                mfa_required: false,
-            })
-            .await
-            .unwrap();
-        staff.push(u.id);
-    }
-    let (es, en) = (staff[0], staff[1]);
+    let (es, en) = (
+        add_tracer(cw, "router.es", "root").await,
+        add_tracer(cw, "router.en", "root").await,
+    );
     for (w, lang) in [(es, "es"), (en, "en")] {
         d.apply(Event::AddWorker {
             id: w,
@@ -415,19 +419,9 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     // the task (withdrawing its offer).
     // A town of its own, so its one worker is offered nothing else.
     cw.add_jurisdiction("r-town", "Town", None).await.unwrap();
-    let (tl, _) = cw
-        .add_user(tracedesk_casework::NewUser {
-            username: "router.tl".into(),
-            display_name: "Conformance Person".into(),
-            role: tracedesk_identity::Role::Tracer,
-            jurisdiction: "r-town".into(),
-            password: None,
-            mfa_required: false,
-        })
-        .await
-        .unwrap();
+    let tl = add_tracer(cw, "router.tl", "r-town").await;
     d.apply(Event::AddWorker {
-        id: tl.id,
+        id: tl,
         attributes: serde_json::json!({"skills": ["case_investigation"], "languages": ["tl"],
             "jurisdiction": "r-town"}),
         capacity: vec![],
@@ -435,7 +429,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     .await
     .unwrap();
     d.apply(Event::SetActivity {
-        worker: tl.id,
+        worker: tl,
         activity: "Available".into(),
         reject_pending: false,
     })
@@ -458,25 +452,15 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     let offered = status(task.id).await;
     assert_eq!(
         (offered.status.as_str(), offered.assignee_id),
-        ("reserved", Some(tl.id)),
+        ("reserved", Some(tl)),
         "offered to the one free worker who speaks the language"
     );
-    let (hand, _) = cw
-        .add_user(tracedesk_casework::NewUser {
-            username: "by.hand".into(),
-            display_name: "Conformance Person".into(),
-            role: tracedesk_identity::Role::Tracer,
-            jurisdiction: "root".into(),
-            password: None,
-            mfa_required: false,
-        })
-        .await
-        .unwrap();
-    cw.assign_task(task.id, Some(hand.id)).await.unwrap();
+    let hand = add_tracer(cw, "by.hand", "root").await;
+    cw.assign_task(task.id, Some(hand)).await.unwrap();
     let by_hand = |t: TaskRow| (t.status, t.assignee_id);
     assert_eq!(
         by_hand(status(task.id).await),
-        ("assigned".into(), Some(hand.id))
+        ("assigned".into(), Some(hand))
     );
     d.apply(Event::UpdateTask {
         id: task.id,
@@ -486,14 +470,14 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     .unwrap();
     assert_eq!(
         by_hand(status(task.id).await),
-        ("assigned".into(), Some(hand.id)),
+        ("assigned".into(), Some(hand)),
         "routing's progress leaves a hand assignment alone"
     );
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
     assert!(d.read(|e| e.task_view(task.id).is_none()).await, "let go");
     assert_eq!(
         by_hand(status(task.id).await),
-        ("assigned".into(), Some(hand.id))
+        ("assigned".into(), Some(hand))
     );
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 0, "and stays out");
     // Returned to the queue, it is routed anew.
