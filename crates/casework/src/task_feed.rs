@@ -81,7 +81,8 @@ pub async fn route_new_tasks(
         if let Some(e) = failed {
             return Err(e);
         }
-        if last_round {
+        // Tasks routing let go of may be pending again: route them now.
+        if last_round && let_go.is_empty() {
             return Ok(routed);
         }
     }

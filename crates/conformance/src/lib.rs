@@ -250,9 +250,12 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         .await
         .unwrap();
     }
+    // Tasks case work took back earlier (assigned by hand) are withdrawn,
+    // though routing never had them: nothing to route there.
+    let to_route = waiting.iter().filter(|t| t.withdrawal.is_none()).count();
     assert_eq!(
         route_new_tasks(cw, &d).await.unwrap(),
-        waiting.len() + 1,
+        to_route + 1,
         "every waiting task routed"
     );
     assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
@@ -499,6 +502,49 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         "pending" | "reserved"
     ));
     assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+
+    // Case work takes back a task the feed is handing over at that moment
+    // (by hand, or by closing the case): the hand-over's progress, landing
+    // late, does not undo it, and routing then lets go.
+    for close in [false, true] {
+        let r = cw
+            .ingest_lab_results(&[LabResultInput {
+                jurisdiction: Some("r-town".into()),
+                ..lab(
+                    "Ada",
+                    if close { "Closed" } else { "Assigned" },
+                    Some("1979-01-02"),
+                    None,
+                    if close { "R-5" } else { "R-4" },
+                    "positive",
+                )
+            }])
+            .await;
+        let case_id = r[0].case_id.unwrap();
+        let task = cw.store().tasks_for_case(case_id).await.unwrap().remove(0);
+        let expected = if close {
+            cw.patch_case(case_id, &closed).await.unwrap();
+            ("canceled".to_string(), None)
+        } else {
+            cw.assign_task(task.id, Some(hand)).await.unwrap();
+            ("assigned".to_string(), Some(hand))
+        };
+        cw.store()
+            .append_routing_events(
+                &[],
+                &[tracedesk_store::TaskProgress {
+                    id: task.id,
+                    status: "reserved",
+                    assignee: Some(tl),
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(by_hand(status(task.id).await), expected, "close {close}");
+        route_new_tasks(cw, &d).await.unwrap();
+        assert_eq!(by_hand(status(task.id).await), expected, "close {close}");
+        assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+    }
 }
 
 /// Journaled mode: entries reach the log, a crash's leftovers are absorbed

@@ -428,11 +428,13 @@ macro_rules! identity_store_impl {
                 q.push_bind(assignee)
                     .push(", status = ")
                     .push_bind(status)
-                    // Routing holds it: it must let go (and then, for a
-                    // returned task, route it anew).
-                    .push(", withdrawal = CASE WHEN routed = TRUE THEN ")
+                    // Routing must let go if it holds it (and then route a
+                    // returned task anew). Asked even when the task looks
+                    // unrouted: the feed may be handing it over right now,
+                    // and its progress must not undo this.
+                    .push(", withdrawal = ")
                     .push_bind(reason)
-                    .push(" ELSE withdrawal END WHERE id = ")
+                    .push(" WHERE id = ")
                     .push_bind(id);
                 match write_one(self, q).await? {
                     0 => Err(StoreError::NotFound),

@@ -172,8 +172,9 @@ macro_rules! routing_store_impl {
 
             async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64> {
                 let mut q = QueryBuilder::<$db>::new(
-                    "UPDATE tasks SET status = 'canceled', \
-                     withdrawal = CASE WHEN routed = TRUE THEN 'case closed' ELSE NULL END \
+                    // Withdrawn even when it looks unrouted: the feed may be
+                    // handing it over right now.
+                    "UPDATE tasks SET status = 'canceled', withdrawal = 'case closed' \
                      WHERE case_id = ",
                 );
                 q.push_bind(case_id).push(format!(
