@@ -98,13 +98,7 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
     })
     .await
     .unwrap();
-    d.apply(Event::SetActivity {
-        worker,
-        activity: "Available".into(),
-        reject_pending: false,
-    })
-    .await
-    .unwrap();
+    available(&d, worker).await;
     let out = d
         .apply(Event::CreateTask {
             id: Uuid::now_v7(),
@@ -197,6 +191,25 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
     );
 }
 
+/// A worker comes to work; what routing decided (offers) is returned.
+async fn available(
+    d: &tracedesk_casework::dispatch::Dispatch,
+    worker: Uuid,
+) -> Vec<tracedesk_routing::Decision> {
+    d.apply(tracedesk_routing::Event::SetActivity {
+        worker,
+        activity: "Available".into(),
+        reject_pending: false,
+    })
+    .await
+    .unwrap()
+}
+
+/// The first task case work made for a case (its interview).
+async fn first_task(cw: &Casework, case_id: Uuid) -> TaskRow {
+    cw.store().tasks_for_case(case_id).await.unwrap().remove(0)
+}
+
 /// A tracer without a password (routing tests need only the account).
 async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
     let (u, _) = cw
@@ -229,12 +242,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         }])
         .await;
     assert!(r[0].case_created, "{r:?}");
-    let task = cw
-        .store()
-        .tasks_for_case(r[0].case_id.unwrap())
-        .await
-        .unwrap()
-        .remove(0);
+    let task = first_task(cw, r[0].case_id.unwrap()).await;
     let d = open().await.unwrap();
     let (es, en) = (
         add_tracer(cw, "router.es", "root").await,
@@ -269,14 +277,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     assert_eq!(status(task.id).await.status, "pending");
 
     // An offer, its acceptance and the finished work show in the task list.
-    let out = d
-        .apply(Event::SetActivity {
-            worker: es,
-            activity: "Available".into(),
-            reject_pending: false,
-        })
-        .await
-        .unwrap();
+    let out = available(&d, es).await;
     let (reservation, offered) = out
         .iter()
         .find_map(|x| match x {
@@ -317,13 +318,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         !stored.image.windows(18).any(|w| w == b"case_investigation"),
         "sealed"
     );
-    d.apply(Event::SetActivity {
-        worker: en,
-        activity: "Available".into(),
-        reject_pending: false,
-    })
-    .await
-    .unwrap();
+    available(&d, en).await;
     let again = open().await.unwrap();
     assert_eq!(
         again.snapshot_seq().await,
@@ -391,7 +386,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         )])
         .await;
     let case_id = r[0].case_id.unwrap();
-    let task = cw.store().tasks_for_case(case_id).await.unwrap().remove(0);
+    let task = first_task(cw, case_id).await;
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
     let closed = CasePatch {
         status: Some("closed".into()),
@@ -431,13 +426,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     })
     .await
     .unwrap();
-    d.apply(Event::SetActivity {
-        worker: tl,
-        activity: "Available".into(),
-        reject_pending: false,
-    })
-    .await
-    .unwrap();
+    available(&d, tl).await;
     let r = cw
         .ingest_lab_results(&[LabResultInput {
             language: Some("tl".into()),
@@ -445,12 +434,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
             ..lab("Noé", "Paz", Some("1985-07-08"), None, "R-3", "positive")
         }])
         .await;
-    let task = cw
-        .store()
-        .tasks_for_case(r[0].case_id.unwrap())
-        .await
-        .unwrap()
-        .remove(0);
+    let task = first_task(cw, r[0].case_id.unwrap()).await;
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
     let offered = status(task.id).await;
     assert_eq!(
@@ -521,7 +505,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
             }])
             .await;
         let case_id = r[0].case_id.unwrap();
-        let task = cw.store().tasks_for_case(case_id).await.unwrap().remove(0);
+        let task = first_task(cw, case_id).await;
         let expected = if close {
             cw.patch_case(case_id, &closed).await.unwrap();
             ("canceled".to_string(), None)
