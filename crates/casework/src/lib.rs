@@ -145,7 +145,8 @@ impl Casework {
             .clone()
     }
 
-    /// Tells the routing leader on this node that case work made tasks.
+    /// Tells the routing leader on this node that case work made tasks or
+    /// took some back: its feed has work.
     pub(crate) fn tasks_made(&self) {
         self.new_tasks.notify_one();
     }
@@ -154,14 +155,15 @@ impl Casework {
     /// Routing, if it holds the task, lets go of it, withdrawing any offer
     /// (and routes a returned task anew): at once when this node leads
     /// routing, else within a second.
+    /// Returns the task's new status.
     pub async fn assign_task(
         &self,
         id: uuid::Uuid,
         assignee: Option<uuid::Uuid>,
-    ) -> Result<(), CaseworkError> {
-        self.store.assign_task(id, assignee).await?;
+    ) -> Result<&'static str, CaseworkError> {
+        let status = self.store.assign_task(id, assignee).await?;
         self.tasks_made();
-        Ok(())
+        Ok(status)
     }
 
     /// Resolves when case work on this node has made tasks since the last call.

@@ -6,8 +6,9 @@
 //! node. The routing leader takes tasks not yet routed, oldest first, and
 //! creates them in the engine. The transaction that logs a task's routing
 //! also marks it routed, so each task is routed exactly once, however the
-//! nodes crash. A task case work cancels (its case closed) goes the same
-//! way back: marked unrouted and canceled, it is withdrawn from routing.
+//! nodes crash. A task case work takes back (its case closed, assigned by
+//! hand, returned to the queue) carries the reason in `withdrawal`: the
+//! feed cancels it in the engine, after which routing no longer holds it.
 
 use crate::dispatch::{Dispatch, DispatchError};
 use crate::error::CaseworkError;

@@ -615,9 +615,10 @@ async fn assign_task(
             .with_field("user_id"));
         }
     }
-    s.cw.assign_task(id, input.user_id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let status =
+        s.cw.assign_task(id, input.user_id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
     if let Some(a) = s.cw.auditor() {
         let detail = match input.user_id {
             Some(u) => format!("{route}: assigned to user:{u}"),
@@ -634,11 +635,6 @@ async fn assign_task(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     }
-    let status = if input.user_id.is_some() {
-        "assigned"
-    } else {
-        "pending"
-    };
     Ok(Json(json!({ "id": id, "status": status, "assignee_id": input.user_id })).into_response())
 }
 

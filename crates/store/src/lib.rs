@@ -198,8 +198,9 @@ pub trait IdentityStore: Send + Sync {
     async fn get_task(&self, id: Uuid) -> StoreResult<Option<TaskRow>>;
     /// Assigns a task by hand (`Some`: status `assigned`) or returns it to
     /// the queue (`None`: `pending`, to be routed anew); routing is asked to
-    /// let go of it if it holds it. `NotFound` if absent.
-    async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>) -> StoreResult<()>;
+    /// let go of it if it holds it. Returns the status set; `NotFound` if
+    /// absent.
+    async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>) -> StoreResult<&'static str>;
     async fn tasks_for_assignee(&self, user: Uuid) -> StoreResult<Vec<TaskRow>>;
 }
 

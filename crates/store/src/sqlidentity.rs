@@ -419,7 +419,11 @@ macro_rules! identity_store_impl {
                 row_of(self, q, task).await
             }
 
-            async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>) -> StoreResult<()> {
+            async fn assign_task(
+                &self,
+                id: Uuid,
+                assignee: Option<Uuid>,
+            ) -> StoreResult<&'static str> {
                 let (status, reason) = match assignee {
                     Some(_) => ("assigned", "assigned by hand"),
                     None => ("pending", "returned to the queue"),
@@ -438,7 +442,7 @@ macro_rules! identity_store_impl {
                     .push_bind(id);
                 match write_one(self, q).await? {
                     0 => Err(StoreError::NotFound),
-                    _ => Ok(()),
+                    _ => Ok(status),
                 }
             }
 
