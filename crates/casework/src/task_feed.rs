@@ -8,7 +8,8 @@
 //! also marks it routed, so each task is routed exactly once, however the
 //! nodes crash. A task case work takes back (its case closed, assigned by
 //! hand, returned to the queue) carries the reason in `withdrawal`: the
-//! feed cancels it in the engine, after which routing no longer holds it.
+//! feed assigns a hand-assigned task to the same person in the engine, and
+//! cancels the others, after which routing no longer holds them.
 
 use crate::dispatch::{Dispatch, DispatchError};
 use crate::error::CaseworkError;
@@ -16,7 +17,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use tracedesk_identity::jurisdiction::Jurisdictions;
 use tracedesk_routing::{Event, RouteError};
-use tracedesk_store::{UnroutedTask, schema};
+use tracedesk_store::{UnroutedTask, schema, withdrawal};
 use tracedesk_vault::FieldContext;
 
 /// Tasks taken per round; their events share group commits.
@@ -45,16 +46,18 @@ pub async fn route_new_tasks(
         let mut running = tokio::task::JoinSet::new();
         for t in page {
             let withdrawing = t.withdrawal.is_some();
-            let event = match &t.withdrawal {
-                // Case work took it back (case closed, assigned by hand…).
-                Some(reason) => Event::CancelTask {
-                    id: t.task.id,
-                    reason: reason.clone(),
-                },
-                None => create_event(d, &jurisdictions, &t),
-            };
+            let attempts = attempts(d, &jurisdictions, &t);
             let d = d.clone();
-            running.spawn(async move { (t.task.id, withdrawing, d.apply(event).await) });
+            running.spawn(async move {
+                let mut result = Err(DispatchError::Refused(RouteError::UnknownTask(t.task.id)));
+                for event in attempts {
+                    result = d.apply(event).await;
+                    if !matches!(result, Err(DispatchError::Refused(_))) {
+                        break;
+                    }
+                }
+                (t.task.id, withdrawing, result)
+            });
         }
         let mut refused = Vec::new();
         let mut let_go = Vec::new();
@@ -67,7 +70,7 @@ pub async fn route_new_tasks(
                     refused.push(id)
                 }
                 // To withdraw, but routing had already finished with it (or
-                // had set it aside).
+                // had set it aside), and could not take a hand assignment.
                 Ok((id, true, Err(DispatchError::Refused(_)))) => let_go.push(id),
                 Ok((id, false, Err(DispatchError::Refused(e)))) => {
                     tracing::warn!(task = %id, error = %kind(&e), "routing refused a case-work task; it stays in the task list unrouted");
@@ -89,6 +92,32 @@ pub async fn route_new_tasks(
     }
 }
 
+/// What the feed asks of routing for a task, in order; the first that
+/// routing accepts is done, and if it accepts none, routing lets go.
+fn attempts(d: &Dispatch, jurisdictions: &Jurisdictions, t: &UnroutedTask) -> Vec<Event> {
+    let cancel = |reason: &str| Event::CancelTask {
+        id: t.task.id,
+        reason: reason.to_string(),
+    };
+    match (t.withdrawal.as_deref(), t.task.assignee_id) {
+        (None, _) => vec![create_event(d, jurisdictions, t, None)],
+        // Assigned by hand: routing assigns it to the same person, so it
+        // counts against their room and they finish it like any task. If
+        // routing does not hold it, it is made already theirs; if they are
+        // not a routing worker, routing lets go.
+        (Some(withdrawal::BY_HAND), Some(worker)) => vec![
+            Event::Assign {
+                task: t.task.id,
+                worker,
+            },
+            create_event(d, jurisdictions, t, Some(worker)),
+            cancel(withdrawal::BY_HAND),
+        ],
+        // Closed case, returned to the queue.
+        (Some(reason), _) => vec![cancel(reason)],
+    }
+}
+
 /// The refusal without any attribute values it might quote.
 fn kind(e: &RouteError) -> String {
     match e {
@@ -100,7 +129,12 @@ fn kind(e: &RouteError) -> String {
 /// The routing task for a case-work task: its type, jurisdiction, ids and
 /// the person's language (primary subtag: `es` for `es-MX`, since workers
 /// speak languages, not regions). No other personal data goes to routing.
-fn create_event(d: &Dispatch, jurisdictions: &Jurisdictions, t: &UnroutedTask) -> Event {
+fn create_event(
+    d: &Dispatch,
+    jurisdictions: &Jurisdictions,
+    t: &UnroutedTask,
+    worker: Option<uuid::Uuid>,
+) -> Event {
     let task = &t.task;
     let mut attributes = Map::new();
     attributes.insert("type".into(), json!(task.kind));
@@ -141,6 +175,7 @@ fn create_event(d: &Dispatch, jurisdictions: &Jurisdictions, t: &UnroutedTask) -
         priority: None,
         due: Some(task.due_at.timestamp_millis()),
         ttl: None,
+        worker,
     }
 }
 

@@ -107,6 +107,7 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
             priority: None,
             due: None,
             ttl: None,
+            worker: None,
         })
         .await
         .unwrap();
@@ -486,6 +487,43 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         "pending" | "reserved"
     ));
     assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+
+    // Assigned by hand to a routing worker, routing assigns it to them too:
+    // it takes their room, the task list's withdrawal is cleared, and they
+    // finish it like any routed task.
+    let routing_follows = async |task: Uuid, worker: Uuid| {
+        cw.assign_task(task, Some(worker)).await.unwrap();
+        assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
+        assert_eq!(
+            d.read(move |e| e.task_view(task).map(|v| (v.state, v.worker)))
+                .await,
+            Some((tracedesk_routing::TaskState::Assigned, Some(worker)))
+        );
+        assert_eq!(
+            by_hand(status(task).await),
+            ("assigned".into(), Some(worker))
+        );
+        assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+    };
+    routing_follows(task.id, es).await;
+    d.apply(Event::Complete { task: task.id }).await.unwrap();
+    assert_eq!(
+        by_hand(status(task.id).await),
+        ("completed".into(), Some(es)),
+        "routing's progress counts again"
+    );
+    // A task routing never had is made already theirs.
+    let r = cw
+        .ingest_lab_results(&[lab(
+            "Eva",
+            "Hand",
+            Some("1970-01-02"),
+            None,
+            "R-6",
+            "positive",
+        )])
+        .await;
+    routing_follows(first_task(cw, r[0].case_id.unwrap()).await.id, en).await;
 
     // Case work takes back a task the feed is handing over at that moment
     // (by hand, or by closing the case): the hand-over's progress, landing

@@ -510,11 +510,13 @@ impl Engine {
                 priority,
                 due,
                 ttl,
+                worker,
             } => {
                 if self.task_ids.contains_key(&id) {
                     return Err(RouteError::Duplicate(id));
                 }
                 let c = self.channel(&channel)?;
+                let by_hand = worker.map(|w| self.worker_index(w)).transpose()?;
                 let attrs = self.attrs(&attributes)?;
                 let kind = match attrs.get(self.ws.type_key) {
                     Some(Val::Str(s)) => self.ws.task_types.get(s.as_ref()).copied(),
@@ -560,7 +562,10 @@ impl Engine {
                     self.timers
                         .insert((self.now.saturating_add(seconds(s)), Timer::Ttl(t, seq)));
                 }
-                self.route(t, out);
+                match by_hand {
+                    Some(w) => self.assign_by_hand(t, w, out),
+                    None => self.route(t, out),
+                }
                 Ok(())
             }
             Event::UpdateTask { id, attributes } => {
@@ -590,6 +595,25 @@ impl Engine {
                     }
                     Some(_) => {
                         self.cancel(t, &reason, out);
+                        Ok(())
+                    }
+                }
+            }
+            Event::Assign { task, worker } => {
+                let t = self.task_index(task)?;
+                let w = self.worker_index(worker)?;
+                match self.task(t).map(|k| (k.state, k.worker)) {
+                    Some((TaskState::Completed | TaskState::Canceled, _)) | None => {
+                        Err(self.illegal(t, "assign"))
+                    }
+                    // Already theirs: nothing changes, but it is said, so
+                    // whoever asked hears that routing agrees.
+                    Some((TaskState::Assigned | TaskState::Wrapping, Some(x))) if x == w => {
+                        out.push(Decision::Assigned { task, worker });
+                        Ok(())
+                    }
+                    Some(_) => {
+                        self.assign_by_hand(t, w, out);
                         Ok(())
                     }
                 }
@@ -1046,6 +1070,37 @@ impl Engine {
             self.close_reservation(o, ReservationState::Rescinded, out);
         }
         Ok(())
+    }
+
+    /// Gives a task to a worker without an offer: out of its queue, its
+    /// offers rescinded, taken from whoever held it. Counts against the
+    /// worker's room even past capacity; `has_room` and `list` then keep
+    /// routing from offering them more.
+    fn assign_by_hand(&mut self, t: u32, w: u32, out: &mut Vec<Decision>) {
+        self.unplace(t);
+        let Some(task) = self.task_mut(t) else { return };
+        // Set first, so workers freed below do not get this task back.
+        task.state = TaskState::Assigned;
+        task.escalate = false;
+        let previous = task.worker.replace(w);
+        let pending = task.pending.clone();
+        let (id, channel) = (task.id, task.channel);
+        for r in pending {
+            self.close_reservation(r, ReservationState::Rescinded, out);
+        }
+        self.load(w, channel, true, false);
+        out.push(Decision::Assigned {
+            task: id,
+            worker: self.workers[w as usize].id,
+        });
+        if let Some(p) = previous {
+            out.push(Decision::Released {
+                task: id,
+                worker: self.workers[p as usize].id,
+            });
+            self.load(p, channel, false, true);
+            self.pull(p, out);
+        }
     }
 
     /// Ends a pending reservation without the task being taken, frees the

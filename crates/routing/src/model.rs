@@ -36,6 +36,8 @@ impl Decision {
         match self {
             Decision::Offered { worker, .. }
             | Decision::Accepted { worker, .. }
+            | Decision::Assigned { worker, .. }
+            | Decision::Released { worker, .. }
             | Decision::Rejected { worker, .. }
             | Decision::TimedOut { worker, .. }
             | Decision::Rescinded { worker, .. }
@@ -49,6 +51,8 @@ impl Decision {
         match self {
             Decision::Offered { task, .. }
             | Decision::Accepted { task, .. }
+            | Decision::Assigned { task, .. }
+            | Decision::Released { task, .. }
             | Decision::Rejected { task, .. }
             | Decision::TimedOut { task, .. }
             | Decision::Rescinded { task, .. }
@@ -65,6 +69,8 @@ impl Decision {
         match self {
             Decision::Offered { .. } => "offered",
             Decision::Accepted { .. } => "accepted",
+            Decision::Assigned { .. } => "assigned",
+            Decision::Released { .. } => "released",
             Decision::Rejected { .. } => "rejected",
             Decision::TimedOut { .. } => "timed_out",
             Decision::Rescinded { .. } => "rescinded",
@@ -134,6 +140,9 @@ pub enum Event {
         due: Option<Millis>,
         /// Seconds until the task is canceled if no one has taken it.
         ttl: Option<u64>,
+        /// Made already assigned to this worker, by hand: no offer is made.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker: Option<Uuid>,
     },
     UpdateTask {
         id: Uuid,
@@ -142,6 +151,15 @@ pub enum Event {
     CancelTask {
         id: Uuid,
         reason: String,
+    },
+    /// A supervisor gives a live task to a worker, whatever routing had
+    /// done with it: offers are withdrawn, a worker who held it loses it.
+    /// It counts against the worker's room like any task, and may take
+    /// them past their capacity (routing then offers them nothing more on
+    /// that channel until they are below it again).
+    Assign {
+        task: Uuid,
+        worker: Uuid,
     },
     Accept {
         reservation: u64,
@@ -171,6 +189,16 @@ pub enum Decision {
     },
     Accepted {
         reservation: u64,
+        task: Uuid,
+        worker: Uuid,
+    },
+    /// Assigned by hand (no reservation).
+    Assigned {
+        task: Uuid,
+        worker: Uuid,
+    },
+    /// The worker held the task and it was assigned to someone else.
+    Released {
         task: Uuid,
         worker: Uuid,
     },

@@ -140,6 +140,7 @@ pub fn create_task(n: u128, r: &mut Rng, now: i64) -> Event {
         priority: Some(r.below(3) as i32),
         due: Some(now + r.below(24 * 3600) as i64 * 1000),
         ttl: None,
+        worker: None,
     }
 }
 

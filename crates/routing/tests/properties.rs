@@ -1,5 +1,6 @@
-//! Properties of the routing core over random histories: capacity is never
-//! exceeded, no task is assigned twice, no eligible worker idles while a
+//! Properties of the routing core over random histories: routing never
+//! takes a worker past capacity (only a supervisor's hand can), no task is
+//! accepted twice, no eligible worker idles while a
 //! task waits, a worker is never offered a task while a better one they
 //! could take waits, every task is eventually offered to someone who can take
 //! it, and replaying the events rebuilds the same state.
@@ -51,6 +52,8 @@ enum Op {
     Wrap(usize),
     Complete(usize),
     Cancel(usize),
+    /// A supervisor assigns a live task to a worker by hand.
+    Assign(usize, usize),
     Update(usize, WorkerSpec),
     Wait(i64),
 }
@@ -86,6 +89,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::Wrap),
         3 => any::<usize>().prop_map(Op::Complete),
         1 => any::<usize>().prop_map(Op::Cancel),
+        1 => (any::<usize>(), 0..5usize).prop_map(|(t, w)| Op::Assign(t, w)),
         1 => (0..5usize, worker_spec()).prop_map(|(w, s)| Op::Update(w, s)),
         3 => (0i64..400_000).prop_map(Op::Wait),
     ]
@@ -108,6 +112,8 @@ struct Seen {
     offers: BTreeMap<u64, (Uuid, Uuid)>,
     assigned: BTreeSet<Uuid>,
     ever_accepted: BTreeSet<Uuid>,
+    /// Tasks a supervisor assigned: they may take a worker past capacity.
+    by_hand: BTreeSet<Uuid>,
 }
 
 impl Seen {
@@ -132,6 +138,14 @@ impl Seen {
                     );
                     self.assigned.insert(*task);
                 }
+                Decision::Assigned { task, .. } => {
+                    prop_assert!(
+                        !self.offers.values().any(|(t, _)| t == task),
+                        "task {task} assigned by hand while still offered"
+                    );
+                    self.assigned.insert(*task);
+                    self.by_hand.insert(*task);
+                }
                 Decision::Rejected { reservation, .. }
                 | Decision::TimedOut { reservation, .. }
                 | Decision::Rescinded { reservation, .. } => {
@@ -139,6 +153,7 @@ impl Seen {
                 }
                 Decision::Completed { task } | Decision::Canceled { task, .. } => {
                     self.assigned.remove(task);
+                    self.by_hand.remove(task);
                     self.offers.retain(|_, (t, _)| t != task);
                 }
                 _ => {}
@@ -246,7 +261,17 @@ impl Sim {
                 continue;
             };
             for (channel, load, capacity) in &room {
-                prop_assert!(load <= capacity, "{w} over capacity on {channel}");
+                // Routing offers only below capacity, so what routing gave
+                // the worker never exceeds it; tasks given by hand may.
+                let by_hand = tasks
+                    .iter()
+                    .filter(|t| t.channel == channel && t.worker == Some(w))
+                    .filter(|t| self.seen.by_hand.contains(&t.id))
+                    .count();
+                prop_assert!(
+                    usize::from(*load) <= usize::from(*capacity) + by_hand,
+                    "{w} over capacity on {channel}"
+                );
                 let held = tasks
                     .iter()
                     .filter(|t| t.channel == channel)
@@ -319,6 +344,7 @@ impl Sim {
                     priority: *priority,
                     due: due_in_min.map(|m| self.now + m * 60_000),
                     ttl: *ttl,
+                    worker: None,
                 }
             }
             Op::Activity(w, a, reject_pending) => Event::SetActivity {
@@ -349,6 +375,13 @@ impl Sim {
                 Some(id) => Event::CancelTask {
                     id,
                     reason: "test".into(),
+                },
+                None => return Ok(()),
+            },
+            Op::Assign(k, w) => match pick(self.e.tasks().map(|t| t.id).collect(), *k) {
+                Some(task) => Event::Assign {
+                    task,
+                    worker: wid(*w),
                 },
                 None => return Ok(()),
             },

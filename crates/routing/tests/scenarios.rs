@@ -73,6 +73,7 @@ impl Run {
             priority: None,
             due,
             ttl: None,
+            worker: None,
         })
     }
 
@@ -345,6 +346,7 @@ fn ttl_cancels_and_bad_input_changes_nothing() {
         priority: None,
         due: None,
         ttl: Some(60),
+        worker: None,
     });
     let out = r.wait(61_000);
     assert!(out.contains(&Decision::Canceled {
@@ -377,6 +379,7 @@ fn ttl_cancels_and_bad_input_changes_nothing() {
                 priority: None,
                 due: None,
                 ttl: None,
+                worker: None,
             },
             "unknown channel `fax`",
         ),
@@ -388,6 +391,7 @@ fn ttl_cancels_and_bad_input_changes_nothing() {
                 priority: None,
                 due: None,
                 ttl: None,
+                worker: None,
             },
             "already exists",
         ),
@@ -518,4 +522,120 @@ fn staff_take_work_of_their_own_jurisdiction_only() {
     let o = offers(&r.task(12, json!({"type": "case_interview", "language": "en"})));
     assert_eq!(o.len(), 1);
     assert_eq!(o[0].2, id(1));
+}
+
+#[test]
+fn assignment_by_hand_withdraws_offers_and_takes_room() {
+    let mut r = Run::new(Workspace::public_health());
+    r.worker(1, tracer(&["en"]));
+    r.worker(2, tracer(&["en"]));
+    r.available(1);
+    let o = offers(&r.task(10, json!({"type": "case_interview"})));
+    assert_eq!((o[0].1, o[0].2), (id(10), id(1)));
+
+    // Given to worker 2 by hand: 1's offer is withdrawn, and 1 (free
+    // again) is offered the next task at once.
+    r.task(11, json!({"type": "case_interview"}));
+    let out = r.ok(Event::Assign {
+        task: id(10),
+        worker: id(2),
+    });
+    assert!(out.contains(&Decision::Rescinded {
+        reservation: o[0].0,
+        task: id(10),
+        worker: id(1),
+    }));
+    assert!(out.contains(&Decision::Assigned {
+        task: id(10),
+        worker: id(2),
+    }));
+    assert_eq!(offers(&out)[0].1, id(11), "the freed worker takes the next");
+    assert_eq!(r.state(10), Some(TaskState::Assigned));
+
+    // Worker 2's one voice line is taken: coming to work, they are
+    // offered nothing while the hand-given task is theirs.
+    r.task(12, json!({"type": "case_interview"}));
+    assert!(
+        offers(&r.available(2)).is_empty(),
+        "no room: nothing offered"
+    );
+    let room = |r: &Run, n| r.e.worker_room(id(n)).unwrap().1[0].clone();
+    assert_eq!(room(&r, 2), ("voice".to_string(), 1, 1));
+
+    // Given to worker 1, who already holds an offer: past their capacity,
+    // which routing never does on its own. Worker 2 is released and takes
+    // the waiting task.
+    let out = r.ok(Event::Assign {
+        task: id(10),
+        worker: id(1),
+    });
+    assert!(out.contains(&Decision::Released {
+        task: id(10),
+        worker: id(2),
+    }));
+    let o = offers(&out);
+    assert_eq!((o[0].1, o[0].2), (id(12), id(2)));
+    assert_eq!(room(&r, 1), ("voice".to_string(), 2, 1));
+
+    // Assigning again to its holder changes nothing but says so;
+    // completing it frees the room.
+    let before = r.e.snapshot();
+    assert_eq!(
+        r.ok(Event::Assign {
+            task: id(10),
+            worker: id(1),
+        }),
+        vec![Decision::Assigned {
+            task: id(10),
+            worker: id(1),
+        }]
+    );
+    assert_eq!(r.e.snapshot(), before);
+    r.ok(Event::Complete { task: id(10) });
+    assert_eq!(room(&r, 1), ("voice".to_string(), 1, 1));
+
+    // Bad input changes nothing.
+    let before = r.e.snapshot();
+    assert_eq!(
+        r.at(
+            0,
+            Event::Assign {
+                task: id(11),
+                worker: id(9),
+            }
+        ),
+        Err(RouteError::UnknownWorker(id(9)))
+    );
+    assert_eq!(
+        r.at(
+            0,
+            Event::Assign {
+                task: id(10),
+                worker: id(1),
+            }
+        ),
+        Err(RouteError::UnknownTask(id(10))),
+        "a finished task is gone"
+    );
+    assert_eq!(r.e.snapshot(), before);
+
+    // A task can be made already assigned: no offer, and it takes room.
+    let out = r.ok(Event::CreateTask {
+        id: id(13),
+        attributes: json!({"type": "case_interview"}),
+        channel: "voice".into(),
+        priority: None,
+        due: None,
+        ttl: None,
+        worker: Some(id(2)),
+    });
+    assert_eq!(
+        out,
+        vec![Decision::Assigned {
+            task: id(13),
+            worker: id(2),
+        }]
+    );
+    assert_eq!(room(&r, 2), ("voice".to_string(), 2, 1));
+    assert_eq!(r.e.counters().created, 4);
 }

@@ -252,7 +252,7 @@ fn add_routing_paths(doc: &mut Value) {
     let decisions = |d: &str| {
         json!({ "description": d, "content": { "application/json": { "schema": {
         "type": "object", "properties": { "decisions": { "type": "array", "items": { "type": "object",
-        "description": "offered, accepted, rejected, timed_out, rescinded, activity_changed, queued, wrapping, completed or canceled, with ids" } } } } } } })
+        "description": "offered, accepted, assigned, released, rejected, timed_out, rescinded, activity_changed, queued, wrapping, completed or canceled, with ids" } } } } } } })
     };
     let errors = |ok: Value| {
         let mut r = json!({ "401": error_response("Not signed in"), "403": error_response("Not allowed"),
@@ -320,7 +320,7 @@ fn add_routing_paths(doc: &mut Value) {
         paths[format!("/api/v1/routing/reservations/{{id}}/{step}").as_str()] = json!({ "post": { "summary": what,
             "parameters": [id("reservation", "int64")], "responses": errors(json!({ "200": decisions("The answer and what followed") })) } });
     }
-    paths["/api/v1/routing/workers/{id}/events"] = json!({ "get": { "summary": "Server-Sent Events for one worker (the worker or a supervisor): offered, accepted, rejected, timed_out, rescinded, activity_changed. Reconnect with Last-Event-ID to get what was missed; a first connection starts with the offers standing now",
+    paths["/api/v1/routing/workers/{id}/events"] = json!({ "get": { "summary": "Server-Sent Events for one worker (the worker or a supervisor): offered, accepted, assigned and released (by hand), rejected, timed_out, rescinded, activity_changed. Reconnect with Last-Event-ID to get what was missed; a first connection starts with the offers standing now",
         "parameters": [id("worker", "uuid"), { "name": "Last-Event-ID", "in": "header", "schema": { "type": "integer" } }],
         "responses": errors(json!({ "200": { "description": "text/event-stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } } })) } });
     paths["/api/v1/routing/stats/stream"] = json!({ "get": { "summary": "Server-Sent Events for supervisors: a `stats` event every second (same body as /routing/stats)",

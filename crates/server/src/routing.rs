@@ -424,6 +424,7 @@ async fn create_task(
             priority: input.priority,
             due: input.due.map(|d| d.timestamp_millis()),
             ttl: input.ttl,
+            worker: None,
         },
     )
     .await?;

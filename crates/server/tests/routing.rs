@@ -714,15 +714,18 @@ async fn lab_results_become_routed_case_interviews() {
     // The supervisor gives the case to another tracer by hand: routing lets
     // go of the task, the first tracer's access ends, the other's begins.
     let (other_id, other) = t.h.user("tracer-ny-2", Role::Tracer, "ny").await;
-    let (st, body) =
-        t.h.call(
-            &t.sup,
-            Method::POST,
-            &format!("/api/v1/tasks/{}/assign", task.id),
-            Some(json!({ "user_id": other_id })),
-        )
-        .await;
-    assert_eq!(st, 200, "{body}");
+    let assign = async |user: uuid::Uuid| {
+        let (st, body) =
+            t.h.call(
+                &t.sup,
+                Method::POST,
+                &format!("/api/v1/tasks/{}/assign", task.id),
+                Some(json!({ "user_id": user })),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+    };
+    assign(other_id).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let dispatch = t.h.cw.dispatch().unwrap();
     while dispatch.read(|e| e.task_view(task.id).is_some()).await {
@@ -742,6 +745,38 @@ async fn lab_results_become_routed_case_interviews() {
         t.h.call(&other, Method::GET, &format!("/api/v1/cases/{case}"), None)
             .await;
     assert_eq!(st, 200, "{body}");
+
+    // Handed back to the first tracer, a routing worker: routing assigns it
+    // to them as well (it takes their room), and they finish it through
+    // routing like any task they accepted.
+    assign(*tracer_id).await;
+    let routed = wait_for_task(&t, |x| {
+        x["id"] == task.id.to_string() && x["worker"] == tracer_id.to_string()
+    })
+    .await;
+    assert_eq!(routed["state"], "assigned", "{routed}");
+    let (st, _) =
+        t.h.call(&other, Method::GET, &format!("/api/v1/cases/{case}"), None)
+            .await;
+    assert_eq!(st, 403, "the other tracer's access ended");
+    let (st, body) =
+        t.h.call(
+            tracer,
+            Method::POST,
+            &format!("/api/v1/routing/tasks/{}/complete", task.id),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let stored = t.h.store.get_task(task.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.assignee_id),
+        ("completed", Some(*tracer_id))
+    );
+    let (st, _) =
+        t.h.call(tracer, Method::GET, &format!("/api/v1/cases/{case}"), None)
+            .await;
+    assert_eq!(st, 403, "finished: the access ends");
 }
 
 #[tokio::test]

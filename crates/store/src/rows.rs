@@ -262,6 +262,16 @@ pub enum ListScope {
     },
 }
 
+/// Why case work took a task back from routing (`tasks.withdrawal`).
+pub mod withdrawal {
+    /// Its case was closed or refused: routing cancels it.
+    pub const CASE_CLOSED: &str = "case closed";
+    /// A supervisor gave it to someone: routing assigns it to them too.
+    pub const BY_HAND: &str = "assigned by hand";
+    /// A supervisor put it back: routing cancels it, then routes it anew.
+    pub const RETURNED: &str = "returned to the queue";
+}
+
 /// Task statuses in which a task belongs to its assignee.
 pub const ACTIVE_TASK_STATUSES: &str = "'reserved', 'assigned', 'wrapping'";
 

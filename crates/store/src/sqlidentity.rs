@@ -425,15 +425,15 @@ macro_rules! identity_store_impl {
                 assignee: Option<Uuid>,
             ) -> StoreResult<&'static str> {
                 let (status, reason) = match assignee {
-                    Some(_) => ("assigned", "assigned by hand"),
-                    None => ("pending", "returned to the queue"),
+                    Some(_) => ("assigned", tracedesk_store::withdrawal::BY_HAND),
+                    None => ("pending", tracedesk_store::withdrawal::RETURNED),
                 };
                 let mut q = select("UPDATE tasks SET assignee_id = ");
                 q.push_bind(assignee)
                     .push(", status = ")
                     .push_bind(status)
-                    // Routing must let go if it holds it (and then route a
-                    // returned task anew). Asked even when the task looks
+                    // Routing must follow: assign it to the same person, or
+                    // let go of it and route it anew. Asked even when the task looks
                     // unrouted: the feed may be handing it over right now,
                     // and its progress must not undo this.
                     .push(", withdrawal = ")

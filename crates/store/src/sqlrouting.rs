@@ -33,14 +33,17 @@ macro_rules! routing_store_impl {
                 }
                 // One statement per chunk: `progress` names each task once.
                 // `VALUES` columns are column1.. on both backends. While
-                // routing has yet to let go of a task case work took back
-                // (`withdrawal`), case work's status and assignee stand;
-                // once routing has finished with it, it no longer holds it.
-                // A finished task keeps the worker who had it. Workers are
-                // staff users; an id that is not one (none in practice)
-                // leaves no assignee rather than failing the group.
+                // routing has yet to follow what case work decided
+                // (`withdrawal`), case work's status and assignee stand.
+                // Routing has followed once it has finished with the task
+                // (it no longer holds it) or, for a task assigned by hand,
+                // once it has assigned it to the same person (every
+                // expression reads the row as it was). A finished task
+                // keeps the worker who had it. Workers are staff users; an
+                // id that is not one (none in practice) leaves no assignee
+                // rather than failing the group.
                 for chunk in progress.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(
+                    let mut q = QueryBuilder::<$db>::new(format!(
                         "UPDATE tasks SET \
                          routed = CASE WHEN tasks.withdrawal IS NOT NULL \
                            AND p.column2 IN ('completed', 'canceled') THEN FALSE ELSE TRUE END, \
@@ -49,10 +52,13 @@ macro_rules! routing_store_impl {
                          assignee_id = CASE WHEN tasks.withdrawal IS NOT NULL \
                            OR p.column2 IN ('completed', 'canceled') THEN tasks.assignee_id \
                            ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END, \
-                         withdrawal = CASE WHEN p.column2 IN ('completed', 'canceled') \
-                           THEN NULL ELSE tasks.withdrawal END \
+                         withdrawal = CASE WHEN p.column2 IN ('completed', 'canceled') THEN NULL \
+                           WHEN tasks.withdrawal = '{by_hand}' AND p.column2 = 'assigned' \
+                             AND tasks.assignee_id = p.column3 THEN NULL \
+                           ELSE tasks.withdrawal END \
                          FROM (",
-                    );
+                        by_hand = tracedesk_store::withdrawal::BY_HAND,
+                    ));
                     q.push_values(chunk, |mut b, p| {
                         b.push_bind(p.id).push_bind(p.status).push_bind(p.assignee);
                     });
@@ -174,8 +180,10 @@ macro_rules! routing_store_impl {
                 let mut q = QueryBuilder::<$db>::new(
                     // Withdrawn even when it looks unrouted: the feed may be
                     // handing it over right now.
-                    "UPDATE tasks SET status = 'canceled', withdrawal = 'case closed' \
-                     WHERE case_id = ",
+                    format!(
+                        "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE case_id = ",
+                        tracedesk_store::withdrawal::CASE_CLOSED
+                    ),
                 );
                 q.push_bind(case_id).push(format!(
                     " AND status IN ('pending', {})",
