@@ -111,7 +111,8 @@ impl Dispatch {
         clock: Millis,
     ) -> Result<Arc<Self>, CaseworkError> {
         let (live, _) = broadcast::channel(4096);
-        let state = replay(&*store, &vault, &workspace).await?;
+        let Rebuilt { state, carried } = replay(&*store, &vault, &workspace, clock()).await?;
+        let carried_progress = progress(&state.engine, &carried, None);
         let (queue, jobs) = tokio::sync::mpsc::unbounded_channel();
         let d = Arc::new(Self {
             state: Arc::new(Mutex::new(state)),
@@ -125,6 +126,11 @@ impl Dispatch {
             closing: tokio::sync::watch::Sender::new(false),
         });
         tokio::spawn(writer(Arc::downgrade(&d), jobs));
+        // What carrying work over to a changed workspace decided reaches the
+        // task list and the workers' streams like a timer's decisions.
+        if !carried.is_empty() {
+            d.enqueue(None, carried, carried_progress, None);
+        }
         Ok(d)
     }
 
@@ -486,8 +492,8 @@ async fn writer(d: std::sync::Weak<Dispatch>, mut jobs: tokio::sync::mpsc::Unbou
                         let _ = done.send(Err(why.clone()));
                     }
                 }
-                match replay(&*d.store, &d.vault, &d.workspace).await {
-                    Ok(back) => *st = back,
+                match replay(&*d.store, &d.vault, &d.workspace, (d.clock)()).await {
+                    Ok(back) => *st = back.state,
                     Err(again) => {
                         tracing::error!(error = %again, "routing: cannot rebuild from the log")
                     }
@@ -559,20 +565,39 @@ pub struct Subscription {
     pub live: broadcast::Receiver<Numbered>,
 }
 
-/// A fresh engine with every logged event applied at its time (after the
-/// newest usable snapshot).
+/// What [`replay`] rebuilt, and what carrying live work over to a changed
+/// workspace decided (empty when the workspace is the one logged under).
+struct Rebuilt {
+    state: State,
+    carried: Vec<Decision>,
+}
+
+/// The engine as of the last logged event: the newest snapshot with every
+/// event after it applied at its time.
 ///
-/// Under the workspace that logged them, every event applies again — the
-/// engine is deterministic. After the workspace was changed (an activity or
-/// channel removed, say) some may not: those are skipped and counted, with
-/// a warning naming the first, so routing still starts; what they did is
-/// lost (a worker stays in the activity they had before, for example).
+/// The snapshot is restored under the workspace it was saved with, and
+/// the events after it — logged under that workspace — all apply again:
+/// the engine is deterministic. If that workspace is not `workspace` (it
+/// was changed), the engine's live work is then carried over to a new
+/// engine under `workspace` ([`Engine::carry_over`]).
+///
+/// Whenever the engine does not come from a snapshot of `workspace`, one is
+/// saved before anything new can be logged: the next start restores it and
+/// replays after it, never across the change. Without any usable snapshot
+/// (a log from before snapshots were saved at start, or a damaged one), the
+/// whole log is replayed under `workspace`; events that no longer apply are
+/// skipped and counted, with a warning naming the first.
 async fn replay(
     store: &dyn Store,
     vault: &Vault,
     workspace: &Workspace,
-) -> Result<State, CaseworkError> {
-    let (mut engine, mut seq) = match restore(store, vault, workspace).await {
+    now: i64,
+) -> Result<Rebuilt, CaseworkError> {
+    let restored = restore(store, vault).await;
+    let of_this_workspace = restored
+        .as_ref()
+        .is_some_and(|(e, _)| e.workspace() == workspace);
+    let (mut engine, mut seq) = match restored {
         Some(saved) => saved,
         None => (fresh(workspace)?, 0),
     };
@@ -617,15 +642,63 @@ async fn replay(
             skipped,
             first,
             reason = %why,
-            "routing: log entries that no longer apply under this workspace were skipped (the workspace changed)"
+            "routing: log entries that no longer apply under this workspace were skipped (the workspace changed and no snapshot of the old one was kept)"
         );
     }
-    Ok(State { engine, seq, saved })
+    let mut carried = Vec::new();
+    if engine.workspace() != workspace {
+        let (new, out, c) = engine
+            .carry_over(workspace)
+            .map_err(|e| CaseworkError::invalid("routing", &e.to_string()))?;
+        tracing::warn!(
+            workers = c.workers,
+            tasks = c.tasks,
+            kept_assigned = c.kept_assigned,
+            offers_withdrawn = c.offers_withdrawn,
+            activities_reset = c.activities_reset,
+            tasks_canceled = c.tasks_canceled,
+            "routing: the workspace changed; live work carried over to it"
+        );
+        (engine, carried) = (new, out);
+    }
+    let mut saved = saved;
+    if !of_this_workspace {
+        save_now(store, vault, &engine, seq, now).await?;
+        saved = seq;
+    }
+    Ok(Rebuilt {
+        state: State { engine, seq, saved },
+        carried,
+    })
+}
+
+/// Stores a snapshot of `engine` as of event `seq`, directly (before the
+/// writer runs).
+async fn save_now(
+    store: &dyn Store,
+    vault: &Vault,
+    engine: &Engine,
+    seq: i64,
+    now: i64,
+) -> Result<(), CaseworkError> {
+    let id = Uuid::now_v7();
+    let image = vault.seal(&snapshot_ctx(id), &engine.save());
+    let key_version = Vault::version_of(&image).map_err(CaseworkError::from)? as i32;
+    store
+        .save_routing_snapshot(&RoutingSnapshot {
+            id,
+            seq,
+            at: now,
+            image,
+            key_version,
+        })
+        .await?;
+    Ok(())
 }
 
 /// The engine from the newest snapshot and the event it includes; `None`
 /// (replay the whole log) when there is none or it cannot be used.
-async fn restore(store: &dyn Store, vault: &Vault, workspace: &Workspace) -> Option<(Engine, i64)> {
+async fn restore(store: &dyn Store, vault: &Vault) -> Option<(Engine, i64)> {
     let snap = match store.routing_snapshot().await {
         Ok(Some(s)) => s,
         Ok(None) => return None,
@@ -641,7 +714,8 @@ async fn restore(store: &dyn Store, vault: &Vault, workspace: &Workspace) -> Opt
             return None;
         }
     };
-    match Engine::restore(workspace, &image) {
+    // Under the workspace it was saved with: replay goes on under it.
+    match Engine::restore_saved(&image) {
         Ok(engine) => {
             tracing::info!(seq = snap.seq, "routing: restored from a snapshot");
             Some((engine, snap.seq))

@@ -311,8 +311,9 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
 
     // A snapshot, then more events: a restart restores the snapshot and
     // replays only what followed, to the same state.
-    assert_eq!(d.snapshot_seq().await, 0);
+    let opened = d.snapshot_seq().await;
     let seq = d.snapshot().await.unwrap();
+    assert!(seq > opened);
     let stored = cw.store().routing_snapshot().await.unwrap().unwrap();
     assert_eq!(stored.seq, seq);
     assert!(
@@ -338,31 +339,92 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         later
     );
 
-    // The workspace changed: "Available" is now "Ready". The snapshot is
-    // passed over, and the events that no longer apply (coming to work)
-    // are skipped: routing starts, with every worker and task, the workers
-    // in the activity they started in.
+    // The workspace changed: "Available" is now "Ready". The engine as it
+    // stood under the old workspace (its snapshot, and the log after it)
+    // carries its live work over: every worker and task is kept, a task a
+    // worker holds stays theirs, a worker whose activity is gone starts in
+    // the default one, and a snapshot under the new workspace is saved at
+    // once, so no later start replays across the change.
+    d.apply(Event::CreateTask {
+        id: Uuid::now_v7(),
+        attributes: serde_json::json!({"type": "case_interview"}),
+        channel: "voice".into(),
+        priority: None,
+        due: None,
+        ttl: None,
+        worker: Some(es),
+    })
+    .await
+    .unwrap();
+    let held: Vec<(Uuid, Option<Uuid>)> = d
+        .read(|e| {
+            e.tasks()
+                .filter(|t| t.state == tracedesk_routing::TaskState::Assigned)
+                .map(|t| (t.id, t.worker))
+                .collect()
+        })
+        .await;
+    assert!(!held.is_empty(), "a task is held");
+    let head = later + 1;
     let mut changed = tracedesk_routing::Workspace::public_health();
     for a in &mut changed.activities {
         if a.name == "Available" {
             a.name = "Ready".into();
         }
     }
-    let moved = tracedesk_casework::dispatch::Dispatch::open(
-        cw.store().clone(),
-        cw.vault().clone(),
-        changed,
-        Arc::new(|| 1_800_000_100_000),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        moved.snapshot_seq().await,
-        0,
-        "the snapshot is of another workspace"
-    );
+    let open_changed = || {
+        tracedesk_casework::dispatch::Dispatch::open(
+            cw.store().clone(),
+            cw.vault().clone(),
+            changed.clone(),
+            Arc::new(|| 1_800_000_100_000),
+        )
+    };
+    let moved = open_changed().await.unwrap();
+    assert_eq!(moved.snapshot_seq().await, head, "saved at the change");
     let live: Vec<Uuid> = d.read(|e| e.tasks().map(|t| t.id).collect()).await;
-    let (kept, room) = moved
+    let (kept, still_held, room) = moved
+        .read(|e| {
+            (
+                live.iter().all(|t| e.task_view(*t).is_some()),
+                held.iter()
+                    .all(|(t, w)| e.task_view(*t).is_some_and(|v| v.worker == *w)),
+                e.worker_room(es),
+            )
+        })
+        .await;
+    assert!(kept, "every live task is still there");
+    assert!(still_held, "held tasks stay with their workers");
+    assert_eq!(room.map(|(available, _)| available), Some(false));
+    assert_eq!(
+        cw.store().routing_snapshot().await.unwrap().unwrap().seq,
+        head
+    );
+    // Work goes on under the new workspace; a restart restores the new
+    // snapshot and replays what followed under the workspace it was logged in.
+    moved
+        .apply(Event::SetActivity {
+            worker: es,
+            activity: "Ready".into(),
+            reject_pending: false,
+        })
+        .await
+        .unwrap();
+    let again = open_changed().await.unwrap();
+    assert_eq!(
+        again.snapshot_seq().await,
+        head,
+        "restored, not carried again"
+    );
+    assert_eq!(
+        again.read(|e| e.snapshot()).await,
+        moved.read(|e| e.snapshot()).await
+    );
+    drop((moved, again, d));
+    // And back to the first workspace, where the rest of this test runs:
+    // carried over again, the worker who was "Ready" starts Offline.
+    let d = open().await.unwrap();
+    let (kept, room) = d
         .read(|e| {
             (
                 live.iter().all(|t| e.task_view(*t).is_some()),
@@ -370,9 +432,8 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
             )
         })
         .await;
-    assert!(kept, "every live task is still there");
+    assert!(kept);
     assert_eq!(room.map(|(available, _)| available), Some(false));
-    drop(moved);
 
     // A case is closed: its interview is canceled in the task list at
     // once (no tracer holds it any longer) and withdrawn from routing.

@@ -28,7 +28,9 @@ pub use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
+mod carry;
 mod image;
+pub use carry::{CANCELED_BY_CHANGE, Carried};
 pub use image::ImageError;
 
 const NO_FILTER: u16 = u16::MAX;
@@ -207,6 +209,11 @@ impl Engine {
         self.now
     }
 
+    /// The workspace this engine runs.
+    pub fn workspace(&self) -> &Workspace {
+        &self.source
+    }
+
     /// When the next timer falls due (an offer expiring, a target timing
     /// out, a refusal lapsing, a TTL), if any.
     pub fn next_timer(&self) -> Option<Millis> {
@@ -368,21 +375,26 @@ impl Engine {
             for timer in others {
                 self.fire(timer, out);
             }
-            let mut waiting: Vec<(Millis, u64, u32)> = self
-                .deferred
-                .take()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|t| {
-                    let task = self.task(t)?;
-                    task.place.map(|(_, place)| (place, task.seq, t))
-                })
-                .collect();
-            waiting.sort_unstable();
-            waiting.dedup();
-            for (_, _, t) in waiting {
-                self.push(t, out);
-            }
+            self.offer_deferred(out);
+        }
+    }
+
+    /// Offers the tasks whose offering was put off (`deferred`), best first.
+    fn offer_deferred(&mut self, out: &mut Vec<Decision>) {
+        let mut waiting: Vec<(Millis, u64, u32)> = self
+            .deferred
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| {
+                let task = self.task(t)?;
+                task.place.map(|(_, place)| (place, task.seq, t))
+            })
+            .collect();
+        waiting.sort_unstable();
+        waiting.dedup();
+        for (_, _, t) in waiting {
+            self.push(t, out);
         }
     }
 

@@ -254,71 +254,7 @@ impl Sim {
     }
 
     fn check(&self, out: &[Decision], exact: bool) -> Result<(), TestCaseError> {
-        let tasks: Vec<_> = self.e.tasks().collect();
-        for i in 0..5 {
-            let w = wid(i);
-            let Some((available, room)) = self.e.worker_room(w) else {
-                continue;
-            };
-            for (channel, load, capacity) in &room {
-                // Routing offers only below capacity, so what routing gave
-                // the worker never exceeds it; tasks given by hand may.
-                let by_hand = tasks
-                    .iter()
-                    .filter(|t| t.channel == channel && t.worker == Some(w))
-                    .filter(|t| self.seen.by_hand.contains(&t.id))
-                    .count();
-                prop_assert!(
-                    usize::from(*load) <= usize::from(*capacity) + by_hand,
-                    "{w} over capacity on {channel}"
-                );
-                let held = tasks
-                    .iter()
-                    .filter(|t| t.channel == channel)
-                    .filter(|t| {
-                        (t.worker == Some(w)
-                            && matches!(t.state, TaskState::Assigned | TaskState::Wrapping))
-                            || t.offered_to.contains(&w)
-                    })
-                    .count();
-                prop_assert_eq!(held, usize::from(*load), "{} load on {}", w, channel);
-            }
-            // No task waits that this idle worker could take.
-            for t in tasks.iter().filter(|t| t.state == TaskState::Pending) {
-                let has_room = room
-                    .iter()
-                    .any(|(c, load, cap)| c == t.channel && load < cap);
-                prop_assert!(
-                    !(available && has_room && self.e.could_take(w, t.id)),
-                    "task {} waits while {} is free to take it",
-                    t.id,
-                    w
-                );
-            }
-        }
-        if exact {
-            // Each offer made by this event: nothing better for that worker waits.
-            for d in out {
-                let Decision::Offered { task, worker, .. } = d else {
-                    continue;
-                };
-                let Some(offered) = tasks.iter().find(|t| t.id == *task) else {
-                    continue;
-                };
-                for t in tasks.iter().filter(|t| t.state == TaskState::Pending) {
-                    if t.channel == offered.channel && self.e.could_take(*worker, t.id) {
-                        prop_assert!(
-                            t.rank >= offered.rank,
-                            "{} offered {} while better {} waited",
-                            worker,
-                            task,
-                            t.id
-                        );
-                    }
-                }
-            }
-        }
-        Ok(())
+        check(&self.e, &self.seen, out, exact)
     }
 
     fn op(&mut self, op: &Op) -> Result<(), TestCaseError> {
@@ -399,6 +335,76 @@ impl Sim {
     }
 }
 
+/// The promises, checked on engine `e` after decisions `out` (`exact`:
+/// they were all made by the last step).
+fn check(e: &Engine, seen: &Seen, out: &[Decision], exact: bool) -> Result<(), TestCaseError> {
+    let tasks: Vec<_> = e.tasks().collect();
+    for i in 0..5 {
+        let w = wid(i);
+        let Some((available, room)) = e.worker_room(w) else {
+            continue;
+        };
+        for (channel, load, capacity) in &room {
+            // Routing offers only below capacity, so what routing gave
+            // the worker never exceeds it; tasks given by hand may.
+            let by_hand = tasks
+                .iter()
+                .filter(|t| t.channel == channel && t.worker == Some(w))
+                .filter(|t| seen.by_hand.contains(&t.id))
+                .count();
+            prop_assert!(
+                usize::from(*load) <= usize::from(*capacity) + by_hand,
+                "{w} over capacity on {channel}"
+            );
+            let held = tasks
+                .iter()
+                .filter(|t| t.channel == channel)
+                .filter(|t| {
+                    (t.worker == Some(w)
+                        && matches!(t.state, TaskState::Assigned | TaskState::Wrapping))
+                        || t.offered_to.contains(&w)
+                })
+                .count();
+            prop_assert_eq!(held, usize::from(*load), "{} load on {}", w, channel);
+        }
+        // No task waits that this idle worker could take.
+        for t in tasks.iter().filter(|t| t.state == TaskState::Pending) {
+            let has_room = room
+                .iter()
+                .any(|(c, load, cap)| c == t.channel && load < cap);
+            prop_assert!(
+                !(available && has_room && e.could_take(w, t.id)),
+                "task {} waits while {} is free to take it",
+                t.id,
+                w
+            );
+        }
+    }
+    if exact {
+        // Each offer made by this event: nothing better for that worker waits.
+        for d in out {
+            let Decision::Offered { task, worker, .. } = d else {
+                continue;
+            };
+            let Some(offered) = tasks.iter().find(|t| t.id == *task) else {
+                continue;
+            };
+            for t in tasks.iter().filter(|t| t.state == TaskState::Pending) {
+                if t.channel == offered.channel && e.could_take(*worker, t.id) {
+                    prop_assert!(
+                        t.rank >= offered.rank,
+                        "{} offered {} while better {} waited",
+                        worker,
+                        task,
+                        t.id
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn run_history(workers: &[WorkerSpec], multi: u16, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut ws = Workspace::public_health();
     ws.max_reservations = multi;
@@ -435,6 +441,42 @@ fn run_history(workers: &[WorkerSpec], multi: u16, ops: &[Op]) -> Result<(), Tes
         }
     }
     prop_assert_eq!(again.snapshot(), sim.e.snapshot());
+
+    // Carried over to a changed workspace (an activity renamed, offers to
+    // one more worker at once): every worker and live task is kept, held
+    // tasks stay with their holders, and the promises hold in the new engine.
+    let mut changed = ws.clone();
+    for a in &mut changed.activities {
+        if a.name == "Break" {
+            a.name = "Pause".into();
+        }
+    }
+    changed.max_reservations = multi + 1;
+    let (moved, out, report) = sim.e.carry_over(&changed).unwrap();
+    prop_assert_eq!(report.workers, 5);
+    prop_assert_eq!(report.tasks_canceled, 0);
+    prop_assert_eq!(report.tasks, sim.e.tasks().count());
+    for t in sim.e.tasks() {
+        let m = moved.task_view(t.id).expect("every live task carried over");
+        if matches!(t.state, TaskState::Assigned | TaskState::Wrapping) {
+            prop_assert_eq!((m.state, m.worker), (t.state, t.worker));
+        } else {
+            prop_assert!(matches!(m.state, TaskState::Pending | TaskState::Reserved));
+        }
+        prop_assert_eq!(
+            (m.priority, m.due, m.created),
+            (t.priority, t.due, t.created)
+        );
+    }
+    for d in &out {
+        if let Decision::Offered { reservation, .. } = d {
+            prop_assert!(
+                !sim.seen.offers.contains_key(reservation),
+                "an old reservation number names a new offer"
+            );
+        }
+    }
+    check(&moved, &sim.seen, &out, true)?;
 
     // So does restoring a saved image; from here on the restored engine
     // runs and the original shadows it, and they must decide alike.

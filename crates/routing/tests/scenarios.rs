@@ -639,3 +639,89 @@ fn assignment_by_hand_withdraws_offers_and_takes_room() {
     assert_eq!(room(&r, 2), ("voice".to_string(), 2, 1));
     assert_eq!(r.e.counters().created, 4);
 }
+
+#[test]
+fn carry_over_keeps_live_work_and_says_what_it_cannot() {
+    let mut r = Run::new(Workspace::public_health());
+    r.worker(1, tracer(&["en"]));
+    r.worker(2, tracer(&["en"]));
+    r.ok(Event::SetActivity {
+        worker: id(2),
+        activity: "Break".into(),
+        reject_pending: false,
+    });
+    r.available(1);
+    let o = offers(&r.task(10, json!({"type": "case_interview"})));
+    r.ok(Event::Accept {
+        reservation: o[0].0,
+    });
+    r.ok(Event::Wrap { task: id(10) });
+    r.ok(Event::CreateTask {
+        id: id(11),
+        attributes: json!({"type": "case_interview"}),
+        channel: "voice".into(),
+        priority: Some(3),
+        due: None,
+        ttl: Some(600),
+        worker: None,
+    });
+    r.task_on(12, json!({"type": "case_interview"}), "sms", None);
+    // Worker 1 has room on sms: task 12 is offered to them.
+    assert_eq!(r.e.pending_offers(id(1)).len(), 1);
+    let created = r.e.counters().created;
+
+    // The change: no sms channel, "Break" is now "Pause".
+    let mut changed = Workspace::public_health();
+    changed.channels.retain(|c| c.name != "sms");
+    for a in &mut changed.activities {
+        if a.name == "Break" {
+            a.name = "Pause".into();
+        }
+    }
+    let (moved, out, report) = r.e.carry_over(&changed).unwrap();
+    assert_eq!(
+        (report.workers, report.tasks, report.kept_assigned),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        (
+            report.tasks_canceled,
+            report.activities_reset,
+            report.offers_withdrawn
+        ),
+        (1, 1, 1)
+    );
+    assert!(out.contains(&Decision::Canceled {
+        task: id(12),
+        reason: tracedesk_routing::engine::CANCELED_BY_CHANGE.into(),
+    }));
+    assert!(out.contains(&Decision::Rescinded {
+        reservation: o[0].0 + 1,
+        task: id(12),
+        worker: id(1),
+    }));
+    assert!(out.contains(&Decision::ActivityChanged {
+        worker: id(2),
+        activity: "Offline".into(),
+    }));
+    assert!(
+        !out.iter().any(|d| matches!(d, Decision::Queued { .. })),
+        "a task waiting again was waiting before: {out:?}"
+    );
+    let v = moved.task_view(id(10)).unwrap();
+    assert_eq!((v.state, v.worker), (TaskState::Wrapping, Some(id(1))));
+    let v = moved.task_view(id(11)).unwrap();
+    assert_eq!((v.state, v.priority), (TaskState::Pending, 3));
+    assert_eq!(moved.counters().created, created, "totals go on");
+    // Worker 1 is still available, worker 2 starts Offline.
+    assert_eq!(moved.worker_room(id(1)).map(|w| w.0), Some(true));
+    assert_eq!(moved.workers_by_activity().get("Offline"), Some(&1));
+
+    // The TTL still runs from when the task was made.
+    r.e = moved;
+    let out = r.wait(600_000);
+    assert!(out.contains(&Decision::Canceled {
+        task: id(11),
+        reason: "ttl".into(),
+    }));
+}

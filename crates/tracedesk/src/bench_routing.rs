@@ -163,6 +163,28 @@ pub fn run(workers: usize, tasks: usize, decisions: usize, naive: usize) -> anyh
     );
     drop(image);
 
+    // A changed workspace: the live work carried over to it at start.
+    let mut changed = ws.clone();
+    for a in &mut changed.activities {
+        if a.name == "Break" {
+            a.name = "Pause".into();
+        }
+    }
+    let t0 = Instant::now();
+    let (moved, _, carried) = engine
+        .carry_over(&changed)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let carry_s = t0.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        carried.tasks == engine.tasks().count() && carried.tasks_canceled == 0,
+        "live work was lost in the carry-over"
+    );
+    drop(moved);
+    println!(
+        "| carry-over to a changed workspace ({} workers, {} tasks) | {carry_s:.2} s |",
+        carried.workers, carried.tasks
+    );
+
     // Naive: for each free worker, scan every pending task, evaluate the
     // queue's and the target's expressions, keep the best.
     let baseline = Naive::new(&ws, tasks, naive, &mut Rng(0xD1B5_4A32_D192_ED03))?;

@@ -103,18 +103,25 @@ impl Engine {
 
     /// The engine `bytes` were saved from, if it ran `workspace`.
     pub fn restore(workspace: &Workspace, bytes: &[u8]) -> Result<Self, ImageError> {
+        let engine = Self::restore_saved(bytes)?;
+        if engine.source != *workspace {
+            return Err(ImageError::OtherWorkspace);
+        }
+        Ok(engine)
+    }
+
+    /// The engine `bytes` were saved from, under the workspace it ran then
+    /// (to carry its work over to a changed one).
+    pub fn restore_saved(bytes: &[u8]) -> Result<Self, ImageError> {
         let body = bytes.strip_prefix(MAGIC).ok_or(ImageError::Format)?;
         // postcard's messages are fixed texts; they never quote saved values.
         let image: Image =
             postcard::from_bytes(body).map_err(|e| ImageError::Damaged(e.to_string()))?;
-        if image.workspace != *workspace {
-            return Err(ImageError::OtherWorkspace);
-        }
         // Compiling interns the workspace's names first, as when the engine
         // was made, so they get the ids they had.
         let mut keys = Keys::from_names(image.keys);
-        let ws =
-            Compiled::new(workspace, &mut keys).map_err(|e| ImageError::Config(e.to_string()))?;
+        let ws = Compiled::new(&image.workspace, &mut keys)
+            .map_err(|e| ImageError::Config(e.to_string()))?;
         Ok(Self {
             source: image.workspace,
             keys,
