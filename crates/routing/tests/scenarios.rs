@@ -713,6 +713,11 @@ fn carry_over_keeps_live_work_and_says_what_it_cannot() {
     let v = moved.task_view(id(11)).unwrap();
     assert_eq!((v.state, v.priority), (TaskState::Pending, 3));
     assert_eq!(moved.counters().created, created, "totals go on");
+    assert_eq!(
+        (moved.counters().rescinded, moved.counters().canceled),
+        (r.e.counters().rescinded + 1, r.e.counters().canceled + 1),
+        "and count what the change withdrew"
+    );
     // Worker 1 is still available, worker 2 starts Offline.
     assert_eq!(moved.worker_room(id(1)).map(|w| w.0), Some(true));
     assert_eq!(moved.workers_by_activity().get("Offline"), Some(&1));

@@ -171,13 +171,15 @@ impl Engine {
         out.retain(|d| !matches!(d, Queued { .. } | ActivityChanged { .. }));
         out.extend(reset);
 
-        // The totals go on; what the change itself did counts on top.
+        // The totals go on; what the change itself did counts on top (its
+        // offers, and the offers and tasks it withdrew).
         let during = std::mem::replace(&mut new.counters, self.counters.clone());
         new.minutes = self.minutes.clone();
+        let (withdrawn, canceled) = (report.offers_withdrawn as u64, report.tasks_canceled as u64);
         new.count(|c| {
             c.offered += during.offered;
-            c.rescinded += during.rescinded;
-            c.canceled += during.canceled;
+            c.rescinded += during.rescinded + withdrawn;
+            c.canceled += during.canceled + canceled;
         });
         Ok((new, out, report))
     }
