@@ -293,23 +293,14 @@ impl Dispatch {
             st.saved = st.seq;
             (st.engine.save(), st.seq)
         };
-        let id = Uuid::now_v7();
-        let sealed = self.vault.seal(&snapshot_ctx(id), &image);
-        drop(image);
-        let key_version = Vault::version_of(&sealed).map_err(CaseworkError::from)? as i32;
+        let snapshot = sealed_snapshot(&self.vault, image, seq, (self.clock)())?;
         let (done, wait) = tokio::sync::oneshot::channel();
         // Behind every event applied so far: stored only if they are.
         let _ = self.queue.send(Job {
             row: None,
             decisions: Vec::new(),
             progress: Vec::new(),
-            snapshot: Some(RoutingSnapshot {
-                id,
-                seq,
-                at: (self.clock)(),
-                image: sealed,
-                key_version,
-            }),
+            snapshot: Some(snapshot),
             done: Some(done),
         });
         match wait.await {
@@ -661,39 +652,37 @@ async fn replay(
         );
         (engine, carried) = (new, out);
     }
-    let mut saved = saved;
-    if !of_this_workspace {
-        save_now(store, vault, &engine, seq, now).await?;
-        saved = seq;
-    }
+    // Stored directly: the writer does not run yet.
+    let saved = if of_this_workspace {
+        saved
+    } else {
+        let snapshot = sealed_snapshot(vault, engine.save(), seq, now)?;
+        store.save_routing_snapshot(&snapshot).await?;
+        seq
+    };
     Ok(Rebuilt {
         state: State { engine, seq, saved },
         carried,
     })
 }
 
-/// Stores a snapshot of `engine` as of event `seq`, directly (before the
-/// writer runs).
-async fn save_now(
-    store: &dyn Store,
+/// An engine image as of event `seq`, sealed for the store.
+fn sealed_snapshot(
     vault: &Vault,
-    engine: &Engine,
+    image: Vec<u8>,
     seq: i64,
-    now: i64,
-) -> Result<(), CaseworkError> {
+    at: i64,
+) -> Result<RoutingSnapshot, CaseworkError> {
     let id = Uuid::now_v7();
-    let image = vault.seal(&snapshot_ctx(id), &engine.save());
+    let image = vault.seal(&snapshot_ctx(id), &image);
     let key_version = Vault::version_of(&image).map_err(CaseworkError::from)? as i32;
-    store
-        .save_routing_snapshot(&RoutingSnapshot {
-            id,
-            seq,
-            at: now,
-            image,
-            key_version,
-        })
-        .await?;
-    Ok(())
+    Ok(RoutingSnapshot {
+        id,
+        seq,
+        at,
+        image,
+        key_version,
+    })
 }
 
 /// The engine from the newest snapshot and the event it includes; `None`

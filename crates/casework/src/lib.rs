@@ -151,11 +151,11 @@ impl Casework {
         self.new_tasks.notify_one();
     }
 
-    /// Assigns a task by hand (`Some`) or returns it to the queue (`None`).
-    /// Routing, if it holds the task, lets go of it, withdrawing any offer
-    /// (and routes a returned task anew): at once when this node leads
-    /// routing, else within a second.
-    /// Returns the task's new status.
+    /// Assigns a task by hand (`Some`) or returns it to the queue (`None`),
+    /// and returns its new status. Routing follows at once when this node
+    /// leads routing, else within a second: it assigns the task to the same
+    /// person (or lets go, if they are not a routing worker), or lets go of
+    /// a returned task and routes it anew.
     pub async fn assign_task(
         &self,
         id: uuid::Uuid,

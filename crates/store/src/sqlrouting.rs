@@ -42,23 +42,24 @@ macro_rules! routing_store_impl {
                 // keeps the worker who had it. Workers are staff users; an
                 // id that is not one (none in practice) leaves no assignee
                 // rather than failing the group.
+                let update = format!(
+                    "UPDATE tasks SET \
+                     routed = CASE WHEN tasks.withdrawal IS NOT NULL \
+                       AND p.column2 IN ('completed', 'canceled') THEN FALSE ELSE TRUE END, \
+                     status = CASE WHEN tasks.withdrawal IS NULL THEN p.column2 \
+                       ELSE tasks.status END, \
+                     assignee_id = CASE WHEN tasks.withdrawal IS NOT NULL \
+                       OR p.column2 IN ('completed', 'canceled') THEN tasks.assignee_id \
+                       ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END, \
+                     withdrawal = CASE WHEN p.column2 IN ('completed', 'canceled') THEN NULL \
+                       WHEN tasks.withdrawal = '{by_hand}' AND p.column2 = 'assigned' \
+                         AND tasks.assignee_id = p.column3 THEN NULL \
+                       ELSE tasks.withdrawal END \
+                     FROM (",
+                    by_hand = tracedesk_store::withdrawal::BY_HAND,
+                );
                 for chunk in progress.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<$db>::new(format!(
-                        "UPDATE tasks SET \
-                         routed = CASE WHEN tasks.withdrawal IS NOT NULL \
-                           AND p.column2 IN ('completed', 'canceled') THEN FALSE ELSE TRUE END, \
-                         status = CASE WHEN tasks.withdrawal IS NULL THEN p.column2 \
-                           ELSE tasks.status END, \
-                         assignee_id = CASE WHEN tasks.withdrawal IS NOT NULL \
-                           OR p.column2 IN ('completed', 'canceled') THEN tasks.assignee_id \
-                           ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END, \
-                         withdrawal = CASE WHEN p.column2 IN ('completed', 'canceled') THEN NULL \
-                           WHEN tasks.withdrawal = '{by_hand}' AND p.column2 = 'assigned' \
-                             AND tasks.assignee_id = p.column3 THEN NULL \
-                           ELSE tasks.withdrawal END \
-                         FROM (",
-                        by_hand = tracedesk_store::withdrawal::BY_HAND,
-                    ));
+                    let mut q = QueryBuilder::<$db>::new(update.as_str());
                     q.push_values(chunk, |mut b, p| {
                         b.push_bind(p.id).push_bind(p.status).push_bind(p.assignee);
                     });
