@@ -19,8 +19,10 @@ mod signing;
 mod verify;
 
 pub use action::Action;
+pub mod anchor;
+
 pub use signing::{AUDIT_KEY_FILE_NAME, AuditKey, AuditKeyError};
-pub use verify::{Broken, Summary, Verifier};
+pub use verify::{Broken, Limits, Summary, Verifier};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
@@ -54,24 +56,64 @@ pub struct Entry {
     pub hash: [u8; 32],
 }
 
-/// A signed statement "the log's entry `seq` has hash `head`".
+/// A signed statement "the log holds `seq` entries, the last with hash
+/// `head`, as of `at`", linked to the checkpoint before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The entry it covers up to, which is also the log's entry count then
+    /// (sequence numbers run from 1 without gaps).
     pub seq: i64,
     pub head: [u8; 32],
     pub at: DateTime<Utc>,
+    /// `None` only for checkpoints signed before checkpoints were linked.
+    pub link: Option<Link>,
     pub public_key: [u8; 32],
     pub signature: [u8; 64],
 }
 
+/// What links a checkpoint to the one before it; part of what is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// [`Checkpoint::digest`] of the previous checkpoint ([`GENESIS`] for
+    /// the first): deleting a checkpoint breaks the next one's link.
+    pub prev: [u8; 32],
+    /// Signed by a process for entries that were older than the process
+    /// (left unsigned by a crash): a long gap before it is explained, not
+    /// suspect.
+    pub late: bool,
+}
+
 impl Checkpoint {
     /// The exact bytes that are signed.
-    pub fn message(seq: i64, head: &[u8; 32], at: DateTime<Utc>) -> Vec<u8> {
-        let mut m = b"tracedesk-audit-checkpoint-v1\0".to_vec();
+    pub fn message(seq: i64, head: &[u8; 32], at: DateTime<Utc>, link: Option<&Link>) -> Vec<u8> {
+        let mut m = match link {
+            None => b"tracedesk-audit-checkpoint-v1\0".to_vec(),
+            Some(_) => b"tracedesk-audit-checkpoint-v2\0".to_vec(),
+        };
         m.extend_from_slice(&seq.to_be_bytes());
         m.extend_from_slice(head);
         m.extend_from_slice(at.to_rfc3339_opts(SecondsFormat::Micros, true).as_bytes());
+        if let Some(l) = link {
+            m.push(0);
+            m.extend_from_slice(&l.prev);
+            m.push(u8::from(l.late));
+        }
         m
+    }
+
+    /// What the next checkpoint links to: a hash of this one, signature
+    /// included.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"tracedesk-audit-checkpoint-link\0");
+        h.update(Self::message(
+            self.seq,
+            &self.head,
+            self.at,
+            self.link.as_ref(),
+        ));
+        h.update(self.signature);
+        h.finalize().into()
     }
 }
 

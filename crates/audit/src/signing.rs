@@ -3,7 +3,7 @@
 //! `tracedesk audit verify`; keep a copy elsewhere, since anyone who can
 //! replace the file could re-sign a rewritten log.
 
-use crate::Checkpoint;
+use crate::{Checkpoint, Link};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand::RngCore;
@@ -114,13 +114,22 @@ impl AuditKey {
         hex::encode(self.public())
     }
 
-    /// Signs "entry `seq` has hash `head`" as of `at`.
-    pub fn checkpoint(&self, seq: i64, head: [u8; 32], at: DateTime<Utc>) -> Checkpoint {
-        let sig: Signature = self.key.sign(&Checkpoint::message(seq, &head, at));
+    /// Signs "entry `seq` has hash `head`" as of `at`, linked by `link`.
+    pub fn checkpoint(
+        &self,
+        seq: i64,
+        head: [u8; 32],
+        at: DateTime<Utc>,
+        link: Link,
+    ) -> Checkpoint {
+        let sig: Signature = self
+            .key
+            .sign(&Checkpoint::message(seq, &head, at, Some(&link)));
         Checkpoint {
             seq,
             head,
             at,
+            link: Some(link),
             public_key: self.public(),
             signature: sig.to_bytes(),
         }
@@ -133,8 +142,11 @@ pub(crate) fn signed_by(cp: &Checkpoint, public: &[u8; 32]) -> bool {
         return false;
     };
     let sig = Signature::from_bytes(&cp.signature);
-    vk.verify_strict(&Checkpoint::message(cp.seq, &cp.head, cp.at), &sig)
-        .is_ok()
+    vk.verify_strict(
+        &Checkpoint::message(cp.seq, &cp.head, cp.at, cp.link.as_ref()),
+        &sig,
+    )
+    .is_ok()
 }
 
 #[cfg(test)]
@@ -166,7 +178,15 @@ mod tests {
     #[test]
     fn signatures_bind_seq_head_and_key() {
         let k = AuditKey::generate();
-        let cp = k.checkpoint(7, [3; 32], crate::now());
+        let cp = k.checkpoint(
+            7,
+            [3; 32],
+            crate::now(),
+            Link {
+                prev: [1; 32],
+                late: false,
+            },
+        );
         assert!(signed_by(&cp, &k.public()));
         let mut bad = cp.clone();
         bad.head[0] ^= 1;
@@ -175,5 +195,17 @@ mod tests {
         bad.seq = 8;
         assert!(!signed_by(&bad, &k.public()));
         assert!(!signed_by(&cp, &AuditKey::generate().public()));
+        let mut bad = cp.clone();
+        bad.link = Some(Link {
+            prev: [2; 32],
+            late: false,
+        });
+        assert!(!signed_by(&bad, &k.public()), "the link is signed");
+        let mut bad = cp.clone();
+        bad.link = Some(Link {
+            prev: [1; 32],
+            late: true,
+        });
+        assert!(!signed_by(&bad, &k.public()), "so is lateness");
     }
 }

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tracedesk_store::audit::{Action, AuditKey, Checkpoint, Draft, Entry, Summary, Verifier};
+use tracedesk_store::audit::{
+    Action, AuditKey, Checkpoint, Draft, Entry, GENESIS, Limits, Link, Summary, Verifier, anchor,
+};
 use tracedesk_store::{AuditStore, StoreError, StoreResult};
 use uuid::Uuid;
 
@@ -70,6 +72,12 @@ struct Shared {
     key: Arc<AuditKey>,
     /// Sequence number of the newest checkpoint this process knows of.
     checkpointed: AtomicI64,
+    /// When this process began: entries older than it that it signs were
+    /// left unsigned by another (a crash), and its checkpoint says so.
+    started: chrono::DateTime<chrono::Utc>,
+    /// Where each signed checkpoint is also appended, outside the database.
+    /// (The lock also keeps appends whole when tasks sign at once.)
+    anchor: std::sync::Mutex<Option<PathBuf>>,
 }
 
 #[derive(Clone)]
@@ -352,18 +360,70 @@ async fn recover(store: &dyn AuditStore, journal: &Journal) -> StoreResult<usize
 }
 
 impl Shared {
+    /// Signs "the log holds `seq` entries ending in `hash`", linked to the
+    /// newest checkpoint, stores it and appends it to the anchor.
     async fn sign(&self, seq: i64, hash: [u8; 32]) -> StoreResult<()> {
-        let cp = self
-            .key
-            .checkpoint(seq, hash, tracedesk_store::audit::now());
-        match self.store.add_audit_checkpoint(&cp).await {
-            // Another node or task signed this very entry first: fine.
-            Ok(()) | Err(StoreError::Conflict(_)) => {
-                self.checkpointed.fetch_max(seq, Ordering::Relaxed);
-                Ok(())
+        for _ in 0..5 {
+            let last = self.store.last_audit_checkpoint().await?;
+            let covered = last.as_ref().map_or(0, |c| c.seq);
+            if covered >= seq {
+                // Another node or task signed this far first: fine.
+                self.checkpointed.fetch_max(covered, Ordering::Relaxed);
+                return Ok(());
             }
-            Err(e) => Err(e),
+            let first_new = self.store.audit_entries(covered, 1).await?;
+            let late = first_new.first().is_some_and(|e| e.draft.at < self.started);
+            let link = Link {
+                prev: last.as_ref().map_or(GENESIS, Checkpoint::digest),
+                late,
+            };
+            let cp = self
+                .key
+                .checkpoint(seq, hash, tracedesk_store::audit::now(), link);
+            match self.store.add_audit_checkpoint(&cp).await {
+                Ok(()) => {
+                    self.checkpointed.fetch_max(seq, Ordering::Relaxed);
+                    tracing::info!(
+                        seq,
+                        head = %hex::encode(cp.head),
+                        late,
+                        "audit checkpoint signed"
+                    );
+                    return self.anchor(&cp);
+                }
+                // Someone signed meanwhile: link to theirs and try again.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
         }
+        Err(StoreError::Conflict(
+            "audit checkpoints kept being signed by others; will retry".into(),
+        ))
+    }
+
+    /// Appends a checkpoint to the anchor file (and syncs it). A checkpoint
+    /// that cannot be anchored is an error: the operator asked for the
+    /// anchor, and a silent gap in it would defeat it.
+    fn anchor(&self, cp: &Checkpoint) -> StoreResult<()> {
+        let guard = self
+            .anchor
+            .lock()
+            .map_err(|_| StoreError::Unavailable("audit anchor: a writer panicked".into()))?;
+        let Some(path) = guard.as_ref() else {
+            return Ok(());
+        };
+        let io = |e: std::io::Error| {
+            StoreError::Unavailable(format!("audit anchor {}: {e}", path.display()))
+        };
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        f.write_all(format!("{}\n", anchor::line(cp)).as_bytes())
+            .map_err(io)?;
+        f.sync_data().map_err(io)
     }
 
     /// Signs `(seq, hash)` when enough entries went by since the last
@@ -389,6 +449,8 @@ impl Auditor {
             store,
             key,
             checkpointed: AtomicI64::new(last),
+            started: tracedesk_store::audit::now(),
+            anchor: std::sync::Mutex::new(None),
         }))
     }
 
@@ -426,6 +488,16 @@ impl Auditor {
         tokio::spawn(rotator(Arc::downgrade(&sink)));
         let mode = Mode::Journaled(sink);
         Ok((Self { shared, mode }, recovered))
+    }
+
+    /// Appends every checkpoint this auditor signs to `path` too (see
+    /// `tracedesk_audit::anchor`).
+    pub fn with_anchor(self, path: PathBuf) -> Self {
+        match self.shared.anchor.lock() {
+            Ok(mut a) => *a = Some(path),
+            Err(p) => *p.into_inner() = Some(path),
+        }
+        self
     }
 
     pub fn public_key_hex(&self) -> String {
@@ -497,11 +569,33 @@ impl Auditor {
     pub async fn verify(
         &self,
         public: Option<[u8; 32]>,
+        progress: impl FnMut(u64),
+    ) -> StoreResult<Result<Summary, tracedesk_store::audit::Broken>> {
+        self.verify_with(
+            &VerifyOptions {
+                public,
+                ..VerifyOptions::default()
+            },
+            progress,
+        )
+        .await
+    }
+
+    /// [`Auditor::verify`] with an anchor and limits.
+    pub async fn verify_with(
+        &self,
+        o: &VerifyOptions,
         mut progress: impl FnMut(u64),
     ) -> StoreResult<Result<Summary, tracedesk_store::audit::Broken>> {
         self.flush().await?;
         let checkpoints: Vec<Checkpoint> = self.shared.store.audit_checkpoints().await?;
-        let mut v = match Verifier::new(public.unwrap_or(self.shared.key.public()), checkpoints) {
+        let v = Verifier::new(o.public.unwrap_or(self.shared.key.public()), checkpoints)
+            .map(|v| v.with_limits(o.limits))
+            .and_then(|v| match &o.anchor {
+                Some(a) => v.with_anchor(a),
+                None => Ok(v),
+            });
+        let mut v = match v {
             Ok(v) => v,
             Err(b) => return Ok(Err(b)),
         };
@@ -520,6 +614,16 @@ impl Auditor {
         }
         Ok(v.finish())
     }
+}
+
+/// How `audit verify` checks the log.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The public key to check signatures with (default: this server's).
+    pub public: Option<[u8; 32]>,
+    /// Checkpoints anchored outside the database, which the log must hold.
+    pub anchor: Option<Vec<Checkpoint>>,
+    pub limits: Limits,
 }
 
 pub fn draft(

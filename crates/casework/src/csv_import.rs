@@ -34,6 +34,7 @@ pub const KNOWN_COLUMNS: &[&str] = &[
     "test_type",
     "accession",
     "lab",
+    "jurisdiction",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +92,7 @@ fn set(input: &mut LabResultInput, column: &str, value: String) {
         "test_type" => input.test_type = v,
         "accession" => input.accession = v,
         "lab" => input.lab = v,
+        "jurisdiction" => input.jurisdiction = v,
         _ => {}
     }
 }
@@ -156,9 +158,41 @@ impl Casework {
                 }
             };
             if more {
-                summary.lines += 1;
+                // A quoted field may hold line breaks, so one record can run
+                // over several lines; every one of them is accounted for.
+                let next = rdr.position().line();
+                let last = if next > line && rdr.position().byte() > 0 {
+                    next - 1
+                } else {
+                    line
+                };
+                summary.lines += last - line + 1;
                 match self.row_input(&columns, &record) {
                     Ok(input) => batch.push((line, input)),
+                    Err((field, msg)) if last > line => {
+                        self.reject(
+                            report,
+                            &mut summary,
+                            line,
+                            &field,
+                            &format!(
+                                "{msg}; the record runs from line {line} to line {last}: \
+                                 is a quote left open on line {line}?"
+                            ),
+                        )?;
+                        for swallowed in line + 1..=last {
+                            self.reject(
+                                report,
+                                &mut summary,
+                                swallowed,
+                                "",
+                                &format!(
+                                    "not imported: read as part of the record that starts on \
+                                     line {line}; fix that line and import the file again"
+                                ),
+                            )?;
+                        }
+                    }
                     Err((field, msg)) => self.reject(report, &mut summary, line, &field, &msg)?,
                 }
             }

@@ -200,6 +200,16 @@ impl Casework {
             .await?)
     }
 
+    /// The sign-in throttle's key for a name that belongs to no account: a
+    /// keyed hash, so the throttle table never holds what was typed.
+    pub fn username_throttle_key(&self, username: &str) -> String {
+        let u = normalize_username(username).unwrap_or_else(|_| username.trim().to_lowercase());
+        format!(
+            "name:{}",
+            hex::encode(self.vault.blind(BlindKind::Username, &u))
+        )
+    }
+
     /// The account named `username`, or a not-found error.
     pub async fn require_user(&self, username: &str) -> Result<UserRow, CaseworkError> {
         self.user_by_username(username)
@@ -523,8 +533,9 @@ impl Casework {
         Ok(row)
     }
 
-    /// Break-glass use by the members of a supervisor's teams since `since`,
-    /// with the reasons opened.
+    /// Break-glass use since `since`, with the reasons opened, by the staff
+    /// a supervisor oversees: the members of their teams and everyone whose
+    /// jurisdiction is within theirs (so staff on no team are reviewed too).
     pub async fn break_glass_review(
         &self,
         p: &Principal,
@@ -533,8 +544,19 @@ impl Casework {
         if !access::can(p.role, Capability::Supervise) {
             return Err(CaseworkError::Forbidden);
         }
+        let mut users: Vec<Uuid> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| p.scope.contains(&u.jurisdiction) && u.id != p.user_id)
+            .map(|u| u.id)
+            .collect();
+        users.extend(p.team_members.iter().copied());
+        users.sort();
+        users.dedup();
         self.store
-            .break_glass_by_users(&p.team_members, since)
+            .break_glass_by_users(&users, since)
             .await?
             .into_iter()
             .map(|g| {

@@ -67,6 +67,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     audit_journal_recovers_and_fails_closed(store.clone()).await;
     routing_log_rebuilds_the_engine(&cw).await;
     case_work_tasks_are_routed_once(&cw).await;
+    finished_tasks_never_reopen(&cw).await;
 }
 
 /// A dispatcher over `cw`'s store with the public-health workspace and a
@@ -225,6 +226,48 @@ async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
         .await
         .unwrap();
     u.id
+}
+
+/// Routing progress moves a case-work task only while it is unfinished: a
+/// completed or canceled task keeps its status and holder whatever
+/// progress later names its id (a reused id once reopened one and handed
+/// its person to a worker).
+async fn finished_tasks_never_reopen(cw: &Casework) {
+    let tl = add_tracer(cw, "reopen-tracer", "root").await;
+    for (n, finished) in ["completed", "canceled"].into_iter().enumerate() {
+        let r = cw
+            .ingest_lab_results(&[lab(
+                "Finn",
+                if n == 0 { "Done" } else { "Gone" },
+                Some("1981-02-03"),
+                None,
+                &format!("FIN-{n}"),
+                "positive",
+            )])
+            .await;
+        let task = first_task(cw, r[0].case_id.unwrap()).await;
+        let progress = |status: &'static str, assignee: Option<Uuid>| {
+            [tracedesk_store::TaskProgress {
+                id: task.id,
+                status,
+                assignee,
+            }]
+        };
+        let store = cw.store();
+        store
+            .append_routing_events(&[], &progress(finished, None))
+            .await
+            .unwrap();
+        for later in ["pending", "reserved", "assigned", "wrapping"] {
+            store
+                .append_routing_events(&[], &progress(later, Some(tl)))
+                .await
+                .unwrap();
+            let now = store.get_task(task.id).await.unwrap().unwrap();
+            assert_eq!(now.status, finished, "{later} after {finished}");
+            assert_ne!(now.assignee_id, Some(tl), "{later} after {finished}");
+        }
+    }
 }
 
 /// Tasks that lab intake and named contacts made are routed exactly once,
@@ -1536,7 +1579,13 @@ async fn identity_and_access(cw: &Casework) {
         .break_glass_review(&s_principal, chrono::DateTime::UNIX_EPOCH)
         .await
         .unwrap();
-    assert!(review.is_empty(), "c-other is not on the supervisor's team");
+    // On no team, but in the supervisor's jurisdiction: reviewed all the same.
+    assert_eq!(
+        review.len(),
+        1,
+        "staff on no team reach their supervisors' review"
+    );
+    assert_eq!(review[0].user_id, other.id);
     store
         .set_team_member(team.id, other.id, true)
         .await

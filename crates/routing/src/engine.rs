@@ -1342,6 +1342,16 @@ impl Engine {
         self.tasks.iter().flatten().map(|t| self.view(t))
     }
 
+    /// A live task's attributes as JSON (what access checks read its
+    /// jurisdiction from).
+    pub fn task_attributes(&self, id: Uuid) -> Option<serde_json::Value> {
+        let ix = *self.task_ids.get(&id)?;
+        self.tasks
+            .get(ix as usize)?
+            .as_ref()
+            .map(|t| t.attrs.to_json(&self.keys))
+    }
+
     /// One live task (finished tasks are forgotten).
     pub fn task_view(&self, id: Uuid) -> Option<TaskView<'_>> {
         let ix = *self.task_ids.get(&id)?;

@@ -115,6 +115,19 @@ pub(crate) async fn deny(
     id: Option<Uuid>,
     route: &str,
 ) -> ApiError {
+    deny_person(s, caller, object, id, None, route).await
+}
+
+/// [`deny`] naming whose record was refused, so the refusal is part of that
+/// person's disclosure record (`tracedesk audit disclosures --person`).
+pub(crate) async fn deny_person(
+    s: &AppState,
+    caller: &Caller,
+    object: &'static str,
+    id: Option<Uuid>,
+    person: Option<Uuid>,
+    route: &str,
+) -> ApiError {
     if let Some(a) = s.cw.auditor()
         && let Err(e) = a
             .record(vec![draft(
@@ -122,7 +135,7 @@ pub(crate) async fn deny(
                 Action::Denied,
                 object,
                 id,
-                None,
+                person,
                 route,
             )])
             .await
@@ -154,7 +167,7 @@ async fn guard(
     match s.cw.decide(&c.principal, person).await? {
         Decision::Allow => Ok(false),
         Decision::BreakGlass => Ok(true),
-        Decision::Deny => Err(deny(s, c, object, Some(id), route).await),
+        Decision::Deny => Err(deny_person(s, c, object, Some(id), Some(person), route).await),
     }
 }
 
@@ -184,7 +197,9 @@ async fn guard_case(
             .await
             .map_err(|e| ApiError::internal(&e))?
     else {
-        return Err(ApiError::not_found("case"));
+        // Answered like a case the caller may not open: a 404 here and a
+        // 403 there would tell anyone which ids exist.
+        return Err(deny(s, c, "case", Some(id), route).await);
     };
     let flagged = guard(s, c, row.person_id, "case", id, route).await?;
     Ok((row, flagged))
@@ -204,8 +219,21 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
-    let counts = s.cw.store().counts().await.ok();
+/// Request figures for anyone (a scraper without credentials); with the
+/// bearer token of a supervisor or administrator, the case-work counters
+/// and record counts too.
+async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let entitled = headers.contains_key(header::AUTHORIZATION)
+        && auth::caller(&s, &headers, &axum::http::Method::GET)
+            .await
+            .is_ok_and(|c| {
+                c.principal.can(Capability::Supervise) || c.principal.can(Capability::Administer)
+            });
+    let counts = if entitled {
+        s.cw.store().counts().await.ok()
+    } else {
+        None
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(counts.as_ref()),
@@ -481,7 +509,8 @@ async fn get_person(
             .await
             .map_err(|e| ApiError::internal(&e))?
     else {
-        return Err(ApiError::not_found("person"));
+        // As for cases: unknown and not entitled look the same.
+        return Err(deny(&s, &caller, "person", Some(id), route).await);
     };
     let flagged = guard(&s, &caller, id, "person", id, route).await?;
     let person = s.cw.person_view(&row)?;
@@ -586,10 +615,10 @@ async fn assign_task(
         .await
         .map_err(|e| ApiError::internal(&e))?
     else {
-        return Err(ApiError::not_found("task"));
+        return Err(deny(&s, &caller, "task", Some(id), route).await);
     };
     if !caller.principal.scope.contains(&task.jurisdiction) {
-        return Err(deny(&s, &caller, "task", Some(id), route).await);
+        return Err(deny_person(&s, &caller, "task", Some(id), Some(task.person_id), route).await);
     }
     if matches!(task.status.as_str(), "completed" | "canceled") {
         return Err(ApiError::new(
@@ -604,13 +633,28 @@ async fn assign_task(
             .get_user(u)
             .await
             .map_err(|e| ApiError::internal(&e))?
-            .filter(|a| a.disabled_at.is_none())
+            .filter(|a| a.disabled_at.is_none() && a.locked_at.is_none())
             .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
-        if assignee.is_none() {
+        let Some(assignee) = assignee else {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
                 "user_id: is not an active tracer or supervisor",
+            )
+            .with_field("user_id"));
+        };
+        // The rule routing keeps: staff take work of their own jurisdiction
+        // or one inside it, never a sibling's (assigning opens the person).
+        if !s
+            .cw
+            .jurisdictions()
+            .ancestry(&task.jurisdiction)
+            .contains(&assignee.jurisdiction)
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "user_id: works in a jurisdiction that does not include the task's",
             )
             .with_field("user_id"));
         }
@@ -693,5 +737,11 @@ async fn review_break_glass(
     let days = i64::from(q.days.unwrap_or(7).clamp(1, 365));
     let since = chrono::Utc::now() - chrono::Duration::days(days);
     let items = s.cw.break_glass_review(&caller.principal, since).await?;
+    // The reasons may describe the person: reading them is a PHI read.
+    let touched = items
+        .iter()
+        .map(|g| ("break_glass", g.id, Some(g.person_id)))
+        .collect();
+    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }

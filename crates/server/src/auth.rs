@@ -56,6 +56,14 @@ impl CallerCache {
             .map(|(_, c)| c.clone())
     }
 
+    /// Drops every cached caller of `user`, so a lock or disable on this
+    /// node takes effect on the next request instead of after the TTL.
+    pub fn forget_user(&self, user: Uuid) {
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|_, (_, c)| c.user.id != user);
+        }
+    }
+
     fn put(&self, key: Vec<u8>, c: &Caller) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() >= Self::MAX {
@@ -110,6 +118,12 @@ pub fn csrf_ok(headers: &HeaderMap, session_token: &str) -> bool {
         .is_some_and(|t| session::csrf_for(session_token) == t)
 }
 
+/// A disabled or locked account is refused at every step: its sessions
+/// and API tokens stop working, not only its next password sign-in.
+pub fn can_sign_in(u: &UserRow) -> bool {
+    u.disabled_at.is_none() && u.locked_at.is_none()
+}
+
 /// Loads a live session from the cookie: `Ok(None)` if there is none or it
 /// expired (an expired one is deleted).
 pub async fn load_session(
@@ -144,7 +158,7 @@ pub async fn load_session(
         .get_user(row.user_id)
         .await
         .map_err(|e| ApiError::internal(&e))?
-        .filter(|u| u.disabled_at.is_none())
+        .filter(can_sign_in)
     else {
         return Ok(None);
     };
@@ -184,7 +198,12 @@ pub async fn require_caller(State(s): State<AppState>, req: Request, next: Next)
     }
 }
 
-async fn caller(s: &AppState, headers: &HeaderMap, method: &Method) -> Result<Caller, Response> {
+/// The authenticated caller of a request, or the response refusing it.
+pub async fn caller(
+    s: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<Caller, Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -211,9 +230,9 @@ async fn caller(s: &AppState, headers: &HeaderMap, method: &Method) -> Result<Ca
             Ok(None) => return Err(unauthorized("the API token is unknown or revoked")),
             Err(e) => return Err(ApiError::internal(&e).into_response()),
         };
-        match user.filter(|u| u.disabled_at.is_none()) {
+        match user.filter(can_sign_in) {
             Some(u) => (u, None),
-            None => return Err(unauthorized("the API token's user is disabled")),
+            None => return Err(unauthorized("the API token's user is disabled or locked")),
         }
     } else {
         match load_session(s, headers).await {

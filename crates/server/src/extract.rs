@@ -22,22 +22,58 @@ pub fn describe(err: &serde_json::Error) -> String {
             Some((_, expected)) => format!("has the wrong type or value; expected {expected}"),
             None => "has the wrong type or value".into(),
         }
-    } else if msg.starts_with("unknown field") {
-        msg.split(", expected")
-            .next()
-            .unwrap_or("unknown field")
-            .to_string()
-    } else if msg.starts_with("missing field") || msg.starts_with("unknown variant") {
+    } else if msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
+        // Both quote what was sent; only what is expected (ours) is kept.
+        let what = if msg.starts_with("unknown field") {
+            "has a field it does not take"
+        } else {
+            "has a value it does not take"
+        };
+        match msg.split_once(", expected ") {
+            Some((_, expected)) => format!("{what}; expected {expected}"),
+            None => what.to_string(),
+        }
+    } else if msg.starts_with("missing field") {
+        // Names one of our own fields.
         msg.split(", expected").next().unwrap_or(msg).to_string()
     } else {
         "cannot be read".into()
     }
 }
 
+/// A field path safe to send back: indices and names of the kind our
+/// fields have; any other key (a map's key is the caller's text) is
+/// replaced, so no submitted text comes back.
+fn safe_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let ours = |k: &str| {
+        !k.is_empty() && k.len() <= 32 && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+    };
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(if ours(key) { key } else { "(key)" });
+            }
+            Segment::Unknown => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push('?');
+            }
+        }
+    }
+    if out.is_empty() { ".".into() } else { out }
+}
+
 /// Deserializes a JSON value into `T`, mapping errors to a field error.
 pub fn from_value<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
-        let path = e.path().to_string();
+        let path = safe_path(e.path());
         let reason = describe(e.inner());
         let field = if path == "." {
             None
@@ -147,18 +183,22 @@ fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
         let text = e.body_text();
         // Only serde's field-name messages are passed on; value errors are
         // summarized, since a query value could be anything.
-        let safe = ["unknown field", "missing field"]
-            .iter()
-            .find_map(|p| {
-                text.find(p).map(|i| {
-                    text[i..]
-                        .split(", expected")
-                        .next()
-                        .unwrap_or("")
-                        .to_string()
-                })
-            })
-            .unwrap_or_else(|| "a query parameter has the wrong form".into());
+        let safe = if let Some(i) = text.find("unknown field") {
+            match text[i..].split_once(", expected ") {
+                Some((_, expected)) => {
+                    format!("a query parameter is not one this route takes; expected {expected}")
+                }
+                None => "a query parameter is not one this route takes".into(),
+            }
+        } else if let Some(i) = text.find("missing field") {
+            text[i..]
+                .split(", expected")
+                .next()
+                .unwrap_or("")
+                .to_string()
+        } else {
+            "a query parameter has the wrong form".into()
+        };
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", safe)
     })
 }

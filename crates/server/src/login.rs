@@ -133,8 +133,23 @@ pub async fn login(
         return Ok(throttled(at - now));
     }
     let user = s.cw.user_by_username(&input.username).await?;
-    if let Some(u) = &user
-        && let Some(at) = policy.retry_at(u.failed_logins.unsigned_abs(), u.last_failed_at, now)
+    // An unknown name is throttled exactly like an account (under a keyed
+    // hash of the name), so 429 versus 401 tells nothing about who exists.
+    let unknown = match &user {
+        Some(_) => None,
+        None => Some(s.cw.username_throttle_key(&input.username)),
+    };
+    let account_failures = match (&user, &unknown) {
+        (Some(u), _) => Some((u.failed_logins, u.last_failed_at)),
+        (None, Some(k)) => store
+            .client_failures(k)
+            .await
+            .map_err(err)?
+            .map(|(n, at)| (n, Some(at))),
+        _ => None,
+    };
+    if let Some((n, last)) = account_failures
+        && let Some(at) = policy.retry_at(n.unsigned_abs(), last, now)
     {
         return Ok(throttled(at - now));
     }
@@ -149,6 +164,9 @@ pub async fn login(
             .record_client_failure(&client, now)
             .await
             .map_err(err)?;
+        if let Some(k) = &unknown {
+            store.record_client_failure(k, now).await.map_err(err)?;
+        }
         let detail = match &user {
             None => "unknown username",
             Some(u) if u.disabled_at.is_some() => "account disabled",
@@ -159,21 +177,7 @@ pub async fn login(
         if let Some(u) = &user
             && !password_ok
         {
-            let lock_at = i32::try_from(policy.lockout_after).unwrap_or(i32::MAX);
-            let n = store
-                .record_login_failure(u.id, now, lock_at)
-                .await
-                .map_err(err)?;
-            if policy.locks(n.unsigned_abs()) && u.locked_at.is_none() {
-                audit(
-                    &s,
-                    &format!("client:{client}"),
-                    Action::LoginFailure,
-                    Some(u),
-                    "account locked after repeated failures",
-                )
-                .await?;
-            }
+            account_failure(&s, u, &format!("client:{client}"), "password").await?;
         }
         let actor = match &user {
             Some(u) => format!("user:{}", u.id),
@@ -182,9 +186,14 @@ pub async fn login(
         audit(&s, &actor, Action::LoginFailure, user.as_ref(), detail).await?;
         return Err(failed());
     };
-    store.clear_login_failures(u.id).await.map_err(err)?;
     store.clear_client_failures(&client).await.map_err(err)?;
     let mfa_done = !(u.mfa_required || u.totp_confirmed);
+    // The count of failures goes on through the second factor: a right
+    // password alone must not reset what wrong codes added up, or signing
+    // in again between guesses would defeat the lockout.
+    if mfa_done {
+        store.clear_login_failures(u.id).await.map_err(err)?;
+    }
     let token = auth::start_session(&s, u.id, mfa_done).await?;
     let detail = if mfa_done {
         "password; session started"
@@ -205,6 +214,50 @@ pub async fn login(
         &token,
         StatusCode::OK,
     ))
+}
+
+/// Counts a failed step against the account; when that locks it, the
+/// lockout is audited, every session of the account ends and cached API
+/// callers are dropped, so nothing it had open keeps working.
+async fn account_failure(
+    s: &AppState,
+    u: &UserRow,
+    actor: &str,
+    step: &str,
+) -> Result<(), ApiError> {
+    let policy = s.auth.throttle;
+    let lock_at = i32::try_from(policy.lockout_after).unwrap_or(i32::MAX);
+    let store = s.cw.store();
+    let n = store
+        .record_login_failure(u.id, Utc::now(), lock_at)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if policy.locks(n.unsigned_abs()) && u.locked_at.is_none() {
+        store
+            .delete_user_sessions(u.id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        s.callers.forget_user(u.id);
+        audit(
+            s,
+            actor,
+            Action::LoginFailure,
+            Some(u),
+            &format!("account locked after repeated failures ({step}); sessions ended"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The throttle of the account for a step after the password: the same
+/// delays as the password step, so codes cannot be guessed at speed.
+fn step_throttle(s: &AppState, u: &UserRow) -> Option<Response> {
+    let now = Utc::now();
+    s.auth
+        .throttle
+        .retry_at(u.failed_logins.unsigned_abs(), u.last_failed_at, now)
+        .map(|at| throttled(at - now))
 }
 
 /// Middleware for the sign-in steps: any live session, complete or not,
@@ -263,8 +316,15 @@ async fn code_step(
     what: &str,
 ) -> Result<Response, ApiError> {
     let actor = format!("user:{}", p.user.id);
+    if let Some(r) = step_throttle(s, &p.user) {
+        return Ok(r);
+    }
     match s.cw.check_totp(&p.user, code).await? {
         Some(u) => {
+            s.cw.store()
+                .clear_login_failures(u.id)
+                .await
+                .map_err(|e| ApiError::internal(&e))?;
             let token = rotate(s, p, true).await?;
             audit(
                 s,
@@ -282,11 +342,7 @@ async fn code_step(
             ))
         }
         None => {
-            let lock_at = i32::try_from(s.auth.throttle.lockout_after).unwrap_or(i32::MAX);
-            s.cw.store()
-                .record_login_failure(p.user.id, Utc::now(), lock_at)
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
+            account_failure(s, &p.user, &actor, what).await?;
             audit(
                 s,
                 &actor,
@@ -348,11 +404,24 @@ pub async fn change_password(
             "finish the second factor first",
         ));
     }
+    if let Some(r) = step_throttle(&s, &p.user) {
+        return Ok(r);
+    }
     if !s
         .cw
         .verify_password(Some(&p.user), &input.current_password)
         .await
     {
+        let actor = format!("user:{}", p.user.id);
+        account_failure(&s, &p.user, &actor, "password change").await?;
+        audit(
+            &s,
+            &actor,
+            Action::LoginFailure,
+            Some(&p.user),
+            "password change: wrong current password",
+        )
+        .await?;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "login_failed",
@@ -409,10 +478,19 @@ pub async fn logout(
 }
 
 /// `POST /api/v1/auth/logout-everywhere`: ends every session of the user.
+/// Only a session that passed the second factor may: a stolen password
+/// alone must not sign the owner out everywhere.
 pub async fn logout_everywhere(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
 ) -> Result<Response, ApiError> {
+    if !p.row.mfa_done {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "login_incomplete",
+            "finish the second factor first",
+        ));
+    }
     let n =
         s.cw.store()
             .delete_user_sessions(p.user.id)

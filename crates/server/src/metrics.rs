@@ -33,7 +33,10 @@ impl Metrics {
         e.1 += secs;
     }
 
-    /// Renders the Prometheus text exposition format.
+    /// Renders the Prometheus text exposition format: request figures for
+    /// anyone; the case-work counters and record counts only when `counts`
+    /// is given (to an authenticated supervisor or administrator), since
+    /// small counts of cases can point at people.
     pub fn render(&self, counts: Option<&tracedesk_store::Counts>) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -63,6 +66,9 @@ impl Metrics {
                 "tracedesk_http_request_seconds_sum{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {secs:.6}"
             );
         }
+        let Some(c) = counts else {
+            return out;
+        };
         for (name, help, v) in [
             (
                 "tracedesk_lab_results_recorded_total",
@@ -91,23 +97,38 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
-        if let Some(c) = counts {
-            let _ = writeln!(
-                out,
-                "# HELP tracedesk_records Records held, by kind.\n# TYPE tracedesk_records gauge"
-            );
-            for (k, v) in [
-                ("persons", c.persons),
-                ("cases", c.cases),
-                ("open_cases", c.open_cases),
-                ("lab_results", c.lab_results),
-                ("exposures", c.exposures),
-                ("tasks", c.tasks),
-            ] {
-                let _ = writeln!(out, "tracedesk_records{{kind=\"{k}\"}} {v}");
-            }
+        let _ = writeln!(
+            out,
+            "# HELP tracedesk_records Records held, by kind.\n# TYPE tracedesk_records gauge"
+        );
+        for (k, v) in [
+            ("persons", c.persons),
+            ("cases", c.cases),
+            ("open_cases", c.open_cases),
+            ("lab_results", c.lab_results),
+            ("exposures", c.exposures),
+            ("tasks", c.tasks),
+        ] {
+            let _ = writeln!(out, "tracedesk_records{{kind=\"{k}\"}} {v}");
         }
         out
+    }
+}
+
+/// A request's method as a label: the standard ones by name, anything
+/// else `other`, so a client cannot grow the label set (or write text of
+/// its choosing into the metrics and the log).
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
     }
 }
 
@@ -115,7 +136,7 @@ impl Metrics {
 /// the query string or body.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -124,7 +145,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let res = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();
     let status = res.status().as_u16();
-    state.metrics.observe(&method, &route, status, secs);
+    state.metrics.observe(method, &route, status, secs);
     tracing::info!(%method, %route, status, ms = secs * 1000.0, "request");
     res
 }

@@ -151,6 +151,83 @@ async fn allowed(
     }
 }
 
+/// A live task the caller may direct: a supervisor (or integration) only
+/// within their jurisdictions. A task outside them is answered exactly
+/// like an unknown one (and the refusal is audited), so ids cannot be
+/// probed. Returns the task's attributes.
+async fn scoped_task(
+    s: &AppState,
+    d: &Dispatch,
+    caller: &Caller,
+    id: Uuid,
+    route: &'static str,
+) -> Result<serde_json::Value, ApiError> {
+    let Some(attrs) = d.read(|e| e.task_attributes(id)).await else {
+        return Err(ApiError::not_found("task").with_field("task"));
+    };
+    if in_scope(caller, &attrs) {
+        Ok(attrs)
+    } else {
+        Err(hidden(s, caller, "task", id, route).await)
+    }
+}
+
+/// Audits a refusal and answers it as "not found", like an unknown id (an
+/// audit failure is still a 500: nothing goes unrecorded).
+async fn hidden(
+    s: &AppState,
+    caller: &Caller,
+    object: &'static str,
+    id: Uuid,
+    route: &'static str,
+) -> ApiError {
+    let e = crate::api::deny(s, caller, object, Some(id), route).await;
+    if e.status == StatusCode::INTERNAL_SERVER_ERROR {
+        return e;
+    }
+    ApiError::not_found(object).with_field(object)
+}
+
+/// Whether a task's jurisdiction is one of the caller's. Every task made
+/// through this API or by case work carries one; a task without one is
+/// refused to all but a caller over the whole tree.
+fn in_scope(caller: &Caller, attrs: &serde_json::Value) -> bool {
+    let j = attrs
+        .get("jurisdiction")
+        .and_then(|v| v.as_str())
+        .unwrap_or("root");
+    caller.principal.scope.iter().any(|c| c == j)
+}
+
+/// A staff user the caller may make or direct as a worker: a tracer or
+/// supervisor, active, in the caller's jurisdictions. Anyone else is
+/// answered like an unknown user (the refusal audited).
+async fn scoped_worker(
+    s: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    route: &'static str,
+) -> Result<tracedesk_store::UserRow, ApiError> {
+    let user =
+        s.cw.store()
+            .get_user(id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+    let works = |u: &tracedesk_store::UserRow| {
+        u.disabled_at.is_none()
+            && matches!(
+                tracedesk_identity::Role::parse(&u.role),
+                Some(tracedesk_identity::Role::Tracer | tracedesk_identity::Role::Supervisor)
+            )
+            && caller.principal.scope.contains(&u.jurisdiction)
+    };
+    match user {
+        Some(u) if works(&u) => Ok(u),
+        Some(_) => Err(hidden(s, caller, "worker", id, route).await),
+        None => Err(ApiError::not_found("worker").with_field("worker")),
+    }
+}
+
 /// Applies `event` for the caller and audits it: who did which routing
 /// step to what (a task names its case-work person, so an accepted case
 /// interview shows in that person's access history). Routing steps are
@@ -265,14 +342,9 @@ async fn add_worker(
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "POST /routing/workers";
     allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
-    let user =
-        s.cw.store()
-            .get_user(input.user_id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-    let Some(user) = user else {
-        return Err(ApiError::not_found("user").with_field("user_id"));
-    };
+    let user = scoped_worker(&s, &caller, input.user_id, ROUTE)
+        .await
+        .map_err(|e| e.with_field("user_id"))?;
     let out = act(
         &s,
         &*dispatch(&s)?,
@@ -300,18 +372,7 @@ fn with_jurisdiction(
     attributes: serde_json::Value,
     jurisdiction: &str,
 ) -> Result<serde_json::Value, ApiError> {
-    let mut map = match attributes {
-        serde_json::Value::Object(m) => m,
-        serde_json::Value::Null => serde_json::Map::new(),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                "attributes must be a JSON object",
-            )
-            .with_field("attributes"));
-        }
-    };
+    let mut map = object(attributes)?;
     map.insert("jurisdiction".into(), json!(jurisdiction));
     Ok(serde_json::Value::Object(map))
 }
@@ -331,12 +392,7 @@ async fn update_worker(
     const ROUTE: &str = "PATCH /routing/workers/{id}";
     allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     let id = parse(&id, "worker")?;
-    let user =
-        s.cw.store()
-            .get_user(id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .ok_or_else(|| ApiError::not_found("worker").with_field("worker"))?;
+    let user = scoped_worker(&s, &caller, id, ROUTE).await?;
     let out = act(
         &s,
         &*dispatch(&s)?,
@@ -370,6 +426,7 @@ async fn set_activity(
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
         allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
+        scoped_worker(&s, &caller, id, ROUTE).await?;
     }
     let out = act(
         &s,
@@ -390,8 +447,9 @@ async fn set_activity(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TaskInput {
-    /// Default: a new id.
-    id: Option<Uuid>,
+    /// Refused: ids are the server's, new every time, so a finished task's
+    /// id can never be brought back to reopen its case-work task.
+    id: Option<serde_json::Value>,
     attributes: serde_json::Value,
     channel: String,
     priority: Option<i32>,
@@ -410,7 +468,16 @@ async fn create_task(
     if !caller.principal.can(Capability::Supervise) {
         allowed(&s, &caller, Capability::SubmitLabs, ROUTE).await?;
     }
-    let id = input.id.unwrap_or_else(Uuid::now_v7);
+    if input.id.is_some() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "id: task ids are chosen by the server and never reused; leave it out",
+        )
+        .with_field("id"));
+    }
+    let attributes = task_jurisdiction(&s, &caller, input.attributes, ROUTE).await?;
+    let id = Uuid::now_v7();
     let out = act(
         &s,
         &*dispatch(&s)?,
@@ -419,7 +486,7 @@ async fn create_task(
         ("task", id),
         Event::CreateTask {
             id,
-            attributes: input.attributes,
+            attributes,
             channel: input.channel,
             priority: input.priority,
             due: input.due.map(|d| d.timestamp_millis()),
@@ -430,6 +497,58 @@ async fn create_task(
     .await?;
     Ok(answer(StatusCode::CREATED, out, json!({ "task_id": id })))
 }
+
+/// A new task's attributes with its jurisdiction set: the one asked for
+/// if it is the caller's, else the caller's own; and those enclosing it,
+/// which the default workspace matches workers against.
+async fn task_jurisdiction(
+    s: &AppState,
+    caller: &Caller,
+    attributes: serde_json::Value,
+    route: &'static str,
+) -> Result<serde_json::Value, ApiError> {
+    let mut map = object(attributes)?;
+    let j = match map.get("jurisdiction") {
+        None | Some(serde_json::Value::Null) => caller.user.jurisdiction.clone(),
+        Some(serde_json::Value::String(j)) if caller.principal.scope.contains(j) => j.clone(),
+        Some(_) => {
+            return Err(crate::api::deny(s, caller, "jurisdiction", None, route).await);
+        }
+    };
+    map.insert(
+        "jurisdictions".into(),
+        json!(s.cw.jurisdictions().ancestry(&j)),
+    );
+    map.insert("jurisdiction".into(), json!(j));
+    Ok(serde_json::Value::Object(map))
+}
+
+fn object(
+    attributes: serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    match attributes {
+        serde_json::Value::Object(m) => Ok(m),
+        serde_json::Value::Null => Ok(serde_json::Map::new()),
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "attributes must be a JSON object",
+        )
+        .with_field("attributes")),
+    }
+}
+
+/// Attribute keys that say whose and where a task is: they are kept from
+/// the task as it is whatever an update sends, or a supervisor could move
+/// another jurisdiction's case to their own staff.
+const FIXED_TASK_KEYS: [&str; 6] = [
+    "jurisdiction",
+    "jurisdictions",
+    "person_id",
+    "case_id",
+    "exposure_id",
+    "type",
+];
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -448,9 +567,11 @@ async fn cancel_task(
     allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     let id = parse(&id, "task")?;
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
+    let d = dispatch(&s)?;
+    scoped_task(&s, &d, &caller, id, ROUTE).await?;
     let out = act(
         &s,
-        &*dispatch(&s)?,
+        &d,
         &caller,
         ROUTE,
         ("task", id),
@@ -470,15 +591,24 @@ async fn update_task(
     const ROUTE: &str = "PATCH /routing/tasks/{id}";
     allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
     let id = parse(&id, "task")?;
+    let d = dispatch(&s)?;
+    let old = scoped_task(&s, &d, &caller, id, ROUTE).await?;
+    let mut attributes = object(input.attributes)?;
+    for key in FIXED_TASK_KEYS {
+        match old.get(key) {
+            Some(v) => attributes.insert(key.into(), v.clone()),
+            None => attributes.remove(key),
+        };
+    }
     let out = act(
         &s,
-        &*dispatch(&s)?,
+        &d,
         &caller,
         ROUTE,
         ("task", id),
         Event::UpdateTask {
             id,
-            attributes: input.attributes,
+            attributes: serde_json::Value::Object(attributes),
         },
     )
     .await?;
@@ -499,7 +629,10 @@ async fn own_task(
     match worker {
         None => Err(ApiError::not_found("task").with_field("task")),
         Some(w) if w == Some(caller.principal.user_id) => Ok(()),
-        Some(_) => allowed(s, caller, Capability::Supervise, route).await,
+        Some(_) => {
+            allowed(s, caller, Capability::Supervise, route).await?;
+            scoped_task(s, d, caller, task, route).await.map(|_| ())
+        }
     }
 }
 
@@ -621,6 +754,10 @@ async fn list_tasks(
     let items = dispatch(&s)?
         .read(|e| {
             e.tasks()
+                .filter(|t| {
+                    e.task_attributes(t.id)
+                        .is_some_and(|a| in_scope(&caller, &a))
+                })
                 .map(|t| {
                     json!({
                         "id": t.id,
@@ -652,7 +789,7 @@ struct StatsQuery {
 async fn stats(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
-    axum::extract::Query(q): axum::extract::Query<StatsQuery>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
     allowed(&s, &caller, Capability::Supervise, "GET /routing/stats").await?;
     let window = q.window.unwrap_or(3600);
@@ -762,13 +899,9 @@ async fn worker_events(
 ) -> Result<Response, ApiError> {
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
-        allowed(
-            &s,
-            &caller,
-            Capability::Supervise,
-            "GET /routing/workers/{id}/events",
-        )
-        .await?;
+        const ROUTE: &str = "GET /routing/workers/{id}/events";
+        allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
+        scoped_worker(&s, &caller, id, ROUTE).await?;
     }
     let d = dispatch(&s)?;
     if d.read(|e| e.worker_room(id).is_none()).await {

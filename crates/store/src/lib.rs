@@ -85,7 +85,11 @@ pub trait AuditStore: Send + Sync {
     async fn audit_entries(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<audit::Entry>>;
     /// The newest entry's sequence number and hash.
     async fn audit_head(&self) -> StoreResult<Option<(i64, [u8; 32])>>;
+    /// Stores a signed checkpoint. A linked one must link to the newest
+    /// checkpoint stored (checked under the log's lock): `Conflict` when
+    /// another signer got there first.
     async fn add_audit_checkpoint(&self, cp: &audit::Checkpoint) -> StoreResult<()>;
+    async fn last_audit_checkpoint(&self) -> StoreResult<Option<audit::Checkpoint>>;
     async fn audit_checkpoints(&self) -> StoreResult<Vec<audit::Checkpoint>>;
     /// Every entry about one person, oldest first (the disclosure record).
     async fn audit_for_person(&self, person: Uuid) -> StoreResult<Vec<audit::Entry>>;

@@ -520,26 +520,40 @@ macro_rules! sql_common {
 
         fn checkpoint_insert(cp: &tracedesk_store::audit::Checkpoint) -> QueryBuilder<'_, $db> {
             let mut q = QueryBuilder::<$db>::new(
-                "INSERT INTO audit_checkpoints (seq, head, at, public_key, signature) ",
+                "INSERT INTO audit_checkpoints (seq, head, at, public_key, signature, prev, late) ",
             );
             q.push_values([cp], |mut b, cp| {
                 b.push_bind(cp.seq)
                     .push_bind(cp.head.as_slice())
                     .push_bind(cp.at)
                     .push_bind(cp.public_key.as_slice())
-                    .push_bind(cp.signature.as_slice());
+                    .push_bind(cp.signature.as_slice())
+                    .push_bind(cp.link.map(|l| l.prev.to_vec()))
+                    .push_bind(cp.link.is_some_and(|l| l.late));
             });
             q
         }
+
+        const CHECKPOINT_COLUMNS: &str = "seq, head, at, public_key, signature, prev, late";
 
         fn checkpoint_row(
             r: &<$db as sqlx::Database>::Row,
         ) -> StoreResult<tracedesk_store::audit::Checkpoint> {
             let sig: Vec<u8> = r.try_get("signature").map_err(err)?;
+            let prev: Option<Vec<u8>> = r.try_get("prev").map_err(err)?;
+            let link = prev
+                .map(|p| -> StoreResult<tracedesk_store::audit::Link> {
+                    Ok(tracedesk_store::audit::Link {
+                        prev: hash32(p, "checkpoint link")?,
+                        late: r.try_get("late").map_err(err)?,
+                    })
+                })
+                .transpose()?;
             Ok(tracedesk_store::audit::Checkpoint {
                 seq: r.try_get("seq").map_err(err)?,
                 head: hash32(r.try_get("head").map_err(err)?, "checkpoint head")?,
                 at: r.try_get("at").map_err(err)?,
+                link,
                 public_key: hash32(r.try_get("public_key").map_err(err)?, "checkpoint key")?,
                 signature: sig.try_into().map_err(|_| {
                     StoreError::Corrupt("audit checkpoint signature is not 64 bytes".into())
@@ -619,6 +633,26 @@ macro_rules! audit_store_impl {
             cp: &tracedesk_store::audit::Checkpoint,
         ) -> StoreResult<()> {
             let mut tx = self.audit_tx().await?;
+            // Under the log's lock: a checkpoint must link to the newest one,
+            // so two signers never fork the chain of checkpoints.
+            if let Some(link) = cp.link {
+                let last = sqlx::query(&format!(
+                    "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+                ))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?
+                .map(|r| checkpoint_row(&r))
+                .transpose()?;
+                let newest = last.as_ref().map(|l| (l.seq, l.digest()));
+                if newest.is_some_and(|(seq, _)| seq >= cp.seq)
+                    || newest.map_or(tracedesk_store::audit::GENESIS, |(_, d)| d) != link.prev
+                {
+                    return Err(StoreError::Conflict(
+                        "a newer audit checkpoint was signed meanwhile".into(),
+                    ));
+                }
+            }
             checkpoint_insert(cp)
                 .build()
                 .execute(&mut *tx)
@@ -627,8 +661,21 @@ macro_rules! audit_store_impl {
             tx.commit().await.map_err(err)
         }
 
+        async fn last_audit_checkpoint(
+            &self,
+        ) -> StoreResult<Option<tracedesk_store::audit::Checkpoint>> {
+            sqlx::query(&format!(
+                "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+            ))
+            .fetch_optional(self.read_pool())
+            .await
+            .map_err(err)?
+            .map(|r| checkpoint_row(&r))
+            .transpose()
+        }
+
         async fn audit_checkpoints(&self) -> StoreResult<Vec<tracedesk_store::audit::Checkpoint>> {
-            sqlx::query("SELECT seq, head, at, public_key, signature FROM audit_checkpoints ORDER BY seq")
+            sqlx::query(&format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq"))
                 .fetch_all(self.read_pool())
                 .await
                 .map_err(err)?

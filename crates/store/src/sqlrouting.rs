@@ -41,14 +41,19 @@ macro_rules! routing_store_impl {
                 // expression reads the row as it was). A finished task
                 // keeps the worker who had it. Workers are staff users; an
                 // id that is not one (none in practice) leaves no assignee
-                // rather than failing the group.
+                // rather than failing the group. A case-work task that has
+                // finished (completed or canceled) never moves again: no
+                // routing progress, whatever its id, can reopen it and hand
+                // its person to a worker.
                 let update = format!(
                     "UPDATE tasks SET \
                      routed = CASE WHEN tasks.withdrawal IS NOT NULL \
                        AND p.column2 IN ('completed', 'canceled') THEN FALSE ELSE TRUE END, \
-                     status = CASE WHEN tasks.withdrawal IS NULL THEN p.column2 \
+                     status = CASE WHEN tasks.withdrawal IS NULL \
+                       AND tasks.status NOT IN ('completed', 'canceled') THEN p.column2 \
                        ELSE tasks.status END, \
                      assignee_id = CASE WHEN tasks.withdrawal IS NOT NULL \
+                       OR tasks.status IN ('completed', 'canceled') \
                        OR p.column2 IN ('completed', 'canceled') THEN tasks.assignee_id \
                        ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END, \
                      withdrawal = CASE WHEN p.column2 IN ('completed', 'canceled') THEN NULL \

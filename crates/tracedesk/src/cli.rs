@@ -156,6 +156,16 @@ enum AuditAction {
         /// default: this data directory's key. Pass a copy kept elsewhere.
         #[arg(long)]
         public_key: Option<String>,
+        /// The anchor file to hold the log to (every checkpoint it lists must
+        /// be in the database as it is there); default: the configured
+        /// `audit_anchor_file`, when it exists.
+        #[arg(long)]
+        anchor: Option<std::path::PathBuf>,
+        /// Longest a stretch of entries may go without a signed checkpoint
+        /// before the log counts as tampered with (the server signs every
+        /// 10 s, each command at its end).
+        #[arg(long, default_value_t = 120)]
+        max_gap_seconds: u32,
     },
     /// The disclosure record of one person: every access to their data,
     /// by whom, when, and why.
@@ -496,7 +506,11 @@ async fn audit(config: &Config, action: AuditAction) -> anyhow::Result<()> {
     store.migrate().await.context("database migration failed")?;
     let auditor = runtime::open_auditor(config, store.clone()).await?;
     match action {
-        AuditAction::Verify { public_key } => {
+        AuditAction::Verify {
+            public_key,
+            anchor,
+            max_gap_seconds,
+        } => {
             let public = match public_key {
                 Some(h) => Some(
                     hex::decode(h.trim())
@@ -506,11 +520,53 @@ async fn audit(config: &Config, action: AuditAction) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
+            let anchor_path = anchor.or_else(|| {
+                let p = config.audit_anchor_path();
+                p.exists().then_some(p)
+            });
+            let anchored = match &anchor_path {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read the anchor {}", p.display()))?;
+                    Some(
+                        tracedesk_store::audit::anchor::parse(&text)
+                            .with_context(|| format!("the anchor {} is damaged", p.display()))?,
+                    )
+                }
+                None => None,
+            };
+            let options = tracedesk_casework::auditor::VerifyOptions {
+                public,
+                anchor: anchored,
+                limits: tracedesk_store::audit::Limits {
+                    max_gap: chrono::Duration::seconds(i64::from(max_gap_seconds)),
+                },
+            };
             let pb = bar(0, "verifying");
-            let result = auditor.verify(public, |n| pb.set_position(n)).await?;
+            let result = auditor
+                .verify_with(&options, |n| pb.set_position(n))
+                .await?;
             pb.finish_and_clear();
             match result {
                 Ok(s) => {
+                    match &anchor_path {
+                        Some(p) => println!(
+                            "anchor {}: {} checkpoint(s), every one in the log as anchored",
+                            p.display(),
+                            s.anchored
+                        ),
+                        None => println!(
+                            "note: no anchor checked; a log truncated together with its \
+                             checkpoints is only caught against an anchor (--anchor)"
+                        ),
+                    }
+                    if s.late_checkpoints > 0 {
+                        println!(
+                            "note: {} checkpoint(s) were signed late, for entries a stopped \
+                             process had left unsigned",
+                            s.late_checkpoints
+                        );
+                    }
                     println!(
                         "audit log OK: {} entries, {} signed checkpoints (last at entry {}), head {}",
                         s.entries,

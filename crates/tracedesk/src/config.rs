@@ -39,6 +39,12 @@ pub struct Config {
     /// The audit log's checkpoint-signing key; default
     /// `data_dir/audit-signing.key` (created on first run).
     pub audit_key_file: Option<PathBuf>,
+    /// Where every signed audit checkpoint is also appended (one JSON line
+    /// each); default `data_dir/audit-anchor.jsonl`. Put it somewhere the
+    /// database's users cannot write (another volume, an append-only mount,
+    /// a log shipper's input): `tracedesk audit verify` then catches a log
+    /// that was truncated or rewritten with its checkpoints.
+    pub audit_anchor_file: Option<PathBuf>,
     /// Journal audit entries in `data_dir/audit-journal` before they enter the
     /// database log (see docs/security.md); default on with SQLite, off with
     /// PostgreSQL, whose nodes may not keep their local disk.
@@ -136,6 +142,7 @@ impl Default for Config {
             master_key_file: None,
             audit_key_file: None,
             audit_journal: None,
+            audit_anchor_file: None,
             default_region: "US".into(),
             log: "info,sqlx=warn".into(),
             body_limit_bytes: 8 * 1024 * 1024,
@@ -306,6 +313,7 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
 const PATH_SETTINGS: &[&str] = &[
     "master_key_file",
     "audit_key_file",
+    "audit_anchor_file",
     "tls_cert_file",
     "tls_key_file",
     "routing_workspace_file",
@@ -452,6 +460,13 @@ impl Config {
             self.data_dir
                 .join(tracedesk_store::audit::AUDIT_KEY_FILE_NAME)
         })
+    }
+
+    /// Where signed audit checkpoints are anchored.
+    pub fn audit_anchor_path(&self) -> PathBuf {
+        self.audit_anchor_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-anchor.jsonl"))
     }
 
     /// Where `serve` journals audit entries, if it does.

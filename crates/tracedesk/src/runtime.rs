@@ -53,19 +53,23 @@ pub fn open_vault(config: &Config) -> anyhow::Result<Arc<Vault>> {
 /// direct, as short-lived commands use it.
 pub async fn open_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Auditor> {
     let key = audit_key(config)?;
-    Ok(Auditor::new(store, Arc::new(key)).await?)
+    Ok(Auditor::new(store, Arc::new(key))
+        .await?
+        .with_anchor(config.audit_anchor_path()))
 }
 
 /// The audit log as a server uses it: journaled when configured, after
 /// absorbing what a previous run left in the journal.
 async fn serving_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Auditor> {
     let key = Arc::new(audit_key(config)?);
+    let anchor = config.audit_anchor_path();
     let Some(dir) = config.audit_journal_dir() else {
-        return Ok(Auditor::new(store, key).await?);
+        return Ok(Auditor::new(store, key).await?.with_anchor(anchor));
     };
     let (auditor, recovered) = Auditor::journaled(store, key, &dir)
         .await
         .with_context(|| format!("cannot open the audit journal in {}", dir.display()))?;
+    let auditor = auditor.with_anchor(anchor);
     if recovered > 0 {
         tracing::info!(
             entries = recovered,

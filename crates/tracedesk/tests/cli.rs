@@ -114,6 +114,54 @@ fn csv_import_reports_bad_lines_and_keeps_good_ones() {
         !report.contains("Luis") && !report.contains("Ng"),
         "no values in the report"
     );
+    // Every line is accounted for: an open quote swallows the lines after
+    // it into one bad record, and each of them is reported.
+    let mut csv =
+        "first_name,last_name,dob,specimen_date,result,accession,jurisdiction\n".to_string();
+    csv.push_str("Amara,Nwosu,1990-02-03,2026-11-20,positive,Q-1,ny\n");
+    csv.push_str("\"Open,Quote,1980-01-01,2026-11-20,positive,Q-2,ny\n");
+    for n in 3..9 {
+        csv.push_str(&format!(
+            "Person,Number{n},1980-01-01,2026-11-20,positive,Q-{n},ny\n"
+        ));
+    }
+    std::fs::write(dir.path().join("quote.csv"), &csv).unwrap();
+    let o = tracedesk(
+        dir.path(),
+        &["jurisdiction", "add", "--code", "ny", "--name", "New York"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tracedesk(dir.path(), &["import", "labs", "--csv", "quote.csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = std::fs::read_to_string(dir.path().join("quote.errors.csv")).unwrap();
+    for line in 3..=9 {
+        assert!(
+            report.lines().any(|l| l.starts_with(&format!("{line},"))),
+            "line {line} is in the report: {report}"
+        );
+    }
+    assert!(report.contains("quote left open on line 3"), "{report}");
+    assert!(!report.contains("Number"), "no values: {report}");
+    // The jurisdiction column is read, not ignored.
+    let o = tracedesk(dir.path(), &["import", "labs", "--csv", "quote.csv"]);
+    assert!(text(&o).contains("1 duplicate"), "{}", text(&o));
+    let db = dir.path().join("tracedesk-data/tracedesk.db");
+    let jurisdictions: Vec<String> = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar("SELECT jurisdiction FROM cases")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        });
+    assert!(
+        jurisdictions.contains(&"ny".to_string()),
+        "{jurisdictions:?}"
+    );
+
     let missing = dir.path().join("nohead.csv");
     std::fs::write(&missing, "name,result\nA,positive\n").unwrap();
     let o = tracedesk(dir.path(), &["import", "labs", "--csv", "nohead.csv"]);

@@ -1,14 +1,12 @@
 //! HTTPS with a self-signed certificate: the API answers over TLS with HSTS
 //! and Secure cookies; bad key files give errors that name the file.
 
-mod common;
-
 use tracedesk_casework::AuthPolicy;
 use tracedesk_server::{ServerSettings, app, tls};
 
 #[tokio::test]
 async fn serves_https_with_hsts() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));

@@ -1,9 +1,7 @@
 //! The browser pages over HTTP: sign-in, TOTP enrolment and sign-out forms,
 //! with CSRF missing and forged on every state-changing form.
 
-mod common;
-
-use common::Harness;
+use crate::common::Harness;
 use reqwest::{StatusCode, redirect::Policy};
 use tracedesk_casework::{AuthPolicy, NewUser};
 use tracedesk_identity::totp::{Secret, step_of};
@@ -45,7 +43,7 @@ async fn post(h: &Harness, path: &str, cookies: &str, form: &[(&str, &str)]) -> 
 
 #[tokio::test]
 async fn sign_in_enrol_and_sign_out_through_the_forms() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     h.cw.add_user(NewUser {
         username: "formuser".into(),
         display_name: "Form User".into(),

@@ -5,8 +5,6 @@
 //! Needs `TRACEDESK_TEST_DATABASE_URL`; without it the test says SKIPPED
 //! (and fails under `TRACEDESK_REQUIRE_POSTGRES=1`, as in CI).
 
-mod common;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -30,7 +28,7 @@ async fn node(url: &str, key: &std::path::Path) -> Node {
     store.migrate().await.unwrap();
     let (vault, _) = Vault::open_or_create(key).unwrap();
     let cw = Casework::new(store, Arc::new(vault), Settings::default());
-    let (base, server) = common::listen(cw.clone(), Default::default()).await;
+    let (base, server) = crate::common::listen(cw.clone(), Default::default()).await;
     let lead = tokio::spawn(tracedesk_casework::dispatch::lead(
         cw.clone(),
         tracedesk_routing::Workspace::public_health(),

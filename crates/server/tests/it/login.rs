@@ -2,10 +2,8 @@
 //! rotation, CSRF, idle and absolute expiry, throttling, lockout and unlock,
 //! forced password change and the common-password list.
 
-mod common;
-
+use crate::common::Harness;
 use chrono::Duration;
-use common::Harness;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tracedesk_casework::{AuthPolicy, NewUser};
@@ -15,9 +13,9 @@ use tracedesk_identity::totp::{Secret, step_of};
 use tracedesk_identity::{Role, session};
 use tracedesk_store::audit::Action;
 
-const PW: &str = "orbit lantern quietly 9";
+pub(crate) const PW: &str = "orbit lantern quietly 9";
 
-async fn add(h: &Harness, name: &str, role: Role, mfa: bool) {
+pub(crate) async fn add(h: &Harness, name: &str, role: Role, mfa: bool) {
     h.cw.add_user(NewUser {
         username: name.into(),
         display_name: "Wanjiru Kamau".into(),
@@ -32,7 +30,7 @@ async fn add(h: &Harness, name: &str, role: Role, mfa: bool) {
 
 /// One request with an optional session cookie and CSRF header; returns the
 /// status, the JSON body and the session token of any Set-Cookie.
-async fn send(
+pub(crate) async fn send(
     h: &Harness,
     method: Method,
     path: &str,
@@ -66,7 +64,7 @@ async fn send(
     )
 }
 
-async fn login(
+pub(crate) async fn login(
     h: &Harness,
     user: &str,
     pw: &str,
@@ -83,19 +81,19 @@ async fn login(
     .await
 }
 
-async fn me(h: &Harness, token: &str) -> StatusCode {
+pub(crate) async fn me(h: &Harness, token: &str) -> StatusCode {
     send(h, Method::GET, "/api/v1/auth/me", Some(token), None, None)
         .await
         .0
 }
 
-fn csrf(token: &str) -> String {
+pub(crate) fn csrf(token: &str) -> String {
     session::csrf_for(token)
 }
 
 #[tokio::test]
 async fn totp_enrolment_rotation_and_replay() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     add(&h, "wkamau", Role::Tracer, true).await;
     let (s, v, c1) = login(&h, "wkamau", PW, None).await;
     assert_eq!(
@@ -217,7 +215,7 @@ async fn totp_enrolment_rotation_and_replay() {
 
 #[tokio::test]
 async fn session_fixation_is_refused() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     add(&h, "nomfa-sup", Role::Supervisor, false).await;
     let planted = session::new_token();
     let (s, _, issued) = login(&h, "nomfa-sup", PW, Some(&planted)).await;
@@ -243,7 +241,7 @@ async fn session_fixation_is_refused() {
 
 #[tokio::test]
 async fn csrf_missing_and_forged_are_refused() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     add(&h, "nomfa-sup", Role::Supervisor, false).await;
     let (_, _, mine) = login(&h, "nomfa-sup", PW, None).await;
     let (_, _, theirs) = login(&h, "nomfa-sup", PW, None).await;
@@ -307,7 +305,7 @@ async fn idle_and_absolute_expiry() {
         throttle: ThrottlePolicy::default(),
     };
     let ms = std::time::Duration::from_millis;
-    let h = common::spawn(policy).await;
+    let h = crate::common::spawn(policy).await;
     add(&h, "nomfa-sup", Role::Supervisor, false).await;
     let (_, _, t) = login(&h, "nomfa-sup", PW, None).await;
     let t = t.unwrap();
@@ -348,7 +346,7 @@ async fn lockout_and_admin_unlock() {
             ..ThrottlePolicy::default()
         },
     };
-    let h = common::spawn(policy).await;
+    let h = crate::common::spawn(policy).await;
     add(&h, "nomfa-sup", Role::Supervisor, false).await;
     for _ in 0..3 {
         assert_eq!(
@@ -384,7 +382,7 @@ async fn failures_delay_the_next_attempt_per_account_and_per_client() {
             ..ThrottlePolicy::default()
         },
     };
-    let h = common::spawn(policy).await;
+    let h = crate::common::spawn(policy).await;
     add(&h, "nomfa-sup", Role::Supervisor, false).await;
     add(&h, "other-sup", Role::Supervisor, false).await;
     for _ in 0..2 {
@@ -412,7 +410,7 @@ async fn failures_delay_the_next_attempt_per_account_and_per_client() {
 
 #[tokio::test]
 async fn forced_password_change_and_policy() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     add(&h, "nomfa-sup", Role::Supervisor, false).await;
     let (_, temp) = h.cw.reset_password("nomfa-sup").await.unwrap();
     assert_eq!(
@@ -488,7 +486,7 @@ async fn forced_password_change_and_policy() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     for path in ["/healthz", "/api/v1/cases", "/no/such/route"] {
         let res = h
             .http
@@ -528,7 +526,7 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn each_client_is_rate_limited() {
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     let router = tracedesk_server::app(
         h.cw.clone(),
         tracedesk_server::ServerSettings {

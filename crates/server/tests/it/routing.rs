@@ -1,8 +1,6 @@
 //! Task routing over HTTP: offers, answers, timeouts, escalation, bad input,
 //! and a restart that loses nothing.
 
-mod common;
-
 use chrono::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -36,7 +34,7 @@ type Case = (
 );
 
 struct Team {
-    h: common::Harness,
+    h: crate::common::Harness,
     sup: String,
     tracers: Vec<(uuid::Uuid, String)>,
 }
@@ -47,7 +45,7 @@ async fn team(n: usize) -> Team {
 }
 
 async fn team_with(n: usize, workspace: tracedesk_routing::Workspace) -> Team {
-    let h = common::spawn_routing_with(workspace).await;
+    let h = crate::common::spawn_routing_with(workspace).await;
     let (_, sup) = h.user("sup", Role::Supervisor, "ny").await;
     let mut tracers = Vec::new();
     for i in 0..n {
@@ -285,9 +283,9 @@ async fn bad_input_and_other_peoples_offers() {
             "attributes",
         ),
         (
-            "duplicate id",
+            "an id chosen by the caller (ids are never reused)",
             json!({"id": id, "attributes": {}, "channel": "voice"}),
-            409,
+            422,
             "id",
         ),
     ];
@@ -398,7 +396,7 @@ async fn a_restart_loses_no_task_and_no_offer() {
     }
 }
 
-async fn sqlx_count(h: &common::Harness) -> i64 {
+async fn sqlx_count(h: &crate::common::Harness) -> i64 {
     h.store.routing_events(0, 10_000).await.unwrap().len() as i64
 }
 
@@ -593,6 +591,7 @@ async fn lab_results_become_routed_case_interviews() {
     activity("Break").await;
     // A New Jersey tracer, free all along, is never offered New York's case.
     let (nj_id, nj) = t.h.user("tracer-nj", Role::Tracer, "nj").await;
+    let (_, nj_sup) = t.h.user("sup-nj", Role::Supervisor, "nj").await;
     for (route, body) in [
         (
             "/api/v1/routing/workers".to_string(),
@@ -607,7 +606,7 @@ async fn lab_results_become_routed_case_interviews() {
         let token = if route.ends_with("activity") {
             &nj
         } else {
-            &t.sup
+            &nj_sup
         };
         let (st, out) = t.h.call(token, Method::POST, &route, Some(body)).await;
         assert!(st == 200 || st == 201, "{out}");

@@ -1,6 +1,5 @@
 //! A real server on port 0 over SQLite in a temp dir, with users of every
 //! role and a clock the test can move.
-#![allow(dead_code)]
 
 use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;

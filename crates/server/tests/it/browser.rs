@@ -5,8 +5,6 @@
 //! `TRACEDESK_CHROMEDRIVER`; without it the test says SKIPPED and passes,
 //! unless `TRACEDESK_REQUIRE_BROWSER=1` (CI), where it fails.
 
-mod common;
-
 use fantoccini::{ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use tracedesk_casework::{AuthPolicy, NewUser};
@@ -103,7 +101,7 @@ async fn sign_in_and_enrol_in_chromium() {
         println!("SKIPPED: browser test (no chromedriver; install chromium-driver)");
         return;
     };
-    let h = common::spawn(AuthPolicy::default()).await;
+    let h = crate::common::spawn(AuthPolicy::default()).await;
     h.cw.add_user(NewUser {
         username: "browser-user".into(),
         display_name: "Nadia Rahman".into(),

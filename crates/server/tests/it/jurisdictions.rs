@@ -1,0 +1,269 @@
+//! Routing and assignment keep to jurisdictions: a supervisor of one county
+//! can neither see, steer nor hand out another's tasks, nor direct its
+//! staff; hand assignment follows routing's rule (security issue, items 2
+//! and 5).
+
+use crate::common::Harness;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tracedesk_identity::Role;
+use uuid::Uuid;
+
+struct Counties {
+    h: Harness,
+    bk_sup: String,
+    bk_tracer: (Uuid, String),
+    nj_sup: String,
+    nj_tracer: (Uuid, String),
+    bk_admin: Uuid,
+    /// New Jersey's case interview, routed and waiting.
+    nj_task: Uuid,
+    nj_person: Uuid,
+}
+
+async fn counties() -> Counties {
+    let h = crate::common::spawn_routing().await;
+    let (_, bk_sup) = h.user("bk-sup", Role::Supervisor, "ny-kings").await;
+    let bk_tracer = h.user("bk-tracer", Role::Tracer, "ny-kings").await;
+    let (bk_admin, _) = h.user("bk-admin", Role::Admin, "ny-kings").await;
+    let (_, nj_sup) = h.user("nj-sup", Role::Supervisor, "nj").await;
+    let nj_tracer = h.user("nj-tracer", Role::Tracer, "nj").await;
+    let (st, out) = h
+        .call(
+            &nj_sup,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                json!({"first_name": "Nadia", "last_name": "Petrova", "dob": "1975-05-06",
+                "specimen_date": "2026-11-20", "result": "positive", "accession": "NJ-1",
+                "jurisdiction": "nj"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let case: Uuid = out["case_id"].as_str().unwrap().parse().unwrap();
+    let nj_person: Uuid = out["person_id"].as_str().unwrap().parse().unwrap();
+    let nj_task = h.store.tasks_for_case(case).await.unwrap()[0].id;
+    let c = Counties {
+        h,
+        bk_sup,
+        bk_tracer,
+        nj_sup,
+        nj_tracer,
+        bk_admin,
+        nj_task,
+        nj_person,
+    };
+    for _ in 0..100 {
+        if listed(&c, &c.nj_sup).await.contains(&nj_task) {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the feed never routed New Jersey's case interview");
+}
+
+async fn listed(c: &Counties, token: &str) -> Vec<Uuid> {
+    let (st, body) =
+        c.h.call(token, Method::GET, "/api/v1/routing/tasks", None)
+            .await;
+    assert_eq!(st, 200, "{body}");
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+async fn worker(c: &Counties, token: &str, user: Uuid) -> (u16, Value) {
+    let (st, body) =
+        c.h.call(
+            token,
+            Method::POST,
+            "/api/v1/routing/workers",
+            Some(json!({"user_id": user, "attributes": {
+                "skills": ["case_investigation"], "languages": ["en"]}})),
+        )
+        .await;
+    (st.as_u16(), body)
+}
+
+#[tokio::test]
+async fn a_supervisor_cannot_see_or_steer_another_jurisdictions_tasks() {
+    let c = counties().await;
+    let t = c.nj_task;
+    assert!(
+        !listed(&c, &c.bk_sup).await.contains(&t),
+        "listed to Brooklyn"
+    );
+    let (bk_tracer, bk_token) = &c.bk_tracer;
+    assert_eq!(worker(&c, &c.bk_sup, *bk_tracer).await.0, 201);
+    let tries: Vec<(&str, Method, String, Option<Value>)> = vec![
+        (
+            "re-point its attributes at Brooklyn",
+            Method::PATCH,
+            format!("/api/v1/routing/tasks/{t}"),
+            Some(json!({"attributes": {"jurisdiction": "ny-kings",
+                "jurisdictions": ["ny-kings", "ny", "root"], "type": "case_interview"}})),
+        ),
+        (
+            "cancel it",
+            Method::POST,
+            format!("/api/v1/routing/tasks/{t}/cancel"),
+            Some(json!({})),
+        ),
+        (
+            "wrap it",
+            Method::POST,
+            format!("/api/v1/routing/tasks/{t}/wrap"),
+            None,
+        ),
+        (
+            "complete it",
+            Method::POST,
+            format!("/api/v1/routing/tasks/{t}/complete"),
+            None,
+        ),
+    ];
+    for (what, method, path, body) in tries {
+        let (st, out) = c.h.call(&c.bk_sup, method, &path, body).await;
+        assert_eq!(st, 404, "{what}: {out}");
+        assert_eq!(out["error"]["code"], "not_found", "{what}: {out}");
+    }
+    // Still New Jersey's, and the Brooklyn tracer, available, is never
+    // offered it nor can open the person.
+    let (st, out) =
+        c.h.call(
+            bk_token,
+            Method::POST,
+            &format!("/api/v1/routing/workers/{bk_tracer}/activity"),
+            Some(json!({"activity": "Available"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{out}");
+    assert!(listed(&c, &c.nj_sup).await.contains(&t));
+    let (st, _) =
+        c.h.call(
+            bk_token,
+            Method::GET,
+            &format!("/api/v1/persons/{}", c.nj_person),
+            None,
+        )
+        .await;
+    assert_eq!(st, 403);
+    // Its own supervisor's update cannot move it out of New Jersey either.
+    let (st, out) =
+        c.h.call(
+            &c.nj_sup,
+            Method::PATCH,
+            &format!("/api/v1/routing/tasks/{t}"),
+            Some(json!({"attributes": {"jurisdiction": "ny-kings", "languages": ["en"]}})),
+        )
+        .await;
+    assert_eq!(st, 200, "{out}");
+    assert!(!listed(&c, &c.bk_sup).await.contains(&t));
+    // A bad query is a JSON error that does not repeat what was sent.
+    let (st, out) =
+        c.h.call(
+            &c.bk_sup,
+            Method::GET,
+            "/api/v1/routing/stats?Maria_Lopez=1",
+            None,
+        )
+        .await;
+    assert_eq!(st, 400, "{out}");
+    assert_eq!(out["error"]["code"], "invalid_query", "{out}");
+    assert!(!out.to_string().contains("Maria"), "{out}");
+    // Denials are audited with the id asked for.
+    let log = c.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.draft.action == tracedesk_store::audit::Action::Denied
+                && e.draft.object_id == Some(t))
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_directs_only_their_own_staff() {
+    let c = counties().await;
+    let (nj_tracer, nj_token) = &c.nj_tracer;
+    // Another jurisdiction's tracer, an admin of their own county: refused.
+    assert_eq!(worker(&c, &c.bk_sup, *nj_tracer).await.0, 404);
+    assert_eq!(worker(&c, &c.bk_sup, c.bk_admin).await.0, 404);
+    assert_eq!(worker(&c, &c.nj_sup, *nj_tracer).await.0, 201);
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/v1/routing/workers/{nj_tracer}"),
+            Some(json!({"attributes": {"skills": ["clinical"]}})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/routing/workers/{nj_tracer}/activity"),
+            Some(json!({"activity": "Available"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/routing/workers/{nj_tracer}/events"),
+            None,
+        ),
+    ] {
+        let (st, out) = c.h.call(&c.bk_sup, method, &path, body).await;
+        assert_eq!(st, 404, "{path}: {out}");
+    }
+    // The tracer themself still may.
+    let (st, _) =
+        c.h.call(
+            nj_token,
+            Method::POST,
+            &format!("/api/v1/routing/workers/{nj_tracer}/activity"),
+            Some(json!({"activity": "Available"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+}
+
+#[tokio::test]
+async fn hand_assignment_keeps_to_the_tasks_jurisdiction() {
+    let c = counties().await;
+    let path = format!("/api/v1/tasks/{}/assign", c.nj_task);
+    let (bk_tracer, bk_token) = &c.bk_tracer;
+    let (st, out) =
+        c.h.call(
+            &c.nj_sup,
+            Method::POST,
+            &path,
+            Some(json!({"user_id": bk_tracer})),
+        )
+        .await;
+    assert_eq!(st, 422, "{out}");
+    assert_eq!(out["error"]["field"], "user_id");
+    let (st, _) =
+        c.h.call(
+            bk_token,
+            Method::GET,
+            &format!("/api/v1/persons/{}", c.nj_person),
+            None,
+        )
+        .await;
+    assert_eq!(st, 403, "the person stays closed to Brooklyn");
+    let (st, out) =
+        c.h.call(
+            &c.nj_sup,
+            Method::POST,
+            &path,
+            Some(json!({"user_id": c.nj_tracer.0})),
+        )
+        .await;
+    assert_eq!(st, 200, "{out}");
+    let (st, _) =
+        c.h.call(
+            &c.nj_tracer.1,
+            Method::GET,
+            &format!("/api/v1/persons/{}", c.nj_person),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+}

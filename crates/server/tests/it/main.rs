@@ -1,0 +1,16 @@
+//! The server's integration tests: one binary (each links the whole
+//! server), a module per concern.
+
+#[allow(dead_code)]
+mod common;
+
+mod access;
+mod browser;
+mod failover;
+mod http;
+mod jurisdictions;
+mod login;
+mod pages;
+mod routing;
+mod second_factor;
+mod tls;
