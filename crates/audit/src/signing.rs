@@ -90,7 +90,11 @@ impl AuditKey {
             source,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(werr)?;
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir).map_err(werr)?;
         }
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);

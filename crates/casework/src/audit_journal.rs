@@ -115,7 +115,11 @@ impl Segment {
 impl Journal {
     /// Creates `dir` if needed and takes its lock.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir)?;
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -240,14 +240,9 @@ impl LabResultInput {
             today,
         );
         let specimen_date = match present(&self.specimen_date) {
-            Some(v) => c.take(parse_date("specimen_date", v)).and_then(|d| {
-                if d > today {
-                    c.fail("specimen_date", "is in the future");
-                    None
-                } else {
-                    Some(d)
-                }
-            }),
+            Some(v) => c
+                .take(parse_date("specimen_date", v))
+                .and_then(|d| c.take(tracedesk_domain::event_date("specimen_date", d, today))),
             None => {
                 c.fail("specimen_date", "is required");
                 None
@@ -347,12 +342,11 @@ impl ContactInput {
         }
         for (i, raw) in self.exposure_dates.iter().enumerate() {
             let field = format!("exposure_dates[{i}]");
-            if let Some(d) = c.take(parse_date(&field, raw)) {
-                if d > today {
-                    c.fail(&field, "is in the future");
-                } else {
-                    dates.push(d);
-                }
+            if let Some(d) = c
+                .take(parse_date(&field, raw))
+                .and_then(|d| c.take(tracedesk_domain::event_date(&field, d, today)))
+            {
+                dates.push(d);
             }
         }
         dates.sort_unstable();
@@ -404,14 +398,10 @@ impl CasePatch {
         let onset_date = match &self.onset_date {
             None => None,
             Some(None) => Some(None),
-            Some(Some(raw)) => match c.take(parse_date("onset_date", raw)) {
-                Some(d) if d > today => {
-                    c.fail("onset_date", "is in the future");
-                    None
-                }
-                Some(d) => Some(Some(d)),
-                None => None,
-            },
+            Some(Some(raw)) => c
+                .take(parse_date("onset_date", raw))
+                .and_then(|d| c.take(tracedesk_domain::event_date("onset_date", d, today)))
+                .map(Some),
         };
         let symptoms = self.symptoms.as_ref().map(|list| {
             if list.len() > 30 {

@@ -487,6 +487,11 @@ impl Casework {
             .get_case(case_id)
             .await?
             .ok_or(CaseworkError::NotFound("case"))?;
+        if CaseStatus::parse(&case.status).is_some_and(|s| !s.is_open()) {
+            return Err(CaseworkError::Conflict(
+                "the case is closed; reopen it before naming contacts".into(),
+            ));
+        }
         let rules = &self.settings.rules;
         let quarantine_end = rules
             .quarantine_end(v.last_exposure, QuarantineOption::Full, false)

@@ -42,11 +42,34 @@ impl Phone {
         if raw.len() > 40 {
             return Err(FieldError::new(field, "is longer than 40 characters"));
         }
+        // Letters would be read as keypad digits ("O" as 6) and an extension
+        // would be dropped: neither may reach a dialled number unseen.
+        if raw.chars().any(|c| c.is_alphabetic()) {
+            return Err(FieldError::new(
+                field,
+                "contains letters; write the number in digits, without an extension",
+            ));
+        }
+        if raw
+            .chars()
+            .any(|c| !(c.is_ascii_digit() || " +()-./".contains(c)))
+        {
+            return Err(FieldError::new(
+                field,
+                "may contain only digits, spaces and + ( ) - . /",
+            ));
+        }
         let region = default_region
             .parse::<phonenumber::country::Id>()
             .map_err(|_| FieldError::new(field, "default region is not a known country code"))?;
         let number = phonenumber::parse(Some(region), raw)
             .map_err(|_| FieldError::new(field, "is not a phone number"))?;
+        if number.extension().is_some() {
+            return Err(FieldError::new(
+                field,
+                "has an extension, which a text or a call cannot reach; leave it out",
+            ));
+        }
         if !phonenumber::is_valid(&number) {
             return Err(FieldError::new(
                 field,
@@ -149,6 +172,55 @@ impl DateOfBirth {
     }
 }
 
+/// Whether `s` holds characters that change how text looks without being
+/// seen (zero-width spaces, bidirectional overrides and isolates, BOMs):
+/// they let two names that read alike differ, or one read backwards.
+/// Zero-width (non-)joiners stay allowed between letters, where scripts
+/// such as Persian and Devanagari need them.
+pub fn hides_text(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    chars.iter().enumerate().any(|(i, &c)| match c {
+        '\u{200C}' | '\u{200D}' => {
+            let letter = |j: Option<&char>| j.is_some_and(|c| c.is_alphabetic());
+            !(i > 0 && letter(chars.get(i - 1)) && letter(chars.get(i + 1)))
+        }
+        '\u{00AD}'
+        | '\u{061C}'
+        | '\u{180E}'
+        | '\u{200B}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}' => true,
+        _ => false,
+    })
+}
+
+/// How far back an event date (specimen, onset, exposure) may lie: an
+/// outbreak's records are recent, and a date decades back is a typing
+/// error that would skew every computed period.
+pub const EVENT_DATE_MAX_YEARS: i32 = 5;
+
+/// An event date: not in the future, not more than
+/// [`EVENT_DATE_MAX_YEARS`] back.
+pub fn event_date(field: &str, date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, FieldError> {
+    if date > today {
+        return Err(FieldError::new(field, "is in the future"));
+    }
+    let earliest = today
+        .with_year(today.year() - EVENT_DATE_MAX_YEARS)
+        .unwrap_or(NaiveDate::MIN);
+    if date < earliest {
+        return Err(FieldError::new(
+            field,
+            format!("is more than {EVENT_DATE_MAX_YEARS} years ago"),
+        ));
+    }
+    Ok(date)
+}
+
 /// A personal name: NFC-normalized, trimmed, inner white space collapsed,
 /// 1 to 100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -169,6 +241,12 @@ impl PersonName {
         }
         if collapsed.chars().any(|c| c.is_control()) {
             return Err(FieldError::new(field, "contains control characters"));
+        }
+        if hides_text(&collapsed) {
+            return Err(FieldError::new(
+                field,
+                "contains invisible or direction-changing characters",
+            ));
         }
         if !collapsed.chars().any(|c| c.is_alphabetic()) {
             return Err(FieldError::new(field, "contains no letters"));
@@ -234,6 +312,52 @@ mod tests {
         assert!(DateOfBirth::parse("dob", "1890-01-01", today()).is_err());
         assert!(DateOfBirth::parse("dob", "01/02/1990", today()).is_err());
         assert!(DateOfBirth::parse("dob", "1990-02-01", today()).is_ok());
+    }
+
+    #[test]
+    fn phones_with_letters_or_extensions_are_refused() {
+        for raw in [
+            "212-555-O101",
+            "(212) 555-0101 ext. 7",
+            "212 555 0101 x7",
+            "2125550101;ext=7",
+            "212#5550101",
+        ] {
+            let e = Phone::parse("phone", raw, "US").unwrap_err();
+            assert_eq!(e.field, "phone", "{raw}");
+            assert!(!e.reason.contains("555"), "{raw}");
+        }
+        assert!(Phone::parse("phone", "(212) 555-0101", "US").is_ok());
+    }
+
+    #[test]
+    fn event_dates_are_recent() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(event_date("specimen_date", d("0001-01-01"), today()).is_err());
+        assert!(event_date("specimen_date", d("2021-11-27"), today()).is_err());
+        assert!(event_date("specimen_date", d("2021-11-28"), today()).is_ok());
+        assert!(event_date("specimen_date", d("2026-11-29"), today()).is_err());
+    }
+
+    #[test]
+    fn invisible_and_direction_characters_are_refused_in_names() {
+        for raw in [
+            "Ana\u{200B}Lopez",
+            "\u{202E}zepoL",
+            "Ana\u{2066}x\u{2069}",
+            "\u{FEFF}Ana",
+            "Ana\u{200D}",
+        ] {
+            assert!(PersonName::parse("last_name", raw).is_err(), "{raw:?}");
+        }
+        // A zero-width non-joiner inside a Persian name is part of it.
+        assert!(
+            PersonName::parse(
+                "last_name",
+                "\u{0645}\u{06CC}\u{200C}\u{0634}\u{0648}\u{062F}"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

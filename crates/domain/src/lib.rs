@@ -8,7 +8,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod rules;
 
-pub use identity::{DateOfBirth, Email, FieldError, PersonName, Phone};
+pub use identity::{DateOfBirth, Email, FieldError, PersonName, Phone, event_date, hides_text};
 pub use lifecycle::{
     CaseStatus, ContactStatus, ExposureSetting, LabOutcome, TaskKind, TaskStatus, TransitionError,
 };

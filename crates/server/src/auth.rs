@@ -11,10 +11,32 @@ use tracedesk_identity::{Principal, Role, session};
 use tracedesk_store::{SessionRow, UserRow};
 use uuid::Uuid;
 
-/// The session cookie; `__Host-` under TLS so it is bound to this origin.
+/// The session cookie's name over plain HTTP (development, tests).
 pub const SESSION_COOKIE: &str = "td_session";
+/// Its name with secure cookies: the `__Host-` prefix makes browsers keep
+/// it only if it was set over HTTPS, for this host alone, on path `/`, so
+/// no sibling subdomain can plant or overwrite a session.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-td_session";
 /// The pre-login cookie that login forms' CSRF tokens are bound to.
 pub const PRE_COOKIE: &str = "td_pre";
+/// Its name with secure cookies (path `/login`, so `__Secure-`, not `__Host-`).
+pub const SECURE_PRE_COOKIE: &str = "__Secure-td_pre";
+
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+pub fn pre_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_PRE_COOKIE
+    } else {
+        PRE_COOKIE
+    }
+}
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// An authenticated caller.
@@ -130,7 +152,7 @@ pub async fn load_session(
     s: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(String, SessionRow, UserRow)>, ApiError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+    let Some(token) = cookie(headers, session_cookie_name(s.secure_cookies)) else {
         return Ok(None);
     };
     let store = s.cw.store();
@@ -285,14 +307,16 @@ pub fn csrf_failure() -> Response {
 /// A `Set-Cookie` value for the session token.
 pub fn session_cookie(token: &str, secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict{}",
+        session_cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }
 
 pub fn clear_session_cookie(secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        session_cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }

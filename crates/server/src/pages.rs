@@ -5,7 +5,7 @@
 //! step as the JSON API (`login.rs`) and turns its answer into a redirect
 //! or the form again with the error.
 
-use crate::auth::{self, PRE_COOKIE, PartialCaller};
+use crate::auth::{self, PartialCaller, pre_cookie_name};
 use crate::extract::ApiJson;
 use crate::login::{self, CodeInput, LoginInput, PasswordInput};
 use crate::{ApiError, AppState};
@@ -78,8 +78,8 @@ fn forbidden_csrf() -> Response {
 }
 
 /// The pre-sign-in token from its cookie, or a new one to set.
-fn pre_token(headers: &HeaderMap) -> (String, bool) {
-    match auth::cookie(headers, PRE_COOKIE) {
+fn pre_token(headers: &HeaderMap, secure: bool) -> (String, bool) {
+    match auth::cookie(headers, pre_cookie_name(secure)) {
         Some(t) if t.len() == 43 => (t.to_string(), false),
         _ => (session::new_token(), true),
     }
@@ -87,7 +87,8 @@ fn pre_token(headers: &HeaderMap) -> (String, bool) {
 
 fn pre_cookie(token: &str, secure: bool) -> String {
     format!(
-        "{PRE_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        "{}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        pre_cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }
@@ -104,7 +105,7 @@ fn login_form(csrf: &str, error: Option<&str>) -> String {
 }
 
 async fn login_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let (pre, fresh) = pre_token(&headers);
+    let (pre, fresh) = pre_token(&headers, s.secure_cookies);
     let mut r = page("Sign in", &login_form(&session::csrf_for(&pre), None));
     if fresh && let Ok(v) = HeaderValue::from_str(&pre_cookie(&pre, s.secure_cookies)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -162,7 +163,7 @@ async fn login_submit(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let Some(pre) = auth::cookie(&headers, PRE_COOKIE) else {
+    let Some(pre) = auth::cookie(&headers, pre_cookie_name(s.secure_cookies)) else {
         return forbidden_csrf();
     };
     if !f.csrf.as_deref().is_some_and(|c| session::csrf_ok(pre, c)) {

@@ -45,10 +45,31 @@ fn err(e: sqlx::Error) -> StoreError {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`.
+    /// Opens (or creates) the database at `path`. A directory it creates is
+    /// the owner's alone (0700) and so is a new database file (0600): SQLite
+    /// gives its WAL and shared-memory files the database file's mode.
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+        let unavailable =
+            |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", p.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir).map_err(|e| unavailable(dir, e))?;
+        }
+        if !path.exists() {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            match o.open(path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(unavailable(path, e)),
+            }
         }
         let opts = SqliteConnectOptions::new().filename(path);
         Self::with_options(opts).await

@@ -310,6 +310,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Runs the server until Ctrl-C / SIGTERM; `banner` is printed once listening.
 pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()> {
+    // Held until serve returns: `sunset` refuses to run beside it.
+    let _running = runtime::serve_lock(config)?;
     let tls = match (&config.tls_cert_file, &config.tls_key_file) {
         (Some(cert), Some(key)) => Some(tracedesk_server::tls::load(cert, key)?),
         _ => None,

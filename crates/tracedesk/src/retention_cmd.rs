@@ -60,6 +60,7 @@ pub async fn sunset(config: &Config, confirm: bool) -> anyhow::Result<()> {
              purge instead, or add --confirm"
         );
     }
+    let _alone = runtime::serve_lock(config)?;
     let cw = runtime::open(config).await?;
     let bar = spinner();
     let r = cw

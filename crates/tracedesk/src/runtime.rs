@@ -144,3 +144,34 @@ pub fn init_logging(filter: &str) {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// The lock `serve` holds on its data directory for as long as it runs, so
+/// that commands which must not run beside it (sunset) can refuse. Local to
+/// this machine: nodes of a PostgreSQL deployment elsewhere are not seen.
+pub fn serve_lock(config: &Config) -> anyhow::Result<std::fs::File> {
+    let path = config.data_dir.join("serve.lock");
+    if !config.data_dir.exists() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "a tracedesk server is running on {}; stop it first",
+            config.data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}

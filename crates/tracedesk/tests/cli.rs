@@ -254,6 +254,34 @@ fn serve_answers_healthcheck_and_stops_on_sigterm() {
     assert!(!o.status.success(), "nothing answers after stop");
 }
 
+/// The data is the owner's alone, and sunset refuses to run beside serve.
+#[test]
+fn data_is_private_and_sunset_waits_for_serve_to_stop() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = spawn_serve(dir.path());
+    let mode = |p: &str| {
+        std::fs::metadata(dir.path().join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("tracedesk-data"), 0o700);
+    for f in ["tracedesk-data/tracedesk.db", "tracedesk-data/master.key"] {
+        assert_eq!(mode(f), 0o600, "{f}");
+    }
+    let o = tracedesk(dir.path(), &["sunset", "--confirm"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("server is running"), "{}", text(&o));
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
+    let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
+    assert!(!o.status.success());
+    let o = tracedesk(dir.path(), &["sunset", "--confirm"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// One SQL count from the data directory's SQLite file.
 fn count(dir: &Path, sql: &str) -> i64 {
     let url = format!(
@@ -523,7 +551,56 @@ fn audit_verify_catches_every_kind_of_tampering() {
             "entry 3",
         ),
     ];
-    for (what, act, named) in cases {
+    fn anchor(d: &Path) -> std::path::PathBuf {
+        d.join("tracedesk-data/audit-anchor.jsonl")
+    }
+    let more: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "delete a checkpoint in the middle",
+            Box::new(|d| {
+                tamper(
+                    d,
+                    &[
+                        "DROP TRIGGER audit_checkpoints_no_delete",
+                        "DELETE FROM audit_checkpoints WHERE seq = 3",
+                    ],
+                );
+                std::fs::remove_file(anchor(d)).unwrap();
+            }),
+            "entry 4",
+        ),
+        (
+            "truncate entries and checkpoints together (caught by the anchor)",
+            Box::new(|d| {
+                tamper(
+                    d,
+                    &[
+                        UNLOCK[1],
+                        "DROP TRIGGER audit_checkpoints_no_delete",
+                        "DELETE FROM audit_checkpoints WHERE seq > 4",
+                        "DELETE FROM audit_log WHERE seq > 4",
+                    ],
+                )
+            }),
+            "entry 5",
+        ),
+        (
+            "rewrite and re-chain after deleting the later checkpoints (caught by the anchor)",
+            Box::new(|d| {
+                tamper(
+                    d,
+                    &[
+                        UNLOCK[0],
+                        "DROP TRIGGER audit_checkpoints_no_delete",
+                        "DELETE FROM audit_checkpoints WHERE seq > 2",
+                    ],
+                );
+                rechain(d, 3, true)
+            }),
+            "entry 3",
+        ),
+    ];
+    for (what, act, named) in more.into_iter().chain(cases) {
         let dir = copy_dir(base.path());
         act(dir.path());
         let o = tracedesk(dir.path(), &["audit", "verify"]);
@@ -531,6 +608,83 @@ fn audit_verify_catches_every_kind_of_tampering() {
         assert!(!o.status.success(), "{what}: verify passed: {t}");
         assert!(t.contains(named), "{what}: expected {named}: {t}");
     }
+
+    // Without the anchor, a log cut short with its checkpoints is whole by
+    // itself: that is what the anchor is for (docs/security.md).
+    let dir = copy_dir(base.path());
+    tamper(
+        dir.path(),
+        &[
+            UNLOCK[1],
+            "DROP TRIGGER audit_checkpoints_no_delete",
+            "DELETE FROM audit_checkpoints WHERE seq > 4",
+            "DELETE FROM audit_log WHERE seq > 4",
+        ],
+    );
+    let kept = dir.path().join("anchor-kept-elsewhere.jsonl");
+    std::fs::rename(anchor(dir.path()), &kept).unwrap();
+    let o = tracedesk(dir.path(), &["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no anchor checked"), "{}", text(&o));
+    let o = tracedesk(
+        dir.path(),
+        &["audit", "verify", "--anchor", kept.to_str().unwrap()],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("truncated"), "{}", text(&o));
+}
+
+/// With no anchor at all, checkpoints deleted from the end leave a stretch
+/// of entries longer unsigned than the signing interval allows.
+#[test]
+fn audit_verify_catches_deleted_checkpoints_by_the_gap_they_leave() {
+    let base = tempfile::tempdir().unwrap();
+    let o = tracedesk(
+        base.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "gap-feed",
+            "--name",
+            "Gap Feed",
+            "--role",
+            "integration",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for n in 1..5 {
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        let o = tracedesk(
+            base.path(),
+            &[
+                "token",
+                "create",
+                "--name",
+                &format!("g{n}"),
+                "--user",
+                "gap-feed",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let strict = ["audit", "verify", "--max-gap-seconds", "2"];
+    let o = tracedesk(base.path(), &strict);
+    assert!(o.status.success(), "untouched: {}", text(&o));
+    tamper(
+        base.path(),
+        &[
+            UNLOCK[0],
+            "DROP TRIGGER audit_checkpoints_no_delete",
+            "DELETE FROM audit_checkpoints WHERE seq > 2",
+        ],
+    );
+    rechain(base.path(), 3, true);
+    std::fs::remove_file(base.path().join("tracedesk-data/audit-anchor.jsonl")).unwrap();
+    let o = tracedesk(base.path(), &strict);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("entry 3"), "{}", text(&o));
+    assert!(text(&o).contains("no signed checkpoint"), "{}", text(&o));
 }
 
 #[test]

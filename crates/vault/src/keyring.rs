@@ -180,7 +180,11 @@ impl Keyring {
             text.push_str(&format!("v{v} {}\n", STANDARD.encode(k.as_ref())));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(werr)?;
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(dir).map_err(werr)?;
         }
         let tmp = path.with_extension("key.tmp");
         let mut opts = std::fs::OpenOptions::new();

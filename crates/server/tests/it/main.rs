@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod browser;
 mod failover;
+mod hardening;
 mod http;
 mod jurisdictions;
 mod login;

@@ -40,6 +40,47 @@ async fn serves_https_with_hsts() {
             .unwrap()
             .starts_with("max-age=")
     );
+    // The session cookie is `__Host-` (HTTPS only, this host, path /), and
+    // the session it carries works.
+    h.cw.add_user(tracedesk_casework::NewUser {
+        username: "tls-sup".into(),
+        display_name: "Tls Supervisor".into(),
+        role: tracedesk_identity::Role::Supervisor,
+        jurisdiction: "root".into(),
+        password: Some("orbit lantern quietly 9".into()),
+        mfa_required: false,
+    })
+    .await
+    .unwrap();
+    let res = client
+        .post(format!("https://localhost:{port}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "tls-sup", "password": "orbit lantern quietly 9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.starts_with("__Host-td_session="), "{set}");
+    assert!(set.contains("; Secure") && set.contains("Path=/;"), "{set}");
+    assert!(!set.contains("Domain"), "{set}");
+    let token = set
+        .trim_start_matches("__Host-td_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let me = |name: &'static str| {
+        client
+            .get(format!("https://localhost:{port}/api/v1/auth/me"))
+            .header("cookie", format!("{name}={token}"))
+            .send()
+    };
+    assert_eq!(me("__Host-td_session").await.unwrap().status(), 200);
+    assert_eq!(
+        me("td_session").await.unwrap().status(),
+        401,
+        "the unprefixed name is not read under TLS"
+    );
     // Plain HTTP to the TLS port gets no answer.
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());

@@ -1,0 +1,109 @@
+//! Input the security review found accepted (security issue, item 12), and
+//! the cookie name under TLS (item 14), over HTTP.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tracedesk_casework::AuthPolicy;
+use tracedesk_identity::Role;
+
+fn lab(accession: &str) -> Value {
+    json!({"first_name": "Ines", "last_name": "Moreau", "dob": "1984-04-04",
+        "phone": "212-555-0147", "specimen_date": "2026-11-20", "result": "positive",
+        "accession": accession})
+}
+
+#[tokio::test]
+async fn implausible_input_is_refused_with_the_field_named() {
+    let h = crate::common::spawn(AuthPolicy::default()).await;
+    let (_, sup) = h.user("sup", Role::Supervisor, "root").await;
+    let tries: Vec<(&str, &str, Value)> = vec![
+        ("phone", "a letter O for a zero", json!("212-555-O147")),
+        ("phone", "an extension", json!("212-555-0147 ext. 12")),
+        ("specimen_date", "year 1", json!("0001-01-01")),
+        (
+            "last_name",
+            "a right-to-left override",
+            json!("\u{202E}uaerom"),
+        ),
+        ("first_name", "a zero-width space", json!("In\u{200B}es")),
+    ];
+    for (n, (field, what, value)) in tries.into_iter().enumerate() {
+        let mut body = lab(&format!("H-{n}"));
+        body[field] = value;
+        let (st, out) = h
+            .call(&sup, Method::POST, "/api/v1/lab-results", Some(body))
+            .await;
+        assert_eq!(st, 422, "{what}: {out}");
+        assert_eq!(out["error"]["field"], field, "{what}: {out}");
+    }
+    assert_eq!(
+        h.store.counts().await.unwrap().lab_results,
+        0,
+        "none stored"
+    );
+
+    // A closed case takes no new contacts.
+    let (st, out) = h
+        .call(&sup, Method::POST, "/api/v1/lab-results", Some(lab("H-ok")))
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let case = out["case_id"].as_str().unwrap().to_string();
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::PATCH,
+            &format!("/api/v1/cases/{case}"),
+            Some(json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{out}");
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::POST,
+            &format!("/api/v1/cases/{case}/contacts"),
+            Some(
+                json!({"first_name": "Theo", "last_name": "Moreau", "phone": "212-555-0148",
+                "exposure_dates": ["2026-11-18"], "setting": "household"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 409, "{out}");
+    assert_eq!(h.store.counts().await.unwrap().exposures, 0);
+    // Exposure dates are held to the same bounds.
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(lab("H-ok2")),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                json!({"first_name": "Odile", "last_name": "Brun", "dob": "1970-07-07",
+                "specimen_date": "2026-11-21", "result": "positive", "accession": "H-ok3"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let open = out["case_id"].as_str().unwrap().to_string();
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::POST,
+            &format!("/api/v1/cases/{open}/contacts"),
+            Some(
+                json!({"first_name": "Theo", "last_name": "Brun", "phone": "212-555-0149",
+                "exposure_dates": ["0001-01-01"], "setting": "household"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 422, "{out}");
+    assert_eq!(out["error"]["field"], "exposure_dates[0]", "{out}");
+}
