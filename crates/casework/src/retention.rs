@@ -142,7 +142,7 @@ impl Casework {
             }
         }
         if !dry_run && (report.persons > 0 || routing_events > 0) {
-            self.store.compact(policy.is_none()).await?;
+            self.store.compact().await?;
         }
         report.routing_events = routing_events;
         Ok(report)

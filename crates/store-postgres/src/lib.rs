@@ -85,16 +85,56 @@ impl PostgresStore {
         self.begin_locked(AUDIT_LOCK).await
     }
 
-    /// After a purge: plain VACUUM lets PostgreSQL reuse the dead tuples'
-    /// space; VACUUM FULL rewrites the tables so the old tuples leave the
-    /// data files at once (PostgreSQL docs, "Routine Vacuuming").
-    async fn compact_files(&self, full: bool) -> StoreResult<()> {
-        let sql = if full {
-            "VACUUM (FULL) persons, cases, lab_results, exposures, break_glass"
-        } else {
-            "VACUUM persons, cases, lab_results, exposures, break_glass"
-        };
-        sqlx::query(sql).execute(&self.pool).await.map_err(err)?;
+    /// After a purge or sunset: plain VACUUM would only let PostgreSQL reuse
+    /// the dead tuples' space, their bytes still on disk; VACUUM FULL
+    /// (taking each table's exclusive lock while it runs) rewrites every table that holds sealed values or
+    /// blind indexes (their TOAST and indexes too), so the old tuples leave
+    /// the data files at once (PostgreSQL docs, "Routine Vacuuming"), then
+    /// drops planner statistics of those tables: sealed columns gather none
+    /// (migration 0012), but a database from before it may still hold some.
+    /// What the WAL and backups hold is outside this (docs/security.md).
+    async fn compact_files(&self) -> StoreResult<()> {
+        let tables = tracedesk_store::schema::SEALED_TABLES
+            .iter()
+            .map(|t| t.name)
+            .chain(["routing_snapshots"])
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!("VACUUM (FULL) {tables}"))
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        {
+            // Needs a superuser (pg_statistic is the system's); without one
+            // the statistics stay and the operator is told.
+            let cleared = sqlx::query(&format!(
+                "DELETE FROM pg_statistic WHERE starelid = ANY (ARRAY[{}]::regclass[])",
+                tables
+                    .split(", ")
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .execute(&self.pool)
+            .await;
+            match cleared {
+                Ok(_) => {
+                    sqlx::query("VACUUM (FULL) pg_statistic")
+                        .execute(&self.pool)
+                        .await
+                        .map_err(err)?;
+                    sqlx::query(&format!("ANALYZE {tables}"))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(err)?;
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "purge: could not clear planner statistics of sealed tables (needs a \
+                     superuser); run VACUUM FULL pg_statistic as one"
+                ),
+            }
+        }
         Ok(())
     }
 

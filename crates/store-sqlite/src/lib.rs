@@ -147,7 +147,7 @@ impl SqliteStore {
     /// After a purge: VACUUM rewrites the file without free pages (and
     /// `secure_delete` has already zeroed freed cells), then the WAL, which
     /// still holds old page images, is checkpointed and truncated.
-    async fn compact_files(&self, _full: bool) -> StoreResult<()> {
+    async fn compact_files(&self) -> StoreResult<()> {
         self.checkpoint().await?;
         sqlx::query("VACUUM")
             .execute(&self.writer)

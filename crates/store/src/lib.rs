@@ -225,9 +225,10 @@ pub trait RetentionStore: Send + Sync {
     /// Writes the stubs of these persons in one transaction.
     async fn purge_persons(&self, plans: &[PersonPurge], at: DateTime<Utc>) -> StoreResult<()>;
     /// Makes freed pages unrecoverable from the database files: SQLite
-    /// vacuums and truncates its WAL; PostgreSQL runs VACUUM (FULL when
-    /// `full`, which rewrites the tables and takes exclusive locks).
-    async fn compact(&self, full: bool) -> StoreResult<()>;
+    /// vacuums and truncates its WAL; PostgreSQL rewrites every sealed table
+    /// with VACUUM FULL (exclusive locks while it runs) and drops their
+    /// planner statistics.
+    async fn compact(&self) -> StoreResult<()>;
 }
 
 #[async_trait]

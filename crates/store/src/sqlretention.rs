@@ -3,7 +3,7 @@
 
 /// Expands the candidate query, the purge writes and `impl RetentionStore`
 /// for a backend that provides `read_pool()`, `write_tx()` and
-/// `compact_files(full)`.
+/// `compact_files()`.
 #[macro_export]
 macro_rules! retention_store_impl {
     ($store:ty, $db:ty) => {
@@ -28,8 +28,8 @@ macro_rules! retention_store_impl {
                 tx.commit().await.map_err(err)
             }
 
-            async fn compact(&self, full: bool) -> StoreResult<()> {
-                self.compact_files(full).await
+            async fn compact(&self) -> StoreResult<()> {
+                self.compact_files().await
             }
         }
 
