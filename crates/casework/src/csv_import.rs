@@ -212,7 +212,7 @@ impl Casework {
                                 tracedesk_store::audit::Action::PhiWrite,
                                 "lab_result",
                                 o.lab_result_id,
-                                o.person_id,
+                                o.person,
                                 "import labs --csv",
                             )
                         })

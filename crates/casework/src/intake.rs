@@ -37,8 +37,14 @@ pub struct LabOutcomeView {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lab_result_id: Option<Uuid>,
+    /// The person as the submitting jurisdiction knows them: their id, or
+    /// the id of that jurisdiction's facet when they were first recorded
+    /// elsewhere (a match is not revealed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub person_id: Option<Uuid>,
+    /// The person's own id, for the audit log (never sent).
+    #[serde(skip)]
+    pub person: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub case_id: Option<Uuid>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -56,6 +62,7 @@ impl LabOutcomeView {
             status: "rejected",
             lab_result_id: None,
             person_id: None,
+            person: None,
             case_id: None,
             person_created: false,
             case_created: false,
@@ -71,7 +78,11 @@ impl LabOutcomeView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ContactOutcome {
     pub exposure_id: Uuid,
+    /// As the case's jurisdiction knows the contact (see `LabOutcomeView`).
     pub contact_person_id: Uuid,
+    /// The contact's own id, for the audit log (never sent).
+    #[serde(skip)]
+    pub person: Uuid,
     pub person_created: bool,
     pub task_id: Uuid,
     pub quarantine_end: NaiveDate,
@@ -83,6 +94,16 @@ pub struct Warning {
     #[serde(flatten)]
     pub detail: ExposureWarning,
     pub message: String,
+}
+
+/// (person, jurisdiction) → the facet id that jurisdiction knows them by.
+pub type ShownIds = std::collections::HashMap<(Uuid, String), Uuid>;
+
+/// What an id a caller holds names: a person, or a jurisdiction's facet.
+#[derive(Debug, Clone)]
+pub enum PersonRef {
+    Person(tracedesk_store::PersonRow),
+    Facet(tracedesk_store::PersonFacetRow),
 }
 
 /// A keyset page: a cursor only when the page is full (more may follow).
@@ -146,6 +167,7 @@ impl Casework {
             ),
             test_type: seal_opt(vault, lt, "test_type", lab_id, v.test_type.as_deref()),
             lab: seal_opt(vault, lt, "lab", lab_id, v.lab.as_deref()),
+            jurisdiction: jurisdiction.clone(),
         };
         let case = CaseRow {
             id: case_id,
@@ -363,7 +385,7 @@ impl Casework {
             .get_case(id)
             .await?
             .ok_or(CaseworkError::NotFound("case"))?;
-        self.case_view(&row)
+        self.case_view(&row, &self.shown_ids([row.person_id]).await?)
     }
 
     pub async fn list_cases(
@@ -398,7 +420,8 @@ impl Casework {
                 scope: scope.cloned(),
             })
             .await?;
-        page(&rows, limit, |r| r.id, |r| self.case_view(r))
+        let shown = self.shown_ids(rows.iter().map(|r| r.person_id)).await?;
+        page(&rows, limit, |r| r.id, |r| self.case_view(r, &shown))
     }
 
     /// Applies a patch; a new onset date (or asymptomatic flag) recomputes
@@ -471,7 +494,7 @@ impl Casework {
         if ended && self.store.withdraw_case_tasks(id).await? > 0 {
             self.tasks_made();
         }
-        self.case_view(&row)
+        self.case_view(&row, &self.shown_ids([row.person_id]).await?)
     }
 
     /// Names a contact of a case. Dates outside the infectious period are
@@ -533,6 +556,7 @@ impl Casework {
                     exposure_id,
                     v.notes.as_deref(),
                 ),
+                jurisdiction: case.jurisdiction.clone(),
             },
             task: TaskRow {
                 id: Uuid::now_v7(),
@@ -552,7 +576,8 @@ impl Casework {
         self.tasks_made();
         Ok(ContactOutcome {
             exposure_id: o.exposure_id,
-            contact_person_id: o.person_id,
+            contact_person_id: o.shown_person_id,
+            person: o.person_id,
             person_created: o.person_created,
             task_id: o.task_id,
             quarantine_end,
@@ -585,7 +610,10 @@ impl Casework {
                 scope: scope.cloned(),
             })
             .await?;
-        page(&rows, limit, |r| r.id, |r| self.contact_view(r))
+        let shown = self
+            .shown_ids(rows.iter().map(|r| r.contact_person_id))
+            .await?;
+        page(&rows, limit, |r| r.id, |r| self.contact_view(r, &shown))
     }
 
     pub async fn get_person(&self, id: Uuid) -> Result<PersonView, CaseworkError> {
@@ -597,13 +625,41 @@ impl Casework {
         self.person_view(&row)
     }
 
-    pub async fn person_lab_results(&self, id: Uuid) -> Result<Vec<LabResultView>, CaseworkError> {
+    /// A person's lab results, of the given jurisdictions only (`None`:
+    /// all, for break-glass): no jurisdiction sees another's results.
+    pub async fn person_lab_results(
+        &self,
+        id: Uuid,
+        jurisdictions: Option<&[String]>,
+    ) -> Result<Vec<LabResultView>, CaseworkError> {
         self.store
             .lab_results_for_person(id)
             .await?
             .iter()
+            .filter(|l| jurisdictions.is_none_or(|js| js.contains(&l.jurisdiction)))
             .map(|l| self.lab_view(l))
             .collect()
+    }
+
+    /// How each jurisdiction knows these persons: (person, jurisdiction) →
+    /// the facet id that jurisdiction was given, for persons first
+    /// recorded elsewhere. Views show a record's person by that id.
+    pub async fn shown_ids(
+        &self,
+        persons: impl IntoIterator<Item = Uuid>,
+    ) -> Result<ShownIds, CaseworkError> {
+        let mut ids: Vec<Uuid> = persons.into_iter().collect();
+        ids.sort();
+        ids.dedup();
+        Ok(self.store.facet_ids(&ids).await?)
+    }
+
+    /// A person or a facet by the id a caller holds.
+    pub async fn person_ref(&self, id: Uuid) -> Result<Option<PersonRef>, CaseworkError> {
+        if let Some(p) = self.store.get_person(id).await? {
+            return Ok(Some(PersonRef::Person(p)));
+        }
+        Ok(self.store.get_facet(id).await?.map(PersonRef::Facet))
     }
 
     /// Finds persons by blind index; no plaintext leaves this process.
@@ -635,7 +691,8 @@ fn outcome_view(index: usize, o: &tracedesk_store::LabIntakeOutcome) -> LabOutco
         index,
         status: if o.duplicate { "duplicate" } else { "recorded" },
         lab_result_id: (!o.duplicate).then_some(o.lab_id),
-        person_id: (!o.duplicate).then_some(o.person_id),
+        person_id: (!o.duplicate).then_some(o.shown_person_id),
+        person: (!o.duplicate).then_some(o.person_id),
         case_id: o.case_id,
         person_created: o.person_created,
         case_created: o.case_created,

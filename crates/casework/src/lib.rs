@@ -24,11 +24,11 @@ mod views;
 
 pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, LabResultInput, PersonSearch};
-pub use intake::{ContactOutcome, LabOutcomeView};
+pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, ShownIds};
 pub use staff::{
     AuthPolicy, BREAK_GLASS_HOURS, BreakGlassView, NewUser, UserView, normalize_username,
 };
-pub use views::{CaseView, ContactView, LabResultView, Page, PersonView};
+pub use views::{CaseView, ContactView, LabResultView, Page, PersonView, shown_id};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::{Arc, RwLock};

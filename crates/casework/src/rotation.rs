@@ -120,7 +120,7 @@ impl Casework {
                             .filter(|s| !s.is_empty())
                             .map(|s| {
                                 self.vault
-                                    .reseal(&FieldContext::new(table.name, col, r.id), s)
+                                    .reseal(&FieldContext::new(table.sealed_as, col, r.id), s)
                             })
                             .transpose()
                             .map(|r| r.or_else(|| v.clone()))

@@ -484,15 +484,51 @@ impl Casework {
         {
             return Ok(Decision::Deny);
         }
+        let facts = self.access_facts(p, person).await?;
+        // `decide` entitles analysts and admins only through a PHI grant.
+        Ok(access::decide(p, &facts, self.now()))
+    }
+
+    /// May `p` touch what `jurisdiction` holds about `person` (a case, a
+    /// contact record, that jurisdiction's facet)?
+    pub async fn decide_in(
+        &self,
+        p: &Principal,
+        person: Uuid,
+        jurisdiction: &str,
+    ) -> Result<Decision, CaseworkError> {
+        if !access::can(p.role, Capability::WorkRecords)
+            && !access::can(p.role, Capability::BreakGlass)
+        {
+            return Ok(Decision::Deny);
+        }
+        let facts = self.access_facts(p, person).await?;
+        Ok(access::decide_in(p, &facts, jurisdiction, self.now()))
+    }
+
+    /// The jurisdictions in which `p` is entitled to `person`'s records.
+    pub async fn entitled_in(
+        &self,
+        p: &Principal,
+        person: Uuid,
+    ) -> Result<Vec<String>, CaseworkError> {
+        let facts = self.access_facts(p, person).await?;
+        Ok(access::entitled_in(p, &facts))
+    }
+
+    async fn access_facts(
+        &self,
+        p: &Principal,
+        person: Uuid,
+    ) -> Result<AccessFacts, CaseworkError> {
         let rows = self.store.access_rows(p.user_id, person).await?;
-        let facts = AccessFacts {
+        Ok(AccessFacts {
+            home: rows.home,
             jurisdictions: rows.jurisdictions,
             assignees: rows.assignees,
             case_assignees: rows.case_assignees,
             break_glass_until: rows.break_glass_until,
-        };
-        // `decide` entitles analysts and admins only through a PHI grant.
-        Ok(access::decide(p, &facts, self.now()))
+        })
     }
 
     /// Opens one hour of access to `person` for `p`, with a stated reason.

@@ -1,9 +1,12 @@
 //! Opened (plaintext) views of stored rows, as the API returns them.
 
+use crate::intake::ShownIds;
 use crate::{Casework, CaseworkError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use tracedesk_store::{CaseRow, ExposureRow, LabResultRow, PersonRow, Sealed, schema};
+use tracedesk_store::{
+    CaseRow, ExposureRow, LabResultRow, PersonFacetRow, PersonRow, Sealed, schema,
+};
 use tracedesk_vault::FieldContext;
 use uuid::Uuid;
 
@@ -23,7 +26,11 @@ pub struct PersonView {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CaseView {
     pub id: Uuid,
+    /// The person as the case's jurisdiction knows them.
     pub person_id: Uuid,
+    /// The person's own id, for the audit log (never sent).
+    #[serde(skip)]
+    pub person: Uuid,
     pub status: String,
     pub report_date: NaiveDate,
     pub specimen_date: NaiveDate,
@@ -52,7 +59,11 @@ pub struct LabResultView {
 pub struct ContactView {
     pub exposure_id: Uuid,
     pub case_id: Uuid,
+    /// The contact as the case's jurisdiction knows them.
     pub contact_person_id: Uuid,
+    /// The contact's own id, for the audit log (never sent).
+    #[serde(skip)]
+    pub person: Uuid,
     pub first_exposure: NaiveDate,
     pub last_exposure: NaiveDate,
     pub setting: String,
@@ -60,6 +71,14 @@ pub struct ContactView {
     pub quarantine_end: NaiveDate,
     pub monitoring_days_left: i64,
     pub notes: Option<String>,
+}
+
+/// The id a record in `jurisdiction` shows for `person`.
+pub fn shown_id(shown: &ShownIds, person: Uuid, jurisdiction: &str) -> Uuid {
+    shown
+        .get(&(person, jurisdiction.to_string()))
+        .copied()
+        .unwrap_or(person)
 }
 
 /// A keyset page: pass `next` back as `cursor` for the following page.
@@ -102,8 +121,26 @@ impl Casework {
         })
     }
 
-    /// Opens a case row the caller has already been allowed to see.
-    pub fn case_view(&self, c: &CaseRow) -> Result<CaseView, CaseworkError> {
+    /// Opens a facet: the person as its jurisdiction recorded them, under
+    /// the facet's id (sealed as the person row it would have been).
+    pub fn facet_view(&self, f: &PersonFacetRow) -> Result<PersonView, CaseworkError> {
+        let t = schema::PERSON_FACETS.sealed_as;
+        Ok(PersonView {
+            id: f.id,
+            first_name: self.open_opt(t, "first_name", f.id, &f.first_name)?,
+            last_name: self.open_opt(t, "last_name", f.id, &f.last_name)?,
+            dob: self.open_opt(t, "dob", f.id, &f.dob)?,
+            phone: self.open_opt(t, "phone", f.id, &f.phone)?,
+            email: self.open_opt(t, "email", f.id, &f.email)?,
+            address: self.open_opt(t, "address", f.id, &f.address)?,
+            language: self.open_opt(t, "language", f.id, &f.language)?,
+            created_at: f.created_at,
+        })
+    }
+
+    /// Opens a case row the caller has already been allowed to see; its
+    /// person is shown as the case's jurisdiction knows them.
+    pub fn case_view(&self, c: &CaseRow, shown: &ShownIds) -> Result<CaseView, CaseworkError> {
         let t = schema::CASES.name;
         let symptoms = self
             .open_opt(t, "symptoms", c.id, &c.symptoms)?
@@ -113,7 +150,8 @@ impl Casework {
             .unwrap_or_default();
         Ok(CaseView {
             id: c.id,
-            person_id: c.person_id,
+            person_id: shown_id(shown, c.person_id, &c.jurisdiction),
+            person: c.person_id,
             status: c.status.clone(),
             report_date: c.report_date,
             specimen_date: c.specimen_date,
@@ -148,11 +186,16 @@ impl Casework {
         })
     }
 
-    pub(crate) fn contact_view(&self, e: &ExposureRow) -> Result<ContactView, CaseworkError> {
+    pub(crate) fn contact_view(
+        &self,
+        e: &ExposureRow,
+        shown: &ShownIds,
+    ) -> Result<ContactView, CaseworkError> {
         Ok(ContactView {
             exposure_id: e.id,
             case_id: e.case_id,
-            contact_person_id: e.contact_person_id,
+            contact_person_id: shown_id(shown, e.contact_person_id, &e.jurisdiction),
+            person: e.contact_person_id,
             first_exposure: e.first_exposure,
             last_exposure: e.last_exposure,
             setting: e.setting.clone(),

@@ -61,6 +61,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     lookups_find_people(&cw).await;
     tokens(&*store).await;
     identity_and_access(&cw).await;
+    matches_across_jurisdictions_keep_each_ones_view(&cw).await;
     rotation_resumes_and_reseals(&cw).await;
     audit_log_chains_and_verifies(store.clone()).await;
     locked_audit_appends_are_never_overtaken(store.clone()).await;
@@ -226,6 +227,149 @@ async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
         .await
         .unwrap();
     u.id
+}
+
+/// One person across jurisdictions: a jurisdiction that matches a person
+/// first recorded elsewhere keeps what it submitted as a facet (one per
+/// jurisdiction, reused by its later results and contacts), opens its own
+/// case, and is entitled in its own jurisdiction only.
+async fn matches_across_jurisdictions_keep_each_ones_view(cw: &Casework) {
+    use tracedesk_casework::PersonRef;
+    for (code, parent) in [("f-home", "root"), ("f-away", "root")] {
+        cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
+    }
+    let fay = |acc: &str, phone: &str, j: &str, result: &str| LabResultInput {
+        jurisdiction: Some(j.into()),
+        phone: Some(phone.into()),
+        ..lab("Fay", "Facet", Some("1977-07-07"), None, acc, result)
+    };
+    let home = cw
+        .ingest_lab_results(&[fay("F-1", "212 555 0171", "f-home", "positive")])
+        .await;
+    let person = home[0].person_id.unwrap();
+    let home_case = home[0].case_id.unwrap();
+    // Two results from elsewhere in one batch, then one more later.
+    let away = cw
+        .ingest_lab_results(&[
+            fay("F-2", "718 555 0172", "f-away", "positive"),
+            fay("F-3", "718 555 0172", "f-away", "negative"),
+        ])
+        .await;
+    let facet = away[0].person_id.unwrap();
+    assert_ne!(
+        facet, person,
+        "the other jurisdiction knows them by a facet"
+    );
+    assert_eq!(away[0].person, Some(person), "still one person");
+    assert!(away[0].person_created && !away[1].person_created);
+    assert_eq!(away[1].person_id, Some(facet));
+    let away_case = away[0].case_id.unwrap();
+    assert_ne!(away_case, home_case, "its own case, not the home's");
+    assert!(away[0].case_created);
+    let later = cw
+        .ingest_lab_results(&[fay("F-4", "718 555 0172", "f-away", "negative")])
+        .await;
+    assert_eq!(later[0].person_id, Some(facet));
+    assert!(!later[0].person_created);
+    let store = cw.store();
+    assert_eq!(
+        store.facet_ids(&[person]).await.unwrap().len(),
+        1,
+        "one facet per jurisdiction"
+    );
+    assert_eq!(
+        store
+            .get_case(away_case)
+            .await
+            .unwrap()
+            .unwrap()
+            .jurisdiction,
+        "f-away"
+    );
+    // The facet opens to what that jurisdiction sent.
+    let Some(PersonRef::Facet(f)) = cw.person_ref(facet).await.unwrap() else {
+        panic!("a facet id names a facet");
+    };
+    assert_eq!(
+        cw.facet_view(&f).unwrap().phone.as_deref(),
+        Some("+17185550172")
+    );
+    let Some(PersonRef::Person(p)) = cw.person_ref(person).await.unwrap() else {
+        panic!("a person id names a person");
+    };
+    assert_eq!(
+        cw.person_view(&p).unwrap().phone.as_deref(),
+        Some("+12125550171")
+    );
+    // Results by jurisdiction.
+    let away_labs = cw
+        .person_lab_results(person, Some(&["f-away".to_string()]))
+        .await
+        .unwrap();
+    let mut accs: Vec<_> = away_labs.iter().map(|l| l.accession.clone()).collect();
+    accs.sort();
+    assert_eq!(accs, ["F-2", "F-3", "F-4"]);
+    // A contact named there is the same facet; the views show it.
+    let named = cw
+        .add_contact(
+            away_case,
+            &tracedesk_casework::ContactInput {
+                first_name: Some("Fay".into()),
+                last_name: Some("Facet".into()),
+                dob: Some("1977-07-07".into()),
+                exposure_dates: vec![today().to_string()],
+                ..Default::default()
+            },
+        )
+        .await;
+    // A person cannot be their own contact in a real interview, but the
+    // store does not judge: it links the record all the same.
+    if let Ok(n) = named {
+        assert_eq!(n.contact_person_id, facet);
+        assert!(!n.person_created);
+    }
+    let shown = cw.get_case(away_case).await.unwrap();
+    assert_eq!((shown.person_id, shown.person), (facet, person));
+    // Entitlement is per jurisdiction.
+    let (sup, _) = cw
+        .add_user(tracedesk_casework::NewUser {
+            username: "f-away-sup".into(),
+            display_name: "Away Supervisor".into(),
+            role: tracedesk_identity::Role::Supervisor,
+            jurisdiction: "f-away".into(),
+            password: None,
+            mfa_required: false,
+        })
+        .await
+        .unwrap();
+    let row = store.get_user(sup.id).await.unwrap().unwrap();
+    let p = cw.principal(&row).await.unwrap();
+    use tracedesk_identity::Decision;
+    assert_eq!(cw.decide(&p, person).await.unwrap(), Decision::Deny);
+    assert_eq!(
+        cw.decide_in(&p, person, "f-away").await.unwrap(),
+        Decision::Allow
+    );
+    assert_eq!(
+        cw.decide_in(&p, person, "f-home").await.unwrap(),
+        Decision::Deny
+    );
+    let listed = cw
+        .list_cases(
+            None,
+            None,
+            None,
+            None,
+            Some(500),
+            Some(&tracedesk_store::ListScope::Within {
+                jurisdictions: p.scope.clone(),
+                team_members: vec![],
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(listed.items.iter().any(|c| c.id == away_case));
+    assert!(!listed.items.iter().any(|c| c.id == home_case));
 }
 
 /// Routing progress moves a case-work task only while it is unfinished: a
@@ -978,7 +1122,7 @@ async fn intake_matches_people_and_cases(cw: &Casework) {
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].kind, "case_interview");
     let labs = cw
-        .person_lab_results(r[0].person_id.unwrap())
+        .person_lab_results(r[0].person_id.unwrap(), None)
         .await
         .unwrap();
     assert_eq!(labs.len(), 2);
@@ -1298,7 +1442,7 @@ async fn rotation_resumes_and_reseals(cw: &Casework) {
                         t.name
                     );
                     cw.vault()
-                        .open(&FieldContext::new(t.name, col, row.id), v)
+                        .open(&FieldContext::new(t.sealed_as, col, row.id), v)
                         .expect("opens under the new key");
                 }
             }
@@ -1602,7 +1746,7 @@ async fn identity_and_access(cw: &Casework) {
 /// indexes as they sit in the database.
 pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
     let p = store.get_person(person).await.unwrap().unwrap();
-    [
+    let mut out: Vec<Vec<u8>> = [
         p.first_name,
         p.last_name,
         p.dob,
@@ -1616,7 +1760,24 @@ pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
     ]
     .into_iter()
     .flatten()
-    .collect()
+    .collect();
+    // What other jurisdictions recorded of them.
+    for id in store.facet_ids(&[person]).await.unwrap().values() {
+        let f = store.get_facet(*id).await.unwrap().unwrap();
+        out.extend(
+            [
+                f.first_name,
+                f.last_name,
+                f.dob,
+                f.phone,
+                f.email,
+                f.address,
+            ]
+            .into_iter()
+            .flatten(),
+        );
+    }
+    out
 }
 
 /// Asserts that none of the byte strings occurs in `haystack`.

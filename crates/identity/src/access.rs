@@ -27,16 +27,25 @@ impl Principal {
     }
 }
 
-/// What the store knows about one person's record, gathered for a decision.
+/// What the store knows about one person's records, gathered for a
+/// decision. Every fact carries the jurisdiction of the record it comes
+/// from: entitlement is to a person's records *in a jurisdiction*, so a
+/// record one jurisdiction holds never opens what another holds about the
+/// same person (matching links them; it must not widen what anyone sees).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessFacts {
-    /// The person's jurisdiction and those of their cases and tasks.
+    /// The jurisdiction of the person's own record (where they were first
+    /// recorded): entitlement there opens their identity as recorded.
+    pub home: Option<String>,
+    /// Jurisdictions of the person's cases, contact records and tasks.
     pub jurisdictions: Vec<String>,
-    /// Users holding an active (reserved, assigned or wrapping) task for the person.
-    pub assignees: Vec<Uuid>,
+    /// Users holding an active (reserved, assigned or wrapping) task for
+    /// the person, with the task's jurisdiction.
+    pub assignees: Vec<(Uuid, String)>,
     /// Users holding an active task for a case that named the person as a
-    /// contact: the tracer interviewing a case sees the contacts it names.
-    pub case_assignees: Vec<Uuid>,
+    /// contact, with that case's jurisdiction: the tracer interviewing a
+    /// case sees the contacts it names.
+    pub case_assignees: Vec<(Uuid, String)>,
     /// The end of this user's break-glass access to the person, if any.
     pub break_glass_until: Option<DateTime<Utc>>,
 }
@@ -87,23 +96,42 @@ pub fn can(role: Role, cap: Capability) -> bool {
     }
 }
 
-/// May `p` read or write the person's PHI at `now`?
-pub fn decide(p: &Principal, f: &AccessFacts, now: DateTime<Utc>) -> Decision {
-    let entitled = match p.role {
-        Role::Tracer => f.assignees.contains(&p.user_id) || f.case_assignees.contains(&p.user_id),
+/// The jurisdictions in which `p` is entitled to the person's records, by
+/// role and assignment (break-glass aside), sorted and without repeats.
+pub fn entitled_in(p: &Principal, f: &AccessFacts) -> Vec<String> {
+    let all = f.home.iter().chain(&f.jurisdictions);
+    let by_assignment = |users: &dyn Fn(&Uuid) -> bool| -> Vec<String> {
+        f.assignees
+            .iter()
+            .chain(&f.case_assignees)
+            .filter(|(u, _)| users(u))
+            .map(|(_, j)| j.clone())
+            .collect()
+    };
+    let mut out: Vec<String> = match p.role {
+        Role::Tracer => by_assignment(&|u| *u == p.user_id),
         Role::Supervisor => {
-            f.jurisdictions.iter().any(|j| p.scope.contains(j))
-                || f.assignees
-                    .iter()
-                    .chain(&f.case_assignees)
-                    .any(|u| p.team_members.contains(u))
+            let mut js: Vec<String> = all.filter(|j| p.scope.contains(j)).cloned().collect();
+            js.extend(by_assignment(&|u| p.team_members.contains(u)));
+            js
         }
         // A PHI grant entitles by jurisdiction, like a supervisor without teams.
-        Role::Analyst | Role::Admin => {
-            p.phi_granted && f.jurisdictions.iter().any(|j| p.scope.contains(j))
+        Role::Analyst | Role::Admin if p.phi_granted => {
+            all.filter(|j| p.scope.contains(j)).cloned().collect()
         }
-        Role::Integration => false,
+        Role::Analyst | Role::Admin | Role::Integration => Vec::new(),
     };
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn with_break_glass(
+    p: &Principal,
+    f: &AccessFacts,
+    entitled: bool,
+    now: DateTime<Utc>,
+) -> Decision {
     if entitled {
         Decision::Allow
     } else if p.role.is_staff() && f.break_glass_until.is_some_and(|t| t > now) {
@@ -111,6 +139,28 @@ pub fn decide(p: &Principal, f: &AccessFacts, now: DateTime<Utc>) -> Decision {
     } else {
         Decision::Deny
     }
+}
+
+/// May `p` open the person's own record (their identity as first
+/// recorded, and the records of every jurisdiction `p` is entitled in)?
+/// Only with entitlement in the person's home jurisdiction, or by
+/// break-glass.
+pub fn decide(p: &Principal, f: &AccessFacts, now: DateTime<Utc>) -> Decision {
+    let js = entitled_in(p, f);
+    let home = f.home.as_ref().is_some_and(|h| js.contains(h));
+    with_break_glass(p, f, home, now)
+}
+
+/// May `p` open the person's records held in `jurisdiction` (a case, a
+/// contact record, what that jurisdiction recorded of the person)?
+pub fn decide_in(
+    p: &Principal,
+    f: &AccessFacts,
+    jurisdiction: &str,
+    now: DateTime<Utc>,
+) -> Decision {
+    let inside = entitled_in(p, f).iter().any(|j| j == jurisdiction);
+    with_break_glass(p, f, inside, now)
 }
 
 #[cfg(test)]
@@ -130,6 +180,7 @@ mod tests {
 
     fn facts(j: &str) -> AccessFacts {
         AccessFacts {
+            home: Some(j.into()),
             jurisdictions: vec![j.into()],
             ..Default::default()
         }
@@ -145,12 +196,12 @@ mod tests {
             Decision::Deny,
             "jurisdiction alone is not enough"
         );
-        f.assignees.push(Uuid::now_v7());
+        f.assignees.push((Uuid::now_v7(), "ny-kings".into()));
         assert_eq!(decide(&t, &f, now), Decision::Deny, "someone else's task");
-        f.assignees.push(t.user_id);
+        f.assignees.push((t.user_id, "ny-kings".into()));
         assert_eq!(decide(&t, &f, now), Decision::Allow);
         let mut named = facts("nj");
-        named.case_assignees.push(t.user_id);
+        named.case_assignees.push((t.user_id, "nj".into()));
         assert_eq!(decide(&t, &named, now), Decision::Allow);
     }
 
@@ -163,7 +214,7 @@ mod tests {
         assert_eq!(decide(&s, &f, now), Decision::Deny);
         let member = Uuid::now_v7();
         s.team_members.push(member);
-        f.assignees.push(member);
+        f.assignees.push((member, "nj".into()));
         assert_eq!(decide(&s, &f, now), Decision::Allow);
     }
 
@@ -173,7 +224,7 @@ mod tests {
         for role in [Role::Analyst, Role::Admin, Role::Integration] {
             let mut u = user(role, &["root"]);
             let mut f = facts("root");
-            f.assignees.push(u.user_id);
+            f.assignees.push((u.user_id, "root".into()));
             u.team_members.push(u.user_id);
             assert_eq!(decide(&u, &f, now), Decision::Deny, "{role}");
         }
@@ -207,6 +258,37 @@ mod tests {
         assert_eq!(decide(&t, &f, now + Duration::minutes(31)), Decision::Deny);
         let i = user(Role::Integration, &["root"]);
         assert_eq!(decide(&i, &f, now), Decision::Deny);
+    }
+
+    /// A record one jurisdiction holds about a person opens that
+    /// jurisdiction's records only, never the person's own record or
+    /// another jurisdiction's (a match across jurisdictions widens nothing).
+    #[test]
+    fn entitlement_is_per_jurisdiction() {
+        let now = Utc::now();
+        let bk = user(Role::Supervisor, &["ny-kings"]);
+        let mut tracer = user(Role::Tracer, &["ny-kings"]);
+        tracer.scope.clear();
+        // A New Jersey person whom Brooklyn named as a contact.
+        let f = AccessFacts {
+            home: Some("nj".into()),
+            jurisdictions: vec!["nj".into(), "ny-kings".into()],
+            assignees: vec![(tracer.user_id, "ny-kings".into())],
+            ..Default::default()
+        };
+        for who in [&bk, &tracer] {
+            assert_eq!(entitled_in(who, &f), vec!["ny-kings".to_string()]);
+            assert_eq!(
+                decide(who, &f, now),
+                Decision::Deny,
+                "not the person's own record"
+            );
+            assert_eq!(decide_in(who, &f, "ny-kings", now), Decision::Allow);
+            assert_eq!(decide_in(who, &f, "nj", now), Decision::Deny);
+        }
+        let nj = user(Role::Supervisor, &["nj"]);
+        assert_eq!(decide(&nj, &f, now), Decision::Allow);
+        assert_eq!(decide_in(&nj, &f, "ny-kings", now), Decision::Deny);
     }
 
     #[test]

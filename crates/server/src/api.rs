@@ -15,7 +15,7 @@ use serde_json::json;
 use std::sync::atomic::Ordering;
 use tracedesk_casework::auditor::draft;
 use tracedesk_casework::{
-    CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonSearch,
+    CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonRef, PersonSearch,
 };
 use tracedesk_identity::Role;
 use tracedesk_identity::access::{Capability, Decision};
@@ -154,8 +154,8 @@ async fn require(s: &AppState, c: &Caller, cap: Capability, route: &str) -> Resu
     }
 }
 
-/// The record-level check for one person's PHI; returns whether access is
-/// by break-glass.
+/// The record-level check for one person's own record; returns whether
+/// access is by break-glass.
 async fn guard(
     s: &AppState,
     c: &Caller,
@@ -164,7 +164,35 @@ async fn guard(
     id: Uuid,
     route: &str,
 ) -> Result<bool, ApiError> {
-    match s.cw.decide(&c.principal, person).await? {
+    let d = s.cw.decide(&c.principal, person).await?;
+    allow(s, c, d, person, object, id, route).await
+}
+
+/// The check for what one jurisdiction holds about a person (its case, its
+/// contact record, its facet): entitlement in that jurisdiction.
+async fn guard_in(
+    s: &AppState,
+    c: &Caller,
+    person: Uuid,
+    jurisdiction: &str,
+    object: &'static str,
+    id: Uuid,
+    route: &str,
+) -> Result<bool, ApiError> {
+    let d = s.cw.decide_in(&c.principal, person, jurisdiction).await?;
+    allow(s, c, d, person, object, id, route).await
+}
+
+async fn allow(
+    s: &AppState,
+    c: &Caller,
+    d: Decision,
+    person: Uuid,
+    object: &'static str,
+    id: Uuid,
+    route: &str,
+) -> Result<bool, ApiError> {
+    match d {
         Decision::Allow => Ok(false),
         Decision::BreakGlass => Ok(true),
         Decision::Deny => Err(deny_person(s, c, object, Some(id), Some(person), route).await),
@@ -201,7 +229,7 @@ async fn guard_case(
         // 403 there would tell anyone which ids exist.
         return Err(deny(s, c, "case", Some(id), route).await);
     };
-    let flagged = guard(s, c, row.person_id, "case", id, route).await?;
+    let flagged = guard_in(s, c, row.person_id, &row.jurisdiction, "case", id, route).await?;
     Ok((row, flagged))
 }
 
@@ -337,7 +365,7 @@ async fn post_lab_results(
     m.cases_created.fetch_add(cases as u64, Ordering::Relaxed);
     let touched = results
         .iter()
-        .filter_map(|r| r.person_id.map(|p| ("person", p, Some(p))))
+        .filter_map(|r| r.person.map(|p| ("person", p, Some(p))))
         .collect();
     audit(&s, &caller, Action::PhiWrite, route, touched, false).await?;
     if single {
@@ -397,7 +425,7 @@ async fn list_cases(
     let touched = page
         .items
         .iter()
-        .map(|c| ("case", c.id, Some(c.person_id)))
+        .map(|c| ("case", c.id, Some(c.person)))
         .collect();
     audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
     Ok(Json(page).into_response())
@@ -411,16 +439,17 @@ async fn get_case(
     let id = parse_id(&id, "case")?;
     let route = "GET /api/v1/cases/{id}";
     let (row, flagged) = guard_case(&s, &caller, id, route).await?;
-    let case = s.cw.case_view(&row)?;
+    let case =
+        s.cw.case_view(&row, &s.cw.shown_ids([row.person_id]).await?)?;
     let contacts =
         s.cw.list_contacts(Some(id), None, None, Some(500), None)
             .await?;
-    let mut touched: Touched = vec![("case", case.id, Some(case.person_id))];
+    let mut touched: Touched = vec![("case", case.id, Some(row.person_id))];
     touched.extend(
         contacts
             .items
             .iter()
-            .map(|c| ("exposure", c.exposure_id, Some(c.contact_person_id))),
+            .map(|c| ("exposure", c.exposure_id, Some(c.person))),
     );
     audit(&s, &caller, Action::PhiRead, route, touched, flagged).await?;
     Ok(Json(json!({ "case": case, "contacts": contacts.items })).into_response())
@@ -436,7 +465,7 @@ async fn patch_case(
     let route = "PATCH /api/v1/cases/{id}";
     let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.patch_case(id, &patch).await?;
-    let touched = vec![("case", case.id, Some(case.person_id))];
+    let touched = vec![("case", case.id, Some(case.person))];
     audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
     Ok(Json(case).into_response())
 }
@@ -451,7 +480,7 @@ async fn post_contact(
     let route = "POST /api/v1/cases/{id}/contacts";
     let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let out = s.cw.add_contact(id, &input).await?;
-    let touched = vec![("exposure", out.exposure_id, Some(out.contact_person_id))];
+    let touched = vec![("exposure", out.exposure_id, Some(out.person))];
     audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
     s.metrics.contacts_named.fetch_add(1, Ordering::Relaxed);
     Ok((StatusCode::CREATED, Json(out)).into_response())
@@ -490,12 +519,17 @@ async fn list_contacts(
     let touched = page
         .items
         .iter()
-        .map(|c| ("exposure", c.exposure_id, Some(c.contact_person_id)))
+        .map(|c| ("exposure", c.exposure_id, Some(c.person)))
         .collect();
     audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
     Ok(Json(page).into_response())
 }
 
+/// One person, as the caller may see them: by the person's own id, their
+/// identity as first recorded (entitlement in their home jurisdiction);
+/// by a facet's id, what that jurisdiction recorded (entitlement there).
+/// Lab results only of the jurisdictions the caller is entitled in (all
+/// under break-glass). Unknown ids are refused like forbidden ones.
 async fn get_person(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -503,21 +537,41 @@ async fn get_person(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "person")?;
     let route = "GET /api/v1/persons/{id}";
-    let Some(row) =
-        s.cw.store()
-            .get_person(id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-    else {
-        // As for cases: unknown and not entitled look the same.
+    let Some(found) = s.cw.person_ref(id).await? else {
         return Err(deny(&s, &caller, "person", Some(id), route).await);
     };
-    let flagged = guard(&s, &caller, id, "person", id, route).await?;
-    let person = s.cw.person_view(&row)?;
-    let labs = s.cw.person_lab_results(id).await?;
-    let touched = vec![("person", person.id, Some(person.id))];
+    let (person_id, flagged, view) = match &found {
+        PersonRef::Person(row) => {
+            let flagged = guard(&s, &caller, row.id, "person", id, route).await?;
+            (row.id, flagged, s.cw.person_view(row)?)
+        }
+        PersonRef::Facet(f) => {
+            let flagged = guard_in(
+                &s,
+                &caller,
+                f.person_id,
+                &f.jurisdiction,
+                "person",
+                id,
+                route,
+            )
+            .await?;
+            (f.person_id, flagged, s.cw.facet_view(f)?)
+        }
+    };
+    let jurisdictions = match (&found, flagged) {
+        (_, true) => None,
+        (PersonRef::Facet(f), false) => Some(vec![f.jurisdiction.clone()]),
+        (PersonRef::Person(_), false) => {
+            Some(s.cw.entitled_in(&caller.principal, person_id).await?)
+        }
+    };
+    let labs =
+        s.cw.person_lab_results(person_id, jurisdictions.as_deref())
+            .await?;
+    let touched = vec![("person", person_id, Some(person_id))];
     audit(&s, &caller, Action::PhiRead, route, touched, flagged).await?;
-    Ok(Json(json!({ "person": person, "lab_results": labs })).into_response())
+    Ok(Json(json!({ "person": view, "lab_results": labs })).into_response())
 }
 
 async fn search_persons(
@@ -578,12 +632,14 @@ async fn my_tasks(
             .tasks_for_assignee(caller.user.id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
+    let shown = s.cw.shown_ids(tasks.iter().map(|t| t.person_id)).await?;
     let items: Vec<_> = tasks
         .iter()
         .map(|t| {
             json!({
                 "id": t.id, "kind": t.kind, "status": t.status, "priority": t.priority,
-                "person_id": t.person_id, "case_id": t.case_id, "exposure_id": t.exposure_id,
+                "person_id": tracedesk_casework::shown_id(&shown, t.person_id, &t.jurisdiction),
+                "case_id": t.case_id, "exposure_id": t.exposure_id,
                 "due_at": t.due_at, "jurisdiction": t.jurisdiction,
             })
         })
@@ -697,8 +753,13 @@ async fn open_break_glass(
 ) -> Result<Response, ApiError> {
     let route = "POST /api/v1/break-glass";
     require(&s, &caller, Capability::BreakGlass, route).await?;
+    // A facet's id opens its person.
+    let person = match s.cw.person_ref(input.person_id).await? {
+        Some(PersonRef::Facet(f)) => f.person_id,
+        _ => input.person_id,
+    };
     let g =
-        s.cw.break_glass(&caller.principal, input.person_id, &input.reason)
+        s.cw.break_glass(&caller.principal, person, &input.reason)
             .await?;
     if let Some(a) = s.cw.auditor() {
         // The reason is sealed in the grant; the log names the grant.

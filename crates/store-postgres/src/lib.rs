@@ -241,6 +241,19 @@ impl Store for PostgresStore {
         .transpose()
     }
 
+    async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>> {
+        let mut conn = self.pool.acquire().await.map_err(err)?;
+        facet_by_id(&mut conn, id).await
+    }
+
+    async fn facet_ids(
+        &self,
+        persons: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<(Uuid, String), Uuid>> {
+        let mut conn = self.pool.acquire().await.map_err(err)?;
+        facet_ids_in(&mut conn, persons).await
+    }
+
     async fn find_persons(&self, key: PersonKey, blind: &[u8]) -> StoreResult<Vec<PersonRow>> {
         let col = key.column();
         sqlx::query(&format!(

@@ -7,7 +7,8 @@
 //! ups per batch instead of per row is what makes sealed intake fast.
 
 use crate::{
-    Blind, CaseRow, LabIntake, LabIntakeOutcome, LabResultRow, PersonKey, PersonRow, TaskRow,
+    Blind, CaseRow, LabIntake, LabIntakeOutcome, LabResultRow, PersonFacetRow, PersonKey,
+    PersonRow, TaskRow,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -20,6 +21,9 @@ pub enum Resolved {
     Person {
         id: Uuid,
         created: bool,
+        /// First recorded in another jurisdiction than the item's: the
+        /// item's jurisdiction knows the person by a facet.
+        foreign: bool,
     },
 }
 
@@ -38,10 +42,10 @@ pub fn match_keys(batch: &[LabIntake]) -> Vec<(PersonKey, Blind)> {
 pub fn resolve_persons(
     batch: &[LabIntake],
     known_accessions: &HashSet<Blind>,
-    existing: &HashMap<(PersonKey, Blind), Uuid>,
+    existing: &HashMap<(PersonKey, Blind), (Uuid, String)>,
 ) -> Vec<Resolved> {
     let mut accessions: HashSet<&[u8]> = HashSet::new();
-    let mut created: HashMap<(PersonKey, Blind), Uuid> = HashMap::new();
+    let mut created: HashMap<(PersonKey, Blind), (Uuid, &str)> = HashMap::new();
     batch
         .iter()
         .map(|item| {
@@ -49,26 +53,30 @@ pub fn resolve_persons(
             if known_accessions.contains(acc) || !accessions.insert(acc) {
                 return Resolved::Duplicate;
             }
+            let here = item.person.jurisdiction.as_str();
             for key in &item.match_on {
-                if let Some(id) = existing.get(key) {
+                if let Some((id, home)) = existing.get(key) {
                     return Resolved::Person {
                         id: *id,
                         created: false,
+                        foreign: home != here,
                     };
                 }
-                if let Some(id) = created.get(key) {
+                if let Some((id, home)) = created.get(key) {
                     return Resolved::Person {
                         id: *id,
                         created: false,
+                        foreign: *home != here,
                     };
                 }
             }
             for key in &item.match_on {
-                created.insert(key.clone(), item.person.id);
+                created.insert(key.clone(), (item.person.id, here));
             }
             Resolved::Person {
                 id: item.person.id,
                 created: true,
+                foreign: false,
             }
         })
         .collect()
@@ -78,26 +86,34 @@ pub fn resolve_persons(
 #[derive(Debug, Default)]
 pub struct LabPlan<'a> {
     pub persons: Vec<&'a PersonRow>,
+    pub facets: Vec<PersonFacetRow>,
     pub cases: Vec<CaseRow>,
     pub tasks: Vec<TaskRow>,
     pub labs: Vec<LabResultRow>,
     pub outcomes: Vec<LabIntakeOutcome>,
 }
 
-/// Phase 2: given each matched person's open case, build the inserts.
+/// Phase 2: given each matched person's open case per jurisdiction and
+/// the facets they have, build the inserts. A positive joins its person's
+/// open case in its own jurisdiction (or opens one there); an item whose
+/// person was first recorded elsewhere gets a facet of what it submitted,
+/// once per jurisdiction, and reports the facet's id.
 pub fn plan<'a>(
     batch: &'a [LabIntake],
     resolved: &[Resolved],
-    open_cases: &HashMap<Uuid, Uuid>,
+    open_cases: &HashMap<(Uuid, String), Uuid>,
+    facets: &HashMap<(Uuid, String), Uuid>,
 ) -> LabPlan<'a> {
     let mut plan = LabPlan::default();
-    let mut open: HashMap<Uuid, Uuid> = open_cases.clone();
+    let mut open = open_cases.clone();
+    let mut facets = facets.clone();
     for (item, res) in batch.iter().zip(resolved) {
-        let (person_id, person_created) = match *res {
+        let (person_id, mut person_created, foreign) = match *res {
             Resolved::Duplicate => {
                 plan.outcomes.push(LabIntakeOutcome {
                     lab_id: item.lab.id,
                     person_id: item.person.id,
+                    shown_person_id: item.person.id,
                     person_created: false,
                     case_id: None,
                     case_created: false,
@@ -105,14 +121,29 @@ pub fn plan<'a>(
                 });
                 continue;
             }
-            Resolved::Person { id, created } => (id, created),
+            Resolved::Person {
+                id,
+                created,
+                foreign,
+            } => (id, created, foreign),
         };
         if person_created {
             plan.persons.push(&item.person);
         }
+        let here = item.person.jurisdiction.clone();
+        let shown_person_id = if foreign {
+            *facets.entry((person_id, here.clone())).or_insert_with(|| {
+                plan.facets
+                    .push(PersonFacetRow::of(&item.person, person_id));
+                person_created = true;
+                item.person.id
+            })
+        } else {
+            person_id
+        };
         let mut case_created = false;
         let case_id = if item.positive {
-            Some(*open.entry(person_id).or_insert_with(|| {
+            Some(*open.entry((person_id, here)).or_insert_with(|| {
                 let mut case = item.case.clone();
                 case.person_id = person_id;
                 let mut task = item.task.clone();
@@ -133,6 +164,7 @@ pub fn plan<'a>(
         plan.outcomes.push(LabIntakeOutcome {
             lab_id: item.lab.id,
             person_id,
+            shown_person_id,
             person_created,
             case_id,
             case_created,

@@ -255,6 +255,13 @@ pub trait Store:
     async fn add_contact(&self, intake: &ContactIntake) -> StoreResult<ContactIntakeOutcome>;
 
     async fn get_person(&self, id: Uuid) -> StoreResult<Option<PersonRow>>;
+    /// A facet by its id (the person's id as its jurisdiction knows them).
+    async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>>;
+    /// The facets of these persons, as (person, jurisdiction) → facet id.
+    async fn facet_ids(
+        &self,
+        persons: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<(Uuid, String), Uuid>>;
     async fn find_persons(&self, key: PersonKey, blind: &[u8]) -> StoreResult<Vec<PersonRow>>;
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>>;

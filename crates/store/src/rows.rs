@@ -63,6 +63,8 @@ pub struct LabResultRow {
     pub result: Sealed,
     pub test_type: Option<Sealed>,
     pub lab: Option<Sealed>,
+    /// Whose result it is: the jurisdiction that submitted it.
+    pub jurisdiction: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,50 @@ pub struct ExposureRow {
     pub quarantine_end: NaiveDate,
     pub key_version: u32,
     pub notes: Option<Sealed>,
+    /// The naming case's jurisdiction.
+    pub jurisdiction: String,
+}
+
+/// What one jurisdiction recorded of a person first recorded in another:
+/// their identity as that jurisdiction submitted it. Its fields are sealed
+/// as the person row it would have been (table `persons`, under the
+/// facet's id), and its id is the person's id as that jurisdiction knows
+/// them, so a match is invisible to the submitter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonFacetRow {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub jurisdiction: String,
+    pub created_at: DateTime<Utc>,
+    pub key_version: u32,
+    pub first_name: Option<Sealed>,
+    pub last_name: Option<Sealed>,
+    pub dob: Option<Sealed>,
+    pub phone: Option<Sealed>,
+    pub email: Option<Sealed>,
+    pub address: Option<Sealed>,
+    pub language: Option<Sealed>,
+}
+
+impl PersonFacetRow {
+    /// The facet a would-be person row becomes when its person was matched
+    /// to `person` first recorded elsewhere.
+    pub fn of(candidate: &PersonRow, person: Uuid) -> Self {
+        Self {
+            id: candidate.id,
+            person_id: person,
+            jurisdiction: candidate.jurisdiction.clone(),
+            created_at: candidate.created_at,
+            key_version: candidate.key_version,
+            first_name: candidate.first_name.clone(),
+            last_name: candidate.last_name.clone(),
+            dob: candidate.dob.clone(),
+            phone: candidate.phone.clone(),
+            email: candidate.email.clone(),
+            address: candidate.address.clone(),
+            language: candidate.language.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +220,10 @@ pub struct LabIntake {
 pub struct LabIntakeOutcome {
     pub lab_id: Uuid,
     pub person_id: Uuid,
+    /// The person's id as the submitting jurisdiction knows them (a facet's
+    /// id when the person was first recorded elsewhere).
+    pub shown_person_id: Uuid,
+    /// New to the submitting jurisdiction (a new person, or a new facet).
     pub person_created: bool,
     pub case_id: Option<Uuid>,
     pub case_created: bool,
@@ -193,6 +243,8 @@ pub struct ContactIntake {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactIntakeOutcome {
     pub person_id: Uuid,
+    /// As in [`LabIntakeOutcome::shown_person_id`].
+    pub shown_person_id: Uuid,
     pub person_created: bool,
     pub exposure_id: Uuid,
     pub task_id: Uuid,
@@ -341,9 +393,13 @@ pub struct BreakGlassRow {
 /// The stored facts an access decision about one person needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessRows {
+    /// The person's own (home) jurisdiction.
+    pub home: Option<String>,
     pub jurisdictions: Vec<String>,
-    pub assignees: Vec<Uuid>,
-    pub case_assignees: Vec<Uuid>,
+    /// (user, jurisdiction of the task they hold).
+    pub assignees: Vec<(Uuid, String)>,
+    /// (user, jurisdiction of the naming case whose task they hold).
+    pub case_assignees: Vec<(Uuid, String)>,
     pub break_glass_until: Option<DateTime<Utc>>,
 }
 

@@ -6,11 +6,16 @@
 #[derive(Debug)]
 pub struct SealedTable {
     pub name: &'static str,
+    /// The table name bound into each value's associated data: the table's
+    /// own, except for facets, which keep the bytes of the person row they
+    /// would have been.
+    pub sealed_as: &'static str,
     pub columns: &'static [&'static str],
 }
 
 pub const PERSONS: SealedTable = SealedTable {
     name: "persons",
+    sealed_as: "persons",
     columns: &[
         "first_name",
         "last_name",
@@ -24,38 +29,60 @@ pub const PERSONS: SealedTable = SealedTable {
 
 pub const LAB_RESULTS: SealedTable = SealedTable {
     name: "lab_results",
+    sealed_as: "lab_results",
     columns: &["accession", "result", "test_type", "lab"],
 };
 
 pub const CASES: SealedTable = SealedTable {
     name: "cases",
+    sealed_as: "cases",
     columns: &["symptoms", "notes"],
 };
 
 pub const EXPOSURES: SealedTable = SealedTable {
     name: "exposures",
+    sealed_as: "exposures",
     columns: &["notes"],
 };
 
 /// Staff accounts: usernames and names are personal data too.
 pub const USERS: SealedTable = SealedTable {
     name: "users",
+    sealed_as: "users",
     columns: &["username", "display_name", "totp_secret"],
 };
 
 pub const BREAK_GLASS: SealedTable = SealedTable {
     name: "break_glass",
+    sealed_as: "break_glass",
     columns: &["reason"],
 };
 
 /// The routing engine's events: task attributes may name people.
 pub const ROUTING_EVENTS: SealedTable = SealedTable {
     name: "routing_events",
+    sealed_as: "routing_events",
     columns: &["event"],
+};
+
+/// What a jurisdiction recorded of a person first recorded elsewhere.
+pub const PERSON_FACETS: SealedTable = SealedTable {
+    name: "person_facets",
+    sealed_as: "persons",
+    columns: &[
+        "first_name",
+        "last_name",
+        "dob",
+        "phone",
+        "email",
+        "address",
+        "language",
+    ],
 };
 
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
+    &PERSON_FACETS,
     &LAB_RESULTS,
     &CASES,
     &EXPOSURES,

@@ -3,6 +3,13 @@
 //! `QueryBuilder` live here, since it writes each dialect's placeholders;
 //! hand-written statements stay in the backends.
 
+/// Who holds a task, for the list scopes.
+#[derive(Debug, Clone, Copy)]
+pub enum Holders<'a> {
+    One(uuid::Uuid),
+    Any(&'a [uuid::Uuid]),
+}
+
 /// Expands insert, match, intake and list helpers for a sqlx database.
 /// The caller must have in scope: `err(sqlx::Error) -> StoreError`, `CHUNK`,
 /// and the column lists of `tracedesk_store::sqlrows`.
@@ -107,11 +114,80 @@ macro_rules! sql_common {
                         .push_bind(&l.accession_bidx)
                         .push_bind(&l.result)
                         .push_bind(&l.test_type)
-                        .push_bind(&l.lab);
+                        .push_bind(&l.lab)
+                        .push_bind(&l.jurisdiction);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
             Ok(())
+        }
+
+        async fn insert_facets(
+            tx: &mut Transaction<'_, $db>,
+            facets: &[PersonFacetRow],
+        ) -> StoreResult<()> {
+            for chunk in facets.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO person_facets ({FACET_COLUMNS}) "
+                ));
+                q.push_values(chunk, |mut b, f| {
+                    b.push_bind(f.id)
+                        .push_bind(f.person_id)
+                        .push_bind(&f.jurisdiction)
+                        .push_bind(f.created_at)
+                        .push_bind(i64::from(f.key_version))
+                        .push_bind(&f.first_name)
+                        .push_bind(&f.last_name)
+                        .push_bind(&f.dob)
+                        .push_bind(&f.phone)
+                        .push_bind(&f.email)
+                        .push_bind(&f.address)
+                        .push_bind(&f.language);
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(())
+        }
+
+        /// The facets of these persons, as (person, jurisdiction) → facet id.
+        async fn facet_ids_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            persons: &[Uuid],
+        ) -> StoreResult<HashMap<(Uuid, String), Uuid>> {
+            let mut out = HashMap::new();
+            for chunk in persons.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT person_id, jurisdiction, id FROM person_facets WHERE person_id IN (",
+                );
+                let mut sep = q.separated(",");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                q.push(")");
+                for row in q.build().fetch_all(&mut *conn).await.map_err(err)? {
+                    out.insert(
+                        (row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?),
+                        row.try_get(2).map_err(err)?,
+                    );
+                }
+            }
+            Ok(out)
+        }
+
+        async fn facet_by_id(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            id: Uuid,
+        ) -> StoreResult<Option<PersonFacetRow>> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {FACET_COLUMNS} FROM person_facets WHERE id = "
+            ));
+            q.push_bind(id);
+            q.build()
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(err)?
+                .map(|r| facet(&r))
+                .transpose()
         }
 
         async fn insert_exposure(
@@ -132,17 +208,19 @@ macro_rules! sql_common {
                     .push_bind(&e.status)
                     .push_bind(e.quarantine_end)
                     .push_bind(i64::from(e.key_version))
-                    .push_bind(&e.notes);
+                    .push_bind(&e.notes)
+                    .push_bind(&e.jurisdiction);
             });
             q.build().execute(&mut **tx).await.map_err(err)?;
             Ok(())
         }
 
-        /// Persons whose blind index in `key` is one of `values`, as (key, value) → id.
+        /// Persons whose blind index in `key` is one of `values`, as (key,
+        /// value) → (id, home jurisdiction).
         async fn persons_by_keys(
             tx: &mut Transaction<'_, $db>,
             keys: &[(PersonKey, Blind)],
-        ) -> StoreResult<HashMap<(PersonKey, Blind), Uuid>> {
+        ) -> StoreResult<HashMap<(PersonKey, Blind), (Uuid, String)>> {
             let mut found = HashMap::new();
             for kind in [
                 PersonKey::NameDob,
@@ -158,7 +236,7 @@ macro_rules! sql_common {
                 for chunk in values.chunks(CHUNK) {
                     let col = kind.column();
                     let mut q = QueryBuilder::<$db>::new(format!(
-                        "SELECT {col} AS k, id FROM persons WHERE {col} IN ("
+                        "SELECT {col} AS k, id, jurisdiction FROM persons WHERE {col} IN ("
                     ));
                     let mut sep = q.separated(",");
                     for v in chunk {
@@ -169,7 +247,8 @@ macro_rules! sql_common {
                     for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
                         let k: Vec<u8> = row.try_get("k").map_err(err)?;
                         let id: Uuid = row.try_get("id").map_err(err)?;
-                        found.insert((kind, k), id);
+                        let home: String = row.try_get("jurisdiction").map_err(err)?;
+                        found.insert((kind, k), (id, home));
                     }
                 }
             }
@@ -201,16 +280,18 @@ macro_rules! sql_common {
                 .iter()
                 .zip(batch)
                 .filter_map(|(r, item)| match r {
-                    intake::Resolved::Person { id, created: false } if item.positive => Some(*id),
+                    intake::Resolved::Person { id, created: false, .. } if item.positive => Some(*id),
                     _ => None,
                 })
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
+            // A person's open case in each jurisdiction: a positive joins the
+            // open case of its own jurisdiction, never another's.
             let mut open = HashMap::new();
             for chunk in matched.chunks(CHUNK) {
                 let mut q = QueryBuilder::<$db>::new(
-                    "SELECT person_id, id FROM cases WHERE status <> 'closed' AND person_id IN (",
+                    "SELECT person_id, jurisdiction, id FROM cases WHERE status <> 'closed' AND person_id IN (",
                 );
                 let mut sep = q.separated(",");
                 for id in chunk {
@@ -218,11 +299,29 @@ macro_rules! sql_common {
                 }
                 q.push(") ORDER BY id");
                 for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
-                    open.insert(row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
+                    open.insert(
+                        (row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?),
+                        row.try_get(2).map_err(err)?,
+                    );
                 }
             }
-            let plan = intake::plan(batch, &resolved, &open);
+            let foreign: Vec<Uuid> = resolved
+                .iter()
+                .filter_map(|r| match r {
+                    intake::Resolved::Person { id, foreign: true, .. } => Some(*id),
+                    _ => None,
+                })
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let facets = if foreign.is_empty() {
+                HashMap::new()
+            } else {
+                facet_ids_in(&mut **tx, &foreign).await?
+            };
+            let plan = intake::plan(batch, &resolved, &open, &facets);
             insert_persons(tx, &plan.persons).await?;
+            insert_facets(tx, &plan.facets).await?;
             insert_cases(tx, &plan.cases).await?;
             insert_tasks(tx, &plan.tasks).await?;
             insert_labs(tx, &plan.labs).await?;
@@ -235,12 +334,27 @@ macro_rules! sql_common {
             c: &ContactIntake,
         ) -> StoreResult<ContactIntakeOutcome> {
             let found = persons_by_keys(tx, &c.match_on).await?;
-            let existing = c.match_on.iter().find_map(|k| found.get(k).copied());
-            let person_id = match existing {
-                Some(id) => id,
+            let existing = c.match_on.iter().find_map(|k| found.get(k).cloned());
+            // Matched to a person first recorded in another jurisdiction:
+            // this jurisdiction keeps what it submitted, as a facet, and
+            // knows the person by the facet's id.
+            let (person_id, shown_person_id, created) = match existing {
+                Some((id, home)) if home != c.exposure.jurisdiction => {
+                    let known = facet_ids_in(&mut **tx, &[id]).await?;
+                    match known.get(&(id, c.exposure.jurisdiction.clone())) {
+                        Some(facet) => (id, *facet, false),
+                        None => {
+                            let mut facet = PersonFacetRow::of(&c.person, id);
+                            facet.jurisdiction = c.exposure.jurisdiction.clone();
+                            insert_facets(tx, &[facet]).await?;
+                            (id, c.person.id, true)
+                        }
+                    }
+                }
+                Some((id, _)) => (id, id, false),
                 None => {
                     insert_persons(tx, &[&c.person]).await?;
-                    c.person.id
+                    (c.person.id, c.person.id, true)
                 }
             };
             let mut exposure = c.exposure.clone();
@@ -252,7 +366,8 @@ macro_rules! sql_common {
             insert_tasks(tx, &[task]).await?;
             Ok(ContactIntakeOutcome {
                 person_id,
-                person_created: existing.is_none(),
+                shown_person_id,
+                person_created: created,
                 exposure_id: exposure.id,
                 task_id: c.task.id,
             })
@@ -279,16 +394,20 @@ macro_rules! sql_common {
             match &f.scope {
                 None => {}
                 Some(ListScope::Assignee(u)) => {
-                    q.push(" AND person_id IN (");
-                    push_assigned_persons(&mut q, *u);
-                    q.push(")");
+                    q.push(" AND ");
+                    push_held(&mut q, "cases.person_id", "cases.jurisdiction", tracedesk_store::sqlgen::Holders::One(*u));
                 }
                 Some(ListScope::Within { jurisdictions, team_members }) => {
                     q.push(" AND (jurisdiction IN (");
                     push_strs(&mut q, jurisdictions);
-                    q.push(") OR person_id IN (");
-                    push_team_persons(&mut q, team_members);
-                    q.push("))");
+                    q.push(") OR ");
+                    push_held(
+                        &mut q,
+                        "cases.person_id",
+                        "cases.jurisdiction",
+                        tracedesk_store::sqlgen::Holders::Any(team_members),
+                    );
+                    q.push(")");
                 }
             }
             q.push(" ORDER BY id DESC LIMIT ")
@@ -317,20 +436,31 @@ macro_rules! sql_common {
             }
         }
 
-        /// Persons with an active task assigned to `user`.
-        fn push_assigned_persons(q: &mut QueryBuilder<'_, $db>, user: Uuid) {
+        /// `EXISTS (…)`: someone of `who` holds an active task for the
+        /// person in `person_col`, in the jurisdiction in `jur_col`. The
+        /// jurisdiction is part of it: holding a task for a person in one
+        /// jurisdiction opens nothing another holds about them.
+        fn push_held<'a>(
+            q: &mut QueryBuilder<'a, $db>,
+            person_col: &str,
+            jur_col: &str,
+            who: tracedesk_store::sqlgen::Holders<'a>,
+        ) {
             q.push(format!(
-                "SELECT person_id FROM tasks WHERE status IN ({ACTIVE_TASK_STATUSES}) AND assignee_id = "
-            ))
-            .push_bind(user);
-        }
-
-        /// Persons with an active task assigned to one of `users`.
-        fn push_team_persons(q: &mut QueryBuilder<'_, $db>, users: &[Uuid]) {
-            q.push(format!(
-                "SELECT person_id FROM tasks WHERE status IN ({ACTIVE_TASK_STATUSES}) AND assignee_id IN ("
+                "EXISTS (SELECT 1 FROM tasks t WHERE t.person_id = {person_col} \
+                 AND t.jurisdiction = {jur_col} AND t.status IN ({ACTIVE_TASK_STATUSES}) AND "
             ));
-            push_ids(q, users);
+            use tracedesk_store::sqlgen::Holders;
+            match who {
+                Holders::One(u) => {
+                    q.push("t.assignee_id = ").push_bind(u);
+                }
+                Holders::Any(users) => {
+                    q.push("t.assignee_id IN (");
+                    push_ids(q, users);
+                    q.push(")");
+                }
+            }
             q.push(")");
         }
 
@@ -353,18 +483,30 @@ macro_rules! sql_common {
             match &f.scope {
                 None => {}
                 Some(ListScope::Assignee(u)) => {
-                    q.push(" AND (contact_person_id IN (");
-                    push_assigned_persons(&mut q, *u);
-                    q.push(") OR case_id IN (SELECT id FROM cases WHERE person_id IN (");
-                    push_assigned_persons(&mut q, *u);
-                    q.push(")))");
+                    // Their own contact's record, or a contact named by the
+                    // case they hold (in that case's jurisdiction).
+                    q.push(" AND (");
+                    push_held(
+                        &mut q,
+                        "exposures.contact_person_id",
+                        "exposures.jurisdiction",
+                        tracedesk_store::sqlgen::Holders::One(*u),
+                    );
+                    q.push(" OR EXISTS (SELECT 1 FROM cases c WHERE c.id = exposures.case_id AND ");
+                    push_held(&mut q, "c.person_id", "c.jurisdiction", tracedesk_store::sqlgen::Holders::One(*u));
+                    q.push("))");
                 }
                 Some(ListScope::Within { jurisdictions, team_members }) => {
-                    q.push(" AND (case_id IN (SELECT id FROM cases WHERE jurisdiction IN (");
+                    q.push(" AND (exposures.jurisdiction IN (");
                     push_strs(&mut q, jurisdictions);
-                    q.push(")) OR contact_person_id IN (");
-                    push_team_persons(&mut q, team_members);
-                    q.push("))");
+                    q.push(") OR ");
+                    push_held(
+                        &mut q,
+                        "exposures.contact_person_id",
+                        "exposures.jurisdiction",
+                        tracedesk_store::sqlgen::Holders::Any(team_members),
+                    );
+                    q.push(")");
                 }
             }
             q.push(" ORDER BY id DESC LIMIT ")

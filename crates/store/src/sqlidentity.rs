@@ -366,10 +366,12 @@ macro_rules! identity_store_impl {
                 // timestamp) so PostgreSQL can unify them; only the column
                 // the kind names is read.
                 let mut q = select(
-                    "SELECT 'j' AS kind, jurisdiction AS jur, id AS uid, created_at AS until FROM persons WHERE id = ",
+                    "SELECT 'h' AS kind, jurisdiction AS jur, id AS uid, created_at AS until FROM persons WHERE id = ",
                 );
                 q.push_bind(person)
                     .push(" UNION ALL SELECT 'j', jurisdiction, id, created_at FROM cases WHERE person_id = ")
+                    .push_bind(person)
+                    .push(" UNION ALL SELECT 'j', jurisdiction, id, created_at FROM exposures WHERE contact_person_id = ")
                     .push_bind(person)
                     .push(" UNION ALL SELECT 'j', jurisdiction, id, created_at FROM tasks WHERE person_id = ")
                     .push_bind(person)
@@ -378,9 +380,12 @@ macro_rules! identity_store_impl {
                          WHERE assignee_id IS NOT NULL AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
                     ))
                     .push_bind(person)
+                    // The naming case's tasks in the case's own jurisdiction:
+                    // its tracer sees the contacts that case named there.
                     .push(format!(
-                        " UNION ALL SELECT 'c', t.jurisdiction, t.assignee_id, t.created_at FROM exposures e \
+                        " UNION ALL SELECT 'c', c.jurisdiction, t.assignee_id, t.created_at FROM exposures e \
                          JOIN cases c ON c.id = e.case_id JOIN tasks t ON t.person_id = c.person_id \
+                         AND t.jurisdiction = c.jurisdiction \
                          WHERE t.assignee_id IS NOT NULL AND t.status IN ({ACTIVE_TASK_STATUSES}) \
                          AND e.contact_person_id = "
                     ))
@@ -391,9 +396,10 @@ macro_rules! identity_store_impl {
                     .push_bind(person);
                 let facts = rows_of(self, q, |r| {
                     let kind: String = r.try_get("kind").map_err(err)?;
+                    let jur = || r.try_get::<Option<String>, _>("jur").map_err(err);
                     Ok(match kind.as_str() {
-                        "j" => (kind, r.try_get::<Option<String>, _>("jur").map_err(err)?, None, None),
-                        "a" | "c" => (kind, None, r.try_get::<Option<Uuid>, _>("uid").map_err(err)?, None),
+                        "h" | "j" => (kind, jur()?, None, None),
+                        "a" | "c" => (kind, jur()?, r.try_get::<Option<Uuid>, _>("uid").map_err(err)?, None),
                         _ => (kind, None, None, r.try_get::<Option<DateTime<Utc>>, _>("until").map_err(err)?),
                     })
                 })
@@ -401,9 +407,10 @@ macro_rules! identity_store_impl {
                 let mut out = AccessRows::default();
                 for (kind, jur, uid, until) in facts {
                     match (kind.as_str(), jur, uid, until) {
+                        ("h", Some(j), _, _) => out.home = Some(j),
                         ("j", Some(j), _, _) if !out.jurisdictions.contains(&j) => out.jurisdictions.push(j),
-                        ("a", _, Some(u), _) if !out.assignees.contains(&u) => out.assignees.push(u),
-                        ("c", _, Some(u), _) if !out.case_assignees.contains(&u) => out.case_assignees.push(u),
+                        ("a", Some(j), Some(u), _) if !out.assignees.contains(&(u, j.clone())) => out.assignees.push((u, j)),
+                        ("c", Some(j), Some(u), _) if !out.case_assignees.contains(&(u, j.clone())) => out.case_assignees.push((u, j)),
                         ("b", _, _, Some(t)) => {
                             out.break_glass_until = Some(out.break_glass_until.map_or(t, |b| b.max(t)));
                         }

@@ -81,6 +81,10 @@ macro_rules! retention_store_impl {
                     .push(" WHERE id = ")
                     .push_bind(p.person_id);
                 q.build().execute(&mut **tx).await.map_err(err)?;
+                // What other jurisdictions recorded of them goes too.
+                let mut q = QueryBuilder::<$db>::new("DELETE FROM person_facets WHERE person_id = ");
+                q.push_bind(p.person_id);
+                q.build().execute(&mut **tx).await.map_err(err)?;
                 for c in &p.cases {
                     let mut q = QueryBuilder::<$db>::new(
                         "UPDATE cases SET symptoms = NULL, notes = NULL, report_date = ",

@@ -6,8 +6,9 @@
 
 pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction, purged_at, age_band";
 pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction";
-pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab";
-pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes";
+pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab, jurisdiction";
+pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes, jurisdiction";
+pub const FACET_COLUMNS: &str = "id, person_id, jurisdiction, created_at, key_version, first_name, last_name, dob, phone, email, address, language";
 pub const USER_COLUMNS: &str = "id, username, username_bidx, display_name, role, jurisdiction, password_hash, must_change_password, mfa_required, totp_secret, totp_confirmed, totp_last_step, failed_logins, last_failed_at, locked_at, disabled_at, key_version, created_at, updated_at, phi_granted";
 pub const SESSION_COLUMNS: &str = "hash, user_id, created_at, last_seen_at, mfa_done";
 pub const BREAK_GLASS_COLUMNS: &str =
@@ -89,6 +90,24 @@ macro_rules! sql_row_decoders {
                 result: r.try_get("result").map_err(e)?,
                 test_type: r.try_get("test_type").map_err(e)?,
                 lab: r.try_get("lab").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+            })
+        }
+
+        pub fn facet(r: &$row) -> StoreResult<PersonFacetRow> {
+            Ok(PersonFacetRow {
+                id: r.try_get("id").map_err(e)?,
+                person_id: r.try_get("person_id").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                key_version: version(r)?,
+                first_name: r.try_get("first_name").map_err(e)?,
+                last_name: r.try_get("last_name").map_err(e)?,
+                dob: r.try_get("dob").map_err(e)?,
+                phone: r.try_get("phone").map_err(e)?,
+                email: r.try_get("email").map_err(e)?,
+                address: r.try_get("address").map_err(e)?,
+                language: r.try_get("language").map_err(e)?,
             })
         }
 
@@ -106,6 +125,7 @@ macro_rules! sql_row_decoders {
                 quarantine_end: r.try_get("quarantine_end").map_err(e)?,
                 key_version: version(r)?,
                 notes: r.try_get("notes").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
             })
         }
 

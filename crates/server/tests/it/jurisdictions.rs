@@ -267,3 +267,176 @@ async fn hand_assignment_keeps_to_the_tasks_jurisdiction() {
         .await;
     assert_eq!(st, 200);
 }
+
+/// Matching links one person across jurisdictions, but never widens what a
+/// caller sees: Brooklyn sees what Brooklyn submitted and holds, New
+/// Jersey's facts stay New Jersey's, and the answers look the same whether
+/// or not a match happened (security issue, item 3).
+#[tokio::test]
+async fn a_match_across_jurisdictions_reveals_nothing() {
+    let c = counties().await;
+    let post = async |token: &str, body: Value| {
+        let (st, out) =
+            c.h.call(token, Method::POST, "/api/v1/lab-results", Some(body))
+                .await;
+        assert_eq!(st, 201, "{out}");
+        out
+    };
+    // New Jersey knows a second person in full, with a negative result.
+    let nj_oksana = post(
+        &c.nj_sup,
+        json!({"first_name": "Oksana", "last_name": "Ivanova", "dob": "1968-08-09",
+            "phone": "201-555-0123", "email": "oksana@example.org", "address": "1 Elm St",
+            "specimen_date": "2026-11-19", "result": "negative", "accession": "NJ-2",
+            "jurisdiction": "nj"}),
+    )
+    .await;
+    let nj_oksana: Uuid = nj_oksana["person_id"].as_str().unwrap().parse().unwrap();
+
+    // Brooklyn reports Nadia (known to New Jersey) and someone new.
+    let lab = |first: &str, last: &str, dob: &str, acc: &str, result: &str| {
+        json!({"first_name": first, "last_name": last, "dob": dob, "phone": "718-555-0188",
+            "specimen_date": "2026-11-21", "result": result, "accession": acc,
+            "jurisdiction": "ny-kings"})
+    };
+    let matched = post(
+        &c.bk_sup,
+        lab("Nadia", "Petrova", "1975-05-06", "BK-1", "positive"),
+    )
+    .await;
+    let fresh = post(
+        &c.bk_sup,
+        lab("Priya", "Raman", "1991-01-02", "BK-2", "positive"),
+    )
+    .await;
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&matched), keys(&fresh), "{matched} vs {fresh}");
+    for f in ["person_created", "case_created", "status"] {
+        assert_eq!(matched[f], fresh[f], "{f}: {matched} vs {fresh}");
+    }
+    let shown: Uuid = matched["person_id"].as_str().unwrap().parse().unwrap();
+    assert_ne!(shown, c.nj_person, "New Jersey's id is not given out");
+    assert!(
+        shown.get_timestamp().unwrap().to_unix().0 >= fresh_time(&fresh) - 5,
+        "the id given is as new as a new person's"
+    );
+    // Brooklyn's own case, not New Jersey's.
+    let bk_case = matched["case_id"].as_str().unwrap();
+    let (st, case) =
+        c.h.call(
+            &c.bk_sup,
+            Method::GET,
+            &format!("/api/v1/cases/{bk_case}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{case}");
+    assert_eq!(case["case"]["person_id"], shown.to_string());
+
+    // What Brooklyn reads of Nadia: what Brooklyn sent, Brooklyn's result.
+    let (st, p) =
+        c.h.call(
+            &c.bk_sup,
+            Method::GET,
+            &format!("/api/v1/persons/{shown}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["person"]["phone"], "+17185550188");
+    let accessions: Vec<&str> = p["lab_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["accession"].as_str().unwrap())
+        .collect();
+    assert_eq!(accessions, ["BK-1"], "{p}");
+    // New Jersey's record and case stay closed to Brooklyn.
+    for path in [
+        format!("/api/v1/persons/{}", c.nj_person),
+        format!(
+            "/api/v1/cases/{}",
+            c.h.store
+                .get_task(c.nj_task)
+                .await
+                .unwrap()
+                .unwrap()
+                .case_id
+                .unwrap()
+        ),
+    ] {
+        let (st, _) = c.h.call(&c.bk_sup, Method::GET, &path, None).await;
+        assert_eq!(st, 403, "{path}");
+    }
+    // New Jersey sees its own, not Brooklyn's phone or result.
+    let (st, p) =
+        c.h.call(
+            &c.nj_sup,
+            Method::GET,
+            &format!("/api/v1/persons/{}", c.nj_person),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert_ne!(p["person"]["phone"], "+17185550188");
+    assert!(!p.to_string().contains("BK-1"), "{p}");
+
+    // A negative result for someone New Jersey knows answers like one for
+    // a stranger: no existence check.
+    let known = post(
+        &c.bk_sup,
+        lab("Oksana", "Ivanova", "1968-08-09", "BK-3", "negative"),
+    )
+    .await;
+    let stranger = post(
+        &c.bk_sup,
+        lab("Tomas", "Novak", "1980-09-10", "BK-4", "negative"),
+    )
+    .await;
+    assert_eq!(keys(&known), keys(&stranger));
+    assert_eq!(known["person_created"], stranger["person_created"]);
+    assert_ne!(known["person_id"], nj_oksana.to_string());
+
+    // Naming her as a contact: Brooklyn's facts only.
+    let (st, out) =
+        c.h.call(
+            &c.bk_sup,
+            Method::POST,
+            &format!("/api/v1/cases/{bk_case}/contacts"),
+            Some(
+                json!({"first_name": "Oksana", "last_name": "Ivanova", "dob": "1968-08-09",
+                "phone": "347-555-0190", "exposure_dates": ["2026-11-18"], "setting": "household"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let contact = out["contact_person_id"].as_str().unwrap();
+    assert_ne!(contact, nj_oksana.to_string());
+    let (st, p) =
+        c.h.call(
+            &c.bk_sup,
+            Method::GET,
+            &format!("/api/v1/persons/{contact}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    let text = p.to_string();
+    assert!(
+        !text.contains("oksana@example.org") && !text.contains("Elm"),
+        "{p}"
+    );
+    assert!(!text.contains("NJ-2"), "{p}");
+    // Still one person: New Jersey's record is the same row.
+    let rows = c.h.store.counts().await.unwrap().persons;
+    assert_eq!(rows, 4, "Nadia, Oksana, Priya, Tomas: one record each");
+}
+
+fn fresh_time(v: &Value) -> u64 {
+    let id: Uuid = v["person_id"].as_str().unwrap().parse().unwrap();
+    id.get_timestamp().unwrap().to_unix().0
+}
