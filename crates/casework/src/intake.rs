@@ -585,6 +585,46 @@ impl Casework {
         })
     }
 
+    /// Moves a contact record along its lifecycle (named → notified →
+    /// monitoring → completed, or unreachable, refused, lost, symptomatic,
+    /// referred for testing, converted to a case). An illegal step is an
+    /// error naming both statuses; a final one withdraws the record's open
+    /// tasks. Closed records are what retention later purges.
+    pub async fn set_contact_status(
+        &self,
+        exposure_id: Uuid,
+        status: &str,
+    ) -> Result<ContactView, CaseworkError> {
+        let to = ContactStatus::parse(status).ok_or_else(|| {
+            CaseworkError::invalid(
+                "status",
+                "is not a contact status (named, notified, monitoring, completed, symptomatic, \
+                 referred_for_testing, converted_to_case, unreachable, refused, lost)",
+            )
+        })?;
+        let e = self
+            .store
+            .get_exposure(exposure_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("contact"))?;
+        let from = ContactStatus::parse(&e.status)
+            .ok_or_else(|| CaseworkError::Conflict("the stored status is unknown".into()))?;
+        from.transition(to)
+            .map_err(|t| CaseworkError::Conflict(t.to_string()))?;
+        self.store
+            .set_exposure_status(exposure_id, to.as_str(), self.now())
+            .await?;
+        if to.is_terminal() && self.store.withdraw_exposure_tasks(exposure_id).await? > 0 {
+            self.tasks_made();
+        }
+        let e = self
+            .store
+            .get_exposure(exposure_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("contact"))?;
+        self.contact_view(&e, &self.shown_ids([e.contact_person_id]).await?)
+    }
+
     pub async fn list_contacts(
         &self,
         case_id: Option<Uuid>,

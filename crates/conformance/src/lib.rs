@@ -69,6 +69,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     routing_log_rebuilds_the_engine(&cw).await;
     case_work_tasks_are_routed_once(&cw).await;
     finished_tasks_never_reopen(&cw).await;
+    // Last: it purges what earlier steps closed.
+    closed_contact_records_are_purged(&cw).await;
 }
 
 /// A dispatcher over `cw`'s store with the public-health workspace and a
@@ -370,6 +372,62 @@ async fn matches_across_jurisdictions_keep_each_ones_view(cw: &Casework) {
         .unwrap();
     assert!(listed.items.iter().any(|c| c.id == away_case));
     assert!(!listed.items.iter().any(|c| c.id == home_case));
+}
+
+/// Retention reaches contacts: a contact whose record was never closed is
+/// kept, one whose record closed long enough ago is purged.
+async fn closed_contact_records_are_purged(cw: &Casework) {
+    use tracedesk_casework::retention::RetentionPolicy;
+    let r = cw
+        .ingest_lab_results(&[lab(
+            "Rhea",
+            "Purge",
+            Some("1966-06-06"),
+            None,
+            "P-1",
+            "positive",
+        )])
+        .await;
+    let case = r[0].case_id.unwrap();
+    let named = |first: &str| tracedesk_casework::ContactInput {
+        first_name: Some(first.into()),
+        last_name: Some("Contact".into()),
+        dob: Some("1999-09-09".into()),
+        exposure_dates: vec![today().to_string()],
+        ..Default::default()
+    };
+    let kept = cw.add_contact(case, &named("Kept")).await.unwrap();
+    let done = cw.add_contact(case, &named("Done")).await.unwrap();
+    for s in ["notified", "monitoring", "completed"] {
+        cw.set_contact_status(done.exposure_id, s).await.unwrap();
+    }
+    assert!(
+        cw.set_contact_status(done.exposure_id, "monitoring")
+            .await
+            .is_err()
+    );
+    let later = cw
+        .clone()
+        .with_clock(Arc::new(|| Utc::now() + chrono::Duration::days(90)));
+    later
+        .purge(Some(RetentionPolicy::default()), false, "test", |_| {})
+        .await
+        .unwrap();
+    let store = cw.store();
+    let purged = |p: Uuid| async move {
+        store
+            .get_person(p)
+            .await
+            .unwrap()
+            .unwrap()
+            .purged_at
+            .is_some()
+    };
+    assert!(
+        purged(done.person).await,
+        "a closed contact record is purged"
+    );
+    assert!(!purged(kept.person).await, "an open one is not");
 }
 
 /// Routing progress moves a case-work task only while it is unfinished: a

@@ -30,6 +30,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .route("/cases/{id}", get(get_case).patch(patch_case))
         .route("/cases/{id}/contacts", post(post_contact))
         .route("/contacts", get(list_contacts))
+        .route("/contacts/{id}", axum::routing::patch(patch_contact))
         .route("/persons/search", post(search_persons))
         .route("/persons/{id}", get(get_person))
         .route("/line-list", get(line_list))
@@ -530,6 +531,47 @@ async fn list_contacts(
 /// by a facet's id, what that jurisdiction recorded (entitlement there).
 /// Lab results only of the jurisdictions the caller is entitled in (all
 /// under break-glass). Unknown ids are refused like forbidden ones.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactPatch {
+    status: String,
+}
+
+/// Moves a contact record along its lifecycle (entitlement in its
+/// jurisdiction; unknown ids are refused like forbidden ones).
+async fn patch_contact(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<ContactPatch>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id, "contact")?;
+    let route = "PATCH /api/v1/contacts/{id}";
+    require(&s, &caller, Capability::WorkRecords, route).await?;
+    let Some(e) =
+        s.cw.store()
+            .get_exposure(id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    else {
+        return Err(deny(&s, &caller, "exposure", Some(id), route).await);
+    };
+    let flagged = guard_in(
+        &s,
+        &caller,
+        e.contact_person_id,
+        &e.jurisdiction,
+        "exposure",
+        id,
+        route,
+    )
+    .await?;
+    let view = s.cw.set_contact_status(id, &patch.status).await?;
+    let touched = vec![("exposure", id, Some(e.contact_person_id))];
+    audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
+    Ok(Json(view).into_response())
+}
+
 async fn get_person(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,

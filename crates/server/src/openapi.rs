@@ -77,6 +77,8 @@ pub fn document() -> Value {
     std_errors(&mut contact_resp);
     let mut contacts_resp = json!({ "200": json_ok("Monitoring line list", page("Contact")) });
     std_errors(&mut contacts_resp);
+    let mut contact_patch_resp = json!({ "200": json_ok("The contact record", json!({ "$ref": "#/components/schemas/Contact" })), "409": error_response("Illegal status transition") });
+    std_errors(&mut contact_patch_resp);
     let mut person_resp = json!({ "200": json_ok("The person and their lab results", json!({ "type": "object" })), "404": error_response("No such person") });
     std_errors(&mut person_resp);
     let mut search_resp =
@@ -136,6 +138,18 @@ pub fn document() -> Value {
                     q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 500 }))
                 ],
                 "responses": contacts_resp
+            } },
+            "/api/v1/contacts/{id}": { "patch": {
+                "summary": "Move a contact record along its lifecycle (final statuses end its tasks; closed records are later purged)",
+                "parameters": [id_param()],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "additionalProperties": false, "required": ["status"],
+                    "properties": { "status": { "type": "string", "enum": [
+                        "named", "notified", "monitoring", "completed", "symptomatic",
+                        "referred_for_testing", "converted_to_case", "unreachable", "refused", "lost"
+                    ] } }
+                } } } },
+                "responses": contact_patch_resp
             } },
             "/api/v1/persons/{id}": { "get": { "summary": "One person", "parameters": [id_param()], "responses": person_resp } },
             "/api/v1/persons/search": { "post": {

@@ -241,6 +241,37 @@ impl Store for PostgresStore {
         .transpose()
     }
 
+    async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>> {
+        sqlx::query(&format!(
+            "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?
+        .map(|r| exposure(&r))
+        .transpose()
+    }
+
+    async fn set_exposure_status(
+        &self,
+        id: Uuid,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE exposures SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>> {
         let mut conn = self.pool.acquire().await.map_err(err)?;
         facet_by_id(&mut conn, id).await

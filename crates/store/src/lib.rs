@@ -122,6 +122,8 @@ pub trait RoutingStore: Send + Sync {
     /// Cancels a case's unfinished tasks in the task list and has routing
     /// withdraw those it holds (the case closed). Returns how many.
     async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64>;
+    /// The same for a contact record's tasks (the contact's follow-up ended).
+    async fn withdraw_exposure_tasks(&self, exposure_id: Uuid) -> StoreResult<u64>;
     /// Replaces the routing snapshot with `snapshot`, in one transaction.
     async fn save_routing_snapshot(&self, snapshot: &RoutingSnapshot) -> StoreResult<()>;
     /// The newest routing snapshot, if a whole one is stored.
@@ -271,6 +273,14 @@ pub trait Store:
 
     async fn lab_results_for_person(&self, person: Uuid) -> StoreResult<Vec<LabResultRow>>;
     async fn list_exposures(&self, filter: &ExposureFilter) -> StoreResult<Vec<ExposureRow>>;
+    async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>>;
+    /// Sets a contact record's status; `NotFound` if it does not exist.
+    async fn set_exposure_status(
+        &self,
+        id: Uuid,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn tasks_for_case(&self, case: Uuid) -> StoreResult<Vec<TaskRow>>;
 
     async fn insert_token(&self, token: &TokenRow) -> StoreResult<()>;

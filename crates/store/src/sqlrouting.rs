@@ -183,22 +183,11 @@ macro_rules! routing_store_impl {
             }
 
             async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64> {
-                let mut q = QueryBuilder::<$db>::new(
-                    // Withdrawn even when it looks unrouted: the feed may be
-                    // handing it over right now.
-                    format!(
-                        "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE case_id = ",
-                        tracedesk_store::withdrawal::CASE_CLOSED
-                    ),
-                );
-                q.push_bind(case_id).push(format!(
-                    " AND status IN ('pending', {})",
-                    tracedesk_store::ACTIVE_TASK_STATUSES
-                ));
-                let mut tx = self.write_tx().await?;
-                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
-                tx.commit().await.map_err(err)?;
-                Ok(n)
+                self.withdraw_tasks_of("case_id", case_id).await
+            }
+
+            async fn withdraw_exposure_tasks(&self, exposure_id: Uuid) -> StoreResult<u64> {
+                self.withdraw_tasks_of("exposure_id", exposure_id).await
             }
 
             async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()> {
@@ -263,6 +252,24 @@ macro_rules! routing_store_impl {
 
         impl $store {
             /// Sets `set` on the tasks `ids`, in one transaction.
+            /// Cancels the unfinished tasks whose `column` is `owner` and has
+            /// routing withdraw those it holds. Withdrawn even when a task
+            /// looks unrouted: the feed may be handing it over right now.
+            async fn withdraw_tasks_of(&self, column: &str, owner: Uuid) -> StoreResult<u64> {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE {column} = ",
+                    tracedesk_store::withdrawal::CASE_CLOSED
+                ));
+                q.push_bind(owner).push(format!(
+                    " AND status IN ('pending', {})",
+                    tracedesk_store::ACTIVE_TASK_STATUSES
+                ));
+                let mut tx = self.write_tx().await?;
+                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                tx.commit().await.map_err(err)?;
+                Ok(n)
+            }
+
             async fn set_routed(&self, ids: &[Uuid], set: &str) -> StoreResult<()> {
                 if ids.is_empty() {
                     return Ok(());

@@ -107,3 +107,76 @@ async fn implausible_input_is_refused_with_the_field_named() {
     assert_eq!(st, 422, "{out}");
     assert_eq!(out["error"]["field"], "exposure_dates[0]", "{out}");
 }
+
+/// A contact record moves along its lifecycle by its legal steps only, in
+/// its own jurisdiction only (security issue, item 9: closed contact
+/// records are what retention purges).
+#[tokio::test]
+async fn contact_records_close_by_legal_steps_in_their_jurisdiction() {
+    let h = crate::common::spawn(AuthPolicy::default()).await;
+    let (_, sup) = h.user("sup-ny", Role::Supervisor, "ny").await;
+    let (_, other) = h.user("sup-nj", Role::Supervisor, "nj").await;
+    let mut body = lab("C-1");
+    body["jurisdiction"] = json!("ny");
+    let (st, out) = h
+        .call(&sup, Method::POST, "/api/v1/lab-results", Some(body))
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let case = out["case_id"].as_str().unwrap().to_string();
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::POST,
+            &format!("/api/v1/cases/{case}/contacts"),
+            Some(
+                json!({"first_name": "Lea", "last_name": "Moreau", "phone": "212-555-0150",
+                "exposure_dates": ["2026-11-18"], "setting": "household"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let contact = out["exposure_id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/contacts/{contact}");
+    let step = async |token: &str, status: &str| {
+        h.call(
+            token,
+            Method::PATCH,
+            &path,
+            Some(json!({ "status": status })),
+        )
+        .await
+    };
+    let (st, _) = step(&other, "notified").await;
+    assert_eq!(st, 403, "another jurisdiction's contact");
+    let (st, out) = step(&sup, "completed").await;
+    assert_eq!(st, 409, "named cannot jump to completed: {out}");
+    let (st, out) = step(&sup, "done").await;
+    assert_eq!(
+        (st.as_u16(), out["error"]["field"].as_str()),
+        (422, Some("status"))
+    );
+    for s in ["notified", "monitoring", "completed"] {
+        let (st, out) = step(&sup, s).await;
+        assert_eq!(st, 200, "{s}: {out}");
+        assert_eq!(out["status"], s);
+    }
+    let (st, _) = step(&sup, "monitoring").await;
+    assert_eq!(st, 409, "completed is final");
+    let (st, _) = h
+        .call(
+            &sup,
+            Method::PATCH,
+            "/api/v1/contacts/01900000-0000-7000-8000-000000000000",
+            Some(json!({"status": "notified"})),
+        )
+        .await;
+    assert_eq!(st, 403, "unknown ids answer like forbidden ones");
+    // The notification task ended with the record.
+    let exposure: uuid::Uuid = contact.parse().unwrap();
+    let tasks = h.store.tasks_for_case(case.parse().unwrap()).await.unwrap();
+    let t = tasks
+        .iter()
+        .find(|t| t.exposure_id == Some(exposure))
+        .unwrap();
+    assert_eq!(t.status, "canceled");
+}
