@@ -242,15 +242,7 @@ impl Store for PostgresStore {
     }
 
     async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>> {
-        sqlx::query(&format!(
-            "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(err)?
-        .map(|r| exposure(&r))
-        .transpose()
+        exposure_by_id(&self.pool, id).await
     }
 
     async fn set_exposure_status(
@@ -259,17 +251,7 @@ impl Store for PostgresStore {
         status: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE exposures SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status)
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        exposure_status_set(&self.pool, id, status, at).await
     }
 
     async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>> {

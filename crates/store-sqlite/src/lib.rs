@@ -231,15 +231,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>> {
-        sqlx::query(&format!(
-            "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(err)?
-        .map(|r| exposure(&r))
-        .transpose()
+        exposure_by_id(&self.reader, id).await
     }
 
     async fn set_exposure_status(
@@ -248,17 +240,7 @@ impl Store for SqliteStore {
         status: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE exposures SET status = ?, updated_at = ? WHERE id = ?")
-            .bind(status)
-            .bind(at)
-            .bind(id)
-            .execute(&self.writer)
-            .await
-            .map_err(err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        exposure_status_set(&self.writer, id, status, at).await
     }
 
     async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>> {

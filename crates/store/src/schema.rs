@@ -69,15 +69,7 @@ pub const ROUTING_EVENTS: SealedTable = SealedTable {
 pub const PERSON_FACETS: SealedTable = SealedTable {
     name: "person_facets",
     sealed_as: "persons",
-    columns: &[
-        "first_name",
-        "last_name",
-        "dob",
-        "phone",
-        "email",
-        "address",
-        "language",
-    ],
+    columns: PERSONS.columns,
 };
 
 pub const SEALED_TABLES: &[&SealedTable] = &[

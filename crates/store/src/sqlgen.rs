@@ -174,6 +174,40 @@ macro_rules! sql_common {
             Ok(out)
         }
 
+        async fn exposure_by_id(
+            pool: &sqlx::Pool<$db>,
+            id: Uuid,
+        ) -> StoreResult<Option<ExposureRow>> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE id = "
+            ));
+            q.push_bind(id);
+            q.build()
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?
+                .map(|r| exposure(&r))
+                .transpose()
+        }
+
+        async fn exposure_status_set(
+            pool: &sqlx::Pool<$db>,
+            id: Uuid,
+            status: &str,
+            at: DateTime<Utc>,
+        ) -> StoreResult<()> {
+            let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET status = ");
+            q.push_bind(status)
+                .push(", updated_at = ")
+                .push_bind(at)
+                .push(" WHERE id = ")
+                .push_bind(id);
+            if q.build().execute(pool).await.map_err(err)?.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        }
+
         async fn facet_by_id(
             conn: &mut <$db as sqlx::Database>::Connection,
             id: Uuid,

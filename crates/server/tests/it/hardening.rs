@@ -1,6 +1,7 @@
 //! Input the security review found accepted (security issue, item 12), and
 //! the cookie name under TLS (item 14), over HTTP.
 
+use crate::common::Harness;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tracedesk_casework::AuthPolicy;
@@ -10,6 +11,21 @@ fn lab(accession: &str) -> Value {
     json!({"first_name": "Ines", "last_name": "Moreau", "dob": "1984-04-04",
         "phone": "212-555-0147", "specimen_date": "2026-11-20", "result": "positive",
         "accession": accession})
+}
+
+async fn post_lab(h: &Harness, token: &str, body: Value) -> (reqwest::StatusCode, Value) {
+    h.call(token, Method::POST, "/api/v1/lab-results", Some(body))
+        .await
+}
+
+async fn name_contact(
+    h: &Harness,
+    token: &str,
+    case: &str,
+    body: Value,
+) -> (reqwest::StatusCode, Value) {
+    let path = format!("/api/v1/cases/{case}/contacts");
+    h.call(token, Method::POST, &path, Some(body)).await
 }
 
 #[tokio::test]
@@ -30,9 +46,7 @@ async fn implausible_input_is_refused_with_the_field_named() {
     for (n, (field, what, value)) in tries.into_iter().enumerate() {
         let mut body = lab(&format!("H-{n}"));
         body[field] = value;
-        let (st, out) = h
-            .call(&sup, Method::POST, "/api/v1/lab-results", Some(body))
-            .await;
+        let (st, out) = post_lab(&h, &sup, body).await;
         assert_eq!(st, 422, "{what}: {out}");
         assert_eq!(out["error"]["field"], field, "{what}: {out}");
     }
@@ -43,9 +57,7 @@ async fn implausible_input_is_refused_with_the_field_named() {
     );
 
     // A closed case takes no new contacts.
-    let (st, out) = h
-        .call(&sup, Method::POST, "/api/v1/lab-results", Some(lab("H-ok")))
-        .await;
+    let (st, out) = post_lab(&h, &sup, lab("H-ok")).await;
     assert_eq!(st, 201, "{out}");
     let case = out["case_id"].as_str().unwrap().to_string();
     let (st, out) = h
@@ -57,53 +69,36 @@ async fn implausible_input_is_refused_with_the_field_named() {
         )
         .await;
     assert_eq!(st, 200, "{out}");
-    let (st, out) = h
-        .call(
-            &sup,
-            Method::POST,
-            &format!("/api/v1/cases/{case}/contacts"),
-            Some(
-                json!({"first_name": "Theo", "last_name": "Moreau", "phone": "212-555-0148",
+    let (st, out) = name_contact(
+        &h,
+        &sup,
+        &case,
+        json!({"first_name": "Theo", "last_name": "Moreau", "phone": "212-555-0148",
                 "exposure_dates": ["2026-11-18"], "setting": "household"}),
-            ),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(st, 409, "{out}");
     assert_eq!(h.store.counts().await.unwrap().exposures, 0);
     // Exposure dates are held to the same bounds.
-    let (st, out) = h
-        .call(
-            &sup,
-            Method::POST,
-            "/api/v1/lab-results",
-            Some(lab("H-ok2")),
-        )
-        .await;
+    let (st, out) = post_lab(&h, &sup, lab("H-ok2")).await;
     assert_eq!(st, 201, "{out}");
-    let (st, out) = h
-        .call(
-            &sup,
-            Method::POST,
-            "/api/v1/lab-results",
-            Some(
-                json!({"first_name": "Odile", "last_name": "Brun", "dob": "1970-07-07",
+    let (st, out) = post_lab(
+        &h,
+        &sup,
+        json!({"first_name": "Odile", "last_name": "Brun", "dob": "1970-07-07",
                 "specimen_date": "2026-11-21", "result": "positive", "accession": "H-ok3"}),
-            ),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(st, 201, "{out}");
     let open = out["case_id"].as_str().unwrap().to_string();
-    let (st, out) = h
-        .call(
-            &sup,
-            Method::POST,
-            &format!("/api/v1/cases/{open}/contacts"),
-            Some(
-                json!({"first_name": "Theo", "last_name": "Brun", "phone": "212-555-0149",
+    let (st, out) = name_contact(
+        &h,
+        &sup,
+        &open,
+        json!({"first_name": "Theo", "last_name": "Brun", "phone": "212-555-0149",
                 "exposure_dates": ["0001-01-01"], "setting": "household"}),
-            ),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(st, 422, "{out}");
     assert_eq!(out["error"]["field"], "exposure_dates[0]", "{out}");
 }
@@ -118,22 +113,17 @@ async fn contact_records_close_by_legal_steps_in_their_jurisdiction() {
     let (_, other) = h.user("sup-nj", Role::Supervisor, "nj").await;
     let mut body = lab("C-1");
     body["jurisdiction"] = json!("ny");
-    let (st, out) = h
-        .call(&sup, Method::POST, "/api/v1/lab-results", Some(body))
-        .await;
+    let (st, out) = post_lab(&h, &sup, body).await;
     assert_eq!(st, 201, "{out}");
     let case = out["case_id"].as_str().unwrap().to_string();
-    let (st, out) = h
-        .call(
-            &sup,
-            Method::POST,
-            &format!("/api/v1/cases/{case}/contacts"),
-            Some(
-                json!({"first_name": "Lea", "last_name": "Moreau", "phone": "212-555-0150",
+    let (st, out) = name_contact(
+        &h,
+        &sup,
+        &case,
+        json!({"first_name": "Lea", "last_name": "Moreau", "phone": "212-555-0150",
                 "exposure_dates": ["2026-11-18"], "setting": "household"}),
-            ),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(st, 201, "{out}");
     let contact = out["exposure_id"].as_str().unwrap().to_string();
     let path = format!("/api/v1/contacts/{contact}");

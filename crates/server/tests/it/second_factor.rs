@@ -30,24 +30,14 @@ async fn enrolled(h: &Harness, name: &str) -> (Secret, i64) {
     add(h, name, Role::Supervisor, true).await;
     let (_, _, c) = login(h, name, PW, None).await;
     let c = c.unwrap();
-    let (s, v, _) = send(
-        h,
-        Method::POST,
-        "/api/v1/auth/enrol",
-        Some(&c),
-        Some(&csrf(&c)),
-        None,
-    )
-    .await;
+    let (s, v, _) = post(h, "/api/v1/auth/enrol", &c, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let secret = Secret::from_base32(v["secret"].as_str().unwrap()).unwrap();
     let step = step_of(h.now().timestamp());
-    let (s, v, _) = send(
+    let (s, v, _) = post(
         h,
-        Method::POST,
         "/api/v1/auth/enrol/confirm",
-        Some(&c),
-        Some(&csrf(&c)),
+        &c,
         Some(json!({"code": secret.code_at(step)})),
     )
     .await;
@@ -64,17 +54,28 @@ fn wrong_code(secret: &Secret, step: i64) -> String {
         .unwrap()
 }
 
-async fn code(h: &Harness, path: &str, session: &str, code: &str) -> StatusCode {
+/// A sign-in step: POST with the session cookie and its CSRF token.
+async fn post(
+    h: &Harness,
+    path: &str,
+    session: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value, Option<String>) {
     send(
         h,
         Method::POST,
         path,
         Some(session),
         Some(&csrf(session)),
-        Some(json!({ "code": code })),
+        body,
     )
     .await
-    .0
+}
+
+async fn code(h: &Harness, path: &str, session: &str, code: &str) -> StatusCode {
+    post(h, path, session, Some(json!({ "code": code })))
+        .await
+        .0
 }
 
 #[tokio::test]
@@ -122,12 +123,10 @@ async fn wrong_codes_lock_the_account_and_end_everything_it_had() {
     // A session that finished signing in earlier, and an API token.
     let (_, _, full) = login(&h, "target", PW, None).await;
     let full = full.unwrap();
-    let (s, _, full) = send(
+    let (s, _, full) = post(
         &h,
-        Method::POST,
         "/api/v1/auth/totp",
-        Some(&full),
-        Some(&csrf(&full)),
+        &full,
         Some(json!({"code": secret.code_at(step + 1)})),
     )
     .await;
@@ -204,15 +203,7 @@ async fn wrong_enrolment_codes_lock_too_and_block_the_password_change() {
     add(&h, "enrolling", Role::Tracer, true).await;
     let (_, _, c) = login(&h, "enrolling", PW, None).await;
     let c = c.unwrap();
-    let (s, v, _) = send(
-        &h,
-        Method::POST,
-        "/api/v1/auth/enrol",
-        Some(&c),
-        Some(&csrf(&c)),
-        None,
-    )
-    .await;
+    let (s, v, _) = post(&h, "/api/v1/auth/enrol", &c, None).await;
     assert_eq!(s, StatusCode::OK);
     let secret = Secret::from_base32(v["secret"].as_str().unwrap()).unwrap();
     let step = step_of(h.now().timestamp());
@@ -228,12 +219,10 @@ async fn wrong_enrolment_codes_lock_too_and_block_the_password_change() {
         StatusCode::OK,
         "a locked account cannot finish enrolment"
     );
-    let (s, _, _) = send(
+    let (s, _, _) = post(
         &h,
-        Method::POST,
         "/api/v1/auth/password",
-        Some(&c),
-        Some(&csrf(&c)),
+        &c,
         Some(json!({"current_password": PW, "new_password": "a brand new passphrase 77"})),
     )
     .await;
@@ -247,12 +236,10 @@ async fn a_password_only_session_cannot_sign_out_everywhere() {
     let (secret, step) = enrolled(&h, "victim").await;
     let (_, _, full) = login(&h, "victim", PW, None).await;
     let full = full.unwrap();
-    let (_, _, full) = send(
+    let (_, _, full) = post(
         &h,
-        Method::POST,
         "/api/v1/auth/totp",
-        Some(&full),
-        Some(&csrf(&full)),
+        &full,
         Some(json!({"code": secret.code_at(step + 1)})),
     )
     .await;
@@ -260,15 +247,7 @@ async fn a_password_only_session_cannot_sign_out_everywhere() {
     // Someone with the password alone.
     let (_, _, half) = login(&h, "victim", PW, None).await;
     let half = half.unwrap();
-    let (s, _, _) = send(
-        &h,
-        Method::POST,
-        "/api/v1/auth/logout-everywhere",
-        Some(&half),
-        Some(&csrf(&half)),
-        None,
-    )
-    .await;
+    let (s, _, _) = post(&h, "/api/v1/auth/logout-everywhere", &half, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(
         me(&h, &full).await,
