@@ -350,6 +350,14 @@ async fn break_glass_opens_one_hour_flagged_and_shown_to_the_supervisor() {
         .await;
     assert_eq!(review["items"][0]["reason"], reason);
     assert_eq!(review["items"][0]["user_id"], w.other_tracer.0.to_string());
+    // Reading the reasons is itself a read of that person's record.
+    let log = h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.draft.action == Action::PhiRead
+            && e.draft.detail == "GET /api/v1/break-glass"
+            && e.draft.person_id.map(|p| p.to_string()) == Some(w.person.clone())),
+        "the review is audited"
+    );
     let (_, other) = h
         .call(&w.sup_nj.1, Method::GET, "/api/v1/break-glass", None)
         .await;
