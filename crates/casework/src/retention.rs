@@ -78,6 +78,14 @@ impl Casework {
             dry_run,
             ..Default::default()
         };
+        if !dry_run {
+            // Sign-in failure counters of addresses and unknown names that
+            // have been quiet for a day: every name an attacker tried
+            // would otherwise stay a row forever.
+            self.store
+                .prune_client_failures(now - Duration::days(1))
+                .await?;
+        }
         let mut after = None;
         loop {
             let ids = self.store.purge_candidates(cutoffs, after, BATCH).await?;

@@ -172,6 +172,8 @@ pub trait IdentityStore: Send + Sync {
     async fn client_failures(&self, client: &str) -> StoreResult<Option<(i32, DateTime<Utc>)>>;
     async fn record_client_failure(&self, client: &str, at: DateTime<Utc>) -> StoreResult<i32>;
     async fn clear_client_failures(&self, client: &str) -> StoreResult<()>;
+    /// Forgets failure counters of clients whose last failure is older than `before`.
+    async fn prune_client_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn upsert_jurisdiction(&self, j: &JurisdictionRow) -> StoreResult<()>;
     async fn list_jurisdictions(&self) -> StoreResult<Vec<JurisdictionRow>>;

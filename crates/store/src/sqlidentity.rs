@@ -224,6 +224,12 @@ macro_rules! identity_store_impl {
                 write_one(self, q).await.map(|_| ())
             }
 
+            async fn prune_client_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                let mut q = select("DELETE FROM login_throttle WHERE last_failed_at < ");
+                q.push_bind(before);
+                write_one(self, q).await
+            }
+
             async fn upsert_jurisdiction(&self, j: &JurisdictionRow) -> StoreResult<()> {
                 let mut q = select("INSERT INTO jurisdictions (code, name, parent) ");
                 q.push_values([j], |mut b, j| {
