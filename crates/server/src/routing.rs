@@ -240,9 +240,10 @@ async fn act(
     object: (&'static str, Uuid),
     event: Event,
 ) -> Result<Vec<Decision>, ApiError> {
-    let out = d.apply(event).await?;
+    // The entry is written first: a step that cannot be audited is not
+    // taken (one refused by routing afterwards stays recorded as tried).
     let Some(auditor) = s.cw.auditor() else {
-        return Ok(out);
+        return Ok(d.apply(event).await?);
     };
     let person = if object.0 == "task" {
         s.cw.store()
@@ -264,7 +265,7 @@ async fn act(
         )])
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(out)
+    Ok(d.apply(event).await?)
 }
 
 fn parse(id: &str, what: &str) -> Result<Uuid, ApiError> {
