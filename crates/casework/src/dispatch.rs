@@ -166,7 +166,7 @@ impl Dispatch {
     /// logged before anything it decided is given out.
     pub async fn apply(&self, event: Event) -> Result<Vec<Decision>, DispatchError> {
         let json = serde_json::to_vec(&event)
-            .map_err(|e| CaseworkError::Conflict(format!("routing event: {e}")))?;
+            .map_err(|e| CaseworkError::Internal(format!("routing event: {e}")))?;
         // Sealed before taking the engine's lock, which covers only the apply.
         let id = Uuid::now_v7();
         let sealed = self.vault.seal(&ctx(id), &json);
@@ -603,7 +603,7 @@ async fn replay(
             let json = vault.open(&ctx(row.id), &row.event)?;
             // Not serde's message: it can quote the entry's values.
             let event: Event = serde_json::from_slice(&json).map_err(|e| {
-                CaseworkError::Conflict(format!(
+                CaseworkError::Internal(format!(
                     "routing log entry {} cannot be read ({:?} error at column {})",
                     row.seq,
                     e.classify(),

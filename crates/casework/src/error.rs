@@ -21,8 +21,13 @@ pub enum CaseworkError {
     /// that could reveal whether or what the record holds.
     #[error("forbidden")]
     Forbidden,
+    /// A real conflict with the state of a record (409).
     #[error("{0}")]
     Conflict(String),
+    /// Something failed inside the service (500, logged with an operation
+    /// id); never the caller's doing. The text names no personal data.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl CaseworkError {
@@ -71,11 +76,13 @@ impl From<&CaseworkError> for ItemError {
                 message: m.clone(),
                 field: None,
             },
-            CaseworkError::Store(_) | CaseworkError::Vault(_) => ItemError {
-                code: "internal",
-                message: "the record could not be stored; it was not recorded".into(),
-                field: None,
-            },
+            CaseworkError::Store(_) | CaseworkError::Vault(_) | CaseworkError::Internal(_) => {
+                ItemError {
+                    code: "internal",
+                    message: "the record could not be stored; it was not recorded".into(),
+                    field: None,
+                }
+            }
         }
     }
 }

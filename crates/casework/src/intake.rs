@@ -608,9 +608,8 @@ impl Casework {
             .await?
             .ok_or(CaseworkError::NotFound("contact"))?;
         let from = ContactStatus::parse(&e.status)
-            .ok_or_else(|| CaseworkError::Conflict("the stored status is unknown".into()))?;
-        from.transition(to)
-            .map_err(|t| CaseworkError::Conflict(t.to_string()))?;
+            .ok_or_else(|| CaseworkError::Internal("a stored contact status is unknown".into()))?;
+        from.transition(to)?;
         self.store
             .set_exposure_status(exposure_id, to.as_str(), self.now())
             .await?;

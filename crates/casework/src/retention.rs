@@ -125,7 +125,7 @@ impl Casework {
                             .collect(),
                     )
                     .await
-                    .map_err(|e| CaseworkError::Conflict(format!("audit failed: {e}")))?;
+                    .map_err(|e| CaseworkError::Internal(format!("audit failed: {e}")))?;
                 }
             }
             progress(report.persons);
@@ -146,7 +146,7 @@ impl Casework {
                     "sunset",
                 )])
                 .await
-                .map_err(|e| CaseworkError::Conflict(format!("audit failed: {e}")))?;
+                .map_err(|e| CaseworkError::Internal(format!("audit failed: {e}")))?;
             }
         }
         if !dry_run && (report.persons > 0 || routing_events > 0) {

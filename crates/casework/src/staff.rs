@@ -114,8 +114,8 @@ impl Casework {
     async fn hash_password(&self, pw: String) -> Result<String, CaseworkError> {
         tokio::task::spawn_blocking(move || password::hash(&pw))
             .await
-            .map_err(|_| CaseworkError::Conflict("password hashing was interrupted".into()))?
-            .map_err(|_| CaseworkError::Conflict("password hashing failed".into()))
+            .map_err(|_| CaseworkError::Internal("password hashing was interrupted".into()))?
+            .map_err(|_| CaseworkError::Internal("password hashing failed".into()))
     }
 
     /// Checks `pw` against the policy for this user.
@@ -457,7 +457,7 @@ impl Casework {
     /// The user as access decisions see them.
     pub async fn principal(&self, user: &UserRow) -> Result<Principal, CaseworkError> {
         let role = Role::parse(&user.role)
-            .ok_or_else(|| CaseworkError::Conflict("the account has an unknown role".into()))?;
+            .ok_or_else(|| CaseworkError::Internal("an account has an unknown role".into()))?;
         let mut tree = self.jurisdictions();
         if !tree.contains(&user.jurisdiction) {
             self.refresh_jurisdictions().await?;

@@ -77,7 +77,7 @@ pub async fn route_new_tasks(
                     refused.push(id);
                 }
                 Ok((_, _, Err(DispatchError::Failed(e)))) => failed = Some(e),
-                Err(e) => failed = Some(CaseworkError::Conflict(format!("routing a task: {e}"))),
+                Err(e) => failed = Some(CaseworkError::Internal(format!("routing a task: {e}"))),
             }
         }
         d.store().set_tasks_routed(&refused).await?;

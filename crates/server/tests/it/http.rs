@@ -423,4 +423,10 @@ async fn bad_input_gets_specific_errors_and_loses_nothing() {
     );
     let (s, e) = app.get("/api/v1/nowhere").await;
     assert_eq!((s, code(&e)), (StatusCode::NOT_FOUND, "not_found"));
+    // Every error is JSON, a wrong method's too.
+    let (s, e) = app.get("/api/v1/lab-results").await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
 }
