@@ -160,12 +160,8 @@ impl Casework {
             if more {
                 // A quoted field may hold line breaks, so one record can run
                 // over several lines; every one of them is accounted for.
-                let next = rdr.position().line();
-                let last = if next > line && rdr.position().byte() > 0 {
-                    next - 1
-                } else {
-                    line
-                };
+                // The reader now stands at the next record's first line.
+                let last = rdr.position().line().saturating_sub(1).max(line);
                 summary.lines += last - line + 1;
                 match self.row_input(&columns, &record) {
                     Ok(input) => batch.push((line, input)),

@@ -504,6 +504,11 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
 }
 
 async fn audit(config: &Config, action: AuditAction) -> anyhow::Result<()> {
+    // Looked at before the auditor opens (which creates it when missing).
+    let configured_anchor = {
+        let p = config.audit_anchor_path();
+        p.exists().then_some(p)
+    };
     let store = runtime::open_store(config).await?;
     store.migrate().await.context("database migration failed")?;
     let auditor = runtime::open_auditor(config, store.clone()).await?;
@@ -522,10 +527,7 @@ async fn audit(config: &Config, action: AuditAction) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            let anchor_path = anchor.or_else(|| {
-                let p = config.audit_anchor_path();
-                p.exists().then_some(p)
-            });
+            let anchor_path = anchor.or(configured_anchor);
             let anchored = match &anchor_path {
                 Some(p) => {
                     let text = std::fs::read_to_string(p)
@@ -552,6 +554,13 @@ async fn audit(config: &Config, action: AuditAction) -> anyhow::Result<()> {
             match result {
                 Ok(s) => {
                     match &anchor_path {
+                        Some(p) if s.anchored == 0 && s.checkpoints > 0 => println!(
+                            "note: the anchor {} holds none of the log's {} checkpoint(s): it is \
+                             new, or it was emptied; a truncated log is only caught against an \
+                             anchor that kept its lines",
+                            p.display(),
+                            s.checkpoints
+                        ),
                         Some(p) => println!(
                             "anchor {}: {} checkpoint(s), every one in the log as anchored",
                             p.display(),

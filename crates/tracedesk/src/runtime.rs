@@ -55,14 +55,31 @@ pub async fn open_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Res
     let key = audit_key(config)?;
     Ok(Auditor::new(store, Arc::new(key))
         .await?
-        .with_anchor(config.audit_anchor_path()))
+        .with_anchor(anchor_path(config)?))
+}
+
+/// The audit anchor, checked writable at start (created `0600` if new), so
+/// a wrong path is a clear error now rather than missing lines later.
+fn anchor_path(config: &Config) -> anyhow::Result<std::path::PathBuf> {
+    let path = config.audit_anchor_path();
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(&path).with_context(|| {
+        format!(
+            "cannot write the audit anchor {} (audit_anchor_file)",
+            path.display()
+        )
+    })?;
+    Ok(path)
 }
 
 /// The audit log as a server uses it: journaled when configured, after
 /// absorbing what a previous run left in the journal.
 async fn serving_auditor(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Auditor> {
     let key = Arc::new(audit_key(config)?);
-    let anchor = config.audit_anchor_path();
+    let anchor = anchor_path(config)?;
     let Some(dir) = config.audit_journal_dir() else {
         return Ok(Auditor::new(store, key).await?.with_anchor(anchor));
     };
