@@ -6,7 +6,8 @@ use crate::CaseworkError;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tracedesk_domain::{
-    CaseStatus, DateOfBirth, Email, ExposureSetting, FieldError, LabOutcome, PersonName, Phone,
+    CaseStatus, ContactStatus, DateOfBirth, Email, ExposureSetting, FieldError, LabOutcome,
+    PersonName, Phone,
 };
 
 /// One lab result as a lab or an ELR feed sends it.
@@ -45,6 +46,42 @@ pub struct ContactInput {
     pub exposure_dates: Vec<String>,
     pub setting: Option<String>,
     pub notes: Option<String>,
+}
+
+/// Follow-up of a contact record: a new status, the date of a negative
+/// test, or both.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    pub status: Option<String>,
+    pub negative_test_date: Option<String>,
+}
+
+impl ContactPatch {
+    pub fn validate(
+        &self,
+        today: NaiveDate,
+    ) -> Result<(Option<ContactStatus>, Option<NaiveDate>), CaseworkError> {
+        let mut c = Check { errors: Vec::new() };
+        let status = present(&self.status).and_then(|s| {
+            ContactStatus::parse(s).or_else(|| {
+                c.fail(
+                    "status",
+                    "is not a contact status (named, notified, monitoring, completed, \
+                     symptomatic, referred_for_testing, converted_to_case, unreachable, refused, lost)",
+                );
+                None
+            })
+        });
+        let tested = present(&self.negative_test_date).and_then(|raw| {
+            c.take(parse_date("negative_test_date", raw))
+                .and_then(|d| c.take(tracedesk_domain::event_date("negative_test_date", d, today)))
+        });
+        if self.status.is_none() && self.negative_test_date.is_none() {
+            c.fail("status", "give a status, a negative_test_date, or both");
+        }
+        c.finish(Some((status, tested)))
+    }
 }
 
 /// Changes to a case. Absent fields are left as they are; `onset_date: null`

@@ -1,6 +1,6 @@
 //! Operations: lab intake, cases, contacts and person look-up.
 
-use crate::input::{SearchKey, ValidLab};
+use crate::input::{ContactPatch, SearchKey, ValidLab};
 use crate::seal::{email_key, match_keys, name_dob_key, seal_opt, seal_person};
 use crate::views::{CaseView, ContactView, LabResultView, Page, PersonView};
 use crate::{
@@ -9,7 +9,7 @@ use crate::{
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use tracedesk_domain::{
-    CaseStatus, ContactStatus, ExposureWarning, LabOutcome, QuarantineOption, TaskKind, TaskStatus,
+    CaseStatus, ContactStatus, ExposureWarning, LabOutcome, TaskKind, TaskStatus,
 };
 use tracedesk_store::{
     CaseFilter, CaseRow, ExposureFilter, ExposureRow, LabIntake, LabResultRow, ListScope,
@@ -516,11 +516,7 @@ impl Casework {
             ));
         }
         let rules = &self.settings.rules;
-        let quarantine_end = rules
-            .quarantine_end(v.last_exposure, QuarantineOption::Full, false)
-            .map_err(|_| {
-                CaseworkError::invalid("exposure_dates", "no quarantine end can be computed")
-            })?;
+        let quarantine_end = rules.quarantine_end(v.last_exposure, rules.quarantine_option, None);
         let warnings = rules
             .exposure_warnings(&v.dates, case.onset_date, case.specimen_date)
             .into_iter()
@@ -557,6 +553,7 @@ impl Casework {
                     v.notes.as_deref(),
                 ),
                 jurisdiction: case.jurisdiction.clone(),
+                negative_test_date: None,
             },
             task: TaskRow {
                 id: Uuid::now_v7(),
@@ -585,43 +582,66 @@ impl Casework {
         })
     }
 
-    /// Moves a contact record along its lifecycle (named → notified →
-    /// monitoring → completed, or unreachable, refused, lost, symptomatic,
-    /// referred for testing, converted to a case). An illegal step is an
+    /// Records a contact record's follow-up: a move along its lifecycle
+    /// (named → notified → monitoring → completed, or unreachable, refused,
+    /// lost, symptomatic, referred for testing, converted to a case) and/or
+    /// the date of a negative test, from which the quarantine end is
+    /// computed again under the configured option. An illegal step is an
     /// error naming both statuses; a final one withdraws the record's open
     /// tasks. Closed records are what retention later purges.
-    pub async fn set_contact_status(
+    pub async fn patch_contact(
         &self,
         exposure_id: Uuid,
-        status: &str,
+        patch: &ContactPatch,
     ) -> Result<ContactView, CaseworkError> {
-        let to = ContactStatus::parse(status).ok_or_else(|| {
-            CaseworkError::invalid(
-                "status",
-                "is not a contact status (named, notified, monitoring, completed, symptomatic, \
-                 referred_for_testing, converted_to_case, unreachable, refused, lost)",
-            )
-        })?;
-        let e = self
+        let (to, tested) = patch.validate(self.today())?;
+        let mut e = self
             .store
             .get_exposure(exposure_id)
             .await?
             .ok_or(CaseworkError::NotFound("contact"))?;
         let from = ContactStatus::parse(&e.status)
             .ok_or_else(|| CaseworkError::Internal("a stored contact status is unknown".into()))?;
-        from.transition(to)?;
-        self.store
-            .set_exposure_status(exposure_id, to.as_str(), self.now())
-            .await?;
-        if to.is_terminal() && self.store.withdraw_exposure_tasks(exposure_id).await? > 0 {
+        if let Some(to) = to {
+            from.transition(to)?;
+            e.status = to.as_str().into();
+        }
+        if let Some(t) = tested {
+            if t < e.last_exposure {
+                return Err(CaseworkError::invalid(
+                    "negative_test_date",
+                    "is before the last exposure",
+                ));
+            }
+            e.negative_test_date = Some(t);
+        }
+        let rules = &self.settings.rules;
+        e.quarantine_end = rules.quarantine_end(
+            e.last_exposure,
+            rules.quarantine_option,
+            e.negative_test_date,
+        );
+        e.updated_at = self.now();
+        self.store.update_exposure(&e).await?;
+        if to.is_some_and(ContactStatus::is_terminal)
+            && self.store.withdraw_exposure_tasks(exposure_id).await? > 0
+        {
             self.tasks_made();
         }
-        let e = self
-            .store
-            .get_exposure(exposure_id)
-            .await?
-            .ok_or(CaseworkError::NotFound("contact"))?;
         self.contact_view(&e, &self.shown_ids([e.contact_person_id]).await?)
+    }
+
+    /// [`Casework::patch_contact`] with a status only.
+    pub async fn set_contact_status(
+        &self,
+        exposure_id: Uuid,
+        status: &str,
+    ) -> Result<ContactView, CaseworkError> {
+        let patch = ContactPatch {
+            status: Some(status.to_string()),
+            negative_test_date: None,
+        };
+        self.patch_contact(exposure_id, &patch).await
     }
 
     pub async fn list_contacts(

@@ -23,7 +23,7 @@ pub mod task_feed;
 mod views;
 
 pub use error::{CaseworkError, ItemError};
-pub use input::{CasePatch, ContactInput, LabResultInput, PersonSearch};
+pub use input::{CasePatch, ContactInput, ContactPatch, LabResultInput, PersonSearch};
 pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, ShownIds};
 pub use staff::{
     AuthPolicy, BREAK_GLASS_HOURS, BreakGlassView, NewUser, UserView, normalize_username,

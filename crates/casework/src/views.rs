@@ -70,6 +70,7 @@ pub struct ContactView {
     pub status: String,
     pub quarantine_end: NaiveDate,
     pub monitoring_days_left: i64,
+    pub negative_test_date: Option<NaiveDate>,
     pub notes: Option<String>,
 }
 
@@ -202,6 +203,7 @@ impl Casework {
             status: e.status.clone(),
             quarantine_end: e.quarantine_end,
             monitoring_days_left: (e.quarantine_end - self.today()).num_days().max(0),
+            negative_test_date: e.negative_test_date,
             notes: self.open_opt(schema::EXPOSURES.name, "notes", e.id, &e.notes)?,
         })
     }

@@ -69,6 +69,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     routing_log_rebuilds_the_engine(&cw).await;
     case_work_tasks_are_routed_once(&cw).await;
     finished_tasks_never_reopen(&cw).await;
+    quarantine_follows_the_configured_option(&cw).await;
     // Last: it purges what earlier steps closed.
     closed_contact_records_are_purged(&cw).await;
 }
@@ -372,6 +373,81 @@ async fn matches_across_jurisdictions_keep_each_ones_view(cw: &Casework) {
         .unwrap();
     assert!(listed.items.iter().any(|c| c.id == away_case));
     assert!(!listed.items.iter().any(|c| c.id == home_case));
+}
+
+/// `[rules] quarantine_option` decides a contact's quarantine end: 14
+/// days, 10, or 7 with a negative test taken on day 5 or later (10
+/// without one), recomputed when the test is recorded.
+async fn quarantine_follows_the_configured_option(cw: &Casework) {
+    use tracedesk_domain::{DateRules, QuarantineOption as Q};
+    let exposed = today() - chrono::Duration::days(8);
+    let cases = [
+        (Q::Full, None, 14),
+        (Q::Shortened, None, 10),
+        (Q::ShortenedWithNegativeTest, None, 10),
+        (Q::ShortenedWithNegativeTest, Some(4), 10),
+        (Q::ShortenedWithNegativeTest, Some(5), 7),
+    ];
+    for (n, (option, tested_on_day, days)) in cases.into_iter().enumerate() {
+        let settings = Settings {
+            rules: DateRules {
+                quarantine_option: option,
+                ..DateRules::default()
+            },
+            ..Settings::default()
+        };
+        let cw = Casework::new(cw.store().clone(), cw.vault().clone(), settings).with_clock(
+            Arc::new(|| Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()),
+        );
+        let r = cw
+            .ingest_lab_results(&[lab(
+                "Quinn",
+                "Option",
+                Some("1988-08-08"),
+                None,
+                &format!("Q-{n}"),
+                "positive",
+            )])
+            .await;
+        let named = cw
+            .add_contact(
+                r[0].case_id.unwrap(),
+                &tracedesk_casework::ContactInput {
+                    first_name: Some(format!("Q{n}")),
+                    last_name: Some("Contact".into()),
+                    dob: Some("1990-01-01".into()),
+                    exposure_dates: vec![exposed.to_string()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let untested = if option == Q::Full { 14 } else { 10 };
+        assert_eq!(
+            (named.quarantine_end - exposed).num_days(),
+            untested,
+            "{option:?} at naming"
+        );
+        if let Some(day) = tested_on_day {
+            let v = cw
+                .patch_contact(
+                    named.exposure_id,
+                    &tracedesk_casework::ContactPatch {
+                        status: None,
+                        negative_test_date: Some(
+                            (exposed + chrono::Duration::days(day)).to_string(),
+                        ),
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                (v.quarantine_end - exposed).num_days(),
+                days,
+                "{option:?} day {day}"
+            );
+        }
+    }
 }
 
 /// Retention reaches contacts: a contact whose record was never closed is

@@ -13,7 +13,8 @@ pub enum QuarantineOption {
     Full,
     /// Last exposure + 10 days, without a test.
     Shortened,
-    /// Last exposure + 7 days, only with a negative test.
+    /// Last exposure + 7 days with a negative test taken on or after
+    /// `negative_test_from_day`; without one, the shortened 10 days.
     ShortenedWithNegativeTest,
 }
 
@@ -21,8 +22,6 @@ pub enum QuarantineOption {
 pub enum RulesError {
     #[error("{0} must be between 0 and 60 days")]
     OutOfRange(&'static str),
-    #[error("the 7-day quarantine option needs a negative test")]
-    NeedsNegativeTest,
 }
 
 /// The periods a jurisdiction configures. Defaults follow CDC guidance of 2020.
@@ -39,6 +38,10 @@ pub struct DateRules {
     pub quarantine_short_days: u32,
     /// The shortened quarantine with a negative test.
     pub quarantine_test_days: u32,
+    /// The earliest day after last exposure a negative test counts for the
+    /// 7-day option (CDC: day 5).
+    pub negative_test_from_day: u32,
+    /// Which quarantine contacts get.
     pub quarantine_option: QuarantineOption,
 }
 
@@ -50,6 +53,7 @@ impl Default for DateRules {
             quarantine_days: 14,
             quarantine_short_days: 10,
             quarantine_test_days: 7,
+            negative_test_from_day: 5,
             quarantine_option: QuarantineOption::Full,
         }
     }
@@ -96,6 +100,7 @@ impl DateRules {
             ("quarantine_days", self.quarantine_days),
             ("quarantine_short_days", self.quarantine_short_days),
             ("quarantine_test_days", self.quarantine_test_days),
+            ("negative_test_from_day", self.negative_test_from_day),
         ] {
             if v > 60 {
                 return Err(RulesError::OutOfRange(name));
@@ -118,24 +123,29 @@ impl DateRules {
         plus(self.anchor(onset, specimen), self.isolation_days)
     }
 
-    /// Quarantine end for a contact; `negative_test` is needed for the 7-day option.
+    /// Quarantine end for a contact under `option`: full, shortened, or
+    /// — with a negative test taken on or after `negative_test_from_day` —
+    /// the 7-day end (not before the test itself). Without such a test the
+    /// 7-day option is the shortened one.
     pub fn quarantine_end(
         &self,
         last_exposure: NaiveDate,
         option: QuarantineOption,
-        negative_test: bool,
-    ) -> Result<NaiveDate, RulesError> {
-        let days = match option {
-            QuarantineOption::Full => self.quarantine_days,
-            QuarantineOption::Shortened => self.quarantine_short_days,
-            QuarantineOption::ShortenedWithNegativeTest if negative_test => {
-                self.quarantine_test_days
-            }
-            QuarantineOption::ShortenedWithNegativeTest => {
-                return Err(RulesError::NeedsNegativeTest);
-            }
-        };
-        Ok(plus(last_exposure, days))
+        negative_test: Option<NaiveDate>,
+    ) -> NaiveDate {
+        let short = plus(last_exposure, self.quarantine_short_days);
+        match option {
+            QuarantineOption::Full => plus(last_exposure, self.quarantine_days),
+            QuarantineOption::Shortened => short,
+            QuarantineOption::ShortenedWithNegativeTest => match negative_test {
+                Some(t) if t >= plus(last_exposure, self.negative_test_from_day) => {
+                    plus(last_exposure, self.quarantine_test_days)
+                        .max(t)
+                        .min(short)
+                }
+                _ => short,
+            },
+        }
     }
 
     /// Days of daily monitoring: from the day after last exposure to quarantine end.
@@ -188,20 +198,33 @@ mod tests {
         assert_eq!(r.isolation_end(None, spec), d(2020, 6, 20));
         let last = d(2020, 6, 9);
         assert_eq!(
-            r.quarantine_end(last, QuarantineOption::Full, false),
-            Ok(d(2020, 6, 23))
+            r.quarantine_end(last, QuarantineOption::Full, None),
+            d(2020, 6, 23)
         );
         assert_eq!(
-            r.quarantine_end(last, QuarantineOption::Shortened, false),
-            Ok(d(2020, 6, 19))
+            r.quarantine_end(last, QuarantineOption::Shortened, None),
+            d(2020, 6, 19)
+        );
+        let tested = QuarantineOption::ShortenedWithNegativeTest;
+        assert_eq!(
+            r.quarantine_end(last, tested, Some(d(2020, 6, 14))),
+            d(2020, 6, 16),
+            "day 5"
         );
         assert_eq!(
-            r.quarantine_end(last, QuarantineOption::ShortenedWithNegativeTest, true),
-            Ok(d(2020, 6, 16))
+            r.quarantine_end(last, tested, Some(d(2020, 6, 13))),
+            d(2020, 6, 19),
+            "day 4 is too early"
         );
         assert_eq!(
-            r.quarantine_end(last, QuarantineOption::ShortenedWithNegativeTest, false),
-            Err(RulesError::NeedsNegativeTest)
+            r.quarantine_end(last, tested, Some(d(2020, 6, 17))),
+            d(2020, 6, 17),
+            "not before the test"
+        );
+        assert_eq!(
+            r.quarantine_end(last, tested, None),
+            d(2020, 6, 19),
+            "untested: 10 days"
         );
     }
 
@@ -245,6 +268,7 @@ mod tests {
                 quarantine_days: c,
                 quarantine_short_days: e,
                 quarantine_test_days: f,
+                negative_test_from_day: 5,
                 quarantine_option: QuarantineOption::Full,
             }
         })
@@ -262,21 +286,24 @@ mod tests {
         }
 
         #[test]
-        fn quarantine_is_exposure_plus_period(r in rules(), last in date(), neg in any::<bool>()) {
-            let full = r.quarantine_end(last, QuarantineOption::Full, neg).unwrap();
+        fn quarantine_is_exposure_plus_period(r in rules(), last in date(), test in proptest::option::of(date())) {
+            let full = r.quarantine_end(last, QuarantineOption::Full, test);
             prop_assert_eq!((full - last).num_days(), i64::from(r.quarantine_days));
             prop_assert_eq!(r.monitoring_days(last, full), r.quarantine_days);
-            let short = r.quarantine_end(last, QuarantineOption::Shortened, neg).unwrap();
+            let short = r.quarantine_end(last, QuarantineOption::Shortened, test);
             prop_assert_eq!((short - last).num_days(), i64::from(r.quarantine_short_days));
-            let tested = r.quarantine_end(last, QuarantineOption::ShortenedWithNegativeTest, neg);
-            prop_assert_eq!(tested.is_ok(), neg);
+            let tested = r.quarantine_end(last, QuarantineOption::ShortenedWithNegativeTest, test);
+            prop_assert!(tested <= short.max(plus(last, r.quarantine_test_days)));
+            if test.is_none_or(|t| t < plus(last, r.negative_test_from_day)) {
+                prop_assert_eq!(tested, short);
+            }
         }
 
         #[test]
         fn a_later_exposure_never_ends_quarantine_earlier(r in rules(), a in date(), b in date()) {
             let (early, late) = if a <= b { (a, b) } else { (b, a) };
-            let q1 = r.quarantine_end(early, QuarantineOption::Full, false).unwrap();
-            let q2 = r.quarantine_end(late, QuarantineOption::Full, false).unwrap();
+            let q1 = r.quarantine_end(early, QuarantineOption::Full, None);
+            let q2 = r.quarantine_end(late, QuarantineOption::Full, None);
             prop_assert!(q1 <= q2);
         }
 

@@ -538,19 +538,14 @@ async fn list_contacts(
 /// by a facet's id, what that jurisdiction recorded (entitlement there).
 /// Lab results only of the jurisdictions the caller is entitled in (all
 /// under break-glass). Unknown ids are refused like forbidden ones.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ContactPatch {
-    status: String,
-}
-
-/// Moves a contact record along its lifecycle (entitlement in its
-/// jurisdiction; unknown ids are refused like forbidden ones).
+/// A contact record's follow-up: its status, the date of a negative test
+/// (entitlement in its jurisdiction; unknown ids are refused like
+/// forbidden ones).
 async fn patch_contact(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    ApiJson(patch): ApiJson<ContactPatch>,
+    ApiJson(patch): ApiJson<tracedesk_casework::ContactPatch>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "contact")?;
     let route = "PATCH /api/v1/contacts/{id}";
@@ -573,7 +568,7 @@ async fn patch_contact(
         route,
     )
     .await?;
-    let view = s.cw.set_contact_status(id, &patch.status).await?;
+    let view = s.cw.patch_contact(id, &patch).await?;
     let touched = vec![("exposure", id, Some(e.contact_person_id))];
     audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
     Ok(Json(view).into_response())

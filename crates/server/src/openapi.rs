@@ -140,14 +140,17 @@ pub fn document() -> Value {
                 "responses": contacts_resp
             } },
             "/api/v1/contacts/{id}": { "patch": {
-                "summary": "Move a contact record along its lifecycle (final statuses end its tasks; closed records are later purged)",
+                "summary": "A contact record's follow-up: move it along its lifecycle (final statuses end its tasks; closed records are later purged) and/or record a negative test (quarantine end recomputed)",
                 "parameters": [id_param()],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": {
-                    "type": "object", "additionalProperties": false, "required": ["status"],
-                    "properties": { "status": { "type": "string", "enum": [
-                        "named", "notified", "monitoring", "completed", "symptomatic",
-                        "referred_for_testing", "converted_to_case", "unreachable", "refused", "lost"
-                    ] } }
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "status": { "type": "string", "enum": [
+                            "named", "notified", "monitoring", "completed", "symptomatic",
+                            "referred_for_testing", "converted_to_case", "unreachable", "refused", "lost"
+                        ] },
+                        "negative_test_date": { "type": "string", "format": "date", "description": "A negative test; under the 7-day option (taken on or after day 5) it shortens quarantine" }
+                    }
                 } } } },
                 "responses": contact_patch_resp
             } },

@@ -245,13 +245,8 @@ impl Store for PostgresStore {
         exposure_by_id(&self.pool, id).await
     }
 
-    async fn set_exposure_status(
-        &self,
-        id: Uuid,
-        status: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        exposure_status_set(&self.pool, id, status, at).await
+    async fn update_exposure(&self, e: &ExposureRow) -> StoreResult<()> {
+        exposure_follow_up_set(&self.pool, e).await
     }
 
     async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>> {

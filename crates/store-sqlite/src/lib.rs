@@ -234,13 +234,8 @@ impl Store for SqliteStore {
         exposure_by_id(&self.reader, id).await
     }
 
-    async fn set_exposure_status(
-        &self,
-        id: Uuid,
-        status: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        exposure_status_set(&self.writer, id, status, at).await
+    async fn update_exposure(&self, e: &ExposureRow) -> StoreResult<()> {
+        exposure_follow_up_set(&self.writer, e).await
     }
 
     async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>> {

@@ -276,13 +276,9 @@ pub trait Store:
     async fn lab_results_for_person(&self, person: Uuid) -> StoreResult<Vec<LabResultRow>>;
     async fn list_exposures(&self, filter: &ExposureFilter) -> StoreResult<Vec<ExposureRow>>;
     async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>>;
-    /// Sets a contact record's status; `NotFound` if it does not exist.
-    async fn set_exposure_status(
-        &self,
-        id: Uuid,
-        status: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    /// Writes a contact record's status, negative test date, quarantine
+    /// end and `updated_at`; `NotFound` if it does not exist.
+    async fn update_exposure(&self, e: &ExposureRow) -> StoreResult<()>;
     async fn tasks_for_case(&self, case: Uuid) -> StoreResult<Vec<TaskRow>>;
 
     async fn insert_token(&self, token: &TokenRow) -> StoreResult<()>;

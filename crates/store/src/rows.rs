@@ -83,6 +83,8 @@ pub struct ExposureRow {
     pub notes: Option<Sealed>,
     /// The naming case's jurisdiction.
     pub jurisdiction: String,
+    /// When the contact tested negative (the 7-day quarantine option).
+    pub negative_test_date: Option<NaiveDate>,
 }
 
 /// What one jurisdiction recorded of a person first recorded in another:

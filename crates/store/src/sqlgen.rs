@@ -190,18 +190,22 @@ macro_rules! sql_common {
                 .transpose()
         }
 
-        async fn exposure_status_set(
+        /// Writes a contact record's follow-up: status, negative test date
+        /// and the quarantine end they give.
+        async fn exposure_follow_up_set(
             pool: &sqlx::Pool<$db>,
-            id: Uuid,
-            status: &str,
-            at: DateTime<Utc>,
+            e: &ExposureRow,
         ) -> StoreResult<()> {
             let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET status = ");
-            q.push_bind(status)
+            q.push_bind(&e.status)
+                .push(", negative_test_date = ")
+                .push_bind(e.negative_test_date)
+                .push(", quarantine_end = ")
+                .push_bind(e.quarantine_end)
                 .push(", updated_at = ")
-                .push_bind(at)
+                .push_bind(e.updated_at)
                 .push(" WHERE id = ")
-                .push_bind(id);
+                .push_bind(e.id);
             if q.build().execute(pool).await.map_err(err)?.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -243,7 +247,8 @@ macro_rules! sql_common {
                     .push_bind(e.quarantine_end)
                     .push_bind(i64::from(e.key_version))
                     .push_bind(&e.notes)
-                    .push_bind(&e.jurisdiction);
+                    .push_bind(&e.jurisdiction)
+                    .push_bind(e.negative_test_date);
             });
             q.build().execute(&mut **tx).await.map_err(err)?;
             Ok(())
