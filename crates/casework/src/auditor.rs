@@ -76,8 +76,12 @@ struct Shared {
     /// left unsigned by another (a crash), and its checkpoint says so.
     started: chrono::DateTime<chrono::Utc>,
     /// Where each signed checkpoint is also appended, outside the database.
-    /// (The lock also keeps appends whole when tasks sign at once.)
     anchor: std::sync::Mutex<Option<PathBuf>>,
+    /// One signer at a time in this process: many requests cross the
+    /// checkpoint threshold together, and each checkpoint links to the
+    /// one before, so concurrent signers would only keep displacing each
+    /// other. Other processes are told apart by the store (`Conflict`).
+    signing: tokio::sync::Mutex<()>,
 }
 
 #[derive(Clone)]
@@ -361,8 +365,15 @@ async fn recover(store: &dyn AuditStore, journal: &Journal) -> StoreResult<usize
 
 impl Shared {
     /// Signs "the log holds `seq` entries ending in `hash`", linked to the
-    /// newest checkpoint, stores it and appends it to the anchor.
-    async fn sign(&self, seq: i64, hash: [u8; 32]) -> StoreResult<()> {
+    /// newest checkpoint, stores it and appends it to the anchor; with
+    /// `only_if_due`, only when [`CHECKPOINT_EVERY`] entries went by since
+    /// the last one (checked again once this signer has its turn).
+    async fn sign(&self, seq: i64, hash: [u8; 32], only_if_due: bool) -> StoreResult<()> {
+        let _turn = self.signing.lock().await;
+        let known = self.checkpointed.load(Ordering::Relaxed);
+        if known >= seq || (only_if_due && seq - known < CHECKPOINT_EVERY) {
+            return Ok(());
+        }
         for _ in 0..5 {
             let last = self.store.last_audit_checkpoint().await?;
             let covered = last.as_ref().map_or(0, |c| c.seq);
@@ -434,7 +445,7 @@ impl Shared {
     /// checkpoint; a failure only delays the next one.
     async fn sign_if_due(&self, seq: i64, hash: [u8; 32]) {
         if seq - self.checkpointed.load(Ordering::Relaxed) >= CHECKPOINT_EVERY
-            && let Err(e) = self.sign(seq, hash).await
+            && let Err(e) = self.sign(seq, hash, true).await
         {
             tracing::warn!(error = %e, "audit checkpoint failed");
         }
@@ -455,6 +466,7 @@ impl Auditor {
             checkpointed: AtomicI64::new(last),
             started: tracedesk_store::audit::now(),
             anchor: std::sync::Mutex::new(None),
+            signing: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -529,10 +541,10 @@ impl Auditor {
             .await
             .map_err(|_| Self::stopped())?
             .map_err(StoreError::Backend)?;
-        if let Some((seq, hash)) = tip
-            && seq - self.shared.checkpointed.load(Ordering::Relaxed) >= CHECKPOINT_EVERY
-        {
-            self.shared.sign(seq, hash).await?;
+        // The entries are durable: a checkpoint that cannot be signed now
+        // is logged and signed later, never a reason to fail the action.
+        if let Some((seq, hash)) = tip {
+            self.shared.sign_if_due(seq, hash).await;
         }
         Ok(())
     }
@@ -561,7 +573,7 @@ impl Auditor {
         self.flush().await?;
         match self.shared.store.audit_head().await? {
             Some((seq, hash)) if seq > self.shared.checkpointed.load(Ordering::Relaxed) => {
-                self.shared.sign(seq, hash).await?;
+                self.shared.sign(seq, hash, false).await?;
                 Ok(Some(seq))
             }
             _ => Ok(None),

@@ -1139,6 +1139,45 @@ async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
     // Verified against another key, the checkpoint is refused.
     let other = AuditKey::generate().public();
     assert!(auditor.verify(Some(other), |_| ()).await.unwrap().is_err());
+
+    // Many requests cross the checkpoint threshold at once: every one is
+    // recorded (signing is one at a time, never a reason to fail), and
+    // the checkpoints signed meanwhile link up.
+    let mut tasks = Vec::new();
+    for t in 0..128 {
+        // Two writers, as two nodes: they race for the same checkpoints.
+        let a = if t % 2 == 0 {
+            auditor.clone()
+        } else {
+            other_writer.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                a.record(vec![draft(
+                    &format!("token:{t}"),
+                    Action::PhiRead,
+                    "case",
+                    Some(Uuid::now_v7()),
+                    None,
+                    "GET /api/v1/cases/{id}",
+                )])
+                .await?;
+            }
+            Ok::<_, tracedesk_store::StoreError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("every concurrent record succeeds");
+    }
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!(head.0, 200 + 128 * 10);
+    let cps = store.audit_checkpoints().await.unwrap();
+    assert!(cps.len() >= 2, "{} checkpoints", cps.len());
+    for pair in cps.windows(2) {
+        if let Some(l) = pair[1].link {
+            assert_eq!(l.prev, pair[0].digest(), "checkpoints link up");
+        }
+    }
 }
 
 /// A writer appending under the log's lock (it reads the head, then

@@ -37,4 +37,8 @@ UPDATE lab_results l SET jurisdiction = COALESCE(
 ALTER TABLE exposures ADD COLUMN jurisdiction TEXT NOT NULL DEFAULT 'root';
 UPDATE exposures e SET jurisdiction = COALESCE(
     (SELECT c.jurisdiction FROM cases c WHERE c.id = e.case_id), 'root');
+-- Who holds a task for a person *in a jurisdiction* is what access asks;
+-- the pair index also serves look-ups by person alone, so it replaces the
+-- person index instead of adding a second one to every task insert.
 CREATE INDEX tasks_person_jurisdiction ON tasks (person_id, jurisdiction);
+DROP INDEX tasks_person;
