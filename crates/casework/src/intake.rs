@@ -96,9 +96,6 @@ pub struct Warning {
     pub message: String,
 }
 
-/// (person, jurisdiction) → the facet id that jurisdiction knows them by.
-pub type ShownIds = std::collections::HashMap<(Uuid, String), Uuid>;
-
 /// What an id a caller holds names: a person, or a jurisdiction's facet.
 #[derive(Debug, Clone)]
 pub enum PersonRef {
@@ -185,6 +182,7 @@ impl Casework {
             symptoms: None,
             notes: None,
             jurisdiction: jurisdiction.clone(),
+            shown_person_id: None,
         };
         let kind = TaskKind::CaseInterview;
         let task = TaskRow {
@@ -199,6 +197,7 @@ impl Casework {
             due_at: now + Duration::hours(kind.default_sla_hours()),
             jurisdiction: jurisdiction.clone(),
             assignee_id: None,
+            shown_person_id: None,
         };
         LabIntake {
             person: seal_person(vault, person_id, &v.person, now, &jurisdiction),
@@ -385,7 +384,7 @@ impl Casework {
             .get_case(id)
             .await?
             .ok_or(CaseworkError::NotFound("case"))?;
-        self.case_view(&row, &self.shown_ids([row.person_id]).await?)
+        self.case_view(&row)
     }
 
     pub async fn list_cases(
@@ -420,8 +419,7 @@ impl Casework {
                 scope: scope.cloned(),
             })
             .await?;
-        let shown = self.shown_ids(rows.iter().map(|r| r.person_id)).await?;
-        page(&rows, limit, |r| r.id, |r| self.case_view(r, &shown))
+        page(&rows, limit, |r| r.id, |r| self.case_view(r))
     }
 
     /// Applies a patch; a new onset date (or asymptomatic flag) recomputes
@@ -494,7 +492,7 @@ impl Casework {
         if ended && self.store.withdraw_case_tasks(id).await? > 0 {
             self.tasks_made();
         }
-        self.case_view(&row, &self.shown_ids([row.person_id]).await?)
+        self.case_view(&row)
     }
 
     /// Names a contact of a case. Dates outside the infectious period are
@@ -554,6 +552,7 @@ impl Casework {
                 ),
                 jurisdiction: case.jurisdiction.clone(),
                 negative_test_date: None,
+                shown_person_id: None,
             },
             task: TaskRow {
                 id: Uuid::now_v7(),
@@ -567,6 +566,7 @@ impl Casework {
                 due_at: now + Duration::hours(kind.default_sla_hours()),
                 jurisdiction: case.jurisdiction.clone(),
                 assignee_id: None,
+                shown_person_id: None,
             },
         };
         let o = self.store.add_contact(&intake).await?;
@@ -628,7 +628,7 @@ impl Casework {
         {
             self.tasks_made();
         }
-        self.contact_view(&e, &self.shown_ids([e.contact_person_id]).await?)
+        self.contact_view(&e)
     }
 
     /// [`Casework::patch_contact`] with a status only.
@@ -669,10 +669,7 @@ impl Casework {
                 scope: scope.cloned(),
             })
             .await?;
-        let shown = self
-            .shown_ids(rows.iter().map(|r| r.contact_person_id))
-            .await?;
-        page(&rows, limit, |r| r.id, |r| self.contact_view(r, &shown))
+        page(&rows, limit, |r| r.id, |r| self.contact_view(r))
     }
 
     pub async fn get_person(&self, id: Uuid) -> Result<PersonView, CaseworkError> {
@@ -698,19 +695,6 @@ impl Casework {
             .filter(|l| jurisdictions.is_none_or(|js| js.contains(&l.jurisdiction)))
             .map(|l| self.lab_view(l))
             .collect()
-    }
-
-    /// How each jurisdiction knows these persons: (person, jurisdiction) →
-    /// the facet id that jurisdiction was given, for persons first
-    /// recorded elsewhere. Views show a record's person by that id.
-    pub async fn shown_ids(
-        &self,
-        persons: impl IntoIterator<Item = Uuid>,
-    ) -> Result<ShownIds, CaseworkError> {
-        let mut ids: Vec<Uuid> = persons.into_iter().collect();
-        ids.sort();
-        ids.dedup();
-        Ok(self.store.facet_ids(&ids).await?)
     }
 
     /// A person or a facet by the id a caller holds.

@@ -1,6 +1,5 @@
 //! Opened (plaintext) views of stored rows, as the API returns them.
 
-use crate::intake::ShownIds;
 use crate::{Casework, CaseworkError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -74,14 +73,6 @@ pub struct ContactView {
     pub notes: Option<String>,
 }
 
-/// The id a record in `jurisdiction` shows for `person`.
-pub fn shown_id(shown: &ShownIds, person: Uuid, jurisdiction: &str) -> Uuid {
-    shown
-        .get(&(person, jurisdiction.to_string()))
-        .copied()
-        .unwrap_or(person)
-}
-
 /// A keyset page: pass `next` back as `cursor` for the following page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
@@ -141,7 +132,7 @@ impl Casework {
 
     /// Opens a case row the caller has already been allowed to see; its
     /// person is shown as the case's jurisdiction knows them.
-    pub fn case_view(&self, c: &CaseRow, shown: &ShownIds) -> Result<CaseView, CaseworkError> {
+    pub fn case_view(&self, c: &CaseRow) -> Result<CaseView, CaseworkError> {
         let t = schema::CASES.name;
         let symptoms = self
             .open_opt(t, "symptoms", c.id, &c.symptoms)?
@@ -151,7 +142,7 @@ impl Casework {
             .unwrap_or_default();
         Ok(CaseView {
             id: c.id,
-            person_id: shown_id(shown, c.person_id, &c.jurisdiction),
+            person_id: c.shown_person_id.unwrap_or(c.person_id),
             person: c.person_id,
             status: c.status.clone(),
             report_date: c.report_date,
@@ -187,15 +178,11 @@ impl Casework {
         })
     }
 
-    pub(crate) fn contact_view(
-        &self,
-        e: &ExposureRow,
-        shown: &ShownIds,
-    ) -> Result<ContactView, CaseworkError> {
+    pub(crate) fn contact_view(&self, e: &ExposureRow) -> Result<ContactView, CaseworkError> {
         Ok(ContactView {
             exposure_id: e.id,
             case_id: e.case_id,
-            contact_person_id: shown_id(shown, e.contact_person_id, &e.jurisdiction),
+            contact_person_id: e.shown_person_id.unwrap_or(e.contact_person_id),
             person: e.contact_person_id,
             first_exposure: e.first_exposure,
             last_exposure: e.last_exposure,

@@ -447,8 +447,7 @@ async fn get_case(
     let id = parse_id(&id, "case")?;
     let route = "GET /api/v1/cases/{id}";
     let (row, flagged) = guard_case(&s, &caller, id, route).await?;
-    let case =
-        s.cw.case_view(&row, &s.cw.shown_ids([row.person_id]).await?)?;
+    let case = s.cw.case_view(&row)?;
     let contacts =
         s.cw.list_contacts(Some(id), None, None, Some(500), None)
             .await?;
@@ -676,13 +675,12 @@ async fn my_tasks(
             .tasks_for_assignee(caller.user.id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
-    let shown = s.cw.shown_ids(tasks.iter().map(|t| t.person_id)).await?;
     let items: Vec<_> = tasks
         .iter()
         .map(|t| {
             json!({
                 "id": t.id, "kind": t.kind, "status": t.status, "priority": t.priority,
-                "person_id": tracedesk_casework::shown_id(&shown, t.person_id, &t.jurisdiction),
+                "person_id": t.shown_person_id.unwrap_or(t.person_id),
                 "case_id": t.case_id, "exposure_id": t.exposure_id,
                 "due_at": t.due_at, "jurisdiction": t.jurisdiction,
             })

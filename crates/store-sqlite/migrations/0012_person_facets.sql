@@ -34,3 +34,10 @@ UPDATE exposures SET jurisdiction = COALESCE(
 -- person index instead of adding a second one to every task insert.
 CREATE INDEX tasks_person_jurisdiction ON tasks (person_id, jurisdiction);
 DROP INDEX tasks_person;
+
+-- How each record's jurisdiction knows its person, written with the record:
+-- the facet's id when the person was first recorded elsewhere, NULL when
+-- it is the person's own id. Views read it without another look-up.
+ALTER TABLE cases ADD COLUMN shown_person_id BLOB;
+ALTER TABLE exposures ADD COLUMN shown_person_id BLOB;
+ALTER TABLE tasks ADD COLUMN shown_person_id BLOB;

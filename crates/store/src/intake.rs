@@ -141,13 +141,16 @@ pub fn plan<'a>(
         } else {
             person_id
         };
+        let shown = foreign.then_some(shown_person_id);
         let mut case_created = false;
         let case_id = if item.positive {
             Some(*open.entry((person_id, here)).or_insert_with(|| {
                 let mut case = item.case.clone();
                 case.person_id = person_id;
+                case.shown_person_id = shown;
                 let mut task = item.task.clone();
                 task.person_id = person_id;
+                task.shown_person_id = shown;
                 task.case_id = Some(case.id);
                 plan.cases.push(case);
                 plan.tasks.push(task);

@@ -48,6 +48,9 @@ pub struct CaseRow {
     pub symptoms: Option<Sealed>,
     pub notes: Option<Sealed>,
     pub jurisdiction: String,
+    /// The person's id as this record's jurisdiction knows them, when that
+    /// is a facet's (the person was first recorded elsewhere).
+    pub shown_person_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +88,9 @@ pub struct ExposureRow {
     pub jurisdiction: String,
     /// When the contact tested negative (the 7-day quarantine option).
     pub negative_test_date: Option<NaiveDate>,
+    /// The person's id as this record's jurisdiction knows them, when that
+    /// is a facet's (the person was first recorded elsewhere).
+    pub shown_person_id: Option<Uuid>,
 }
 
 /// What one jurisdiction recorded of a person first recorded in another:
@@ -143,6 +149,9 @@ pub struct TaskRow {
     pub jurisdiction: String,
     /// The user the task is reserved or assigned to.
     pub assignee_id: Option<Uuid>,
+    /// The person's id as this record's jurisdiction knows them, when that
+    /// is a facet's (the person was first recorded elsewhere).
+    pub shown_person_id: Option<Uuid>,
 }
 
 /// One routing event, sealed (`schema::ROUTING_EVENTS`).

@@ -67,7 +67,8 @@ macro_rules! sql_common {
                         .push_bind(i64::from(c.key_version))
                         .push_bind(&c.symptoms)
                         .push_bind(&c.notes)
-                        .push_bind(&c.jurisdiction);
+                        .push_bind(&c.jurisdiction)
+                        .push_bind(c.shown_person_id);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
@@ -89,7 +90,8 @@ macro_rules! sql_common {
                         .push_bind(t.created_at)
                         .push_bind(t.due_at)
                         .push_bind(&t.jurisdiction)
-                        .push_bind(t.assignee_id);
+                        .push_bind(t.assignee_id)
+                        .push_bind(t.shown_person_id);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
@@ -248,7 +250,8 @@ macro_rules! sql_common {
                     .push_bind(i64::from(e.key_version))
                     .push_bind(&e.notes)
                     .push_bind(&e.jurisdiction)
-                    .push_bind(e.negative_test_date);
+                    .push_bind(e.negative_test_date)
+                    .push_bind(e.shown_person_id);
             });
             q.build().execute(&mut **tx).await.map_err(err)?;
             Ok(())
@@ -396,11 +399,14 @@ macro_rules! sql_common {
                     (c.person.id, c.person.id, true)
                 }
             };
+            let shown = (shown_person_id != person_id).then_some(shown_person_id);
             let mut exposure = c.exposure.clone();
             exposure.contact_person_id = person_id;
+            exposure.shown_person_id = shown;
             insert_exposure(tx, &exposure).await?;
             let mut task = c.task.clone();
             task.person_id = person_id;
+            task.shown_person_id = shown;
             task.exposure_id = Some(exposure.id);
             insert_tasks(tx, &[task]).await?;
             Ok(ContactIntakeOutcome {

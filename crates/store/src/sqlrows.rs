@@ -5,16 +5,16 @@
 //! not depend on sqlx; the expansion does, in the backend).
 
 pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction, purged_at, age_band";
-pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction";
+pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction, shown_person_id";
 pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab, jurisdiction";
-pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes, jurisdiction, negative_test_date";
+pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes, jurisdiction, negative_test_date, shown_person_id";
 pub const FACET_COLUMNS: &str = "id, person_id, jurisdiction, created_at, key_version, first_name, last_name, dob, phone, email, address, language";
 pub const USER_COLUMNS: &str = "id, username, username_bidx, display_name, role, jurisdiction, password_hash, must_change_password, mfa_required, totp_secret, totp_confirmed, totp_last_step, failed_logins, last_failed_at, locked_at, disabled_at, key_version, created_at, updated_at, phi_granted";
 pub const SESSION_COLUMNS: &str = "hash, user_id, created_at, last_seen_at, mfa_done";
 pub const BREAK_GLASS_COLUMNS: &str =
     "id, user_id, person_id, opened_at, expires_at, key_version, reason";
 pub const TOKEN_COLUMNS: &str = "id, name, hash, created_at, revoked_at, user_id";
-pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id";
+pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
 /// `token`, `sealed_row`) for a sqlx row type.
@@ -74,6 +74,7 @@ macro_rules! sql_row_decoders {
                 symptoms: r.try_get("symptoms").map_err(e)?,
                 notes: r.try_get("notes").map_err(e)?,
                 jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                shown_person_id: r.try_get("shown_person_id").map_err(e)?,
             })
         }
 
@@ -127,6 +128,7 @@ macro_rules! sql_row_decoders {
                 notes: r.try_get("notes").map_err(e)?,
                 jurisdiction: r.try_get("jurisdiction").map_err(e)?,
                 negative_test_date: r.try_get("negative_test_date").map_err(e)?,
+                shown_person_id: r.try_get("shown_person_id").map_err(e)?,
             })
         }
 
@@ -143,6 +145,7 @@ macro_rules! sql_row_decoders {
                 due_at: r.try_get("due_at").map_err(e)?,
                 jurisdiction: r.try_get("jurisdiction").map_err(e)?,
                 assignee_id: r.try_get("assignee_id").map_err(e)?,
+                shown_person_id: r.try_get("shown_person_id").map_err(e)?,
             })
         }
 
