@@ -20,7 +20,6 @@ use tracedesk_store::Store;
 use tracedesk_store_postgres::PostgresStore;
 use tracedesk_store_sqlite::SqliteStore;
 use tracedesk_vault::{Keyring, Vault};
-use uuid::Uuid;
 
 pub async fn run(
     workers: usize,
@@ -132,7 +131,9 @@ async fn backend(
         dispatch
             .apply(Event::AddWorker {
                 id: v.id,
-                attributes: serde_json::json!({"skills": ["contact_notification"], "languages": ["en"]}),
+                // As the server sets it: a worker's staff jurisdiction.
+                attributes: serde_json::json!({"skills": ["contact_notification"], "languages": ["en"],
+                    "jurisdiction": tracedesk_identity::jurisdiction::ROOT}),
                 capacity: vec![],
             })
             .await?;
@@ -140,8 +141,11 @@ async fn backend(
     }
     let (base, server) = crate::bench_audit::serve_locally(cw.clone()).await?;
     let http = reqwest::Client::new();
+    // When each task was sent, and when its offer arrived on a stream; the
+    // server chooses task ids, so an offer can arrive before its creator
+    // has read the id: the two are joined at the end.
     let created_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let offered_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let offered = Arc::new(AtomicU64::new(0));
     let completed = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -150,7 +154,7 @@ async fn backend(
     let mut crew_tasks = Vec::new();
     for (id, token) in crew {
         let (http, base) = (http.clone(), base.clone());
-        let (created_at, latencies) = (created_at.clone(), latencies.clone());
+        let offered_at = offered_at.clone();
         let (offered, completed) = (offered.clone(), completed.clone());
         crew_tasks.push(tokio::spawn(async move {
             let mut res = http
@@ -182,16 +186,10 @@ async fn backend(
                     };
                     let v: serde_json::Value = serde_json::from_str(data)?;
                     let task = v["task"].as_str().unwrap_or_default().to_string();
-                    if let Some(t0) = created_at
+                    offered_at
                         .lock()
                         .map_err(|_| anyhow::anyhow!("lock"))?
-                        .get(&task)
-                    {
-                        latencies
-                            .lock()
-                            .map_err(|_| anyhow::anyhow!("lock"))?
-                            .push(t0.elapsed().as_secs_f64() * 1000.0);
-                    }
+                        .insert(task.clone(), Instant::now());
                     offered.fetch_add(1, Ordering::Relaxed);
                     let r = v["reservation"].as_u64().unwrap_or_default();
                     http.post(format!("{base}/api/v1/routing/reservations/{r}/accept"))
@@ -222,19 +220,21 @@ async fn backend(
         let (created, created_at) = (created.clone(), created_at.clone());
         makers.push(tokio::spawn(async move {
             while Instant::now() < deadline {
-                let id = Uuid::now_v7();
-                created_at
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("lock"))?
-                    .insert(id.to_string(), Instant::now());
+                let sent = Instant::now();
                 let r = http
                     .post(format!("{base}/api/v1/routing/tasks"))
                     .bearer_auth(&token)
-                    .json(&serde_json::json!({"id": id, "channel": "voice",
+                    .json(&serde_json::json!({"channel": "voice",
                         "attributes": {"type": "contact_notification", "language": "en"}}))
                     .send()
                     .await?;
                 anyhow::ensure!(r.status().as_u16() == 201, "create failed: {}", r.status());
+                let body: serde_json::Value = r.json().await?;
+                let id = body["task_id"].as_str().unwrap_or_default().to_string();
+                created_at
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("lock"))?
+                    .insert(id, sent);
                 created.fetch_add(1, Ordering::Relaxed);
             }
             anyhow::Ok(())
@@ -277,10 +277,17 @@ async fn backend(
     if let Some(a) = cw.auditor() {
         a.flush().await?;
     }
-    let mut lat = latencies
-        .lock()
-        .map_err(|_| anyhow::anyhow!("lock"))?
-        .clone();
+    let mut lat: Vec<f64> = {
+        let sent = created_at.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        let arrived = offered_at.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        arrived
+            .iter()
+            .filter_map(|(id, at)| {
+                sent.get(id)
+                    .map(|t0| at.saturating_duration_since(*t0).as_secs_f64() * 1000.0)
+            })
+            .collect()
+    };
     lat.sort_by(f64::total_cmp);
     let pick = |p: f64| {
         lat.get(((lat.len().max(1) - 1) as f64 * p) as usize)
