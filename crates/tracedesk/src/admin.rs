@@ -15,6 +15,7 @@ pub enum UserAction {
     /// Create an account. Without --password-file a temporary password is
     /// printed once and must be changed at first sign-in.
     Add {
+        /// The sign-in name (letters, digits, `.`, `-`, `_`).
         #[arg(long)]
         username: String,
         /// The person's name (sealed; shown to admins and supervisors).
@@ -23,6 +24,7 @@ pub enum UserAction {
         /// tracer, supervisor, analyst, admin or integration.
         #[arg(long)]
         role: String,
+        /// The jurisdiction the account works in (and below).
         #[arg(long, default_value = "root")]
         jurisdiction: String,
         /// Read the initial password from this file instead.
@@ -33,20 +35,41 @@ pub enum UserAction {
         no_mfa: bool,
     },
     /// Disable an account: its sessions end and its API tokens stop working.
-    Disable { username: String },
+    Disable {
+        /// The account's username.
+        username: String,
+    },
     /// Re-enable a disabled account.
-    Enable { username: String },
+    Enable {
+        /// The account's username.
+        username: String,
+    },
     /// Lift a lockout after repeated failed sign-ins.
-    Unlock { username: String },
+    Unlock {
+        /// The account's username.
+        username: String,
+    },
     /// Set a temporary password (printed once) that must be changed at next sign-in.
-    ResetPassword { username: String },
+    ResetPassword {
+        /// The account's username.
+        username: String,
+    },
     /// Forget the second factor; the user enrols again at next sign-in.
-    ResetMfa { username: String },
+    ResetMfa {
+        /// The account's username.
+        username: String,
+    },
     /// Let a user (an analyst, typically) open PHI records within their
     /// jurisdictions, beyond what their role allows.
-    GrantPhi { username: String },
+    GrantPhi {
+        /// The account's username.
+        username: String,
+    },
     /// Withdraw a PHI grant.
-    RevokePhi { username: String },
+    RevokePhi {
+        /// The account's username.
+        username: String,
+    },
     /// List accounts.
     List,
 }
@@ -55,22 +78,28 @@ pub enum UserAction {
 pub enum TeamAction {
     /// Create a team in a jurisdiction.
     Add {
+        /// The team's name.
         #[arg(long)]
         name: String,
+        /// The jurisdiction the team works in.
         #[arg(long, default_value = "root")]
         jurisdiction: String,
     },
     /// Add a user to a team.
     AddMember {
+        /// The team's name.
         #[arg(long)]
         team: String,
+        /// The member's username.
         #[arg(long)]
         username: String,
     },
     /// Remove a user from a team.
     RemoveMember {
+        /// The team's name.
         #[arg(long)]
         team: String,
+        /// The member's username.
         #[arg(long)]
         username: String,
     },
@@ -82,10 +111,13 @@ pub enum TeamAction {
 pub enum JurisdictionAction {
     /// Add (or rename) a jurisdiction under a parent.
     Add {
+        /// Its code (lower-case letters, digits, - and _), used everywhere else.
         #[arg(long)]
         code: String,
+        /// Its name, for people.
         #[arg(long)]
         name: String,
+        /// The code of the jurisdiction it lies in.
         #[arg(long, default_value = "root")]
         parent: String,
     },

@@ -18,6 +18,7 @@ use uuid::Uuid;
 pub enum BenchWhat {
     /// Ingest synthetic positive results, sealed, vs. the same number of plain inserts.
     Ingest {
+        /// Synthetic positive results per backend.
         #[arg(long, default_value_t = 100_000)]
         records: usize,
         /// A PostgreSQL server to bench against (a scratch database is
@@ -41,8 +42,10 @@ pub enum BenchWhat {
     /// Routing core on one core: task load, decisions/s, latency, memory per
     /// pending task, against a naive scan-every-task router.
     Routing {
+        /// Workers in the engine.
         #[arg(long, default_value_t = 10_000)]
         workers: usize,
+        /// Tasks loaded into the engine.
         #[arg(long, default_value_t = 1_000_000)]
         tasks: usize,
         /// Decisions measured in the steady-state loop.
@@ -56,10 +59,13 @@ pub enum BenchWhat {
     /// the database, offers delivered over SSE, workers answering over HTTP
     /// (SQLite, and PostgreSQL when given).
     Dispatch {
+        /// Workers listening on SSE and answering offers.
         #[arg(long, default_value_t = 50)]
         workers: usize,
+        /// HTTP clients creating tasks.
         #[arg(long, default_value_t = 8)]
         clients: usize,
+        /// Seconds per backend.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
         /// A PostgreSQL server (a scratch database is created on it);
@@ -70,6 +76,7 @@ pub enum BenchWhat {
     /// Password hashing: argon2id hash and verify times with the parameters
     /// tracedesk uses (what one sign-in costs the server).
     Login {
+        /// Hashes and verifications to time.
         #[arg(long, default_value_t = 50)]
         rounds: usize,
     },

@@ -24,9 +24,6 @@ pub struct Cli {
     /// Data directory (SQLite database, generated keyring).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
-    /// Listen address of the HTTP server.
-    #[arg(long, global = true)]
-    listen: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,6 +32,9 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP server (migrates first).
     Serve {
+        /// Address to listen on (overrides `listen`; port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
         /// PEM certificate chain: serve HTTPS (overrides `tls_cert_file`).
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -46,8 +46,12 @@ enum Command {
     Migrate,
     /// Exit 0 if the server at --url (default: the listen address) is ready.
     Healthcheck {
+        /// Base URL of the server to ask (default: http://<listen address>).
         #[arg(long)]
         url: Option<String>,
+        /// The listen address to ask when no --url is given.
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Manage staff and integration accounts.
     User {
@@ -85,10 +89,15 @@ enum Command {
         what: ImportWhat,
     },
     /// Serve a demo on SQLite with a synthetic outbreak (no real people).
+    /// Its data goes to `<data dir>/demo` (default ./tracedesk-data/demo),
+    /// apart from real data; run it again to continue where it stopped.
     Demo {
         /// Positive cases to seed.
         #[arg(long, default_value_t = 400)]
         cases: usize,
+        /// Address to listen on (overrides `listen`).
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Purge the personal data of records closed longer than the retention
     /// periods (`[retention]`), keeping de-identified stubs. `serve` runs it daily.
@@ -100,6 +109,7 @@ enum Command {
     /// End of the emergency: remove all personal data program-wide, keeping
     /// de-identified aggregates and the audit log.
     Sunset {
+        /// Really do it: without this flag sunset only explains itself.
         #[arg(long)]
         confirm: bool,
     },
@@ -120,13 +130,16 @@ enum TokenAction {
     /// Create a token for a user and print it once; it carries the user's
     /// role and scope.
     Create {
+        /// A name to tell the token by (it is listed and revoked by name).
         #[arg(long)]
         name: String,
+        /// The username of the account the token acts as.
         #[arg(long)]
         user: String,
     },
     /// Revoke every live token with this name.
     Revoke {
+        /// The token's name, as given at `token create`.
         #[arg(long)]
         name: String,
     },
@@ -138,6 +151,7 @@ enum TokenAction {
 enum KeysAction {
     /// Re-seal every row under a new key version (resumes an interrupted run).
     Rotate {
+        /// Rows re-sealed per transaction (smaller: shorter locks).
         #[arg(long, default_value_t = 1000)]
         batch: u32,
         /// Stop after this many rows (to rehearse an interrupted rotation).
@@ -170,6 +184,7 @@ enum AuditAction {
     /// The disclosure record of one person: every access to their data,
     /// by whom, when, and why.
     Disclosures {
+        /// The person's id (as `GET /api/v1/persons/{id}` shows it).
         #[arg(long)]
         person: uuid::Uuid,
     },
@@ -185,6 +200,7 @@ enum ConfigAction {
 enum ImportWhat {
     /// Import lab results from a CSV file with a header row.
     Labs {
+        /// The CSV file (columns: see the README's lab table).
         #[arg(long)]
         csv: PathBuf,
         /// Where to write rejected lines (default: FILE.errors.csv).
@@ -195,18 +211,74 @@ enum ImportWhat {
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let env: Vec<(String, String)> = std::env::vars().collect();
+    let listen = match &cli.command {
+        Command::Serve { listen, .. }
+        | Command::Demo { listen, .. }
+        | Command::Healthcheck { listen, .. } => listen.clone(),
+        _ => None,
+    };
     let flags = Overrides {
         data_dir: cli.data_dir.clone(),
-        listen: cli.listen.clone(),
+        listen,
     };
     Ok(config::load(cli.config.as_deref(), &env, &flags)?)
+}
+
+/// Commands that set a data directory up, and may create its database;
+/// every other command works on data that must already be there.
+fn may_create_data(c: &Command) -> bool {
+    use crate::admin::{JurisdictionAction, TeamAction, UserAction};
+    matches!(
+        c,
+        Command::Serve { .. }
+            | Command::Migrate
+            | Command::Demo { .. }
+            | Command::Healthcheck { .. }
+            | Command::Config { .. }
+            | Command::Bench { .. }
+            | Command::Import { .. }
+            | Command::User {
+                action: UserAction::Add { .. }
+            }
+            | Command::Team {
+                action: TeamAction::Add { .. }
+            }
+            | Command::Jurisdiction {
+                action: JurisdictionAction::Add { .. }
+            }
+    )
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = load_config(&cli)?;
     runtime::init_logging(&config.log);
+    // Pointed at a directory that holds no database (a mistyped or missing
+    // --data-dir), a command stops instead of creating an empty database
+    // and new keys there.
+    if config.database_url.is_none()
+        && !may_create_data(&cli.command)
+        && !config.sqlite_path().exists()
+    {
+        let demo = config.data_dir.join("demo").join("tracedesk.db");
+        bail!(
+            "there is no tracedesk database in {}{}; `tracedesk serve` or `tracedesk migrate` \
+             creates one",
+            config.data_dir.display(),
+            if demo.exists() {
+                format!(
+                    " (the demo's data is in {}: add --data-dir {})",
+                    config.data_dir.join("demo").display(),
+                    config.data_dir.join("demo").display()
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     match cli.command {
-        Command::Serve { tls_cert, tls_key } => {
+        Command::Serve {
+            tls_cert, tls_key, ..
+        } => {
             let mut config = config;
             if tls_cert.is_some() {
                 config.tls_cert_file = tls_cert;
@@ -220,7 +292,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", config.database_label());
             Ok(())
         }
-        Command::Healthcheck { url } => healthcheck(&config, url).await,
+        Command::Healthcheck { url, .. } => healthcheck(&config, url).await,
         Command::Token { action } => token(&config, action).await,
         Command::User { action } => crate::admin::user(&config, action).await,
         Command::Team { action } => crate::admin::team(&config, action).await,
@@ -300,7 +372,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import {
             what: ImportWhat::Labs { csv, report },
         } => import_labs(&config, csv, report).await,
-        Command::Demo { cases } => crate::demo::run(config, cases).await,
+        Command::Demo { cases, .. } => crate::demo::run(config, cases).await,
         Command::Audit { action } => audit(&config, action).await,
         Command::Purge { dry_run } => crate::retention_cmd::purge(&config, dry_run).await,
         Command::Sunset { confirm } => crate::retention_cmd::sunset(&config, confirm).await,
@@ -310,6 +382,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Runs the server until Ctrl-C / SIGTERM; `banner` is printed once listening.
 pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()> {
+    // Listening first: an address in use is an error before anything is
+    // created on disk.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     // Held until serve returns: `sunset` refuses to run beside it.
     let _running = runtime::serve_lock(config)?;
     let tls = match (&config.tls_cert_file, &config.tls_key_file) {
@@ -337,9 +414,6 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             }),
         },
     );
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, database = %config.database_label(), "tracedesk listening");
@@ -698,9 +772,10 @@ async fn rotate(config: &Config, batch: u32, stop_after: Option<u64>) -> anyhow:
 }
 
 async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> anyhow::Result<()> {
-    let cw = runtime::open(config).await?;
+    // The file first: a wrong path must not leave a new database behind.
     let file =
         std::fs::File::open(&csv).with_context(|| format!("cannot open {}", csv.display()))?;
+    let cw = runtime::open(config).await?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let report_path = report.unwrap_or_else(|| csv.with_extension("errors.csv"));
     let mut out = std::io::BufWriter::new(

@@ -221,7 +221,15 @@ pub fn load(
         })?;
         table = text.parse::<toml::Table>().map_err(|e| ConfigError::Toml {
             path: path.clone(),
-            message: e.message().to_string(),
+            message: match e.span() {
+                Some(span) => {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!("line {line}, column {column}: {}", e.message())
+                }
+                None => e.message().to_string(),
+            },
         })?;
         for k in table.keys() {
             sources.insert(k.clone(), path.display().to_string());

@@ -40,6 +40,15 @@ fn config_errors_name_the_key() {
     );
     let o = tracedesk(dir.path(), &["config", "check"]);
     assert!(o.status.success(), "{}", text(&o));
+    // A file that is not TOML is named with the line and column at fault.
+    std::fs::write(
+        dir.path().join("tracedesk.toml"),
+        "listen = \"127.0.0.1:8080\"\nlog = = \"info\"\n",
+    )
+    .unwrap();
+    let o = tracedesk(dir.path(), &["config", "check"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("line 2, column"), "{}", text(&o));
 }
 
 /// The routing workspace comes from a file, checked at start: a bad
@@ -280,6 +289,43 @@ fn data_is_private_and_sunset_waits_for_serve_to_stop() {
     assert!(!o.status.success());
     let o = tracedesk(dir.path(), &["sunset", "--confirm"]);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+/// A command pointed at a directory without a database says so and
+/// creates nothing there (no empty database, no new keys).
+#[test]
+fn commands_need_a_database_and_do_not_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "token",
+            "create",
+            "--name",
+            "me",
+            "--user",
+            "demo-supervisor",
+        ][..],
+        &["audit", "verify"][..],
+        &["user", "list"][..],
+    ] {
+        let o = tracedesk(dir.path(), args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(
+            text(&o).contains("there is no tracedesk database in"),
+            "{}",
+            text(&o)
+        );
+    }
+    // Nor does a server that cannot listen.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = tracedesk(dir.path(), &["serve", "--listen", &addr]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("cannot listen on"), "{}", text(&o));
+    assert!(
+        !dir.path().join("tracedesk-data").exists(),
+        "nothing was created"
+    );
 }
 
 /// One SQL count from the data directory's SQLite file.
