@@ -22,9 +22,12 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
             counts.cases
         );
     }
-    let name = format!("demo-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    // One live demo token: each run revokes the last one's before printing
+    // a new one, so tokens do not pile up run after run.
+    let name = "demo";
     let (user, temp) = service_supervisor(&cw, "demo-supervisor").await?;
-    let token = tokens::create(&**cw.store(), &name, user).await?;
+    cw.store().revoke_token(name).await?;
+    let token = tokens::create(&**cw.store(), name, user).await?;
     let url = format!("http://{}", config.listen);
     let sign_in = match temp {
         Some(pw) => format!(

@@ -328,6 +328,38 @@ fn commands_need_a_database_and_do_not_make_one() {
     );
 }
 
+/// Running the demo again reuses its outbreak and leaves one live token.
+#[test]
+fn demo_runs_again_with_one_live_token() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tracedesk"))
+            .current_dir(dir.path())
+            .args(["demo", "--cases", "5", "--listen", "127.0.0.1:0"])
+            .env("TRACEDESK_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let running = out
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains("demo is running at"));
+        assert!(running, "the demo started");
+        signal(&child, "-TERM");
+        child.wait().unwrap();
+    }
+    let o = tracedesk(
+        dir.path(),
+        &["--data-dir", "tracedesk-data/demo", "token", "list"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let live = text(&o).lines().filter(|l| l.ends_with("live")).count();
+    assert_eq!(live, 1, "{}", text(&o));
+}
+
 /// One SQL count from the data directory's SQLite file.
 fn count(dir: &Path, sql: &str) -> i64 {
     let url = format!(
