@@ -335,8 +335,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     None => "off (each group of entries commits to the database)".into(),
                 }
             );
+            println!("  audit anchor    {}", config.audit_anchor_path().display());
             println!("  default_region  {}", config.default_region);
-            println!("  rules           {:?}", config.rules);
+            let r = &config.rules;
+            println!(
+                "  rules           infectious from {} d before onset/specimen, isolation {} d; \
+                 quarantine {} ({} d full, {} d shortened, {} d with a negative test from day {})",
+                r.infectious_lead_days,
+                r.isolation_days,
+                match r.quarantine_option {
+                    tracedesk_domain::QuarantineOption::Full => "full",
+                    tracedesk_domain::QuarantineOption::Shortened => "shortened",
+                    tracedesk_domain::QuarantineOption::ShortenedWithNegativeTest => {
+                        "shortened with a negative test"
+                    }
+                },
+                r.quarantine_days,
+                r.quarantine_short_days,
+                r.quarantine_test_days,
+                r.negative_test_from_day
+            );
             println!(
                 "  jurisdiction    {} (default)",
                 config.default_jurisdiction
