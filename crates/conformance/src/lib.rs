@@ -70,6 +70,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     case_work_tasks_are_routed_once(&cw).await;
     finished_tasks_never_reopen(&cw).await;
     quarantine_follows_the_configured_option(&cw).await;
+    csv_import_accounts_for_every_line(&cw).await;
     // Last: it purges what earlier steps closed.
     closed_contact_records_are_purged(&cw).await;
 }
@@ -448,6 +449,48 @@ async fn quarantine_follows_the_configured_option(cw: &Casework) {
             );
         }
     }
+}
+
+/// A lab CSV's every line is imported or reported with its number: a
+/// quote left open swallows the lines after it into one bad record, and
+/// each of them is reported; the `jurisdiction` column is read.
+async fn csv_import_accounts_for_every_line(cw: &Casework) {
+    cw.add_jurisdiction("csv-town", "CSV Town", Some("root"))
+        .await
+        .unwrap();
+    let mut csv =
+        String::from("first_name,last_name,dob,specimen_date,result,accession,jurisdiction\n");
+    csv.push_str("Ines,Csv,1971-01-01,2026-11-18,positive,CSV-1,csv-town\n");
+    csv.push_str("\"Olga,Open,1972-02-02,2026-11-18,positive,CSV-2,csv-town\n");
+    for n in 3..6 {
+        csv.push_str(&format!(
+            "Pia,Line{n},1973-03-03,2026-11-18,positive,CSV-{n},csv-town\n"
+        ));
+    }
+    let mut report = Vec::new();
+    let s = cw
+        .import_lab_csv(csv.as_bytes(), &mut report, |_| {})
+        .await
+        .unwrap();
+    let report = String::from_utf8(report).unwrap();
+    assert_eq!((s.lines, s.recorded, s.rejected), (5, 1, 4), "{report}");
+    for line in 3..=6 {
+        assert!(
+            report.lines().any(|l| l.starts_with(&format!("{line},"))),
+            "line {line}: {report}"
+        );
+    }
+    let cases = cw
+        .list_cases(None, None, None, None, Some(500), None)
+        .await
+        .unwrap();
+    let store = cw.store();
+    let mut found = false;
+    for c in &cases.items {
+        let row = store.get_case(c.id).await.unwrap().unwrap();
+        found |= row.jurisdiction == "csv-town";
+    }
+    assert!(found, "the jurisdiction column is read");
 }
 
 /// Retention reaches contacts: a contact whose record was never closed is

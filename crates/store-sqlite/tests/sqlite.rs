@@ -13,6 +13,27 @@ async fn conformance_suite() {
     conformance::run_all(Arc::new(store)).await;
 }
 
+/// The directory the store makes is the owner's alone (0700), and so are
+/// the database and the WAL and shared-memory files SQLite gives its mode.
+#[tokio::test]
+async fn the_database_files_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new-data");
+    let db = data.join("t.db");
+    let store = SqliteStore::open(&db).await.unwrap();
+    store.migrate().await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    for f in ["t.db", "t.db-wal", "t.db-shm"] {
+        let p = data.join(f);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+    }
+    assert_eq!(mode(&db), 0o600);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_plaintext_in_database_file_or_wal() {
     let dir = tempfile::tempdir().unwrap();
