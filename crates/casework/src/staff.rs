@@ -506,14 +506,24 @@ impl Casework {
         Ok(access::decide_in(p, &facts, jurisdiction, self.now()))
     }
 
-    /// The jurisdictions in which `p` is entitled to `person`'s records.
-    pub async fn entitled_in(
+    /// [`Casework::decide`] together with the jurisdictions in which `p` is
+    /// entitled to `person`'s records (what a person view may show), from
+    /// one gathering of the facts.
+    pub async fn decide_with_entitlement(
         &self,
         p: &Principal,
         person: Uuid,
-    ) -> Result<Vec<String>, CaseworkError> {
+    ) -> Result<(Decision, Vec<String>), CaseworkError> {
+        if !access::can(p.role, Capability::WorkRecords)
+            && !access::can(p.role, Capability::BreakGlass)
+        {
+            return Ok((Decision::Deny, Vec::new()));
+        }
         let facts = self.access_facts(p, person).await?;
-        Ok(access::entitled_in(p, &facts))
+        Ok((
+            access::decide(p, &facts, self.now()),
+            access::entitled_in(p, &facts),
+        ))
     }
 
     async fn access_facts(

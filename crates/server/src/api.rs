@@ -162,20 +162,6 @@ async fn require(s: &AppState, c: &Caller, cap: Capability, route: &str) -> Resu
     }
 }
 
-/// The record-level check for one person's own record; returns whether
-/// access is by break-glass.
-async fn guard(
-    s: &AppState,
-    c: &Caller,
-    person: Uuid,
-    object: &'static str,
-    id: Uuid,
-    route: &str,
-) -> Result<bool, ApiError> {
-    let d = s.cw.decide(&c.principal, person).await?;
-    allow(s, c, d, person, object, id, route).await
-}
-
 /// The check for what one jurisdiction holds about a person (its case, its
 /// contact record, its facet): entitlement in that jurisdiction.
 async fn guard_in(
@@ -583,10 +569,15 @@ async fn get_person(
     let Some(found) = s.cw.person_ref(id).await? else {
         return Err(deny(&s, &caller, "person", Some(id), route).await);
     };
-    let (person_id, flagged, view) = match &found {
+    // Results shown: of the jurisdictions the caller is entitled in (all
+    // under break-glass).
+    let (person_id, flagged, view, entitled) = match &found {
         PersonRef::Person(row) => {
-            let flagged = guard(&s, &caller, row.id, "person", id, route).await?;
-            (row.id, flagged, s.cw.person_view(row)?)
+            let (d, js) =
+                s.cw.decide_with_entitlement(&caller.principal, row.id)
+                    .await?;
+            let flagged = allow(&s, &caller, d, row.id, "person", id, route).await?;
+            (row.id, flagged, s.cw.person_view(row)?, js)
         }
         PersonRef::Facet(f) => {
             let flagged = guard_in(
@@ -599,16 +590,11 @@ async fn get_person(
                 route,
             )
             .await?;
-            (f.person_id, flagged, s.cw.facet_view(f)?)
+            let js = vec![f.jurisdiction.clone()];
+            (f.person_id, flagged, s.cw.facet_view(f)?, js)
         }
     };
-    let jurisdictions = match (&found, flagged) {
-        (_, true) => None,
-        (PersonRef::Facet(f), false) => Some(vec![f.jurisdiction.clone()]),
-        (PersonRef::Person(_), false) => {
-            Some(s.cw.entitled_in(&caller.principal, person_id).await?)
-        }
-    };
+    let jurisdictions = (!flagged).then_some(entitled);
     let labs =
         s.cw.person_lab_results(person_id, jurisdictions.as_deref())
             .await?;
