@@ -2,7 +2,7 @@
 
 use crate::input::{ContactPatch, SearchKey, ValidLab};
 use crate::seal::{email_key, match_keys, name_dob_key, seal_opt, seal_person};
-use crate::views::{CaseView, ContactView, LabResultView, Page, PersonView};
+use crate::views::{CaseView, ContactView, LabResultView, Page, PersonView, TaskView};
 use crate::{
     CasePatch, Casework, CaseworkError, ContactInput, ItemError, LabResultInput, PersonSearch,
 };
@@ -126,7 +126,8 @@ pub fn parse_cursor(raw: Option<&str>) -> Result<Option<Uuid>, CaseworkError> {
     .transpose()
 }
 
-pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, CaseworkError> {
+/// A page size: 50 unless asked, 1 to 500.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, CaseworkError> {
     match limit.unwrap_or(50) {
         n @ 1..=500 => Ok(n),
         _ => Err(CaseworkError::invalid("limit", "must be between 1 and 500")),
@@ -420,6 +421,32 @@ impl Casework {
             })
             .await?;
         page(&rows, limit, |r| r.id, |r| self.case_view(r))
+    }
+
+    /// A page of the tasks assigned to `user`, newest first.
+    pub async fn tasks_of(
+        &self,
+        user: Uuid,
+        status: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<TaskView>, CaseworkError> {
+        if let Some(s) = status
+            && tracedesk_domain::lifecycle::TaskStatus::parse(s).is_none()
+        {
+            return Err(CaseworkError::invalid("status", "is not a task status"));
+        }
+        let limit = page_limit(limit)?;
+        let rows = self
+            .store
+            .list_tasks(&tracedesk_store::TaskFilter {
+                assignee: user,
+                status: status.map(str::to_string),
+                before: parse_cursor(cursor)?,
+                limit,
+            })
+            .await?;
+        page(&rows, limit, |t| t.id, |t| Ok(TaskView::from(t)))
     }
 
     /// Applies a patch; a new onset date (or asymptomatic flag) recomputes

@@ -24,11 +24,11 @@ mod views;
 
 pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, ContactPatch, LabResultInput, PersonSearch};
-pub use intake::{ContactOutcome, LabOutcomeView, PersonRef};
+pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cursor};
 pub use staff::{
     AuthPolicy, BREAK_GLASS_HOURS, BreakGlassView, NewUser, UserView, normalize_username,
 };
-pub use views::{CaseView, ContactView, LabResultView, Page, PersonView};
+pub use views::{CaseView, ContactView, LabResultView, Page, PersonView, TaskView};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::{Arc, RwLock};

@@ -73,6 +73,37 @@ pub struct ContactView {
     pub notes: Option<String>,
 }
 
+/// A task as its assignee's list shows it: ids, kind and schedule, no PHI.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TaskView {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub priority: i32,
+    /// The person as the task's jurisdiction knows them.
+    pub person_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub exposure_id: Option<Uuid>,
+    pub due_at: DateTime<Utc>,
+    pub jurisdiction: String,
+}
+
+impl From<&tracedesk_store::TaskRow> for TaskView {
+    fn from(t: &tracedesk_store::TaskRow) -> Self {
+        Self {
+            id: t.id,
+            kind: t.kind.clone(),
+            status: t.status.clone(),
+            priority: t.priority,
+            person_id: t.shown_person_id.unwrap_or(t.person_id),
+            case_id: t.case_id,
+            exposure_id: t.exposure_id,
+            due_at: t.due_at,
+            jurisdiction: t.jurisdiction.clone(),
+        }
+    }
+}
+
 /// A keyset page: pass `next` back as `cursor` for the following page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {

@@ -1352,6 +1352,46 @@ impl Engine {
             .map(|t| t.attrs.to_json(&self.keys))
     }
 
+    /// A page of live tasks, highest id first, below `before`: those whose
+    /// string attribute `key` (`None` when absent or not a string) `keep`
+    /// accepts. One pass over the live tasks holding at most `limit` of
+    /// them, with no attribute turned into JSON.
+    pub fn tasks_page(
+        &self,
+        key: &str,
+        keep: impl Fn(Option<&str>) -> bool,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> Vec<TaskView<'_>> {
+        use std::cmp::Reverse;
+        let k = self.keys.lookup(key);
+        let mut best: std::collections::BinaryHeap<Reverse<(Uuid, u32)>> =
+            std::collections::BinaryHeap::with_capacity(limit + 1);
+        for (ix, t) in self.tasks.iter().enumerate() {
+            let Some(t) = t else { continue };
+            if before.is_some_and(|b| t.id >= b) {
+                continue;
+            }
+            let value = k.and_then(|k| match t.attrs.get(k) {
+                Some(crate::attrs::Val::Str(s)) => Some(&**s),
+                _ => None,
+            });
+            if !keep(value) {
+                continue;
+            }
+            best.push(Reverse((t.id, ix as u32)));
+            if best.len() > limit {
+                best.pop();
+            }
+        }
+        let mut page: Vec<_> = best.into_iter().map(|Reverse(x)| x).collect();
+        page.sort_unstable_by_key(|&(id, _)| std::cmp::Reverse(id));
+        page.iter()
+            .filter_map(|&(_, ix)| self.tasks[ix as usize].as_ref())
+            .map(|t| self.view(t))
+            .collect()
+    }
+
     /// One live task (finished tasks are forgotten).
     pub fn task_view(&self, id: Uuid) -> Option<TaskView<'_>> {
         let ix = *self.task_ids.get(&id)?;

@@ -652,27 +652,29 @@ async fn line_list(
 }
 
 /// The caller's own tasks (ids and scheduling only; no PHI).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The caller's own tasks, newest first, in keyset pages.
 async fn my_tasks(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Response, ApiError> {
-    let tasks =
-        s.cw.store()
-            .tasks_for_assignee(caller.user.id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-    let items: Vec<_> = tasks
-        .iter()
-        .map(|t| {
-            json!({
-                "id": t.id, "kind": t.kind, "status": t.status, "priority": t.priority,
-                "person_id": t.shown_person_id.unwrap_or(t.person_id),
-                "case_id": t.case_id, "exposure_id": t.exposure_id,
-                "due_at": t.due_at, "jurisdiction": t.jurisdiction,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items })).into_response())
+    let page =
+        s.cw.tasks_of(
+            caller.user.id,
+            q.status.as_deref(),
+            q.cursor.as_deref(),
+            q.limit,
+        )
+        .await?;
+    Ok(Json(page).into_response())
 }
 
 #[derive(Deserialize)]

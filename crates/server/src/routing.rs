@@ -747,34 +747,57 @@ async fn answer_offer(
 
 /// Live tasks: state, queue, priority, due time, worker and offers. Ids
 /// and routing facts only; attributes stay in the engine.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskListQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Live tasks in the caller's jurisdictions, highest id first, in keyset
+/// pages (`next` back as `cursor`).
 async fn list_tasks(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<TaskListQuery>,
 ) -> Result<Response, ApiError> {
     allowed(&s, &caller, Capability::Supervise, "GET /routing/tasks").await?;
+    let before = tracedesk_casework::parse_cursor(q.cursor.as_deref())?;
+    let limit = tracedesk_casework::page_limit(q.limit)? as usize;
+    let scope = &caller.principal.scope;
     let items = dispatch(&s)?
         .read(|e| {
-            e.tasks()
-                .filter(|t| {
-                    e.task_attributes(t.id)
-                        .is_some_and(|a| in_scope(&caller, &a))
+            e.tasks_page(
+                "jurisdiction",
+                |j| scope.iter().any(|c| c == j.unwrap_or("root")),
+                before,
+                limit,
+            )
+            .into_iter()
+            .map(|t| {
+                json!({
+                    "id": t.id,
+                    "state": t.state.as_str(),
+                    "queue": t.queue,
+                    "channel": t.channel,
+                    "priority": t.priority,
+                    "due": DateTime::<Utc>::from_timestamp_millis(t.due),
+                    "worker": t.worker,
+                    "offered_to": t.offered_to,
                 })
-                .map(|t| {
-                    json!({
-                        "id": t.id,
-                        "state": t.state.as_str(),
-                        "queue": t.queue,
-                        "channel": t.channel,
-                        "priority": t.priority,
-                        "due": DateTime::<Utc>::from_timestamp_millis(t.due),
-                        "worker": t.worker,
-                        "offered_to": t.offered_to,
-                    })
-                })
-                .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
         })
         .await;
-    Ok(Json(json!({ "items": items })).into_response())
+    let next = (items.len() == limit)
+        .then(|| {
+            items
+                .last()
+                .and_then(|t| t["id"].as_str())
+                .map(|id| id.replace('-', ""))
+        })
+        .flatten();
+    Ok(Json(json!({ "items": items, "next": next })).into_response())
 }
 
 #[derive(Deserialize)]

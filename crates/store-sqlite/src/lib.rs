@@ -43,6 +43,57 @@ fn err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// The steps of an `EXPLAIN QUERY PLAN` (id, parent, detail) whose cost
+/// grows with a table: `SCAN x` of a table (not one of the small derived
+/// tables a scoped list merges: `armN`, `page`, subqueries), and a read that
+/// is sorted afterwards (`USE TEMP B-TREE FOR ORDER BY` beside it) unless a
+/// selective key bounds it — it reads a whole jurisdiction or status range
+/// to give the newest few.
+fn full_scans(steps: &[(i64, i64, String)]) -> Vec<String> {
+    let derived =
+        |rest: &str| rest.starts_with("arm") || rest.starts_with("page") || rest.starts_with('(');
+    let mut found: Vec<String> = steps
+        .iter()
+        .filter(|(_, _, d)| d.strip_prefix("SCAN ").is_some_and(|rest| !derived(rest)))
+        .map(|(_, _, d)| d.clone())
+        .collect();
+    // A search bounded only by the page cursor walks the table from there.
+    found.extend(
+        steps
+            .iter()
+            .filter(|(_, _, d)| {
+                d.starts_with("SEARCH ") && (d.ends_with("(id<?)") || d.ends_with("(id>?)"))
+            })
+            .map(|(_, _, d)| d.clone()),
+    );
+    for (_, parent, d) in steps {
+        if !d.starts_with("USE TEMP B-TREE FOR") {
+            continue;
+        }
+        for (_, p, sibling) in steps {
+            let unbounded_read = sibling.starts_with("MULTI-INDEX OR")
+                || (sibling.starts_with("SEARCH ") && !selective(sibling));
+            if p == parent && unbounded_read {
+                found.push(format!("{sibling} (then sorted)"));
+            }
+        }
+    }
+    found
+}
+
+/// A search bounded by one person, case, contact or holder.
+fn selective(detail: &str) -> bool {
+    [
+        "person_id=",
+        "case_id=",
+        "contact_person_id=",
+        "assignee_id=",
+        "(id=",
+    ]
+    .iter()
+    .any(|k| detail.contains(k))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`.
     /// Opens (or creates) the database at `path`. A directory it creates is
@@ -276,7 +327,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_cases(&self, f: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-        let mut q = cases_query(f);
+        let mut q = cases_query("", f);
         q.build()
             .fetch_all(&self.reader)
             .await
@@ -284,6 +335,28 @@ impl Store for SqliteStore {
             .iter()
             .map(case)
             .collect()
+    }
+
+    async fn explain_list(&self, list: &ListQuery) -> StoreResult<ListPlan> {
+        let mut q = list_query("EXPLAIN QUERY PLAN ", list);
+        let steps: Vec<(i64, i64, String)> = q
+            .build()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(err)?,
+                    r.try_get(1).map_err(err)?,
+                    r.try_get(3).map_err(err)?,
+                ))
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(ListPlan {
+            full_scans: full_scans(&steps),
+            lines: steps.into_iter().map(|(_, _, d)| d).collect(),
+        })
     }
 
     async fn update_case(&self, c: &CaseRow) -> StoreResult<()> {
@@ -326,7 +399,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_exposures(&self, f: &ExposureFilter) -> StoreResult<Vec<ExposureRow>> {
-        let mut q = exposures_query(f);
+        let mut q = exposures_query("", f);
         q.build()
             .fetch_all(&self.reader)
             .await

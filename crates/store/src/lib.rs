@@ -209,7 +209,8 @@ pub trait IdentityStore: Send + Sync {
     /// let go of it if it holds it. Returns the status set; `NotFound` if
     /// absent.
     async fn assign_task(&self, id: Uuid, assignee: Option<Uuid>) -> StoreResult<&'static str>;
-    async fn tasks_for_assignee(&self, user: Uuid) -> StoreResult<Vec<TaskRow>>;
+    /// A page of one user's tasks, newest first.
+    async fn list_tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<TaskRow>>;
 }
 
 /// Retention: finding persons whose records are all closed long enough,
@@ -270,6 +271,8 @@ pub trait Store:
 
     async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>>;
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>>;
+    /// The query plan of a list read (what the plan tests assert on).
+    async fn explain_list(&self, list: &ListQuery) -> StoreResult<ListPlan>;
     /// Writes the mutable fields of a case; `NotFound` if it does not exist.
     async fn update_case(&self, case: &CaseRow) -> StoreResult<()>;
 

@@ -287,6 +287,33 @@ pub struct ExposureFilter {
     pub scope: Option<ListScope>,
 }
 
+/// A page of the tasks assigned to one user, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub assignee: Uuid,
+    pub status: Option<String>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// A list read, for `Store::explain_list`: the plan tests read each list's
+/// query plan through the very builder the list uses.
+#[derive(Debug, Clone)]
+pub enum ListQuery {
+    Cases(CaseFilter),
+    Exposures(ExposureFilter),
+    Tasks(TaskFilter),
+}
+
+/// A list read's query plan as the database reports it, and the steps that
+/// read a whole table or index (which would make a page cost grow with the
+/// table).
+#[derive(Debug, Clone, Default)]
+pub struct ListPlan {
+    pub lines: Vec<String>,
+    pub full_scans: Vec<String>,
+}
+
 /// A row's sealed columns, in the order of its `SealedTable::columns`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedRow {

@@ -418,46 +418,190 @@ macro_rules! sql_common {
             })
         }
 
-        fn cases_query(f: &CaseFilter) -> QueryBuilder<'_, $db> {
-            let mut q =
-                QueryBuilder::<$db>::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1=1"));
+        /// The SQL of a case list page, after `prefix` (empty, or `EXPLAIN …`).
+        ///
+        /// A scope is not one `OR` over the whole table (which no index
+        /// serves): it is a union of *arms* — one per jurisdiction, read
+        /// newest first through `(jurisdiction[, status], id)` and cut at the
+        /// page size, and one for the records held through tasks, reached
+        /// from the holders' tasks — merged and cut again. Every arm reads at
+        /// most a page, so a page costs the same at any table size.
+        fn cases_query<'a>(prefix: &str, f: &'a CaseFilter) -> QueryBuilder<'a, $db> {
+            let filters = |q: &mut QueryBuilder<'a, $db>| {
+                if let Some(s) = &f.status {
+                    q.push(" AND status = ").push_bind(s);
+                }
+                if let Some(p) = f.person_id {
+                    q.push(" AND person_id = ").push_bind(p);
+                }
+                if let Some(d) = f.report_from {
+                    q.push(" AND report_date >= ").push_bind(d);
+                }
+                if let Some(d) = f.report_to {
+                    q.push(" AND report_date <= ").push_bind(d);
+                }
+                if let Some(b) = f.before {
+                    q.push(" AND id < ").push_bind(b);
+                }
+            };
+            let arm = ScopedArms {
+                table: "cases",
+                columns: CASE_COLUMNS,
+                jurisdiction: "jurisdiction",
+                limit: f.limit,
+                // One person's cases are few: one indexed read, scope as a filter.
+                narrow: f.person_id.is_some(),
+                named_by_held_cases: false,
+            };
+            let held = |q: &mut QueryBuilder<'a, $db>, who: tracedesk_store::sqlgen::Holders<'a>| {
+                push_held_in(q, "person_id", "cases.person_id", "cases.jurisdiction", who);
+            };
+            let mut q = QueryBuilder::<$db>::new(prefix.to_string());
+            arm.push(&mut q, f.scope.as_ref(), filters, |q, scope| match scope {
+                ScopeArm::Held(who) => held(q, who),
+                ScopeArm::CasesHeldBy(_) => {
+                    q.push("1=0");
+                }
+            });
+            q
+        }
+
+        /// One arm of a scoped list: which records through tasks.
+        #[derive(Clone, Copy)]
+        enum ScopeArm<'a> {
+            /// Records whose person is held (in the record's jurisdiction).
+            Held(tracedesk_store::sqlgen::Holders<'a>),
+            /// Contact records named by a case this user holds.
+            CasesHeldBy(Uuid),
+        }
+
+        /// How a scoped list page of one table is written.
+        struct ScopedArms {
+            table: &'static str,
+            columns: &'static str,
+            jurisdiction: &'static str,
+            limit: u32,
+            /// A selective filter (one person, one case) is set: one indexed
+            /// read with the scope as a plain condition.
+            narrow: bool,
+            /// A tracer also sees the contact records their cases named.
+            named_by_held_cases: bool,
+        }
+
+        impl ScopedArms {
+            fn push<'a>(
+                &self,
+                q: &mut QueryBuilder<'a, $db>,
+                scope: Option<&'a ListScope>,
+                filters: impl Fn(&mut QueryBuilder<'a, $db>),
+                held: impl Fn(&mut QueryBuilder<'a, $db>, ScopeArm<'a>),
+            ) {
+                use tracedesk_store::sqlgen::Holders;
+                let (t, cols, limit) = (self.table, self.columns, i64::from(self.limit));
+                let (jurisdictions, arms): (&[String], Vec<ScopeArm<'a>>) = match scope {
+                    None => {
+                        q.push(format!("SELECT {cols} FROM {t} WHERE 1=1"));
+                        filters(q);
+                        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+                        return;
+                    }
+                    Some(ListScope::Assignee(u)) => {
+                        let mut arms = vec![ScopeArm::Held(Holders::One(*u))];
+                        if self.named_by_held_cases {
+                            arms.push(ScopeArm::CasesHeldBy(*u));
+                        }
+                        (&[], arms)
+                    }
+                    Some(ListScope::Within { jurisdictions, team_members }) => {
+                        let arms = if team_members.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![ScopeArm::Held(Holders::Any(team_members))]
+                        };
+                        (jurisdictions.as_slice(), arms)
+                    }
+                };
+                if self.narrow {
+                    q.push(format!("SELECT {cols} FROM {t} WHERE 1=1"));
+                    filters(q);
+                    q.push(" AND (");
+                    if jurisdictions.is_empty() && arms.is_empty() {
+                        q.push("1=0");
+                    }
+                    let mut first = true;
+                    if !jurisdictions.is_empty() {
+                        // `|| ''` keeps the planner on the selective filter's
+                        // index: the jurisdiction's would read its whole range.
+                        q.push(format!("({t}.{} || '') IN (", self.jurisdiction));
+                        push_strs(q, jurisdictions);
+                        q.push(")");
+                        first = false;
+                    }
+                    for a in &arms {
+                        if !first {
+                            q.push(" OR ");
+                        }
+                        first = false;
+                        held(q, *a);
+                    }
+                    q.push(") ORDER BY id DESC LIMIT ").push_bind(limit);
+                    return;
+                }
+                if jurisdictions.is_empty() && arms.is_empty() {
+                    q.push(format!("SELECT {cols} FROM {t} WHERE 1=0"));
+                    return;
+                }
+                q.push(format!("SELECT {cols} FROM ("));
+                let mut n = 0;
+                let mut open = |q: &mut QueryBuilder<'a, $db>| {
+                    if n > 0 {
+                        q.push(" UNION ");
+                    }
+                    q.push(format!("SELECT * FROM (SELECT {cols} FROM {t} WHERE "));
+                    n += 1;
+                    n
+                };
+                for j in jurisdictions {
+                    let i = open(q);
+                    q.push(format!("{} = ", self.jurisdiction)).push_bind(j);
+                    filters(q);
+                    q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+                    q.push(format!(") AS arm{i}"));
+                }
+                for a in arms {
+                    let i = open(q);
+                    held(q, a);
+                    filters(q);
+                    q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+                    q.push(format!(") AS arm{i}"));
+                }
+                q.push(") AS page ORDER BY id DESC LIMIT ").push_bind(limit);
+            }
+        }
+
+        /// The SQL of a page of one user's tasks: `(assignee_id[, status], id)`.
+        fn tasks_query<'a>(prefix: &str, f: &'a TaskFilter) -> QueryBuilder<'a, $db> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "{prefix}SELECT {TASK_COLUMNS} FROM tasks WHERE assignee_id = "
+            ));
+            q.push_bind(f.assignee);
             if let Some(s) = &f.status {
                 q.push(" AND status = ").push_bind(s);
-            }
-            if let Some(p) = f.person_id {
-                q.push(" AND person_id = ").push_bind(p);
-            }
-            if let Some(d) = f.report_from {
-                q.push(" AND report_date >= ").push_bind(d);
-            }
-            if let Some(d) = f.report_to {
-                q.push(" AND report_date <= ").push_bind(d);
             }
             if let Some(b) = f.before {
                 q.push(" AND id < ").push_bind(b);
             }
-            match &f.scope {
-                None => {}
-                Some(ListScope::Assignee(u)) => {
-                    q.push(" AND ");
-                    push_held(&mut q, "cases.person_id", "cases.jurisdiction", tracedesk_store::sqlgen::Holders::One(*u));
-                }
-                Some(ListScope::Within { jurisdictions, team_members }) => {
-                    q.push(" AND (jurisdiction IN (");
-                    push_strs(&mut q, jurisdictions);
-                    q.push(") OR ");
-                    push_held(
-                        &mut q,
-                        "cases.person_id",
-                        "cases.jurisdiction",
-                        tracedesk_store::sqlgen::Holders::Any(team_members),
-                    );
-                    q.push(")");
-                }
-            }
-            q.push(" ORDER BY id DESC LIMIT ")
-                .push_bind(i64::from(f.limit));
+            q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(f.limit));
             q
+        }
+
+        /// A list read's query, after `prefix`.
+        fn list_query<'a>(prefix: &str, list: &'a ListQuery) -> QueryBuilder<'a, $db> {
+            match list {
+                ListQuery::Cases(f) => cases_query(prefix, f),
+                ListQuery::Exposures(f) => exposures_query(prefix, f),
+                ListQuery::Tasks(f) => tasks_query(prefix, f),
+            }
         }
 
         /// `a, b, c` (or NULL, which matches nothing) for an IN list.
@@ -509,54 +653,78 @@ macro_rules! sql_common {
             q.push(")");
         }
 
-        fn exposures_query(f: &ExposureFilter) -> QueryBuilder<'_, $db> {
-            let mut q = QueryBuilder::<$db>::new(format!(
-                "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE 1=1"
-            ));
-            if let Some(c) = f.case_id {
-                q.push(" AND case_id = ").push_bind(c);
-            }
-            if let Some(p) = f.contact_person_id {
-                q.push(" AND contact_person_id = ").push_bind(p);
-            }
-            if let Some(s) = &f.status {
-                q.push(" AND status = ").push_bind(s);
-            }
-            if let Some(b) = f.before {
-                q.push(" AND id < ").push_bind(b);
-            }
-            match &f.scope {
-                None => {}
-                Some(ListScope::Assignee(u)) => {
-                    // Their own contact's record, or a contact named by the
-                    // case they hold (in that case's jurisdiction).
-                    q.push(" AND (");
-                    push_held(
-                        &mut q,
-                        "exposures.contact_person_id",
-                        "exposures.jurisdiction",
-                        tracedesk_store::sqlgen::Holders::One(*u),
-                    );
-                    q.push(" OR EXISTS (SELECT 1 FROM cases c WHERE c.id = exposures.case_id AND ");
-                    push_held(&mut q, "c.person_id", "c.jurisdiction", tracedesk_store::sqlgen::Holders::One(*u));
-                    q.push("))");
+        /// The SQL of a contact-record list page; arms as in `cases_query`.
+        fn exposures_query<'a>(prefix: &str, f: &'a ExposureFilter) -> QueryBuilder<'a, $db> {
+            use tracedesk_store::sqlgen::Holders;
+            let filters = |q: &mut QueryBuilder<'a, $db>| {
+                if let Some(c) = f.case_id {
+                    q.push(" AND case_id = ").push_bind(c);
                 }
-                Some(ListScope::Within { jurisdictions, team_members }) => {
-                    q.push(" AND (exposures.jurisdiction IN (");
-                    push_strs(&mut q, jurisdictions);
-                    q.push(") OR ");
-                    push_held(
-                        &mut q,
-                        "exposures.contact_person_id",
-                        "exposures.jurisdiction",
-                        tracedesk_store::sqlgen::Holders::Any(team_members),
-                    );
+                if let Some(p) = f.contact_person_id {
+                    q.push(" AND contact_person_id = ").push_bind(p);
+                }
+                if let Some(s) = &f.status {
+                    q.push(" AND status = ").push_bind(s);
+                }
+                if let Some(b) = f.before {
+                    q.push(" AND id < ").push_bind(b);
+                }
+            };
+            let arms = ScopedArms {
+                table: "exposures",
+                columns: EXPOSURE_COLUMNS,
+                jurisdiction: "jurisdiction",
+                limit: f.limit,
+                narrow: f.case_id.is_some() || f.contact_person_id.is_some(),
+                named_by_held_cases: true,
+            };
+            let mut q = QueryBuilder::<$db>::new(prefix.to_string());
+            arms.push(&mut q, f.scope.as_ref(), filters, |q, arm| match arm {
+                ScopeArm::Held(who) => push_held_in(
+                    q,
+                    "contact_person_id",
+                    "exposures.contact_person_id",
+                    "exposures.jurisdiction",
+                    who,
+                ),
+                // Contact records named by a case the tracer holds, in that
+                // case's jurisdiction: from their tasks to the cases.
+                ScopeArm::CasesHeldBy(u) => {
+                    q.push("case_id IN (SELECT c.id FROM cases c WHERE ");
+                    push_held_in(q, "c.person_id", "c.person_id", "c.jurisdiction", Holders::One(u));
+                    q.push(")");
+                }
+            });
+            q
+        }
+
+        /// `({in_col} IN (persons held by who) AND {held})`: the same rule as
+        /// `push_held`, written so the index on the holders' tasks drives the
+        /// read (their held persons, then those persons' records).
+        fn push_held_in<'a>(
+            q: &mut QueryBuilder<'a, $db>,
+            in_col: &str,
+            person_col: &str,
+            jur_col: &str,
+            who: tracedesk_store::sqlgen::Holders<'a>,
+        ) {
+            use tracedesk_store::sqlgen::Holders;
+            q.push(format!(
+                "({in_col} IN (SELECT h.person_id FROM tasks h WHERE h.status IN ({ACTIVE_TASK_STATUSES}) AND "
+            ));
+            match who {
+                Holders::One(u) => {
+                    q.push("h.assignee_id = ").push_bind(u);
+                }
+                Holders::Any(users) => {
+                    q.push("h.assignee_id IN (");
+                    push_ids(q, users);
                     q.push(")");
                 }
             }
-            q.push(" ORDER BY id DESC LIMIT ")
-                .push_bind(i64::from(f.limit));
-            q
+            q.push(") AND ");
+            push_held(q, person_col, jur_col, who);
+            q.push(")");
         }
 
         const AUDIT_COLUMNS: &str =

@@ -459,12 +459,8 @@ macro_rules! identity_store_impl {
                 }
             }
 
-            async fn tasks_for_assignee(&self, user: Uuid) -> StoreResult<Vec<TaskRow>> {
-                let mut q = select(format!(
-                    "SELECT {TASK_COLUMNS} FROM tasks WHERE assignee_id = "
-                ));
-                q.push_bind(user).push(" ORDER BY due_at, id");
-                rows_of(self, q, task).await
+            async fn list_tasks(&self, f: &TaskFilter) -> StoreResult<Vec<TaskRow>> {
+                rows_of(self, tasks_query("", f), task).await
             }
         }
     };
