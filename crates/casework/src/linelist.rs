@@ -76,10 +76,18 @@ impl Casework {
                 ..Default::default()
             })
             .await?;
+        let ids: Vec<Uuid> = rows.iter().map(|c| c.person_id).collect();
+        let persons: std::collections::HashMap<Uuid, tracedesk_store::PersonRow> = self
+            .store
+            .get_persons(&ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
         let mut items = Vec::with_capacity(rows.len());
         for c in &rows {
-            let person = self.store.get_person(c.person_id).await?;
-            let stub = person.as_ref().and_then(|p| p.age_band.clone());
+            let person = persons.get(&c.person_id);
+            let stub = person.and_then(|p| p.age_band.clone());
             let dob = match person {
                 Some(p) => p
                     .dob

@@ -1,7 +1,7 @@
 //! Routes of `/api/v1` and the unauthenticated health endpoints.
 
 use crate::auth::{self, Caller};
-use crate::extract::{ApiJson, ApiQuery, JsonValue, from_value, parse_id};
+use crate::extract::{ApiJson, ApiQuery, JsonValue, RouteName, from_value, parse_id};
 use crate::{ApiError, AppState, login};
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -269,10 +269,11 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
 async fn post_lab_results(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     axum::Extension(MaxBatch(max)): axum::Extension<MaxBatch>,
     JsonValue(body): JsonValue,
 ) -> Result<Response, ApiError> {
-    let route = "POST /api/v1/lab-results";
+    let route = route.as_str();
     require(&s, &caller, Capability::SubmitLabs, route).await?;
     let (items, single) = match body {
         serde_json::Value::Array(items) => (items, false),
@@ -402,9 +403,10 @@ struct CaseQuery {
 async fn list_cases(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Response, ApiError> {
-    let route = "GET /api/v1/cases";
+    let route = route.as_str();
     let scope = list_scope(&s, &caller, route).await?;
     let page =
         s.cw.list_cases(
@@ -428,10 +430,11 @@ async fn list_cases(
 async fn get_case(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let id = parse_id(&id, "case")?;
-    let route = "GET /api/v1/cases/{id}";
     let (row, flagged) = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.case_view(&row)?;
     let contacts =
@@ -451,11 +454,12 @@ async fn get_case(
 async fn patch_case(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<CasePatch>,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let id = parse_id(&id, "case")?;
-    let route = "PATCH /api/v1/cases/{id}";
     let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.patch_case(id, &patch).await?;
     let touched = vec![("case", case.id, Some(case.person))];
@@ -466,11 +470,12 @@ async fn patch_case(
 async fn post_contact(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let id = parse_id(&id, "case")?;
-    let route = "POST /api/v1/cases/{id}/contacts";
     let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let out = s.cw.add_contact(id, &input).await?;
     let touched = vec![("exposure", out.exposure_id, Some(out.person))];
@@ -491,14 +496,15 @@ struct ContactQuery {
 async fn list_contacts(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiQuery(q): ApiQuery<ContactQuery>,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let case_id = q
         .case_id
         .as_deref()
         .map(|c| parse_id(c, "case"))
         .transpose()?;
-    let route = "GET /api/v1/contacts";
     let scope = list_scope(&s, &caller, route).await?;
     let page =
         s.cw.list_contacts(
@@ -529,11 +535,12 @@ async fn list_contacts(
 async fn patch_contact(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<tracedesk_casework::ContactPatch>,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let id = parse_id(&id, "contact")?;
-    let route = "PATCH /api/v1/contacts/{id}";
     require(&s, &caller, Capability::WorkRecords, route).await?;
     let Some(e) =
         s.cw.store()
@@ -562,10 +569,11 @@ async fn patch_contact(
 async fn get_person(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let id = parse_id(&id, "person")?;
-    let route = "GET /api/v1/persons/{id}";
     let Some(found) = s.cw.person_ref(id).await? else {
         return Err(deny(&s, &caller, "person", Some(id), route).await);
     };
@@ -606,9 +614,10 @@ async fn get_person(
 async fn search_persons(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiJson(q): ApiJson<PersonSearch>,
 ) -> Result<Response, ApiError> {
-    let route = "POST /api/v1/persons/search";
+    let route = route.as_str();
     require(&s, &caller, Capability::WorkRecords, route).await?;
     // Only the matches the caller is entitled to are shown (break-glass
     // access is for opening one record, not for searching).
@@ -635,9 +644,10 @@ struct PageQuery {
 async fn line_list(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let route = "GET /api/v1/line-list";
+    let route = route.as_str();
     require(&s, &caller, Capability::LineList, route).await?;
     let page =
         s.cw.line_list(caller.principal.scope.clone(), q.cursor.as_deref(), q.limit)
@@ -689,11 +699,12 @@ struct AssignInput {
 async fn assign_task(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AssignInput>,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let id = parse_id(&id, "task")?;
-    let route = "POST /api/v1/tasks/{id}/assign";
     require(&s, &caller, Capability::Supervise, route).await?;
     let store = s.cw.store();
     let Some(task) = store
@@ -779,9 +790,10 @@ struct BreakGlassInput {
 async fn open_break_glass(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiJson(input): ApiJson<BreakGlassInput>,
 ) -> Result<Response, ApiError> {
-    let route = "POST /api/v1/break-glass";
+    let route = route.as_str();
     require(&s, &caller, Capability::BreakGlass, route).await?;
     // A facet's id opens its person.
     let person = match s.cw.person_ref(input.person_id).await? {
@@ -821,9 +833,10 @@ struct ReviewQuery {
 async fn review_break_glass(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> Result<Response, ApiError> {
-    let route = "GET /api/v1/break-glass";
+    let route = route.as_str();
     require(&s, &caller, Capability::Supervise, route).await?;
     let days = i64::from(q.days.unwrap_or(7).clamp(1, 365));
     let since = chrono::Utc::now() - chrono::Duration::days(days);

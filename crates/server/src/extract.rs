@@ -213,3 +213,22 @@ pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
         )
     })
 }
+
+/// The route a request matched, as `METHOD /template` (`GET
+/// /api/v1/cases/{id}`): the label of its audit entries and denials, taken
+/// from the router itself so no handler types one and none can drift.
+#[derive(Debug, Clone)]
+pub struct RouteName(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RouteName {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let path = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| p.as_str())
+            .ok_or_else(|| ApiError::internal(&"a handler ran outside a matched route"))?;
+        Ok(Self(format!("{} {path}", parts.method)))
+    }
+}

@@ -8,7 +8,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, RouteName};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -138,12 +138,7 @@ fn dispatch(s: &AppState) -> Result<Arc<Dispatch>, ApiError> {
 }
 
 /// Lets the caller through with `cap`; otherwise audits the denial.
-async fn allowed(
-    s: &AppState,
-    c: &Caller,
-    cap: Capability,
-    route: &'static str,
-) -> Result<(), ApiError> {
+async fn allowed(s: &AppState, c: &Caller, cap: Capability, route: &str) -> Result<(), ApiError> {
     if c.principal.can(cap) {
         Ok(())
     } else {
@@ -160,7 +155,7 @@ async fn scoped_task(
     d: &Dispatch,
     caller: &Caller,
     id: Uuid,
-    route: &'static str,
+    route: &str,
 ) -> Result<serde_json::Value, ApiError> {
     let Some(attrs) = d.read(|e| e.task_attributes(id)).await else {
         return Err(ApiError::not_found("task").with_field("task"));
@@ -179,7 +174,7 @@ async fn hidden(
     caller: &Caller,
     object: &'static str,
     id: Uuid,
-    route: &'static str,
+    route: &str,
 ) -> ApiError {
     let e = crate::api::deny(s, caller, object, Some(id), route).await;
     if e.status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -206,7 +201,7 @@ async fn scoped_worker(
     s: &AppState,
     caller: &Caller,
     id: Uuid,
-    route: &'static str,
+    route: &str,
 ) -> Result<tracedesk_store::UserRow, ApiError> {
     let user =
         s.cw.store()
@@ -236,7 +231,7 @@ async fn act(
     s: &AppState,
     d: &Dispatch,
     caller: &Caller,
-    route: &'static str,
+    route: &str,
     object: (&'static str, Uuid),
     event: Event,
 ) -> Result<Vec<Decision>, ApiError> {
@@ -339,18 +334,19 @@ struct WorkerInput {
 async fn add_worker(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiJson(input): ApiJson<WorkerInput>,
 ) -> Result<Response, ApiError> {
-    const ROUTE: &str = "POST /routing/workers";
-    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
-    let user = scoped_worker(&s, &caller, input.user_id, ROUTE)
+    let route = route.as_str();
+    allowed(&s, &caller, Capability::Supervise, route).await?;
+    let user = scoped_worker(&s, &caller, input.user_id, route)
         .await
         .map_err(|e| e.with_field("user_id"))?;
     let out = act(
         &s,
         &*dispatch(&s)?,
         &caller,
-        ROUTE,
+        route,
         ("worker", input.user_id),
         Event::AddWorker {
             id: input.user_id,
@@ -387,18 +383,19 @@ struct AttributesInput {
 async fn update_worker(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AttributesInput>,
 ) -> Result<Response, ApiError> {
-    const ROUTE: &str = "PATCH /routing/workers/{id}";
-    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
+    let route = route.as_str();
+    allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "worker")?;
-    let user = scoped_worker(&s, &caller, id, ROUTE).await?;
+    let user = scoped_worker(&s, &caller, id, route).await?;
     let out = act(
         &s,
         &*dispatch(&s)?,
         &caller,
-        ROUTE,
+        route,
         ("worker", id),
         Event::UpdateWorker {
             id,
@@ -420,20 +417,21 @@ struct ActivityInput {
 async fn set_activity(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ActivityInput>,
 ) -> Result<Response, ApiError> {
-    const ROUTE: &str = "POST /routing/workers/{id}/activity";
+    let route = route.as_str();
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
-        allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
-        scoped_worker(&s, &caller, id, ROUTE).await?;
+        allowed(&s, &caller, Capability::Supervise, route).await?;
+        scoped_worker(&s, &caller, id, route).await?;
     }
     let out = act(
         &s,
         &*dispatch(&s)?,
         &caller,
-        ROUTE,
+        route,
         ("worker", id),
         Event::SetActivity {
             worker: id,
@@ -463,11 +461,12 @@ struct TaskInput {
 async fn create_task(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     ApiJson(input): ApiJson<TaskInput>,
 ) -> Result<Response, ApiError> {
-    const ROUTE: &str = "POST /routing/tasks";
+    let route = route.as_str();
     if !caller.principal.can(Capability::Supervise) {
-        allowed(&s, &caller, Capability::SubmitLabs, ROUTE).await?;
+        allowed(&s, &caller, Capability::SubmitLabs, route).await?;
     }
     if input.id.is_some() {
         return Err(ApiError::new(
@@ -477,13 +476,13 @@ async fn create_task(
         )
         .with_field("id"));
     }
-    let attributes = task_jurisdiction(&s, &caller, input.attributes, ROUTE).await?;
+    let attributes = task_jurisdiction(&s, &caller, input.attributes, route).await?;
     let id = Uuid::now_v7();
     let out = act(
         &s,
         &*dispatch(&s)?,
         &caller,
-        ROUTE,
+        route,
         ("task", id),
         Event::CreateTask {
             id,
@@ -506,7 +505,7 @@ async fn task_jurisdiction(
     s: &AppState,
     caller: &Caller,
     attributes: serde_json::Value,
-    route: &'static str,
+    route: &str,
 ) -> Result<serde_json::Value, ApiError> {
     let mut map = object(attributes)?;
     let j = match map.get("jurisdiction") {
@@ -561,20 +560,21 @@ struct CancelInput {
 async fn cancel_task(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Response, ApiError> {
-    const ROUTE: &str = "POST /routing/tasks/{id}/cancel";
-    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
+    let route = route.as_str();
+    allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "task")?;
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
     let d = dispatch(&s)?;
-    scoped_task(&s, &d, &caller, id, ROUTE).await?;
+    scoped_task(&s, &d, &caller, id, route).await?;
     let out = act(
         &s,
         &d,
         &caller,
-        ROUTE,
+        route,
         ("task", id),
         Event::CancelTask { id, reason },
     )
@@ -586,14 +586,15 @@ async fn cancel_task(
 async fn update_task(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AttributesInput>,
 ) -> Result<Response, ApiError> {
-    const ROUTE: &str = "PATCH /routing/tasks/{id}";
-    allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
+    let route = route.as_str();
+    allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "task")?;
     let d = dispatch(&s)?;
-    let old = scoped_task(&s, &d, &caller, id, ROUTE).await?;
+    let old = scoped_task(&s, &d, &caller, id, route).await?;
     let mut attributes = object(input.attributes)?;
     for key in FIXED_TASK_KEYS {
         match old.get(key) {
@@ -605,7 +606,7 @@ async fn update_task(
         &s,
         &d,
         &caller,
-        ROUTE,
+        route,
         ("task", id),
         Event::UpdateTask {
             id,
@@ -622,7 +623,7 @@ async fn own_task(
     d: &Dispatch,
     caller: &Caller,
     task: Uuid,
-    route: &'static str,
+    route: &str,
 ) -> Result<(), ApiError> {
     let worker = d
         .read(|e| e.tasks().find(|t| t.id == task).map(|t| t.worker))
@@ -640,27 +641,21 @@ async fn own_task(
 async fn wrap_task(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    move_task(&s, &caller, &id, "POST /routing/tasks/{id}/wrap", |task| {
-        Event::Wrap { task }
-    })
-    .await
+    let route = route.as_str();
+    move_task(&s, &caller, &id, route, |task| Event::Wrap { task }).await
 }
 
 async fn complete_task(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    move_task(
-        &s,
-        &caller,
-        &id,
-        "POST /routing/tasks/{id}/complete",
-        |task| Event::Complete { task },
-    )
-    .await
+    let route = route.as_str();
+    move_task(&s, &caller, &id, route, |task| Event::Complete { task }).await
 }
 
 /// A step of a task's work, by its worker or a supervisor.
@@ -668,7 +663,7 @@ async fn move_task(
     s: &AppState,
     caller: &Caller,
     id: &str,
-    route: &'static str,
+    route: &str,
     event: impl FnOnce(Uuid) -> Event,
 ) -> Result<Response, ApiError> {
     let id = parse(id, "task")?;
@@ -685,7 +680,7 @@ async fn own_offer(
     d: &Dispatch,
     caller: &Caller,
     id: &str,
-    route: &'static str,
+    route: &str,
 ) -> Result<(u64, Uuid), ApiError> {
     let r: u64 = id.parse().map_err(|_| {
         ApiError::new(
@@ -704,30 +699,26 @@ async fn own_offer(
 async fn accept(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    answer_offer(
-        &s,
-        &caller,
-        &id,
-        "POST /routing/reservations/{id}/accept",
-        |reservation| Event::Accept { reservation },
-    )
+    let route = route.as_str();
+    answer_offer(&s, &caller, &id, route, |reservation| Event::Accept {
+        reservation,
+    })
     .await
 }
 
 async fn reject(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    answer_offer(
-        &s,
-        &caller,
-        &id,
-        "POST /routing/reservations/{id}/reject",
-        |reservation| Event::Reject { reservation },
-    )
+    let route = route.as_str();
+    answer_offer(&s, &caller, &id, route, |reservation| Event::Reject {
+        reservation,
+    })
     .await
 }
 
@@ -736,7 +727,7 @@ async fn answer_offer(
     s: &AppState,
     caller: &Caller,
     id: &str,
-    route: &'static str,
+    route: &str,
     event: impl FnOnce(u64) -> Event,
 ) -> Result<Response, ApiError> {
     let d = dispatch(s)?;
@@ -759,9 +750,11 @@ struct TaskListQuery {
 async fn list_tasks(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<TaskListQuery>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, "GET /routing/tasks").await?;
+    let route = route.as_str();
+    allowed(&s, &caller, Capability::Supervise, route).await?;
     let before = tracedesk_casework::parse_cursor(q.cursor.as_deref())?;
     let limit = tracedesk_casework::page_limit(q.limit)? as usize;
     let scope = &caller.principal.scope;
@@ -813,9 +806,11 @@ struct StatsQuery {
 async fn stats(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, "GET /routing/stats").await?;
+    let route = route.as_str();
+    allowed(&s, &caller, Capability::Supervise, route).await?;
     let window = q.window.unwrap_or(3600);
     if window == 0 || window > 86_400 {
         return Err(ApiError::new(
@@ -869,14 +864,10 @@ fn stats_of(e: &tracedesk_routing::Engine, window: u32) -> serde_json::Value {
 async fn stats_stream(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
 ) -> Result<Response, ApiError> {
-    allowed(
-        &s,
-        &caller,
-        Capability::Supervise,
-        "GET /routing/stats/stream",
-    )
-    .await?;
+    let route = route.as_str();
+    allowed(&s, &caller, Capability::Supervise, route).await?;
     let d = dispatch(&s)?;
     let closing = d.closing();
     let every = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -918,14 +909,15 @@ fn sse_event(n: u64, d: &Decision) -> SseEvent {
 async fn worker_events(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    RouteName(route): RouteName,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let route = route.as_str();
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
-        const ROUTE: &str = "GET /routing/workers/{id}/events";
-        allowed(&s, &caller, Capability::Supervise, ROUTE).await?;
-        scoped_worker(&s, &caller, id, ROUTE).await?;
+        allowed(&s, &caller, Capability::Supervise, route).await?;
+        scoped_worker(&s, &caller, id, route).await?;
     }
     let d = dispatch(&s)?;
     if d.read(|e| e.worker_room(id).is_none()).await {

@@ -281,6 +281,17 @@ impl Store for SqliteStore {
         .transpose()
     }
 
+    async fn get_persons(&self, ids: &[Uuid]) -> StoreResult<Vec<PersonRow>> {
+        let mut q = persons_query(ids);
+        q.build()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(person)
+            .collect()
+    }
+
     async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>> {
         exposure_by_id(&self.reader, id).await
     }

@@ -260,6 +260,8 @@ pub trait Store:
     async fn add_contact(&self, intake: &ContactIntake) -> StoreResult<ContactIntakeOutcome>;
 
     async fn get_person(&self, id: Uuid) -> StoreResult<Option<PersonRow>>;
+    /// The persons with these ids (in no order; absent ones left out).
+    async fn get_persons(&self, ids: &[Uuid]) -> StoreResult<Vec<PersonRow>>;
     /// A facet by its id (the person's id as its jurisdiction knows them).
     async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>>;
     /// The facets of these persons, as (person, jurisdiction) → facet id.

@@ -595,6 +595,16 @@ macro_rules! sql_common {
             q
         }
 
+        /// The persons with these ids (a page's worth), in one read.
+        fn persons_query(ids: &[Uuid]) -> QueryBuilder<'static, $db> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {PERSON_COLUMNS} FROM persons WHERE id IN ("
+            ));
+            push_ids(&mut q, ids);
+            q.push(")");
+            q
+        }
+
         /// A list read's query, after `prefix`.
         fn list_query<'a>(prefix: &str, list: &'a ListQuery) -> QueryBuilder<'a, $db> {
             match list {

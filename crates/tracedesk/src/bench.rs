@@ -73,6 +73,28 @@ pub enum BenchWhat {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// List reads: p50/p95 of every list route's first and a deep page per
+    /// role, measured at each size as the database grows through the real
+    /// intake (SQLite, and PostgreSQL when given).
+    Reads {
+        /// Case counts to measure at (repeat the option); the database
+        /// grows from one to the next.
+        #[arg(long = "cases", default_values_t = [100_000, 1_000_000])]
+        cases: Vec<usize>,
+        /// Contacts named on each case.
+        #[arg(long, default_value_t = 3)]
+        contacts_per_case: usize,
+        /// Requests timed per route, role and page.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// A PostgreSQL server (a scratch database is created on it);
+        /// default: $TRACEDESK_TEST_DATABASE_URL.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+    },
     /// Password hashing: argon2id hash and verify times with the parameters
     /// tracedesk uses (what one sign-in costs the server).
     Login {
@@ -91,6 +113,13 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
         } => ingest(records, postgres, no_sqlite).await,
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
+        BenchWhat::Reads {
+            cases,
+            contacts_per_case,
+            samples,
+            postgres,
+            no_sqlite,
+        } => crate::bench_reads::run(cases, contacts_per_case, samples, postgres, no_sqlite).await,
         BenchWhat::Dispatch {
             workers,
             clients,

@@ -706,7 +706,7 @@ async fn lab_results_become_routed_case_interviews() {
     assert!(
         steps
             .iter()
-            .any(|e| e.draft.detail == "POST /routing/workers/{id}/activity"),
+            .any(|e| e.draft.detail == "POST /api/v1/routing/workers/{id}/activity"),
         "activity changes are audited"
     );
 

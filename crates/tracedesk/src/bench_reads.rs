@@ -1,0 +1,351 @@
+//! `tracedesk bench reads`: every list route's first page and a deep keyset
+//! page, per role, at growing table sizes (SQLite, and PostgreSQL when
+//! given). The database grows through the real intake (lab results, then
+//! contacts named on the cases) between measurements, so the figures at each
+//! size come from one database and their ratio shows whether a page's cost
+//! follows the table.
+
+use crate::bench_audit::serve_locally;
+use std::sync::Arc;
+use std::time::Instant;
+use tracedesk_casework::csv_import::IMPORT_BATCH;
+use tracedesk_casework::synthetic::Synthetic;
+use tracedesk_casework::{Casework, NewUser, Settings};
+use tracedesk_identity::Role;
+use tracedesk_server::tokens;
+use tracedesk_store::Store;
+use tracedesk_store_postgres::PostgresStore;
+use tracedesk_store_sqlite::SqliteStore;
+use tracedesk_vault::{Keyring, Vault};
+use uuid::Uuid;
+
+/// Counties under the root jurisdiction; cases are spread evenly over them.
+const COUNTIES: usize = 10;
+/// Tasks the tracer holds (and so the records a tracer's lists show).
+const HELD: usize = 20;
+
+pub async fn run(
+    sizes: Vec<usize>,
+    contacts_per_case: usize,
+    samples: usize,
+    postgres: Option<String>,
+    no_sqlite: bool,
+) -> anyhow::Result<()> {
+    let mut sizes = sizes;
+    sizes.sort_unstable();
+    sizes.dedup();
+    anyhow::ensure!(!sizes.is_empty(), "give at least one --cases size");
+    println!(
+        "tracedesk bench reads: cases {sizes:?}, {contacts_per_case} contacts per case, {samples} requests per figure ({})",
+        if cfg!(debug_assertions) {
+            "debug build (use --release!)"
+        } else {
+            "release build"
+        }
+    );
+    if !no_sqlite {
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+        backend("SQLite", store, &sizes, contacts_per_case, samples).await?;
+    }
+    match postgres.or_else(|| std::env::var("TRACEDESK_TEST_DATABASE_URL").ok()) {
+        Some(server) => {
+            let (url, _) =
+                tracedesk_store_postgres::testing::scratch_database(&server, "td_reads").await?;
+            let store = Arc::new(PostgresStore::connect(&url).await?);
+            backend("PostgreSQL", store, &sizes, contacts_per_case, samples).await?;
+        }
+        None => println!(
+            "(PostgreSQL skipped: pass --postgres postgres://… or set TRACEDESK_TEST_DATABASE_URL)"
+        ),
+    }
+    Ok(())
+}
+
+/// One request to time: a route, the role that asks, and its query.
+struct Probe {
+    route: &'static str,
+    role: &'static str,
+    query: String,
+}
+
+async fn backend(
+    name: &str,
+    store: Arc<dyn Store>,
+    sizes: &[usize],
+    contacts_per_case: usize,
+    samples: usize,
+) -> anyhow::Result<()> {
+    store.migrate().await?;
+    let vault = Arc::new(Vault::from_keyring(&Keyring::generate()));
+    let cw = Casework::new(store.clone(), vault, Settings::default());
+    let counties: Vec<String> = (0..COUNTIES).map(|i| format!("county-{i}")).collect();
+    for c in &counties {
+        cw.add_jurisdiction(c, c, Some("root")).await?;
+    }
+    let user = |name: &str, role: Role, j: &str| NewUser {
+        username: name.into(),
+        display_name: "Bench Person".into(),
+        role,
+        jurisdiction: j.into(),
+        password: None,
+        mfa_required: false,
+    };
+    let (root, _) = cw
+        .add_user(user("bench-root", Role::Supervisor, "root"))
+        .await?;
+    let (county, _) = cw
+        .add_user(user("bench-county", Role::Supervisor, &counties[0]))
+        .await?;
+    let (tracer, _) = cw
+        .add_user(user("bench-tracer", Role::Tracer, &counties[0]))
+        .await?;
+    let (analyst, _) = cw
+        .add_user(user("bench-analyst", Role::Analyst, "root"))
+        .await?;
+    let team = cw.add_team("bench-team", &counties[0]).await?;
+    cw.store().set_team_member(team.id, tracer.id, true).await?;
+    cw.store().set_team_member(team.id, county.id, true).await?;
+    let mut token = std::collections::HashMap::new();
+    for (role, id) in [
+        ("root supervisor", root.id),
+        ("county supervisor", county.id),
+        ("tracer", tracer.id),
+        ("analyst", analyst.id),
+    ] {
+        token.insert(role, tokens::create(&**cw.store(), role, id).await?);
+    }
+
+    let mut syn = Synthetic::new(11, chrono::Utc::now().date_naive());
+    let mut cases: Vec<Uuid> = Vec::new();
+    let mut contacts: Vec<Uuid> = Vec::new();
+    let mut rows = Vec::new();
+    for &size in sizes {
+        grow(
+            &cw,
+            &mut syn,
+            &counties,
+            &mut cases,
+            &mut contacts,
+            size,
+            contacts_per_case,
+        )
+        .await?;
+        if cases.len() >= HELD && rows.is_empty() {
+            // The tracer holds the interviews of a few cases of the oldest,
+            // so a tracer's lists have rows at every size.
+            for &c in cases.iter().take(HELD) {
+                if let Some(t) = cw.store().tasks_for_case(c).await?.first() {
+                    cw.assign_task(t.id, Some(tracer.id)).await?;
+                }
+            }
+        }
+        // Deep: a cursor at the middle of everything seeded so far.
+        let middle = |ids: &[Uuid]| ids.get(ids.len() / 2).map(|i| i.simple().to_string());
+        let deep_case = middle(&cases).unwrap_or_default();
+        let deep_contact = middle(&contacts).unwrap_or_else(|| deep_case.clone());
+        let probes = probes(&deep_case, &deep_contact);
+        let (base, server) = serve_locally(cw.clone()).await?;
+        let http = reqwest::Client::new();
+        println!("\n### {name}, {} cases\n", cases.len());
+        println!("| route | role | page | p50 ms | p95 ms | rows |");
+        println!("|---|---|---|---:|---:|---:|");
+        for p in &probes {
+            let mut ms = Vec::with_capacity(samples);
+            let mut n_rows = 0;
+            for _ in 0..samples {
+                let t = Instant::now();
+                let r = http
+                    .get(format!("{base}{}{}", p.route, p.query))
+                    .bearer_auth(&token[p.role])
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    r.status().is_success(),
+                    "{} as {}: {}",
+                    p.route,
+                    p.role,
+                    r.status()
+                );
+                let body: serde_json::Value = r.json().await?;
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                n_rows = body["items"].as_array().map_or(0, Vec::len);
+            }
+            ms.sort_by(f64::total_cmp);
+            let (p50, p95) = (
+                ms[ms.len() / 2],
+                ms[(ms.len() * 95 / 100).min(ms.len() - 1)],
+            );
+            let page = if p.query.contains("cursor") {
+                "deep"
+            } else {
+                "first"
+            };
+            println!(
+                "| {}{} | {} | {page} | {p50:.2} | {p95:.2} | {n_rows} |",
+                p.route,
+                filter_of(&p.query),
+                p.role
+            );
+            rows.push((size, p.route, p.role, redact_cursor(&p.query), p95));
+        }
+        server.abort();
+    }
+    if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last())
+        && small < large
+    {
+        println!("\n### {name}: p95 at {large} cases ÷ p95 at {small} cases\n");
+        println!("| route | role | query | ratio |");
+        println!("|---|---|---|---:|");
+        for a in rows.iter().filter(|r| r.0 == small) {
+            if let Some(b) = rows
+                .iter()
+                .find(|b| b.0 == large && (b.1, b.2, &b.3) == (a.1, a.2, &a.3))
+            {
+                println!("| {} | {} | {} | {:.2} |", a.1, a.2, a.3, b.4 / a.4);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Seeds through the real intake until `cases` holds `target` cases, each
+/// with `per_case` contacts named on it, printing progress.
+async fn grow(
+    cw: &Casework,
+    syn: &mut Synthetic,
+    counties: &[String],
+    cases: &mut Vec<Uuid>,
+    exposures: &mut Vec<Uuid>,
+    target: usize,
+    per_case: usize,
+) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let first = cases.len();
+    while cases.len() < target {
+        let n = IMPORT_BATCH.min(target - cases.len());
+        let labs: Vec<_> = (0..n)
+            .map(|i| {
+                let mut l = syn.positive_lab();
+                l.jurisdiction = Some(counties[(cases.len() + i) % counties.len()].clone());
+                l
+            })
+            .collect();
+        let made: Vec<Uuid> = cw
+            .ingest_lab_results(&labs)
+            .await
+            .iter()
+            .filter_map(|o| o.case_id)
+            .collect();
+        anyhow::ensure!(
+            made.len() == n,
+            "only {} of {n} results made cases",
+            made.len()
+        );
+        // Contacts by several callers at once, as tracers name them.
+        let mut named = tokio::task::JoinSet::new();
+        for chunk in made.chunks(made.len().div_ceil(8).max(1)) {
+            let (cw, chunk) = (cw.clone(), chunk.to_vec());
+            let contacts: Vec<_> = (0..chunk.len() * per_case)
+                .map(|_| syn.contact(chrono::Utc::now().date_naive()))
+                .collect();
+            named.spawn(async move {
+                let mut ids = Vec::with_capacity(contacts.len());
+                for (i, c) in contacts.iter().enumerate() {
+                    ids.push(
+                        cw.add_contact(chunk[i / per_case.max(1)], c)
+                            .await?
+                            .exposure_id,
+                    );
+                }
+                anyhow::Ok(ids)
+            });
+        }
+        while let Some(r) = named.join_next().await {
+            exposures.extend(r??);
+        }
+        exposures.sort_unstable();
+        cases.extend(made);
+        let done = cases.len() - first;
+        let secs = start.elapsed().as_secs_f64();
+        if done % 100_000 < IMPORT_BATCH || cases.len() == target {
+            eprintln!(
+                "  seeded {} cases, {} contacts ({:.0} cases/s)",
+                cases.len(),
+                cases.len() * per_case,
+                done as f64 / secs
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The list routes and the roles that read them, first page and deep page.
+fn probes(deep_case: &str, deep_contact: &str) -> Vec<Probe> {
+    let mut v = Vec::new();
+    let roles = ["root supervisor", "county supervisor", "tracer"];
+    for (route, filter, deep) in [
+        ("/api/v1/cases", "status=new", deep_case),
+        ("/api/v1/contacts", "status=named", deep_contact),
+    ] {
+        for role in roles {
+            for f in ["", filter] {
+                for cursor in [None, Some(deep)] {
+                    v.push(Probe {
+                        route,
+                        role,
+                        query: query(f, cursor),
+                    });
+                }
+            }
+        }
+    }
+    for cursor in [None, Some(deep_case)] {
+        v.push(Probe {
+            route: "/api/v1/line-list",
+            role: "analyst",
+            query: query("", cursor),
+        });
+        v.push(Probe {
+            route: "/api/v1/tasks",
+            role: "tracer",
+            query: query("", cursor),
+        });
+    }
+    v
+}
+
+fn query(filter: &str, cursor: Option<&str>) -> String {
+    let mut q = String::from("?limit=50");
+    if !filter.is_empty() {
+        q.push('&');
+        q.push_str(filter);
+    }
+    if let Some(c) = cursor {
+        q.push_str("&cursor=");
+        q.push_str(c);
+    }
+    q
+}
+
+fn filter_of(query: &str) -> String {
+    query
+        .split(['?', '&'])
+        .find(|p| p.starts_with("status="))
+        .map(|f| format!(" ({f})"))
+        .unwrap_or_default()
+}
+
+fn redact_cursor(query: &str) -> String {
+    query
+        .split('&')
+        .map(|p| {
+            if p.starts_with("cursor=") {
+                "cursor=deep"
+            } else {
+                p
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
