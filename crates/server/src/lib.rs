@@ -5,6 +5,7 @@
 //! logs or returns request bodies.
 
 mod api;
+pub mod assembly;
 pub mod auth;
 mod error;
 mod extract;
@@ -18,6 +19,7 @@ mod routing;
 pub mod tls;
 pub mod tokens;
 
+pub use assembly::{App, Jobs, RoutingSetup};
 pub use error::ApiError;
 pub use metrics::Metrics;
 

@@ -25,6 +25,9 @@ use rows::*;
 /// 32,766-parameter limit for our widest table (19 columns).
 const CHUNK: usize = 500;
 
+/// SQLite has no `LATERAL`; it keeps `CROSS JOIN` order instead.
+const LATERAL_JOINS: bool = false;
+
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
@@ -57,12 +60,16 @@ fn full_scans(steps: &[(i64, i64, String)]) -> Vec<String> {
         .filter(|(_, _, d)| d.strip_prefix("SCAN ").is_some_and(|rest| !derived(rest)))
         .map(|(_, _, d)| d.clone())
         .collect();
-    // A search bounded only by the page cursor walks the table from there.
+    // A search bounded only by the page cursor walks the table from there;
+    // one bounded only by a status walks that status (most of a table).
     found.extend(
         steps
             .iter()
             .filter(|(_, _, d)| {
-                d.starts_with("SEARCH ") && (d.ends_with("(id<?)") || d.ends_with("(id>?)"))
+                d.starts_with("SEARCH ")
+                    && ["(id<?)", "(id>?)", "(status=?)", "(status=? AND id<?)"]
+                        .iter()
+                        .any(|only| d.ends_with(only))
             })
             .map(|(_, _, d)| d.clone()),
     );

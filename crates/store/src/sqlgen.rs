@@ -12,7 +12,8 @@ pub enum Holders<'a> {
 
 /// Expands insert, match, intake and list helpers for a sqlx database.
 /// The caller must have in scope: `err(sqlx::Error) -> StoreError`, `CHUNK`,
-/// and the column lists of `tracedesk_store::sqlrows`.
+/// `LATERAL_JOINS` (whether the database has `LATERAL`), and the column
+/// lists of `tracedesk_store::sqlrows`.
 #[macro_export]
 macro_rules! sql_common {
     ($db:ty) => {
@@ -423,50 +424,43 @@ macro_rules! sql_common {
         /// A scope is not one `OR` over the whole table (which no index
         /// serves): it is a union of *arms* — one per jurisdiction, read
         /// newest first through `(jurisdiction[, status], id)` and cut at the
-        /// page size, and one for the records held through tasks, reached
-        /// from the holders' tasks — merged and cut again. Every arm reads at
-        /// most a page, so a page costs the same at any table size.
+        /// page size, and one for the records held through tasks, read from
+        /// the holders' active tasks to their persons' records — merged and
+        /// cut again. Every arm reads at most a page (or the few held
+        /// records), so a page costs the same at any table size.
         fn cases_query<'a>(prefix: &str, f: &'a CaseFilter) -> QueryBuilder<'a, $db> {
-            let filters = |q: &mut QueryBuilder<'a, $db>| {
+            let filters = move |q: &mut QueryBuilder<'a, $db>, t: &str| {
                 if let Some(s) = &f.status {
-                    q.push(" AND status = ").push_bind(s);
+                    q.push(format!(" AND {t}.status = ")).push_bind(s);
                 }
                 if let Some(p) = f.person_id {
-                    q.push(" AND person_id = ").push_bind(p);
+                    q.push(format!(" AND {t}.person_id = ")).push_bind(p);
                 }
                 if let Some(d) = f.report_from {
-                    q.push(" AND report_date >= ").push_bind(d);
+                    q.push(format!(" AND {t}.report_date >= ")).push_bind(d);
                 }
                 if let Some(d) = f.report_to {
-                    q.push(" AND report_date <= ").push_bind(d);
+                    q.push(format!(" AND {t}.report_date <= ")).push_bind(d);
                 }
                 if let Some(b) = f.before {
-                    q.push(" AND id < ").push_bind(b);
+                    q.push(format!(" AND {t}.id < ")).push_bind(b);
                 }
             };
-            let arm = ScopedArms {
+            let arms = ScopedArms {
                 table: "cases",
                 columns: CASE_COLUMNS,
-                jurisdiction: "jurisdiction",
+                person: "person_id",
                 limit: f.limit,
                 // One person's cases are few: one indexed read, scope as a filter.
                 narrow: f.person_id.is_some(),
                 named_by_held_cases: false,
             };
-            let held = |q: &mut QueryBuilder<'a, $db>, who: tracedesk_store::sqlgen::Holders<'a>| {
-                push_held_in(q, "person_id", "cases.person_id", "cases.jurisdiction", who);
-            };
             let mut q = QueryBuilder::<$db>::new(prefix.to_string());
-            arm.push(&mut q, f.scope.as_ref(), filters, |q, scope| match scope {
-                ScopeArm::Held(who) => held(q, who),
-                ScopeArm::CasesHeldBy(_) => {
-                    q.push("1=0");
-                }
-            });
+            arms.push(&mut q, f.scope.as_ref(), filters);
             q
         }
 
-        /// One arm of a scoped list: which records through tasks.
+        /// One arm of a scoped list reached through tasks.
         #[derive(Clone, Copy)]
         enum ScopeArm<'a> {
             /// Records whose person is held (in the record's jurisdiction).
@@ -479,7 +473,8 @@ macro_rules! sql_common {
         struct ScopedArms {
             table: &'static str,
             columns: &'static str,
-            jurisdiction: &'static str,
+            /// The column naming the person a task holds.
+            person: &'static str,
             limit: u32,
             /// A selective filter (one person, one case) is set: one indexed
             /// read with the scope as a plain condition.
@@ -493,15 +488,20 @@ macro_rules! sql_common {
                 &self,
                 q: &mut QueryBuilder<'a, $db>,
                 scope: Option<&'a ListScope>,
-                filters: impl Fn(&mut QueryBuilder<'a, $db>),
-                held: impl Fn(&mut QueryBuilder<'a, $db>, ScopeArm<'a>),
+                filters: impl Fn(&mut QueryBuilder<'a, $db>, &str),
             ) {
                 use tracedesk_store::sqlgen::Holders;
-                let (t, cols, limit) = (self.table, self.columns, i64::from(self.limit));
+                let (t, limit) = (self.table, i64::from(self.limit));
+                let cols = self.columns;
+                let qualified = cols
+                    .split(", ")
+                    .map(|c| format!("{t}.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let (jurisdictions, arms): (&[String], Vec<ScopeArm<'a>>) = match scope {
                     None => {
                         q.push(format!("SELECT {cols} FROM {t} WHERE 1=1"));
-                        filters(q);
+                        filters(q, t);
                         q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
                         return;
                     }
@@ -521,18 +521,19 @@ macro_rules! sql_common {
                         (jurisdictions.as_slice(), arms)
                     }
                 };
+                if jurisdictions.is_empty() && arms.is_empty() {
+                    q.push(format!("SELECT {cols} FROM {t} WHERE 1=0"));
+                    return;
+                }
                 if self.narrow {
                     q.push(format!("SELECT {cols} FROM {t} WHERE 1=1"));
-                    filters(q);
+                    filters(q, t);
                     q.push(" AND (");
-                    if jurisdictions.is_empty() && arms.is_empty() {
-                        q.push("1=0");
-                    }
                     let mut first = true;
                     if !jurisdictions.is_empty() {
                         // `|| ''` keeps the planner on the selective filter's
                         // index: the jurisdiction's would read its whole range.
-                        q.push(format!("({t}.{} || '') IN (", self.jurisdiction));
+                        q.push(format!("({t}.jurisdiction || '') IN ("));
                         push_strs(q, jurisdictions);
                         q.push(")");
                         first = false;
@@ -542,38 +543,103 @@ macro_rules! sql_common {
                             q.push(" OR ");
                         }
                         first = false;
-                        held(q, *a);
+                        match *a {
+                            ScopeArm::Held(who) => push_held_in(
+                                q,
+                                self.person,
+                                &format!("{t}.{}", self.person),
+                                &format!("{t}.jurisdiction"),
+                                who,
+                            ),
+                            ScopeArm::CasesHeldBy(u) => {
+                                q.push("case_id IN (SELECT c.id FROM cases c WHERE ");
+                                push_held_in(q, "c.person_id", "c.person_id", "c.jurisdiction", Holders::One(u));
+                                q.push(")");
+                            }
+                        }
                     }
                     q.push(") ORDER BY id DESC LIMIT ").push_bind(limit);
                     return;
                 }
-                if jurisdictions.is_empty() && arms.is_empty() {
-                    q.push(format!("SELECT {cols} FROM {t} WHERE 1=0"));
-                    return;
-                }
                 q.push(format!("SELECT {cols} FROM ("));
                 let mut n = 0;
-                let mut open = |q: &mut QueryBuilder<'a, $db>| {
+                let mut open = |q: &mut QueryBuilder<'a, $db>, from: &str| {
                     if n > 0 {
                         q.push(" UNION ");
                     }
-                    q.push(format!("SELECT * FROM (SELECT {cols} FROM {t} WHERE "));
                     n += 1;
+                    q.push(format!("SELECT * FROM (SELECT {qualified} FROM {from} WHERE "));
                     n
                 };
+                let close = |q: &mut QueryBuilder<'a, $db>, i: usize| {
+                    q.push(format!(" ORDER BY {t}.id DESC LIMIT ")).push_bind(limit);
+                    q.push(format!(") AS arm{i}"));
+                };
                 for j in jurisdictions {
-                    let i = open(q);
-                    q.push(format!("{} = ", self.jurisdiction)).push_bind(j);
-                    filters(q);
-                    q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
-                    q.push(format!(") AS arm{i}"));
+                    let i = open(q, t);
+                    q.push(format!("{t}.jurisdiction = ")).push_bind(j);
+                    filters(q, t);
+                    close(q, i);
                 }
+                // Held records are read from the holders' tasks, never by
+                // walking the table (a status or date filter must not turn the
+                // read around): PostgreSQL per held person (`LATERAL`), SQLite
+                // in `CROSS JOIN` order, which it keeps.
                 for a in arms {
-                    let i = open(q);
-                    held(q, a);
-                    filters(q);
-                    q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
-                    q.push(format!(") AS arm{i}"));
+                    n += 1;
+                    if n > 1 {
+                        q.push(" UNION ");
+                    }
+                    let records = match a {
+                        ScopeArm::Held(_) => format!(
+                            "{t} WHERE {t}.{} = h.person_id AND {t}.jurisdiction = h.jurisdiction",
+                            self.person
+                        ),
+                        ScopeArm::CasesHeldBy(_) => format!(
+                            "cases c CROSS JOIN {t} WHERE c.person_id = h.person_id \
+                             AND c.jurisdiction = h.jurisdiction AND {t}.case_id = c.id"
+                        ),
+                    };
+                    let holders = |q: &mut QueryBuilder<'a, $db>| {
+                        q.push(format!("h.status IN ({ACTIVE_TASK_STATUSES}) AND "));
+                        match a {
+                            ScopeArm::Held(Holders::One(u)) | ScopeArm::CasesHeldBy(u) => {
+                                q.push("h.assignee_id = ").push_bind(u);
+                            }
+                            ScopeArm::Held(Holders::Any(users)) => {
+                                q.push("h.assignee_id IN (");
+                                push_ids(q, users);
+                                q.push(")");
+                            }
+                        }
+                    };
+                    if LATERAL_JOINS {
+                        let (set, per) = match a {
+                            ScopeArm::Held(_) => (
+                                "SELECT DISTINCT h.person_id AS p, h.jurisdiction AS j FROM tasks h WHERE ",
+                                format!("{t} WHERE {t}.{} = hs.p AND {t}.jurisdiction = hs.j", self.person),
+                            ),
+                            ScopeArm::CasesHeldBy(_) => (
+                                "SELECT DISTINCT c.id AS p FROM tasks h CROSS JOIN cases c \
+                                 WHERE c.person_id = h.person_id AND c.jurisdiction = h.jurisdiction AND ",
+                                format!("{t} WHERE {t}.case_id = hs.p"),
+                            ),
+                        };
+                        q.push(format!("SELECT * FROM (SELECT held.* FROM ({set}"));
+                        holders(q);
+                        q.push(format!(") AS hs CROSS JOIN LATERAL (SELECT {qualified} FROM {per}"));
+                        filters(q, t);
+                        q.push(format!(" ORDER BY {t}.id DESC LIMIT ")).push_bind(limit);
+                        q.push(") AS held ORDER BY held.id DESC LIMIT ").push_bind(limit);
+                        q.push(format!(") AS arm{n}"));
+                    } else {
+                        q.push(format!(
+                            "SELECT * FROM (SELECT {qualified} FROM tasks h CROSS JOIN {records} AND "
+                        ));
+                        holders(q);
+                        filters(q, t);
+                        close(q, n);
+                    }
                 }
                 q.push(") AS page ORDER BY id DESC LIMIT ").push_bind(limit);
             }
@@ -665,46 +731,30 @@ macro_rules! sql_common {
 
         /// The SQL of a contact-record list page; arms as in `cases_query`.
         fn exposures_query<'a>(prefix: &str, f: &'a ExposureFilter) -> QueryBuilder<'a, $db> {
-            use tracedesk_store::sqlgen::Holders;
-            let filters = |q: &mut QueryBuilder<'a, $db>| {
+            let filters = move |q: &mut QueryBuilder<'a, $db>, t: &str| {
                 if let Some(c) = f.case_id {
-                    q.push(" AND case_id = ").push_bind(c);
+                    q.push(format!(" AND {t}.case_id = ")).push_bind(c);
                 }
                 if let Some(p) = f.contact_person_id {
-                    q.push(" AND contact_person_id = ").push_bind(p);
+                    q.push(format!(" AND {t}.contact_person_id = ")).push_bind(p);
                 }
                 if let Some(s) = &f.status {
-                    q.push(" AND status = ").push_bind(s);
+                    q.push(format!(" AND {t}.status = ")).push_bind(s);
                 }
                 if let Some(b) = f.before {
-                    q.push(" AND id < ").push_bind(b);
+                    q.push(format!(" AND {t}.id < ")).push_bind(b);
                 }
             };
             let arms = ScopedArms {
                 table: "exposures",
                 columns: EXPOSURE_COLUMNS,
-                jurisdiction: "jurisdiction",
+                person: "contact_person_id",
                 limit: f.limit,
                 narrow: f.case_id.is_some() || f.contact_person_id.is_some(),
                 named_by_held_cases: true,
             };
             let mut q = QueryBuilder::<$db>::new(prefix.to_string());
-            arms.push(&mut q, f.scope.as_ref(), filters, |q, arm| match arm {
-                ScopeArm::Held(who) => push_held_in(
-                    q,
-                    "contact_person_id",
-                    "exposures.contact_person_id",
-                    "exposures.jurisdiction",
-                    who,
-                ),
-                // Contact records named by a case the tracer holds, in that
-                // case's jurisdiction: from their tasks to the cases.
-                ScopeArm::CasesHeldBy(u) => {
-                    q.push("case_id IN (SELECT c.id FROM cases c WHERE ");
-                    push_held_in(q, "c.person_id", "c.person_id", "c.jurisdiction", Holders::One(u));
-                    q.push(")");
-                }
-            });
+            arms.push(&mut q, f.scope.as_ref(), filters);
             q
         }
 

@@ -208,29 +208,24 @@ async fn reads(
         t.await??;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    server.abort();
+    drop(server);
     Ok((done.load(Ordering::Relaxed), elapsed))
 }
 
-/// Serves `cw` on a free local port for a bench; returns its base URL and
-/// the server task (abort it when done).
+/// Serves `cw` on a free local port for a bench, as `serve` assembles it
+/// (without routing); returns its base URL and the running server (dropping
+/// it stops the server).
 pub async fn serve_locally(
     cw: Casework,
-) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    let app = tracedesk_server::app(
+) -> anyhow::Result<(String, tracedesk_server::assembly::Running)> {
+    let app = tracedesk_server::App::start(
         cw,
         ServerSettings {
             body_limit: 1 << 20,
             max_batch: 100,
             ..ServerSettings::default()
         },
+        tracedesk_server::Jobs::default(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(tracedesk_server::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
-    Ok((base, server))
+    Ok(app.spawn_local().await?)
 }

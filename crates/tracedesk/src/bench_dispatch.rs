@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracedesk_casework::auditor::Auditor;
-use tracedesk_casework::dispatch::Dispatch;
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{Casework, NewUser, Settings};
 use tracedesk_routing::{Event, Workspace};
@@ -100,18 +99,30 @@ async fn backend(
         None => Auditor::new(store.clone(), key).await?,
     };
     let cw = Casework::new(store.clone(), vault.clone(), Settings::default()).with_auditor(auditor);
-    let dispatch = Dispatch::open(
-        store.clone(),
-        vault,
-        Workspace::public_health(),
-        Arc::new(|| chrono::Utc::now().timestamp_millis()),
-    )
-    .await?;
-    let cw = cw.with_dispatch(dispatch.clone());
-    let feeding = tokio::spawn(tracedesk_casework::task_feed::feed(
+    // As `serve` assembles it: routing led from the leader loop.
+    let app = tracedesk_server::App::start(
         cw.clone(),
-        dispatch.clone(),
-    ));
+        tracedesk_server::ServerSettings {
+            body_limit: 1 << 20,
+            max_batch: 100,
+            ..Default::default()
+        },
+        tracedesk_server::Jobs {
+            routing: Some(tracedesk_server::RoutingSetup {
+                workspace: Workspace::public_health(),
+                clock: Arc::new(|| chrono::Utc::now().timestamp_millis()),
+                advertise: "http://127.0.0.1".into(),
+            }),
+            ..Default::default()
+        },
+    );
+    anyhow::ensure!(
+        app.leading(Duration::from_secs(30)).await,
+        "routing did not start"
+    );
+    let dispatch = cw
+        .dispatch()
+        .ok_or_else(|| anyhow::anyhow!("routing stopped"))?;
     let (sup, _) = crate::demo::service_supervisor(&cw, "bench-supervisor").await?;
     let sup_token = tokens::create(&*store, "bench-sup", sup).await?;
     let mut crew = Vec::new();
@@ -139,7 +150,7 @@ async fn backend(
             .await?;
         crew.push((v.id, token));
     }
-    let (base, server) = crate::bench_audit::serve_locally(cw.clone()).await?;
+    let (base, server) = app.spawn_local().await?;
     let http = reqwest::Client::new();
     // When each task was sent, and when its offer arrived on a stream; the
     // server chooses task ids, so an offer can arrive before its creator
@@ -247,7 +258,7 @@ async fn backend(
     for c in crew_tasks {
         c.await??;
     }
-    server.abort();
+    drop(server);
 
     // Case work's hand-off: positive results recorded in batches, then
     // the feed routes their case interviews (no worker here takes them, so
@@ -273,7 +284,6 @@ async fn backend(
     }
     // From the first result sent to the last interview routed.
     let handoff_s = t0.elapsed().as_secs_f64();
-    feeding.abort();
     if let Some(a) = cw.auditor() {
         a.flush().await?;
     }

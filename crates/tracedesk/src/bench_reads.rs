@@ -189,7 +189,7 @@ async fn backend(
             );
             rows.push((size, p.route, p.role, redact_cursor(&p.query), p95));
         }
-        server.abort();
+        drop(server);
     }
     if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last())
         && small < large

@@ -413,11 +413,15 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
     };
     let workspace = config.routing_workspace()?;
     let cw = runtime::open_serving(config).await?;
-    let routing_cw = cw.clone();
-    let closing = cw.clone();
-    let auditor = cw.auditor().cloned();
-    let purger = crate::retention_cmd::spawn_daily(cw.clone(), config.retention);
-    let app = tracedesk_server::app(
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // Route tasks whenever this node holds the lead (always, on SQLite);
+    // otherwise forward routing requests to the node that does.
+    let advertise = config
+        .advertise_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let app = tracedesk_server::App::start(
         cw,
         ServerSettings {
             body_limit: config.body_limit_bytes,
@@ -431,22 +435,17 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
                 }
             }),
         },
+        tracedesk_server::Jobs {
+            routing: Some(tracedesk_server::RoutingSetup {
+                workspace,
+                clock: Arc::new(|| chrono::Utc::now().timestamp_millis()),
+                advertise,
+            }),
+            retention: Some(config.retention),
+            checkpoint_every: Some(std::time::Duration::from_secs(10)),
+        },
     );
-    let addr = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, database = %config.database_label(), "tracedesk listening");
-    // Route tasks whenever this node holds the lead (always, on SQLite);
-    // otherwise forward routing requests to the node that does.
-    let advertise = config
-        .advertise_url
-        .clone()
-        .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let leading = tokio::spawn(tracedesk_casework::dispatch::lead(
-        routing_cw,
-        workspace,
-        Arc::new(|| chrono::Utc::now().timestamp_millis()),
-        advertise,
-    ));
     if let Some(b) = banner {
         println!("{b}");
     } else {
@@ -455,37 +454,9 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             config.database_label()
         );
     }
-    // Sign the log's head every 10 s while entries arrive, and at shutdown.
-    let ticker = auditor.clone().map(|a| {
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
-            loop {
-                every.tick().await;
-                if let Err(e) = a.checkpoint().await {
-                    tracing::warn!(error = %e, "audit checkpoint failed");
-                }
-            }
-        })
-    });
-    // Live streams end when the server stops, so it can finish.
-    let stopping = async move {
-        shutdown_signal().await;
-        if let Some(d) = closing.dispatch() {
-            d.close();
-        }
-    };
-    match tls {
-        Some(t) => tracedesk_server::tls::serve(listener, app, t, stopping).await?,
-        None => tracedesk_server::serve(listener, app, stopping).await?,
-    }
-    purger.abort();
-    leading.abort();
-    if let Some(t) = ticker {
-        t.abort();
-    }
-    if let Some(a) = auditor {
-        a.checkpoint().await?;
-    }
+    app.serve(listener, tls, shutdown_signal())
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!("tracedesk stopped");
     Ok(())
 }

@@ -84,29 +84,3 @@ async fn checkpoint(cw: &Casework) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-/// Runs the retention purge a minute after start and then daily, for
-/// `serve`. Several nodes may run it: a purged person is no longer a
-/// candidate, so the runs do not conflict.
-pub fn spawn_daily(
-    cw: Casework,
-    policy: tracedesk_casework::retention::RetentionPolicy,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
-        loop {
-            every.tick().await;
-            match cw.purge(Some(policy), false, "retention-job", |_| {}).await {
-                Ok(r) => tracing::info!(
-                    persons = r.persons,
-                    cases = r.cases,
-                    lab_results = r.lab_results,
-                    exposures = r.exposures,
-                    "retention purge done"
-                ),
-                Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying tomorrow"),
-            }
-        }
-    })
-}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use tracedesk_casework::{AuthPolicy, Casework, NewUser, Settings};
 use tracedesk_identity::Role;
-use tracedesk_server::{ServerSettings, app, serve, tokens};
+use tracedesk_server::{App, Jobs, RoutingSetup, ServerSettings, tokens};
 use tracedesk_store::Store;
 use tracedesk_store_sqlite::SqliteStore;
 use tracedesk_vault::Vault;
@@ -23,6 +23,8 @@ pub struct Harness {
     /// Seconds added to the real clock, for expiry tests.
     pub offset: Arc<AtomicI64>,
     pub dir: Arc<tempfile::TempDir>,
+    /// The server and its jobs; they stop when the last clone drops.
+    pub running: Arc<tracedesk_server::assembly::Running>,
 }
 
 pub async fn spawn(auth: AuthPolicy) -> Harness {
@@ -75,25 +77,21 @@ async fn start(
             cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
         }
     }
-    let cw = if let Some(workspace) = routing.clone() {
+    let routing_clock = {
         let o = offset.clone();
-        let d = tracedesk_casework::dispatch::Dispatch::open(
-            store.clone(),
-            cw.vault().clone(),
-            workspace,
-            Arc::new(move || Utc::now().timestamp_millis() + o.load(Ordering::Relaxed) * 1000),
-        )
-        .await
-        .unwrap();
-        // As `serve` does: case-work tasks go to routing as they are made.
-        tokio::spawn(tracedesk_casework::task_feed::feed(cw.clone(), d.clone()));
-        cw.with_dispatch(d)
-    } else {
-        cw
+        Arc::new(move || Utc::now().timestamp_millis() + o.load(Ordering::Relaxed) * 1000)
     };
-    let (base, _) = listen(cw.clone(), auth).await;
+    let (base, running) = listen_with(
+        cw.clone(),
+        auth,
+        routing
+            .clone()
+            .map(|w| (w, routing_clock as tracedesk_casework::dispatch::Millis)),
+    )
+    .await;
     Harness {
         base,
+        running: Arc::new(running),
         http: reqwest::Client::new(),
         store,
         cw,
@@ -103,28 +101,49 @@ async fn start(
     }
 }
 
-/// Serves `cw` on a free local port with the tests' limits; returns its
-/// base URL and the server task.
-pub async fn listen(
+/// The tests' limits.
+fn settings(auth: AuthPolicy) -> ServerSettings {
+    ServerSettings {
+        body_limit: 64 * 1024,
+        max_batch: 100,
+        auth,
+        secure_cookies: false,
+        rate_limit: None,
+    }
+}
+
+/// Serves `cw` on a free local port as `serve` assembles it (`App`), the
+/// routing leader loop included when a workspace is given (and waited for
+/// until it leads, or a PostgreSQL node may follow); returns its base URL
+/// and the running server.
+pub async fn listen_with(
     cw: Casework,
     auth: AuthPolicy,
-) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    routing: Option<(
+        tracedesk_routing::Workspace,
+        tracedesk_casework::dispatch::Millis,
+    )>,
+) -> (String, tracedesk_server::assembly::Running) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(
+    let leads = routing.is_some();
+    let app = App::start(
         cw,
-        ServerSettings {
-            body_limit: 64 * 1024,
-            max_batch: 100,
-            auth,
-            secure_cookies: false,
-            rate_limit: None,
+        settings(auth),
+        Jobs {
+            routing: routing.map(|(workspace, clock)| RoutingSetup {
+                workspace,
+                clock,
+                advertise: base.clone(),
+            }),
+            ..Jobs::default()
         },
     );
-    (
-        base,
-        tokio::spawn(serve(listener, router, std::future::pending())),
-    )
+    if leads {
+        // SQLite grants the lease at once; wait for the engine to be rebuilt.
+        app.leading(std::time::Duration::from_secs(2)).await;
+    }
+    (base, app.spawn_on(listener))
 }
 
 impl Harness {

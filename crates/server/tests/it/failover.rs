@@ -19,8 +19,7 @@ use tracedesk_vault::Vault;
 struct Node {
     base: String,
     cw: Casework,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    lead: tokio::task::JoinHandle<()>,
+    running: Option<tracedesk_server::assembly::Running>,
 }
 
 async fn node(url: &str, key: &std::path::Path) -> Node {
@@ -28,18 +27,19 @@ async fn node(url: &str, key: &std::path::Path) -> Node {
     store.migrate().await.unwrap();
     let (vault, _) = Vault::open_or_create(key).unwrap();
     let cw = Casework::new(store, Arc::new(vault), Settings::default());
-    let (base, server) = crate::common::listen(cw.clone(), Default::default()).await;
-    let lead = tokio::spawn(tracedesk_casework::dispatch::lead(
+    let (base, running) = crate::common::listen_with(
         cw.clone(),
-        tracedesk_routing::Workspace::public_health(),
-        Arc::new(|| chrono::Utc::now().timestamp_millis()),
-        base.clone(),
-    ));
+        Default::default(),
+        Some((
+            tracedesk_routing::Workspace::public_health(),
+            Arc::new(|| chrono::Utc::now().timestamp_millis()),
+        )),
+    )
+    .await;
     Node {
         base,
         cw,
-        server,
-        lead,
+        running: Some(running),
     }
 }
 
@@ -80,7 +80,7 @@ async fn the_lead_passes_on_when_the_leader_dies() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("master.key");
-    let a = node(&url, &key).await;
+    let mut a = node(&url, &key).await;
     until_leads(&a, Duration::from_secs(10)).await;
     let b = node(&url, &key).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -166,8 +166,7 @@ async fn the_lead_passes_on_when_the_leader_dies() {
     );
 
     // The leader dies.
-    a.lead.abort();
-    a.server.abort();
+    a.running.take();
     let took = until_leads(&b, Duration::from_secs(15)).await;
     eprintln!("the lead passed on in {took:?}");
 

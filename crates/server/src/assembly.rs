@@ -1,0 +1,200 @@
+//! One way to put a running tracedesk together: case work → router →
+//! background jobs (the routing leader loop, the audit checkpoint timer, the
+//! daily retention purge). `serve`, `demo`, every bench and the test harness
+//! start the same [`App`], so tests run what production runs.
+
+use crate::{ServerSettings, app};
+use axum::Router;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tracedesk_casework::Casework;
+use tracedesk_casework::retention::RetentionPolicy;
+
+/// A failure to serve or to sign the log's head at shutdown.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Routing on this node: lead whenever the lease allows.
+#[derive(Clone)]
+pub struct RoutingSetup {
+    pub workspace: tracedesk_routing::Workspace,
+    /// Routing's clock in milliseconds (tests move it).
+    pub clock: tracedesk_casework::dispatch::Millis,
+    /// The URL other nodes forward routing requests to while this one leads.
+    pub advertise: String,
+}
+
+/// What runs beside the router.
+#[derive(Clone, Default)]
+pub struct Jobs {
+    pub routing: Option<RoutingSetup>,
+    /// Purge by this policy once a day (first a minute after start).
+    pub retention: Option<RetentionPolicy>,
+    /// Sign the audit log's head this often while entries arrive, and once
+    /// at shutdown.
+    pub checkpoint_every: Option<Duration>,
+}
+
+/// A started application: its router and its background jobs.
+pub struct App {
+    cw: Casework,
+    router: Router,
+    jobs: Vec<JoinHandle<()>>,
+}
+
+impl App {
+    /// Builds the router over `cw` and starts the jobs.
+    pub fn start(cw: Casework, settings: ServerSettings, jobs: Jobs) -> App {
+        let router = app(cw.clone(), settings);
+        let mut running = Vec::new();
+        if let Some(r) = jobs.routing {
+            running.push(tokio::spawn(tracedesk_casework::dispatch::lead(
+                cw.clone(),
+                r.workspace,
+                r.clock,
+                r.advertise,
+            )));
+        }
+        if let Some(policy) = jobs.retention {
+            running.push(daily_purge(cw.clone(), policy));
+        }
+        if let (Some(every), Some(a)) = (jobs.checkpoint_every, cw.auditor().cloned()) {
+            running.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = a.checkpoint().await {
+                        tracing::warn!(error = %e, "audit checkpoint failed");
+                    }
+                }
+            }));
+        }
+        App {
+            cw,
+            router,
+            jobs: running,
+        }
+    }
+
+    pub fn casework(&self) -> &Casework {
+        &self.cw
+    }
+
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Resolves once this node routes (at once on SQLite; on PostgreSQL when
+    /// it holds the lease), or after `limit`; says which.
+    pub async fn leading(&self, limit: Duration) -> bool {
+        let until = tokio::time::Instant::now() + limit;
+        while self.cw.dispatch().is_none() {
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Serves on `listener` (HTTPS when `tls` is given) until `shutdown`
+    /// resolves; then ends live streams, stops the jobs and signs the log's
+    /// head.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), BoxError> {
+        let closing = self.cw.clone();
+        // Live streams end when the server stops, so it can finish.
+        let stopping = async move {
+            shutdown.await;
+            if let Some(d) = closing.dispatch() {
+                d.close();
+            }
+        };
+        let router = self.router.clone();
+        match tls {
+            Some(t) => crate::tls::serve(listener, router, t, stopping).await?,
+            None => crate::serve(listener, router, stopping).await?,
+        }
+        self.stop().await
+    }
+
+    /// Stops the jobs and signs the audit log's head.
+    pub async fn stop(mut self) -> Result<(), BoxError> {
+        for j in self.jobs.drain(..) {
+            j.abort();
+        }
+        if let Some(a) = self.cw.auditor() {
+            a.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    /// Serves on a free local port in the background (tests and benches);
+    /// gives its base URL. The jobs stop when the returned handle drops.
+    pub async fn spawn_local(self) -> std::io::Result<(String, Running)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        Ok((base, self.spawn_on(listener)))
+    }
+
+    /// Serves on `listener` in the background; the jobs stop when the
+    /// returned handle drops.
+    pub fn spawn_on(mut self, listener: tokio::net::TcpListener) -> Running {
+        let server = tokio::spawn(crate::serve(
+            listener,
+            self.router.clone(),
+            std::future::pending(),
+        ));
+        let jobs = std::mem::take(&mut self.jobs);
+        Running { server, jobs }
+    }
+}
+
+impl Drop for App {
+    /// An app dropped without `stop` leaves nothing running behind it.
+    fn drop(&mut self) {
+        for j in &self.jobs {
+            j.abort();
+        }
+    }
+}
+
+/// A server started by [`App::spawn_local`]; dropping it stops everything.
+pub struct Running {
+    server: JoinHandle<std::io::Result<()>>,
+    jobs: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+        for j in &self.jobs {
+            j.abort();
+        }
+    }
+}
+
+fn daily_purge(cw: Casework, policy: RetentionPolicy) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let mut every = tokio::time::interval(Duration::from_secs(24 * 3600));
+        loop {
+            every.tick().await;
+            match cw.purge(Some(policy), false, "retention-job", |_| {}).await {
+                Ok(r) => tracing::info!(
+                    persons = r.persons,
+                    cases = r.cases,
+                    lab_results = r.lab_results,
+                    exposures = r.exposures,
+                    "retention purge done"
+                ),
+                Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying tomorrow"),
+            }
+        }
+    })
+}
