@@ -17,6 +17,7 @@ pub mod linelist;
 pub mod retention;
 pub mod rotation;
 mod seal;
+mod signin;
 mod staff;
 pub mod synthetic;
 pub mod task_feed;
@@ -25,6 +26,7 @@ mod views;
 pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, ContactPatch, LabResultInput, PersonSearch};
 pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cursor};
+pub use signin::TokenHolder;
 pub use staff::{
     AuthPolicy, BREAK_GLASS_HOURS, BreakGlassView, NewUser, UserView, normalize_username,
 };
@@ -176,11 +178,11 @@ impl Casework {
         self
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    pub fn vault(&self) -> &Arc<Vault> {
+    pub(crate) fn vault(&self) -> &Arc<Vault> {
         &self.vault
     }
 

@@ -452,6 +452,42 @@ impl Casework {
             .ok_or(CaseworkError::NotFound("team"))
     }
 
+    /// Adds (`member`) or removes `user` from `team`.
+    pub async fn set_team_member(
+        &self,
+        team: Uuid,
+        user: Uuid,
+        member: bool,
+    ) -> Result<(), CaseworkError> {
+        Ok(self.store.set_team_member(team, user, member).await?)
+    }
+
+    /// Every team with its members' ids.
+    pub async fn teams(&self) -> Result<Vec<(TeamRow, Vec<Uuid>)>, CaseworkError> {
+        let members = self.store.team_memberships().await?;
+        Ok(self
+            .store
+            .list_teams()
+            .await?
+            .into_iter()
+            .map(|t| {
+                let ids = members
+                    .iter()
+                    .filter(|(team, _)| *team == t.id)
+                    .map(|(_, u)| *u)
+                    .collect();
+                (t, ids)
+            })
+            .collect())
+    }
+
+    /// The jurisdiction tree's rows, by code.
+    pub async fn jurisdiction_rows(
+        &self,
+    ) -> Result<Vec<tracedesk_store::JurisdictionRow>, CaseworkError> {
+        Ok(self.store.list_jurisdictions().await?)
+    }
+
     // --- access ---
 
     /// The user as access decisions see them.

@@ -226,3 +226,34 @@ impl Casework {
         })
     }
 }
+
+impl Casework {
+    /// A case's row, unopened: what an access check reads (jurisdiction,
+    /// person) before anything is opened.
+    pub async fn case_row(&self, id: Uuid) -> Result<Option<CaseRow>, CaseworkError> {
+        Ok(self.store.get_case(id).await?)
+    }
+
+    /// A contact record's row, unopened (see [`Casework::case_row`]).
+    pub async fn exposure_row(&self, id: Uuid) -> Result<Option<ExposureRow>, CaseworkError> {
+        Ok(self.store.get_exposure(id).await?)
+    }
+
+    /// A task's row (ids, kind, status, schedule; no PHI).
+    pub async fn task_row(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<tracedesk_store::TaskRow>, CaseworkError> {
+        Ok(self.store.get_task(id).await?)
+    }
+}
+
+impl Casework {
+    /// The tasks of a case and of the contact records it named.
+    pub async fn tasks_for_case(
+        &self,
+        case: Uuid,
+    ) -> Result<Vec<tracedesk_store::TaskRow>, CaseworkError> {
+        Ok(self.store.tasks_for_case(case).await?)
+    }
+}

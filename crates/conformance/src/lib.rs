@@ -1,8 +1,9 @@
 //! The behaviour every store backend must show, run unchanged against each.
 //!
-//! Backends call [`run_all`] from their own integration test with a fresh,
-//! empty database. Scenarios go through `Casework`, so they test the store
-//! the way the product uses it: sealed rows in, the same answers out.
+//! Backends expand [`conformance_tests!`] in their own integration test:
+//! one test per scenario, each on a fresh, empty database of its own.
+//! Scenarios go through `Casework`, so they test the store the way the
+//! product uses it: sealed rows in, the same answers out.
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use std::sync::Arc;
@@ -47,44 +48,92 @@ fn lab(
     }
 }
 
-/// Runs every scenario in order against one fresh database.
-pub async fn run_all(store: Arc<dyn Store>) {
+/// What a scenario works with: case work over a fresh, migrated store, and
+/// the store and vault beneath it (which only tests may touch directly).
+pub struct Fixture {
+    pub cw: Casework,
+    pub store: Arc<dyn Store>,
+    pub vault: Arc<Vault>,
+    /// The keyring's directory, and whatever else must live as long as the
+    /// store (a SQLite file's directory).
+    _keep: (tempfile::TempDir, Box<dyn std::any::Any + Send + Sync>),
+}
+
+/// Migrates `store` (twice: migrations are idempotent) and builds case work
+/// over it; `keep` lives as long as the fixture.
+pub async fn fixture(store: Arc<dyn Store>, keep: Box<dyn std::any::Any + Send + Sync>) -> Fixture {
     store.migrate().await.expect("migrations apply");
     store.migrate().await.expect("migrations are idempotent");
     store.ping().await.expect("ping");
     let dir = tempfile::tempdir().unwrap();
-    let cw = casework(store.clone(), dir.path());
-    intake_matches_people_and_cases(&cw).await;
-    intake_isolates_bad_items(&cw).await;
-    case_pages_and_patches(&cw).await;
-    contacts_and_warnings(&cw).await;
-    lookups_find_people(&cw).await;
-    tokens(&*store).await;
-    identity_and_access(&cw).await;
-    matches_across_jurisdictions_keep_each_ones_view(&cw).await;
-    rotation_resumes_and_reseals(&cw).await;
-    audit_log_chains_and_verifies(store.clone()).await;
-    locked_audit_appends_are_never_overtaken(store.clone()).await;
-    audit_journal_recovers_and_fails_closed(store.clone()).await;
-    routing_log_rebuilds_the_engine(&cw).await;
-    case_work_tasks_are_routed_once(&cw).await;
-    finished_tasks_never_reopen(&cw).await;
-    quarantine_follows_the_configured_option(&cw).await;
-    list_reads_read_pages_not_tables(store.clone(), &cw).await;
-    csv_import_accounts_for_every_line(&cw).await;
-    // Last: it purges what earlier steps closed.
-    closed_contact_records_are_purged(&cw).await;
+    let (vault, _) = Vault::open_or_create(&dir.path().join("master.key")).unwrap();
+    let vault = Arc::new(vault);
+    let cw = Casework::new(store.clone(), vault.clone(), Settings::default()).with_clock(Arc::new(
+        || Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap(),
+    ));
+    Fixture {
+        cw,
+        store,
+        vault,
+        _keep: (dir, keep),
+    }
+}
+
+/// One test per scenario, each on its own fresh database, so one failure
+/// hides none of the others. `$open` is an async function taking the
+/// scenario's name and giving `Option<(Arc<dyn Store>, Box<dyn Any + Send +
+/// Sync>)>` — `None` when the backend is not available (and the test says
+/// why), the box holding whatever must outlive the store.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($open:ident) => {
+        $crate::conformance_tests!(@each $open;
+            intake_matches_people_and_cases,
+            intake_isolates_bad_items,
+            case_pages_and_patches,
+            contacts_and_warnings,
+            lookups_find_people,
+            tokens,
+            identity_and_access,
+            matches_across_jurisdictions_keep_each_ones_view,
+            rotation_resumes_and_reseals,
+            audit_log_chains_and_verifies,
+            locked_audit_appends_are_never_overtaken,
+            audit_journal_recovers_and_fails_closed,
+            routing_log_rebuilds_the_engine,
+            case_work_tasks_are_routed_once,
+            finished_tasks_never_reopen,
+            quarantine_follows_the_configured_option,
+            list_reads_read_pages_not_tables,
+            csv_import_accounts_for_every_line,
+            closed_contact_records_are_purged,
+        );
+    };
+    (@each $open:ident; $($name:ident),* $(,)?) => {
+        mod scenarios {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some((store, keep)) = super::$open(stringify!($name)).await else {
+                        return;
+                    };
+                    let f = $crate::fixture(store, keep).await;
+                    $crate::$name(&f).await;
+                }
+            )*
+        }
+    };
 }
 
 /// A dispatcher over `cw`'s store with the public-health workspace and a
 /// clock stopped at `ms`: a fresh start (or restart) of routing.
 async fn dispatch_at(
-    cw: &Casework,
+    f: &Fixture,
     ms: i64,
 ) -> Result<Arc<tracedesk_casework::dispatch::Dispatch>, CaseworkError> {
     tracedesk_casework::dispatch::Dispatch::open(
-        cw.store().clone(),
-        cw.vault().clone(),
+        f.store.clone(),
+        f.vault.clone(),
         tracedesk_routing::Workspace::public_health(),
         Arc::new(move || ms),
     )
@@ -93,9 +142,9 @@ async fn dispatch_at(
 
 /// The routing log: events go in order, a taken place is refused, and a
 /// second dispatcher over the same store rebuilds the same engine.
-async fn routing_log_rebuilds_the_engine(cw: &Casework) {
+pub async fn routing_log_rebuilds_the_engine(f: &Fixture) {
     use tracedesk_routing::Event;
-    let open = || dispatch_at(cw, 1_800_000_000_000);
+    let open = || dispatch_at(f, 1_800_000_000_000);
     let d = open().await.unwrap();
     let worker = Uuid::now_v7();
     d.apply(Event::AddWorker {
@@ -130,7 +179,7 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
         .await
         .is_err()
     );
-    let logged = cw.store().routing_events(0, 100).await.unwrap();
+    let logged = f.store.routing_events(0, 100).await.unwrap();
     assert_eq!(
         logged.iter().map(|r| r.seq).collect::<Vec<_>>(),
         vec![1, 2, 3]
@@ -144,7 +193,7 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
     let mut taken = logged[0].clone();
     taken.id = Uuid::now_v7();
     assert!(matches!(
-        cw.store().append_routing_events(&[taken], &[]).await,
+        f.store.append_routing_events(&[taken], &[]).await,
         Err(tracedesk_store::StoreError::Conflict(_))
     ));
     let again = open().await.unwrap();
@@ -164,11 +213,11 @@ async fn routing_log_rebuilds_the_engine(cw: &Casework) {
         capacity: vec![],
     };
     let id = Uuid::now_v7();
-    let sealed = cw.vault().seal(
+    let sealed = f.vault.seal(
         &FieldContext::new("routing_events", "event", id),
         &serde_json::to_vec(&event).unwrap(),
     );
-    cw.store()
+    f.store
         .append_routing_events(
             &[tracedesk_store::RoutingEventRow {
                 id,
@@ -215,7 +264,7 @@ async fn available(
 
 /// The first task case work made for a case (its interview).
 async fn first_task(cw: &Casework, case_id: Uuid) -> TaskRow {
-    cw.store().tasks_for_case(case_id).await.unwrap().remove(0)
+    cw.tasks_for_case(case_id).await.unwrap().remove(0)
 }
 
 /// A tracer without a password (routing tests need only the account).
@@ -238,7 +287,8 @@ async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
 /// first recorded elsewhere keeps what it submitted as a facet (one per
 /// jurisdiction, reused by its later results and contacts), opens its own
 /// case, and is entitled in its own jurisdiction only.
-async fn matches_across_jurisdictions_keep_each_ones_view(cw: &Casework) {
+pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
+    let cw = &f.cw;
     use tracedesk_casework::PersonRef;
     for (code, parent) in [("f-home", "root"), ("f-away", "root")] {
         cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
@@ -276,7 +326,7 @@ async fn matches_across_jurisdictions_keep_each_ones_view(cw: &Casework) {
         .await;
     assert_eq!(later[0].person_id, Some(facet));
     assert!(!later[0].person_created);
-    let store = cw.store();
+    let store = &f.store;
     assert_eq!(
         store.facet_ids(&[person]).await.unwrap().len(),
         1,
@@ -380,7 +430,7 @@ async fn matches_across_jurisdictions_keep_each_ones_view(cw: &Casework) {
 /// `[rules] quarantine_option` decides a contact's quarantine end: 14
 /// days, 10, or 7 with a negative test taken on day 5 or later (10
 /// without one), recomputed when the test is recorded.
-async fn quarantine_follows_the_configured_option(cw: &Casework) {
+pub async fn quarantine_follows_the_configured_option(f: &Fixture) {
     use tracedesk_domain::{DateRules, QuarantineOption as Q};
     let exposed = today() - chrono::Duration::days(8);
     let cases = [
@@ -398,9 +448,10 @@ async fn quarantine_follows_the_configured_option(cw: &Casework) {
             },
             ..Settings::default()
         };
-        let cw = Casework::new(cw.store().clone(), cw.vault().clone(), settings).with_clock(
-            Arc::new(|| Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()),
-        );
+        let cw =
+            Casework::new(f.store.clone(), f.vault.clone(), settings).with_clock(Arc::new(|| {
+                Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
+            }));
         let r = cw
             .ingest_lab_results(&[lab(
                 "Quinn",
@@ -455,7 +506,8 @@ async fn quarantine_follows_the_configured_option(cw: &Casework) {
 /// A lab CSV's every line is imported or reported with its number: a
 /// quote left open swallows the lines after it into one bad record, and
 /// each of them is reported; the `jurisdiction` column is read.
-async fn csv_import_accounts_for_every_line(cw: &Casework) {
+pub async fn csv_import_accounts_for_every_line(f: &Fixture) {
+    let cw = &f.cw;
     cw.add_jurisdiction("csv-town", "CSV Town", Some("root"))
         .await
         .unwrap();
@@ -485,7 +537,7 @@ async fn csv_import_accounts_for_every_line(cw: &Casework) {
         .list_cases(None, None, None, None, Some(500), None)
         .await
         .unwrap();
-    let store = cw.store();
+    let store = &f.store;
     let mut found = false;
     for c in &cases.items {
         let row = store.get_case(c.id).await.unwrap().unwrap();
@@ -496,7 +548,8 @@ async fn csv_import_accounts_for_every_line(cw: &Casework) {
 
 /// Retention reaches contacts: a contact whose record was never closed is
 /// kept, one whose record closed long enough ago is purged.
-async fn closed_contact_records_are_purged(cw: &Casework) {
+pub async fn closed_contact_records_are_purged(f: &Fixture) {
+    let cw = &f.cw;
     use tracedesk_casework::retention::RetentionPolicy;
     let r = cw
         .ingest_lab_results(&[lab(
@@ -527,7 +580,7 @@ async fn closed_contact_records_are_purged(cw: &Casework) {
             .is_err()
     );
     // A sign-in failure counter long quiet goes with the same daily job.
-    cw.store()
+    f.store
         .record_client_failure("name:quiet", Utc::now())
         .await
         .unwrap();
@@ -538,7 +591,7 @@ async fn closed_contact_records_are_purged(cw: &Casework) {
         .purge(Some(RetentionPolicy::default()), false, "test", |_| {})
         .await
         .unwrap();
-    let store = cw.store();
+    let store = &f.store;
     assert_eq!(store.client_failures("name:quiet").await.unwrap(), None);
     let purged = |p: Uuid| async move {
         store
@@ -560,7 +613,8 @@ async fn closed_contact_records_are_purged(cw: &Casework) {
 /// completed or canceled task keeps its status and holder whatever
 /// progress later names its id (a reused id once reopened one and handed
 /// its person to a worker).
-async fn finished_tasks_never_reopen(cw: &Casework) {
+pub async fn finished_tasks_never_reopen(f: &Fixture) {
+    let cw = &f.cw;
     let tl = add_tracer(cw, "reopen-tracer", "root").await;
     for (n, finished) in ["completed", "canceled"].into_iter().enumerate() {
         let r = cw
@@ -581,7 +635,7 @@ async fn finished_tasks_never_reopen(cw: &Casework) {
                 assignee,
             }]
         };
-        let store = cw.store();
+        let store = &f.store;
         store
             .append_routing_events(&[], &progress(finished, None))
             .await
@@ -601,11 +655,19 @@ async fn finished_tasks_never_reopen(cw: &Casework) {
 /// Tasks that lab intake and named contacts made are routed exactly once,
 /// with the person's language, and routing's progress shows in the
 /// case-work task list.
-async fn case_work_tasks_are_routed_once(cw: &Casework) {
+pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
+    let cw = &f.cw;
     use tracedesk_casework::task_feed::route_new_tasks;
     use tracedesk_routing::Event;
-    let open = || dispatch_at(cw, 1_800_000_100_000);
-    let waiting = cw.store().unrouted_tasks(10_000).await.unwrap();
+    let open = || dispatch_at(f, 1_800_000_100_000);
+    let seeded = cw
+        .ingest_lab_results(&[Synthetic::new(5, today()).positive_lab()])
+        .await;
+    let seeded_case = seeded[0].case_id.unwrap();
+    cw.add_contact(seeded_case, &Synthetic::new(6, today()).contact(today()))
+        .await
+        .unwrap();
+    let waiting = f.store.unrouted_tasks(10_000).await.unwrap();
     assert!(!waiting.is_empty(), "intake and contacts made tasks");
     let r = cw
         .ingest_lab_results(&[LabResultInput {
@@ -638,14 +700,14 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         to_route + 1,
         "every waiting task routed"
     );
-    assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+    assert!(f.store.unrouted_tasks(10).await.unwrap().is_empty());
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 0, "and only once");
     assert!(
         d.read(|e| e.could_take(es, task.id) && !e.could_take(en, task.id))
             .await,
         "routed by the person's language"
     );
-    let status = |id| async move { cw.store().get_task(id).await.unwrap().unwrap() };
+    let status = |id| async move { f.store.get_task(id).await.unwrap().unwrap() };
     assert_eq!(status(task.id).await.status, "pending");
 
     // An offer, its acceptance and the finished work show in the task list.
@@ -685,7 +747,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     let opened = d.snapshot_seq().await;
     let seq = d.snapshot().await.unwrap();
     assert!(seq > opened);
-    let stored = cw.store().routing_snapshot().await.unwrap().unwrap();
+    let stored = f.store.routing_snapshot().await.unwrap().unwrap();
     assert_eq!(stored.seq, seq);
     assert!(
         !stored.image.windows(18).any(|w| w == b"case_investigation"),
@@ -706,7 +768,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     let later = d.snapshot().await.unwrap();
     assert!(later > seq);
     assert_eq!(
-        cw.store().routing_snapshot().await.unwrap().unwrap().seq,
+        f.store.routing_snapshot().await.unwrap().unwrap().seq,
         later
     );
 
@@ -745,8 +807,8 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     }
     let open_changed = || {
         tracedesk_casework::dispatch::Dispatch::open(
-            cw.store().clone(),
-            cw.vault().clone(),
+            f.store.clone(),
+            f.vault.clone(),
             changed.clone(),
             Arc::new(|| 1_800_000_100_000),
         )
@@ -767,10 +829,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
     assert!(kept, "every live task is still there");
     assert!(still_held, "held tasks stay with their workers");
     assert_eq!(room.map(|(available, _)| available), Some(false));
-    assert_eq!(
-        cw.store().routing_snapshot().await.unwrap().unwrap().seq,
-        head
-    );
+    assert_eq!(f.store.routing_snapshot().await.unwrap().unwrap().seq, head);
     // Work goes on under the new workspace; a restart restores the new
     // snapshot and replays what followed under the workspace it was logged in.
     moved
@@ -843,7 +902,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         "withdrawn from routing"
     );
     assert_eq!(status(task.id).await.status, "canceled");
-    assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+    assert!(f.store.unrouted_tasks(10).await.unwrap().is_empty());
 
     // A supervisor assigns a routed task by hand: the task list says so at
     // once, routing's progress does not undo it, and routing lets go of
@@ -918,7 +977,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         status(task.id).await.status.as_str(),
         "pending" | "reserved"
     ));
-    assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+    assert!(f.store.unrouted_tasks(10).await.unwrap().is_empty());
 
     // Assigned by hand to a routing worker, routing assigns it to them too:
     // it takes their room, the task list's withdrawal is cleared, and they
@@ -935,7 +994,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
             by_hand(status(task).await),
             ("assigned".into(), Some(worker))
         );
-        assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+        assert!(f.store.unrouted_tasks(10).await.unwrap().is_empty());
     };
     routing_follows(task.id, es).await;
     d.apply(Event::Complete { task: task.id }).await.unwrap();
@@ -983,7 +1042,7 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
             cw.assign_task(task.id, Some(hand)).await.unwrap();
             ("assigned".to_string(), Some(hand))
         };
-        cw.store()
+        f.store
             .append_routing_events(
                 &[],
                 &[tracedesk_store::TaskProgress {
@@ -997,14 +1056,15 @@ async fn case_work_tasks_are_routed_once(cw: &Casework) {
         assert_eq!(by_hand(status(task.id).await), expected, "close {close}");
         route_new_tasks(cw, &d).await.unwrap();
         assert_eq!(by_hand(status(task.id).await), expected, "close {close}");
-        assert!(cw.store().unrouted_tasks(10).await.unwrap().is_empty());
+        assert!(f.store.unrouted_tasks(10).await.unwrap().is_empty());
     }
 }
 
 /// Journaled mode: entries reach the log, a crash's leftovers are absorbed
 /// once (not twice when they already got in), a damaged segment is kept
 /// aside, and an entry that cannot be journaled fails its action.
-async fn audit_journal_recovers_and_fails_closed(store: Arc<dyn Store>) {
+pub async fn audit_journal_recovers_and_fails_closed(f: &Fixture) {
+    let store = f.store.clone();
     use tracedesk_casework::audit_journal;
     use tracedesk_casework::auditor::{Auditor, draft};
     use tracedesk_store::audit::{Action, AuditKey};
@@ -1096,7 +1156,8 @@ async fn audit_journal_recovers_and_fails_closed(store: Arc<dyn Store>) {
 
 /// Appends from several tasks at once (the chain must not fork), signs
 /// checkpoints, reads pages and a person's record, and verifies the log.
-async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
+pub async fn audit_log_chains_and_verifies(f: &Fixture) {
+    let store = f.store.clone();
     use tracedesk_casework::auditor::{Auditor, draft};
     use tracedesk_store::audit::{Action, AuditKey};
     let auditor = Auditor::new(store.clone(), Arc::new(AuditKey::generate()))
@@ -1228,10 +1289,20 @@ async fn audit_log_chains_and_verifies(store: Arc<dyn Store>) {
 /// inserts after it) is never overtaken by another writer's lock-free
 /// append: if it were, a writer falling back to the lock could lose every
 /// race to a busier one and fail its caller's action.
-async fn locked_audit_appends_are_never_overtaken(store: Arc<dyn Store>) {
+pub async fn locked_audit_appends_are_never_overtaken(f: &Fixture) {
+    let store = f.store.clone();
     use tracedesk_casework::auditor::draft;
     use tracedesk_store::{StoreError, audit::Action};
     let one = || vec![draft("test", Action::PhiRead, "case", None, None, "race")];
+    tracedesk_casework::auditor::Auditor::new(
+        store.clone(),
+        Arc::new(tracedesk_store::audit::AuditKey::generate()),
+    )
+    .await
+    .unwrap()
+    .record(one())
+    .await
+    .unwrap();
     let start = store.audit_head().await.unwrap().unwrap();
     let busy = {
         let store = store.clone();
@@ -1261,7 +1332,8 @@ async fn locked_audit_appends_are_never_overtaken(store: Arc<dyn Store>) {
     assert_eq!(head.0, start.0 + 500, "every append is in the log once");
 }
 
-async fn intake_matches_people_and_cases(cw: &Casework) {
+pub async fn intake_matches_people_and_cases(f: &Fixture) {
+    let cw = &f.cw;
     let r = cw
         .ingest_lab_results(&[
             lab(
@@ -1341,7 +1413,7 @@ async fn intake_matches_people_and_cases(cw: &Casework) {
         case.isolation_end,
         NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
     );
-    let tasks = cw.store().tasks_for_case(case.id).await.unwrap();
+    let tasks = f.store.tasks_for_case(case.id).await.unwrap();
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].kind, "case_interview");
     let labs = cw
@@ -1356,7 +1428,8 @@ async fn intake_matches_people_and_cases(cw: &Casework) {
     assert_eq!(person.phone.as_deref(), Some("+12125550101"));
 }
 
-async fn intake_isolates_bad_items(cw: &Casework) {
+pub async fn intake_isolates_bad_items(f: &Fixture) {
+    let cw = &f.cw;
     let mut bad_phone = lab("Omar", "Haddad", None, Some("12"), "C-1", "positive");
     bad_phone.email = Some("not-an-email".into());
     let future_dob = lab(
@@ -1402,7 +1475,8 @@ async fn intake_isolates_bad_items(cw: &Casework) {
     );
 }
 
-async fn case_pages_and_patches(cw: &Casework) {
+pub async fn case_pages_and_patches(f: &Fixture) {
+    let cw = &f.cw;
     let mut syn = Synthetic::new(7, today());
     let inputs: Vec<_> = (0..7).map(|_| syn.positive_lab()).collect();
     assert!(
@@ -1425,7 +1499,7 @@ async fn case_pages_and_patches(cw: &Casework) {
             None => break,
         }
     }
-    let total = cw.store().counts().await.unwrap().cases as usize;
+    let total = f.store.counts().await.unwrap().cases as usize;
     assert_eq!(seen.len(), total, "every case exactly once across pages");
     let mut dedup = seen.clone();
     dedup.sort();
@@ -1486,7 +1560,11 @@ async fn case_pages_and_patches(cw: &Casework) {
     ));
 }
 
-async fn contacts_and_warnings(cw: &Casework) {
+pub async fn contacts_and_warnings(f: &Fixture) {
+    let cw = &f.cw;
+    let mut syn = Synthetic::new(8, today());
+    cw.ingest_lab_results(&[syn.positive_lab(), syn.positive_lab()])
+        .await;
     let case = cw
         .list_cases(None, None, None, None, Some(1), None)
         .await
@@ -1555,7 +1633,10 @@ async fn contacts_and_warnings(cw: &Casework) {
     }
 }
 
-async fn lookups_find_people(cw: &Casework) {
+pub async fn lookups_find_people(f: &Fixture) {
+    let cw = &f.cw;
+    // The people that scenario records (Ana and Luis share a phone).
+    intake_matches_people_and_cases(f).await;
     let by_phone = cw
         .find_persons(&PersonSearch {
             phone: Some("212 555 0101".into()),
@@ -1585,7 +1666,8 @@ async fn lookups_find_people(cw: &Casework) {
     assert!(nobody.is_empty());
 }
 
-async fn tokens(store: &dyn Store) {
+pub async fn tokens(f: &Fixture) {
+    let store = &*f.store;
     let t = TokenRow {
         id: Uuid::now_v7(),
         name: "ci".into(),
@@ -1624,9 +1706,13 @@ async fn tokens(store: &dyn Store) {
     assert_eq!(store.list_tokens().await.unwrap().len(), 1);
 }
 
-async fn rotation_resumes_and_reseals(cw: &Casework) {
-    let store = cw.store();
-    let before = cw.vault().current_version();
+pub async fn rotation_resumes_and_reseals(f: &Fixture) {
+    let cw = &f.cw;
+    let store = &f.store;
+    // Ana and Luis (who share a phone, for the look-up after rotation) and more.
+    intake_matches_people_and_cases(f).await;
+    seed_people(cw, 10).await;
+    let before = f.vault.current_version();
     let mut total = 0;
     for t in schema::SEALED_TABLES {
         total += store.count_below_version(t, before + 1).await.unwrap();
@@ -1664,7 +1750,7 @@ async fn rotation_resumes_and_reseals(cw: &Casework) {
                         "{}.{col}",
                         t.name
                     );
-                    cw.vault()
+                    f.vault
                         .open(&FieldContext::new(t.sealed_as, col, row.id), v)
                         .expect("opens under the new key");
                 }
@@ -1775,11 +1861,12 @@ pub async fn assert_lookups(cw: &Casework, s: &SeededSecrets) {
 
 /// Accounts, teams, sessions, throttling, break-glass and the access facts
 /// and list scopes, through the store's SQL on this backend.
-async fn identity_and_access(cw: &Casework) {
+pub async fn identity_and_access(f: &Fixture) {
+    let cw = &f.cw;
     use tracedesk_casework::NewUser;
     use tracedesk_identity::{Decision, Role};
     use tracedesk_store::{ListScope, SessionRow};
-    let store = cw.store();
+    let store = &f.store;
     cw.add_jurisdiction("c-state", "State", None).await.unwrap();
     cw.add_jurisdiction("c-county", "County", Some("c-state"))
         .await
@@ -2050,7 +2137,8 @@ pub async fn seed_for_retention(cw: &Casework, n: usize) -> (Vec<Uuid>, Vec<Uuid
 /// reads through indexes only (for every role's scope, with and without a
 /// status filter, first page and deep page), and the merged pages give the
 /// same rows, in the same order, as the access rule applied row by row.
-async fn list_reads_read_pages_not_tables(store: Arc<dyn Store>, cw: &Casework) {
+pub async fn list_reads_read_pages_not_tables(f: &Fixture) {
+    let (store, cw) = (f.store.clone(), &f.cw);
     use tracedesk_store::{CaseFilter, ExposureFilter, ListQuery, ListScope, TaskFilter, TaskRow};
     for (code, parent) in [("l-north", "root"), ("l-south", "root"), ("l-east", "root")] {
         cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();

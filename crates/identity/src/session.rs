@@ -48,6 +48,21 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// Every API token starts with this, so leaked tokens are easy to scan for.
+pub const API_TOKEN_PREFIX: &str = "tdk_";
+
+/// A fresh API token: the prefix and 256 random bits. Stored, like a session
+/// token, only as its SHA-256 ([`token_hash`]); 256 random bits need no slow
+/// hash, there is nothing to guess.
+pub fn new_api_token() -> String {
+    format!("{API_TOKEN_PREFIX}{}", new_token())
+}
+
+/// Whether `token` has an API token's shape (checked before any look-up).
+pub fn looks_like_api_token(token: &str) -> bool {
+    token.starts_with(API_TOKEN_PREFIX) && token.len() <= 100
+}
+
 /// What the store keeps of a session token.
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()

@@ -214,8 +214,7 @@ async fn guard_case(
     route: &str,
 ) -> Result<(tracedesk_store::CaseRow, bool), ApiError> {
     let Some(row) =
-        s.cw.store()
-            .get_case(id)
+        s.cw.case_row(id)
             .await
             .map_err(|e| ApiError::internal(&e))?
     else {
@@ -232,7 +231,7 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    match s.cw.store().ping().await {
+    match s.cw.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
@@ -252,7 +251,7 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
                 c.principal.can(Capability::Supervise) || c.principal.can(Capability::Administer)
             });
     let counts = if entitled {
-        s.cw.store().counts().await.ok()
+        s.cw.counts().await.ok()
     } else {
         None
     };
@@ -543,8 +542,7 @@ async fn patch_contact(
     let id = parse_id(&id, "contact")?;
     require(&s, &caller, Capability::WorkRecords, route).await?;
     let Some(e) =
-        s.cw.store()
-            .get_exposure(id)
+        s.cw.exposure_row(id)
             .await
             .map_err(|e| ApiError::internal(&e))?
     else {
@@ -706,11 +704,10 @@ async fn assign_task(
     let route = route.as_str();
     let id = parse_id(&id, "task")?;
     require(&s, &caller, Capability::Supervise, route).await?;
-    let store = s.cw.store();
-    let Some(task) = store
-        .get_task(id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+    let Some(task) =
+        s.cw.task_row(id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
     else {
         return Err(deny(&s, &caller, "task", Some(id), route).await);
     };
@@ -726,12 +723,12 @@ async fn assign_task(
         .with_field("status"));
     }
     if let Some(u) = input.user_id {
-        let assignee = store
-            .get_user(u)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .filter(|a| a.disabled_at.is_none() && a.locked_at.is_none())
-            .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
+        let assignee =
+            s.cw.user(u)
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .filter(|a| a.disabled_at.is_none() && a.locked_at.is_none())
+                .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
         let Some(assignee) = assignee else {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

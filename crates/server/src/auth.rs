@@ -1,7 +1,7 @@
 //! Who is calling: an API token (which carries its user's role and scope)
 //! or a browser session cookie, and the CSRF check for cookie requests.
 
-use crate::{ApiError, AppState, tokens};
+use crate::{ApiError, AppState};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -155,12 +155,10 @@ pub async fn load_session(
     let Some(token) = cookie(headers, session_cookie_name(s.secure_cookies)) else {
         return Ok(None);
     };
-    let store = s.cw.store();
-    let hash = session::token_hash(token);
-    let Some(row) = store
-        .session(&hash)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+    let Some(row) =
+        s.cw.session(token)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
     else {
         return Ok(None);
     };
@@ -170,21 +168,20 @@ pub async fn load_session(
         .session
         .is_live(row.created_at, row.last_seen_at, now)
     {
-        store
-            .delete_session(&hash)
+        s.cw.end_session(token)
             .await
             .map_err(|e| ApiError::internal(&e))?;
         return Ok(None);
     }
-    let Some(user) = store
-        .get_user(row.user_id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .filter(can_sign_in)
+    let Some(user) =
+        s.cw.user(row.user_id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+            .filter(can_sign_in)
     else {
         return Ok(None);
     };
-    touch(s, &hash, row.last_seen_at, now).await?;
+    touch(s, token, row.last_seen_at, now).await?;
     Ok(Some((token.to_string(), row, user)))
 }
 
@@ -192,14 +189,13 @@ pub async fn load_session(
 /// write on every request.
 async fn touch(
     s: &AppState,
-    hash: &[u8],
+    token: &str,
     last: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let grain = (s.auth.session.idle / 20).min(chrono::Duration::seconds(15));
     if now - last >= grain {
-        s.cw.store()
-            .touch_session(hash, now)
+        s.cw.touch_session(token, now)
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
@@ -231,25 +227,21 @@ pub async fn caller(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let cache_key = bearer.map(tokens::hash);
+    let cache_key = bearer.map(session::token_hash);
     if let Some(c) = cache_key.as_deref().and_then(|k| s.callers.get(k)) {
         return Ok(c);
     }
     let (user, session) = if let Some(token) = bearer {
-        let store = s.cw.store();
-        let user = match tokens::authenticate(&**store, token).await {
-            Ok(Some(t)) => match t.user_id {
-                Some(u) => store
-                    .get_user(u)
-                    .await
-                    .map_err(|e| ApiError::internal(&e).into_response())?,
-                None => {
-                    return Err(unauthorized(
-                        "the API token belongs to no user; create a new one with `tracedesk token create NAME --user USERNAME`",
-                    ));
-                }
-            },
-            Ok(None) => return Err(unauthorized("the API token is unknown or revoked")),
+        let user = match s.cw.token_holder(token).await {
+            Ok(tracedesk_casework::TokenHolder::User(u)) => u.map(|u| *u),
+            Ok(tracedesk_casework::TokenHolder::NoUser) => {
+                return Err(unauthorized(
+                    "the API token belongs to no user; create a new one with `tracedesk token create NAME --user USERNAME`",
+                ));
+            }
+            Ok(tracedesk_casework::TokenHolder::None) => {
+                return Err(unauthorized("the API token is unknown or revoked"));
+            }
             Err(e) => return Err(ApiError::internal(&e).into_response()),
         };
         match user.filter(can_sign_in) {
@@ -324,17 +316,7 @@ pub fn clear_session_cookie(secure: bool) -> String {
 /// Starts a session for `user` with a fresh token (never one the client
 /// brought: that would allow session fixation) and returns the token.
 pub async fn start_session(s: &AppState, user: Uuid, mfa_done: bool) -> Result<String, ApiError> {
-    let token = session::new_token();
-    let now = Utc::now();
-    s.cw.store()
-        .insert_session(&SessionRow {
-            hash: session::token_hash(&token),
-            user_id: user,
-            created_at: now,
-            last_seen_at: now,
-            mfa_done,
-        })
+    s.cw.start_session(user, mfa_done)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(token)
+        .map_err(|e| ApiError::internal(&e))
 }

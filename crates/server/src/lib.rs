@@ -17,7 +17,6 @@ mod pages;
 pub mod ratelimit;
 mod routing;
 pub mod tls;
-pub mod tokens;
 
 pub use assembly::{App, Jobs, RoutingSetup};
 pub use error::ApiError;

@@ -123,10 +123,10 @@ pub async fn login(
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Response, ApiError> {
     let client = addr.ip().to_string();
-    let store = s.cw.store();
+    let store = &s.cw;
     let now = Utc::now();
     let policy = s.auth.throttle;
-    let err = |e: tracedesk_store::StoreError| ApiError::internal(&e);
+    let err = |e: tracedesk_casework::CaseworkError| ApiError::internal(&e);
     if let Some((n, last)) = store.client_failures(&client).await.map_err(err)?
         && let Some(at) = policy.retry_at(n.unsigned_abs(), Some(last), now)
     {
@@ -227,14 +227,14 @@ async fn account_failure(
 ) -> Result<(), ApiError> {
     let policy = s.auth.throttle;
     let lock_at = i32::try_from(policy.lockout_after).unwrap_or(i32::MAX);
-    let store = s.cw.store();
+    let store = &s.cw;
     let n = store
         .record_login_failure(u.id, Utc::now(), lock_at)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     if policy.locks(n.unsigned_abs()) && u.locked_at.is_none() {
         store
-            .delete_user_sessions(u.id)
+            .end_sessions_of(u.id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
         s.callers.forget_user(u.id);
@@ -286,8 +286,7 @@ pub async fn require_partial(State(s): State<AppState>, req: Request, next: Next
 
 /// Replaces the caller's session with a fresh one (token rotation).
 async fn rotate(s: &AppState, p: &PartialCaller, mfa_done: bool) -> Result<String, ApiError> {
-    s.cw.store()
-        .delete_session(&session::token_hash(&p.session))
+    s.cw.end_session(&p.session)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     auth::start_session(s, p.user.id, mfa_done).await
@@ -321,8 +320,7 @@ async fn code_step(
     }
     match s.cw.check_totp(&p.user, code).await? {
         Some(u) => {
-            s.cw.store()
-                .clear_login_failures(u.id)
+            s.cw.clear_login_failures(u.id)
                 .await
                 .map_err(|e| ApiError::internal(&e))?;
             let token = rotate(s, p, true).await?;
@@ -440,8 +438,7 @@ pub async fn change_password(
                 e
             })?;
     // Every other session of the user ends with the old password.
-    s.cw.store()
-        .delete_user_sessions(u.id)
+    s.cw.end_sessions_of(u.id)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let token = auth::start_session(&s, u.id, true).await?;
@@ -466,8 +463,7 @@ pub async fn logout(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
 ) -> Result<Response, ApiError> {
-    s.cw.store()
-        .delete_session(&session::token_hash(&p.session))
+    s.cw.end_session(&p.session)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let mut r = StatusCode::NO_CONTENT.into_response();
@@ -492,8 +488,7 @@ pub async fn logout_everywhere(
         ));
     }
     let n =
-        s.cw.store()
-            .delete_user_sessions(p.user.id)
+        s.cw.end_sessions_of(p.user.id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
     let mut r = Json(json!({ "sessions_ended": n })).into_response();

@@ -77,8 +77,7 @@ async fn to_leader(s: &AppState, req: Request) -> Result<Response, ApiError> {
         ));
     }
     let leader =
-        s.cw.store()
-            .routing_leader()
+        s.cw.routing_leader()
             .await
             .map_err(|e| ApiError::internal(&e))?
             .ok_or_else(|| no_leader("task routing is not running on any node"))?;
@@ -203,11 +202,7 @@ async fn scoped_worker(
     id: Uuid,
     route: &str,
 ) -> Result<tracedesk_store::UserRow, ApiError> {
-    let user =
-        s.cw.store()
-            .get_user(id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+    let user = s.cw.user(id).await.map_err(|e| ApiError::internal(&e))?;
     let works = |u: &tracedesk_store::UserRow| {
         u.disabled_at.is_none()
             && matches!(
@@ -241,8 +236,7 @@ async fn act(
         return Ok(d.apply(event).await?);
     };
     let person = if object.0 == "task" {
-        s.cw.store()
-            .get_task(object.1)
+        s.cw.task_row(object.1)
             .await
             .map_err(|e| ApiError::internal(&e))?
             .map(|t| t.person_id)

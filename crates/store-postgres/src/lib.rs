@@ -185,6 +185,42 @@ impl PostgresStore {
     /// drops planner statistics of those tables: sealed columns gather none
     /// (migration 0012), but a database from before it may still hold some.
     /// What the WAL and backups hold is outside this (docs/security.md).
+    /// Waits (up to a minute) until no other session of this database holds
+    /// a snapshot or transaction older than now. VACUUM FULL copies every
+    /// row some snapshot may still see — a deleted row included, bytes and
+    /// all — so a purge compacted beside an older snapshot (a long read on
+    /// another node, an autovacuum ANALYZE) would leave what it deleted.
+    async fn wait_for_older_snapshots(&self) -> StoreResult<()> {
+        let mark: String = sqlx::query_scalar("SELECT (txid_current() % 4294967296)::text")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let older: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND (age(backend_xmin) > age($1::xid) \
+                 OR age(backend_xid) > age($1::xid))",
+            )
+            .bind(&mark)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+            if older == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                tracing::warn!(
+                    sessions = older,
+                    "purge: sessions with older snapshots are still open; rows they can see \
+                     stay in the files until the next compaction"
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn compact_files(&self) -> StoreResult<()> {
         let tables = tracedesk_store::schema::SEALED_TABLES
             .iter()
@@ -192,6 +228,7 @@ impl PostgresStore {
             .chain(["routing_snapshots"])
             .collect::<Vec<_>>()
             .join(", ");
+        self.wait_for_older_snapshots().await?;
         sqlx::query(&format!("VACUUM (FULL) {tables}"))
             .execute(&self.pool)
             .await

@@ -311,7 +311,6 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
 
 pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
     let cw = runtime::open(config).await?;
-    let store = cw.store().clone();
     match action {
         TeamAction::Add { name, jurisdiction } => {
             let t = cw.add_team(&name, &jurisdiction).await.map_err(describe)?;
@@ -328,7 +327,9 @@ pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
         TeamAction::AddMember { team, username } => {
             let t = cw.team_by_name(&team).await.map_err(describe)?;
             let u = cw.require_user(&username).await.map_err(describe)?;
-            store.set_team_member(t.id, u.id, true).await?;
+            cw.set_team_member(t.id, u.id, true)
+                .await
+                .map_err(describe)?;
             record(
                 &cw,
                 Action::PermissionChange,
@@ -342,7 +343,9 @@ pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
         TeamAction::RemoveMember { team, username } => {
             let t = cw.team_by_name(&team).await.map_err(describe)?;
             let u = cw.require_user(&username).await.map_err(describe)?;
-            store.set_team_member(t.id, u.id, false).await?;
+            cw.set_team_member(t.id, u.id, false)
+                .await
+                .map_err(describe)?;
             record(
                 &cw,
                 Action::PermissionChange,
@@ -355,12 +358,10 @@ pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
         }
         TeamAction::List => {
             let users = cw.list_users().await.map_err(describe)?;
-            let members = store.team_memberships().await?;
-            for t in store.list_teams().await? {
+            for (t, members) in cw.teams().await.map_err(describe)? {
                 let names: Vec<&str> = members
                     .iter()
-                    .filter(|(team, _)| *team == t.id)
-                    .filter_map(|(_, u)| users.iter().find(|v| v.id == *u))
+                    .filter_map(|u| users.iter().find(|v| v.id == *u))
                     .map(|v| v.username.as_str())
                     .collect();
                 println!("{} ({}): {}", t.name, t.jurisdiction, names.join(", "));
@@ -388,7 +389,7 @@ pub async fn jurisdiction(config: &Config, action: JurisdictionAction) -> anyhow
             println!("jurisdiction {code} is under {parent}");
         }
         JurisdictionAction::List => {
-            let rows = cw.store().list_jurisdictions().await?;
+            let rows = cw.jurisdiction_rows().await.map_err(describe)?;
             fn walk(rows: &[tracedesk_store::JurisdictionRow], parent: Option<&str>, depth: usize) {
                 for r in rows.iter().filter(|r| r.parent.as_deref() == parent) {
                     println!("{}{} — {}", "  ".repeat(depth), r.code, r.name);

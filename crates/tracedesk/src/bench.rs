@@ -222,7 +222,7 @@ async fn run_backend(
         inputs.len()
     );
     // Equally sized rows: the bytes one intake writes (person, case, task, lab) in one payload.
-    let row_bytes = average_intake_bytes(&cw).await?;
+    let row_bytes = average_intake_bytes(&*store).await?;
     let rows: Vec<BaselineRow> = (0..inputs.len())
         .map(|i| BaselineRow {
             id: Uuid::now_v7(),
@@ -257,8 +257,7 @@ async fn run_backend(
 
 /// Bytes per intake: sealed columns and blind indexes of the persons and lab
 /// rows, estimated from a sample, plus fixed-width ids, dates and statuses.
-async fn average_intake_bytes(cw: &Casework) -> anyhow::Result<usize> {
-    let store = cw.store();
+async fn average_intake_bytes(store: &dyn Store) -> anyhow::Result<usize> {
     let sample = store
         .sealed_batch(&tracedesk_store::schema::PERSONS, u32::MAX, None, 200)
         .await?;

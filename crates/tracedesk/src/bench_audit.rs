@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tracedesk_casework::auditor::{Auditor, draft};
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{Casework, Settings};
-use tracedesk_server::{ServerSettings, tokens};
+use tracedesk_server::ServerSettings;
 use tracedesk_store::Store;
 use tracedesk_store::audit::{Action, AuditKey};
 use tracedesk_store_sqlite::SqliteStore;
@@ -86,7 +86,7 @@ pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
         .filter_map(|o| o.case_id)
         .collect();
     let (user, _) = crate::demo::service_supervisor(&plain, "bench-supervisor").await?;
-    let token = tokens::create(&*store, "bench", user).await?;
+    let token = plain.create_token("bench", user).await?;
     // Direct: each group of entries commits to the database; journaled: as
     // `serve` runs by default on SQLite (crates/casework/src/audit_journal.rs).
     let direct = plain.clone().with_auditor(auditor.clone());

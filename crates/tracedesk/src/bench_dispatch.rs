@@ -14,7 +14,6 @@ use tracedesk_casework::auditor::Auditor;
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{Casework, NewUser, Settings};
 use tracedesk_routing::{Event, Workspace};
-use tracedesk_server::tokens;
 use tracedesk_store::Store;
 use tracedesk_store_postgres::PostgresStore;
 use tracedesk_store_sqlite::SqliteStore;
@@ -124,7 +123,7 @@ async fn backend(
         .dispatch()
         .ok_or_else(|| anyhow::anyhow!("routing stopped"))?;
     let (sup, _) = crate::demo::service_supervisor(&cw, "bench-supervisor").await?;
-    let sup_token = tokens::create(&*store, "bench-sup", sup).await?;
+    let sup_token = cw.create_token("bench-sup", sup).await?;
     let mut crew = Vec::new();
     for i in 0..workers {
         let (v, _) = cw
@@ -138,7 +137,7 @@ async fn backend(
             })
             .await
             .map_err(crate::admin::describe)?;
-        let token = tokens::create(&*store, &format!("bench-{i}"), v.id).await?;
+        let token = cw.create_token(&format!("bench-{i}"), v.id).await?;
         dispatch
             .apply(Event::AddWorker {
                 id: v.id,

@@ -12,7 +12,6 @@ use tracedesk_casework::csv_import::IMPORT_BATCH;
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{Casework, NewUser, Settings};
 use tracedesk_identity::Role;
-use tracedesk_server::tokens;
 use tracedesk_store::Store;
 use tracedesk_store_postgres::PostgresStore;
 use tracedesk_store_sqlite::SqliteStore;
@@ -104,8 +103,8 @@ async fn backend(
         .add_user(user("bench-analyst", Role::Analyst, "root"))
         .await?;
     let team = cw.add_team("bench-team", &counties[0]).await?;
-    cw.store().set_team_member(team.id, tracer.id, true).await?;
-    cw.store().set_team_member(team.id, county.id, true).await?;
+    cw.set_team_member(team.id, tracer.id, true).await?;
+    cw.set_team_member(team.id, county.id, true).await?;
     let mut token = std::collections::HashMap::new();
     for (role, id) in [
         ("root supervisor", root.id),
@@ -113,7 +112,7 @@ async fn backend(
         ("tracer", tracer.id),
         ("analyst", analyst.id),
     ] {
-        token.insert(role, tokens::create(&**cw.store(), role, id).await?);
+        token.insert(role, cw.create_token(role, id).await?);
     }
 
     let mut syn = Synthetic::new(11, chrono::Utc::now().date_naive());
@@ -135,7 +134,7 @@ async fn backend(
             // The tracer holds the interviews of a few cases of the oldest,
             // so a tracer's lists have rows at every size.
             for &c in cases.iter().take(HELD) {
-                if let Some(t) = cw.store().tasks_for_case(c).await?.first() {
+                if let Some(t) = cw.tasks_for_case(c).await?.first() {
                     cw.assign_task(t.id, Some(tracer.id)).await?;
                 }
             }

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tracedesk_casework::auditor::draft;
-use tracedesk_server::{ServerSettings, tokens};
+use tracedesk_server::ServerSettings;
 use tracedesk_store::audit::Action;
 
 #[derive(Parser)]
@@ -497,15 +497,25 @@ async fn healthcheck(config: &Config, url: Option<String>) -> anyhow::Result<()>
 }
 
 async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
-    let store = runtime::open_store(config).await?;
-    store.migrate().await?;
+    let cw = runtime::open(config).await?;
+    // Recorded in the audit log, and signed, before the command reports.
+    let audited = |action: Action, name: String| {
+        let cw = cw.clone();
+        async move {
+            if let Some(a) = cw.auditor() {
+                a.record(vec![draft("cli", action, "token", None, None, &name)])
+                    .await?;
+                a.checkpoint().await?;
+            }
+            anyhow::Ok(())
+        }
+    };
     match action {
         TokenAction::Create { name, user } => {
             let name = name.trim();
             if name.is_empty() || name.len() > 64 {
                 bail!("--name must be 1 to 64 characters");
             }
-            let cw = runtime::open(config).await?;
             let u = cw
                 .require_user(&user)
                 .await
@@ -513,36 +523,20 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
             if u.disabled_at.is_some() {
                 bail!("user `{user}` is disabled");
             }
-            let t = tokens::create(&*store, name, u.id).await?;
-            let auditor = runtime::open_auditor(config, store.clone()).await?;
-            auditor
-                .record(vec![draft(
-                    "cli",
-                    Action::TokenCreate,
-                    "token",
-                    None,
-                    None,
-                    name,
-                )])
-                .await?;
-            auditor.checkpoint().await?;
+            let t = cw
+                .create_token(name, u.id)
+                .await
+                .map_err(crate::admin::describe)?;
+            audited(Action::TokenCreate, name.to_string()).await?;
             eprintln!("token `{name}` created; it is shown only this once:");
             println!("{t}");
         }
         TokenAction::Revoke { name } => {
-            let n = store.revoke_token(&name).await?;
-            let auditor = runtime::open_auditor(config, store.clone()).await?;
-            auditor
-                .record(vec![draft(
-                    "cli",
-                    Action::TokenRevoke,
-                    "token",
-                    None,
-                    None,
-                    &name,
-                )])
-                .await?;
-            auditor.checkpoint().await?;
+            let n = cw
+                .revoke_tokens(&name)
+                .await
+                .map_err(crate::admin::describe)?;
+            audited(Action::TokenRevoke, name.clone()).await?;
             if n == 0 {
                 bail!("no live token is named `{name}`");
             }
@@ -550,7 +544,7 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
         }
         TokenAction::List => {
             println!("{:<24} {:<26} status", "name", "created");
-            for t in store.list_tokens().await? {
+            for t in cw.list_tokens().await.map_err(crate::admin::describe)? {
                 let status = match t.revoked_at {
                     Some(r) => format!("revoked {}", r.format("%Y-%m-%d %H:%M")),
                     None => "live".into(),

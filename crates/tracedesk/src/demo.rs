@@ -4,7 +4,6 @@ use crate::config::Config;
 use crate::runtime;
 use chrono::NaiveDate;
 use tracedesk_casework::synthetic::Synthetic;
-use tracedesk_server::tokens;
 
 pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     // The demo keeps its own database so it never mixes with real data.
@@ -12,7 +11,7 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     config.database_url = None;
     config.master_key_file = None;
     let cw = runtime::open(&config).await?;
-    let counts = cw.store().counts().await?;
+    let counts = cw.counts().await.map_err(crate::admin::describe)?;
     if counts.cases == 0 {
         seed(&cw, cases).await?;
     } else {
@@ -26,8 +25,13 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     // a new one, so tokens do not pile up run after run.
     let name = "demo";
     let (user, temp) = service_supervisor(&cw, "demo-supervisor").await?;
-    cw.store().revoke_token(name).await?;
-    let token = tokens::create(&**cw.store(), name, user).await?;
+    cw.revoke_tokens(name)
+        .await
+        .map_err(crate::admin::describe)?;
+    let token = cw
+        .create_token(name, user)
+        .await
+        .map_err(crate::admin::describe)?;
     let url = format!("http://{}", config.listen);
     let sign_in = match temp {
         Some(pw) => format!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use tracedesk_casework::{AuthPolicy, Casework, NewUser, Settings};
 use tracedesk_identity::Role;
-use tracedesk_server::{App, Jobs, RoutingSetup, ServerSettings, tokens};
+use tracedesk_server::{App, Jobs, RoutingSetup, ServerSettings};
 use tracedesk_store::Store;
 use tracedesk_store_sqlite::SqliteStore;
 use tracedesk_vault::Vault;
@@ -183,7 +183,7 @@ impl Harness {
             })
             .await
             .unwrap();
-        let t = tokens::create(&*self.store, name, v.id).await.unwrap();
+        let t = self.cw.create_token(name, v.id).await.unwrap();
         (v.id, t)
     }
 

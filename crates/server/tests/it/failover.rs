@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracedesk_casework::{Casework, NewUser, Settings};
 use tracedesk_identity::Role;
-use tracedesk_server::tokens;
 use tracedesk_store::Store;
 use tracedesk_store_postgres::PostgresStore;
 use tracedesk_vault::Vault;
@@ -101,10 +100,7 @@ async fn the_lead_passes_on_when_the_leader_dies() {
                 })
                 .await
                 .unwrap();
-            (
-                v.id,
-                tokens::create(&**cw.store(), &name, v.id).await.unwrap(),
-            )
+            (v.id, cw.create_token(&name, v.id).await.unwrap())
         }
     };
     let (_, sup) = user("sup", Role::Supervisor).await;

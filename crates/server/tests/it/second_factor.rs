@@ -117,9 +117,7 @@ async fn wrong_codes_lock_the_account_and_end_everything_it_had() {
     let h = crate::common::spawn(locking_after(4)).await;
     let (secret, step) = enrolled(&h, "target").await;
     let id = h.cw.user_by_username("target").await.unwrap().unwrap().id;
-    let token = tracedesk_server::tokens::create(&*h.store, "target-token", id)
-        .await
-        .unwrap();
+    let token = h.cw.create_token("target-token", id).await.unwrap();
     // A session that finished signing in earlier, and an API token.
     let (_, _, full) = login(&h, "target", PW, None).await;
     let full = full.unwrap();
