@@ -340,7 +340,7 @@ async fn already_logged(store: &dyn AuditStore, drafts: &[Draft]) -> StoreResult
 
 /// Absorbs the segments a previous process left behind.
 async fn recover(store: &dyn AuditStore, journal: &Journal) -> StoreResult<usize> {
-    let io = |e: std::io::Error| StoreError::Unavailable(format!("audit journal: {e}"));
+    let io = |e: std::io::Error| StoreError::Unavailable(format!("audit journal: {e}").into());
     let mut moved = 0;
     let mut head = None;
     for path in journal.leftovers().map_err(io)? {
@@ -428,7 +428,7 @@ impl Shared {
             return Ok(());
         };
         let io = |e: std::io::Error| {
-            StoreError::Unavailable(format!("audit anchor {}: {e}", path.display()))
+            StoreError::Unavailable(format!("audit anchor {}: {e}", path.display()).into())
         };
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new()
@@ -490,7 +490,7 @@ impl Auditor {
     ) -> StoreResult<(Self, usize)> {
         let shared = Self::shared(store.clone(), key).await?;
         let journal = Journal::open(dir)
-            .map_err(|e| StoreError::Unavailable(format!("audit journal: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("audit journal: {e}").into()))?;
         let recovered = recover(&*store, &journal).await?;
         let (absorb, batches) = mpsc::unbounded_channel();
         let sink = Arc::new(Sink {
@@ -530,7 +530,11 @@ impl Auditor {
             return Ok(());
         }
         let queue = match &self.mode {
-            Mode::Journaled(sink) => return sink.write(&drafts).map_err(StoreError::Unavailable),
+            Mode::Journaled(sink) => {
+                return sink
+                    .write(&drafts)
+                    .map_err(|e| StoreError::Unavailable(e.to_string().into()));
+            }
             Mode::Direct(queue) => queue,
         };
         let (done, wait) = oneshot::channel();
@@ -540,7 +544,7 @@ impl Auditor {
         let tip = wait
             .await
             .map_err(|_| Self::stopped())?
-            .map_err(StoreError::Backend)?;
+            .map_err(|e| StoreError::Backend(e.into()))?;
         // The entries are durable: a checkpoint that cannot be signed now
         // is logged and signed later, never a reason to fail the action.
         if let Some((seq, hash)) = tip {
@@ -558,13 +562,15 @@ impl Auditor {
                 .send(Job::Flush { done })
                 .map_err(|_| Self::stopped())?,
             Mode::Journaled(sink) => {
-                let mut st = sink.lock().map_err(StoreError::Unavailable)?;
+                let mut st = sink
+                    .lock()
+                    .map_err(|e| StoreError::Unavailable(e.to_string().into()))?;
                 sink.close(&mut st, vec![done]);
             }
         }
         wait.await
             .map_err(|_| Self::stopped())?
-            .map_err(StoreError::Backend)
+            .map_err(|e| StoreError::Backend(e.into()))
     }
 
     /// Flushes, then signs the current head if it is newer than the last

@@ -204,7 +204,7 @@ impl Dispatch {
         }
         match wait.await {
             Ok(Ok(())) => Ok(out),
-            Ok(Err(e)) => Err(CaseworkError::Store(StoreError::Unavailable(e)).into()),
+            Ok(Err(e)) => Err(CaseworkError::Store(StoreError::Unavailable(e.into())).into()),
             Err(_) => Err(CaseworkError::Store(StoreError::Unavailable(
                 "the routing log writer stopped".into(),
             ))
@@ -305,7 +305,7 @@ impl Dispatch {
         });
         match wait.await {
             Ok(Ok(())) => Ok(seq),
-            Ok(Err(e)) => Err(CaseworkError::Store(StoreError::Unavailable(e))),
+            Ok(Err(e)) => Err(CaseworkError::Store(StoreError::Unavailable(e.into()))),
             Err(_) => Err(CaseworkError::Store(StoreError::Unavailable(
                 "the routing log writer stopped".into(),
             ))),

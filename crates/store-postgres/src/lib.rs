@@ -129,11 +129,11 @@ fn err(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(e.into()),
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(d.message().to_string())
         }
-        other => StoreError::Backend(other.to_string()),
+        other => StoreError::Backend(other.into()),
     }
 }
 
@@ -142,7 +142,7 @@ impl PostgresStore {
     /// sqlx; errors carry sqlx's text, which does not echo it.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let opts = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}").into()))?
             .application_name("tracedesk");
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -333,7 +333,7 @@ impl Store for PostgresStore {
         sqlx::migrate!("./migrations")
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+            .map_err(|e| StoreError::Migration(e.into()))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -35,16 +35,16 @@ pub fn test_server(suite: &str) -> Option<String> {
 
 /// Creates an empty database on the server and returns its URL.
 pub async fn scratch_database(server_url: &str, prefix: &str) -> StoreResult<(String, String)> {
-    let opts = PgConnectOptions::from_str(server_url)
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let opts =
+        PgConnectOptions::from_str(server_url).map_err(|e| StoreError::Unavailable(e.into()))?;
     let mut conn = PgConnection::connect_with(&opts)
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        .map_err(|e| StoreError::Unavailable(e.into()))?;
     let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        .map_err(|e| StoreError::Backend(e.into()))?;
     let mut url = url_with_database(server_url, &name);
     if url.is_empty() {
         url = server_url.to_string();

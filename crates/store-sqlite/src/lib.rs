@@ -37,12 +37,12 @@ fn err(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
+            StoreError::Unavailable(e.into())
         }
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(d.message().to_string())
         }
-        other => StoreError::Backend(other.to_string()),
+        other => StoreError::Backend(other.into()),
     }
 }
 
@@ -107,8 +107,9 @@ impl SqliteStore {
     /// the owner's alone (0700) and so is a new database file (0600): SQLite
     /// gives its WAL and shared-memory files the database file's mode.
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        let unavailable =
-            |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", p.display()));
+        let unavailable = |p: &Path, e: std::io::Error| {
+            StoreError::Unavailable(format!("{}: {e}", p.display()).into())
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
@@ -136,7 +137,7 @@ impl SqliteStore {
     /// Opens from a `sqlite://PATH` URL.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid SQLite URL: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("invalid SQLite URL: {e}").into()))?;
         Self::with_options(opts).await
     }
 
@@ -251,7 +252,7 @@ impl Store for SqliteStore {
         sqlx::migrate!("./migrations")
             .run(&self.writer)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+            .map_err(|e| StoreError::Migration(e.into()))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -33,14 +33,19 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Source),
     #[error("migration failed: {0}")]
-    Migration(String),
+    Migration(#[source] Source),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Backend(String),
+    Backend(#[source] Source),
 }
+
+/// The error beneath a store error, kept whole (driver error, I/O error)
+/// so a log of the chain shows where it came from; a plain message where
+/// there is no error value.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -323,4 +328,21 @@ pub trait Store:
     /// statements of up to 500 rows.
     async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()>;
     async fn baseline_reset(&self) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::StoreError;
+    use std::error::Error as _;
+
+    /// A store error keeps the error beneath it, so a log of the chain shows
+    /// the driver's own error, not only its text.
+    #[test]
+    fn store_errors_keep_their_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = StoreError::Unavailable(io.into());
+        let source = e.source().expect("the cause is kept");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(e.to_string(), "database unavailable: refused");
+    }
 }
