@@ -5,7 +5,7 @@
 //! imported. The report holds line numbers, column names and reasons only,
 //! never a value from the file.
 
-use crate::{Casework, LabResultInput};
+use crate::{Casework, LabResultInput, input::LAB_FIELDS};
 use std::io::{Read, Write};
 
 /// Lines handed to intake at once; intake pipelines them in transactions of
@@ -13,29 +13,14 @@ use std::io::{Read, Write};
 pub const IMPORT_BATCH: usize = 10 * crate::intake::INTAKE_BATCH;
 
 /// Columns a lab CSV must have.
-pub const REQUIRED_COLUMNS: &[&str] = &[
-    "first_name",
-    "last_name",
-    "specimen_date",
-    "result",
-    "accession",
-];
+pub fn required_columns() -> impl Iterator<Item = &'static str> {
+    LAB_FIELDS.iter().filter(|(_, r)| *r).map(|(n, _)| *n)
+}
+
 /// Columns a lab CSV may have.
-pub const KNOWN_COLUMNS: &[&str] = &[
-    "first_name",
-    "last_name",
-    "dob",
-    "phone",
-    "email",
-    "address",
-    "language",
-    "specimen_date",
-    "result",
-    "test_type",
-    "accession",
-    "lab",
-    "jurisdiction",
-];
+pub fn known_columns() -> impl Iterator<Item = &'static str> {
+    LAB_FIELDS.iter().map(|(n, _)| *n)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
@@ -77,26 +62,6 @@ pub struct ImportProgress {
     pub bytes: u64,
 }
 
-fn set(input: &mut LabResultInput, column: &str, value: String) {
-    let v = Some(value);
-    match column {
-        "first_name" => input.first_name = v,
-        "last_name" => input.last_name = v,
-        "dob" => input.dob = v,
-        "phone" => input.phone = v,
-        "email" => input.email = v,
-        "address" => input.address = v,
-        "language" => input.language = v,
-        "specimen_date" => input.specimen_date = v,
-        "result" => input.result = v,
-        "test_type" => input.test_type = v,
-        "accession" => input.accession = v,
-        "lab" => input.lab = v,
-        "jurisdiction" => input.jurisdiction = v,
-        _ => {}
-    }
-}
-
 impl Casework {
     /// Imports a lab CSV, writing one report line per rejected input line
     /// (`line,field,error`) to `report`.
@@ -125,14 +90,12 @@ impl Casework {
             if columns.contains(&name) {
                 return Err(CsvError::DuplicateColumn(name));
             }
-            if !KNOWN_COLUMNS.contains(&name.as_str()) {
+            if !known_columns().any(|k| k == name) {
                 summary.ignored_columns.push(name.clone());
             }
             columns.push(name);
         }
-        let missing: Vec<&str> = REQUIRED_COLUMNS
-            .iter()
-            .copied()
+        let missing: Vec<&str> = required_columns()
             .filter(|c| !columns.iter().any(|x| x == c))
             .collect();
         if !missing.is_empty() {
@@ -266,7 +229,7 @@ impl Casework {
             let value = std::str::from_utf8(raw)
                 .map_err(|_| (col.clone(), "is not valid UTF-8 text".to_string()))?;
             if !value.is_empty() {
-                set(&mut input, col, value.to_string());
+                input.set(col, value.to_string());
             }
         }
         Ok(input)

@@ -31,6 +31,50 @@ pub struct LabResultInput {
     pub jurisdiction: Option<String>,
 }
 
+/// A lab result's fields, once: JSON and CSV names, and which are
+/// required. Validation, the CSV importer, the OpenAPI document and the
+/// README's table all follow this list (tests fail when they drift).
+pub const LAB_FIELDS: &[(&str, bool)] = &[
+    ("first_name", true),
+    ("last_name", true),
+    ("dob", false),
+    ("phone", false),
+    ("email", false),
+    ("address", false),
+    ("language", false),
+    ("specimen_date", true),
+    ("result", true),
+    ("test_type", false),
+    ("accession", true),
+    ("lab", false),
+    ("jurisdiction", false),
+];
+
+impl LabResultInput {
+    /// Sets the field named `name` (a `LAB_FIELDS` name); false for any
+    /// other name.
+    pub fn set(&mut self, name: &str, value: String) -> bool {
+        let slot = match name {
+            "first_name" => &mut self.first_name,
+            "last_name" => &mut self.last_name,
+            "dob" => &mut self.dob,
+            "phone" => &mut self.phone,
+            "email" => &mut self.email,
+            "address" => &mut self.address,
+            "language" => &mut self.language,
+            "specimen_date" => &mut self.specimen_date,
+            "result" => &mut self.result,
+            "test_type" => &mut self.test_type,
+            "accession" => &mut self.accession,
+            "lab" => &mut self.lab,
+            "jurisdiction" => &mut self.jurisdiction,
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
+}
+
 /// A contact named by a case.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -499,4 +543,66 @@ pub(crate) enum SearchKey {
     Phone(Phone),
     Email(Email),
     NameDob(PersonName, PersonName, DateOfBirth),
+}
+
+#[cfg(test)]
+mod lab_field_tests {
+    use super::*;
+
+    /// The struct, its setter and the list name the same fields.
+    #[test]
+    fn lab_fields_match_the_wire_struct() {
+        let mut full = LabResultInput::default();
+        for (name, _) in LAB_FIELDS {
+            assert!(full.set(name, "x".into()), "{name} cannot be set");
+        }
+        let json = serde_json::to_value(&full).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut names: Vec<&str> = LAB_FIELDS.iter().map(|(n, _)| *n).collect();
+        keys.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(keys, names);
+        assert!(
+            json.as_object().unwrap().values().all(|v| v == "x"),
+            "every field was set"
+        );
+        assert!(!full.set("surname", "x".into()));
+    }
+
+    /// The README's paragraph on lab columns lists the same fields, and the
+    /// same required ones, in the same order.
+    #[test]
+    fn the_readme_lists_the_lab_fields() {
+        let readme = include_str!("../../../README.md");
+        let para = readme
+            .split("\n\n")
+            .find(|p| p.starts_with("Lab CSV columns"))
+            .expect("the README has the lab columns paragraph");
+        let (all, required) = para
+            .split_once("Required:")
+            .expect("and says which are required");
+        let ticked = |s: &str| {
+            s.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let names: Vec<String> = LAB_FIELDS.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(ticked(all), names);
+        let mut req = ticked(required);
+        req.retain(|n| names.contains(n) && n != "dob" && n != "phone");
+        let want: Vec<String> = LAB_FIELDS
+            .iter()
+            .filter(|(_, r)| *r)
+            .map(|(n, _)| n.to_string())
+            .filter(|n| n != "first_name" && n != "last_name")
+            .collect();
+        assert_eq!(req, want, "the README's required fields");
+    }
 }

@@ -24,7 +24,7 @@ pub mod task_feed;
 mod views;
 
 pub use error::{CaseworkError, ItemError};
-pub use input::{CasePatch, ContactInput, ContactPatch, LabResultInput, PersonSearch};
+pub use input::{CasePatch, ContactInput, ContactPatch, LAB_FIELDS, LabResultInput, PersonSearch};
 pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cursor};
 pub use signin::TokenHolder;
 pub use staff::{

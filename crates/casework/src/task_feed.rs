@@ -170,9 +170,9 @@ fn create_event(
         id: task.id,
         attributes: Value::Object(attributes),
         channel: d.task_channel().to_string(),
-        // The workspace's task type sets routing priority (one step is an hour
-        // of due time); the case-work task keeps its own for its list.
-        priority: None,
+        // The task's own priority (the domain's, as the workspace's task
+        // type has it too): `/tasks` and routing show the same number.
+        priority: Some(task.priority),
         due: Some(task.due_at.timestamp_millis()),
         ttl: None,
         worker,

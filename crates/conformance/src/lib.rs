@@ -702,6 +702,13 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     );
     assert!(f.store.unrouted_tasks(10).await.unwrap().is_empty());
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 0, "and only once");
+    // One priority: routing ranks each task by the number case work shows.
+    for t in &waiting {
+        let id = t.task.id;
+        if let Some(routed) = d.read(|e| e.task_view(id).map(|v| v.priority)).await {
+            assert_eq!(routed, t.task.priority, "{} priority", t.task.kind);
+        }
+    }
     assert!(
         d.read(|e| e.could_take(es, task.id) && !e.could_take(en, task.id))
             .await,

@@ -131,9 +131,14 @@ impl CaseStatus {
         )
     }
 
-    /// Closed records are the ones retention later purges.
+    /// Where an investigation has ended for good: no transition leads back
+    /// to work (`refused` can only be closed). A closed case takes no new
+    /// results or contacts, and retention purges it; `unreachable` is open,
+    /// since the person may still be reached.
+    pub const CLOSED: &'static [CaseStatus] = &[CaseStatus::Closed, CaseStatus::Refused];
+
     pub fn is_open(self) -> bool {
-        !matches!(self, CaseStatus::Closed)
+        !Self::CLOSED.contains(&self)
     }
 
     pub fn transition(self, to: CaseStatus) -> Result<CaseStatus, TransitionError> {
@@ -158,9 +163,18 @@ impl ContactStatus {
         )
     }
 
+    /// Where follow-up has ended for good (no transition leads back):
+    /// retention purges these; `unreachable` is open, the contact may still
+    /// be reached.
+    pub const CLOSED: &'static [ContactStatus] = &[
+        ContactStatus::Completed,
+        ContactStatus::ConvertedToCase,
+        ContactStatus::Refused,
+        ContactStatus::Lost,
+    ];
+
     pub fn is_terminal(self) -> bool {
-        use ContactStatus::*;
-        matches!(self, Completed | ConvertedToCase | Refused | Lost)
+        Self::CLOSED.contains(&self)
     }
 
     pub fn transition(self, to: ContactStatus) -> Result<ContactStatus, TransitionError> {
@@ -169,6 +183,16 @@ impl ContactStatus {
 }
 
 impl TaskStatus {
+    /// A task in these belongs to its assignee (who may then read the
+    /// person's records in the task's jurisdiction).
+    pub const ACTIVE: &'static [TaskStatus] = &[
+        TaskStatus::Reserved,
+        TaskStatus::Assigned,
+        TaskStatus::Wrapping,
+    ];
+    /// Finished: nothing moves a task out of these.
+    pub const FINAL: &'static [TaskStatus] = &[TaskStatus::Completed, TaskStatus::Canceled];
+
     pub fn can_become(self, to: TaskStatus) -> bool {
         use TaskStatus::*;
         matches!(
@@ -196,14 +220,17 @@ impl TaskKind {
         }
     }
 
-    /// Base priority before SLA aging (higher goes first).
+    /// Base priority before SLA aging (higher goes first), on routing's
+    /// scale: one step is worth an hour of due time (`priority_step`), so a
+    /// symptomatic follow-up waits as if due ten hours sooner. The one
+    /// source for case work's tasks and routing's task types alike.
     pub fn default_priority(self) -> i32 {
         match self {
-            TaskKind::SymptomaticFollowup => 80,
-            TaskKind::CaseInterview => 60,
-            TaskKind::ContactNotification => 50,
-            TaskKind::CallbackRequest => 40,
-            TaskKind::NonResponderFollowup => 30,
+            TaskKind::SymptomaticFollowup => 10,
+            TaskKind::CallbackRequest => 5,
+            TaskKind::CaseInterview
+            | TaskKind::ContactNotification
+            | TaskKind::NonResponderFollowup => 0,
         }
     }
 }
@@ -224,6 +251,37 @@ fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The closed sets follow the transitions: nothing closed leads back to
+    /// an open status, and every open status can still move.
+    #[test]
+    fn closed_sets_follow_the_transitions() {
+        for &from in CaseStatus::CLOSED {
+            for &to in CaseStatus::ALL {
+                assert!(!from.can_become(to) || !to.is_open(), "{from} -> {to}");
+            }
+        }
+        for &s in CaseStatus::ALL.iter().filter(|s| s.is_open()) {
+            assert!(
+                CaseStatus::ALL.iter().any(|&t| s.can_become(t)),
+                "{s} is stuck"
+            );
+        }
+        for &from in ContactStatus::CLOSED {
+            for &to in ContactStatus::ALL {
+                assert!(!from.can_become(to), "{from} -> {to}");
+            }
+        }
+        for &s in ContactStatus::ALL.iter().filter(|s| !s.is_terminal()) {
+            assert!(
+                ContactStatus::ALL.iter().any(|&t| s.can_become(t)),
+                "{s} is stuck"
+            );
+        }
+        for &from in TaskStatus::FINAL {
+            assert!(TaskStatus::ALL.iter().all(|&to| !from.can_become(to)));
+        }
+    }
 
     #[test]
     fn names_round_trip() {

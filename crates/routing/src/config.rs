@@ -4,6 +4,7 @@
 //! box; any part can be replaced from configuration (JSON or TOML).
 
 use serde::{Deserialize, Serialize};
+use tracedesk_domain::lifecycle::TaskKind;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -129,11 +130,6 @@ impl Workspace {
             order_by: None,
             skip_if: None,
         };
-        let tt = |name: &str, hours: u64, priority| TaskType {
-            name: name.into(),
-            due_after: hours * 3600,
-            priority,
-        };
         let speaks = "task.language == null OR task.language IN worker.languages";
         // Staff take work of their own jurisdiction or one inside it: case
         // work gives each task its jurisdiction and those enclosing it, and
@@ -192,13 +188,16 @@ impl Workspace {
                 ],
                 default_queue: "everyone".into(),
             },
-            task_types: vec![
-                tt("case_interview", 24, 0),
-                tt("contact_notification", 24, 0),
-                tt("symptomatic_followup", 4, 10),
-                tt("non_responder_followup", 24, 0),
-                tt("callback_request", 8, 5),
-            ],
+            // Case work's kinds of task, with the SLA and priority the
+            // domain gives them (one source for both).
+            task_types: TaskKind::ALL
+                .iter()
+                .map(|k| TaskType {
+                    name: k.as_str().into(),
+                    due_after: k.default_sla_hours().unsigned_abs() * 3600,
+                    priority: k.default_priority(),
+                })
+                .collect(),
             reservation_timeout: 120,
             max_reservations: 1,
             priority_step: 3600,

@@ -18,6 +18,14 @@ fn json_ok(desc: &str, schema: Value) -> Value {
     json!({ "description": desc, "content": { "application/json": { "schema": schema } } })
 }
 
+use tracedesk_casework::LAB_FIELDS;
+use tracedesk_domain::{CaseStatus, ContactStatus};
+
+/// A domain enum's wire names, for an OpenAPI `enum`.
+fn names<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<String> {
+    all.iter().map(ToString::to_string).collect()
+}
+
 fn id_param() -> Value {
     json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } })
 }
@@ -26,11 +34,8 @@ pub fn document() -> Value {
     let mut lab = json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["first_name", "last_name", "specimen_date", "result", "accession"],
-        "properties": str_props(&[
-            "first_name", "last_name", "dob", "phone", "email", "address", "language",
-            "specimen_date", "result", "test_type", "accession", "lab", "jurisdiction",
-        ]),
+        "required": LAB_FIELDS.iter().filter(|(_, r)| *r).map(|(n, _)| *n).collect::<Vec<_>>(),
+        "properties": str_props(&LAB_FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>()),
     });
     lab["description"] = json!(
         "Dates are YYYY-MM-DD. A date of birth or a phone is required. result: positive, negative or inconclusive."
@@ -106,7 +111,7 @@ pub fn document() -> Value {
             "/api/v1/cases": { "get": {
                 "summary": "List cases, newest first (keyset pages)",
                 "parameters": [
-                    q("status", json!({ "type": "string", "enum": ["new", "interviewing", "isolating", "closed", "unreachable", "refused"] })),
+                    q("status", json!({ "type": "string", "enum": names(CaseStatus::ALL) })),
                     q("from", json!({ "type": "string", "format": "date" })),
                     q("to", json!({ "type": "string", "format": "date" })),
                     q("cursor", json!({ "type": "string" })),
@@ -145,10 +150,7 @@ pub fn document() -> Value {
                 "requestBody": { "required": true, "content": { "application/json": { "schema": {
                     "type": "object", "additionalProperties": false,
                     "properties": {
-                        "status": { "type": "string", "enum": [
-                            "named", "notified", "monitoring", "completed", "symptomatic",
-                            "referred_for_testing", "converted_to_case", "unreachable", "refused", "lost"
-                        ] },
+                        "status": { "type": "string", "enum": names(ContactStatus::ALL) },
                         "negative_test_date": { "type": "string", "format": "date", "description": "A negative test; under the 7-day option (taken on or after day 5) it shortens quarantine" }
                     }
                 } } } },

@@ -562,12 +562,12 @@ impl Store for SqliteStore {
     }
 
     async fn counts(&self) -> StoreResult<Counts> {
-        let r = sqlx::query(
+        let r = sqlx::query(&format!(
             "SELECT (SELECT COUNT(*) FROM persons), (SELECT COUNT(*) FROM cases),
-                    (SELECT COUNT(*) FROM cases WHERE status <> 'closed'),
+                    (SELECT COUNT(*) FROM cases WHERE status NOT IN ({CLOSED_CASE_STATUSES})),
                     (SELECT COUNT(*) FROM lab_results), (SELECT COUNT(*) FROM exposures),
-                    (SELECT COUNT(*) FROM tasks)",
-        )
+                    (SELECT COUNT(*) FROM tasks)"
+        ))
         .fetch_one(&self.reader)
         .await
         .map_err(err)?;

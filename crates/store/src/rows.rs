@@ -363,7 +363,9 @@ pub mod withdrawal {
 }
 
 /// Task statuses in which a task belongs to its assignee.
-pub const ACTIVE_TASK_STATUSES: &str = "'reserved', 'assigned', 'wrapping'";
+pub const ACTIVE_TASK_STATUSES: SqlList<TaskStatus> = SqlList(TaskStatus::ACTIVE);
+/// Task statuses nothing moves a task out of.
+pub const FINAL_TASK_STATUSES: SqlList<TaskStatus> = SqlList(TaskStatus::FINAL);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
@@ -441,11 +443,29 @@ pub struct AccessRows {
     pub break_glass_until: Option<DateTime<Utc>>,
 }
 
-/// Case statuses after which a case is closed for retention.
-pub const CLOSED_CASE_STATUSES: &str = "'closed', 'unreachable', 'refused'";
-/// Contact statuses after which an exposure is closed for retention.
-pub const CLOSED_EXPOSURE_STATUSES: &str =
-    "'completed', 'converted_to_case', 'unreachable', 'refused', 'lost'";
+/// A status set of the domain as an SQL list (`'a', 'b'`), so SQL follows
+/// the one definition on the domain enum.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlList<T: 'static>(pub &'static [T]);
+
+impl<T: Copy + std::fmt::Display> std::fmt::Display for SqlList<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "'{v}'")?;
+        }
+        Ok(())
+    }
+}
+
+use tracedesk_domain::lifecycle::{CaseStatus, ContactStatus, TaskStatus};
+
+/// Case statuses in which a case is closed (matching, retention, counts).
+pub const CLOSED_CASE_STATUSES: SqlList<CaseStatus> = SqlList(CaseStatus::CLOSED);
+/// Contact statuses in which follow-up has ended (retention).
+pub const CLOSED_EXPOSURE_STATUSES: SqlList<ContactStatus> = SqlList(ContactStatus::CLOSED);
 
 /// When records of each type became old enough to purge: closed (or, for
 /// lab-only persons, created) at or before these instants.
@@ -493,4 +513,18 @@ pub struct ExposureStub {
     pub first_exposure: NaiveDate,
     pub last_exposure: NaiveDate,
     pub quarantine_end: NaiveDate,
+}
+
+#[cfg(test)]
+mod sql_list_tests {
+    use super::*;
+
+    #[test]
+    fn status_sets_render_as_sql_lists() {
+        assert_eq!(
+            ACTIVE_TASK_STATUSES.to_string(),
+            "'reserved', 'assigned', 'wrapping'"
+        );
+        assert_eq!(CLOSED_CASE_STATUSES.to_string(), "'closed', 'refused'");
+    }
 }

@@ -334,7 +334,7 @@ macro_rules! sql_common {
             let mut open = HashMap::new();
             for chunk in matched.chunks(CHUNK) {
                 let mut q = QueryBuilder::<$db>::new(
-                    "SELECT person_id, jurisdiction, id FROM cases WHERE status <> 'closed' AND person_id IN (",
+                    format!("SELECT person_id, jurisdiction, id FROM cases WHERE status NOT IN ({CLOSED_CASE_STATUSES}) AND person_id IN ("),
                 );
                 let mut sep = q.separated(",");
                 for id in chunk {

@@ -48,15 +48,15 @@ macro_rules! routing_store_impl {
                 let update = format!(
                     "UPDATE tasks SET \
                      routed = CASE WHEN tasks.withdrawal IS NOT NULL \
-                       AND p.column2 IN ('completed', 'canceled') THEN FALSE ELSE TRUE END, \
+                       AND p.column2 IN ({FINAL_TASK_STATUSES}) THEN FALSE ELSE TRUE END, \
                      status = CASE WHEN tasks.withdrawal IS NULL \
-                       AND tasks.status NOT IN ('completed', 'canceled') THEN p.column2 \
+                       AND tasks.status NOT IN ({FINAL_TASK_STATUSES}) THEN p.column2 \
                        ELSE tasks.status END, \
                      assignee_id = CASE WHEN tasks.withdrawal IS NOT NULL \
-                       OR tasks.status IN ('completed', 'canceled') \
-                       OR p.column2 IN ('completed', 'canceled') THEN tasks.assignee_id \
+                       OR tasks.status IN ({FINAL_TASK_STATUSES}) \
+                       OR p.column2 IN ({FINAL_TASK_STATUSES}) THEN tasks.assignee_id \
                        ELSE (SELECT u.id FROM users u WHERE u.id = p.column3) END, \
-                     withdrawal = CASE WHEN p.column2 IN ('completed', 'canceled') THEN NULL \
+                     withdrawal = CASE WHEN p.column2 IN ({FINAL_TASK_STATUSES}) THEN NULL \
                        WHEN tasks.withdrawal = '{by_hand}' AND p.column2 = 'assigned' \
                          AND tasks.assignee_id = p.column3 THEN NULL \
                        ELSE tasks.withdrawal END \
