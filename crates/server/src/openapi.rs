@@ -19,7 +19,15 @@ fn json_ok(desc: &str, schema: Value) -> Value {
 }
 
 use tracedesk_casework::LAB_FIELDS;
-use tracedesk_domain::{CaseStatus, ContactStatus};
+use tracedesk_domain::{CaseStatus, ContactStatus, TaskStatus};
+
+/// A keyset page's query parameters.
+fn page_params() -> Value {
+    json!([
+        { "name": "cursor", "in": "query", "schema": { "type": "string" } },
+        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } }
+    ])
+}
 
 /// A domain enum's wire names, for an OpenAPI `enum`.
 fn names<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<String> {
@@ -165,6 +173,7 @@ pub fn document() -> Value {
                 } } } },
                 "responses": search_resp
             } },
+            "/api/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3.1 JSON" } } } },
             "/healthz": { "get": { "summary": "Liveness", "security": [], "responses": { "200": { "description": "Alive" } } } },
             "/readyz": { "get": { "summary": "Readiness (database reachable)", "security": [], "responses": { "200": { "description": "Ready" }, "503": { "description": "Database unavailable" } } } },
             "/metrics": { "get": { "summary": "Prometheus metrics", "security": [], "responses": { "200": { "description": "Text exposition format" } } } }
@@ -247,7 +256,12 @@ fn add_access_paths(doc: &mut Value) {
     paths["/api/v1/line-list"] = json!({ "get": { "summary": "De-identified line list (analysts, supervisors): age band, dates, status, jurisdiction; audited as an export",
         "parameters": [ { "name": "cursor", "in": "query", "schema": { "type": "string" } }, { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } } ],
         "responses": ok("A page of de-identified rows") } });
-    paths["/api/v1/tasks"] = json!({ "get": { "summary": "The caller's assigned tasks (ids and scheduling only)", "responses": ok("Tasks") } });
+    let mut task_params = page_params();
+    if let Some(a) = task_params.as_array_mut() {
+        a.push(json!({ "name": "status", "in": "query", "schema": { "type": "string", "enum": names(TaskStatus::ALL) } }));
+    }
+    paths["/api/v1/tasks"] = json!({ "get": { "summary": "The caller's tasks, newest first, in keyset pages (`next` back as `cursor`); ids and scheduling only",
+        "parameters": task_params, "responses": ok("Tasks") } });
     paths["/api/v1/tasks/{id}/assign"] = json!({ "post": { "summary": "Assign a task by hand to a tracer or supervisor, or null to return it to the queue (supervisors, within their jurisdiction); routing lets go of a task it holds, and routes a returned one anew",
         "parameters": [id_param()],
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": { "user_id": { "type": ["string", "null"], "format": "uuid" } } } } } },
@@ -306,7 +320,8 @@ fn add_routing_paths(doc: &mut Value) {
             "requestBody": body(json!({ "id": uuid, "attributes": any, "channel": { "type": "string" }, "priority": { "type": "integer" },
                 "due": { "type": "string", "format": "date-time" }, "ttl": { "type": "integer", "minimum": 0 } }), &["attributes", "channel"]),
             "responses": errors(json!({ "201": decisions("The task id and any offer made") })) },
-        "get": { "summary": "Live tasks: state, queue, channel, priority, due time, worker, offers (supervisors); no attributes", "responses": errors(json!({ "200": json_ok("Tasks", any.clone()) })) } });
+        "get": { "summary": "Live tasks in the caller's jurisdictions, highest id first, in keyset pages (`next` back as `cursor`): state, queue, channel, priority, due time, worker, offers (supervisors); no attributes",
+            "parameters": page_params(), "responses": errors(json!({ "200": json_ok("Tasks", any.clone()) })) } });
     paths["/api/v1/routing/tasks/{id}"] = json!({ "patch": { "summary": "Replace a task's attributes (supervisors); a waiting task is routed anew", "parameters": [id("task", "uuid")],
         "requestBody": body(json!({ "attributes": any }), &["attributes"]), "responses": errors(json!({ "200": decisions("Offers made as the task's route changed") })) } });
     for (step, what) in [
@@ -346,4 +361,96 @@ fn add_routing_paths(doc: &mut Value) {
         "responses": errors(json!({ "200": { "description": "text/event-stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } } })) } });
     paths["/api/v1/routing/stats"] = json!({ "get": { "summary": "Tasks by state, waiting tasks per queue, running totals, average acceptance time and wait, SLA met % (supervisors)",
         "responses": errors(json!({ "200": json_ok("Statistics", any) })) } });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// `(METHOD, path)` of every `.route(...)` call in `src`, each path
+    /// under the prefix of the router it is in (`markers`: the line that
+    /// starts a router, and its prefix).
+    fn routed(src: &str, markers: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        let mut prefix = markers.first().map_or("", |m| m.1);
+        let mut rest = src;
+        loop {
+            let next_route = rest.find(".route(");
+            let next_marker = markers
+                .iter()
+                .filter_map(|(m, p)| rest.find(m).map(|i| (i, *p, m.len())))
+                .min_by_key(|x| x.0);
+            match (next_route, next_marker) {
+                (_, Some((i, p, len))) if next_route.is_none_or(|r| i < r) => {
+                    prefix = p;
+                    rest = &rest[i + len..];
+                }
+                (Some(r), _) => {
+                    let call = &rest[r + ".route(".len()..];
+                    let mut depth = 1;
+                    let end = call
+                        .char_indices()
+                        .find(|&(_, c)| {
+                            depth += match c {
+                                '(' => 1,
+                                ')' => -1,
+                                _ => 0,
+                            };
+                            depth == 0
+                        })
+                        .map_or(call.len(), |(i, _)| i);
+                    let args = &call[..end];
+                    let path = args.split('"').nth(1).unwrap_or_default();
+                    let methods = &args[args.find(',').unwrap_or(0)..];
+                    for m in ["get", "post", "patch", "put", "delete"] {
+                        if methods.contains(&format!("{m}(")) {
+                            out.insert((m.to_uppercase(), format!("{prefix}{path}")));
+                        }
+                    }
+                    rest = &call[end..];
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
+    /// Every routed API path and method is documented, and every documented
+    /// one is routed.
+    #[test]
+    fn routed_and_documented_are_the_same() {
+        let mut routes = routed(
+            include_str!("api.rs"),
+            &[
+                ("let api = Router::new()", "/api/v1"),
+                ("let steps = Router::new()", "/api/v1/auth"),
+                (
+                    "    Router::new()\n        .merge(crate::pages::routes())",
+                    "",
+                ),
+            ],
+        );
+        routes.extend(routed(
+            include_str!("routing.rs"),
+            &[("Router::new()", "/api/v1")],
+        ));
+        assert!(routes.len() > 30, "the scan found the routes: {routes:?}");
+        let doc = super::document();
+        let mut documented = BTreeSet::new();
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for m in ops.as_object().expect("operations").keys() {
+                documented.insert((m.to_uppercase(), path.clone()));
+            }
+        }
+        let undocumented: Vec<_> = routes.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routes).collect();
+        assert!(
+            undocumented.is_empty(),
+            "routed but not documented: {undocumented:?}"
+        );
+        assert!(
+            unrouted.is_empty(),
+            "documented but not routed: {unrouted:?}"
+        );
+    }
 }
