@@ -15,6 +15,7 @@ pub mod sqlidentity;
 pub mod sqlretention;
 pub mod sqlrouting;
 pub mod sqlrows;
+pub mod sqlstore;
 
 pub use rows::*;
 pub use tracedesk_audit as audit;

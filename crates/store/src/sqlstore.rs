@@ -1,0 +1,304 @@
+//! The `Store` implementation shared by the backends, written once as a
+//! macro over the sqlx database type. Every statement is built with
+//! `QueryBuilder`, which writes each dialect's placeholders, so the two
+//! backends differ only where their databases do: migrations, query plans,
+//! the intake transaction (PostgreSQL takes an advisory lock), and the
+//! benchmark baseline's table.
+//!
+//! The caller must have in scope what `sql_common!` and
+//! `identity_store_impl!` need, plus on the store: `run_migrations`,
+//! `explain`, `intake_tx`, and the constant `BASELINE_TABLE` (DDL).
+
+/// Expands `impl Store for $store`.
+#[macro_export]
+macro_rules! store_impl {
+    ($store:ty, $db:ty, $name:literal) => {
+        #[async_trait::async_trait]
+        impl tracedesk_store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn migrate(&self) -> StoreResult<()> {
+                self.run_migrations().await
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                row_of(self, select("SELECT 1"), |_| Ok(())).await?;
+                Ok(())
+            }
+
+            async fn ingest_lab_results(
+                &self,
+                batch: &[LabIntake],
+            ) -> StoreResult<Vec<LabIntakeOutcome>> {
+                let mut tx = self.intake_tx().await?;
+                let out = ingest_in(&mut tx, batch).await?;
+                tx.commit().await.map_err(err)?;
+                Ok(out)
+            }
+
+            async fn add_contact(&self, c: &ContactIntake) -> StoreResult<ContactIntakeOutcome> {
+                let mut tx = self.intake_tx().await?;
+                let out = add_contact_in(&mut tx, c).await?;
+                tx.commit().await.map_err(err)?;
+                Ok(out)
+            }
+
+            async fn get_person(&self, id: Uuid) -> StoreResult<Option<PersonRow>> {
+                let mut q = select(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = "));
+                q.push_bind(id);
+                row_of(self, q, person).await
+            }
+
+            async fn get_persons(&self, ids: &[Uuid]) -> StoreResult<Vec<PersonRow>> {
+                rows_of(self, persons_query(ids), person).await
+            }
+
+            async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>> {
+                exposure_by_id(self.read_pool(), id).await
+            }
+
+            async fn update_exposure(&self, e: &ExposureRow) -> StoreResult<()> {
+                exposure_follow_up_set(self.write_pool(), e).await
+            }
+
+            async fn get_facet(&self, id: Uuid) -> StoreResult<Option<PersonFacetRow>> {
+                let mut conn = self.read_pool().acquire().await.map_err(err)?;
+                facet_by_id(&mut conn, id).await
+            }
+
+            async fn facet_ids(
+                &self,
+                persons: &[Uuid],
+            ) -> StoreResult<std::collections::HashMap<(Uuid, String), Uuid>> {
+                let mut conn = self.read_pool().acquire().await.map_err(err)?;
+                facet_ids_in(&mut conn, persons).await
+            }
+
+            async fn find_persons(
+                &self,
+                key: PersonKey,
+                blind: &[u8],
+            ) -> StoreResult<Vec<PersonRow>> {
+                let col = key.column();
+                let mut q = select(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE {col} = "));
+                q.push_bind(blind).push(" ORDER BY id LIMIT 100");
+                rows_of(self, q, person).await
+            }
+
+            async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
+                let mut q = select(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = "));
+                q.push_bind(id);
+                row_of(self, q, case).await
+            }
+
+            async fn list_cases(&self, f: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+                rows_of(self, cases_query("", f), case).await
+            }
+
+            async fn explain_list(&self, list: &ListQuery) -> StoreResult<ListPlan> {
+                self.explain(list).await
+            }
+
+            async fn update_case(&self, c: &CaseRow) -> StoreResult<()> {
+                let mut q = select("UPDATE cases SET status = ");
+                q.push_bind(&c.status)
+                    .push(", updated_at = ")
+                    .push_bind(c.updated_at)
+                    .push(", onset_date = ")
+                    .push_bind(c.onset_date)
+                    .push(", asymptomatic = ")
+                    .push_bind(c.asymptomatic)
+                    .push(", specimen_date = ")
+                    .push_bind(c.specimen_date)
+                    .push(", infectious_start = ")
+                    .push_bind(c.infectious_start)
+                    .push(", isolation_end = ")
+                    .push_bind(c.isolation_end)
+                    .push(", key_version = ")
+                    .push_bind(i64::from(c.key_version))
+                    .push(", symptoms = ")
+                    .push_bind(&c.symptoms)
+                    .push(", notes = ")
+                    .push_bind(&c.notes)
+                    .push(" WHERE id = ")
+                    .push_bind(c.id);
+                match write_one(self, q).await? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn lab_results_for_person(&self, person_id: Uuid) -> StoreResult<Vec<LabResultRow>> {
+                let mut q = select(format!(
+                    "SELECT {LAB_COLUMNS} FROM lab_results WHERE person_id = "
+                ));
+                q.push_bind(person_id).push(" ORDER BY id");
+                rows_of(self, q, lab).await
+            }
+
+            async fn list_exposures(&self, f: &ExposureFilter) -> StoreResult<Vec<ExposureRow>> {
+                rows_of(self, exposures_query("", f), exposure).await
+            }
+
+            async fn tasks_for_case(&self, case_id: Uuid) -> StoreResult<Vec<TaskRow>> {
+                let mut q = select(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE case_id = "));
+                q.push_bind(case_id)
+                    .push(" OR exposure_id IN (SELECT id FROM exposures WHERE case_id = ")
+                    .push_bind(case_id)
+                    .push(") ORDER BY id");
+                rows_of(self, q, task).await
+            }
+
+            async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {
+                let mut q = select(
+                    "INSERT INTO api_tokens (id, name, hash, created_at, revoked_at, user_id) ",
+                );
+                q.push_values([t], |mut b, t| {
+                    b.push_bind(t.id)
+                        .push_bind(&t.name)
+                        .push_bind(&t.hash)
+                        .push_bind(t.created_at)
+                        .push_bind(t.revoked_at)
+                        .push_bind(t.user_id);
+                });
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
+                let mut q = select(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE hash = "));
+                q.push_bind(hash);
+                row_of(self, q, token).await
+            }
+
+            async fn list_tokens(&self) -> StoreResult<Vec<TokenRow>> {
+                rows_of(
+                    self,
+                    select(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id")),
+                    token,
+                )
+                .await
+            }
+
+            async fn revoke_token(&self, name: &str) -> StoreResult<u64> {
+                let mut q = select("UPDATE api_tokens SET revoked_at = ");
+                q.push_bind(chrono::Utc::now())
+                    .push(" WHERE name = ")
+                    .push_bind(name)
+                    .push(" AND revoked_at IS NULL");
+                write_one(self, q).await
+            }
+
+            async fn sealed_batch(
+                &self,
+                table: &'static SealedTable,
+                below: u32,
+                after: Option<Uuid>,
+                limit: u32,
+            ) -> StoreResult<Vec<SealedRow>> {
+                let cols = table.columns.join(", ");
+                let mut q = select(format!(
+                    "SELECT id, {cols} FROM {} WHERE key_version < ",
+                    table.name
+                ));
+                q.push_bind(i64::from(below))
+                    .push(" AND id > ")
+                    .push_bind(after.unwrap_or(Uuid::nil()))
+                    .push(" ORDER BY id LIMIT ")
+                    .push_bind(i64::from(limit));
+                // From the writer: rotation reads what it has just written.
+                q.build()
+                    .fetch_all(self.write_pool())
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(|r| sealed_row(r, table))
+                    .collect()
+            }
+
+            async fn write_sealed(
+                &self,
+                table: &'static SealedTable,
+                rows: &[SealedRow],
+                version: u32,
+            ) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                for row in rows {
+                    let mut q = select(format!("UPDATE {} SET ", table.name));
+                    for (c, v) in table.columns.iter().zip(&row.values) {
+                        q.push(format!("{c} = ")).push_bind(v).push(", ");
+                    }
+                    q.push("key_version = ")
+                        .push_bind(i64::from(version))
+                        .push(" WHERE id = ")
+                        .push_bind(row.id);
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
+            async fn count_below_version(
+                &self,
+                table: &'static SealedTable,
+                version: u32,
+            ) -> StoreResult<u64> {
+                let mut q = select(format!(
+                    "SELECT COUNT(*) FROM {} WHERE key_version < ",
+                    table.name
+                ));
+                q.push_bind(i64::from(version));
+                let n = row_of(self, q, |r| r.try_get::<i64, _>(0).map_err(err)).await?;
+                Ok(n.unwrap_or(0).unsigned_abs())
+            }
+
+            async fn counts(&self) -> StoreResult<Counts> {
+                let q = select(format!(
+                    "SELECT (SELECT COUNT(*) FROM persons), (SELECT COUNT(*) FROM cases), \
+                     (SELECT COUNT(*) FROM cases WHERE status NOT IN ({CLOSED_CASE_STATUSES})), \
+                     (SELECT COUNT(*) FROM lab_results), (SELECT COUNT(*) FROM exposures), \
+                     (SELECT COUNT(*) FROM tasks)"
+                ));
+                let counts = row_of(self, q, |r| {
+                    let n = |i: usize| -> StoreResult<u64> {
+                        Ok(r.try_get::<i64, _>(i).map_err(err)?.unsigned_abs())
+                    };
+                    Ok(Counts {
+                        persons: n(0)?,
+                        cases: n(1)?,
+                        open_cases: n(2)?,
+                        lab_results: n(3)?,
+                        exposures: n(4)?,
+                        tasks: n(5)?,
+                    })
+                })
+                .await?;
+                counts.ok_or(StoreError::NotFound)
+            }
+
+            async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query(BASELINE_TABLE)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                // One statement per row, or multi-row statements of CHUNK.
+                let per = if multi_row { CHUNK } else { 1 };
+                for chunk in rows.chunks(per) {
+                    let mut q = select("INSERT INTO bench_baseline (id, payload) ");
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.id).push_bind(&r.payload);
+                    });
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
+            async fn baseline_reset(&self) -> StoreResult<()> {
+                write_one(self, select("DROP TABLE IF EXISTS bench_baseline"))
+                    .await
+                    .map(|_| ())
+            }
+        }
+    };
+}
