@@ -1,9 +1,8 @@
 //! Routes of `/api/v1` and the unauthenticated health endpoints.
 
 use crate::auth::{self, Caller};
-use crate::extract::{ApiJson, ApiQuery, JsonValue, RouteName, from_value, parse_id};
+use crate::extract::{ApiJson, ApiQuery, Call, JsonValue, from_value, parse_id};
 use crate::{ApiError, AppState, login};
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -266,13 +265,10 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
 /// checked on its own: a bad item is reported at its index and the others
 /// are recorded.
 async fn post_lab_results(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     axum::Extension(MaxBatch(max)): axum::Extension<MaxBatch>,
     JsonValue(body): JsonValue,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     require(&s, &caller, Capability::SubmitLabs, route).await?;
     let (items, single) = match body {
         serde_json::Value::Array(items) => (items, false),
@@ -400,12 +396,9 @@ struct CaseQuery {
 }
 
 async fn list_cases(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let scope = list_scope(&s, &caller, route).await?;
     let page =
         s.cw.list_cases(
@@ -427,12 +420,9 @@ async fn list_cases(
 }
 
 async fn get_case(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse_id(&id, "case")?;
     let (row, flagged) = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.case_view(&row)?;
@@ -451,13 +441,10 @@ async fn get_case(
 }
 
 async fn patch_case(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<CasePatch>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse_id(&id, "case")?;
     let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let case = s.cw.patch_case(id, &patch).await?;
@@ -467,13 +454,10 @@ async fn patch_case(
 }
 
 async fn post_contact(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ContactInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse_id(&id, "case")?;
     let (_, flagged) = guard_case(&s, &caller, id, route).await?;
     let out = s.cw.add_contact(id, &input).await?;
@@ -493,12 +477,9 @@ struct ContactQuery {
 }
 
 async fn list_contacts(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiQuery(q): ApiQuery<ContactQuery>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let case_id = q
         .case_id
         .as_deref()
@@ -532,13 +513,10 @@ async fn list_contacts(
 /// (entitlement in its jurisdiction; unknown ids are refused like
 /// forbidden ones).
 async fn patch_contact(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<tracedesk_casework::ContactPatch>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse_id(&id, "contact")?;
     require(&s, &caller, Capability::WorkRecords, route).await?;
     let Some(e) =
@@ -565,12 +543,9 @@ async fn patch_contact(
 }
 
 async fn get_person(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse_id(&id, "person")?;
     let Some(found) = s.cw.person_ref(id).await? else {
         return Err(deny(&s, &caller, "person", Some(id), route).await);
@@ -610,12 +585,9 @@ async fn get_person(
 }
 
 async fn search_persons(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiJson(q): ApiJson<PersonSearch>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     require(&s, &caller, Capability::WorkRecords, route).await?;
     // Only the matches the caller is entitled to are shown (break-glass
     // access is for opening one record, not for searching).
@@ -640,12 +612,9 @@ struct PageQuery {
 /// The de-identified line list (analysts and supervisors), within the
 /// caller's jurisdictions.
 async fn line_list(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     require(&s, &caller, Capability::LineList, route).await?;
     let page =
         s.cw.line_list(caller.principal.scope.clone(), q.cursor.as_deref(), q.limit)
@@ -670,8 +639,7 @@ struct TaskQuery {
 
 /// The caller's own tasks, newest first, in keyset pages.
 async fn my_tasks(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Response, ApiError> {
     let page =
@@ -695,13 +663,10 @@ struct AssignInput {
 /// A supervisor assigns a task in their jurisdiction to a tracer (the
 /// routing engine will do this automatically; this is the manual override).
 async fn assign_task(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AssignInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse_id(&id, "task")?;
     require(&s, &caller, Capability::Supervise, route).await?;
     let Some(task) =
@@ -785,12 +750,9 @@ struct BreakGlassInput {
 
 /// Opens one hour of access to a record the caller is not entitled to.
 async fn open_break_glass(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiJson(input): ApiJson<BreakGlassInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     require(&s, &caller, Capability::BreakGlass, route).await?;
     // A facet's id opens its person.
     let person = match s.cw.person_ref(input.person_id).await? {
@@ -828,12 +790,9 @@ struct ReviewQuery {
 
 /// Break-glass use by the supervisor's team members (default: last 7 days).
 async fn review_break_glass(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     require(&s, &caller, Capability::Supervise, route).await?;
     let days = i64::from(q.days.unwrap_or(7).clamp(1, 365));
     let since = chrono::Utc::now() - chrono::Duration::days(days);

@@ -217,18 +217,58 @@ pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
 /// The route a request matched, as `METHOD /template` (`GET
 /// /api/v1/cases/{id}`): the label of its audit entries and denials, taken
 /// from the router itself so no handler types one and none can drift.
-#[derive(Debug, Clone)]
-pub struct RouteName(pub String);
+pub fn route_name(parts: &Parts) -> Result<&'static str, ApiError> {
+    let path = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str())
+        .ok_or_else(|| ApiError::internal(&"a handler ran outside a matched route"))?;
+    Ok(intern(format!("{} {path}", parts.method)))
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for RouteName {
+/// Route names live as long as the process: there are as many as the
+/// router has routes and methods, each made once.
+fn intern(name: String) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(n) = names.get(name.as_str()) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(n);
+    n
+}
+
+/// What every API handler starts from: the app, the authenticated caller
+/// and the route's name — one extractor, so no handler gathers them (or
+/// names its route) by hand.
+pub struct Call {
+    pub s: crate::AppState,
+    pub caller: crate::auth::Caller,
+    pub route: &'static str,
+}
+
+impl FromRequestParts<crate::AppState> for Call {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let path = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, ApiError> {
+        let caller = parts
             .extensions
-            .get::<axum::extract::MatchedPath>()
-            .map(|p| p.as_str())
-            .ok_or_else(|| ApiError::internal(&"a handler ran outside a matched route"))?;
-        Ok(Self(format!("{} {path}", parts.method)))
+            .get::<crate::auth::Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal(&"a handler ran without a caller"))?;
+        Ok(Self {
+            s: state.clone(),
+            caller,
+            route: route_name(parts)?,
+        })
     }
 }

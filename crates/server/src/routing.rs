@@ -8,14 +8,14 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, RouteName};
+use crate::extract::{ApiJson, Call};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -326,12 +326,9 @@ struct WorkerInput {
 }
 
 async fn add_worker(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiJson(input): ApiJson<WorkerInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     allowed(&s, &caller, Capability::Supervise, route).await?;
     let user = scoped_worker(&s, &caller, input.user_id, route)
         .await
@@ -375,13 +372,10 @@ struct AttributesInput {
 }
 
 async fn update_worker(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AttributesInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "worker")?;
     let user = scoped_worker(&s, &caller, id, route).await?;
@@ -409,13 +403,10 @@ struct ActivityInput {
 }
 
 async fn set_activity(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ActivityInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
         allowed(&s, &caller, Capability::Supervise, route).await?;
@@ -453,12 +444,9 @@ struct TaskInput {
 }
 
 async fn create_task(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     ApiJson(input): ApiJson<TaskInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     if !caller.principal.can(Capability::Supervise) {
         allowed(&s, &caller, Capability::SubmitLabs, route).await?;
     }
@@ -552,13 +540,10 @@ struct CancelInput {
 }
 
 async fn cancel_task(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "task")?;
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
@@ -578,13 +563,10 @@ async fn cancel_task(
 
 /// New attributes for a task (routing it anew if it is still waiting).
 async fn update_task(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AttributesInput>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "task")?;
     let d = dispatch(&s)?;
@@ -633,22 +615,16 @@ async fn own_task(
 }
 
 async fn wrap_task(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     move_task(&s, &caller, &id, route, |task| Event::Wrap { task }).await
 }
 
 async fn complete_task(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     move_task(&s, &caller, &id, route, |task| Event::Complete { task }).await
 }
 
@@ -691,12 +667,9 @@ async fn own_offer(
 }
 
 async fn accept(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     answer_offer(&s, &caller, &id, route, |reservation| Event::Accept {
         reservation,
     })
@@ -704,12 +677,9 @@ async fn accept(
 }
 
 async fn reject(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     answer_offer(&s, &caller, &id, route, |reservation| Event::Reject {
         reservation,
     })
@@ -742,12 +712,9 @@ struct TaskListQuery {
 /// Live tasks in the caller's jurisdictions, highest id first, in keyset
 /// pages (`next` back as `cursor`).
 async fn list_tasks(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<TaskListQuery>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     allowed(&s, &caller, Capability::Supervise, route).await?;
     let before = tracedesk_casework::parse_cursor(q.cursor.as_deref())?;
     let limit = tracedesk_casework::page_limit(q.limit)? as usize;
@@ -798,12 +765,9 @@ struct StatsQuery {
 /// workers and available workers), workers by activity; totals since the
 /// log began and over a window.
 async fn stats(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     allowed(&s, &caller, Capability::Supervise, route).await?;
     let window = q.window.unwrap_or(3600);
     if window == 0 || window > 86_400 {
@@ -855,12 +819,7 @@ fn stats_of(e: &tracedesk_routing::Engine, window: u32) -> serde_json::Value {
 }
 
 /// Supervisors' live statistics: a `stats` event every second.
-async fn stats_stream(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
-) -> Result<Response, ApiError> {
-    let route = route.as_str();
+async fn stats_stream(Call { s, caller, route }: Call) -> Result<Response, ApiError> {
     allowed(&s, &caller, Capability::Supervise, route).await?;
     let d = dispatch(&s)?;
     let closing = d.closing();
@@ -901,13 +860,10 @@ fn sse_event(n: u64, d: &Decision) -> SseEvent {
 /// offers standing now, so no offer is ever lost (one may come twice:
 /// clients key on the reservation id).
 async fn worker_events(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    RouteName(route): RouteName,
+    Call { s, caller, route }: Call,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let route = route.as_str();
     let id = parse(&id, "worker")?;
     if caller.principal.user_id != id {
         allowed(&s, &caller, Capability::Supervise, route).await?;
