@@ -466,11 +466,15 @@ pub async fn logout(
     s.cw.end_session(&p.session)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let mut r = StatusCode::NO_CONTENT.into_response();
+    Ok(signed_out(&s, StatusCode::NO_CONTENT.into_response()))
+}
+
+/// `r` with the session cookie cleared.
+fn signed_out(s: &AppState, mut r: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&auth::clear_session_cookie(s.secure_cookies)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
-    Ok(r)
+    r
 }
 
 /// `POST /api/v1/auth/logout-everywhere`: ends every session of the user.
@@ -491,11 +495,10 @@ pub async fn logout_everywhere(
         s.cw.end_sessions_of(p.user.id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
-    let mut r = Json(json!({ "sessions_ended": n })).into_response();
-    if let Ok(v) = HeaderValue::from_str(&auth::clear_session_cookie(s.secure_cookies)) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(r)
+    Ok(signed_out(
+        &s,
+        Json(json!({ "sessions_ended": n })).into_response(),
+    ))
 }
 
 /// `GET /api/v1/auth/me`: who is signed in (for the UI).

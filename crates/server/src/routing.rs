@@ -38,8 +38,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/routing/tasks/{id}/cancel", post(cancel_task))
         .route("/routing/tasks/{id}/wrap", post(wrap_task))
         .route("/routing/tasks/{id}/complete", post(complete_task))
-        .route("/routing/reservations/{id}/accept", post(accept))
-        .route("/routing/reservations/{id}/reject", post(reject))
+        .route(
+            "/routing/reservations/{id}/accept",
+            post(answer_offer_route),
+        )
+        .route(
+            "/routing/reservations/{id}/reject",
+            post(answer_offer_route),
+        )
         .route("/routing/stats", get(stats))
         .route("/routing/stats/stream", get(stats_stream))
         .route_layer(axum::middleware::from_fn_with_state(state, forward))
@@ -666,22 +672,16 @@ async fn own_offer(
     }
 }
 
-async fn accept(
+/// A worker's answer to their own offer: `…/accept` or `…/reject`, by the
+/// route it came in on.
+async fn answer_offer_route(
     Call { s, caller, route }: Call,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    answer_offer(&s, &caller, &id, route, |reservation| Event::Accept {
-        reservation,
-    })
-    .await
-}
-
-async fn reject(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    answer_offer(&s, &caller, &id, route, |reservation| Event::Reject {
-        reservation,
+    let accept = route.ends_with("/accept");
+    answer_offer(&s, &caller, &id, route, |reservation| match accept {
+        true => Event::Accept { reservation },
+        false => Event::Reject { reservation },
     })
     .await
 }

@@ -325,13 +325,6 @@ impl tracedesk_store::Lease for PgLease {
 
 /// What differs between the backends (see `tracedesk_store::store_impl!`).
 impl PostgresStore {
-    async fn run_migrations(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.into()))
-    }
-
     async fn intake_tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
         self.begin_intake().await
     }

@@ -244,13 +244,6 @@ impl tracedesk_store::Lease for SoleLease {
 
 /// What differs between the backends (see `tracedesk_store::store_impl!`).
 impl SqliteStore {
-    async fn run_migrations(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.writer)
-            .await
-            .map_err(|e| StoreError::Migration(e.into()))
-    }
-
     async fn intake_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.begin().await
     }

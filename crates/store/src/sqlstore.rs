@@ -6,8 +6,9 @@
 //! benchmark baseline's table.
 //!
 //! The caller must have in scope what `sql_common!` and
-//! `identity_store_impl!` need, plus on the store: `run_migrations`,
-//! `explain`, `intake_tx`, and the constant `BASELINE_TABLE` (DDL).
+//! `identity_store_impl!` need, plus on the store: `explain` and
+//! `intake_tx`, the constant `BASELINE_TABLE` (DDL), and a `migrations/`
+//! directory beside its `Cargo.toml`.
 
 /// Expands `impl Store for $store`.
 #[macro_export]
@@ -20,7 +21,11 @@ macro_rules! store_impl {
             }
 
             async fn migrate(&self) -> StoreResult<()> {
-                self.run_migrations().await
+                // The invoking backend's own `migrations/` directory.
+                sqlx::migrate!("./migrations")
+                    .run(self.write_pool())
+                    .await
+                    .map_err(|e| StoreError::Migration(e.into()))
             }
 
             async fn ping(&self) -> StoreResult<()> {
