@@ -257,7 +257,6 @@ async fn backend(
     for c in crew_tasks {
         c.await??;
     }
-    drop(server);
 
     // Case work's hand-off: positive results recorded in batches, then
     // the feed routes their case interviews (no worker here takes them, so
@@ -283,6 +282,8 @@ async fn backend(
     }
     // From the first result sent to the last interview routed.
     let handoff_s = t0.elapsed().as_secs_f64();
+    // Only now: the server's jobs include the routing leader the hand-off needs.
+    drop(server);
     if let Some(a) = cw.auditor() {
         a.flush().await?;
     }

@@ -186,22 +186,29 @@ async fn backend(
                 filter_of(&p.query),
                 p.role
             );
-            rows.push((size, p.route, p.role, redact_cursor(&p.query), p95));
+            rows.push((size, p.route, p.role, redact_cursor(&p.query), p50, p95));
         }
         drop(server);
     }
     if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last())
         && small < large
     {
-        println!("\n### {name}: p95 at {large} cases ÷ p95 at {small} cases\n");
-        println!("| route | role | query | ratio |");
-        println!("|---|---|---|---:|");
+        println!("\n### {name}: {large} cases ÷ {small} cases\n");
+        println!("| route | role | query | p50 ratio | p95 ratio |");
+        println!("|---|---|---|---:|---:|");
         for a in rows.iter().filter(|r| r.0 == small) {
             if let Some(b) = rows
                 .iter()
                 .find(|b| b.0 == large && (b.1, b.2, &b.3) == (a.1, a.2, &a.3))
             {
-                println!("| {} | {} | {} | {:.2} |", a.1, a.2, a.3, b.4 / a.4);
+                println!(
+                    "| {} | {} | {} | {:.2} | {:.2} |",
+                    a.1,
+                    a.2,
+                    a.3,
+                    b.4 / a.4,
+                    b.5 / a.5
+                );
             }
         }
     }
