@@ -389,19 +389,25 @@ pub async fn enrol_confirm(
     code_step(&s, &p, &input.code, "second factor enrolled").await
 }
 
+/// Refuses a session that has not passed its second factor yet.
+fn factor_done(p: &PartialCaller) -> Result<(), ApiError> {
+    if p.row.mfa_done {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "login_incomplete",
+        "finish the second factor first",
+    ))
+}
+
 /// `POST /api/v1/auth/password`: changes the password (required after a reset).
 pub async fn change_password(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
     ApiJson(input): ApiJson<PasswordInput>,
 ) -> Result<Response, ApiError> {
-    if !p.row.mfa_done {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "login_incomplete",
-            "finish the second factor first",
-        ));
-    }
+    factor_done(&p)?;
     if let Some(r) = step_throttle(&s, &p.user) {
         return Ok(r);
     }
@@ -484,13 +490,7 @@ pub async fn logout_everywhere(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
 ) -> Result<Response, ApiError> {
-    if !p.row.mfa_done {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "login_incomplete",
-            "finish the second factor first",
-        ));
-    }
+    factor_done(&p)?;
     let n =
         s.cw.end_sessions_of(p.user.id)
             .await
