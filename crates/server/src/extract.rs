@@ -246,7 +246,9 @@ fn intern(name: String) -> &'static str {
 
 /// What every API handler starts from: the app, the authenticated caller
 /// and the route's name — one extractor, so no handler gathers them (or
-/// names its route) by hand.
+/// names its route) by hand. It also applies the route's requirement from
+/// `needs::TABLE` before the handler runs: a caller whose role falls short
+/// is refused here, the refusal audited.
 pub struct Call {
     pub s: crate::AppState,
     pub caller: crate::auth::Caller,
@@ -265,10 +267,18 @@ impl FromRequestParts<crate::AppState> for Call {
             .get::<crate::auth::Caller>()
             .cloned()
             .ok_or_else(|| ApiError::internal(&"a handler ran without a caller"))?;
+        let route = route_name(parts)?;
+        let Some(needs) = crate::needs::of(route) else {
+            // Fail closed: a route nobody gave a rule serves no one.
+            return Err(ApiError::internal(&format!("{route} has no access rule")));
+        };
+        if !crate::needs::met(needs, |c| caller.principal.can(c)) {
+            return Err(crate::api::deny(state, &caller, "route", None, route).await);
+        }
         Ok(Self {
             s: state.clone(),
             caller,
-            route: route_name(parts)?,
+            route,
         })
     }
 }

@@ -12,6 +12,7 @@ mod extract;
 mod headers;
 mod login;
 mod metrics;
+mod needs;
 mod openapi;
 mod pages;
 pub mod ratelimit;

@@ -415,6 +415,49 @@ mod tests {
         out
     }
 
+    /// Every API route behind the caller check has an access rule in
+    /// `needs::TABLE`, and every rule names a routed route.
+    #[test]
+    fn every_api_route_has_an_access_rule() {
+        let mut routes = routed(
+            include_str!("api.rs"),
+            &[
+                ("let api = Router::new()", "/api/v1"),
+                ("let steps = Router::new()", "/api/v1/auth"),
+                (
+                    "    Router::new()\n        .merge(crate::pages::routes())",
+                    "/top",
+                ),
+            ],
+        );
+        routes.extend(routed(
+            include_str!("routing.rs"),
+            &[("Router::new()", "/api/v1")],
+        ));
+        let behind_caller: BTreeSet<String> = routes
+            .into_iter()
+            .filter(|(_, p)| !p.starts_with("/top"))
+            .filter(|(_, p)| !p.starts_with("/api/v1/auth/") || p == "/api/v1/auth/me")
+            .map(|(m, p)| format!("{m} {p}"))
+            .collect();
+        let table: BTreeSet<String> = crate::needs::TABLE
+            .iter()
+            .map(|(r, _)| r.to_string())
+            .collect();
+        assert_eq!(
+            table.len(),
+            crate::needs::TABLE.len(),
+            "a route twice in the table"
+        );
+        let missing: Vec<_> = behind_caller.difference(&table).collect();
+        let stale: Vec<_> = table.difference(&behind_caller).collect();
+        assert!(
+            missing.is_empty(),
+            "routes without an access rule: {missing:?}"
+        );
+        assert!(stale.is_empty(), "access rules for no route: {stale:?}");
+    }
+
     /// Every routed API path and method is documented, and every documented
     /// one is routed.
     #[test]

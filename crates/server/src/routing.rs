@@ -335,7 +335,6 @@ async fn add_worker(
     Call { s, caller, route }: Call,
     ApiJson(input): ApiJson<WorkerInput>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, route).await?;
     let user = scoped_worker(&s, &caller, input.user_id, route)
         .await
         .map_err(|e| e.with_field("user_id"))?;
@@ -382,7 +381,6 @@ async fn update_worker(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AttributesInput>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "worker")?;
     let user = scoped_worker(&s, &caller, id, route).await?;
     let out = act(
@@ -550,7 +548,6 @@ async fn cancel_task(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "task")?;
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
     let d = dispatch(&s)?;
@@ -573,7 +570,6 @@ async fn update_task(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AttributesInput>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, route).await?;
     let id = parse(&id, "task")?;
     let d = dispatch(&s)?;
     let old = scoped_task(&s, &d, &caller, id, route).await?;
@@ -712,10 +708,9 @@ struct TaskListQuery {
 /// Live tasks in the caller's jurisdictions, highest id first, in keyset
 /// pages (`next` back as `cursor`).
 async fn list_tasks(
-    Call { s, caller, route }: Call,
+    Call { s, caller, .. }: Call,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<TaskListQuery>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, route).await?;
     let before = tracedesk_casework::parse_cursor(q.cursor.as_deref())?;
     let limit = tracedesk_casework::page_limit(q.limit)? as usize;
     let scope = &caller.principal.scope;
@@ -765,10 +760,9 @@ struct StatsQuery {
 /// workers and available workers), workers by activity; totals since the
 /// log began and over a window.
 async fn stats(
-    Call { s, caller, route }: Call,
+    Call { s, .. }: Call,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, route).await?;
     let window = q.window.unwrap_or(3600);
     if window == 0 || window > 86_400 {
         return Err(ApiError::new(
@@ -819,8 +813,7 @@ fn stats_of(e: &tracedesk_routing::Engine, window: u32) -> serde_json::Value {
 }
 
 /// Supervisors' live statistics: a `stats` event every second.
-async fn stats_stream(Call { s, caller, route }: Call) -> Result<Response, ApiError> {
-    allowed(&s, &caller, Capability::Supervise, route).await?;
+async fn stats_stream(Call { s, .. }: Call) -> Result<Response, ApiError> {
     let d = dispatch(&s)?;
     let closing = d.closing();
     let every = tokio::time::interval(std::time::Duration::from_secs(1));

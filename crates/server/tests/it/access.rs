@@ -438,3 +438,41 @@ async fn an_analyst_with_a_phi_grant_reads_records_in_their_jurisdiction() {
     // Integrations cannot be granted.
     assert!(h.cw.set_phi_grant("elr-feed", true).await.is_err());
 }
+
+/// The route table refuses a role before any handler runs, and the refusal
+/// is audited under the route's own name: a tracer on the supervisors'
+/// routing statistics, an analyst on the case list, a tracer submitting
+/// lab results.
+#[tokio::test]
+async fn a_role_short_of_a_route_is_refused_by_the_table_and_audited() {
+    use tracedesk_store::AuditStore as _;
+    let h = crate::common::spawn_routing().await;
+    let (_, tracer) = h.user("table-tracer", Role::Tracer, "ny").await;
+    let (_, analyst) = h.user("table-analyst", Role::Analyst, "ny").await;
+    for (token, method, path, route) in [
+        (
+            &tracer,
+            Method::GET,
+            "/api/v1/routing/stats",
+            "GET /api/v1/routing/stats",
+        ),
+        (&analyst, Method::GET, "/api/v1/cases", "GET /api/v1/cases"),
+        (
+            &tracer,
+            Method::POST,
+            "/api/v1/lab-results",
+            "POST /api/v1/lab-results",
+        ),
+    ] {
+        let body = (method == Method::POST).then(|| json!({}));
+        let (status, _) = h.call(token, method, path, body).await;
+        assert_eq!(status, 403, "{route}");
+        let log = h.store.audit_entries(0, 10_000).await.unwrap();
+        assert!(
+            log.iter().any(|e| e.draft.action == Action::Denied
+                && e.draft.object == "route"
+                && e.draft.detail == route),
+            "{route}: the refusal is audited"
+        );
+    }
+}
