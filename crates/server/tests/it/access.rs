@@ -445,7 +445,6 @@ async fn an_analyst_with_a_phi_grant_reads_records_in_their_jurisdiction() {
 /// lab results.
 #[tokio::test]
 async fn a_role_short_of_a_route_is_refused_by_the_table_and_audited() {
-    use tracedesk_store::AuditStore as _;
     let h = crate::common::spawn_routing().await;
     let (_, tracer) = h.user("table-tracer", Role::Tracer, "ny").await;
     let (_, analyst) = h.user("table-analyst", Role::Analyst, "ny").await;
