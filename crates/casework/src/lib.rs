@@ -13,6 +13,7 @@ pub mod dispatch;
 mod error;
 mod input;
 mod intake;
+pub mod leader;
 pub mod linelist;
 pub mod retention;
 pub mod rotation;

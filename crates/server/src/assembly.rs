@@ -49,7 +49,7 @@ impl App {
         let router = app(cw.clone(), settings);
         let mut running = Vec::new();
         if let Some(r) = jobs.routing {
-            running.push(tokio::spawn(tracedesk_casework::dispatch::lead(
+            running.push(tokio::spawn(tracedesk_casework::leader::lead(
                 cw.clone(),
                 r.workspace,
                 r.clock,
