@@ -37,6 +37,8 @@ pub struct AppState {
     /// Cookies get `Secure` (served over TLS or behind a TLS proxy).
     pub secure_cookies: bool,
     pub callers: Arc<auth::CallerCache>,
+    /// How often an idle live stream sends a keep-alive comment.
+    pub keep_alive: std::time::Duration,
 }
 
 /// Server settings that come from configuration.
@@ -50,6 +52,9 @@ pub struct ServerSettings {
     pub secure_cookies: bool,
     /// Per-client request rate limit; `None` for none (benchmarks, tests).
     pub rate_limit: Option<ratelimit::RateLimit>,
+    /// How often an idle live stream (SSE) sends a keep-alive comment, so
+    /// proxies and clients keep it open.
+    pub keep_alive: std::time::Duration,
 }
 
 impl Default for ServerSettings {
@@ -60,6 +65,7 @@ impl Default for ServerSettings {
             auth: AuthPolicy::default(),
             secure_cookies: false,
             rate_limit: None,
+            keep_alive: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -72,6 +78,7 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
         auth: settings.auth,
         secure_cookies: settings.secure_cookies,
         callers: Arc::default(),
+        keep_alive: settings.keep_alive,
     };
     let mut router = api::routes(state.clone(), settings.max_batch);
     if let Some(limit) = settings.rate_limit {

@@ -836,7 +836,7 @@ async fn stats_stream(Call { s, .. }: Call) -> Result<Response, ApiError> {
         },
     );
     Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
+        .keep_alive(KeepAlive::new().interval(s.keep_alive))
         .into_response())
 }
 
@@ -914,6 +914,6 @@ async fn worker_events(
         .chain(live)
         .map(Ok::<_, std::convert::Infallible>);
     Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
+        .keep_alive(KeepAlive::new().interval(s.keep_alive))
         .into_response())
 }

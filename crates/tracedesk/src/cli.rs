@@ -434,6 +434,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
                     burst: f64::from(config.rate_limit_burst.max(config.rate_limit_per_second)),
                 }
             }),
+            ..ServerSettings::default()
         },
         tracedesk_server::Jobs {
             routing: Some(tracedesk_server::RoutingSetup {

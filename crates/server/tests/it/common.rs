@@ -109,6 +109,7 @@ fn settings(auth: AuthPolicy) -> ServerSettings {
         auth,
         secure_cookies: false,
         rate_limit: None,
+        keep_alive: std::time::Duration::from_millis(300),
     }
 }
 

@@ -820,3 +820,27 @@ async fn changed_attributes_route_a_waiting_task_anew() {
         .await;
     assert_eq!(st, 403, "tracers do not edit tasks");
 }
+
+/// An idle live stream is kept open by keep-alive comments at the
+/// configured interval (300 ms in the tests, 15 s by default), so proxies
+/// and clients do not drop it between offers.
+#[tokio::test]
+async fn idle_streams_send_keep_alive_comments() {
+    let t = team(1).await;
+    let (id, token) = t.tracers[0].clone();
+    let mut res = stream(&t, &token, id, None).await;
+    let start = tokio::time::Instant::now();
+    let mut text = String::new();
+    while start.elapsed() < std::time::Duration::from_millis(1500) {
+        match tokio::time::timeout(std::time::Duration::from_millis(500), res.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(other) => panic!("the stream ended: {other:?}"),
+            Err(_) => {}
+        }
+    }
+    let comments = text.lines().filter(|l| l.starts_with(':')).count();
+    assert!(
+        comments >= 3,
+        "{comments} keep-alive comments in 1.5 s: {text:?}"
+    );
+}
