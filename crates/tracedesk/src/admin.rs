@@ -125,7 +125,7 @@ pub enum JurisdictionAction {
     List,
 }
 
-async fn record(
+pub(crate) async fn record(
     cw: &Casework,
     action: Action,
     object: &str,
@@ -138,6 +138,11 @@ async fn record(
         a.checkpoint().await?;
     }
     Ok(())
+}
+
+/// Audits a change to a staff account, before the command reports it.
+async fn user_changed(cw: &Casework, user: uuid::Uuid, what: &str) -> anyhow::Result<()> {
+    record(cw, Action::PermissionChange, "user", Some(user), what).await
 }
 
 pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
@@ -172,14 +177,7 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
                 })
                 .await
                 .map_err(describe)?;
-            record(
-                &cw,
-                Action::PermissionChange,
-                "user",
-                Some(v.id),
-                &format!("user created with role {}", v.role),
-            )
-            .await?;
+            user_changed(&cw, v.id, &format!("user created with role {}", v.role)).await?;
             println!("created user {} ({}) id {}", v.username, v.role, v.id);
             if let Some(t) = temp {
                 eprintln!("temporary password (shown once; must be changed at first sign-in):");
@@ -188,50 +186,22 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
         }
         UserAction::Disable { username } => {
             let u = cw.disable_user(&username).await.map_err(describe)?;
-            record(
-                &cw,
-                Action::PermissionChange,
-                "user",
-                Some(u.id),
-                "user disabled; sessions ended",
-            )
-            .await?;
+            user_changed(&cw, u.id, "user disabled; sessions ended").await?;
             println!("disabled {username}");
         }
         UserAction::Enable { username } => {
             let u = cw.enable_user(&username).await.map_err(describe)?;
-            record(
-                &cw,
-                Action::PermissionChange,
-                "user",
-                Some(u.id),
-                "user enabled",
-            )
-            .await?;
+            user_changed(&cw, u.id, "user enabled").await?;
             println!("enabled {username}");
         }
         UserAction::Unlock { username } => {
             let u = cw.unlock_user(&username).await.map_err(describe)?;
-            record(
-                &cw,
-                Action::PermissionChange,
-                "user",
-                Some(u.id),
-                "user unlocked",
-            )
-            .await?;
+            user_changed(&cw, u.id, "user unlocked").await?;
             println!("unlocked {username}");
         }
         UserAction::ResetPassword { username } => {
             let (u, temp) = cw.reset_password(&username).await.map_err(describe)?;
-            record(
-                &cw,
-                Action::PermissionChange,
-                "user",
-                Some(u.id),
-                "password reset; change forced; sessions ended",
-            )
-            .await?;
+            user_changed(&cw, u.id, "password reset; change forced; sessions ended").await?;
             eprintln!(
                 "temporary password for {username} (shown once; must be changed at next sign-in):"
             );
@@ -239,23 +209,14 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
         }
         UserAction::ResetMfa { username } => {
             let u = cw.reset_mfa(&username).await.map_err(describe)?;
-            record(
-                &cw,
-                Action::PermissionChange,
-                "user",
-                Some(u.id),
-                "second factor reset; sessions ended",
-            )
-            .await?;
+            user_changed(&cw, u.id, "second factor reset; sessions ended").await?;
             println!("second factor of {username} reset; they enrol again at next sign-in");
         }
         UserAction::GrantPhi { username } => {
             let u = cw.set_phi_grant(&username, true).await.map_err(describe)?;
-            record(
+            user_changed(
                 &cw,
-                Action::PermissionChange,
-                "user",
-                Some(u.id),
+                u.id,
                 "PHI access granted within the user's jurisdictions",
             )
             .await?;
@@ -266,14 +227,7 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
         }
         UserAction::RevokePhi { username } => {
             let u = cw.set_phi_grant(&username, false).await.map_err(describe)?;
-            record(
-                &cw,
-                Action::PermissionChange,
-                "user",
-                Some(u.id),
-                "PHI access grant withdrawn",
-            )
-            .await?;
+            user_changed(&cw, u.id, "PHI access grant withdrawn").await?;
             println!("{username} no longer has a PHI grant");
         }
         UserAction::List => {

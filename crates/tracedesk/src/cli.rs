@@ -502,14 +502,7 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
     // Recorded in the audit log, and signed, before the command reports.
     let audited = |action: Action, name: String| {
         let cw = cw.clone();
-        async move {
-            if let Some(a) = cw.auditor() {
-                a.record(vec![draft("cli", action, "token", None, None, &name)])
-                    .await?;
-                a.checkpoint().await?;
-            }
-            anyhow::Ok(())
-        }
+        async move { crate::admin::record(&cw, action, "token", None, &name).await }
     };
     match action {
         TokenAction::Create { name, user } => {
