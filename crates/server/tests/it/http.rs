@@ -63,6 +63,16 @@ fn lab(first: &str, dob: &str, acc: &str) -> Value {
            "specimen_date": "2026-11-20", "result": "positive", "accession": acc})
 }
 
+/// `/metrics` as anyone sees it (no token).
+async fn metrics_text(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
@@ -98,12 +108,7 @@ async fn health_metrics_and_openapi_need_no_token() {
     }
     app.post("/api/v1/lab-results", lab("Grace", "1985-05-05", "M-1"))
         .await;
-    let m = reqwest::get(format!("{}/metrics", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&app.base).await;
     assert!(m.contains("route=\"/api/v1/lab-results\""));
     assert!(!m.contains("Grace"));
     // Counts of records are not for anyone who asks.
@@ -130,12 +135,7 @@ async fn health_metrics_and_openapi_need_no_token() {
             .await
             .unwrap();
     }
-    let m = reqwest::get(format!("{}/metrics", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_text(&app.base).await;
     assert!(!m.contains("MARIALOPEZ"), "{m}");
     assert!(m.contains("method=\"other\""), "{m}");
 }

@@ -78,6 +78,13 @@ async fn code(h: &Harness, path: &str, session: &str, code: &str) -> StatusCode 
         .0
 }
 
+/// Three wrong codes at `path`, each refused as wrong (not yet throttled).
+async fn three_wrong(h: &Harness, path: &str, session: &str, bad: &str) {
+    for _ in 0..3 {
+        assert_eq!(code(h, path, session, bad).await, StatusCode::UNAUTHORIZED);
+    }
+}
+
 #[tokio::test]
 async fn wrong_codes_are_throttled_like_passwords() {
     let policy = AuthPolicy {
@@ -93,12 +100,7 @@ async fn wrong_codes_are_throttled_like_passwords() {
     let (_, _, c) = login(&h, "bruteforced", PW, None).await;
     let c = c.unwrap();
     let bad = wrong_code(&secret, step);
-    for _ in 0..3 {
-        assert_eq!(
-            code(&h, "/api/v1/auth/totp", &c, &bad).await,
-            StatusCode::UNAUTHORIZED
-        );
-    }
+    three_wrong(&h, "/api/v1/auth/totp", &c, &bad).await;
     // The fourth guess must wait, and so must the right code: no more
     // guesses per minute than the password allows.
     assert_eq!(
@@ -206,12 +208,7 @@ async fn wrong_enrolment_codes_lock_too_and_block_the_password_change() {
     let secret = Secret::from_base32(v["secret"].as_str().unwrap()).unwrap();
     let step = step_of(h.now().timestamp());
     let bad = wrong_code(&secret, step);
-    for _ in 0..3 {
-        assert_eq!(
-            code(&h, "/api/v1/auth/enrol/confirm", &c, &bad).await,
-            StatusCode::UNAUTHORIZED
-        );
-    }
+    three_wrong(&h, "/api/v1/auth/enrol/confirm", &c, &bad).await;
     assert_ne!(
         code(&h, "/api/v1/auth/enrol/confirm", &c, &secret.code_at(step)).await,
         StatusCode::OK,
