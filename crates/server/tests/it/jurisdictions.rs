@@ -440,3 +440,87 @@ fn fresh_time(v: &Value) -> u64 {
     let id: Uuid = v["person_id"].as_str().unwrap().parse().unwrap();
     id.get_timestamp().unwrap().to_unix().0
 }
+
+/// The routing task list pages by keyset, highest id first, and no page
+/// shows another jurisdiction's task; `/api/v1/tasks` pages a tracer's own
+/// tasks the same way and shows no one else's.
+#[tokio::test]
+async fn task_lists_page_within_the_callers_scope() {
+    let c = counties().await;
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let (st, body) =
+            c.h.call(
+                &c.bk_sup,
+                Method::POST,
+                "/api/v1/routing/tasks",
+                Some(json!({"channel": "voice",
+                    "attributes": {"type": "contact_notification", "n": i}})),
+            )
+            .await;
+        assert_eq!(st, 201, "{body}");
+        made.push(body["task_id"].as_str().unwrap().parse::<Uuid>().unwrap());
+    }
+    made.sort_unstable_by(|a, b| b.cmp(a));
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/routing/tasks?limit=2&cursor={c}"),
+            None => "/api/v1/routing/tasks?limit=2".into(),
+        };
+        let (st, body) = c.h.call(&c.bk_sup, Method::GET, &path, None).await;
+        assert_eq!(st, 200, "{body}");
+        let items = body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(
+            items
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().parse::<Uuid>().unwrap()),
+        );
+        match body["next"].as_str() {
+            Some(n) => cursor = Some(n.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made, "Brooklyn's tasks, newest first, each once");
+    assert!(!seen.contains(&c.nj_task), "New Jersey's task on no page");
+
+    // A tracer's own list: New Jersey's interview, assigned by hand to
+    // their tracer, is on theirs and on no one else's.
+    let (st, body) =
+        c.h.call(
+            &c.nj_sup,
+            Method::POST,
+            &format!("/api/v1/tasks/{}/assign", c.nj_task),
+            Some(json!({"user_id": c.nj_tracer.0})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let mine = |token: String| {
+        let h = &c.h;
+        async move {
+            let (st, body) = h
+                .call(&token, Method::GET, "/api/v1/tasks?limit=1", None)
+                .await;
+            assert_eq!(st, 200, "{body}");
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(mine(c.nj_tracer.1.clone()).await, [c.nj_task.to_string()]);
+    assert!(mine(c.bk_tracer.1.clone()).await.is_empty());
+    let (st, _) =
+        c.h.call(
+            &c.nj_tracer.1,
+            Method::GET,
+            "/api/v1/tasks?status=done",
+            None,
+        )
+        .await;
+    assert_eq!(st, 422, "an unknown status is refused");
+}
