@@ -246,9 +246,7 @@ impl Casework {
     ) -> Result<Option<tracedesk_store::TaskRow>, CaseworkError> {
         Ok(self.store.get_task(id).await?)
     }
-}
 
-impl Casework {
     /// The tasks of a case and of the contact records it named.
     pub async fn tasks_for_case(
         &self,

@@ -214,36 +214,6 @@ pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
     })
 }
 
-/// The route a request matched, as `METHOD /template` (`GET
-/// /api/v1/cases/{id}`): the label of its audit entries and denials, taken
-/// from the router itself so no handler types one and none can drift.
-pub fn route_name(parts: &Parts) -> Result<&'static str, ApiError> {
-    let path = parts
-        .extensions
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str())
-        .ok_or_else(|| ApiError::internal(&"a handler ran outside a matched route"))?;
-    Ok(intern(format!("{} {path}", parts.method)))
-}
-
-/// Route names live as long as the process: there are as many as the
-/// router has routes and methods, each made once.
-fn intern(name: String) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut names = NAMES
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(n) = names.get(name.as_str()) {
-        return n;
-    }
-    let n: &'static str = Box::leak(name.into_boxed_str());
-    names.insert(n);
-    n
-}
-
 /// What every API handler starts from: the app, the authenticated caller
 /// and the route's name — one extractor, so no handler gathers them (or
 /// names its route) by hand. It also applies the route's requirement from
@@ -267,10 +237,20 @@ impl FromRequestParts<crate::AppState> for Call {
             .get::<crate::auth::Caller>()
             .cloned()
             .ok_or_else(|| ApiError::internal(&"a handler ran without a caller"))?;
-        let route = route_name(parts)?;
-        let Some(needs) = crate::needs::of(route) else {
+        // The route as the router matched it (`GET /api/v1/cases/{id}`):
+        // the label of its audit entries, never typed by a handler. Its
+        // name is the access table's own entry.
+        let path = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| p.as_str())
+            .ok_or_else(|| ApiError::internal(&"a handler ran outside a matched route"))?;
+        let Some((route, needs)) = crate::needs::of(parts.method.as_str(), path) else {
             // Fail closed: a route nobody gave a rule serves no one.
-            return Err(ApiError::internal(&format!("{route} has no access rule")));
+            return Err(ApiError::internal(&format!(
+                "{} {path} has no access rule",
+                parts.method
+            )));
         };
         if !crate::needs::met(needs, |c| caller.principal.can(c)) {
             return Err(crate::api::deny(state, &caller, "route", None, route).await);

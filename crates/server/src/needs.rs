@@ -56,9 +56,13 @@ pub const TABLE: &[(&str, Needs)] = &[
     ("GET /api/v1/routing/stats/stream", Cap(Supervise)),
 ];
 
-/// The requirement of `route`, if the table has it.
-pub fn of(route: &str) -> Option<Needs> {
-    TABLE.iter().find(|(r, _)| *r == route).map(|(_, n)| *n)
+/// The table's entry for `method` on the route template `path`: the
+/// route's name (`METHOD /template`, the audit label) and its requirement.
+pub fn of(method: &str, path: &str) -> Option<(&'static str, Needs)> {
+    TABLE
+        .iter()
+        .find(|(r, _)| r.split_once(' ') == Some((method, path)))
+        .map(|(r, n)| (*r, *n))
 }
 
 /// Whether a role with `can` meets `needs` by role alone.

@@ -192,10 +192,12 @@ async fn hidden(
 /// through this API or by case work carries one; a task without one is
 /// refused to all but a caller over the whole tree.
 fn in_scope(caller: &Caller, attrs: &serde_json::Value) -> bool {
-    let j = attrs
-        .get("jurisdiction")
-        .and_then(|v| v.as_str())
-        .unwrap_or("root");
+    in_jurisdictions(caller, attrs.get("jurisdiction").and_then(|v| v.as_str()))
+}
+
+/// Whether a task of jurisdiction `j` (none: the root's) is the caller's.
+fn in_jurisdictions(caller: &Caller, j: Option<&str>) -> bool {
+    let j = j.unwrap_or("root");
     caller.principal.scope.iter().any(|c| c == j)
 }
 
@@ -713,18 +715,17 @@ async fn list_tasks(
 ) -> Result<Response, ApiError> {
     let before = tracedesk_casework::parse_cursor(q.cursor.as_deref())?;
     let limit = tracedesk_casework::page_limit(q.limit)? as usize;
-    let scope = &caller.principal.scope;
-    let items = dispatch(&s)?
+    let page = dispatch(&s)?
         .read(|e| {
             e.tasks_page(
                 "jurisdiction",
-                |j| scope.iter().any(|c| c == j.unwrap_or("root")),
+                |j| in_jurisdictions(&caller, j),
                 before,
                 limit,
             )
             .into_iter()
             .map(|t| {
-                json!({
+                let view = json!({
                     "id": t.id,
                     "state": t.state.as_str(),
                     "queue": t.queue,
@@ -733,19 +734,16 @@ async fn list_tasks(
                     "due": DateTime::<Utc>::from_timestamp_millis(t.due),
                     "worker": t.worker,
                     "offered_to": t.offered_to,
-                })
+                });
+                (t.id, view)
             })
             .collect::<Vec<_>>()
         })
         .await;
-    let next = (items.len() == limit)
-        .then(|| {
-            items
-                .last()
-                .and_then(|t| t["id"].as_str())
-                .map(|id| id.replace('-', ""))
-        })
+    let next = (page.len() == limit)
+        .then(|| page.last().map(|(id, _)| id.simple().to_string()))
         .flatten();
+    let items: Vec<_> = page.into_iter().map(|(_, v)| v).collect();
     Ok(Json(json!({ "items": items, "next": next })).into_response())
 }
 

@@ -590,16 +590,6 @@ macro_rules! sql_common {
                     if n > 1 {
                         q.push(" UNION ");
                     }
-                    let records = match a {
-                        ScopeArm::Held(_) => format!(
-                            "{t} WHERE {t}.{} = h.person_id AND {t}.jurisdiction = h.jurisdiction",
-                            self.person
-                        ),
-                        ScopeArm::CasesHeldBy(_) => format!(
-                            "cases c CROSS JOIN {t} WHERE c.person_id = h.person_id \
-                             AND c.jurisdiction = h.jurisdiction AND {t}.case_id = c.id"
-                        ),
-                    };
                     let holders = |q: &mut QueryBuilder<'a, $db>| {
                         q.push(format!("h.status IN ({ACTIVE_TASK_STATUSES}) AND "));
                         match a {
@@ -633,6 +623,16 @@ macro_rules! sql_common {
                         q.push(") AS held ORDER BY held.id DESC LIMIT ").push_bind(limit);
                         q.push(format!(") AS arm{n}"));
                     } else {
+                        let records = match a {
+                            ScopeArm::Held(_) => format!(
+                                "{t} WHERE {t}.{} = h.person_id AND {t}.jurisdiction = h.jurisdiction",
+                                self.person
+                            ),
+                            ScopeArm::CasesHeldBy(_) => format!(
+                                "cases c CROSS JOIN {t} WHERE c.person_id = h.person_id \
+                                 AND c.jurisdiction = h.jurisdiction AND {t}.case_id = c.id"
+                            ),
+                        };
                         q.push(format!(
                             "SELECT * FROM (SELECT {qualified} FROM tasks h CROSS JOIN {records} AND "
                         ));
