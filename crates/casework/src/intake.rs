@@ -529,12 +529,87 @@ impl Casework {
         case_id: Uuid,
         input: &ContactInput,
     ) -> Result<ContactOutcome, CaseworkError> {
+        self.add_contacts(&[(case_id, input.clone())])
+            .await
+            .pop()
+            .unwrap_or(Err(CaseworkError::NotFound("outcome")))
+    }
+
+    /// Names many contacts (each on its case) with one write: the intake a
+    /// tracer's elicitation list or a bulk load needs. Each item is checked
+    /// on its own and answered at its index; the valid ones are written in
+    /// one transaction, and if that fails, one by one, so one bad item never
+    /// sinks the rest.
+    pub async fn add_contacts(
+        &self,
+        items: &[(Uuid, ContactInput)],
+    ) -> Vec<Result<ContactOutcome, CaseworkError>> {
+        let mut out: Vec<Option<Result<ContactOutcome, CaseworkError>>> =
+            (0..items.len()).map(|_| None).collect();
+        let mut cases = std::collections::HashMap::new();
+        let mut planned = Vec::new();
+        for (i, (case_id, input)) in items.iter().enumerate() {
+            match self.plan_contact(&mut cases, *case_id, input).await {
+                Ok(p) => planned.push((i, p)),
+                Err(e) => out[i] = Some(Err(e)),
+            }
+        }
+        let intakes: Vec<_> = planned
+            .iter()
+            .map(|(_, (intake, _))| intake.clone())
+            .collect();
+        match self.store.add_contacts(&intakes).await {
+            Ok(done) => {
+                for ((i, (_, shown)), o) in planned.into_iter().zip(done) {
+                    out[i] = Some(Ok(shown.finish(o)));
+                }
+            }
+            Err(e) if intakes.len() > 1 => {
+                tracing::warn!(error = %e, rows = intakes.len(), "contact batch failed; retrying one by one");
+                for (i, (intake, shown)) in planned {
+                    let one = self.store.add_contacts(std::slice::from_ref(&intake)).await;
+                    out[i] = Some(match one.map(|mut o| o.pop()) {
+                        Ok(Some(o)) => Ok(shown.finish(o)),
+                        Ok(None) => Err(CaseworkError::NotFound("outcome")),
+                        Err(e) => Err(e.into()),
+                    });
+                }
+            }
+            Err(e) => {
+                if let Some((i, _)) = planned.first() {
+                    out[*i] = Some(Err(CaseworkError::Store(e)));
+                }
+            }
+        }
+        if out.iter().any(|o| matches!(o, Some(Ok(_)))) {
+            self.tasks_made();
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or(Err(CaseworkError::NotFound("outcome"))))
+            .collect()
+    }
+
+    /// Validates one contact against its case (read once per batch) and
+    /// seals what the store will write.
+    async fn plan_contact(
+        &self,
+        cases: &mut std::collections::HashMap<Uuid, tracedesk_store::CaseRow>,
+        case_id: Uuid,
+        input: &ContactInput,
+    ) -> Result<(tracedesk_store::ContactIntake, PlannedContact), CaseworkError> {
         let v = input.validate(&self.settings.default_region, self.today())?;
-        let case = self
-            .store
-            .get_case(case_id)
-            .await?
-            .ok_or(CaseworkError::NotFound("case"))?;
+        let case = match cases.get(&case_id) {
+            Some(c) => c.clone(),
+            None => {
+                let c = self
+                    .store
+                    .get_case(case_id)
+                    .await?
+                    .ok_or(CaseworkError::NotFound("case"))?;
+                cases.insert(case_id, c.clone());
+                c
+            }
+        };
         if CaseStatus::parse(&case.status).is_some_and(|s| !s.is_open()) {
             return Err(CaseworkError::Conflict(
                 "the case is closed; reopen it before naming contacts".into(),
@@ -596,17 +671,13 @@ impl Casework {
                 shown_person_id: None,
             },
         };
-        let o = self.store.add_contact(&intake).await?;
-        self.tasks_made();
-        Ok(ContactOutcome {
-            exposure_id: o.exposure_id,
-            contact_person_id: o.shown_person_id,
-            person: o.person_id,
-            person_created: o.person_created,
-            task_id: o.task_id,
-            quarantine_end,
-            warnings,
-        })
+        Ok((
+            intake,
+            PlannedContact {
+                quarantine_end,
+                warnings,
+            },
+        ))
     }
 
     /// Records a contact record's follow-up: a move along its lifecycle
@@ -767,5 +838,25 @@ fn outcome_view(index: usize, o: &tracedesk_store::LabIntakeOutcome) -> LabOutco
         person_created: o.person_created,
         case_created: o.case_created,
         error: None,
+    }
+}
+
+/// What a contact's answer holds besides what the store reports.
+struct PlannedContact {
+    quarantine_end: NaiveDate,
+    warnings: Vec<Warning>,
+}
+
+impl PlannedContact {
+    fn finish(self, o: tracedesk_store::ContactIntakeOutcome) -> ContactOutcome {
+        ContactOutcome {
+            exposure_id: o.exposure_id,
+            contact_person_id: o.shown_person_id,
+            person: o.person_id,
+            person_created: o.person_created,
+            task_id: o.task_id,
+            quarantine_end: self.quarantine_end,
+            warnings: self.warnings,
+        }
     }
 }

@@ -1632,12 +1632,65 @@ pub async fn contacts_and_warnings(f: &Fixture) {
     assert!(matches!(missing, Err(CaseworkError::NotFound("case"))));
     let bad = ContactInput {
         exposure_dates: vec!["yesterday".into()],
-        ..input
+        ..input.clone()
     };
     match cw.add_contact(case.id, &bad).await {
         Err(CaseworkError::Invalid(errs)) => assert_eq!(errs[0].field, "exposure_dates[0]"),
         other => panic!("expected a field error, got {other:?}"),
     }
+    // A batch answers each item at its index: the bad ones are refused,
+    // the good ones (one of them the person already named) recorded.
+    let batch = cw
+        .add_contacts(&[
+            (
+                case.id,
+                ContactInput {
+                    first_name: Some("Mireille".into()),
+                    last_name: Some("Dufort".into()),
+                    phone: Some("+1 718 555 0142".into()),
+                    exposure_dates: vec!["2026-11-18".into()],
+                    ..Default::default()
+                },
+            ),
+            (case.id, bad),
+            (Uuid::now_v7(), input.clone()),
+            (other.id, input.clone()),
+            (
+                other.id,
+                ContactInput {
+                    first_name: Some("Mireille".into()),
+                    last_name: Some("Dufort".into()),
+                    phone: Some("+1 718 555 0142".into()),
+                    exposure_dates: vec!["2026-11-19".into()],
+                    ..Default::default()
+                },
+            ),
+        ])
+        .await;
+    assert_eq!(batch.len(), 5);
+    // Named twice in one batch: one person, made by the first naming.
+    let twice = batch[4]
+        .as_ref()
+        .expect("a contact named twice is recorded");
+    assert!(!twice.person_created);
+    let first = batch[0].as_ref().expect("a new contact is recorded");
+    assert!(first.person_created);
+    assert_eq!(twice.contact_person_id, first.contact_person_id);
+    assert!(matches!(&batch[1], Err(CaseworkError::Invalid(_))));
+    assert!(matches!(&batch[2], Err(CaseworkError::NotFound("case"))));
+    let again = batch[3].as_ref().expect("a known contact is recorded");
+    assert_eq!(again.contact_person_id, o.contact_person_id);
+    let listed = cw
+        .list_contacts(Some(case.id), None, None, None, None)
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|c| c.exposure_id == first.exposure_id),
+        "the batch's contact is on its case"
+    );
 }
 
 pub async fn lookups_find_people(f: &Fixture) {

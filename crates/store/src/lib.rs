@@ -261,9 +261,11 @@ pub trait Store:
     /// or insert the candidate case and its interview task.
     async fn ingest_lab_results(&self, batch: &[LabIntake]) -> StoreResult<Vec<LabIntakeOutcome>>;
 
-    /// Matches or inserts the contact person and inserts the exposure and its
-    /// notification task, in one transaction.
-    async fn add_contact(&self, intake: &ContactIntake) -> StoreResult<ContactIntakeOutcome>;
+    /// For each item in turn, matches or inserts the contact person and
+    /// inserts the exposure and its notification task — all in one
+    /// transaction, so a batch is recorded whole or not at all.
+    async fn add_contacts(&self, batch: &[ContactIntake])
+    -> StoreResult<Vec<ContactIntakeOutcome>>;
 
     async fn get_person(&self, id: Uuid) -> StoreResult<Option<PersonRow>>;
     /// The persons with these ids (in no order; absent ones left out).

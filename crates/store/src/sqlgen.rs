@@ -231,30 +231,33 @@ macro_rules! sql_common {
                 .transpose()
         }
 
-        async fn insert_exposure(
+        async fn insert_exposures(
             tx: &mut Transaction<'_, $db>,
-            e: &ExposureRow,
+            exposures: &[ExposureRow],
         ) -> StoreResult<()> {
-            let mut q =
-                QueryBuilder::<$db>::new(format!("INSERT INTO exposures ({EXPOSURE_COLUMNS}) "));
-            q.push_values([e], |mut b, e| {
-                b.push_bind(e.id)
-                    .push_bind(e.case_id)
-                    .push_bind(e.contact_person_id)
-                    .push_bind(e.created_at)
-                    .push_bind(e.updated_at)
-                    .push_bind(e.first_exposure)
-                    .push_bind(e.last_exposure)
-                    .push_bind(&e.setting)
-                    .push_bind(&e.status)
-                    .push_bind(e.quarantine_end)
-                    .push_bind(i64::from(e.key_version))
-                    .push_bind(&e.notes)
-                    .push_bind(&e.jurisdiction)
-                    .push_bind(e.negative_test_date)
-                    .push_bind(e.shown_person_id);
-            });
-            q.build().execute(&mut **tx).await.map_err(err)?;
+            for chunk in exposures.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO exposures ({EXPOSURE_COLUMNS}) "
+                ));
+                q.push_values(chunk, |mut b, e| {
+                    b.push_bind(e.id)
+                        .push_bind(e.case_id)
+                        .push_bind(e.contact_person_id)
+                        .push_bind(e.created_at)
+                        .push_bind(e.updated_at)
+                        .push_bind(e.first_exposure)
+                        .push_bind(e.last_exposure)
+                        .push_bind(&e.setting)
+                        .push_bind(&e.status)
+                        .push_bind(e.quarantine_end)
+                        .push_bind(i64::from(e.key_version))
+                        .push_bind(&e.notes)
+                        .push_bind(&e.jurisdiction)
+                        .push_bind(e.negative_test_date)
+                        .push_bind(e.shown_person_id);
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
             Ok(())
         }
 
@@ -371,52 +374,90 @@ macro_rules! sql_common {
             Ok(plan.outcomes)
         }
 
-        /// Matches or inserts a contact person, then the exposure and its task.
-        async fn add_contact_in(
+        /// A batch of named contacts, set-based like the lab intake: every
+        /// match key is looked up in one pass, then each item in order is
+        /// matched to a known person, to one an earlier item of the batch
+        /// made, or made new (as a facet when the person was first recorded
+        /// in another jurisdiction), and all rows are inserted together.
+        async fn add_contacts_in(
             tx: &mut Transaction<'_, $db>,
-            c: &ContactIntake,
-        ) -> StoreResult<ContactIntakeOutcome> {
-            let found = persons_by_keys(tx, &c.match_on).await?;
-            let existing = c.match_on.iter().find_map(|k| found.get(k).cloned());
-            // Matched to a person first recorded in another jurisdiction:
-            // this jurisdiction keeps what it submitted, as a facet, and
-            // knows the person by the facet's id.
-            let (person_id, shown_person_id, created) = match existing {
-                Some((id, home)) if home != c.exposure.jurisdiction => {
-                    let known = facet_ids_in(&mut **tx, &[id]).await?;
-                    match known.get(&(id, c.exposure.jurisdiction.clone())) {
-                        Some(facet) => (id, *facet, false),
-                        None => {
-                            let mut facet = PersonFacetRow::of(&c.person, id);
-                            facet.jurisdiction = c.exposure.jurisdiction.clone();
-                            insert_facets(tx, &[facet]).await?;
-                            (id, c.person.id, true)
+            batch: &[ContactIntake],
+        ) -> StoreResult<Vec<ContactIntakeOutcome>> {
+            let keys: Vec<(PersonKey, Blind)> =
+                batch.iter().flat_map(|c| c.match_on.iter().cloned()).collect();
+            let mut found = persons_by_keys(tx, &keys).await?;
+            let foreign: Vec<Uuid> = batch
+                .iter()
+                .filter_map(|c| {
+                    let (id, home) = c.match_on.iter().find_map(|k| found.get(k))?;
+                    (*home != c.exposure.jurisdiction).then_some(*id)
+                })
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let mut facets = if foreign.is_empty() {
+                HashMap::new()
+            } else {
+                facet_ids_in(&mut **tx, &foreign).await?
+            };
+            let mut persons = Vec::new();
+            let mut new_facets = Vec::new();
+            let mut exposures = Vec::with_capacity(batch.len());
+            let mut tasks = Vec::with_capacity(batch.len());
+            let mut out = Vec::with_capacity(batch.len());
+            for c in batch {
+                let here = &c.exposure.jurisdiction;
+                let existing = c.match_on.iter().find_map(|k| found.get(k).cloned());
+                // Matched to a person first recorded in another jurisdiction:
+                // this jurisdiction keeps what it submitted, as a facet, and
+                // knows the person by the facet's id.
+                let (person_id, shown_person_id, created) = match existing {
+                    Some((id, home)) if home != *here => {
+                        match facets.get(&(id, here.clone())) {
+                            Some(facet) => (id, *facet, false),
+                            None => {
+                                let mut facet = PersonFacetRow::of(&c.person, id);
+                                facet.jurisdiction = here.clone();
+                                facets.insert((id, here.clone()), facet.id);
+                                new_facets.push(facet);
+                                (id, c.person.id, true)
+                            }
                         }
                     }
-                }
-                Some((id, _)) => (id, id, false),
-                None => {
-                    insert_persons(tx, &[&c.person]).await?;
-                    (c.person.id, c.person.id, true)
-                }
-            };
-            let shown = (shown_person_id != person_id).then_some(shown_person_id);
-            let mut exposure = c.exposure.clone();
-            exposure.contact_person_id = person_id;
-            exposure.shown_person_id = shown;
-            insert_exposure(tx, &exposure).await?;
-            let mut task = c.task.clone();
-            task.person_id = person_id;
-            task.shown_person_id = shown;
-            task.exposure_id = Some(exposure.id);
-            insert_tasks(tx, &[task]).await?;
-            Ok(ContactIntakeOutcome {
-                person_id,
-                shown_person_id,
-                person_created: created,
-                exposure_id: exposure.id,
-                task_id: c.task.id,
-            })
+                    Some((id, _)) => (id, id, false),
+                    None => {
+                        persons.push(&c.person);
+                        for k in &c.match_on {
+                            found
+                                .entry(k.clone())
+                                .or_insert_with(|| (c.person.id, c.person.jurisdiction.clone()));
+                        }
+                        (c.person.id, c.person.id, true)
+                    }
+                };
+                let shown = (shown_person_id != person_id).then_some(shown_person_id);
+                let mut exposure = c.exposure.clone();
+                exposure.contact_person_id = person_id;
+                exposure.shown_person_id = shown;
+                let mut task = c.task.clone();
+                task.person_id = person_id;
+                task.shown_person_id = shown;
+                task.exposure_id = Some(exposure.id);
+                out.push(ContactIntakeOutcome {
+                    person_id,
+                    shown_person_id,
+                    person_created: created,
+                    exposure_id: exposure.id,
+                    task_id: task.id,
+                });
+                exposures.push(exposure);
+                tasks.push(task);
+            }
+            insert_persons(tx, &persons).await?;
+            insert_facets(tx, &new_facets).await?;
+            insert_exposures(tx, &exposures).await?;
+            insert_tasks(tx, &tasks).await?;
+            Ok(out)
         }
 
         /// The SQL of a case list page, after `prefix` (empty, or `EXPLAIN …`).

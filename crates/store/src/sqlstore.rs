@@ -43,9 +43,12 @@ macro_rules! store_impl {
                 Ok(out)
             }
 
-            async fn add_contact(&self, c: &ContactIntake) -> StoreResult<ContactIntakeOutcome> {
+            async fn add_contacts(
+                &self,
+                batch: &[ContactIntake],
+            ) -> StoreResult<Vec<ContactIntakeOutcome>> {
                 let mut tx = self.intake_tx().await?;
-                let out = add_contact_in(&mut tx, c).await?;
+                let out = add_contacts_in(&mut tx, batch).await?;
                 tx.commit().await.map_err(err)?;
                 Ok(out)
             }

@@ -248,21 +248,20 @@ async fn grow(
             "only {} of {n} results made cases",
             made.len()
         );
-        // Contacts by several callers at once, as tracers name them.
+        // Contacts named in batches (the bulk intake), by several callers
+        // at once.
         let mut named = tokio::task::JoinSet::new();
-        for chunk in made.chunks(made.len().div_ceil(8).max(1)) {
-            let (cw, chunk) = (cw.clone(), chunk.to_vec());
-            let contacts: Vec<_> = (0..chunk.len() * per_case)
-                .map(|_| syn.contact(chrono::Utc::now().date_naive()))
+        for chunk in made.chunks(made.len().div_ceil(4).max(1)) {
+            let items: Vec<_> = chunk
+                .iter()
+                .flat_map(|&case| (0..per_case).map(move |_| case))
+                .map(|case| (case, syn.contact(chrono::Utc::now().date_naive())))
                 .collect();
+            let cw = cw.clone();
             named.spawn(async move {
-                let mut ids = Vec::with_capacity(contacts.len());
-                for (i, c) in contacts.iter().enumerate() {
-                    ids.push(
-                        cw.add_contact(chunk[i / per_case.max(1)], c)
-                            .await?
-                            .exposure_id,
-                    );
+                let mut ids = Vec::with_capacity(items.len());
+                for o in cw.add_contacts(&items).await {
+                    ids.push(o?.exposure_id);
                 }
                 anyhow::Ok(ids)
             });
