@@ -1,9 +1,10 @@
 //! Routes of `/api/v1` and the unauthenticated health endpoints.
 
 use crate::auth::{self, Caller};
-use crate::extract::{ApiJson, ApiQuery, Call, JsonValue, from_value, parse_id};
+use crate::extract::{Act, ApiJson, ApiQuery, Call, JsonValue, from_value, parse_id};
+use crate::guard::{self, Found, Touch, reply, reply_noted};
 use crate::{ApiError, AppState, login};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,14 +13,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::atomic::Ordering;
-use tracedesk_casework::auditor::draft;
 use tracedesk_casework::{
     CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonRef, PersonSearch,
 };
 use tracedesk_identity::Role;
 use tracedesk_identity::access::{Capability, Decision};
 use tracedesk_store::ListScope;
-use tracedesk_store::audit::Action;
 use uuid::Uuid;
 
 pub fn routes(state: AppState, max_batch: usize) -> Router {
@@ -41,6 +40,10 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         )
         .route("/auth/me", get(login::me))
         .merge(crate::routing::routes(state.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::audit_layer,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_caller,
@@ -80,109 +83,6 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
 #[derive(Clone, Copy)]
 struct MaxBatch(usize);
 
-/// What one response touched: (object kind, object id, whose data).
-type Touched = Vec<(&'static str, Uuid, Option<Uuid>)>;
-
-/// Records that the caller read or wrote the records in `touched` through
-/// `route` (flagged when by break-glass). Fails the request when the entry
-/// cannot be written: PHI is never shown or changed without its audit record.
-async fn audit(
-    s: &AppState,
-    caller: &Caller,
-    action: Action,
-    route: &str,
-    touched: Touched,
-    break_glass: bool,
-) -> Result<(), ApiError> {
-    let Some(auditor) = s.cw.auditor() else {
-        return Ok(());
-    };
-    let detail = if break_glass {
-        format!("{route} (break-glass)")
-    } else {
-        route.to_string()
-    };
-    let actor = caller.actor();
-    let drafts: Vec<_> = touched
-        .into_iter()
-        .map(|(object, id, person)| draft(&actor, action, object, Some(id), person, &detail))
-        .collect();
-    auditor
-        .record(drafts)
-        .await
-        .map_err(|e| ApiError::internal(&e))
-}
-
-/// Audits a denial and returns the 403 to send. The entry names what was
-/// asked for (the id from the URL or body), never what it holds.
-pub(crate) async fn deny(
-    s: &AppState,
-    caller: &Caller,
-    object: &'static str,
-    id: Option<Uuid>,
-    route: &str,
-) -> ApiError {
-    deny_person(s, caller, object, id, None, route).await
-}
-
-/// [`deny`] naming whose record was refused, so the refusal is part of that
-/// person's disclosure record (`tracedesk audit disclosures --person`).
-pub(crate) async fn deny_person(
-    s: &AppState,
-    caller: &Caller,
-    object: &'static str,
-    id: Option<Uuid>,
-    person: Option<Uuid>,
-    route: &str,
-) -> ApiError {
-    if let Some(a) = s.cw.auditor()
-        && let Err(e) = a
-            .record(vec![draft(
-                &caller.actor(),
-                Action::Denied,
-                object,
-                id,
-                person,
-                route,
-            )])
-            .await
-    {
-        return ApiError::internal(&e);
-    }
-    ApiError::forbidden()
-}
-
-/// The check for what one jurisdiction holds about a person (its case, its
-/// contact record, its facet): entitlement in that jurisdiction.
-async fn guard_in(
-    s: &AppState,
-    c: &Caller,
-    person: Uuid,
-    jurisdiction: &str,
-    object: &'static str,
-    id: Uuid,
-    route: &str,
-) -> Result<bool, ApiError> {
-    let d = s.cw.decide_in(&c.principal, person, jurisdiction).await?;
-    allow(s, c, d, person, object, id, route).await
-}
-
-async fn allow(
-    s: &AppState,
-    c: &Caller,
-    d: Decision,
-    person: Uuid,
-    object: &'static str,
-    id: Uuid,
-    route: &str,
-) -> Result<bool, ApiError> {
-    match d {
-        Decision::Allow => Ok(false),
-        Decision::BreakGlass => Ok(true),
-        Decision::Deny => Err(deny_person(s, c, object, Some(id), Some(person), route).await),
-    }
-}
-
 /// Which rows of a list the caller may see.
 fn list_scope(c: &Caller) -> ListScope {
     match c.role() {
@@ -192,27 +92,6 @@ fn list_scope(c: &Caller) -> ListScope {
             team_members: c.principal.team_members.clone(),
         },
     }
-}
-
-/// Loads a case's row (no PHI opened) and checks access to its person;
-/// returns the row and whether access is by break-glass.
-async fn guard_case(
-    s: &AppState,
-    c: &Caller,
-    id: Uuid,
-    route: &str,
-) -> Result<(tracedesk_store::CaseRow, bool), ApiError> {
-    let Some(row) =
-        s.cw.case_row(id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-    else {
-        // Answered like a case the caller may not open: a 404 here and a
-        // 403 there would tell anyone which ids exist.
-        return Err(deny(s, c, "case", Some(id), route).await);
-    };
-    let flagged = guard_in(s, c, row.person_id, &row.jurisdiction, "case", id, route).await?;
-    Ok((row, flagged))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -255,9 +134,13 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
 /// checked on its own: a bad item is reported at its index and the others
 /// are recorded.
 async fn post_lab_results(
-    Call { s, caller, route }: Call,
     axum::Extension(MaxBatch(max)): axum::Extension<MaxBatch>,
-    JsonValue(body): JsonValue,
+    Act {
+        call: Call {
+            s, caller, route, ..
+        },
+        body: JsonValue(body),
+    }: Act<JsonValue>,
 ) -> Result<Response, ApiError> {
     let (items, single) = match body {
         serde_json::Value::Array(items) => (items, false),
@@ -304,11 +187,9 @@ async fn post_lab_results(
     let valid: Vec<LabResultInput> = parsed.iter().flatten().cloned().collect();
     // A submitter writes only into its own jurisdictions.
     let default = &s.cw.settings().default_jurisdiction;
-    if valid.iter().any(|v| {
+    for v in &valid {
         let j = v.jurisdiction.as_deref().map(str::trim).unwrap_or(default);
-        !caller.principal.scope.iter().any(|c| c == j)
-    }) {
-        return Err(deny(&s, &caller, "jurisdiction", None, route).await);
+        guard::within(&s, &caller, j, route).await?;
     }
     let mut done = s.cw.ingest_lab_results(&valid).await.into_iter();
     let results: Vec<LabOutcomeView> = early
@@ -342,11 +223,10 @@ async fn post_lab_results(
     m.lab_results_rejected
         .fetch_add(rejected as u64, Ordering::Relaxed);
     m.cases_created.fetch_add(cases as u64, Ordering::Relaxed);
-    let touched = results
+    let touched: Vec<Touch> = results
         .iter()
         .filter_map(|r| r.person.map(|p| ("person", p, Some(p))))
         .collect();
-    audit(&s, &caller, Action::PhiWrite, route, touched, false).await?;
     if single {
         let r = &results[0];
         if let Some(e) = &r.error {
@@ -363,15 +243,15 @@ async fn post_lab_results(
         } else {
             StatusCode::CREATED
         };
-        return Ok((status, Json(r)).into_response());
+        return Ok(reply(status, r, touched));
     }
-    Ok(Json(json!({
+    let body = json!({
         "recorded": recorded,
         "duplicates": duplicates,
         "rejected": rejected,
         "results": results,
-    }))
-    .into_response())
+    });
+    Ok(reply(StatusCode::OK, body, touched))
 }
 
 #[derive(Deserialize)]
@@ -385,7 +265,7 @@ struct CaseQuery {
 }
 
 async fn list_cases(
-    Call { s, caller, route }: Call,
+    Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Response, ApiError> {
     let scope = list_scope(&caller);
@@ -404,56 +284,52 @@ async fn list_cases(
         .iter()
         .map(|c| ("case", c.id, Some(c.person)))
         .collect();
-    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
-    Ok(Json(page).into_response())
+    Ok(reply(StatusCode::OK, page, touched))
 }
 
-async fn get_case(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id, "case")?;
-    let (row, flagged) = guard_case(&s, &caller, id, route).await?;
-    let case = s.cw.case_view(&row)?;
+async fn get_case(call: Call) -> Result<Response, ApiError> {
+    let Found::Case(row) = &call.record()?.found else {
+        return Err(ApiError::internal(&"not a case"));
+    };
+    let s = &call.s;
+    let case = s.cw.case_view(row)?;
     let contacts =
-        s.cw.list_contacts(Some(id), None, None, Some(500), None)
+        s.cw.list_contacts(Some(case.id), None, None, Some(500), None)
             .await?;
-    let mut touched: Touched = vec![("case", case.id, Some(row.person_id))];
+    let mut touched: Vec<Touch> = vec![("case", case.id, Some(row.person_id))];
     touched.extend(
         contacts
             .items
             .iter()
             .map(|c| ("exposure", c.exposure_id, Some(c.person))),
     );
-    audit(&s, &caller, Action::PhiRead, route, touched, flagged).await?;
-    Ok(Json(json!({ "case": case, "contacts": contacts.items })).into_response())
+    let body = json!({ "case": case, "contacts": contacts.items });
+    Ok(reply(StatusCode::OK, body, touched))
 }
 
 async fn patch_case(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(patch): ApiJson<CasePatch>,
+    Act {
+        call,
+        body: ApiJson(patch),
+    }: Act<ApiJson<CasePatch>>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id, "case")?;
-    let (_, flagged) = guard_case(&s, &caller, id, route).await?;
-    let case = s.cw.patch_case(id, &patch).await?;
+    let id = call.record()?.id;
+    let case = call.s.cw.patch_case(id, &patch).await?;
     let touched = vec![("case", case.id, Some(case.person))];
-    audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
-    Ok(Json(case).into_response())
+    Ok(reply(StatusCode::OK, case, touched))
 }
 
 async fn post_contact(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<ContactInput>,
+    Act {
+        call,
+        body: ApiJson(input),
+    }: Act<ApiJson<ContactInput>>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id, "case")?;
-    let (_, flagged) = guard_case(&s, &caller, id, route).await?;
-    let out = s.cw.add_contact(id, &input).await?;
-    let touched = vec![("exposure", out.exposure_id, Some(out.person))];
-    audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
+    let s = &call.s;
+    let out = s.cw.add_contact(call.record()?.id, &input).await?;
     s.metrics.contacts_named.fetch_add(1, Ordering::Relaxed);
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    let touched = vec![("exposure", out.exposure_id, Some(out.person))];
+    Ok(reply(StatusCode::CREATED, out, touched))
 }
 
 #[derive(Deserialize)]
@@ -466,7 +342,7 @@ struct ContactQuery {
 }
 
 async fn list_contacts(
-    Call { s, caller, route }: Call,
+    Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<ContactQuery>,
 ) -> Result<Response, ApiError> {
     let case_id = q
@@ -489,91 +365,45 @@ async fn list_contacts(
         .iter()
         .map(|c| ("exposure", c.exposure_id, Some(c.person)))
         .collect();
-    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
-    Ok(Json(page).into_response())
+    Ok(reply(StatusCode::OK, page, touched))
+}
+
+/// A contact record's follow-up: its status, the date of a negative test
+/// (entitlement in its jurisdiction).
+async fn patch_contact(
+    Act {
+        call,
+        body: ApiJson(patch),
+    }: Act<ApiJson<tracedesk_casework::ContactPatch>>,
+) -> Result<Response, ApiError> {
+    let r = call.record()?;
+    let view = call.s.cw.patch_contact(r.id, &patch).await?;
+    let touched = vec![("exposure", r.id, r.person)];
+    Ok(reply(StatusCode::OK, view, touched))
 }
 
 /// One person, as the caller may see them: by the person's own id, their
-/// identity as first recorded (entitlement in their home jurisdiction);
-/// by a facet's id, what that jurisdiction recorded (entitlement there).
-/// Lab results only of the jurisdictions the caller is entitled in (all
-/// under break-glass). Unknown ids are refused like forbidden ones.
-/// A contact record's follow-up: its status, the date of a negative test
-/// (entitlement in its jurisdiction; unknown ids are refused like
-/// forbidden ones).
-async fn patch_contact(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(patch): ApiJson<tracedesk_casework::ContactPatch>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id, "contact")?;
-    let Some(e) =
-        s.cw.exposure_row(id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-    else {
-        return Err(deny(&s, &caller, "exposure", Some(id), route).await);
+/// identity as first recorded; by a facet's id, what that jurisdiction
+/// recorded. Lab results only of the jurisdictions the caller is entitled
+/// in (all under break-glass).
+async fn get_person(call: Call) -> Result<Response, ApiError> {
+    let r = call.record()?;
+    let Found::Person(found, shown) = &r.found else {
+        return Err(ApiError::internal(&"not a person"));
     };
-    let flagged = guard_in(
-        &s,
-        &caller,
-        e.contact_person_id,
-        &e.jurisdiction,
-        "exposure",
-        id,
-        route,
-    )
-    .await?;
-    let view = s.cw.patch_contact(id, &patch).await?;
-    let touched = vec![("exposure", id, Some(e.contact_person_id))];
-    audit(&s, &caller, Action::PhiWrite, route, touched, flagged).await?;
-    Ok(Json(view).into_response())
-}
-
-async fn get_person(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id, "person")?;
-    let Some(found) = s.cw.person_ref(id).await? else {
-        return Err(deny(&s, &caller, "person", Some(id), route).await);
+    let s = &call.s;
+    let (person_id, view) = match found {
+        PersonRef::Person(row) => (row.id, s.cw.person_view(row)?),
+        PersonRef::Facet(f) => (f.person_id, s.cw.facet_view(f)?),
     };
-    // Results shown: of the jurisdictions the caller is entitled in (all
-    // under break-glass).
-    let (person_id, flagged, view, entitled) = match &found {
-        PersonRef::Person(row) => {
-            let (d, js) =
-                s.cw.decide_with_entitlement(&caller.principal, row.id)
-                    .await?;
-            let flagged = allow(&s, &caller, d, row.id, "person", id, route).await?;
-            (row.id, flagged, s.cw.person_view(row)?, js)
-        }
-        PersonRef::Facet(f) => {
-            let flagged = guard_in(
-                &s,
-                &caller,
-                f.person_id,
-                &f.jurisdiction,
-                "person",
-                id,
-                route,
-            )
-            .await?;
-            let js = vec![f.jurisdiction.clone()];
-            (f.person_id, flagged, s.cw.facet_view(f)?, js)
-        }
-    };
-    let jurisdictions = (!flagged).then_some(entitled);
-    let labs =
-        s.cw.person_lab_results(person_id, jurisdictions.as_deref())
-            .await?;
+    let labs = s.cw.person_lab_results(person_id, shown.as_deref()).await?;
     let touched = vec![("person", person_id, Some(person_id))];
-    audit(&s, &caller, Action::PhiRead, route, touched, flagged).await?;
-    Ok(Json(json!({ "person": view, "lab_results": labs })).into_response())
+    let body = json!({ "person": view, "lab_results": labs });
+    Ok(reply(StatusCode::OK, body, touched))
 }
 
 async fn search_persons(
-    Call { s, caller, route }: Call,
+    Call { s, caller, .. }: Call,
     ApiJson(q): ApiJson<PersonSearch>,
 ) -> Result<Response, ApiError> {
     // Only the matches the caller is entitled to are shown (break-glass
@@ -585,8 +415,7 @@ async fn search_persons(
         }
     }
     let touched = shown.iter().map(|p| ("person", p.id, Some(p.id))).collect();
-    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
-    Ok(Json(json!({ "items": shown })).into_response())
+    Ok(reply(StatusCode::OK, json!({ "items": shown }), touched))
 }
 
 #[derive(Deserialize)]
@@ -599,7 +428,7 @@ struct PageQuery {
 /// The de-identified line list (analysts and supervisors), within the
 /// caller's jurisdictions.
 async fn line_list(
-    Call { s, caller, route }: Call,
+    Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let page =
@@ -610,8 +439,7 @@ async fn line_list(
         .iter()
         .map(|r| ("case", r.case_id, None))
         .collect();
-    audit(&s, &caller, Action::Export, route, touched, false).await?;
-    Ok(Json(page).into_response())
+    Ok(reply(StatusCode::OK, page, touched))
 }
 
 /// The caller's own tasks (ids and scheduling only; no PHI).
@@ -649,21 +477,17 @@ struct AssignInput {
 /// A supervisor assigns a task in their jurisdiction to a tracer (the
 /// routing engine will do this automatically; this is the manual override).
 async fn assign_task(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<AssignInput>,
+    Act {
+        call,
+        body: ApiJson(input),
+    }: Act<ApiJson<AssignInput>>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id, "task")?;
-    let Some(task) =
-        s.cw.task_row(id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-    else {
-        return Err(deny(&s, &caller, "task", Some(id), route).await);
+    let s = &call.s;
+    let r = call.record()?;
+    let Found::Task(task) = &r.found else {
+        return Err(ApiError::internal(&"not a task"));
     };
-    if !caller.principal.scope.contains(&task.jurisdiction) {
-        return Err(deny_person(&s, &caller, "task", Some(id), Some(task.person_id), route).await);
-    }
+    let id = r.id;
     if matches!(task.status.as_str(), "completed" | "canceled") {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -707,23 +531,13 @@ async fn assign_task(
         s.cw.assign_task(id, input.user_id)
             .await
             .map_err(|e| ApiError::internal(&e))?;
-    if let Some(a) = s.cw.auditor() {
-        let detail = match input.user_id {
-            Some(u) => format!("{route}: assigned to user:{u}"),
-            None => format!("{route}: unassigned"),
-        };
-        a.record(vec![draft(
-            &caller.actor(),
-            Action::PermissionChange,
-            "task",
-            Some(id),
-            Some(task.person_id),
-            &detail,
-        )])
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    }
-    Ok(Json(json!({ "id": id, "status": status, "assignee_id": input.user_id })).into_response())
+    let note = match input.user_id {
+        Some(u) => format!("assigned to user:{u}"),
+        None => "unassigned".into(),
+    };
+    let body = json!({ "id": id, "status": status, "assignee_id": input.user_id });
+    let touched = vec![("task", id, r.person)];
+    Ok(reply_noted(StatusCode::OK, body, touched, note))
 }
 
 #[derive(Deserialize)]
@@ -735,8 +549,10 @@ struct BreakGlassInput {
 
 /// Opens one hour of access to a record the caller is not entitled to.
 async fn open_break_glass(
-    Call { s, caller, route }: Call,
-    ApiJson(input): ApiJson<BreakGlassInput>,
+    Act {
+        call: Call { s, caller, .. },
+        body: ApiJson(input),
+    }: Act<ApiJson<BreakGlassInput>>,
 ) -> Result<Response, ApiError> {
     // A facet's id opens its person.
     let person = match s.cw.person_ref(input.person_id).await? {
@@ -746,24 +562,10 @@ async fn open_break_glass(
     let g =
         s.cw.break_glass(&caller.principal, person, &input.reason)
             .await?;
-    if let Some(a) = s.cw.auditor() {
-        // The reason is sealed in the grant; the log names the grant.
-        a.record(vec![draft(
-            &caller.actor(),
-            Action::BreakGlass,
-            "break_glass",
-            Some(g.id),
-            Some(g.person_id),
-            route,
-        )])
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": g.id, "person_id": g.person_id, "expires_at": g.expires_at })),
-    )
-        .into_response())
+    // The reason is sealed in the grant; the log names the grant.
+    let body = json!({ "id": g.id, "person_id": g.person_id, "expires_at": g.expires_at });
+    let touched = vec![("break_glass", g.id, Some(g.person_id))];
+    Ok(reply(StatusCode::CREATED, body, touched))
 }
 
 #[derive(Deserialize)]
@@ -774,7 +576,7 @@ struct ReviewQuery {
 
 /// Break-glass use by the supervisor's team members (default: last 7 days).
 async fn review_break_glass(
-    Call { s, caller, route }: Call,
+    Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> Result<Response, ApiError> {
     let days = i64::from(q.days.unwrap_or(7).clamp(1, 365));
@@ -785,6 +587,5 @@ async fn review_break_glass(
         .iter()
         .map(|g| ("break_glass", g.id, Some(g.person_id)))
         .collect();
-    audit(&s, &caller, Action::PhiRead, route, touched, false).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(reply(StatusCode::OK, json!({ "items": items }), touched))
 }

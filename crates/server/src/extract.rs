@@ -214,15 +214,29 @@ pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
     })
 }
 
-/// What every API handler starts from: the app, the authenticated caller
-/// and the route's name — one extractor, so no handler gathers them (or
-/// names its route) by hand. It also applies the route's requirement from
-/// `needs::TABLE` before the handler runs: a caller whose role falls short
-/// is refused here, the refusal audited.
+/// What every API handler starts from: the app, the authenticated caller,
+/// the route's name and the record its `{id}` names — one extractor, so no
+/// handler gathers them, names its route or checks entitlement by hand. It
+/// applies the route's row of `needs::TABLE` before the handler runs: a
+/// caller whose role falls short, or who is not entitled to the record, is
+/// refused here, the refusal audited.
 pub struct Call {
     pub s: crate::AppState,
     pub caller: crate::auth::Caller,
     pub route: &'static str,
+    /// The record `{id}` names, as the caller is entitled to it.
+    pub record: Option<crate::guard::Entitled>,
+    audit: crate::needs::Audit,
+    slot: Option<crate::guard::NoteSlot>,
+}
+
+impl Call {
+    /// The entitled record; a route whose table row names none has none.
+    pub fn record(&self) -> Result<&crate::guard::Entitled, ApiError> {
+        self.record
+            .as_ref()
+            .ok_or_else(|| ApiError::internal(&format!("{} names no record", self.route)))
+    }
 }
 
 impl FromRequestParts<crate::AppState> for Call {
@@ -232,6 +246,7 @@ impl FromRequestParts<crate::AppState> for Call {
         parts: &mut Parts,
         state: &crate::AppState,
     ) -> Result<Self, ApiError> {
+        use crate::needs::Needs;
         let caller = parts
             .extensions
             .get::<crate::auth::Caller>()
@@ -245,20 +260,106 @@ impl FromRequestParts<crate::AppState> for Call {
             .get::<axum::extract::MatchedPath>()
             .map(|p| p.as_str())
             .ok_or_else(|| ApiError::internal(&"a handler ran outside a matched route"))?;
-        let Some((route, needs)) = crate::needs::of(parts.method.as_str(), path) else {
+        let Some((route, needs, audit)) = crate::needs::of(parts.method.as_str(), path) else {
             // Fail closed: a route nobody gave a rule serves no one.
             return Err(ApiError::internal(&format!(
                 "{} {path} has no access rule",
                 parts.method
             )));
         };
-        if !crate::needs::met(needs, |c| caller.principal.can(c)) {
-            return Err(crate::api::deny(state, &caller, "route", None, route).await);
+        let slot = parts.extensions.get::<crate::guard::NoteSlot>().cloned();
+        if let Some(slot) = &slot {
+            slot.set(|n| {
+                n.route = route;
+                n.audit = Some(audit);
+            });
         }
+        if !crate::needs::met(needs, |c| caller.principal.can(c)) {
+            return Err(crate::guard::deny(state, &caller, "route", None, None, route).await);
+        }
+        let record = match needs {
+            Needs::Own(kind) | Needs::CapOn(_, kind) => {
+                let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+                    .await
+                    .map_err(|_| ApiError::internal(&"a record route without its id"))?;
+                let raw = params
+                    .iter()
+                    .find(|(k, _)| *k == "id")
+                    .map(|(_, v)| v.to_string())
+                    .ok_or_else(|| ApiError::internal(&"a record route without its id"))?;
+                let e = crate::guard::entitle(state, &caller, kind, &raw, route).await?;
+                if let Some(slot) = &slot {
+                    slot.set(|n| n.flagged = e.flagged);
+                }
+                Some(e)
+            }
+            _ => None,
+        };
         Ok(Self {
             s: state.clone(),
             caller,
             route,
+            record,
+            audit,
+            slot,
         })
+    }
+}
+
+/// A write route's request: its [`Call`] and its body, with the route's
+/// audit entry written before the handler runs — after the body is read and
+/// checked (a malformed request changes nothing and is not logged as a
+/// write), before anything changes.
+pub struct Act<B> {
+    pub call: Call,
+    pub body: B,
+}
+
+/// A write route's body, read after the call's checks.
+pub trait ActBody: Sized {
+    fn read(
+        req: Request,
+        state: &crate::AppState,
+    ) -> impl std::future::Future<Output = Result<Self, ApiError>> + Send;
+}
+
+/// A write route that takes no body.
+pub struct NoBody;
+
+impl ActBody for NoBody {
+    async fn read(_: Request, _: &crate::AppState) -> Result<Self, ApiError> {
+        Ok(NoBody)
+    }
+}
+
+impl<T: DeserializeOwned + Send> ActBody for ApiJson<T> {
+    async fn read(req: Request, state: &crate::AppState) -> Result<Self, ApiError> {
+        ApiJson::from_request(req, state).await
+    }
+}
+
+impl ActBody for JsonValue {
+    async fn read(req: Request, state: &crate::AppState) -> Result<Self, ApiError> {
+        JsonValue::from_request(req, state).await
+    }
+}
+
+impl<B: ActBody + Send> FromRequest<crate::AppState> for Act<B> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &crate::AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let call = Call::from_request_parts(&mut parts, state).await?;
+        let body = B::read(Request::from_parts(parts, body), state).await?;
+        crate::guard::before_write(
+            &call.s,
+            &call.caller,
+            call.slot.as_ref(),
+            call.route,
+            call.audit,
+            call.record.as_ref(),
+        )
+        .await?;
+        Ok(Self { call, body })
     }
 }

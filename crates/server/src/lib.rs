@@ -9,6 +9,7 @@ pub mod assembly;
 pub mod auth;
 mod error;
 mod extract;
+mod guard;
 mod headers;
 mod login;
 mod metrics;

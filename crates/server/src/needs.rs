@@ -1,6 +1,7 @@
 //! What each API route needs of its caller before its handler runs, in one
 //! table: the `Call` extractor checks it (and audits a refusal) for every
-//! route, so no handler can forget the check. A route missing from the
+//! route, so no handler can forget the check, and the audit entry each
+//! route makes (`guard`). A route missing from the
 //! table is refused (500), and a test keeps the table and the router equal.
 
 use tracedesk_identity::access::Capability;
@@ -12,64 +13,229 @@ pub enum Needs {
     Cap(Capability),
     /// Either capability.
     Either(Capability, Capability),
-    /// The handler decides per record (entitlement to the record's person,
-    /// or the caller's own worker, offer or task, else `Supervise` within
-    /// their jurisdictions): the role alone cannot.
-    PerRecord,
+    /// Entitlement to the record the route's `{id}` names, by the rule of
+    /// its kind (`guard::entitle`): the role alone cannot decide.
+    Own(Record),
+    /// The capability, then entitlement to the record `{id}` names.
+    CapOn(Capability, Record),
     /// Any signed-in caller (their own tasks, who they are).
     Caller,
 }
 
+/// What a route's `{id}` names, and so which rule entitles a caller to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// A case: entitlement to its person in its jurisdiction.
+    Case,
+    /// A contact record: entitlement to the contact in its jurisdiction.
+    Contact,
+    /// A person or a facet of one.
+    Person,
+    /// A case-work task, within the caller's jurisdictions.
+    Task,
+    /// A staff user as a routing worker, within the caller's jurisdictions.
+    Worker,
+    /// The caller's own worker, or (for a supervisor) one of theirs.
+    OwnWorker,
+    /// A live routing task within the caller's jurisdictions.
+    LiveTask,
+    /// A live task the caller works, or (for a supervisor) one of theirs.
+    OwnTask,
+    /// A reservation offered to the caller.
+    Offer,
+}
+
+/// The audit entry a route makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audit {
+    /// Entries for the records the answer shows, before it leaves.
+    Read(Action),
+    /// An entry before the change, naming the record `{id}` names or else
+    /// the kind of record written; then entries for the records it made.
+    Write(Action, &'static str),
+    /// No personal data (ids and scheduling only, the caller's own facts,
+    /// routing statistics).
+    Open,
+}
+
+use Audit::*;
 use Capability::*;
 use Needs::*;
+use tracedesk_store::audit::Action;
+use tracedesk_store::audit::Action as A;
 
-/// Every API route behind the caller middleware, by `METHOD /template`.
-pub const TABLE: &[(&str, Needs)] = &[
-    ("POST /api/v1/lab-results", Cap(SubmitLabs)),
-    ("GET /api/v1/cases", Cap(WorkRecords)),
-    ("GET /api/v1/cases/{id}", PerRecord),
-    ("PATCH /api/v1/cases/{id}", PerRecord),
-    ("POST /api/v1/cases/{id}/contacts", PerRecord),
-    ("GET /api/v1/contacts", Cap(WorkRecords)),
-    ("PATCH /api/v1/contacts/{id}", Cap(WorkRecords)),
-    ("POST /api/v1/persons/search", Cap(WorkRecords)),
-    ("GET /api/v1/persons/{id}", PerRecord),
-    ("GET /api/v1/line-list", Cap(LineList)),
-    ("GET /api/v1/tasks", Caller),
-    ("POST /api/v1/tasks/{id}/assign", Cap(Supervise)),
-    ("POST /api/v1/break-glass", Cap(BreakGlass)),
-    ("GET /api/v1/break-glass", Cap(Supervise)),
-    ("GET /api/v1/auth/me", Caller),
-    ("POST /api/v1/routing/workers", Cap(Supervise)),
-    ("PATCH /api/v1/routing/workers/{id}", Cap(Supervise)),
-    ("POST /api/v1/routing/workers/{id}/activity", PerRecord),
-    ("GET /api/v1/routing/workers/{id}/events", PerRecord),
-    ("POST /api/v1/routing/tasks", Either(Supervise, SubmitLabs)),
-    ("GET /api/v1/routing/tasks", Cap(Supervise)),
-    ("PATCH /api/v1/routing/tasks/{id}", Cap(Supervise)),
-    ("POST /api/v1/routing/tasks/{id}/cancel", Cap(Supervise)),
-    ("POST /api/v1/routing/tasks/{id}/wrap", PerRecord),
-    ("POST /api/v1/routing/tasks/{id}/complete", PerRecord),
-    ("POST /api/v1/routing/reservations/{id}/accept", PerRecord),
-    ("POST /api/v1/routing/reservations/{id}/reject", PerRecord),
-    ("GET /api/v1/routing/stats", Cap(Supervise)),
-    ("GET /api/v1/routing/stats/stream", Cap(Supervise)),
+/// Every API route behind the caller middleware, by `METHOD /template`:
+/// what it needs of its caller and the audit entry it makes.
+pub const TABLE: &[(&str, Needs, Audit)] = &[
+    (
+        "POST /api/v1/lab-results",
+        Cap(SubmitLabs),
+        Write(A::PhiWrite, "lab_result"),
+    ),
+    ("GET /api/v1/cases", Cap(WorkRecords), Read(A::PhiRead)),
+    (
+        "GET /api/v1/cases/{id}",
+        Own(Record::Case),
+        Read(A::PhiRead),
+    ),
+    (
+        "PATCH /api/v1/cases/{id}",
+        Own(Record::Case),
+        Write(A::PhiWrite, "case"),
+    ),
+    (
+        "POST /api/v1/cases/{id}/contacts",
+        Own(Record::Case),
+        Write(A::PhiWrite, "case"),
+    ),
+    ("GET /api/v1/contacts", Cap(WorkRecords), Read(A::PhiRead)),
+    (
+        "PATCH /api/v1/contacts/{id}",
+        CapOn(WorkRecords, Record::Contact),
+        Write(A::PhiWrite, "exposure"),
+    ),
+    (
+        "POST /api/v1/persons/search",
+        Cap(WorkRecords),
+        Read(A::PhiRead),
+    ),
+    (
+        "GET /api/v1/persons/{id}",
+        Own(Record::Person),
+        Read(A::PhiRead),
+    ),
+    ("GET /api/v1/line-list", Cap(LineList), Read(A::Export)),
+    ("GET /api/v1/tasks", Caller, Open),
+    (
+        "POST /api/v1/tasks/{id}/assign",
+        CapOn(Supervise, Record::Task),
+        Write(A::PermissionChange, "task"),
+    ),
+    (
+        "POST /api/v1/break-glass",
+        Cap(Capability::BreakGlass),
+        Write(A::BreakGlass, "break_glass"),
+    ),
+    ("GET /api/v1/break-glass", Cap(Supervise), Read(A::PhiRead)),
+    ("GET /api/v1/auth/me", Caller, Open),
+    (
+        "POST /api/v1/routing/workers",
+        Cap(Supervise),
+        Write(A::Routing, "worker"),
+    ),
+    (
+        "PATCH /api/v1/routing/workers/{id}",
+        CapOn(Supervise, Record::Worker),
+        Write(A::Routing, "worker"),
+    ),
+    (
+        "POST /api/v1/routing/workers/{id}/activity",
+        Own(Record::OwnWorker),
+        Write(A::Routing, "worker"),
+    ),
+    (
+        "GET /api/v1/routing/workers/{id}/events",
+        Own(Record::OwnWorker),
+        Open,
+    ),
+    (
+        "POST /api/v1/routing/tasks",
+        Either(Supervise, SubmitLabs),
+        Write(A::Routing, "task"),
+    ),
+    ("GET /api/v1/routing/tasks", Cap(Supervise), Open),
+    (
+        "PATCH /api/v1/routing/tasks/{id}",
+        CapOn(Supervise, Record::LiveTask),
+        Write(A::Routing, "task"),
+    ),
+    (
+        "POST /api/v1/routing/tasks/{id}/cancel",
+        CapOn(Supervise, Record::LiveTask),
+        Write(A::Routing, "task"),
+    ),
+    (
+        "POST /api/v1/routing/tasks/{id}/wrap",
+        Own(Record::OwnTask),
+        Write(A::Routing, "task"),
+    ),
+    (
+        "POST /api/v1/routing/tasks/{id}/complete",
+        Own(Record::OwnTask),
+        Write(A::Routing, "task"),
+    ),
+    (
+        "POST /api/v1/routing/reservations/{id}/accept",
+        Own(Record::Offer),
+        Write(A::Routing, "task"),
+    ),
+    (
+        "POST /api/v1/routing/reservations/{id}/reject",
+        Own(Record::Offer),
+        Write(A::Routing, "task"),
+    ),
+    ("GET /api/v1/routing/stats", Cap(Supervise), Open),
+    ("GET /api/v1/routing/stats/stream", Cap(Supervise), Open),
 ];
 
 /// The table's entry for `method` on the route template `path`: the
 /// route's name (`METHOD /template`, the audit label) and its requirement.
-pub fn of(method: &str, path: &str) -> Option<(&'static str, Needs)> {
+pub fn of(method: &str, path: &str) -> Option<(&'static str, Needs, Audit)> {
     TABLE
         .iter()
-        .find(|(r, _)| r.split_once(' ') == Some((method, path)))
-        .map(|(r, n)| (*r, *n))
+        .find(|(r, _, _)| r.split_once(' ') == Some((method, path)))
+        .map(|(r, n, a)| (*r, *n, *a))
 }
 
 /// Whether a role with `can` meets `needs` by role alone.
 pub fn met(needs: Needs, can: impl Fn(Capability) -> bool) -> bool {
     match needs {
-        Cap(c) => can(c),
+        Cap(c) | CapOn(c, _) => can(c),
         Either(a, b) => can(a) || can(b),
-        PerRecord | Caller => true,
+        Own(_) | Caller => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A route whose path names a record is entitled to it by the table's
+    /// rule, never by the handler; a route that changes state writes its
+    /// entry before it does; a read of personal data is audited.
+    #[test]
+    fn record_routes_are_entitled_and_writes_audited_first() {
+        for (route, needs, audit) in TABLE {
+            let (method, path) = route.split_once(' ').unwrap_or_default();
+            let names_record = path.contains("{id}");
+            let checked = matches!(needs, Own(_) | CapOn(..));
+            assert_eq!(
+                names_record, checked,
+                "{route}: {{id}} without a record rule"
+            );
+            // A search sends its terms in a body, so that no name or phone
+            // is ever in a URL; it changes nothing.
+            let reads = method == "GET" || *route == "POST /api/v1/persons/search";
+            if !reads {
+                assert!(matches!(audit, Write(..)), "{route} changes state: Write");
+            } else {
+                assert!(!matches!(audit, Write(..)), "{route} is a read");
+            }
+        }
+        // The reads of records are audited; the open ones show no one.
+        for open in [
+            "GET /api/v1/tasks",
+            "GET /api/v1/auth/me",
+            "GET /api/v1/routing/stats",
+        ] {
+            assert!(TABLE.iter().any(|(r, _, a)| *r == open && *a == Open));
+        }
+        for read in ["GET /api/v1/cases/{id}", "GET /api/v1/persons/{id}"] {
+            assert!(
+                TABLE
+                    .iter()
+                    .any(|(r, _, a)| *r == read && *a == Read(A::PhiRead))
+            );
+        }
     }
 }

@@ -442,7 +442,7 @@ mod tests {
             .collect();
         let table: BTreeSet<String> = crate::needs::TABLE
             .iter()
-            .map(|(r, _)| r.to_string())
+            .map(|(r, _, _)| r.to_string())
             .collect();
         assert_eq!(
             table.len(),

@@ -8,8 +8,9 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Call};
-use axum::extract::{Path, Request, State};
+use crate::extract::{Act, ApiJson, Call, NoBody};
+use crate::guard::{self, Found};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -23,7 +24,6 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracedesk_casework::dispatch::{Dispatch, DispatchError};
-use tracedesk_identity::access::Capability;
 use tracedesk_routing::{Decision, Event, RouteError};
 use uuid::Uuid;
 
@@ -36,16 +36,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/routing/tasks", post(create_task).get(list_tasks))
         .route("/routing/tasks/{id}", axum::routing::patch(update_task))
         .route("/routing/tasks/{id}/cancel", post(cancel_task))
-        .route("/routing/tasks/{id}/wrap", post(wrap_task))
-        .route("/routing/tasks/{id}/complete", post(complete_task))
-        .route(
-            "/routing/reservations/{id}/accept",
-            post(answer_offer_route),
-        )
-        .route(
-            "/routing/reservations/{id}/reject",
-            post(answer_offer_route),
-        )
+        .route("/routing/tasks/{id}/wrap", post(move_task))
+        .route("/routing/tasks/{id}/complete", post(move_task))
+        .route("/routing/reservations/{id}/accept", post(answer_offer))
+        .route("/routing/reservations/{id}/reject", post(answer_offer))
         .route("/routing/stats", get(stats))
         .route("/routing/stats/stream", get(stats_stream))
         .route_layer(axum::middleware::from_fn_with_state(state, forward))
@@ -132,145 +126,12 @@ async fn to_leader(s: &AppState, req: Request) -> Result<Response, ApiError> {
     Ok(answer)
 }
 
-fn dispatch(s: &AppState) -> Result<Arc<Dispatch>, ApiError> {
+pub(crate) fn dispatch(s: &AppState) -> Result<Arc<Dispatch>, ApiError> {
     s.cw.dispatch().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "routing_off",
             "task routing is not running on this server",
-        )
-    })
-}
-
-/// Lets the caller through with `cap`; otherwise audits the denial.
-async fn allowed(s: &AppState, c: &Caller, cap: Capability, route: &str) -> Result<(), ApiError> {
-    if c.principal.can(cap) {
-        Ok(())
-    } else {
-        Err(crate::api::deny(s, c, "routing", None, route).await)
-    }
-}
-
-/// A live task the caller may direct: a supervisor (or integration) only
-/// within their jurisdictions. A task outside them is answered exactly
-/// like an unknown one (and the refusal is audited), so ids cannot be
-/// probed. Returns the task's attributes.
-async fn scoped_task(
-    s: &AppState,
-    d: &Dispatch,
-    caller: &Caller,
-    id: Uuid,
-    route: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let Some(attrs) = d.read(|e| e.task_attributes(id)).await else {
-        return Err(ApiError::not_found("task").with_field("task"));
-    };
-    if in_scope(caller, &attrs) {
-        Ok(attrs)
-    } else {
-        Err(hidden(s, caller, "task", id, route).await)
-    }
-}
-
-/// Audits a refusal and answers it as "not found", like an unknown id (an
-/// audit failure is still a 500: nothing goes unrecorded).
-async fn hidden(
-    s: &AppState,
-    caller: &Caller,
-    object: &'static str,
-    id: Uuid,
-    route: &str,
-) -> ApiError {
-    let e = crate::api::deny(s, caller, object, Some(id), route).await;
-    if e.status == StatusCode::INTERNAL_SERVER_ERROR {
-        return e;
-    }
-    ApiError::not_found(object).with_field(object)
-}
-
-/// Whether a task's jurisdiction is one of the caller's. Every task made
-/// through this API or by case work carries one; a task without one is
-/// refused to all but a caller over the whole tree.
-fn in_scope(caller: &Caller, attrs: &serde_json::Value) -> bool {
-    in_jurisdictions(caller, attrs.get("jurisdiction").and_then(|v| v.as_str()))
-}
-
-/// Whether a task of jurisdiction `j` (none: the root's) is the caller's.
-fn in_jurisdictions(caller: &Caller, j: Option<&str>) -> bool {
-    let j = j.unwrap_or("root");
-    caller.principal.scope.iter().any(|c| c == j)
-}
-
-/// A staff user the caller may make or direct as a worker: a tracer or
-/// supervisor, active, in the caller's jurisdictions. Anyone else is
-/// answered like an unknown user (the refusal audited).
-async fn scoped_worker(
-    s: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    route: &str,
-) -> Result<tracedesk_store::UserRow, ApiError> {
-    let user = s.cw.user(id).await.map_err(|e| ApiError::internal(&e))?;
-    let works = |u: &tracedesk_store::UserRow| {
-        u.disabled_at.is_none()
-            && matches!(
-                tracedesk_identity::Role::parse(&u.role),
-                Some(tracedesk_identity::Role::Tracer | tracedesk_identity::Role::Supervisor)
-            )
-            && caller.principal.scope.contains(&u.jurisdiction)
-    };
-    match user {
-        Some(u) if works(&u) => Ok(u),
-        Some(_) => Err(hidden(s, caller, "worker", id, route).await),
-        None => Err(ApiError::not_found("worker").with_field("worker")),
-    }
-}
-
-/// Applies `event` for the caller and audits it: who did which routing
-/// step to what (a task names its case-work person, so an accepted case
-/// interview shows in that person's access history). Routing steps are
-/// never done without their audit record.
-async fn act(
-    s: &AppState,
-    d: &Dispatch,
-    caller: &Caller,
-    route: &str,
-    object: (&'static str, Uuid),
-    event: Event,
-) -> Result<Vec<Decision>, ApiError> {
-    // The entry is written first: a step that cannot be audited is not
-    // taken (one refused by routing afterwards stays recorded as tried).
-    let Some(auditor) = s.cw.auditor() else {
-        return Ok(d.apply(event).await?);
-    };
-    let person = if object.0 == "task" {
-        s.cw.task_row(object.1)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .map(|t| t.person_id)
-    } else {
-        None
-    };
-    auditor
-        .record(vec![tracedesk_casework::auditor::draft(
-            &caller.actor(),
-            tracedesk_store::audit::Action::Routing,
-            object.0,
-            Some(object.1),
-            person,
-            route,
-        )])
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(d.apply(event).await?)
-}
-
-fn parse(id: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            format!("`{what}` id is not a UUID"),
         )
     })
 }
@@ -313,12 +174,19 @@ impl From<DispatchError> for ApiError {
     }
 }
 
-fn answer(status: StatusCode, decisions: Vec<Decision>, extra: serde_json::Value) -> Response {
+/// The decisions a step led to (and what else the route answers), with
+/// the records it made for their audit entries.
+fn answer(
+    status: StatusCode,
+    decisions: Vec<Decision>,
+    extra: serde_json::Value,
+    made: Vec<guard::Touch>,
+) -> Response {
     let mut body = json!({ "decisions": decisions });
     if let (Some(b), Some(x)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(x.clone());
     }
-    (status, Json(body)).into_response()
+    guard::reply(status, body, made)
 }
 
 #[derive(Deserialize)]
@@ -334,30 +202,26 @@ struct WorkerInput {
 }
 
 async fn add_worker(
-    Call { s, caller, route }: Call,
-    ApiJson(input): ApiJson<WorkerInput>,
+    Act {
+        call: Call {
+            s, caller, route, ..
+        },
+        body: ApiJson(input),
+    }: Act<ApiJson<WorkerInput>>,
 ) -> Result<Response, ApiError> {
-    let user = scoped_worker(&s, &caller, input.user_id, route)
+    let user = guard::scoped_worker(&s, &caller, input.user_id, route)
         .await
         .map_err(|e| e.with_field("user_id"))?;
-    let out = act(
-        &s,
-        &*dispatch(&s)?,
-        &caller,
-        route,
-        ("worker", input.user_id),
-        Event::AddWorker {
+    let out = dispatch(&s)?
+        .apply(Event::AddWorker {
             id: input.user_id,
             attributes: with_jurisdiction(input.attributes, &user.jurisdiction)?,
             capacity: input.capacity.into_iter().collect(),
-        },
-    )
-    .await?;
-    Ok(answer(
-        StatusCode::CREATED,
-        out,
-        json!({ "worker_id": input.user_id }),
-    ))
+        })
+        .await?;
+    let touched = vec![("worker", input.user_id, None)];
+    let extra = json!({ "worker_id": input.user_id });
+    Ok(answer(StatusCode::CREATED, out, extra, touched))
 }
 
 /// A worker's attributes with `jurisdiction` set to their staff
@@ -379,25 +243,22 @@ struct AttributesInput {
 }
 
 async fn update_worker(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<AttributesInput>,
+    Act {
+        call,
+        body: ApiJson(input),
+    }: Act<ApiJson<AttributesInput>>,
 ) -> Result<Response, ApiError> {
-    let id = parse(&id, "worker")?;
-    let user = scoped_worker(&s, &caller, id, route).await?;
-    let out = act(
-        &s,
-        &*dispatch(&s)?,
-        &caller,
-        route,
-        ("worker", id),
-        Event::UpdateWorker {
-            id,
+    let r = call.record()?;
+    let Found::Worker(user) = &r.found else {
+        return Err(ApiError::internal(&"not a worker"));
+    };
+    let out = dispatch(&call.s)?
+        .apply(Event::UpdateWorker {
+            id: r.id,
             attributes: with_jurisdiction(input.attributes, &user.jurisdiction)?,
-        },
-    )
-    .await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
+        })
+        .await?;
+    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
 }
 
 #[derive(Deserialize)]
@@ -409,29 +270,19 @@ struct ActivityInput {
 }
 
 async fn set_activity(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<ActivityInput>,
+    Act {
+        call,
+        body: ApiJson(input),
+    }: Act<ApiJson<ActivityInput>>,
 ) -> Result<Response, ApiError> {
-    let id = parse(&id, "worker")?;
-    if caller.principal.user_id != id {
-        allowed(&s, &caller, Capability::Supervise, route).await?;
-        scoped_worker(&s, &caller, id, route).await?;
-    }
-    let out = act(
-        &s,
-        &*dispatch(&s)?,
-        &caller,
-        route,
-        ("worker", id),
-        Event::SetActivity {
-            worker: id,
+    let out = dispatch(&call.s)?
+        .apply(Event::SetActivity {
+            worker: call.record()?.id,
             activity: input.activity,
             reject_pending: input.reject_pending,
-        },
-    )
-    .await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
+        })
+        .await?;
+    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
 }
 
 #[derive(Deserialize)]
@@ -450,12 +301,13 @@ struct TaskInput {
 }
 
 async fn create_task(
-    Call { s, caller, route }: Call,
-    ApiJson(input): ApiJson<TaskInput>,
+    Act {
+        call: Call {
+            s, caller, route, ..
+        },
+        body: ApiJson(input),
+    }: Act<ApiJson<TaskInput>>,
 ) -> Result<Response, ApiError> {
-    if !caller.principal.can(Capability::Supervise) {
-        allowed(&s, &caller, Capability::SubmitLabs, route).await?;
-    }
     if input.id.is_some() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -466,13 +318,8 @@ async fn create_task(
     }
     let attributes = task_jurisdiction(&s, &caller, input.attributes, route).await?;
     let id = Uuid::now_v7();
-    let out = act(
-        &s,
-        &*dispatch(&s)?,
-        &caller,
-        route,
-        ("task", id),
-        Event::CreateTask {
+    let out = dispatch(&s)?
+        .apply(Event::CreateTask {
             id,
             attributes,
             channel: input.channel,
@@ -480,10 +327,15 @@ async fn create_task(
             due: input.due.map(|d| d.timestamp_millis()),
             ttl: input.ttl,
             worker: None,
-        },
-    )
-    .await?;
-    Ok(answer(StatusCode::CREATED, out, json!({ "task_id": id })))
+        })
+        .await?;
+    let touched = vec![("task", id, None)];
+    Ok(answer(
+        StatusCode::CREATED,
+        out,
+        json!({ "task_id": id }),
+        touched,
+    ))
 }
 
 /// A new task's attributes with its jurisdiction set: the one asked for
@@ -500,7 +352,7 @@ async fn task_jurisdiction(
         None | Some(serde_json::Value::Null) => caller.user.jurisdiction.clone(),
         Some(serde_json::Value::String(j)) if caller.principal.scope.contains(j) => j.clone(),
         Some(_) => {
-            return Err(crate::api::deny(s, caller, "jurisdiction", None, route).await);
+            return Err(guard::deny(s, caller, "jurisdiction", None, None, route).await);
         }
     };
     map.insert(
@@ -546,35 +398,30 @@ struct CancelInput {
 }
 
 async fn cancel_task(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<CancelInput>,
+    Act {
+        call,
+        body: ApiJson(input),
+    }: Act<ApiJson<CancelInput>>,
 ) -> Result<Response, ApiError> {
-    let id = parse(&id, "task")?;
+    let id = call.record()?.id;
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
-    let d = dispatch(&s)?;
-    scoped_task(&s, &d, &caller, id, route).await?;
-    let out = act(
-        &s,
-        &d,
-        &caller,
-        route,
-        ("task", id),
-        Event::CancelTask { id, reason },
-    )
-    .await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
+    let out = dispatch(&call.s)?
+        .apply(Event::CancelTask { id, reason })
+        .await?;
+    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
 }
 
 /// New attributes for a task (routing it anew if it is still waiting).
 async fn update_task(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<AttributesInput>,
+    Act {
+        call,
+        body: ApiJson(input),
+    }: Act<ApiJson<AttributesInput>>,
 ) -> Result<Response, ApiError> {
-    let id = parse(&id, "task")?;
-    let d = dispatch(&s)?;
-    let old = scoped_task(&s, &d, &caller, id, route).await?;
+    let r = call.record()?;
+    let Found::LiveTask(old) = &r.found else {
+        return Err(ApiError::internal(&"not a live task"));
+    };
     let mut attributes = object(input.attributes)?;
     for key in FIXED_TASK_KEYS {
         match old.get(key) {
@@ -582,120 +429,38 @@ async fn update_task(
             None => attributes.remove(key),
         };
     }
-    let out = act(
-        &s,
-        &d,
-        &caller,
-        route,
-        ("task", id),
-        Event::UpdateTask {
-            id,
-            attributes: serde_json::Value::Object(attributes),
-        },
-    )
-    .await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
+    let event = Event::UpdateTask {
+        id: r.id,
+        attributes: serde_json::Value::Object(attributes),
+    };
+    let out = dispatch(&call.s)?.apply(event).await?;
+    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
 }
 
-/// The assigned worker, or a supervisor, may move a task on.
-async fn own_task(
-    s: &AppState,
-    d: &Dispatch,
-    caller: &Caller,
-    task: Uuid,
-    route: &str,
-) -> Result<(), ApiError> {
-    let worker = d
-        .read(|e| e.tasks().find(|t| t.id == task).map(|t| t.worker))
-        .await;
-    match worker {
-        None => Err(ApiError::not_found("task").with_field("task")),
-        Some(w) if w == Some(caller.principal.user_id) => Ok(()),
-        Some(_) => {
-            allowed(s, caller, Capability::Supervise, route).await?;
-            scoped_task(s, d, caller, task, route).await.map(|_| ())
-        }
-    }
-}
-
-async fn wrap_task(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    move_task(&s, &caller, &id, route, |task| Event::Wrap { task }).await
-}
-
-async fn complete_task(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    move_task(&s, &caller, &id, route, |task| Event::Complete { task }).await
-}
-
-/// A step of a task's work, by its worker or a supervisor.
-async fn move_task(
-    s: &AppState,
-    caller: &Caller,
-    id: &str,
-    route: &str,
-    event: impl FnOnce(Uuid) -> Event,
-) -> Result<Response, ApiError> {
-    let id = parse(id, "task")?;
-    let d = dispatch(s)?;
-    own_task(s, &d, caller, id, route).await?;
-    let out = act(s, &d, caller, route, ("task", id), event(id)).await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
-}
-
-/// Only the worker a reservation was offered to answers it; gives the
-/// reservation and its task.
-async fn own_offer(
-    s: &AppState,
-    d: &Dispatch,
-    caller: &Caller,
-    id: &str,
-    route: &str,
-) -> Result<(u64, Uuid), ApiError> {
-    let r: u64 = id.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "`reservation` id is not a number",
-        )
-    })?;
-    match d.read(|e| e.reservation(r)).await {
-        None => Err(ApiError::not_found("reservation").with_field("reservation")),
-        Some((task, worker, _)) if worker == caller.principal.user_id => Ok((r, task)),
-        Some((task, _, _)) => Err(crate::api::deny(s, caller, "task", Some(task), route).await),
-    }
+/// A step of a task's work, by its worker or a supervisor: `…/wrap` or
+/// `…/complete`, by the route it came in on.
+async fn move_task(Act { call, .. }: Act<NoBody>) -> Result<Response, ApiError> {
+    let task = call.record()?.id;
+    let event = match call.route.ends_with("/wrap") {
+        true => Event::Wrap { task },
+        false => Event::Complete { task },
+    };
+    let out = dispatch(&call.s)?.apply(event).await?;
+    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
 }
 
 /// A worker's answer to their own offer: `…/accept` or `…/reject`, by the
 /// route it came in on.
-async fn answer_offer_route(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let accept = route.ends_with("/accept");
-    answer_offer(&s, &caller, &id, route, |reservation| match accept {
+async fn answer_offer(Act { call, .. }: Act<NoBody>) -> Result<Response, ApiError> {
+    let Found::Offer(reservation) = call.record()?.found else {
+        return Err(ApiError::internal(&"not an offer"));
+    };
+    let event = match call.route.ends_with("/accept") {
         true => Event::Accept { reservation },
         false => Event::Reject { reservation },
-    })
-    .await
-}
-
-/// The worker's answer to their own offer.
-async fn answer_offer(
-    s: &AppState,
-    caller: &Caller,
-    id: &str,
-    route: &str,
-    event: impl FnOnce(u64) -> Event,
-) -> Result<Response, ApiError> {
-    let d = dispatch(s)?;
-    let (r, task) = own_offer(s, &d, caller, id, route).await?;
-    let out = act(s, &d, caller, route, ("task", task), event(r)).await?;
-    Ok(answer(StatusCode::OK, out, json!({})))
+    };
+    let out = dispatch(&call.s)?.apply(event).await?;
+    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
 }
 
 /// Live tasks: state, queue, priority, due time, worker and offers. Ids
@@ -719,7 +484,7 @@ async fn list_tasks(
         .read(|e| {
             e.tasks_page(
                 "jurisdiction",
-                |j| in_jurisdictions(&caller, j),
+                |j| guard::in_jurisdictions(&caller, j),
                 before,
                 limit,
             )
@@ -850,17 +615,9 @@ fn sse_event(n: u64, d: &Decision) -> SseEvent {
 /// no longer kept (or on a first connection) the stream starts with the
 /// offers standing now, so no offer is ever lost (one may come twice:
 /// clients key on the reservation id).
-async fn worker_events(
-    Call { s, caller, route }: Call,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let id = parse(&id, "worker")?;
-    if caller.principal.user_id != id {
-        allowed(&s, &caller, Capability::Supervise, route).await?;
-        scoped_worker(&s, &caller, id, route).await?;
-    }
-    let d = dispatch(&s)?;
+async fn worker_events(call: Call, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (s, id) = (&call.s, call.record()?.id);
+    let d = dispatch(s)?;
     if d.read(|e| e.worker_room(id).is_none()).await {
         return Err(ApiError::not_found("worker").with_field("worker"));
     }

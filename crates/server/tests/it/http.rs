@@ -430,3 +430,67 @@ async fn bad_input_gets_specific_errors_and_loses_nothing() {
         (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
     );
 }
+
+/// "No audit entry, no state change; no audit entry, no response": with the
+/// audit log refusing writes, a write changes nothing and a read shows
+/// nothing; both answer 500. Then, with the log back, they work.
+#[tokio::test]
+async fn without_its_audit_entry_nothing_is_changed_or_shown() {
+    let app = spawn_app().await;
+    let (s, out) = app
+        .post("/api/v1/lab-results", lab("Ines", "1979-04-04", "AUD-1"))
+        .await;
+    assert_eq!(s, 201, "{out}");
+    let case = out["case_id"].as_str().unwrap().to_string();
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        app.h.dir.path().join("t.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER audit_down BEFORE INSERT ON audit_log \
+         BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let path = format!("/api/v1/cases/{case}");
+    let (s, body) = app
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"status": "interviewing"})),
+        )
+        .await;
+    assert_eq!(s, 500, "{body}");
+    let (s, body) = app
+        .post(
+            &format!("{path}/contacts"),
+            json!({"first_name": "Ola", "last_name": "Berg", "phone": "+1 646 555 0177",
+                   "exposure_dates": ["2026-11-19"]}),
+        )
+        .await;
+    assert_eq!(s, 500, "{body}");
+    let (s, body) = app.get(&path).await;
+    assert_eq!(s, 500);
+    assert!(!body.to_string().contains("Ines"), "{body}");
+    let (s, body) = app.get("/api/v1/cases?limit=5").await;
+    assert_eq!(s, 500);
+    assert!(body.get("items").is_none(), "{body}");
+    sqlx::query("DROP TRIGGER audit_down")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (s, body) = app.get(&path).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        body["case"]["status"], "new",
+        "the refused write changed nothing"
+    );
+    assert_eq!(
+        body["contacts"].as_array().map(Vec::len),
+        Some(0),
+        "no contact was named"
+    );
+}
