@@ -8,10 +8,7 @@ use chrono::{DateTime, Utc};
 
 /// One checkpoint as an anchor line (no newline).
 pub fn line(cp: &Checkpoint) -> String {
-    let link = cp.link.unwrap_or(Link {
-        prev: crate::GENESIS,
-        late: false,
-    });
+    let link = cp.link.unwrap_or(Link::new(crate::GENESIS, false));
     serde_json::json!({
         "seq": cp.seq,
         "head": hex::encode(cp.head),
@@ -116,24 +113,8 @@ mod tests {
     #[test]
     fn lines_round_trip_and_bad_lines_are_named() {
         let k = AuditKey::generate();
-        let a = k.checkpoint(
-            3,
-            [7; 32],
-            crate::now(),
-            Link {
-                prev: [1; 32],
-                late: true,
-            },
-        );
-        let b = k.checkpoint(
-            9,
-            [8; 32],
-            crate::now(),
-            Link {
-                prev: a.digest(),
-                late: false,
-            },
-        );
+        let a = k.checkpoint(3, [7; 32], crate::now(), Link::new([1; 32], true));
+        let b = k.checkpoint(9, [8; 32], crate::now(), Link::new(a.digest(), false));
         let text = format!("{}\n{}\n", line(&a), line(&b));
         assert_eq!(parse(&text).unwrap(), vec![a.clone(), b.clone()]);
         // A crash mid-append leaves a cut last line: ignored.

@@ -83,6 +83,12 @@ pub struct Link {
     pub late: bool,
 }
 
+impl Link {
+    pub fn new(prev: [u8; 32], late: bool) -> Self {
+        Self { prev, late }
+    }
+}
+
 impl Checkpoint {
     /// The exact bytes that are signed.
     pub fn message(seq: i64, head: &[u8; 32], at: DateTime<Utc>, link: Option<&Link>) -> Vec<u8> {
@@ -132,20 +138,10 @@ fn canonical(seq: i64, d: &Draft) -> Vec<u8> {
     field(&mut out, d.actor.as_bytes());
     field(&mut out, d.action.as_str().as_bytes());
     field(&mut out, d.object.as_bytes());
-    field(
-        &mut out,
-        d.object_id
-            .as_ref()
-            .map(|u| u.as_bytes().as_slice())
-            .unwrap_or(&[]),
-    );
-    field(
-        &mut out,
-        d.person_id
-            .as_ref()
-            .map(|u| u.as_bytes().as_slice())
-            .unwrap_or(&[]),
-    );
+    // An absent id is an empty field.
+    let id = |u: &Option<Uuid>| u.map(|u| u.into_bytes().to_vec()).unwrap_or_default();
+    field(&mut out, &id(&d.object_id));
+    field(&mut out, &id(&d.person_id));
     field(&mut out, d.detail.as_bytes());
     out
 }

@@ -182,15 +182,7 @@ mod tests {
     #[test]
     fn signatures_bind_seq_head_and_key() {
         let k = AuditKey::generate();
-        let cp = k.checkpoint(
-            7,
-            [3; 32],
-            crate::now(),
-            Link {
-                prev: [1; 32],
-                late: false,
-            },
-        );
+        let cp = k.checkpoint(7, [3; 32], crate::now(), Link::new([1; 32], false));
         assert!(signed_by(&cp, &k.public()));
         let mut bad = cp.clone();
         bad.head[0] ^= 1;
@@ -200,16 +192,10 @@ mod tests {
         assert!(!signed_by(&bad, &k.public()));
         assert!(!signed_by(&cp, &AuditKey::generate().public()));
         let mut bad = cp.clone();
-        bad.link = Some(Link {
-            prev: [2; 32],
-            late: false,
-        });
+        bad.link = Some(Link::new([2; 32], false));
         assert!(!signed_by(&bad, &k.public()), "the link is signed");
         let mut bad = cp.clone();
-        bad.link = Some(Link {
-            prev: [1; 32],
-            late: true,
-        });
+        bad.link = Some(Link::new([1; 32], true));
         assert!(!signed_by(&bad, &k.public()), "so is lateness");
     }
 }

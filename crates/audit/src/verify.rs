@@ -419,10 +419,7 @@ mod tests {
             3,
             entries[2].hash,
             crate::now(),
-            crate::Link {
-                prev: GENESIS,
-                late: false,
-            },
+            crate::Link::new(GENESIS, false),
         ));
         assert_eq!(verify(&key, &entries, cps).unwrap_err().seq, 3);
     }
@@ -482,10 +479,7 @@ mod tests {
             4,
             entries[3].hash,
             entries[3].draft.at,
-            crate::Link {
-                prev: GENESIS,
-                late: true,
-            },
+            crate::Link::new(GENESIS, true),
         )];
         assert_eq!(verify(&key, &entries, late).unwrap().late_checkpoints, 1);
     }

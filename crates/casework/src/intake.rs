@@ -56,6 +56,11 @@ pub struct LabOutcomeView {
 }
 
 impl LabOutcomeView {
+    /// The cases a batch's results were recorded on, in submission order.
+    pub fn cases(outcomes: &[Self]) -> Vec<Uuid> {
+        outcomes.iter().filter_map(|o| o.case_id).collect()
+    }
+
     pub fn rejected(index: usize, error: ItemError) -> Self {
         Self {
             index,

@@ -53,6 +53,37 @@ pub struct NewUser {
     pub mfa_required: bool,
 }
 
+impl NewUser {
+    /// An account as `user add` makes one by default: a temporary password
+    /// to change at first sign-in, and a second factor required.
+    pub fn new(username: &str, display_name: &str, role: Role, jurisdiction: &str) -> Self {
+        Self {
+            username: username.into(),
+            display_name: display_name.into(),
+            role,
+            jurisdiction: jurisdiction.into(),
+            password: None,
+            mfa_required: true,
+        }
+    }
+
+    /// With this password (already chosen, not temporary).
+    pub fn with_password(self, password: &str) -> Self {
+        Self {
+            password: Some(password.into()),
+            ..self
+        }
+    }
+
+    /// Whether the account must set up a second factor.
+    pub fn mfa(self, required: bool) -> Self {
+        Self {
+            mfa_required: required,
+            ..self
+        }
+    }
+}
+
 /// Usernames: 3–64 characters of letters, digits, `.`, `-`, `_`, `@`;
 /// compared without case.
 pub fn normalize_username(u: &str) -> Result<String, CaseworkError> {

@@ -270,14 +270,15 @@ async fn first_task(cw: &Casework, case_id: Uuid) -> TaskRow {
 /// A tracer without a password (routing tests need only the account).
 async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
     let (u, _) = cw
-        .add_user(tracedesk_casework::NewUser {
-            username: name.into(),
-            display_name: "Conformance Person".into(),
-            role: tracedesk_identity::Role::Tracer,
-            jurisdiction: jurisdiction.into(),
-            password: None,
-            mfa_required: false,
-        })
+        .add_user(
+            tracedesk_casework::NewUser::new(
+                name,
+                "Conformance Person",
+                tracedesk_identity::Role::Tracer,
+                jurisdiction,
+            )
+            .mfa(false),
+        )
         .await
         .unwrap();
     u.id
@@ -387,14 +388,15 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
     assert_eq!((shown.person_id, shown.person), (facet, person));
     // Entitlement is per jurisdiction.
     let (sup, _) = cw
-        .add_user(tracedesk_casework::NewUser {
-            username: "f-away-sup".into(),
-            display_name: "Away Supervisor".into(),
-            role: tracedesk_identity::Role::Supervisor,
-            jurisdiction: "f-away".into(),
-            password: None,
-            mfa_required: false,
-        })
+        .add_user(
+            tracedesk_casework::NewUser::new(
+                "f-away-sup",
+                "Away Supervisor",
+                tracedesk_identity::Role::Supervisor,
+                "f-away",
+            )
+            .mfa(false),
+        )
         .await
         .unwrap();
     let row = store.get_user(sup.id).await.unwrap().unwrap();
@@ -1640,31 +1642,20 @@ pub async fn contacts_and_warnings(f: &Fixture) {
     }
     // A batch answers each item at its index: the bad ones are refused,
     // the good ones (one of them the person already named) recorded.
+    let mireille = |day: &str| ContactInput {
+        first_name: Some("Mireille".into()),
+        last_name: Some("Dufort".into()),
+        phone: Some("+1 718 555 0142".into()),
+        exposure_dates: vec![day.into()],
+        ..Default::default()
+    };
     let batch = cw
         .add_contacts(&[
-            (
-                case.id,
-                ContactInput {
-                    first_name: Some("Mireille".into()),
-                    last_name: Some("Dufort".into()),
-                    phone: Some("+1 718 555 0142".into()),
-                    exposure_dates: vec!["2026-11-18".into()],
-                    ..Default::default()
-                },
-            ),
+            (case.id, mireille("2026-11-18")),
             (case.id, bad),
             (Uuid::now_v7(), input.clone()),
             (other.id, input.clone()),
-            (
-                other.id,
-                ContactInput {
-                    first_name: Some("Mireille".into()),
-                    last_name: Some("Dufort".into()),
-                    phone: Some("+1 718 555 0142".into()),
-                    exposure_dates: vec!["2026-11-19".into()],
-                    ..Default::default()
-                },
-            ),
+            (other.id, mireille("2026-11-19")),
         ])
         .await;
     assert_eq!(batch.len(), 5);
@@ -1932,13 +1923,8 @@ pub async fn identity_and_access(f: &Fixture) {
         .await
         .unwrap();
     assert!(cw.jurisdictions().within("c-county", "root"));
-    let mk = |name: &str, role: Role, j: &str| NewUser {
-        username: name.into(),
-        display_name: "Conformance Person".into(),
-        role,
-        jurisdiction: j.into(),
-        password: Some("orbit lantern quietly 9".into()),
-        mfa_required: true,
+    let mk = |name: &str, role: Role, j: &str| {
+        NewUser::new(name, "Conformance Person", role, j).with_password("orbit lantern quietly 9")
     };
     let (tracer, _) = cw
         .add_user(mk("c-tracer", Role::Tracer, "c-county"))

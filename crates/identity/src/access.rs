@@ -82,6 +82,18 @@ pub enum Capability {
     BreakGlass,
 }
 
+impl Capability {
+    /// Every capability, in the order the matrix test lists them.
+    pub const ALL: [Self; 6] = [
+        Self::WorkRecords,
+        Self::SubmitLabs,
+        Self::LineList,
+        Self::Supervise,
+        Self::Administer,
+        Self::BreakGlass,
+    ];
+}
+
 pub fn can(role: Role, cap: Capability) -> bool {
     use Capability::*;
     match role {
@@ -293,7 +305,6 @@ mod tests {
 
     #[test]
     fn capability_matrix() {
-        use Capability::*;
         let expect = [
             (Role::Tracer, [true, false, false, false, false, true]),
             (Role::Supervisor, [true, true, true, true, false, true]),
@@ -302,17 +313,7 @@ mod tests {
             (Role::Integration, [false, true, false, false, false, false]),
         ];
         for (role, row) in expect {
-            for (cap, want) in [
-                WorkRecords,
-                SubmitLabs,
-                LineList,
-                Supervise,
-                Administer,
-                BreakGlass,
-            ]
-            .into_iter()
-            .zip(row)
-            {
+            for (cap, want) in Capability::ALL.into_iter().zip(row) {
                 assert_eq!(can(role, cap), want, "{role} {cap:?}");
             }
         }

@@ -135,13 +135,9 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
 /// are recorded.
 async fn post_lab_results(
     axum::Extension(MaxBatch(max)): axum::Extension<MaxBatch>,
-    Act {
-        call: Call {
-            s, caller, route, ..
-        },
-        body: JsonValue(body),
-    }: Act<JsonValue>,
+    Act(call, JsonValue(body)): Act<JsonValue>,
 ) -> Result<Response, ApiError> {
+    let (s, caller, route) = (&call.s, &call.caller, call.route);
     let (items, single) = match body {
         serde_json::Value::Array(items) => (items, false),
         obj @ serde_json::Value::Object(_) => (vec![obj], true),
@@ -189,7 +185,7 @@ async fn post_lab_results(
     let default = &s.cw.settings().default_jurisdiction;
     for v in &valid {
         let j = v.jurisdiction.as_deref().map(str::trim).unwrap_or(default);
-        guard::within(&s, &caller, j, route).await?;
+        guard::within(s, caller, j, route).await?;
     }
     let mut done = s.cw.ingest_lab_results(&valid).await.into_iter();
     let results: Vec<LabOutcomeView> = early
@@ -279,18 +275,11 @@ async fn list_cases(
             Some(&scope),
         )
         .await?;
-    let touched = page
-        .items
-        .iter()
-        .map(|c| ("case", c.id, Some(c.person)))
-        .collect();
-    Ok(reply(StatusCode::OK, page, touched))
+    Ok(guard::reply_page(page, |c| ("case", c.id, Some(c.person))))
 }
 
 async fn get_case(call: Call) -> Result<Response, ApiError> {
-    let Found::Case(row) = &call.record()?.found else {
-        return Err(ApiError::internal(&"not a case"));
-    };
+    let row = guard::found!(call.record()?, Found::Case);
     let s = &call.s;
     let case = s.cw.case_view(row)?;
     let contacts =
@@ -308,10 +297,7 @@ async fn get_case(call: Call) -> Result<Response, ApiError> {
 }
 
 async fn patch_case(
-    Act {
-        call,
-        body: ApiJson(patch),
-    }: Act<ApiJson<CasePatch>>,
+    Act(call, ApiJson(patch)): Act<ApiJson<CasePatch>>,
 ) -> Result<Response, ApiError> {
     let id = call.record()?.id;
     let case = call.s.cw.patch_case(id, &patch).await?;
@@ -320,10 +306,7 @@ async fn patch_case(
 }
 
 async fn post_contact(
-    Act {
-        call,
-        body: ApiJson(input),
-    }: Act<ApiJson<ContactInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<ContactInput>>,
 ) -> Result<Response, ApiError> {
     let s = &call.s;
     let out = s.cw.add_contact(call.record()?.id, &input).await?;
@@ -360,21 +343,15 @@ async fn list_contacts(
             Some(&scope),
         )
         .await?;
-    let touched = page
-        .items
-        .iter()
-        .map(|c| ("exposure", c.exposure_id, Some(c.person)))
-        .collect();
-    Ok(reply(StatusCode::OK, page, touched))
+    Ok(guard::reply_page(page, |c| {
+        ("exposure", c.exposure_id, Some(c.person))
+    }))
 }
 
 /// A contact record's follow-up: its status, the date of a negative test
 /// (entitlement in its jurisdiction).
 async fn patch_contact(
-    Act {
-        call,
-        body: ApiJson(patch),
-    }: Act<ApiJson<tracedesk_casework::ContactPatch>>,
+    Act(call, ApiJson(patch)): Act<ApiJson<tracedesk_casework::ContactPatch>>,
 ) -> Result<Response, ApiError> {
     let r = call.record()?;
     let view = call.s.cw.patch_contact(r.id, &patch).await?;
@@ -434,12 +411,7 @@ async fn line_list(
     let page =
         s.cw.line_list(caller.principal.scope.clone(), q.cursor.as_deref(), q.limit)
             .await?;
-    let touched = page
-        .items
-        .iter()
-        .map(|r| ("case", r.case_id, None))
-        .collect();
-    Ok(reply(StatusCode::OK, page, touched))
+    Ok(guard::reply_page(page, |r| ("case", r.case_id, None)))
 }
 
 /// The caller's own tasks (ids and scheduling only; no PHI).
@@ -477,16 +449,11 @@ struct AssignInput {
 /// A supervisor assigns a task in their jurisdiction to a tracer (the
 /// routing engine will do this automatically; this is the manual override).
 async fn assign_task(
-    Act {
-        call,
-        body: ApiJson(input),
-    }: Act<ApiJson<AssignInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<AssignInput>>,
 ) -> Result<Response, ApiError> {
     let s = &call.s;
     let r = call.record()?;
-    let Found::Task(task) = &r.found else {
-        return Err(ApiError::internal(&"not a task"));
-    };
+    let task = guard::found!(r, Found::Task);
     let id = r.id;
     if matches!(task.status.as_str(), "completed" | "canceled") {
         return Err(ApiError::new(
@@ -500,16 +467,14 @@ async fn assign_task(
         let assignee =
             s.cw.user(u)
                 .await
-                .map_err(|e| ApiError::internal(&e))?
+                .map_err(ApiError::internal_of)?
                 .filter(|a| a.disabled_at.is_none() && a.locked_at.is_none())
                 .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
         let Some(assignee) = assignee else {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
+            return Err(ApiError::invalid(
+                "user_id",
                 "user_id: is not an active tracer or supervisor",
-            )
-            .with_field("user_id"));
+            ));
         };
         // The rule routing keeps: staff take work of their own jurisdiction
         // or one inside it, never a sibling's (assigning opens the person).
@@ -519,18 +484,16 @@ async fn assign_task(
             .ancestry(&task.jurisdiction)
             .contains(&assignee.jurisdiction)
         {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
+            return Err(ApiError::invalid(
+                "user_id",
                 "user_id: works in a jurisdiction that does not include the task's",
-            )
-            .with_field("user_id"));
+            ));
         }
     }
     let status =
         s.cw.assign_task(id, input.user_id)
             .await
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(ApiError::internal_of)?;
     let note = match input.user_id {
         Some(u) => format!("assigned to user:{u}"),
         None => "unassigned".into(),
@@ -549,10 +512,7 @@ struct BreakGlassInput {
 
 /// Opens one hour of access to a record the caller is not entitled to.
 async fn open_break_glass(
-    Act {
-        call: Call { s, caller, .. },
-        body: ApiJson(input),
-    }: Act<ApiJson<BreakGlassInput>>,
+    Act(Call { s, caller, .. }, ApiJson(input)): Act<ApiJson<BreakGlassInput>>,
 ) -> Result<Response, ApiError> {
     // A facet's id opens its person.
     let person = match s.cw.person_ref(input.person_id).await? {

@@ -155,11 +155,7 @@ pub async fn load_session(
     let Some(token) = cookie(headers, session_cookie_name(s.secure_cookies)) else {
         return Ok(None);
     };
-    let Some(row) =
-        s.cw.session(token)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-    else {
+    let Some(row) = s.cw.session(token).await.map_err(ApiError::internal_of)? else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -170,13 +166,13 @@ pub async fn load_session(
     {
         s.cw.end_session(token)
             .await
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(ApiError::internal_of)?;
         return Ok(None);
     }
     let Some(user) =
         s.cw.user(row.user_id)
             .await
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(ApiError::internal_of)?
             .filter(can_sign_in)
     else {
         return Ok(None);
@@ -197,7 +193,7 @@ async fn touch(
     if now - last >= grain {
         s.cw.touch_session(token, now)
             .await
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(ApiError::internal_of)?;
     }
     Ok(())
 }
@@ -318,5 +314,5 @@ pub fn clear_session_cookie(secure: bool) -> String {
 pub async fn start_session(s: &AppState, user: Uuid, mfa_done: bool) -> Result<String, ApiError> {
     s.cw.start_session(user, mfa_done)
         .await
-        .map_err(|e| ApiError::internal(&e))
+        .map_err(ApiError::internal_of)
 }

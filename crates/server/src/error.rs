@@ -29,6 +29,12 @@ impl ApiError {
         }
     }
 
+    /// 422 for one field of the request: the message names the field and
+    /// what is wrong, never the value sent.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_field(field)
+    }
+
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
@@ -42,6 +48,11 @@ impl ApiError {
             "internal",
             format!("internal error (operation {op})"),
         )
+    }
+
+    /// [`ApiError::internal`] for `map_err`.
+    pub fn internal_of(err: impl std::fmt::Display) -> Self {
+        Self::internal(&err)
     }
 
     /// The one denial body: it names no record and no reason beyond the rule.

@@ -310,10 +310,7 @@ impl FromRequestParts<crate::AppState> for Call {
 /// audit entry written before the handler runs — after the body is read and
 /// checked (a malformed request changes nothing and is not logged as a
 /// write), before anything changes.
-pub struct Act<B> {
-    pub call: Call,
-    pub body: B,
-}
+pub struct Act<B>(pub Call, pub B);
 
 /// A write route's body, read after the call's checks.
 pub trait ActBody: Sized {
@@ -360,6 +357,6 @@ impl<B: ActBody + Send> FromRequest<crate::AppState> for Act<B> {
             call.record.as_ref(),
         )
         .await?;
-        Ok(Self { call, body })
+        Ok(Self(call, body))
     }
 }

@@ -47,6 +47,15 @@ pub fn reply(status: StatusCode, body: impl serde::Serialize, items: Vec<Touch>)
     )
 }
 
+/// A page of a list, each item an entry in the caller's disclosure record.
+pub fn reply_page<T: serde::Serialize>(
+    page: tracedesk_casework::Page<T>,
+    touch: impl Fn(&T) -> Touch,
+) -> Response {
+    let items = page.items.iter().map(touch).collect();
+    reply(StatusCode::OK, page, items)
+}
+
 /// [`reply`] with a note the entry carries after the route's name (who a
 /// task was assigned to).
 pub fn reply_noted(
@@ -100,6 +109,23 @@ pub enum Found {
     /// The caller's own worker, task or the like: nothing read.
     Own,
 }
+
+/// The row the entitlement check read, as the variant the route's record
+/// rule gives (else a 500: the table and the handler disagree).
+macro_rules! found {
+    ($record:expr, $variant:path) => {
+        match &$record.found {
+            $variant(row) => row,
+            _ => {
+                return Err(ApiError::internal(&concat!(
+                    "the record is not a ",
+                    stringify!($variant)
+                )));
+            }
+        }
+    };
+}
+pub(crate) use found;
 
 /// What the call noted for [`audit_layer`]: the route, its audit rule, the
 /// entry written before the handler ran, and whether by break-glass.
@@ -198,10 +224,7 @@ async fn record(
         .into_iter()
         .map(|(object, id, person)| draft(&actor, action, object, Some(id), person, detail))
         .collect();
-    auditor
-        .record(drafts)
-        .await
-        .map_err(|e| ApiError::internal(&e))
+    auditor.record(drafts).await.map_err(ApiError::internal_of)
 }
 
 /// The entry a write route makes before its handler runs: the record its
@@ -232,7 +255,7 @@ pub async fn before_write(
             &label(route, flagged, None),
         )])
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::internal_of)?;
     }
     if let Some(slot) = slot {
         slot.set(|n| {
@@ -334,33 +357,15 @@ pub async fn entitle(
     match kind {
         Record::Case => {
             let id = uuid(raw, "case")?;
-            let Some(row) =
-                s.cw.case_row(id)
-                    .await
-                    .map_err(|e| ApiError::internal(&e))?
-            else {
-                return Err(deny(s, c, "case", Some(id), None, route).await);
-            };
-            let d =
-                s.cw.decide_in(&c.principal, row.person_id, &row.jurisdiction)
-                    .await?;
-            let person = row.person_id;
-            entitled(s, c, d, "case", id, person, Found::Case(row), route).await
+            let row = s.cw.case_row(id).await.map_err(ApiError::internal_of)?;
+            let held = row.map(|r| (r.person_id, r.jurisdiction.clone(), Found::Case(r)));
+            in_jurisdiction(s, c, "case", id, held, route).await
         }
         Record::Contact => {
             let id = uuid(raw, "contact")?;
-            let Some(row) =
-                s.cw.exposure_row(id)
-                    .await
-                    .map_err(|e| ApiError::internal(&e))?
-            else {
-                return Err(deny(s, c, "exposure", Some(id), None, route).await);
-            };
-            let person = row.contact_person_id;
-            let d =
-                s.cw.decide_in(&c.principal, person, &row.jurisdiction)
-                    .await?;
-            entitled(s, c, d, "exposure", id, person, Found::Exposure, route).await
+            let row = s.cw.exposure_row(id).await.map_err(ApiError::internal_of)?;
+            let held = row.map(|r| (r.contact_person_id, r.jurisdiction, Found::Exposure));
+            in_jurisdiction(s, c, "exposure", id, held, route).await
         }
         Record::Person => {
             // By the person's own id: their identity as first recorded
@@ -402,11 +407,7 @@ pub async fn entitle(
         Record::Task => {
             // A case-work task, for a supervisor over its jurisdiction.
             let id = uuid(raw, "task")?;
-            let Some(task) =
-                s.cw.task_row(id)
-                    .await
-                    .map_err(|e| ApiError::internal(&e))?
-            else {
+            let Some(task) = s.cw.task_row(id).await.map_err(ApiError::internal_of)? else {
                 return Err(deny(s, c, "task", Some(id), None, route).await);
             };
             if !c.principal.scope.contains(&task.jurisdiction) {
@@ -482,6 +483,24 @@ pub async fn entitle(
     }
 }
 
+/// Entitlement to what one jurisdiction holds about a person (a case, a
+/// contact record): `held` is (person, jurisdiction, row), `None` for an
+/// unknown id, which is refused like a forbidden one.
+async fn in_jurisdiction(
+    s: &AppState,
+    c: &Caller,
+    object: &'static str,
+    id: Uuid,
+    held: Option<(Uuid, String, Found)>,
+    route: &str,
+) -> Result<Entitled, ApiError> {
+    let Some((person, jurisdiction, found)) = held else {
+        return Err(deny(s, c, object, Some(id), None, route).await);
+    };
+    let d = s.cw.decide_in(&c.principal, person, &jurisdiction).await?;
+    entitled(s, c, d, object, id, person, found, route).await
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn entitled(
     s: &AppState,
@@ -523,7 +542,7 @@ async fn task_person(s: &AppState, id: Uuid) -> Result<Option<Uuid>, ApiError> {
     Ok(s.cw
         .task_row(id)
         .await
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(ApiError::internal_of)?
         .map(|t| t.person_id))
 }
 
@@ -566,7 +585,7 @@ pub async fn scoped_worker(
     id: Uuid,
     route: &str,
 ) -> Result<tracedesk_store::UserRow, ApiError> {
-    let user = s.cw.user(id).await.map_err(|e| ApiError::internal(&e))?;
+    let user = s.cw.user(id).await.map_err(ApiError::internal_of)?;
     let works = |u: &tracedesk_store::UserRow| {
         u.disabled_at.is_none()
             && matches!(Role::parse(&u.role), Some(Role::Tracer | Role::Supervisor))

@@ -78,7 +78,7 @@ async fn audit(
             detail,
         )])
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::internal_of)?;
     }
     Ok(())
 }
@@ -231,12 +231,12 @@ async fn account_failure(
     let n = store
         .record_login_failure(u.id, Utc::now(), lock_at)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::internal_of)?;
     if policy.locks(n.unsigned_abs()) && u.locked_at.is_none() {
         store
             .end_sessions_of(u.id)
             .await
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(ApiError::internal_of)?;
         s.callers.forget_user(u.id);
         audit(
             s,
@@ -288,7 +288,7 @@ pub async fn require_partial(State(s): State<AppState>, req: Request, next: Next
 async fn rotate(s: &AppState, p: &PartialCaller, mfa_done: bool) -> Result<String, ApiError> {
     s.cw.end_session(&p.session)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::internal_of)?;
     auth::start_session(s, p.user.id, mfa_done).await
 }
 
@@ -322,7 +322,7 @@ async fn code_step(
         Some(u) => {
             s.cw.clear_login_failures(u.id)
                 .await
-                .map_err(|e| ApiError::internal(&e))?;
+                .map_err(ApiError::internal_of)?;
             let token = rotate(s, p, true).await?;
             audit(
                 s,
@@ -446,7 +446,7 @@ pub async fn change_password(
     // Every other session of the user ends with the old password.
     s.cw.end_sessions_of(u.id)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::internal_of)?;
     let token = auth::start_session(&s, u.id, true).await?;
     audit(
         &s,
@@ -471,7 +471,7 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     s.cw.end_session(&p.session)
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(ApiError::internal_of)?;
     Ok(signed_out(&s, StatusCode::NO_CONTENT.into_response()))
 }
 
@@ -494,7 +494,7 @@ pub async fn logout_everywhere(
     let n =
         s.cw.end_sessions_of(p.user.id)
             .await
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(ApiError::internal_of)?;
     Ok(signed_out(
         &s,
         Json(json!({ "sessions_ended": n })).into_response(),

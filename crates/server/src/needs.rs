@@ -61,119 +61,46 @@ pub enum Audit {
 use Audit::*;
 use Capability::*;
 use Needs::*;
+use Record as R;
 use tracedesk_store::audit::Action;
 use tracedesk_store::audit::Action as A;
 
+/// A routing step on a task or a worker.
+const TO_TASK: Audit = Write(A::Routing, "task");
+const TO_WORKER: Audit = Write(A::Routing, "worker");
+
 /// Every API route behind the caller middleware, by `METHOD /template`:
-/// what it needs of its caller and the audit entry it makes.
+/// what it needs of its caller and the audit entry it makes (one row a
+/// route, so the table reads as the access policy it is).
+#[rustfmt::skip]
 pub const TABLE: &[(&str, Needs, Audit)] = &[
-    (
-        "POST /api/v1/lab-results",
-        Cap(SubmitLabs),
-        Write(A::PhiWrite, "lab_result"),
-    ),
+    ("POST /api/v1/lab-results", Cap(SubmitLabs), Write(A::PhiWrite, "lab_result")),
     ("GET /api/v1/cases", Cap(WorkRecords), Read(A::PhiRead)),
-    (
-        "GET /api/v1/cases/{id}",
-        Own(Record::Case),
-        Read(A::PhiRead),
-    ),
-    (
-        "PATCH /api/v1/cases/{id}",
-        Own(Record::Case),
-        Write(A::PhiWrite, "case"),
-    ),
-    (
-        "POST /api/v1/cases/{id}/contacts",
-        Own(Record::Case),
-        Write(A::PhiWrite, "case"),
-    ),
+    ("GET /api/v1/cases/{id}", Own(R::Case), Read(A::PhiRead)),
+    ("PATCH /api/v1/cases/{id}", Own(R::Case), Write(A::PhiWrite, "case")),
+    ("POST /api/v1/cases/{id}/contacts", Own(R::Case), Write(A::PhiWrite, "case")),
     ("GET /api/v1/contacts", Cap(WorkRecords), Read(A::PhiRead)),
-    (
-        "PATCH /api/v1/contacts/{id}",
-        CapOn(WorkRecords, Record::Contact),
-        Write(A::PhiWrite, "exposure"),
-    ),
-    (
-        "POST /api/v1/persons/search",
-        Cap(WorkRecords),
-        Read(A::PhiRead),
-    ),
-    (
-        "GET /api/v1/persons/{id}",
-        Own(Record::Person),
-        Read(A::PhiRead),
-    ),
+    ("PATCH /api/v1/contacts/{id}", CapOn(WorkRecords, R::Contact), Write(A::PhiWrite, "exposure")),
+    ("POST /api/v1/persons/search", Cap(WorkRecords), Read(A::PhiRead)),
+    ("GET /api/v1/persons/{id}", Own(R::Person), Read(A::PhiRead)),
     ("GET /api/v1/line-list", Cap(LineList), Read(A::Export)),
     ("GET /api/v1/tasks", Caller, Open),
-    (
-        "POST /api/v1/tasks/{id}/assign",
-        CapOn(Supervise, Record::Task),
-        Write(A::PermissionChange, "task"),
-    ),
-    (
-        "POST /api/v1/break-glass",
-        Cap(Capability::BreakGlass),
-        Write(A::BreakGlass, "break_glass"),
-    ),
+    ("POST /api/v1/tasks/{id}/assign", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
+    ("POST /api/v1/break-glass", Cap(Capability::BreakGlass), Write(A::BreakGlass, "break_glass")),
     ("GET /api/v1/break-glass", Cap(Supervise), Read(A::PhiRead)),
     ("GET /api/v1/auth/me", Caller, Open),
-    (
-        "POST /api/v1/routing/workers",
-        Cap(Supervise),
-        Write(A::Routing, "worker"),
-    ),
-    (
-        "PATCH /api/v1/routing/workers/{id}",
-        CapOn(Supervise, Record::Worker),
-        Write(A::Routing, "worker"),
-    ),
-    (
-        "POST /api/v1/routing/workers/{id}/activity",
-        Own(Record::OwnWorker),
-        Write(A::Routing, "worker"),
-    ),
-    (
-        "GET /api/v1/routing/workers/{id}/events",
-        Own(Record::OwnWorker),
-        Open,
-    ),
-    (
-        "POST /api/v1/routing/tasks",
-        Either(Supervise, SubmitLabs),
-        Write(A::Routing, "task"),
-    ),
+    ("POST /api/v1/routing/workers", Cap(Supervise), TO_WORKER),
+    ("PATCH /api/v1/routing/workers/{id}", CapOn(Supervise, R::Worker), TO_WORKER),
+    ("POST /api/v1/routing/workers/{id}/activity", Own(R::OwnWorker), TO_WORKER),
+    ("GET /api/v1/routing/workers/{id}/events", Own(R::OwnWorker), Open),
+    ("POST /api/v1/routing/tasks", Either(Supervise, SubmitLabs), TO_TASK),
     ("GET /api/v1/routing/tasks", Cap(Supervise), Open),
-    (
-        "PATCH /api/v1/routing/tasks/{id}",
-        CapOn(Supervise, Record::LiveTask),
-        Write(A::Routing, "task"),
-    ),
-    (
-        "POST /api/v1/routing/tasks/{id}/cancel",
-        CapOn(Supervise, Record::LiveTask),
-        Write(A::Routing, "task"),
-    ),
-    (
-        "POST /api/v1/routing/tasks/{id}/wrap",
-        Own(Record::OwnTask),
-        Write(A::Routing, "task"),
-    ),
-    (
-        "POST /api/v1/routing/tasks/{id}/complete",
-        Own(Record::OwnTask),
-        Write(A::Routing, "task"),
-    ),
-    (
-        "POST /api/v1/routing/reservations/{id}/accept",
-        Own(Record::Offer),
-        Write(A::Routing, "task"),
-    ),
-    (
-        "POST /api/v1/routing/reservations/{id}/reject",
-        Own(Record::Offer),
-        Write(A::Routing, "task"),
-    ),
+    ("PATCH /api/v1/routing/tasks/{id}", CapOn(Supervise, R::LiveTask), TO_TASK),
+    ("POST /api/v1/routing/tasks/{id}/cancel", CapOn(Supervise, R::LiveTask), TO_TASK),
+    ("POST /api/v1/routing/tasks/{id}/wrap", Own(R::OwnTask), TO_TASK),
+    ("POST /api/v1/routing/tasks/{id}/complete", Own(R::OwnTask), TO_TASK),
+    ("POST /api/v1/routing/reservations/{id}/accept", Own(R::Offer), TO_TASK),
+    ("POST /api/v1/routing/reservations/{id}/reject", Own(R::Offer), TO_TASK),
     ("GET /api/v1/routing/stats", Cap(Supervise), Open),
     ("GET /api/v1/routing/stats/stream", Cap(Supervise), Open),
 ];

@@ -79,7 +79,7 @@ async fn to_leader(s: &AppState, req: Request) -> Result<Response, ApiError> {
     let leader =
         s.cw.routing_leader()
             .await
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(ApiError::internal_of)?
             .ok_or_else(|| no_leader("task routing is not running on any node"))?;
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 20).await.map_err(|_| {
@@ -202,17 +202,13 @@ struct WorkerInput {
 }
 
 async fn add_worker(
-    Act {
-        call: Call {
-            s, caller, route, ..
-        },
-        body: ApiJson(input),
-    }: Act<ApiJson<WorkerInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<WorkerInput>>,
 ) -> Result<Response, ApiError> {
-    let user = guard::scoped_worker(&s, &caller, input.user_id, route)
+    let (s, caller, route) = (&call.s, &call.caller, call.route);
+    let user = guard::scoped_worker(s, caller, input.user_id, route)
         .await
         .map_err(|e| e.with_field("user_id"))?;
-    let out = dispatch(&s)?
+    let out = dispatch(s)?
         .apply(Event::AddWorker {
             id: input.user_id,
             attributes: with_jurisdiction(input.attributes, &user.jurisdiction)?,
@@ -243,15 +239,10 @@ struct AttributesInput {
 }
 
 async fn update_worker(
-    Act {
-        call,
-        body: ApiJson(input),
-    }: Act<ApiJson<AttributesInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<AttributesInput>>,
 ) -> Result<Response, ApiError> {
     let r = call.record()?;
-    let Found::Worker(user) = &r.found else {
-        return Err(ApiError::internal(&"not a worker"));
-    };
+    let user = guard::found!(r, Found::Worker);
     let out = dispatch(&call.s)?
         .apply(Event::UpdateWorker {
             id: r.id,
@@ -270,10 +261,7 @@ struct ActivityInput {
 }
 
 async fn set_activity(
-    Act {
-        call,
-        body: ApiJson(input),
-    }: Act<ApiJson<ActivityInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<ActivityInput>>,
 ) -> Result<Response, ApiError> {
     let out = dispatch(&call.s)?
         .apply(Event::SetActivity {
@@ -301,24 +289,18 @@ struct TaskInput {
 }
 
 async fn create_task(
-    Act {
-        call: Call {
-            s, caller, route, ..
-        },
-        body: ApiJson(input),
-    }: Act<ApiJson<TaskInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<TaskInput>>,
 ) -> Result<Response, ApiError> {
+    let (s, caller, route) = (&call.s, &call.caller, call.route);
     if input.id.is_some() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+        return Err(ApiError::invalid(
+            "id",
             "id: task ids are chosen by the server and never reused; leave it out",
-        )
-        .with_field("id"));
+        ));
     }
-    let attributes = task_jurisdiction(&s, &caller, input.attributes, route).await?;
+    let attributes = task_jurisdiction(s, caller, input.attributes, route).await?;
     let id = Uuid::now_v7();
-    let out = dispatch(&s)?
+    let out = dispatch(s)?
         .apply(Event::CreateTask {
             id,
             attributes,
@@ -369,12 +351,10 @@ fn object(
     match attributes {
         serde_json::Value::Object(m) => Ok(m),
         serde_json::Value::Null => Ok(serde_json::Map::new()),
-        _ => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+        _ => Err(ApiError::invalid(
+            "attributes",
             "attributes must be a JSON object",
-        )
-        .with_field("attributes")),
+        )),
     }
 }
 
@@ -398,10 +378,7 @@ struct CancelInput {
 }
 
 async fn cancel_task(
-    Act {
-        call,
-        body: ApiJson(input),
-    }: Act<ApiJson<CancelInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<CancelInput>>,
 ) -> Result<Response, ApiError> {
     let id = call.record()?.id;
     let reason = input.reason.unwrap_or_else(|| "canceled".into());
@@ -413,15 +390,10 @@ async fn cancel_task(
 
 /// New attributes for a task (routing it anew if it is still waiting).
 async fn update_task(
-    Act {
-        call,
-        body: ApiJson(input),
-    }: Act<ApiJson<AttributesInput>>,
+    Act(call, ApiJson(input)): Act<ApiJson<AttributesInput>>,
 ) -> Result<Response, ApiError> {
     let r = call.record()?;
-    let Found::LiveTask(old) = &r.found else {
-        return Err(ApiError::internal(&"not a live task"));
-    };
+    let old = guard::found!(r, Found::LiveTask);
     let mut attributes = object(input.attributes)?;
     for key in FIXED_TASK_KEYS {
         match old.get(key) {
@@ -439,7 +411,7 @@ async fn update_task(
 
 /// A step of a task's work, by its worker or a supervisor: `…/wrap` or
 /// `…/complete`, by the route it came in on.
-async fn move_task(Act { call, .. }: Act<NoBody>) -> Result<Response, ApiError> {
+async fn move_task(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
     let task = call.record()?.id;
     let event = match call.route.ends_with("/wrap") {
         true => Event::Wrap { task },
@@ -451,10 +423,8 @@ async fn move_task(Act { call, .. }: Act<NoBody>) -> Result<Response, ApiError> 
 
 /// A worker's answer to their own offer: `…/accept` or `…/reject`, by the
 /// route it came in on.
-async fn answer_offer(Act { call, .. }: Act<NoBody>) -> Result<Response, ApiError> {
-    let Found::Offer(reservation) = call.record()?.found else {
-        return Err(ApiError::internal(&"not an offer"));
-    };
+async fn answer_offer(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
+    let reservation = *guard::found!(call.record()?, Found::Offer);
     let event = match call.route.ends_with("/accept") {
         true => Event::Accept { reservation },
         false => Event::Reject { reservation },
@@ -528,12 +498,10 @@ async fn stats(
 ) -> Result<Response, ApiError> {
     let window = q.window.unwrap_or(3600);
     if window == 0 || window > 86_400 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+        return Err(ApiError::invalid(
+            "window",
             "window is in seconds, from 1 to 86400",
-        )
-        .with_field("window"));
+        ));
     }
     let body = dispatch(&s)?.read(|e| stats_of(e, window)).await;
     Ok(Json(body).into_response())

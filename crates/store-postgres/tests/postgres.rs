@@ -27,6 +27,29 @@ async fn open_store(
 
 tracedesk_conformance::conformance_tests!(open_store);
 
+/// What a scan works on: the database's URL, the store, the key
+/// directory, case work over them, and the hold that keeps the scan alone.
+type Scanned = (
+    String,
+    Arc<PostgresStore>,
+    tempfile::TempDir,
+    tracedesk_casework::Casework,
+    tokio::sync::RwLockWriteGuard<'static, ()>,
+);
+
+/// A migrated scratch database, and case work over it, for a scan that
+/// runs alone (`None`, after saying so, without a server).
+async fn scanned(what: &str, name: &str) -> Option<Scanned> {
+    let server = test_server(what)?;
+    let alone = SCANNING.write().await;
+    let (url, _) = scratch_database(&server, name).await.unwrap();
+    let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    store.migrate().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cw = conformance::casework(store.clone(), dir.path());
+    Some((url, store, dir, cw, alone))
+}
+
 fn pg_dump() -> std::path::PathBuf {
     match std::env::var("TRACEDESK_PG_BIN") {
         Ok(dir) => std::path::Path::new(&dir).join("pg_dump"),
@@ -36,15 +59,9 @@ fn pg_dump() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_plaintext_in_pg_dump() {
-    let Some(server) = test_server("privacy scan") else {
+    let Some((url, store, _dir, cw, _alone)) = scanned("privacy scan", "td_scan").await else {
         return;
     };
-    let _alone = SCANNING.write().await;
-    let (url, _) = scratch_database(&server, "td_scan").await.unwrap();
-    let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
-    store.migrate().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cw = conformance::casework(store.clone(), dir.path());
     let secrets = conformance::seed_people(&cw, 1000).await;
     assert_eq!(store.counts().await.unwrap().cases, 1000);
     let out = std::process::Command::new(pg_dump())
@@ -68,15 +85,9 @@ async fn no_plaintext_in_pg_dump() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_and_sunset() {
     use tracedesk_casework::retention::RetentionPolicy;
-    let Some(server) = test_server("retention purge") else {
+    let Some((url, store, _dir, cw, _alone)) = scanned("retention purge", "td_purge").await else {
         return;
     };
-    let _alone = SCANNING.write().await;
-    let (url, _) = scratch_database(&server, "td_purge").await.unwrap();
-    let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
-    store.migrate().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cw = conformance::casework(store.clone(), dir.path());
     let (closed, open) = conformance::seed_for_retention(&cw, 60).await;
     let mut gone = Vec::new();
     for p in &closed {

@@ -17,6 +17,24 @@ async fn open_store(
 
 tracedesk_conformance::conformance_tests!(open_store);
 
+/// A migrated store in the file `name` of a new directory, and case work
+/// over it, for the scans.
+async fn scanned(
+    name: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Arc<SqliteStore>,
+    tracedesk_casework::Casework,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(name);
+    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+    store.migrate().await.unwrap();
+    let cw = conformance::casework(store.clone(), dir.path());
+    (dir, db, store, cw)
+}
+
 /// The directory the store makes is the owner's alone (0700), and so are
 /// the database and the WAL and shared-memory files SQLite gives its mode.
 #[tokio::test]
@@ -40,22 +58,16 @@ async fn the_database_files_are_the_owners_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_plaintext_in_database_file_or_wal() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("scan.db");
-    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
-    store.migrate().await.unwrap();
-    let cw = conformance::casework(store.clone(), dir.path());
+    let (dir, db, store, cw) = scanned("scan.db").await;
     let mut secrets = conformance::seed_people(&cw, 1000).await;
     assert!(secrets.needles.len() > 3000);
     // Staff names and usernames are personal data too.
-    cw.add_user(tracedesk_casework::NewUser {
-        username: "tmokoenavance".into(),
-        display_name: "Thandiwe Mokoena-Vance".into(),
-        role: tracedesk_identity::Role::Tracer,
-        jurisdiction: "root".into(),
-        password: None,
-        mfa_required: true,
-    })
+    cw.add_user(tracedesk_casework::NewUser::new(
+        "tmokoenavance",
+        "Thandiwe Mokoena-Vance",
+        tracedesk_identity::Role::Tracer,
+        "root",
+    ))
     .await
     .unwrap();
     secrets.needles.push("tmokoenavance".into());
@@ -91,11 +103,7 @@ fn scan_catches_plaintext() {
 async fn purge_and_sunset_leave_no_bytes_behind() {
     use tracedesk_casework::PersonSearch;
     use tracedesk_casework::retention::RetentionPolicy;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("purge.db");
-    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
-    store.migrate().await.unwrap();
-    let cw = conformance::casework(store.clone(), dir.path());
+    let (dir, db, store, cw) = scanned("purge.db").await;
     let (closed, open) = conformance::seed_for_retention(&cw, 200).await;
     let mut gone = Vec::new();
     for p in &closed {

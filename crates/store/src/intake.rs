@@ -148,9 +148,7 @@ pub fn plan<'a>(
                 let mut case = item.case.clone();
                 case.person_id = person_id;
                 case.shown_person_id = shown;
-                let mut task = item.task.clone();
-                task.person_id = person_id;
-                task.shown_person_id = shown;
+                let mut task = item.task.for_person(person_id, shown);
                 task.case_id = Some(case.id);
                 plan.cases.push(case);
                 plan.tasks.push(task);

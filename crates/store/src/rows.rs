@@ -154,6 +154,18 @@ pub struct TaskRow {
     pub shown_person_id: Option<Uuid>,
 }
 
+impl TaskRow {
+    /// This task as the matched person's: their id, and the id the
+    /// submitting jurisdiction knows them by when that differs.
+    pub fn for_person(&self, person: Uuid, shown: Option<Uuid>) -> Self {
+        Self {
+            person_id: person,
+            shown_person_id: shown,
+            ..self.clone()
+        }
+    }
+}
+
 /// One routing event, sealed (`schema::ROUTING_EVENTS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutingEventRow {

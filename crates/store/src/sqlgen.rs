@@ -10,6 +10,18 @@ pub enum Holders<'a> {
     Any(&'a [uuid::Uuid]),
 }
 
+/// Runs `$f(&mut tx, $arg)` in the transaction `$begin` opens and commits
+/// it: a step whose statements stand or fall together.
+#[macro_export]
+macro_rules! in_tx {
+    ($begin:expr, $f:ident, $arg:expr) => {{
+        let mut tx = $begin.await?;
+        let out = $f(&mut tx, $arg).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(out)
+    }};
+}
+
 /// Expands insert, match, intake and list helpers for a sqlx database.
 /// The caller must have in scope: `err(sqlx::Error) -> StoreError`, `CHUNK`,
 /// `LATERAL_JOINS` (whether the database has `LATERAL`), and the column
@@ -439,9 +451,7 @@ macro_rules! sql_common {
                 let mut exposure = c.exposure.clone();
                 exposure.contact_person_id = person_id;
                 exposure.shown_person_id = shown;
-                let mut task = c.task.clone();
-                task.person_id = person_id;
-                task.shown_person_id = shown;
+                let mut task = c.task.for_person(person_id, shown);
                 task.exposure_id = Some(exposure.id);
                 out.push(ContactIntakeOutcome {
                     person_id,
@@ -1034,10 +1044,7 @@ macro_rules! audit_store_impl {
             if drafts.is_empty() {
                 return Ok(Vec::new());
             }
-            let mut tx = self.audit_tx().await?;
-            let out = append_audit_in(&mut tx, drafts).await?;
-            tx.commit().await.map_err(err)?;
-            Ok(out)
+            $crate::in_tx!(self.audit_tx(), append_audit_in, drafts)
         }
 
         async fn append_audit_after(

@@ -37,20 +37,14 @@ macro_rules! store_impl {
                 &self,
                 batch: &[LabIntake],
             ) -> StoreResult<Vec<LabIntakeOutcome>> {
-                let mut tx = self.intake_tx().await?;
-                let out = ingest_in(&mut tx, batch).await?;
-                tx.commit().await.map_err(err)?;
-                Ok(out)
+                $crate::in_tx!(self.intake_tx(), ingest_in, batch)
             }
 
             async fn add_contacts(
                 &self,
                 batch: &[ContactIntake],
             ) -> StoreResult<Vec<ContactIntakeOutcome>> {
-                let mut tx = self.intake_tx().await?;
-                let out = add_contacts_in(&mut tx, batch).await?;
-                tx.commit().await.map_err(err)?;
-                Ok(out)
+                $crate::in_tx!(self.intake_tx(), add_contacts_in, batch)
             }
 
             async fn get_person(&self, id: Uuid) -> StoreResult<Option<PersonRow>> {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tracedesk_casework::LabOutcomeView;
 use tracedesk_casework::auditor::{Auditor, draft};
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{Casework, Settings};
@@ -79,12 +80,7 @@ pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
     let plain = Casework::new(store.clone(), vault, Settings::default());
     let mut syn = Synthetic::new(7, chrono::Utc::now().date_naive());
     let labs: Vec<_> = (0..500).map(|_| syn.positive_lab()).collect();
-    let case_ids: Vec<Uuid> = plain
-        .ingest_lab_results(&labs)
-        .await
-        .iter()
-        .filter_map(|o| o.case_id)
-        .collect();
+    let case_ids = LabOutcomeView::cases(&plain.ingest_lab_results(&labs).await);
     let (user, _) = crate::demo::service_supervisor(&plain, "bench-supervisor").await?;
     let token = plain.create_token("bench", user).await?;
     // Direct: each group of entries commits to the database; journaled: as

@@ -127,14 +127,12 @@ async fn backend(
     let mut crew = Vec::new();
     for i in 0..workers {
         let (v, _) = cw
-            .add_user(NewUser {
-                username: format!("bench-tracer-{i}"),
-                display_name: format!("Bench Tracer {i}"),
-                role: tracedesk_identity::Role::Tracer,
-                jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
-                password: None,
-                mfa_required: true,
-            })
+            .add_user(NewUser::new(
+                &format!("bench-tracer-{i}"),
+                &format!("Bench Tracer {i}"),
+                tracedesk_identity::Role::Tracer,
+                tracedesk_identity::jurisdiction::ROOT,
+            ))
             .await
             .map_err(crate::admin::describe)?;
         let token = cw.create_token(&format!("bench-{i}"), v.id).await?;

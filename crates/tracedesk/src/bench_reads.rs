@@ -8,6 +8,7 @@
 use crate::bench_audit::serve_locally;
 use std::sync::Arc;
 use std::time::Instant;
+use tracedesk_casework::LabOutcomeView;
 use tracedesk_casework::csv_import::IMPORT_BATCH;
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{Casework, NewUser, Settings};
@@ -82,14 +83,8 @@ async fn backend(
     for c in &counties {
         cw.add_jurisdiction(c, c, Some("root")).await?;
     }
-    let user = |name: &str, role: Role, j: &str| NewUser {
-        username: name.into(),
-        display_name: "Bench Person".into(),
-        role,
-        jurisdiction: j.into(),
-        password: None,
-        mfa_required: false,
-    };
+    let user =
+        |name: &str, role: Role, j: &str| NewUser::new(name, "Bench Person", role, j).mfa(false);
     let (root, _) = cw
         .add_user(user("bench-root", Role::Supervisor, "root"))
         .await?;
@@ -237,12 +232,7 @@ async fn grow(
                 l
             })
             .collect();
-        let made: Vec<Uuid> = cw
-            .ingest_lab_results(&labs)
-            .await
-            .iter()
-            .filter_map(|o| o.case_id)
-            .collect();
+        let made = LabOutcomeView::cases(&cw.ingest_lab_results(&labs).await);
         anyhow::ensure!(
             made.len() == n,
             "only {} of {n} results made cases",

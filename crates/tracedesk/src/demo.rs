@@ -84,14 +84,12 @@ pub async fn service_supervisor(
         return Ok((u.id, None));
     }
     let (v, temp) = cw
-        .add_user(tracedesk_casework::NewUser {
-            username: username.into(),
-            display_name: "Synthetic Supervisor".into(),
-            role: tracedesk_identity::Role::Supervisor,
-            jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
-            password: None,
-            mfa_required: true,
-        })
+        .add_user(tracedesk_casework::NewUser::new(
+            username,
+            "Synthetic Supervisor",
+            tracedesk_identity::Role::Supervisor,
+            tracedesk_identity::jurisdiction::ROOT,
+        ))
         .await
         .map_err(crate::admin::describe)?;
     Ok((v.id, temp))

@@ -102,14 +102,10 @@ async fn sign_in_and_enrol_in_chromium() {
         return;
     };
     let h = crate::common::spawn(AuthPolicy::default()).await;
-    h.cw.add_user(NewUser {
-        username: "browser-user".into(),
-        display_name: "Nadia Rahman".into(),
-        role: Role::Supervisor,
-        jurisdiction: "root".into(),
-        password: Some("quiet harbour lanterns 7".into()),
-        mfa_required: true,
-    })
+    h.cw.add_user(
+        NewUser::new("browser-user", "Nadia Rahman", Role::Supervisor, "root")
+            .with_password("quiet harbour lanterns 7"),
+    )
     .await
     .unwrap();
 

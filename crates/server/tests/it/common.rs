@@ -174,14 +174,12 @@ impl Harness {
     pub async fn user(&self, name: &str, role: Role, jurisdiction: &str) -> (uuid::Uuid, String) {
         let (v, _) = self
             .cw
-            .add_user(NewUser {
-                username: name.into(),
-                display_name: format!("{name} Person"),
+            .add_user(NewUser::new(
+                name,
+                &format!("{name} Person"),
                 role,
-                jurisdiction: jurisdiction.into(),
-                password: None,
-                mfa_required: true,
-            })
+                jurisdiction,
+            ))
             .await
             .unwrap();
         let t = self.cw.create_token(name, v.id).await.unwrap();

@@ -90,14 +90,7 @@ async fn the_lead_passes_on_when_the_leader_dies() {
         let name = name.to_string();
         async move {
             let (v, _) = cw
-                .add_user(NewUser {
-                    username: name.clone(),
-                    display_name: format!("{name} Person"),
-                    role,
-                    jurisdiction: "root".into(),
-                    password: None,
-                    mfa_required: true,
-                })
+                .add_user(NewUser::new(&name, &format!("{name} Person"), role, "root"))
                 .await
                 .unwrap();
             (v.id, cw.create_token(&name, v.id).await.unwrap())

@@ -37,6 +37,12 @@ impl TestApp {
     ) -> (StatusCode, Value) {
         self.h.call(&self.token, method, path, body).await
     }
+    /// Records a positive result (a new person and case) and gives the answer.
+    async fn positive(&self, first: &str, dob: &str, acc: &str) -> Value {
+        let (s, out) = self.post("/api/v1/lab-results", lab(first, dob, acc)).await;
+        assert_eq!(s, 201, "{out}");
+        out
+    }
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
@@ -171,10 +177,7 @@ async fn tokens_are_required_and_revocable() {
 #[tokio::test]
 async fn lab_intake_case_contact_flow() {
     let app = spawn_app().await;
-    let (s, one) = app
-        .post("/api/v1/lab-results", lab("Grace", "1985-05-05", "F-1"))
-        .await;
-    assert_eq!(s, 201, "{one}");
+    let one = app.positive("Grace", "1985-05-05", "F-1").await;
     assert_eq!(one["case_created"], true);
     let case_id = one["case_id"].as_str().unwrap().to_string();
     let person_id = one["person_id"].as_str().unwrap().to_string();
@@ -437,10 +440,7 @@ async fn bad_input_gets_specific_errors_and_loses_nothing() {
 #[tokio::test]
 async fn without_its_audit_entry_nothing_is_changed_or_shown() {
     let app = spawn_app().await;
-    let (s, out) = app
-        .post("/api/v1/lab-results", lab("Ines", "1979-04-04", "AUD-1"))
-        .await;
-    assert_eq!(s, 201, "{out}");
+    let out = app.positive("Ines", "1979-04-04", "AUD-1").await;
     let case = out["case_id"].as_str().unwrap().to_string();
     let db = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}",

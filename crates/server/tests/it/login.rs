@@ -16,14 +16,11 @@ use tracedesk_store::audit::Action;
 pub(crate) const PW: &str = "orbit lantern quietly 9";
 
 pub(crate) async fn add(h: &Harness, name: &str, role: Role, mfa: bool) {
-    h.cw.add_user(NewUser {
-        username: name.into(),
-        display_name: "Wanjiru Kamau".into(),
-        role,
-        jurisdiction: "root".into(),
-        password: Some(PW.into()),
-        mfa_required: mfa,
-    })
+    h.cw.add_user(
+        NewUser::new(name, "Wanjiru Kamau", role, "root")
+            .with_password(PW)
+            .mfa(mfa),
+    )
     .await
     .unwrap();
 }

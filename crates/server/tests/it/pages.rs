@@ -44,16 +44,9 @@ async fn post(h: &Harness, path: &str, cookies: &str, form: &[(&str, &str)]) -> 
 #[tokio::test]
 async fn sign_in_enrol_and_sign_out_through_the_forms() {
     let h = crate::common::spawn(AuthPolicy::default()).await;
-    h.cw.add_user(NewUser {
-        username: "formuser".into(),
-        display_name: "Form User".into(),
-        role: Role::Tracer,
-        jurisdiction: "root".into(),
-        password: Some(PW.into()),
-        mfa_required: true,
-    })
-    .await
-    .unwrap();
+    h.cw.add_user(NewUser::new("formuser", "Form User", Role::Tracer, "root").with_password(PW))
+        .await
+        .unwrap();
 
     let res = client()
         .get(format!("{}/login", h.base))

@@ -42,14 +42,16 @@ async fn serves_https_with_hsts() {
     );
     // The session cookie is `__Host-` (HTTPS only, this host, path /), and
     // the session it carries works.
-    h.cw.add_user(tracedesk_casework::NewUser {
-        username: "tls-sup".into(),
-        display_name: "Tls Supervisor".into(),
-        role: tracedesk_identity::Role::Supervisor,
-        jurisdiction: "root".into(),
-        password: Some("orbit lantern quietly 9".into()),
-        mfa_required: false,
-    })
+    h.cw.add_user(
+        tracedesk_casework::NewUser::new(
+            "tls-sup",
+            "Tls Supervisor",
+            tracedesk_identity::Role::Supervisor,
+            "root",
+        )
+        .with_password("orbit lantern quietly 9")
+        .mfa(false),
+    )
     .await
     .unwrap();
     let res = client
