@@ -37,7 +37,7 @@ impl CaseworkError {
 }
 
 /// The error of one item of a batch, reported without sinking the rest.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ItemError {
     pub code: &'static str,
     pub message: String,

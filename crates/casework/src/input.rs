@@ -11,19 +11,27 @@ use tracedesk_domain::{
 };
 
 /// One lab result as a lab or an ELR feed sends it.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabResultInput {
+    #[schema(required = true)]
     pub first_name: Option<String>,
+    #[schema(required = true)]
     pub last_name: Option<String>,
+    #[schema(schema_with = crate::api_schema::date)]
     pub dob: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub address: Option<String>,
     pub language: Option<String>,
+    #[schema(schema_with = crate::api_schema::date)]
+    #[schema(required = true)]
     pub specimen_date: Option<String>,
+    #[schema(schema_with = crate::api_schema::lab_result)]
+    #[schema(required = true)]
     pub result: Option<String>,
     pub test_type: Option<String>,
+    #[schema(required = true)]
     pub accession: Option<String>,
     pub lab: Option<String>,
     /// Code of the jurisdiction the result belongs to; the configured
@@ -76,28 +84,35 @@ impl LabResultInput {
 }
 
 /// A contact named by a case.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
+    #[schema(required = true)]
     pub first_name: Option<String>,
+    #[schema(required = true)]
     pub last_name: Option<String>,
+    #[schema(schema_with = crate::api_schema::date)]
     pub dob: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub language: Option<String>,
     /// One or more dates (YYYY-MM-DD) of exposure.
     #[serde(default)]
+    #[schema(required = true)]
     pub exposure_dates: Vec<String>,
+    #[schema(schema_with = crate::api_schema::setting)]
     pub setting: Option<String>,
     pub notes: Option<String>,
 }
 
 /// Follow-up of a contact record: a new status, the date of a negative
 /// test, or both.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
+    #[schema(schema_with = crate::api_schema::contact_status)]
     pub status: Option<String>,
+    #[schema(schema_with = crate::api_schema::date)]
     pub negative_test_date: Option<String>,
 }
 
@@ -130,11 +145,13 @@ impl ContactPatch {
 
 /// Changes to a case. Absent fields are left as they are; `onset_date: null`
 /// clears a recorded onset.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CasePatch {
+    #[schema(schema_with = crate::api_schema::case_status)]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = crate::api_schema::date)]
     pub onset_date: Option<Option<String>>,
     pub asymptomatic: Option<bool>,
     pub symptoms: Option<Vec<String>>,
@@ -148,7 +165,7 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Find persons by phone or by name and date of birth (sent in a body, never a URL).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonSearch {
     pub phone: Option<String>,

@@ -31,7 +31,7 @@ struct Prepared {
 }
 
 /// What happened to one submitted lab result.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LabOutcomeView {
     pub index: usize,
     pub status: &'static str,
@@ -80,7 +80,7 @@ impl LabOutcomeView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContactOutcome {
     pub exposure_id: Uuid,
     /// As the case's jurisdiction knows the contact (see `LabOutcomeView`).
@@ -94,9 +94,10 @@ pub struct ContactOutcome {
     pub warnings: Vec<Warning>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Warning {
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub detail: ExposureWarning,
     pub message: String,
 }

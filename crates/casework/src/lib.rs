@@ -6,6 +6,7 @@
 //! vault, computes blind indexes for matching, and opens sealed rows into
 //! views for the API. Everything below it holds only sealed bytes.
 
+pub mod api_schema;
 pub mod audit_journal;
 pub mod auditor;
 pub mod csv_import;

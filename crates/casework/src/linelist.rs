@@ -11,10 +11,11 @@ use tracedesk_store::{CaseFilter, ListScope, schema};
 use tracedesk_vault::FieldContext;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineListRow {
     pub case_id: Uuid,
     pub jurisdiction: String,
+    #[schema(schema_with = crate::api_schema::case_status)]
     pub status: String,
     pub age_band: &'static str,
     pub report_date: NaiveDate,

@@ -25,7 +25,7 @@ pub struct AuthPolicy {
 }
 
 /// A user as lists and admin commands show them (opened, never the hash or secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: Uuid,
     pub username: String,
@@ -689,7 +689,7 @@ impl Casework {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BreakGlassView {
     pub id: Uuid,
     pub user_id: Uuid,

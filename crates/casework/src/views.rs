@@ -9,7 +9,7 @@ use tracedesk_store::{
 use tracedesk_vault::FieldContext;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PersonView {
     pub id: Uuid,
     pub first_name: Option<String>,
@@ -22,7 +22,7 @@ pub struct PersonView {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: Uuid,
     /// The person as the case's jurisdiction knows them.
@@ -30,6 +30,7 @@ pub struct CaseView {
     /// The person's own id, for the audit log (never sent).
     #[serde(skip)]
     pub person: Uuid,
+    #[schema(schema_with = crate::api_schema::case_status)]
     pub status: String,
     pub report_date: NaiveDate,
     pub specimen_date: NaiveDate,
@@ -43,18 +44,19 @@ pub struct CaseView {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LabResultView {
     pub id: Uuid,
     pub case_id: Option<Uuid>,
     pub specimen_date: NaiveDate,
     pub accession: String,
+    #[schema(schema_with = crate::api_schema::lab_result)]
     pub result: String,
     pub test_type: Option<String>,
     pub lab: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ContactView {
     pub exposure_id: Uuid,
     pub case_id: Uuid,
@@ -65,7 +67,9 @@ pub struct ContactView {
     pub person: Uuid,
     pub first_exposure: NaiveDate,
     pub last_exposure: NaiveDate,
+    #[schema(schema_with = crate::api_schema::setting)]
     pub setting: String,
+    #[schema(schema_with = crate::api_schema::contact_status)]
     pub status: String,
     pub quarantine_end: NaiveDate,
     pub monitoring_days_left: i64,
@@ -74,10 +78,12 @@ pub struct ContactView {
 }
 
 /// A task as its assignee's list shows it: ids, kind and schedule, no PHI.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TaskView {
     pub id: Uuid,
+    #[schema(schema_with = crate::api_schema::task_kind)]
     pub kind: String,
+    #[schema(schema_with = crate::api_schema::task_status)]
     pub status: String,
     pub priority: i32,
     /// The person as the task's jurisdiction knows them.
@@ -105,7 +111,7 @@ impl From<&tracedesk_store::TaskRow> for TaskView {
 }
 
 /// A keyset page: pass `next` back as `cursor` for the following page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,

@@ -1,5 +1,6 @@
 //! Routes of `/api/v1` and the unauthenticated health endpoints.
 
+use crate::answers::{Assigned, CaseWithContacts, Grant, Items, LabBatch, PersonWithResults};
 use crate::auth::{self, Caller};
 use crate::extract::{Act, ApiJson, ApiQuery, Call, JsonValue, from_value, parse_id};
 use crate::guard::{self, Found, Touch, reply, reply_noted};
@@ -11,7 +12,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::json;
 use std::sync::atomic::Ordering;
 use tracedesk_casework::{
     CasePatch, ContactInput, ItemError, LabOutcomeView, LabResultInput, PersonRef, PersonSearch,
@@ -66,7 +66,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .nest("/api/v1", api)
         .nest("/api/v1/auth", steps)
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("route") })
@@ -94,10 +94,23 @@ fn list_scope(c: &Caller) -> ListScope {
     }
 }
 
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", security(()),
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
 async fn openapi() -> impl IntoResponse {
     Json(crate::openapi::document())
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", security(()),
+    responses((status = 200, description = "Alive", body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "service", security(()),
+    responses((status = 200, description = "Ready", body = String), (status = 503, description = "The database cannot be reached", body = String)))]
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.cw.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
@@ -111,6 +124,8 @@ async fn readyz(State(s): State<AppState>) -> Response {
 /// Request figures for anyone (a scraper without credentials); with the
 /// bearer token of a supervisor or administrator, the case-work counters
 /// and record counts too.
+#[utoipa::path(get, path = "/metrics", tag = "service", security(()),
+    responses((status = 200, description = "Prometheus text format; with a supervisor's or administrator's token, record counts too", body = String)))]
 async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let entitled = headers.contains_key(header::AUTHORIZATION)
         && auth::caller(&s, &headers, &axum::http::Method::GET)
@@ -133,6 +148,13 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
 /// One result (an object) or a batch (an array). Each item of a batch is
 /// checked on its own: a bad item is reported at its index and the others
 /// are recorded.
+#[utoipa::path(post, path = "/api/v1/lab-results", tag = "case work",
+    request_body = crate::answers::LabResults,
+    responses(
+        (status = 201, description = "Recorded (a single result)", body = LabOutcomeView),
+        (status = 200, description = "A batch, one outcome per item at its index; or a single duplicate", body = LabBatch),
+        (status = 413, description = "The body is too large", body = crate::error::ErrorBody),
+    ))]
 async fn post_lab_results(
     axum::Extension(MaxBatch(max)): axum::Extension<MaxBatch>,
     Act(call, JsonValue(body)): Act<JsonValue>,
@@ -241,25 +263,32 @@ async fn post_lab_results(
         };
         return Ok(reply(status, r, touched));
     }
-    let body = json!({
-        "recorded": recorded,
-        "duplicates": duplicates,
-        "rejected": rejected,
-        "results": results,
-    });
+    let body = LabBatch {
+        recorded,
+        duplicates,
+        rejected,
+        results,
+    };
     Ok(reply(StatusCode::OK, body, touched))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct CaseQuery {
+    #[param(schema_with = tracedesk_casework::api_schema::case_status)]
     status: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
+/// Cases in the caller's scope, newest first, in keyset pages (`next` back
+/// as `cursor`).
+#[utoipa::path(get, path = "/api/v1/cases", tag = "case work", params(CaseQuery),
+    responses((status = 200, description = "A page of cases", body = tracedesk_casework::Page<tracedesk_casework::CaseView>)))]
 async fn list_cases(
     Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<CaseQuery>,
@@ -278,6 +307,9 @@ async fn list_cases(
     Ok(guard::reply_page(page, |c| ("case", c.id, Some(c.person))))
 }
 
+/// One case with its contact records.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    responses((status = 200, description = "The case and its contacts", body = CaseWithContacts)))]
 async fn get_case(call: Call) -> Result<Response, ApiError> {
     let row = guard::found!(call.record()?, Found::Case);
     let s = &call.s;
@@ -292,10 +324,21 @@ async fn get_case(call: Call) -> Result<Response, ApiError> {
             .iter()
             .map(|c| ("exposure", c.exposure_id, Some(c.person))),
     );
-    let body = json!({ "case": case, "contacts": contacts.items });
+    let body = CaseWithContacts {
+        case,
+        contacts: contacts.items,
+    };
     Ok(reply(StatusCode::OK, body, touched))
 }
 
+/// Updates a case's status, onset, symptoms or notes; its dates are
+/// computed again (a closed or refused case's open tasks end).
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = CasePatch,
+    responses(
+        (status = 200, description = "The updated case; its dates recomputed", body = tracedesk_casework::CaseView),
+        (status = 409, description = "A status the case cannot move to", body = crate::error::ErrorBody),
+    ))]
 async fn patch_case(
     Act(call, ApiJson(patch)): Act<ApiJson<CasePatch>>,
 ) -> Result<Response, ApiError> {
@@ -305,6 +348,14 @@ async fn patch_case(
     Ok(reply(StatusCode::OK, case, touched))
 }
 
+/// Names a contact of a case: the person matched or made, the contact
+/// record with its quarantine end, and a notification task.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/contacts", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = ContactInput,
+    responses(
+        (status = 201, description = "The contact record, with warnings about its dates", body = tracedesk_casework::ContactOutcome),
+        (status = 409, description = "The case is closed", body = crate::error::ErrorBody),
+    ))]
 async fn post_contact(
     Act(call, ApiJson(input)): Act<ApiJson<ContactInput>>,
 ) -> Result<Response, ApiError> {
@@ -315,15 +366,23 @@ async fn post_contact(
     Ok(reply(StatusCode::CREATED, out, touched))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ContactQuery {
+    #[param(value_type = Option<Uuid>)]
     case_id: Option<String>,
+    #[param(schema_with = tracedesk_casework::api_schema::contact_status)]
     status: Option<String>,
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
+/// Contact records in the caller's scope (the monitoring line list), newest
+/// first, in keyset pages.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "case work", params(ContactQuery),
+    responses((status = 200, description = "A page of contact records", body = tracedesk_casework::Page<tracedesk_casework::ContactView>)))]
 async fn list_contacts(
     Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<ContactQuery>,
@@ -350,6 +409,12 @@ async fn list_contacts(
 
 /// A contact record's follow-up: its status, the date of a negative test
 /// (entitlement in its jurisdiction).
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    request_body = tracedesk_casework::ContactPatch,
+    responses(
+        (status = 200, description = "The contact record", body = tracedesk_casework::ContactView),
+        (status = 409, description = "A status the record cannot move to", body = crate::error::ErrorBody),
+    ))]
 async fn patch_contact(
     Act(call, ApiJson(patch)): Act<ApiJson<tracedesk_casework::ContactPatch>>,
 ) -> Result<Response, ApiError> {
@@ -363,6 +428,8 @@ async fn patch_contact(
 /// identity as first recorded; by a facet's id, what that jurisdiction
 /// recorded. Lab results only of the jurisdictions the caller is entitled
 /// in (all under break-glass).
+#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "case work", params(("id" = Uuid, Path, description = "The person's id")),
+    responses((status = 200, description = "The person and their lab results", body = PersonWithResults)))]
 async fn get_person(call: Call) -> Result<Response, ApiError> {
     let r = call.record()?;
     let Found::Person(found, shown) = &r.found else {
@@ -375,10 +442,18 @@ async fn get_person(call: Call) -> Result<Response, ApiError> {
     };
     let labs = s.cw.person_lab_results(person_id, shown.as_deref()).await?;
     let touched = vec![("person", person_id, Some(person_id))];
-    let body = json!({ "person": view, "lab_results": labs });
+    let body = PersonWithResults {
+        person: view,
+        lab_results: labs,
+    };
     Ok(reply(StatusCode::OK, body, touched))
 }
 
+/// Finds persons by phone, email, or name and date of birth (a blind-index
+/// look-up: the terms go in the body, never the URL).
+#[utoipa::path(post, path = "/api/v1/persons/search", tag = "case work",
+    request_body = PersonSearch,
+    responses((status = 200, description = "The matches the caller is entitled to", body = Items<tracedesk_casework::PersonView>)))]
 async fn search_persons(
     Call { s, caller, .. }: Call,
     ApiJson(q): ApiJson<PersonSearch>,
@@ -392,18 +467,22 @@ async fn search_persons(
         }
     }
     let touched = shown.iter().map(|p| ("person", p.id, Some(p.id))).collect();
-    Ok(reply(StatusCode::OK, json!({ "items": shown }), touched))
+    Ok(reply(StatusCode::OK, Items { items: shown }, touched))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
 /// The de-identified line list (analysts and supervisors), within the
 /// caller's jurisdictions.
+#[utoipa::path(get, path = "/api/v1/line-list", tag = "analysis", params(PageQuery),
+    responses((status = 200, description = "A page of de-identified rows (audited as an export)", body = tracedesk_casework::Page<tracedesk_casework::linelist::LineListRow>)))]
 async fn line_list(
     Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<PageQuery>,
@@ -415,15 +494,20 @@ async fn line_list(
 }
 
 /// The caller's own tasks (ids and scheduling only; no PHI).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TaskQuery {
+    #[param(schema_with = tracedesk_casework::api_schema::task_status)]
     status: Option<String>,
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
 /// The caller's own tasks, newest first, in keyset pages.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "case work", params(TaskQuery),
+    responses((status = 200, description = "A page of the caller's tasks", body = tracedesk_casework::Page<tracedesk_casework::TaskView>)))]
 async fn my_tasks(
     Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<TaskQuery>,
@@ -439,7 +523,7 @@ async fn my_tasks(
     Ok(Json(page).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignInput {
     /// The user to assign to; `null` returns the task to the queue.
@@ -448,6 +532,12 @@ struct AssignInput {
 
 /// A supervisor assigns a task in their jurisdiction to a tracer (the
 /// routing engine will do this automatically; this is the manual override).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/assign", tag = "case work", params(("id" = Uuid, Path, description = "The task's id")),
+    request_body = AssignInput,
+    responses(
+        (status = 200, description = "The task's new status", body = Assigned),
+        (status = 409, description = "The task is finished", body = crate::error::ErrorBody),
+    ))]
 async fn assign_task(
     Act(call, ApiJson(input)): Act<ApiJson<AssignInput>>,
 ) -> Result<Response, ApiError> {
@@ -498,19 +588,27 @@ async fn assign_task(
         Some(u) => format!("assigned to user:{u}"),
         None => "unassigned".into(),
     };
-    let body = json!({ "id": id, "status": status, "assignee_id": input.user_id });
+    let body = Assigned {
+        id,
+        status,
+        assignee_id: input.user_id,
+    };
     let touched = vec![("task", id, r.person)];
     Ok(reply_noted(StatusCode::OK, body, touched, note))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BreakGlassInput {
     person_id: Uuid,
+    #[schema(min_length = 10, max_length = 500)]
     reason: String,
 }
 
 /// Opens one hour of access to a record the caller is not entitled to.
+#[utoipa::path(post, path = "/api/v1/break-glass", tag = "access",
+    request_body = BreakGlassInput,
+    responses((status = 201, description = "The grant and when it ends", body = Grant)))]
 async fn open_break_glass(
     Act(Call { s, caller, .. }, ApiJson(input)): Act<ApiJson<BreakGlassInput>>,
 ) -> Result<Response, ApiError> {
@@ -523,18 +621,26 @@ async fn open_break_glass(
         s.cw.break_glass(&caller.principal, person, &input.reason)
             .await?;
     // The reason is sealed in the grant; the log names the grant.
-    let body = json!({ "id": g.id, "person_id": g.person_id, "expires_at": g.expires_at });
+    let body = Grant {
+        id: g.id,
+        person_id: g.person_id,
+        expires_at: g.expires_at,
+    };
     let touched = vec![("break_glass", g.id, Some(g.person_id))];
     Ok(reply(StatusCode::CREATED, body, touched))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ReviewQuery {
+    #[param(minimum = 1, maximum = 365)]
     days: Option<u32>,
 }
 
 /// Break-glass use by the supervisor's team members (default: last 7 days).
+#[utoipa::path(get, path = "/api/v1/break-glass", tag = "access", params(ReviewQuery),
+    responses((status = 200, description = "Grants, with their reasons", body = Items<tracedesk_casework::BreakGlassView>)))]
 async fn review_break_glass(
     Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<ReviewQuery>,
@@ -547,5 +653,5 @@ async fn review_break_glass(
         .iter()
         .map(|g| ("break_glass", g.id, Some(g.person_id)))
         .collect();
-    Ok(reply(StatusCode::OK, json!({ "items": items }), touched))
+    Ok(reply(StatusCode::OK, Items { items }, touched))
 }

@@ -9,7 +9,9 @@ use serde::Serialize;
 use tracedesk_casework::CaseworkError;
 use tracedesk_store::StoreError;
 
-#[derive(Debug, Clone, Serialize)]
+/// One error: a stable `code`, a message that names the field and what is
+/// wrong with it (never the value sent), and the field when there is one.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
@@ -73,14 +75,15 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a ApiError,
+/// Every error's body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ApiError,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(Body { error: &self })).into_response()
+        (self.status, Json(ErrorBody { error: self })).into_response()
     }
 }
 

@@ -2,6 +2,7 @@
 //! enrolment), then a forced password change if an admin reset it. Each
 //! step that completes rotates the session token.
 
+use crate::answers::{Enrolment, Me, SessionsEnded, SignInStep};
 use crate::auth::{self, Caller, PartialCaller};
 use crate::extract::ApiJson;
 use crate::{ApiError, AppState};
@@ -12,27 +13,26 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
 use std::net::SocketAddr;
 use tracedesk_casework::auditor::draft;
 use tracedesk_identity::{Role, session, totp};
 use tracedesk_store::UserRow;
 use tracedesk_store::audit::Action;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeInput {
     pub code: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordInput {
     pub current_password: String,
@@ -98,7 +98,7 @@ fn next_step(u: &UserRow, mfa_done: bool) -> &'static str {
 
 fn with_session(
     s: &AppState,
-    body: serde_json::Value,
+    body: impl serde::Serialize,
     token: &str,
     status: StatusCode,
 ) -> Response {
@@ -109,14 +109,16 @@ fn with_session(
     r
 }
 
-fn step_body(u: &UserRow, mfa_done: bool, token: &str) -> serde_json::Value {
-    json!({
-        "next": next_step(u, mfa_done),
-        "csrf_token": session::csrf_for(token),
-    })
+fn step_body(u: &UserRow, mfa_done: bool, token: &str) -> SignInStep {
+    SignInStep {
+        next: next_step(u, mfa_done),
+        csrf_token: session::csrf_for(token),
+    }
 }
 
 /// `POST /api/v1/auth/login`
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "sign-in", security(()), request_body = LoginInput,
+    responses((status = 200, description = "The next step, and a session cookie", body = crate::answers::SignInStep)))]
 pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -293,6 +295,8 @@ async fn rotate(s: &AppState, p: &PartialCaller, mfa_done: bool) -> Result<Strin
 }
 
 /// `POST /api/v1/auth/totp`: the second factor.
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "sign-in", request_body = CodeInput,
+    responses((status = 200, description = "The next step, and a new session cookie", body = crate::answers::SignInStep)))]
 pub async fn totp(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
@@ -359,21 +363,25 @@ async fn code_step(
 }
 
 /// `POST /api/v1/auth/enrol`: a new TOTP secret to scan (enrolment only).
+#[utoipa::path(post, path = "/api/v1/auth/enrol", tag = "sign-in",
+    responses((status = 200, description = "The secret to enrol", body = crate::answers::Enrolment)))]
 pub async fn enrol_start(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
 ) -> Result<Response, ApiError> {
     let (u, secret) = s.cw.begin_totp(&p.user).await?;
     let uri = secret.uri("tracedesk", &s.cw.user_view(&u)?.username);
-    Ok(Json(json!({
-        "secret": secret.base32(),
-        "otpauth_uri": uri,
-        "qr_svg": totp::qr_svg(&uri),
-    }))
+    Ok(Json(Enrolment {
+        secret: secret.base32(),
+        qr_svg: totp::qr_svg(&uri),
+        otpauth_uri: uri,
+    })
     .into_response())
 }
 
 /// `POST /api/v1/auth/enrol/confirm`: proves the authenticator works.
+#[utoipa::path(post, path = "/api/v1/auth/enrol/confirm", tag = "sign-in", request_body = CodeInput,
+    responses((status = 200, description = "The next step, and a new session cookie", body = crate::answers::SignInStep)))]
 pub async fn enrol_confirm(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
@@ -402,6 +410,8 @@ fn factor_done(p: &PartialCaller) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/auth/password`: changes the password (required after a reset).
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "sign-in", request_body = PasswordInput,
+    responses((status = 200, description = "The next step, and a new session cookie", body = crate::answers::SignInStep)))]
 pub async fn change_password(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
@@ -465,6 +475,8 @@ pub async fn change_password(
 }
 
 /// `POST /api/v1/auth/logout`
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "sign-in",
+    responses((status = 204, description = "Signed out")))]
 pub async fn logout(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
@@ -486,6 +498,8 @@ fn signed_out(s: &AppState, mut r: Response) -> Response {
 /// `POST /api/v1/auth/logout-everywhere`: ends every session of the user.
 /// Only a session that passed the second factor may: a stolen password
 /// alone must not sign the owner out everywhere.
+#[utoipa::path(post, path = "/api/v1/auth/logout-everywhere", tag = "sign-in",
+    responses((status = 200, description = "How many sessions ended", body = crate::answers::SessionsEnded)))]
 pub async fn logout_everywhere(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
@@ -497,22 +511,24 @@ pub async fn logout_everywhere(
             .map_err(ApiError::internal_of)?;
     Ok(signed_out(
         &s,
-        Json(json!({ "sessions_ended": n })).into_response(),
+        Json(SessionsEnded { sessions_ended: n }).into_response(),
     ))
 }
 
 /// `GET /api/v1/auth/me`: who is signed in (for the UI).
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "sign-in",
+    responses((status = 200, description = "Who is signed in", body = crate::answers::Me)))]
 pub async fn me(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
 ) -> Result<Response, ApiError> {
     let v = s.cw.user_view(&c.user)?;
-    Ok(Json(json!({
-        "id": v.id,
-        "username": v.username,
-        "display_name": v.display_name,
-        "role": v.role,
-        "jurisdiction": v.jurisdiction,
-    }))
+    Ok(Json(Me {
+        id: v.id,
+        username: v.username,
+        display_name: v.display_name,
+        role: v.role,
+        jurisdiction: v.jurisdiction,
+    })
     .into_response())
 }

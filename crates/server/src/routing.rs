@@ -6,6 +6,7 @@
 //! messages carry ids and states only, never attributes.
 
 use crate::AppState;
+use crate::answers::{LiveTask, Routed};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Act, ApiJson, Call, NoBody};
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tracedesk_casework::Page;
 use tracedesk_casework::dispatch::{Dispatch, DispatchError};
 use tracedesk_routing::{Decision, Event, RouteError};
 use uuid::Uuid;
@@ -36,10 +38,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/routing/tasks", post(create_task).get(list_tasks))
         .route("/routing/tasks/{id}", axum::routing::patch(update_task))
         .route("/routing/tasks/{id}/cancel", post(cancel_task))
-        .route("/routing/tasks/{id}/wrap", post(move_task))
-        .route("/routing/tasks/{id}/complete", post(move_task))
-        .route("/routing/reservations/{id}/accept", post(answer_offer))
-        .route("/routing/reservations/{id}/reject", post(answer_offer))
+        .route("/routing/tasks/{id}/wrap", post(wrap_task))
+        .route("/routing/tasks/{id}/complete", post(complete_task))
+        .route("/routing/reservations/{id}/accept", post(accept_offer))
+        .route("/routing/reservations/{id}/reject", post(reject_offer))
         .route("/routing/stats", get(stats))
         .route("/routing/stats/stream", get(stats_stream))
         .route_layer(axum::middleware::from_fn_with_state(state, forward))
@@ -174,33 +176,40 @@ impl From<DispatchError> for ApiError {
     }
 }
 
-/// The decisions a step led to (and what else the route answers), with
-/// the records it made for their audit entries.
-fn answer(
-    status: StatusCode,
-    decisions: Vec<Decision>,
-    extra: serde_json::Value,
-    made: Vec<guard::Touch>,
-) -> Response {
-    let mut body = json!({ "decisions": decisions });
-    if let (Some(b), Some(x)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(x.clone());
+/// The decisions a step led to.
+fn answer(decisions: Vec<Decision>) -> Response {
+    answer_made(StatusCode::OK, routed(decisions), vec![])
+}
+
+fn routed(decisions: Vec<Decision>) -> Routed {
+    Routed {
+        decisions,
+        worker_id: None,
+        task_id: None,
     }
+}
+
+/// [`answer`] for a step that made a record, named for its audit entry.
+fn answer_made(status: StatusCode, body: Routed, made: Vec<guard::Touch>) -> Response {
     guard::reply(status, body, made)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WorkerInput {
     /// The staff user who works the tasks.
     user_id: Uuid,
     #[serde(default)]
+    #[schema(value_type = Object)]
     attributes: serde_json::Value,
     /// Capacity per channel name; others get the channel's default.
     #[serde(default)]
     capacity: BTreeMap<String, u16>,
 }
 
+/// Makes a staff user a routing worker (supervisors): attributes such as
+/// skills and languages, and capacity per channel.
+#[utoipa::path(post, path = "/api/v1/routing/workers", tag = "routing", request_body = WorkerInput, responses((status = 201, description = "The worker, and any offers made", body = crate::answers::Routed)))]
 async fn add_worker(
     Act(call, ApiJson(input)): Act<ApiJson<WorkerInput>>,
 ) -> Result<Response, ApiError> {
@@ -216,8 +225,11 @@ async fn add_worker(
         })
         .await?;
     let touched = vec![("worker", input.user_id, None)];
-    let extra = json!({ "worker_id": input.user_id });
-    Ok(answer(StatusCode::CREATED, out, extra, touched))
+    let body = Routed {
+        worker_id: Some(input.user_id),
+        ..routed(out)
+    };
+    Ok(answer_made(StatusCode::CREATED, body, touched))
 }
 
 /// A worker's attributes with `jurisdiction` set to their staff
@@ -232,12 +244,15 @@ fn with_jurisdiction(
     Ok(serde_json::Value::Object(map))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AttributesInput {
+    #[schema(value_type = Object)]
     attributes: serde_json::Value,
 }
 
+/// Replaces a worker's attributes (supervisors).
+#[utoipa::path(patch, path = "/api/v1/routing/workers/{id}", tag = "routing", params(("id" = Uuid, Path, description = "The worker's id")), request_body = AttributesInput, responses((status = 200, description = "Offers made as eligibility changed", body = crate::answers::Routed)))]
 async fn update_worker(
     Act(call, ApiJson(input)): Act<ApiJson<AttributesInput>>,
 ) -> Result<Response, ApiError> {
@@ -249,10 +264,10 @@ async fn update_worker(
             attributes: with_jurisdiction(input.attributes, &user.jurisdiction)?,
         })
         .await?;
-    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
+    Ok(answer(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActivityInput {
     activity: String,
@@ -260,6 +275,9 @@ struct ActivityInput {
     reject_pending: bool,
 }
 
+/// Changes a worker's activity (the worker, or a supervisor);
+/// `reject_pending` turns down pending offers when leaving.
+#[utoipa::path(post, path = "/api/v1/routing/workers/{id}/activity", tag = "routing", params(("id" = Uuid, Path, description = "The worker's id")), request_body = ActivityInput, responses((status = 200, description = "Offers made or withdrawn", body = crate::answers::Routed)))]
 async fn set_activity(
     Act(call, ApiJson(input)): Act<ApiJson<ActivityInput>>,
 ) -> Result<Response, ApiError> {
@@ -270,15 +288,17 @@ async fn set_activity(
             reject_pending: input.reject_pending,
         })
         .await?;
-    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
+    Ok(answer(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TaskInput {
     /// Refused: ids are the server's, new every time, so a finished task's
     /// id can never be brought back to reopen its case-work task.
+    #[schema(value_type = Option<Object>)]
     id: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
     attributes: serde_json::Value,
     channel: String,
     priority: Option<i32>,
@@ -288,6 +308,9 @@ struct TaskInput {
     ttl: Option<u64>,
 }
 
+/// Creates a routing task (supervisors, integrations): attributes, channel,
+/// and an optional priority, due time and time to live.
+#[utoipa::path(post, path = "/api/v1/routing/tasks", tag = "routing", request_body = TaskInput, responses((status = 201, description = "The task id and any offer made", body = crate::answers::Routed)))]
 async fn create_task(
     Act(call, ApiJson(input)): Act<ApiJson<TaskInput>>,
 ) -> Result<Response, ApiError> {
@@ -312,12 +335,11 @@ async fn create_task(
         })
         .await?;
     let touched = vec![("task", id, None)];
-    Ok(answer(
-        StatusCode::CREATED,
-        out,
-        json!({ "task_id": id }),
-        touched,
-    ))
+    let body = Routed {
+        task_id: Some(id),
+        ..routed(out)
+    };
+    Ok(answer_made(StatusCode::CREATED, body, touched))
 }
 
 /// A new task's attributes with its jurisdiction set: the one asked for
@@ -370,13 +392,15 @@ const FIXED_TASK_KEYS: [&str; 6] = [
     "type",
 ];
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CancelInput {
     #[serde(default)]
     reason: Option<String>,
 }
 
+/// Cancels a task (supervisors), with an optional reason.
+#[utoipa::path(post, path = "/api/v1/routing/tasks/{id}/cancel", tag = "routing", params(("id" = Uuid, Path, description = "The task's id")), request_body = CancelInput, responses((status = 200, description = "What followed", body = crate::answers::Routed)))]
 async fn cancel_task(
     Act(call, ApiJson(input)): Act<ApiJson<CancelInput>>,
 ) -> Result<Response, ApiError> {
@@ -385,15 +409,15 @@ async fn cancel_task(
     let out = dispatch(&call.s)?
         .apply(Event::CancelTask { id, reason })
         .await?;
-    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
+    Ok(answer(out))
 }
 
 /// New attributes for a task (routing it anew if it is still waiting).
+#[utoipa::path(patch, path = "/api/v1/routing/tasks/{id}", tag = "routing", params(("id" = Uuid, Path, description = "The task's id")), request_body = AttributesInput, responses((status = 200, description = "Offers made as the task's route changed", body = crate::answers::Routed)))]
 async fn update_task(
     Act(call, ApiJson(input)): Act<ApiJson<AttributesInput>>,
 ) -> Result<Response, ApiError> {
-    let r = call.record()?;
-    let old = guard::found!(r, Found::LiveTask);
+    let old = guard::found!(call.record()?, Found::LiveTask);
     let mut attributes = object(input.attributes)?;
     for key in FIXED_TASK_KEYS {
         match old.get(key) {
@@ -402,48 +426,62 @@ async fn update_task(
         };
     }
     let event = Event::UpdateTask {
-        id: r.id,
+        id: call.record()?.id,
         attributes: serde_json::Value::Object(attributes),
     };
     let out = dispatch(&call.s)?.apply(event).await?;
-    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
+    Ok(answer(out))
 }
 
-/// A step of a task's work, by its worker or a supervisor: `…/wrap` or
-/// `…/complete`, by the route it came in on.
-async fn move_task(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
-    let task = call.record()?.id;
-    let event = match call.route.ends_with("/wrap") {
-        true => Event::Wrap { task },
-        false => Event::Complete { task },
-    };
-    let out = dispatch(&call.s)?.apply(event).await?;
-    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
+/// Start wrap-up (the assigned worker or a supervisor).
+#[utoipa::path(post, path = "/api/v1/routing/tasks/{id}/wrap", tag = "routing", params(("id" = Uuid, Path, description = "The task's id")), responses((status = 200, description = "What followed", body = crate::answers::Routed)))]
+async fn wrap_task(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
+    step(&call, |task| Event::Wrap { task }).await
 }
 
-/// A worker's answer to their own offer: `…/accept` or `…/reject`, by the
-/// route it came in on.
-async fn answer_offer(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
+/// Complete a task (the assigned worker or a supervisor); the freed
+/// worker may be offered their next task at once.
+#[utoipa::path(post, path = "/api/v1/routing/tasks/{id}/complete", tag = "routing", params(("id" = Uuid, Path, description = "The task's id")), responses((status = 200, description = "What followed: the freed worker's next offer", body = crate::answers::Routed)))]
+async fn complete_task(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
+    step(&call, |task| Event::Complete { task }).await
+}
+
+/// Accept an offer (only the worker it was made to).
+#[utoipa::path(post, path = "/api/v1/routing/reservations/{id}/accept", tag = "routing", params(("id" = u64, Path, description = "The reservation's number")), responses((status = 200, description = "The answer and what followed", body = crate::answers::Routed)))]
+async fn accept_offer(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
     let reservation = *guard::found!(call.record()?, Found::Offer);
-    let event = match call.route.ends_with("/accept") {
-        true => Event::Accept { reservation },
-        false => Event::Reject { reservation },
-    };
-    let out = dispatch(&call.s)?.apply(event).await?;
-    Ok(answer(StatusCode::OK, out, json!({}), vec![]))
+    step(&call, |_| Event::Accept { reservation }).await
+}
+
+/// Reject an offer (only the worker it was made to); the task is offered
+/// to someone else.
+#[utoipa::path(post, path = "/api/v1/routing/reservations/{id}/reject", tag = "routing", params(("id" = u64, Path, description = "The reservation's number")), responses((status = 200, description = "The answer and what followed", body = crate::answers::Routed)))]
+async fn reject_offer(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
+    let reservation = *guard::found!(call.record()?, Found::Offer);
+    step(&call, |_| Event::Reject { reservation }).await
+}
+
+/// Applies the step `event` makes of the record the route names.
+async fn step(call: &Call, event: impl FnOnce(Uuid) -> Event) -> Result<Response, ApiError> {
+    let out = dispatch(&call.s)?.apply(event(call.record()?.id)).await?;
+    Ok(answer(out))
 }
 
 /// Live tasks: state, queue, priority, due time, worker and offers. Ids
 /// and routing facts only; attributes stay in the engine.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TaskListQuery {
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
 /// Live tasks in the caller's jurisdictions, highest id first, in keyset
 /// pages (`next` back as `cursor`).
+#[utoipa::path(get, path = "/api/v1/routing/tasks", tag = "routing", params(TaskListQuery),
+    responses((status = 200, description = "A page of live tasks", body = Page<LiveTask>)))]
 async fn list_tasks(
     Call { s, caller, .. }: Call,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<TaskListQuery>,
@@ -459,39 +497,39 @@ async fn list_tasks(
                 limit,
             )
             .into_iter()
-            .map(|t| {
-                let view = json!({
-                    "id": t.id,
-                    "state": t.state.as_str(),
-                    "queue": t.queue,
-                    "channel": t.channel,
-                    "priority": t.priority,
-                    "due": DateTime::<Utc>::from_timestamp_millis(t.due),
-                    "worker": t.worker,
-                    "offered_to": t.offered_to,
-                });
-                (t.id, view)
+            .map(|t| LiveTask {
+                id: t.id,
+                state: t.state.as_str(),
+                queue: t.queue.map(str::to_string),
+                channel: t.channel.to_string(),
+                priority: t.priority,
+                due: DateTime::<Utc>::from_timestamp_millis(t.due),
+                worker: t.worker,
+                offered_to: t.offered_to,
             })
             .collect::<Vec<_>>()
         })
         .await;
     let next = (page.len() == limit)
-        .then(|| page.last().map(|(id, _)| id.simple().to_string()))
+        .then(|| page.last().map(|t| t.id.simple().to_string()))
         .flatten();
-    let items: Vec<_> = page.into_iter().map(|(_, v)| v).collect();
-    Ok(Json(json!({ "items": items, "next": next })).into_response())
+    Ok(Json(Page { items: page, next }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct StatsQuery {
     /// Seconds back for the windowed totals (default an hour, at most a day).
+    #[param(minimum = 1, maximum = 86400)]
     window: Option<u32>,
 }
 
 /// Now: tasks by state, per queue (waiting by priority, longest wait,
 /// workers and available workers), workers by activity; totals since the
 /// log began and over a window.
+#[utoipa::path(get, path = "/api/v1/routing/stats", tag = "routing", params(StatsQuery),
+    responses((status = 200, description = "Statistics", body = Object)))]
 async fn stats(
     Call { s, .. }: Call,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<StatsQuery>,
@@ -544,6 +582,8 @@ fn stats_of(e: &tracedesk_routing::Engine, window: u32) -> serde_json::Value {
 }
 
 /// Supervisors' live statistics: a `stats` event every second.
+#[utoipa::path(get, path = "/api/v1/routing/stats/stream", tag = "routing",
+    responses((status = 200, description = "text/event-stream: a `stats` event every second (the body of /routing/stats)", content_type = "text/event-stream", body = String)))]
 async fn stats_stream(Call { s, .. }: Call) -> Result<Response, ApiError> {
     let d = dispatch(&s)?;
     let closing = d.closing();
@@ -583,6 +623,9 @@ fn sse_event(n: u64, d: &Decision) -> SseEvent {
 /// no longer kept (or on a first connection) the stream starts with the
 /// offers standing now, so no offer is ever lost (one may come twice:
 /// clients key on the reservation id).
+#[utoipa::path(get, path = "/api/v1/routing/workers/{id}/events", tag = "routing",
+    params(("id" = Uuid, Path, description = "The worker's id"), ("Last-Event-ID" = Option<u64>, Header, description = "The last event received: what came after it is sent first")),
+    responses((status = 200, description = "text/event-stream of the worker's offers, answers and activity", content_type = "text/event-stream", body = String)))]
 async fn worker_events(call: Call, headers: HeaderMap) -> Result<Response, ApiError> {
     let (s, id) = (&call.s, call.record()?.id);
     let d = dispatch(s)?;

@@ -1,0 +1,56 @@
+//! OpenAPI schemas of the fields whose values a domain enum defines, built
+//! from the enum's own list of names, so the document cannot drift from
+//! what the service accepts and sends (`#[schema(schema_with = …)]`).
+
+use tracedesk_domain::{
+    CaseStatus, ContactStatus, ExposureSetting, LabOutcome, TaskKind, TaskStatus,
+};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+
+fn one_of<T: std::fmt::Display>(all: &[T], description: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(all.iter().map(ToString::to_string)))
+        .description(Some(description))
+        .build()
+}
+
+pub fn case_status() -> Object {
+    one_of(
+        CaseStatus::ALL,
+        "A case's status; moves only along its lifecycle",
+    )
+}
+
+pub fn contact_status() -> Object {
+    one_of(
+        ContactStatus::ALL,
+        "A contact record's status; moves only along its lifecycle",
+    )
+}
+
+pub fn setting() -> Object {
+    one_of(ExposureSetting::ALL, "Where the exposure happened")
+}
+
+pub fn lab_result() -> Object {
+    one_of(LabOutcome::ALL, "The test's result")
+}
+
+pub fn task_kind() -> Object {
+    one_of(TaskKind::ALL, "What the task is")
+}
+
+pub fn task_status() -> Object {
+    one_of(TaskStatus::ALL, "Where the task stands")
+}
+
+/// A calendar date as the API takes it (`YYYY-MM-DD`).
+pub fn date() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Date,
+        )))
+        .build()
+}
