@@ -5,7 +5,7 @@
 //! imported. The report holds line numbers, column names and reasons only,
 //! never a value from the file.
 
-use crate::{Casework, LabResultInput, input::LAB_FIELDS};
+use crate::{LabResultInput, input::LAB_FIELDS};
 use std::io::{Read, Write};
 
 /// Lines handed to intake at once; intake pipelines them in transactions of
@@ -62,7 +62,7 @@ pub struct ImportProgress {
     pub bytes: u64,
 }
 
-impl Casework {
+impl crate::services::Cases<'_> {
     /// Imports a lab CSV, writing one report line per rejected input line
     /// (`line,field,error`) to `report`.
     pub async fn import_lab_csv<R: Read, W: Write>(

@@ -140,7 +140,7 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, CaseworkError> {
     }
 }
 
-impl Casework {
+impl crate::services::Cases<'_> {
     fn build_intake(&self, v: &ValidLab) -> LabIntake {
         let now = self.now();
         let vault = &*self.vault;
@@ -240,9 +240,9 @@ impl Casework {
         } else {
             let mut ahead: Option<tokio::task::JoinHandle<Prepared>> = None;
             for (n, chunk) in inputs.chunks(INTAKE_BATCH).enumerate() {
-                let (this, owned) = (self.clone(), chunk.to_vec());
+                let (this, owned) = (Casework::clone(self), chunk.to_vec());
                 let next = tokio::task::spawn_blocking(move || {
-                    this.prepare_intake(n * INTAKE_BATCH, &owned)
+                    this.cases().prepare_intake(n * INTAKE_BATCH, &owned)
                 });
                 if let Some(current) = ahead.replace(next) {
                     self.finish_prepared(current, &mut out).await;

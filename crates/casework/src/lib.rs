@@ -19,6 +19,7 @@ pub mod linelist;
 pub mod retention;
 pub mod rotation;
 mod seal;
+mod services;
 mod signin;
 mod staff;
 pub mod synthetic;
@@ -28,6 +29,7 @@ mod views;
 pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, ContactPatch, LAB_FIELDS, LabResultInput, PersonSearch};
 pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cursor};
+pub use services::{Cases, Retention, Staff};
 pub use signin::TokenHolder;
 pub use staff::{
     AuthPolicy, BREAK_GLASS_HOURS, BreakGlassView, NewUser, UserView, normalize_username,
@@ -153,21 +155,6 @@ impl Casework {
     /// took some back: its feed has work.
     pub(crate) fn tasks_made(&self) {
         self.new_tasks.notify_one();
-    }
-
-    /// Assigns a task by hand (`Some`) or returns it to the queue (`None`),
-    /// and returns its new status. Routing follows at once when this node
-    /// leads routing, else within a second: it assigns the task to the same
-    /// person (or lets go, if they are not a routing worker), or lets go of
-    /// a returned task and routes it anew.
-    pub async fn assign_task(
-        &self,
-        id: uuid::Uuid,
-        assignee: Option<uuid::Uuid>,
-    ) -> Result<&'static str, CaseworkError> {
-        let status = self.store.assign_task(id, assignee).await?;
-        self.tasks_made();
-        Ok(status)
     }
 
     /// Resolves when case work on this node has made tasks since the last call.

@@ -4,7 +4,7 @@
 //! for surveillance analysis).
 
 use crate::intake::{page_limit, parse_cursor};
-use crate::{Casework, CaseworkError, Page};
+use crate::{CaseworkError, Page};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use tracedesk_store::{CaseFilter, ListScope, schema};
@@ -56,7 +56,7 @@ pub fn age_band(dob: Option<NaiveDate>, on: NaiveDate) -> &'static str {
     }
 }
 
-impl Casework {
+impl crate::services::Cases<'_> {
     /// A page of the line list within `jurisdictions`.
     pub async fn line_list(
         &self,

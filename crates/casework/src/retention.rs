@@ -3,9 +3,9 @@
 //! audit log and the stubs (age band, jurisdiction, outcomes, dates
 //! coarsened to their week) stay, so counts and line lists still add up.
 
+use crate::CaseworkError;
 use crate::auditor::draft;
 use crate::linelist::age_band;
-use crate::{Casework, CaseworkError};
 use chrono::{Datelike, Duration, NaiveDate};
 use rand::RngCore;
 use serde::Serialize;
@@ -57,7 +57,7 @@ pub fn week_of(d: NaiveDate) -> NaiveDate {
 
 const BATCH: u32 = 200;
 
-impl Casework {
+impl crate::services::Retention<'_> {
     /// Purges persons whose records closed long enough ago under `policy`,
     /// or everyone with `None` (sunset). `progress` gets the persons done.
     pub async fn purge(

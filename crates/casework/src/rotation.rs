@@ -3,7 +3,7 @@
 //! interrupted run simply continues where it stopped (rows already on the new
 //! version are not selected again).
 
-use crate::{Casework, CaseworkError};
+use crate::CaseworkError;
 use tracedesk_store::SealedRow;
 use tracedesk_store::schema::{SEALED_TABLES, SealedTable};
 use tracedesk_vault::FieldContext;
@@ -27,7 +27,7 @@ pub struct RotationReport {
     pub complete: bool,
 }
 
-impl Casework {
+impl crate::services::Retention<'_> {
     async fn rows_below(&self, version: u32) -> Result<u64, CaseworkError> {
         let mut n = 0;
         for t in SEALED_TABLES {

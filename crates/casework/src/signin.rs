@@ -18,7 +18,7 @@ pub enum TokenHolder {
     User(Option<Box<UserRow>>),
 }
 
-impl Casework {
+impl crate::services::Staff<'_> {
     /// A staff account by id.
     pub async fn user(&self, id: Uuid) -> Result<Option<UserRow>, CaseworkError> {
         Ok(self.store.get_user(id).await?)
@@ -144,7 +144,9 @@ impl Casework {
     pub async fn clear_client_failures(&self, client: &str) -> Result<(), CaseworkError> {
         Ok(self.store.clear_client_failures(client).await?)
     }
+}
 
+impl Casework {
     /// Whether the database answers (`/readyz`).
     pub async fn ping(&self) -> Result<(), CaseworkError> {
         Ok(self.store.ping().await?)

@@ -2,7 +2,7 @@
 //! store. Usernames, names, TOTP secrets and break-glass reasons are sealed
 //! like PHI; the rules themselves live in `tracedesk-identity`.
 
-use crate::{Casework, CaseworkError};
+use crate::CaseworkError;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use tracedesk_identity::access::{self, Capability};
@@ -115,7 +115,7 @@ fn ctx(column: &str, id: Uuid) -> FieldContext<'_> {
     FieldContext::new(schema::USERS.name, column, id)
 }
 
-impl Casework {
+impl crate::services::Staff<'_> {
     fn open_user_field(
         &self,
         column: &str,

@@ -1,6 +1,6 @@
 //! Opened (plaintext) views of stored rows, as the API returns them.
 
-use crate::{Casework, CaseworkError};
+use crate::CaseworkError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tracedesk_store::{
@@ -117,7 +117,22 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-impl Casework {
+impl crate::services::Cases<'_> {
+    /// Assigns a task by hand (`Some`) or returns it to the queue (`None`),
+    /// and returns its new status. Routing follows at once when this node
+    /// leads routing, else within a second: it assigns the task to the same
+    /// person (or lets go, if they are not a routing worker), or lets go of
+    /// a returned task and routes it anew.
+    pub async fn assign_task(
+        &self,
+        id: uuid::Uuid,
+        assignee: Option<uuid::Uuid>,
+    ) -> Result<&'static str, CaseworkError> {
+        let status = self.store.assign_task(id, assignee).await?;
+        self.tasks_made();
+        Ok(status)
+    }
+
     fn open_opt(
         &self,
         table: &str,
@@ -233,7 +248,7 @@ impl Casework {
     }
 }
 
-impl Casework {
+impl crate::services::Cases<'_> {
     /// A case's row, unopened: what an access check reads (jurisdiction,
     /// person) before anything is opened.
     pub async fn case_row(&self, id: Uuid) -> Result<Option<CaseRow>, CaseworkError> {

@@ -264,12 +264,13 @@ async fn available(
 
 /// The first task case work made for a case (its interview).
 async fn first_task(cw: &Casework, case_id: Uuid) -> TaskRow {
-    cw.tasks_for_case(case_id).await.unwrap().remove(0)
+    cw.cases().tasks_for_case(case_id).await.unwrap().remove(0)
 }
 
 /// A tracer without a password (routing tests need only the account).
 async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
     let (u, _) = cw
+        .staff()
         .add_user(
             tracedesk_casework::NewUser::new(
                 name,
@@ -292,7 +293,10 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
     let cw = &f.cw;
     use tracedesk_casework::PersonRef;
     for (code, parent) in [("f-home", "root"), ("f-away", "root")] {
-        cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
+        cw.staff()
+            .add_jurisdiction(code, code, Some(parent))
+            .await
+            .unwrap();
     }
     let fay = |acc: &str, phone: &str, j: &str, result: &str| LabResultInput {
         jurisdiction: Some(j.into()),
@@ -300,12 +304,14 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
         ..lab("Fay", "Facet", Some("1977-07-07"), None, acc, result)
     };
     let home = cw
+        .cases()
         .ingest_lab_results(&[fay("F-1", "212 555 0171", "f-home", "positive")])
         .await;
     let person = home[0].person_id.unwrap();
     let home_case = home[0].case_id.unwrap();
     // Two results from elsewhere in one batch, then one more later.
     let away = cw
+        .cases()
         .ingest_lab_results(&[
             fay("F-2", "718 555 0172", "f-away", "positive"),
             fay("F-3", "718 555 0172", "f-away", "negative"),
@@ -323,6 +329,7 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
     assert_ne!(away_case, home_case, "its own case, not the home's");
     assert!(away[0].case_created);
     let later = cw
+        .cases()
         .ingest_lab_results(&[fay("F-4", "718 555 0172", "f-away", "negative")])
         .await;
     assert_eq!(later[0].person_id, Some(facet));
@@ -343,22 +350,23 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
         "f-away"
     );
     // The facet opens to what that jurisdiction sent.
-    let Some(PersonRef::Facet(f)) = cw.person_ref(facet).await.unwrap() else {
+    let Some(PersonRef::Facet(f)) = cw.cases().person_ref(facet).await.unwrap() else {
         panic!("a facet id names a facet");
     };
     assert_eq!(
-        cw.facet_view(&f).unwrap().phone.as_deref(),
+        cw.cases().facet_view(&f).unwrap().phone.as_deref(),
         Some("+17185550172")
     );
-    let Some(PersonRef::Person(p)) = cw.person_ref(person).await.unwrap() else {
+    let Some(PersonRef::Person(p)) = cw.cases().person_ref(person).await.unwrap() else {
         panic!("a person id names a person");
     };
     assert_eq!(
-        cw.person_view(&p).unwrap().phone.as_deref(),
+        cw.cases().person_view(&p).unwrap().phone.as_deref(),
         Some("+12125550171")
     );
     // Results by jurisdiction.
     let away_labs = cw
+        .cases()
         .person_lab_results(person, Some(&["f-away".to_string()]))
         .await
         .unwrap();
@@ -367,6 +375,7 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
     assert_eq!(accs, ["F-2", "F-3", "F-4"]);
     // A contact named there is the same facet; the views show it.
     let named = cw
+        .cases()
         .add_contact(
             away_case,
             &tracedesk_casework::ContactInput {
@@ -384,10 +393,11 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
         assert_eq!(n.contact_person_id, facet);
         assert!(!n.person_created);
     }
-    let shown = cw.get_case(away_case).await.unwrap();
+    let shown = cw.cases().get_case(away_case).await.unwrap();
     assert_eq!((shown.person_id, shown.person), (facet, person));
     // Entitlement is per jurisdiction.
     let (sup, _) = cw
+        .staff()
         .add_user(
             tracedesk_casework::NewUser::new(
                 "f-away-sup",
@@ -400,18 +410,19 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
         .await
         .unwrap();
     let row = store.get_user(sup.id).await.unwrap().unwrap();
-    let p = cw.principal(&row).await.unwrap();
+    let p = cw.staff().principal(&row).await.unwrap();
     use tracedesk_identity::Decision;
-    assert_eq!(cw.decide(&p, person).await.unwrap(), Decision::Deny);
+    assert_eq!(cw.staff().decide(&p, person).await.unwrap(), Decision::Deny);
     assert_eq!(
-        cw.decide_in(&p, person, "f-away").await.unwrap(),
+        cw.staff().decide_in(&p, person, "f-away").await.unwrap(),
         Decision::Allow
     );
     assert_eq!(
-        cw.decide_in(&p, person, "f-home").await.unwrap(),
+        cw.staff().decide_in(&p, person, "f-home").await.unwrap(),
         Decision::Deny
     );
     let listed = cw
+        .cases()
         .list_cases(
             None,
             None,
@@ -455,6 +466,7 @@ pub async fn quarantine_follows_the_configured_option(f: &Fixture) {
                 Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
             }));
         let r = cw
+            .cases()
             .ingest_lab_results(&[lab(
                 "Quinn",
                 "Option",
@@ -465,6 +477,7 @@ pub async fn quarantine_follows_the_configured_option(f: &Fixture) {
             )])
             .await;
         let named = cw
+            .cases()
             .add_contact(
                 r[0].case_id.unwrap(),
                 &tracedesk_casework::ContactInput {
@@ -485,6 +498,7 @@ pub async fn quarantine_follows_the_configured_option(f: &Fixture) {
         );
         if let Some(day) = tested_on_day {
             let v = cw
+                .cases()
                 .patch_contact(
                     named.exposure_id,
                     &tracedesk_casework::ContactPatch {
@@ -510,7 +524,8 @@ pub async fn quarantine_follows_the_configured_option(f: &Fixture) {
 /// each of them is reported; the `jurisdiction` column is read.
 pub async fn csv_import_accounts_for_every_line(f: &Fixture) {
     let cw = &f.cw;
-    cw.add_jurisdiction("csv-town", "CSV Town", Some("root"))
+    cw.staff()
+        .add_jurisdiction("csv-town", "CSV Town", Some("root"))
         .await
         .unwrap();
     let mut csv =
@@ -524,6 +539,7 @@ pub async fn csv_import_accounts_for_every_line(f: &Fixture) {
     }
     let mut report = Vec::new();
     let s = cw
+        .cases()
         .import_lab_csv(csv.as_bytes(), &mut report, |_| {})
         .await
         .unwrap();
@@ -536,6 +552,7 @@ pub async fn csv_import_accounts_for_every_line(f: &Fixture) {
         );
     }
     let cases = cw
+        .cases()
         .list_cases(None, None, None, None, Some(500), None)
         .await
         .unwrap();
@@ -554,6 +571,7 @@ pub async fn closed_contact_records_are_purged(f: &Fixture) {
     let cw = &f.cw;
     use tracedesk_casework::retention::RetentionPolicy;
     let r = cw
+        .cases()
         .ingest_lab_results(&[lab(
             "Rhea",
             "Purge",
@@ -571,13 +589,17 @@ pub async fn closed_contact_records_are_purged(f: &Fixture) {
         exposure_dates: vec![today().to_string()],
         ..Default::default()
     };
-    let kept = cw.add_contact(case, &named("Kept")).await.unwrap();
-    let done = cw.add_contact(case, &named("Done")).await.unwrap();
+    let kept = cw.cases().add_contact(case, &named("Kept")).await.unwrap();
+    let done = cw.cases().add_contact(case, &named("Done")).await.unwrap();
     for s in ["notified", "monitoring", "completed"] {
-        cw.set_contact_status(done.exposure_id, s).await.unwrap();
+        cw.cases()
+            .set_contact_status(done.exposure_id, s)
+            .await
+            .unwrap();
     }
     assert!(
-        cw.set_contact_status(done.exposure_id, "monitoring")
+        cw.cases()
+            .set_contact_status(done.exposure_id, "monitoring")
             .await
             .is_err()
     );
@@ -590,6 +612,7 @@ pub async fn closed_contact_records_are_purged(f: &Fixture) {
         .clone()
         .with_clock(Arc::new(|| Utc::now() + chrono::Duration::days(90)));
     later
+        .retention()
         .purge(Some(RetentionPolicy::default()), false, "test", |_| {})
         .await
         .unwrap();
@@ -620,6 +643,7 @@ pub async fn finished_tasks_never_reopen(f: &Fixture) {
     let tl = add_tracer(cw, "reopen-tracer", "root").await;
     for (n, finished) in ["completed", "canceled"].into_iter().enumerate() {
         let r = cw
+            .cases()
             .ingest_lab_results(&[lab(
                 "Finn",
                 if n == 0 { "Done" } else { "Gone" },
@@ -663,15 +687,18 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     use tracedesk_routing::Event;
     let open = || dispatch_at(f, 1_800_000_100_000);
     let seeded = cw
+        .cases()
         .ingest_lab_results(&[Synthetic::new(5, today()).positive_lab()])
         .await;
     let seeded_case = seeded[0].case_id.unwrap();
-    cw.add_contact(seeded_case, &Synthetic::new(6, today()).contact(today()))
+    cw.cases()
+        .add_contact(seeded_case, &Synthetic::new(6, today()).contact(today()))
         .await
         .unwrap();
     let waiting = f.store.unrouted_tasks(10_000).await.unwrap();
     assert!(!waiting.is_empty(), "intake and contacts made tasks");
     let r = cw
+        .cases()
         .ingest_lab_results(&[LabResultInput {
             language: Some("es-MX".into()),
             ..lab("Rosa", "Díaz", Some("1971-02-03"), None, "R-1", "positive")
@@ -877,6 +904,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     // A case is closed: its interview is canceled in the task list at
     // once (no tracer holds it any longer) and withdrawn from routing.
     let r = cw
+        .cases()
         .ingest_lab_results(&[lab(
             "Lía",
             "Ortiz",
@@ -893,7 +921,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
         status: Some("closed".into()),
         ..Default::default()
     };
-    cw.patch_case(case_id, &closed).await.unwrap();
+    cw.cases().patch_case(case_id, &closed).await.unwrap();
     assert_eq!(status(task.id).await.status, "canceled");
     assert!(d.read(|e| e.task_view(task.id).is_some()).await);
     // Routing moves the task before it hears: its progress does not undo
@@ -917,7 +945,10 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     // once, routing's progress does not undo it, and routing lets go of
     // the task (withdrawing its offer).
     // A town of its own, so its one worker is offered nothing else.
-    cw.add_jurisdiction("r-town", "Town", None).await.unwrap();
+    cw.staff()
+        .add_jurisdiction("r-town", "Town", None)
+        .await
+        .unwrap();
     let tl = add_tracer(cw, "router.tl", "r-town").await;
     d.apply(Event::AddWorker {
         id: tl,
@@ -929,6 +960,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     .unwrap();
     available(&d, tl).await;
     let r = cw
+        .cases()
         .ingest_lab_results(&[LabResultInput {
             language: Some("tl".into()),
             jurisdiction: Some("r-town".into()),
@@ -944,7 +976,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
         "offered to the one free worker who speaks the language"
     );
     let hand = add_tracer(cw, "by.hand", "root").await;
-    cw.assign_task(task.id, Some(hand)).await.unwrap();
+    cw.cases().assign_task(task.id, Some(hand)).await.unwrap();
     let by_hand = |t: TaskRow| (t.status, t.assignee_id);
     assert_eq!(
         by_hand(status(task.id).await),
@@ -969,7 +1001,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     );
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 0, "and stays out");
     // Returned to the queue, it is routed anew.
-    cw.assign_task(task.id, None).await.unwrap();
+    cw.cases().assign_task(task.id, None).await.unwrap();
     assert_eq!(by_hand(status(task.id).await), ("pending".into(), None));
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
     assert!(
@@ -977,7 +1009,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
         "routed anew"
     );
     // Returned while routing holds it: routing lets go, then routes it anew.
-    cw.assign_task(task.id, None).await.unwrap();
+    cw.cases().assign_task(task.id, None).await.unwrap();
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
     assert!(d.read(|e| e.task_view(task.id).is_none()).await);
     assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
@@ -992,7 +1024,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     // it takes their room, the task list's withdrawal is cleared, and they
     // finish it like any routed task.
     let routing_follows = async |task: Uuid, worker: Uuid| {
-        cw.assign_task(task, Some(worker)).await.unwrap();
+        cw.cases().assign_task(task, Some(worker)).await.unwrap();
         assert_eq!(route_new_tasks(cw, &d).await.unwrap(), 1);
         assert_eq!(
             d.read(move |e| e.task_view(task).map(|v| (v.state, v.worker)))
@@ -1014,6 +1046,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     );
     // A task routing never had is made already theirs.
     let r = cw
+        .cases()
         .ingest_lab_results(&[lab(
             "Eva",
             "Hand",
@@ -1030,6 +1063,7 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
     // late, does not undo it, and routing then lets go.
     for close in [false, true] {
         let r = cw
+            .cases()
             .ingest_lab_results(&[LabResultInput {
                 jurisdiction: Some("r-town".into()),
                 ..lab(
@@ -1045,10 +1079,10 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
         let case_id = r[0].case_id.unwrap();
         let task = first_task(cw, case_id).await;
         let expected = if close {
-            cw.patch_case(case_id, &closed).await.unwrap();
+            cw.cases().patch_case(case_id, &closed).await.unwrap();
             ("canceled".to_string(), None)
         } else {
-            cw.assign_task(task.id, Some(hand)).await.unwrap();
+            cw.cases().assign_task(task.id, Some(hand)).await.unwrap();
             ("assigned".to_string(), Some(hand))
         };
         f.store
@@ -1344,6 +1378,7 @@ pub async fn locked_audit_appends_are_never_overtaken(f: &Fixture) {
 pub async fn intake_matches_people_and_cases(f: &Fixture) {
     let cw = &f.cw;
     let r = cw
+        .cases()
         .ingest_lab_results(&[
             lab(
                 "Ana",
@@ -1389,6 +1424,7 @@ pub async fn intake_matches_people_and_cases(f: &Fixture) {
 
     // Phone + name matches without a date of birth.
     let again = cw
+        .cases()
         .ingest_lab_results(&[lab(
             "luis",
             "GARCÍA",
@@ -1403,6 +1439,7 @@ pub async fn intake_matches_people_and_cases(f: &Fixture) {
 
     // In one batch, two results of one new person make one person and one case.
     let b = cw
+        .cases()
         .ingest_lab_results(&[
             lab("Wei", "Li", Some("1970-07-07"), None, "B-1", "positive"),
             lab("Wei", "Li", Some("1970-07-07"), None, "B-2", "positive"),
@@ -1412,7 +1449,7 @@ pub async fn intake_matches_people_and_cases(f: &Fixture) {
     assert_eq!(b[0].case_id, b[1].case_id);
     assert!(b[0].case_created && !b[1].case_created && !b[1].person_created);
 
-    let case = cw.get_case(r[0].case_id.unwrap()).await.unwrap();
+    let case = cw.cases().get_case(r[0].case_id.unwrap()).await.unwrap();
     assert_eq!(case.status, "new");
     assert_eq!(
         case.infectious_start,
@@ -1426,13 +1463,18 @@ pub async fn intake_matches_people_and_cases(f: &Fixture) {
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].kind, "case_interview");
     let labs = cw
+        .cases()
         .person_lab_results(r[0].person_id.unwrap(), None)
         .await
         .unwrap();
     assert_eq!(labs.len(), 2);
     assert_eq!(labs[0].accession, "A-1");
     assert_eq!(labs[1].result, "positive");
-    let person = cw.get_person(r[0].person_id.unwrap()).await.unwrap();
+    let person = cw
+        .cases()
+        .get_person(r[0].person_id.unwrap())
+        .await
+        .unwrap();
     assert_eq!(person.first_name.as_deref(), Some("Ana"));
     assert_eq!(person.phone.as_deref(), Some("+12125550101"));
 }
@@ -1462,6 +1504,7 @@ pub async fn intake_isolates_bad_items(f: &Fixture) {
         ..lab("X", "Y", Some("1980-01-01"), None, "C-4", "")
     };
     let r = cw
+        .cases()
         .ingest_lab_results(&[bad_phone, future_dob, good, no_result])
         .await;
     let e0 = r[0].error.as_ref().expect("bad phone rejected");
@@ -1489,7 +1532,8 @@ pub async fn case_pages_and_patches(f: &Fixture) {
     let mut syn = Synthetic::new(7, today());
     let inputs: Vec<_> = (0..7).map(|_| syn.positive_lab()).collect();
     assert!(
-        cw.ingest_lab_results(&inputs)
+        cw.cases()
+            .ingest_lab_results(&inputs)
             .await
             .iter()
             .all(|o| o.case_created)
@@ -1498,6 +1542,7 @@ pub async fn case_pages_and_patches(f: &Fixture) {
     let mut cursor: Option<String> = None;
     loop {
         let page = cw
+            .cases()
             .list_cases(Some("new"), None, None, cursor.as_deref(), Some(3), None)
             .await
             .unwrap();
@@ -1516,6 +1561,7 @@ pub async fn case_pages_and_patches(f: &Fixture) {
     assert_eq!(dedup.len(), seen.len());
     assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first");
     let none = cw
+        .cases()
         .list_cases(
             None,
             Some(today() + chrono::Duration::days(1)),
@@ -1528,7 +1574,8 @@ pub async fn case_pages_and_patches(f: &Fixture) {
         .unwrap();
     assert!(none.items.is_empty());
     assert!(matches!(
-        cw.list_cases(Some("bogus"), None, None, None, None, None)
+        cw.cases()
+            .list_cases(Some("bogus"), None, None, None, None, None)
             .await,
         Err(CaseworkError::Invalid(_))
     ));
@@ -1540,7 +1587,7 @@ pub async fn case_pages_and_patches(f: &Fixture) {
         symptoms: Some(vec!["fever".into(), "cough".into()]),
         ..Default::default()
     };
-    let c = cw.patch_case(id, &patch).await.unwrap();
+    let c = cw.cases().patch_case(id, &patch).await.unwrap();
     assert_eq!(c.status, "interviewing");
     assert!(!c.asymptomatic);
     assert_eq!(
@@ -1552,7 +1599,7 @@ pub async fn case_pages_and_patches(f: &Fixture) {
         NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
     );
     assert_eq!(
-        cw.get_case(id).await.unwrap().symptoms,
+        cw.cases().get_case(id).await.unwrap().symptoms,
         vec!["fever", "cough"]
     );
     let back = CasePatch {
@@ -1560,11 +1607,13 @@ pub async fn case_pages_and_patches(f: &Fixture) {
         ..Default::default()
     };
     assert!(matches!(
-        cw.patch_case(id, &back).await,
+        cw.cases().patch_case(id, &back).await,
         Err(CaseworkError::Transition(_))
     ));
     assert!(matches!(
-        cw.patch_case(Uuid::now_v7(), &CasePatch::default()).await,
+        cw.cases()
+            .patch_case(Uuid::now_v7(), &CasePatch::default())
+            .await,
         Err(CaseworkError::NotFound("case"))
     ));
 }
@@ -1572,9 +1621,11 @@ pub async fn case_pages_and_patches(f: &Fixture) {
 pub async fn contacts_and_warnings(f: &Fixture) {
     let cw = &f.cw;
     let mut syn = Synthetic::new(8, today());
-    cw.ingest_lab_results(&[syn.positive_lab(), syn.positive_lab()])
+    cw.cases()
+        .ingest_lab_results(&[syn.positive_lab(), syn.positive_lab()])
         .await;
     let case = cw
+        .cases()
         .list_cases(None, None, None, None, Some(1), None)
         .await
         .unwrap()
@@ -1588,7 +1639,7 @@ pub async fn contacts_and_warnings(f: &Fixture) {
         setting: Some("household".into()),
         ..Default::default()
     };
-    let o = cw.add_contact(case.id, &input).await.unwrap();
+    let o = cw.cases().add_contact(case.id, &input).await.unwrap();
     assert!(o.person_created);
     assert_eq!(
         o.quarantine_end,
@@ -1601,12 +1652,14 @@ pub async fn contacts_and_warnings(f: &Fixture) {
     );
     // The same contact named again by another case is the same person.
     let other = cw
+        .cases()
         .list_cases(None, None, None, None, Some(2), None)
         .await
         .unwrap()
         .items
         .remove(1);
     let o2 = cw
+        .cases()
         .add_contact(
             other.id,
             &ContactInput {
@@ -1619,6 +1672,7 @@ pub async fn contacts_and_warnings(f: &Fixture) {
     assert_eq!(o2.contact_person_id, o.contact_person_id);
     assert!(!o2.person_created);
     let list = cw
+        .cases()
         .list_contacts(Some(case.id), None, None, None, None)
         .await
         .unwrap();
@@ -1626,17 +1680,18 @@ pub async fn contacts_and_warnings(f: &Fixture) {
     assert_eq!(list.items[0].status, "named");
     assert_eq!(list.items[0].setting, "household");
     let all = cw
+        .cases()
         .list_contacts(None, Some("named"), None, Some(500), None)
         .await
         .unwrap();
     assert!(all.items.len() >= 2);
-    let missing = cw.add_contact(Uuid::now_v7(), &input).await;
+    let missing = cw.cases().add_contact(Uuid::now_v7(), &input).await;
     assert!(matches!(missing, Err(CaseworkError::NotFound("case"))));
     let bad = ContactInput {
         exposure_dates: vec!["yesterday".into()],
         ..input.clone()
     };
-    match cw.add_contact(case.id, &bad).await {
+    match cw.cases().add_contact(case.id, &bad).await {
         Err(CaseworkError::Invalid(errs)) => assert_eq!(errs[0].field, "exposure_dates[0]"),
         other => panic!("expected a field error, got {other:?}"),
     }
@@ -1650,6 +1705,7 @@ pub async fn contacts_and_warnings(f: &Fixture) {
         ..Default::default()
     };
     let batch = cw
+        .cases()
         .add_contacts(&[
             (case.id, mireille("2026-11-18")),
             (case.id, bad),
@@ -1672,6 +1728,7 @@ pub async fn contacts_and_warnings(f: &Fixture) {
     let again = batch[3].as_ref().expect("a known contact is recorded");
     assert_eq!(again.contact_person_id, o.contact_person_id);
     let listed = cw
+        .cases()
         .list_contacts(Some(case.id), None, None, None, None)
         .await
         .unwrap();
@@ -1689,6 +1746,7 @@ pub async fn lookups_find_people(f: &Fixture) {
     // The people that scenario records (Ana and Luis share a phone).
     intake_matches_people_and_cases(f).await;
     let by_phone = cw
+        .cases()
         .find_persons(&PersonSearch {
             phone: Some("212 555 0101".into()),
             ..Default::default()
@@ -1697,6 +1755,7 @@ pub async fn lookups_find_people(f: &Fixture) {
         .unwrap();
     assert_eq!(by_phone.len(), 2, "Ana and Luis share a phone");
     let by_name = cw
+        .cases()
         .find_persons(&PersonSearch {
             first_name: Some("ana".into()),
             last_name: Some("GARCÍA".into()),
@@ -1708,6 +1767,7 @@ pub async fn lookups_find_people(f: &Fixture) {
     assert_eq!(by_name.len(), 1);
     assert_eq!(by_name[0].first_name.as_deref(), Some("Ana"));
     let nobody = cw
+        .cases()
         .find_persons(&PersonSearch {
             phone: Some("+1 212 555 0177".into()),
             ..Default::default()
@@ -1771,18 +1831,23 @@ pub async fn rotation_resumes_and_reseals(f: &Fixture) {
     assert!(total > 20);
     // Interrupted half way.
     let half = total / 2;
-    let r1 = cw.rotate_keys(5, Some(half), |_| {}).await.unwrap();
+    let r1 = cw
+        .retention()
+        .rotate_keys(5, Some(half), |_| {})
+        .await
+        .unwrap();
     assert!(!r1.complete && !r1.resumed);
     assert_eq!(r1.version, before + 1);
     assert_eq!(r1.rows, half);
     // Data stays readable mid-rotation (mixed versions).
     let any_case = cw
+        .cases()
         .list_cases(None, None, None, None, Some(500), None)
         .await
         .unwrap();
     assert!(!any_case.items.is_empty());
     // Rerun finishes the same rotation instead of starting another.
-    let r2 = cw.rotate_keys(7, None, |_| {}).await.unwrap();
+    let r2 = cw.retention().rotate_keys(7, None, |_| {}).await.unwrap();
     assert!(r2.complete && r2.resumed);
     assert_eq!(r2.version, before + 1);
     assert_eq!(r1.rows + r2.rows, total);
@@ -1810,6 +1875,7 @@ pub async fn rotation_resumes_and_reseals(f: &Fixture) {
     }
     // Look-ups still work: blind indexes do not change with rotation.
     let found = cw
+        .cases()
         .find_persons(&PersonSearch {
             phone: Some("212 555 0101".into()),
             ..Default::default()
@@ -1831,7 +1897,7 @@ pub struct SeededSecrets {
 pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
     let mut syn = Synthetic::new(42, today());
     let labs: Vec<LabResultInput> = (0..n).map(|_| syn.positive_lab()).collect();
-    let out = cw.ingest_lab_results(&labs).await;
+    let out = cw.cases().ingest_lab_results(&labs).await;
     let mut needles = Vec::new();
     for (input, o) in labs.iter().zip(&out) {
         assert!(o.error.is_none(), "{o:?}");
@@ -1839,7 +1905,10 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
         let contact = syn.contact(
             NaiveDate::parse_from_str(input.specimen_date.as_deref().unwrap(), "%Y-%m-%d").unwrap(),
         );
-        cw.add_contact(case_id, &contact).await.expect("contact");
+        cw.cases()
+            .add_contact(case_id, &contact)
+            .await
+            .expect("contact");
         for c in [
             &contact.first_name,
             &contact.last_name,
@@ -1890,6 +1959,7 @@ pub fn assert_no_plaintext(haystack: &[u8], needles: &[String], what: &str) {
 /// Asserts the seeded sample is still findable by phone and by name + DOB.
 pub async fn assert_lookups(cw: &Casework, s: &SeededSecrets) {
     let p = cw
+        .cases()
         .find_persons(&PersonSearch {
             phone: Some(s.sample_phone.clone()),
             ..Default::default()
@@ -1904,7 +1974,7 @@ pub async fn assert_lookups(cw: &Casework, s: &SeededSecrets) {
         dob: Some(d.clone()),
         ..Default::default()
     };
-    let n = cw.find_persons(&q).await.unwrap();
+    let n = cw.cases().find_persons(&q).await.unwrap();
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].id, p[0].id);
     assert_eq!(n[0].first_name.as_deref(), Some(f.as_str()));
@@ -1918,8 +1988,12 @@ pub async fn identity_and_access(f: &Fixture) {
     use tracedesk_identity::{Decision, Role};
     use tracedesk_store::{ListScope, SessionRow};
     let store = &f.store;
-    cw.add_jurisdiction("c-state", "State", None).await.unwrap();
-    cw.add_jurisdiction("c-county", "County", Some("c-state"))
+    cw.staff()
+        .add_jurisdiction("c-state", "State", None)
+        .await
+        .unwrap();
+    cw.staff()
+        .add_jurisdiction("c-county", "County", Some("c-state"))
         .await
         .unwrap();
     assert!(cw.jurisdictions().within("c-county", "root"));
@@ -1927,24 +2001,34 @@ pub async fn identity_and_access(f: &Fixture) {
         NewUser::new(name, "Conformance Person", role, j).with_password("orbit lantern quietly 9")
     };
     let (tracer, _) = cw
+        .staff()
         .add_user(mk("c-tracer", Role::Tracer, "c-county"))
         .await
         .unwrap();
     let (sup, _) = cw
+        .staff()
         .add_user(mk("c-sup", Role::Supervisor, "c-state"))
         .await
         .unwrap();
     assert!(
         matches!(
-            cw.add_user(mk("C-Tracer", Role::Tracer, "c-county")).await,
+            cw.staff()
+                .add_user(mk("C-Tracer", Role::Tracer, "c-county"))
+                .await,
             Err(CaseworkError::Conflict(_))
         ),
         "usernames are unique without case"
     );
-    let row = cw.user_by_username("C-TRACER").await.unwrap().unwrap();
+    let row = cw
+        .staff()
+        .user_by_username("C-TRACER")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.id, tracer.id);
     assert!(
-        cw.verify_password(Some(&row), "orbit lantern quietly 9")
+        cw.staff()
+            .verify_password(Some(&row), "orbit lantern quietly 9")
             .await
     );
     // Failures count atomically and lock at the threshold.
@@ -1961,7 +2045,7 @@ pub async fn identity_and_access(f: &Fixture) {
             .locked_at
             .is_some()
     );
-    cw.unlock_user("c-tracer").await.unwrap();
+    cw.staff().unlock_user("c-tracer").await.unwrap();
     assert_eq!(
         store.record_client_failure("192.0.2.1", now).await.unwrap(),
         1
@@ -1977,7 +2061,7 @@ pub async fn identity_and_access(f: &Fixture) {
     store.clear_client_failures("192.0.2.1").await.unwrap();
     assert!(store.client_failures("192.0.2.1").await.unwrap().is_none());
     // Teams.
-    let team = cw.add_team("C Team", "c-state").await.unwrap();
+    let team = cw.staff().add_team("C Team", "c-state").await.unwrap();
     store
         .set_team_member(team.id, tracer.id, true)
         .await
@@ -2010,25 +2094,25 @@ pub async fn identity_and_access(f: &Fixture) {
     let mut syn = Synthetic::new(99, today());
     let mut lab = syn.positive_lab();
     lab.jurisdiction = Some("c-county".into());
-    let out = &cw.ingest_lab_results(&[lab]).await[0];
+    let out = &cw.cases().ingest_lab_results(&[lab]).await[0];
     let (person, case) = (out.person_id.unwrap(), out.case_id.unwrap());
-    let t_principal = cw.principal(&row).await.unwrap();
+    let t_principal = cw.staff().principal(&row).await.unwrap();
     let sup_row = store.get_user(sup.id).await.unwrap().unwrap();
-    let s_principal = cw.principal(&sup_row).await.unwrap();
+    let s_principal = cw.staff().principal(&sup_row).await.unwrap();
     assert_eq!(s_principal.scope, ["c-county", "c-state"]);
     assert_eq!(
-        cw.decide(&t_principal, person).await.unwrap(),
+        cw.staff().decide(&t_principal, person).await.unwrap(),
         Decision::Deny
     );
     assert_eq!(
-        cw.decide(&s_principal, person).await.unwrap(),
+        cw.staff().decide(&s_principal, person).await.unwrap(),
         Decision::Allow
     );
     let task = store.tasks_for_case(case).await.unwrap()[0].clone();
     assert_eq!(task.jurisdiction, "c-county");
     store.assign_task(task.id, Some(tracer.id)).await.unwrap();
     assert_eq!(
-        cw.decide(&t_principal, person).await.unwrap(),
+        cw.staff().decide(&t_principal, person).await.unwrap(),
         Decision::Allow
     );
     let scoped = |scope| tracedesk_store::CaseFilter {
@@ -2059,23 +2143,26 @@ pub async fn identity_and_access(f: &Fixture) {
     assert_eq!(by_team.len(), 1);
     // Break-glass for a user with no entitlement.
     let (other, _) = cw
+        .staff()
         .add_user(mk("c-other", Role::Tracer, "c-state"))
         .await
         .unwrap();
     let o_row = store.get_user(other.id).await.unwrap().unwrap();
-    let o_principal = cw.principal(&o_row).await.unwrap();
+    let o_principal = cw.staff().principal(&o_row).await.unwrap();
     assert_eq!(
-        cw.decide(&o_principal, person).await.unwrap(),
+        cw.staff().decide(&o_principal, person).await.unwrap(),
         Decision::Deny
     );
-    cw.break_glass(&o_principal, person, "a documented, real reason")
+    cw.staff()
+        .break_glass(&o_principal, person, "a documented, real reason")
         .await
         .unwrap();
     assert_eq!(
-        cw.decide(&o_principal, person).await.unwrap(),
+        cw.staff().decide(&o_principal, person).await.unwrap(),
         Decision::BreakGlass
     );
     let review = cw
+        .staff()
         .break_glass_review(&s_principal, chrono::DateTime::UNIX_EPOCH)
         .await
         .unwrap();
@@ -2090,8 +2177,9 @@ pub async fn identity_and_access(f: &Fixture) {
         .set_team_member(team.id, other.id, true)
         .await
         .unwrap();
-    let s_principal = cw.principal(&sup_row).await.unwrap();
+    let s_principal = cw.staff().principal(&sup_row).await.unwrap();
     let review = cw
+        .staff()
         .break_glass_review(&s_principal, chrono::DateTime::UNIX_EPOCH)
         .await
         .unwrap();
@@ -2155,22 +2243,26 @@ pub fn assert_absent(haystack: &[u8], needles: &[Vec<u8>], what: &str) {
 pub async fn seed_for_retention(cw: &Casework, n: usize) -> (Vec<Uuid>, Vec<Uuid>) {
     let mut syn = Synthetic::new(77, today());
     let labs: Vec<LabResultInput> = (0..n).map(|_| syn.positive_lab()).collect();
-    let out = cw.ingest_lab_results(&labs).await;
+    let out = cw.cases().ingest_lab_results(&labs).await;
     let (mut closed, mut open) = (Vec::new(), Vec::new());
     for (i, o) in out.iter().enumerate() {
         let case = o.case_id.expect("a case");
         let contact = syn.contact(today() - chrono::Duration::days(2));
-        cw.add_contact(case, &contact).await.expect("contact");
-        if i % 2 == 0 {
-            cw.patch_case(
-                case,
-                &CasePatch {
-                    status: Some("closed".into()),
-                    ..Default::default()
-                },
-            )
+        cw.cases()
+            .add_contact(case, &contact)
             .await
-            .expect("close");
+            .expect("contact");
+        if i % 2 == 0 {
+            cw.cases()
+                .patch_case(
+                    case,
+                    &CasePatch {
+                        status: Some("closed".into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("close");
             closed.push(o.person_id.unwrap());
         } else {
             open.push(o.person_id.unwrap());
@@ -2187,7 +2279,10 @@ pub async fn list_reads_read_pages_not_tables(f: &Fixture) {
     let (store, cw) = (f.store.clone(), &f.cw);
     use tracedesk_store::{CaseFilter, ExposureFilter, ListQuery, ListScope, TaskFilter, TaskRow};
     for (code, parent) in [("l-north", "root"), ("l-south", "root"), ("l-east", "root")] {
-        cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
+        cw.staff()
+            .add_jurisdiction(code, code, Some(parent))
+            .await
+            .unwrap();
     }
     let mut syn = Synthetic::new(41, today());
     let mut ids = std::collections::HashMap::new();
@@ -2200,7 +2295,7 @@ pub async fn list_reads_read_pages_not_tables(f: &Fixture) {
         let mut input = syn.positive_lab();
         input.jurisdiction = Some((*j).into());
         input.accession = Some(format!("L-{i}"));
-        let out = cw.ingest_lab_results(&[input]).await;
+        let out = cw.cases().ingest_lab_results(&[input]).await;
         ids.insert(out[0].case_id.unwrap(), *j);
     }
     // A tracer in l-north holds one l-east case's interview.

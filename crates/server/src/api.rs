@@ -209,7 +209,7 @@ async fn post_lab_results(
         let j = v.jurisdiction.as_deref().map(str::trim).unwrap_or(default);
         guard::within(s, caller, j, route).await?;
     }
-    let mut done = s.cw.ingest_lab_results(&valid).await.into_iter();
+    let mut done = s.cw.cases().ingest_lab_results(&valid).await.into_iter();
     let results: Vec<LabOutcomeView> = early
         .into_iter()
         .enumerate()
@@ -295,15 +295,16 @@ async fn list_cases(
 ) -> Result<Response, ApiError> {
     let scope = list_scope(&caller);
     let page =
-        s.cw.list_cases(
-            q.status.as_deref(),
-            q.from,
-            q.to,
-            q.cursor.as_deref(),
-            q.limit,
-            Some(&scope),
-        )
-        .await?;
+        s.cw.cases()
+            .list_cases(
+                q.status.as_deref(),
+                q.from,
+                q.to,
+                q.cursor.as_deref(),
+                q.limit,
+                Some(&scope),
+            )
+            .await?;
     Ok(guard::reply_page(page, |c| ("case", c.id, Some(c.person))))
 }
 
@@ -313,9 +314,10 @@ async fn list_cases(
 async fn get_case(call: Call) -> Result<Response, ApiError> {
     let row = guard::found!(call.record()?, Found::Case);
     let s = &call.s;
-    let case = s.cw.case_view(row)?;
+    let case = s.cw.cases().case_view(row)?;
     let contacts =
-        s.cw.list_contacts(Some(case.id), None, None, Some(500), None)
+        s.cw.cases()
+            .list_contacts(Some(case.id), None, None, Some(500), None)
             .await?;
     let mut touched: Vec<Touch> = vec![("case", case.id, Some(row.person_id))];
     touched.extend(
@@ -343,7 +345,7 @@ async fn patch_case(
     Act(call, ApiJson(patch)): Act<ApiJson<CasePatch>>,
 ) -> Result<Response, ApiError> {
     let id = call.record()?.id;
-    let case = call.s.cw.patch_case(id, &patch).await?;
+    let case = call.s.cw.cases().patch_case(id, &patch).await?;
     let touched = vec![("case", case.id, Some(case.person))];
     Ok(reply(StatusCode::OK, case, touched))
 }
@@ -360,7 +362,7 @@ async fn post_contact(
     Act(call, ApiJson(input)): Act<ApiJson<ContactInput>>,
 ) -> Result<Response, ApiError> {
     let s = &call.s;
-    let out = s.cw.add_contact(call.record()?.id, &input).await?;
+    let out = s.cw.cases().add_contact(call.record()?.id, &input).await?;
     s.metrics.contacts_named.fetch_add(1, Ordering::Relaxed);
     let touched = vec![("exposure", out.exposure_id, Some(out.person))];
     Ok(reply(StatusCode::CREATED, out, touched))
@@ -394,14 +396,15 @@ async fn list_contacts(
         .transpose()?;
     let scope = list_scope(&caller);
     let page =
-        s.cw.list_contacts(
-            case_id,
-            q.status.as_deref(),
-            q.cursor.as_deref(),
-            q.limit,
-            Some(&scope),
-        )
-        .await?;
+        s.cw.cases()
+            .list_contacts(
+                case_id,
+                q.status.as_deref(),
+                q.cursor.as_deref(),
+                q.limit,
+                Some(&scope),
+            )
+            .await?;
     Ok(guard::reply_page(page, |c| {
         ("exposure", c.exposure_id, Some(c.person))
     }))
@@ -419,7 +422,7 @@ async fn patch_contact(
     Act(call, ApiJson(patch)): Act<ApiJson<tracedesk_casework::ContactPatch>>,
 ) -> Result<Response, ApiError> {
     let r = call.record()?;
-    let view = call.s.cw.patch_contact(r.id, &patch).await?;
+    let view = call.s.cw.cases().patch_contact(r.id, &patch).await?;
     let touched = vec![("exposure", r.id, r.person)];
     Ok(reply(StatusCode::OK, view, touched))
 }
@@ -437,10 +440,13 @@ async fn get_person(call: Call) -> Result<Response, ApiError> {
     };
     let s = &call.s;
     let (person_id, view) = match found {
-        PersonRef::Person(row) => (row.id, s.cw.person_view(row)?),
-        PersonRef::Facet(f) => (f.person_id, s.cw.facet_view(f)?),
+        PersonRef::Person(row) => (row.id, s.cw.cases().person_view(row)?),
+        PersonRef::Facet(f) => (f.person_id, s.cw.cases().facet_view(f)?),
     };
-    let labs = s.cw.person_lab_results(person_id, shown.as_deref()).await?;
+    let labs =
+        s.cw.cases()
+            .person_lab_results(person_id, shown.as_deref())
+            .await?;
     let touched = vec![("person", person_id, Some(person_id))];
     let body = PersonWithResults {
         person: view,
@@ -461,8 +467,8 @@ async fn search_persons(
     // Only the matches the caller is entitled to are shown (break-glass
     // access is for opening one record, not for searching).
     let mut shown = Vec::new();
-    for p in s.cw.find_persons(&q).await? {
-        if s.cw.decide(&caller.principal, p.id).await? == Decision::Allow {
+    for p in s.cw.cases().find_persons(&q).await? {
+        if s.cw.staff().decide(&caller.principal, p.id).await? == Decision::Allow {
             shown.push(p);
         }
     }
@@ -488,7 +494,8 @@ async fn line_list(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let page =
-        s.cw.line_list(caller.principal.scope.clone(), q.cursor.as_deref(), q.limit)
+        s.cw.cases()
+            .line_list(caller.principal.scope.clone(), q.cursor.as_deref(), q.limit)
             .await?;
     Ok(guard::reply_page(page, |r| ("case", r.case_id, None)))
 }
@@ -513,13 +520,14 @@ async fn my_tasks(
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> Result<Response, ApiError> {
     let page =
-        s.cw.tasks_of(
-            caller.user.id,
-            q.status.as_deref(),
-            q.cursor.as_deref(),
-            q.limit,
-        )
-        .await?;
+        s.cw.cases()
+            .tasks_of(
+                caller.user.id,
+                q.status.as_deref(),
+                q.cursor.as_deref(),
+                q.limit,
+            )
+            .await?;
     Ok(Json(page).into_response())
 }
 
@@ -555,7 +563,8 @@ async fn assign_task(
     }
     if let Some(u) = input.user_id {
         let assignee =
-            s.cw.user(u)
+            s.cw.staff()
+                .user(u)
                 .await
                 .map_err(ApiError::internal_of)?
                 .filter(|a| a.disabled_at.is_none() && a.locked_at.is_none())
@@ -581,7 +590,8 @@ async fn assign_task(
         }
     }
     let status =
-        s.cw.assign_task(id, input.user_id)
+        s.cw.cases()
+            .assign_task(id, input.user_id)
             .await
             .map_err(ApiError::internal_of)?;
     let note = match input.user_id {
@@ -613,12 +623,13 @@ async fn open_break_glass(
     Act(Call { s, caller, .. }, ApiJson(input)): Act<ApiJson<BreakGlassInput>>,
 ) -> Result<Response, ApiError> {
     // A facet's id opens its person.
-    let person = match s.cw.person_ref(input.person_id).await? {
+    let person = match s.cw.cases().person_ref(input.person_id).await? {
         Some(PersonRef::Facet(f)) => f.person_id,
         _ => input.person_id,
     };
     let g =
-        s.cw.break_glass(&caller.principal, person, &input.reason)
+        s.cw.staff()
+            .break_glass(&caller.principal, person, &input.reason)
             .await?;
     // The reason is sealed in the grant; the log names the grant.
     let body = Grant {
@@ -647,7 +658,10 @@ async fn review_break_glass(
 ) -> Result<Response, ApiError> {
     let days = i64::from(q.days.unwrap_or(7).clamp(1, 365));
     let since = chrono::Utc::now() - chrono::Duration::days(days);
-    let items = s.cw.break_glass_review(&caller.principal, since).await?;
+    let items =
+        s.cw.staff()
+            .break_glass_review(&caller.principal, since)
+            .await?;
     // The reasons may describe the person: reading them is a PHI read.
     let touched = items
         .iter()

@@ -185,7 +185,11 @@ fn daily_purge(cw: Casework, policy: RetentionPolicy) -> JoinHandle<()> {
         let mut every = tokio::time::interval(Duration::from_secs(24 * 3600));
         loop {
             every.tick().await;
-            match cw.purge(Some(policy), false, "retention-job", |_| {}).await {
+            match cw
+                .retention()
+                .purge(Some(policy), false, "retention-job", |_| {})
+                .await
+            {
                 Ok(r) => tracing::info!(
                     persons = r.persons,
                     cases = r.cases,

@@ -155,7 +155,12 @@ pub async fn load_session(
     let Some(token) = cookie(headers, session_cookie_name(s.secure_cookies)) else {
         return Ok(None);
     };
-    let Some(row) = s.cw.session(token).await.map_err(ApiError::internal_of)? else {
+    let Some(row) =
+        s.cw.staff()
+            .session(token)
+            .await
+            .map_err(ApiError::internal_of)?
+    else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -164,13 +169,15 @@ pub async fn load_session(
         .session
         .is_live(row.created_at, row.last_seen_at, now)
     {
-        s.cw.end_session(token)
+        s.cw.staff()
+            .end_session(token)
             .await
             .map_err(ApiError::internal_of)?;
         return Ok(None);
     }
     let Some(user) =
-        s.cw.user(row.user_id)
+        s.cw.staff()
+            .user(row.user_id)
             .await
             .map_err(ApiError::internal_of)?
             .filter(can_sign_in)
@@ -191,7 +198,8 @@ async fn touch(
 ) -> Result<(), ApiError> {
     let grain = (s.auth.session.idle / 20).min(chrono::Duration::seconds(15));
     if now - last >= grain {
-        s.cw.touch_session(token, now)
+        s.cw.staff()
+            .touch_session(token, now)
             .await
             .map_err(ApiError::internal_of)?;
     }
@@ -228,7 +236,7 @@ pub async fn caller(
         return Ok(c);
     }
     let (user, session) = if let Some(token) = bearer {
-        let user = match s.cw.token_holder(token).await {
+        let user = match s.cw.staff().token_holder(token).await {
             Ok(tracedesk_casework::TokenHolder::User(u)) => u.map(|u| *u),
             Ok(tracedesk_casework::TokenHolder::NoUser) => {
                 return Err(unauthorized(
@@ -269,7 +277,8 @@ pub async fn caller(
         }
     };
     let principal =
-        s.cw.principal(&user)
+        s.cw.staff()
+            .principal(&user)
             .await
             .map_err(|e| ApiError::from(e).into_response())?;
     let caller = Caller {
@@ -312,7 +321,8 @@ pub fn clear_session_cookie(secure: bool) -> String {
 /// Starts a session for `user` with a fresh token (never one the client
 /// brought: that would allow session fixation) and returns the token.
 pub async fn start_session(s: &AppState, user: Uuid, mfa_done: bool) -> Result<String, ApiError> {
-    s.cw.start_session(user, mfa_done)
+    s.cw.staff()
+        .start_session(user, mfa_done)
         .await
         .map_err(ApiError::internal_of)
 }

@@ -357,13 +357,21 @@ pub async fn entitle(
     match kind {
         Record::Case => {
             let id = uuid(raw, "case")?;
-            let row = s.cw.case_row(id).await.map_err(ApiError::internal_of)?;
+            let row =
+                s.cw.cases()
+                    .case_row(id)
+                    .await
+                    .map_err(ApiError::internal_of)?;
             let held = row.map(|r| (r.person_id, r.jurisdiction.clone(), Found::Case(r)));
             in_jurisdiction(s, c, "case", id, held, route).await
         }
         Record::Contact => {
             let id = uuid(raw, "contact")?;
-            let row = s.cw.exposure_row(id).await.map_err(ApiError::internal_of)?;
+            let row =
+                s.cw.cases()
+                    .exposure_row(id)
+                    .await
+                    .map_err(ApiError::internal_of)?;
             let held = row.map(|r| (r.contact_person_id, r.jurisdiction, Found::Exposure));
             in_jurisdiction(s, c, "exposure", id, held, route).await
         }
@@ -373,17 +381,21 @@ pub async fn entitle(
             // the jurisdictions the caller is entitled in; by a facet's id,
             // what that jurisdiction recorded (entitlement there).
             let id = uuid(raw, "person")?;
-            let Some(found) = s.cw.person_ref(id).await? else {
+            let Some(found) = s.cw.cases().person_ref(id).await? else {
                 return Err(deny(s, c, "person", Some(id), None, route).await);
             };
             let (person, d, js) = match &found {
                 PersonRef::Person(row) => {
-                    let (d, js) = s.cw.decide_with_entitlement(&c.principal, row.id).await?;
+                    let (d, js) =
+                        s.cw.staff()
+                            .decide_with_entitlement(&c.principal, row.id)
+                            .await?;
                     (row.id, d, js)
                 }
                 PersonRef::Facet(f) => {
                     let d =
-                        s.cw.decide_in(&c.principal, f.person_id, &f.jurisdiction)
+                        s.cw.staff()
+                            .decide_in(&c.principal, f.person_id, &f.jurisdiction)
                             .await?;
                     (f.person_id, d, vec![f.jurisdiction.clone()])
                 }
@@ -407,7 +419,12 @@ pub async fn entitle(
         Record::Task => {
             // A case-work task, for a supervisor over its jurisdiction.
             let id = uuid(raw, "task")?;
-            let Some(task) = s.cw.task_row(id).await.map_err(ApiError::internal_of)? else {
+            let Some(task) =
+                s.cw.cases()
+                    .task_row(id)
+                    .await
+                    .map_err(ApiError::internal_of)?
+            else {
                 return Err(deny(s, c, "task", Some(id), None, route).await);
             };
             if !c.principal.scope.contains(&task.jurisdiction) {
@@ -497,7 +514,10 @@ async fn in_jurisdiction(
     let Some((person, jurisdiction, found)) = held else {
         return Err(deny(s, c, object, Some(id), None, route).await);
     };
-    let d = s.cw.decide_in(&c.principal, person, &jurisdiction).await?;
+    let d =
+        s.cw.staff()
+            .decide_in(&c.principal, person, &jurisdiction)
+            .await?;
     entitled(s, c, d, object, id, person, found, route).await
 }
 
@@ -540,6 +560,7 @@ fn routing(object: &'static str, id: Uuid, person: Option<Uuid>, found: Found) -
 /// shows in that person's access history.
 async fn task_person(s: &AppState, id: Uuid) -> Result<Option<Uuid>, ApiError> {
     Ok(s.cw
+        .cases()
         .task_row(id)
         .await
         .map_err(ApiError::internal_of)?
@@ -585,7 +606,7 @@ pub async fn scoped_worker(
     id: Uuid,
     route: &str,
 ) -> Result<tracedesk_store::UserRow, ApiError> {
-    let user = s.cw.user(id).await.map_err(ApiError::internal_of)?;
+    let user = s.cw.staff().user(id).await.map_err(ApiError::internal_of)?;
     let works = |u: &tracedesk_store::UserRow| {
         u.disabled_at.is_none()
             && matches!(Role::parse(&u.role), Some(Role::Tracer | Role::Supervisor))

@@ -125,25 +125,25 @@ pub async fn login(
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Response, ApiError> {
     let client = addr.ip().to_string();
-    let store = &s.cw;
+    let staff = s.cw.staff();
     let now = Utc::now();
     let policy = s.auth.throttle;
     let err = |e: tracedesk_casework::CaseworkError| ApiError::internal(&e);
-    if let Some((n, last)) = store.client_failures(&client).await.map_err(err)?
+    if let Some((n, last)) = staff.client_failures(&client).await.map_err(err)?
         && let Some(at) = policy.retry_at(n.unsigned_abs(), Some(last), now)
     {
         return Ok(throttled(at - now));
     }
-    let user = s.cw.user_by_username(&input.username).await?;
+    let user = s.cw.staff().user_by_username(&input.username).await?;
     // An unknown name is throttled exactly like an account (under a keyed
     // hash of the name), so 429 versus 401 tells nothing about who exists.
     let unknown = match &user {
         Some(_) => None,
-        None => Some(s.cw.username_throttle_key(&input.username)),
+        None => Some(s.cw.staff().username_throttle_key(&input.username)),
     };
     let account_failures = match (&user, &unknown) {
         (Some(u), _) => Some((u.failed_logins, u.last_failed_at)),
-        (None, Some(k)) => store
+        (None, Some(k)) => staff
             .client_failures(k)
             .await
             .map_err(err)?
@@ -155,19 +155,22 @@ pub async fn login(
     {
         return Ok(throttled(at - now));
     }
-    let password_ok = s.cw.verify_password(user.as_ref(), &input.password).await;
+    let password_ok =
+        s.cw.staff()
+            .verify_password(user.as_ref(), &input.password)
+            .await;
     let usable = user.as_ref().filter(|u| {
         u.disabled_at.is_none()
             && u.locked_at.is_none()
             && Role::parse(&u.role).is_some_and(Role::is_staff)
     });
     let Some(u) = usable.filter(|_| password_ok) else {
-        store
+        staff
             .record_client_failure(&client, now)
             .await
             .map_err(err)?;
         if let Some(k) = &unknown {
-            store.record_client_failure(k, now).await.map_err(err)?;
+            staff.record_client_failure(k, now).await.map_err(err)?;
         }
         let detail = match &user {
             None => "unknown username",
@@ -188,13 +191,13 @@ pub async fn login(
         audit(&s, &actor, Action::LoginFailure, user.as_ref(), detail).await?;
         return Err(failed());
     };
-    store.clear_client_failures(&client).await.map_err(err)?;
+    staff.clear_client_failures(&client).await.map_err(err)?;
     let mfa_done = !(u.mfa_required || u.totp_confirmed);
     // The count of failures goes on through the second factor: a right
     // password alone must not reset what wrong codes added up, or signing
     // in again between guesses would defeat the lockout.
     if mfa_done {
-        store.clear_login_failures(u.id).await.map_err(err)?;
+        staff.clear_login_failures(u.id).await.map_err(err)?;
     }
     let token = auth::start_session(&s, u.id, mfa_done).await?;
     let detail = if mfa_done {
@@ -229,13 +232,13 @@ async fn account_failure(
 ) -> Result<(), ApiError> {
     let policy = s.auth.throttle;
     let lock_at = i32::try_from(policy.lockout_after).unwrap_or(i32::MAX);
-    let store = &s.cw;
-    let n = store
+    let staff = s.cw.staff();
+    let n = staff
         .record_login_failure(u.id, Utc::now(), lock_at)
         .await
         .map_err(ApiError::internal_of)?;
     if policy.locks(n.unsigned_abs()) && u.locked_at.is_none() {
-        store
+        staff
             .end_sessions_of(u.id)
             .await
             .map_err(ApiError::internal_of)?;
@@ -288,7 +291,8 @@ pub async fn require_partial(State(s): State<AppState>, req: Request, next: Next
 
 /// Replaces the caller's session with a fresh one (token rotation).
 async fn rotate(s: &AppState, p: &PartialCaller, mfa_done: bool) -> Result<String, ApiError> {
-    s.cw.end_session(&p.session)
+    s.cw.staff()
+        .end_session(&p.session)
         .await
         .map_err(ApiError::internal_of)?;
     auth::start_session(s, p.user.id, mfa_done).await
@@ -322,9 +326,10 @@ async fn code_step(
     if let Some(r) = step_throttle(s, &p.user) {
         return Ok(r);
     }
-    match s.cw.check_totp(&p.user, code).await? {
+    match s.cw.staff().check_totp(&p.user, code).await? {
         Some(u) => {
-            s.cw.clear_login_failures(u.id)
+            s.cw.staff()
+                .clear_login_failures(u.id)
                 .await
                 .map_err(ApiError::internal_of)?;
             let token = rotate(s, p, true).await?;
@@ -369,8 +374,8 @@ pub async fn enrol_start(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
 ) -> Result<Response, ApiError> {
-    let (u, secret) = s.cw.begin_totp(&p.user).await?;
-    let uri = secret.uri("tracedesk", &s.cw.user_view(&u)?.username);
+    let (u, secret) = s.cw.staff().begin_totp(&p.user).await?;
+    let uri = secret.uri("tracedesk", &s.cw.staff().user_view(&u)?.username);
     Ok(Json(Enrolment {
         secret: secret.base32(),
         qr_svg: totp::qr_svg(&uri),
@@ -423,6 +428,7 @@ pub async fn change_password(
     }
     if !s
         .cw
+        .staff()
         .verify_password(Some(&p.user), &input.current_password)
         .await
     {
@@ -444,7 +450,8 @@ pub async fn change_password(
         .with_field("current_password"));
     }
     let u =
-        s.cw.set_password(&p.user, &input.new_password)
+        s.cw.staff()
+            .set_password(&p.user, &input.new_password)
             .await
             .map_err(|e| {
                 let mut e = ApiError::from(e);
@@ -454,7 +461,8 @@ pub async fn change_password(
                 e
             })?;
     // Every other session of the user ends with the old password.
-    s.cw.end_sessions_of(u.id)
+    s.cw.staff()
+        .end_sessions_of(u.id)
         .await
         .map_err(ApiError::internal_of)?;
     let token = auth::start_session(&s, u.id, true).await?;
@@ -481,7 +489,8 @@ pub async fn logout(
     State(s): State<AppState>,
     Extension(p): Extension<PartialCaller>,
 ) -> Result<Response, ApiError> {
-    s.cw.end_session(&p.session)
+    s.cw.staff()
+        .end_session(&p.session)
         .await
         .map_err(ApiError::internal_of)?;
     Ok(signed_out(&s, StatusCode::NO_CONTENT.into_response()))
@@ -506,7 +515,8 @@ pub async fn logout_everywhere(
 ) -> Result<Response, ApiError> {
     factor_done(&p)?;
     let n =
-        s.cw.end_sessions_of(p.user.id)
+        s.cw.staff()
+            .end_sessions_of(p.user.id)
             .await
             .map_err(ApiError::internal_of)?;
     Ok(signed_out(
@@ -522,7 +532,7 @@ pub async fn me(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    let v = s.cw.user_view(&c.user)?;
+    let v = s.cw.staff().user_view(&c.user)?;
     Ok(Json(Me {
         id: v.id,
         username: v.username,

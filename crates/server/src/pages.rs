@@ -464,7 +464,8 @@ async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
         return redirect("/password");
     }
     let name =
-        s.cw.user_view(&p.user)
+        s.cw.staff()
+            .user_view(&p.user)
             .map(|v| v.display_name)
             .unwrap_or_default();
     let csrf = escape(&session::csrf_for(&p.session));

@@ -102,6 +102,7 @@ async fn purge_and_sunset() {
         chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 21, 15, 0, 0).unwrap()
     }));
     let r = later
+        .retention()
         .purge(Some(RetentionPolicy::default()), false, "test", |_| {})
         .await
         .unwrap();
@@ -142,7 +143,11 @@ async fn purge_and_sunset() {
         .await
         .unwrap();
     rest.push(event);
-    let s = later.purge(None, false, "test", |_| {}).await.unwrap();
+    let s = later
+        .retention()
+        .purge(None, false, "test", |_| {})
+        .await
+        .unwrap();
     assert_eq!(s.persons, before.persons - closed.len() as u64);
     assert!(!open.is_empty());
     assert_eq!(store.counts().await.unwrap(), before);

@@ -62,14 +62,15 @@ async fn no_plaintext_in_database_file_or_wal() {
     let mut secrets = conformance::seed_people(&cw, 1000).await;
     assert!(secrets.needles.len() > 3000);
     // Staff names and usernames are personal data too.
-    cw.add_user(tracedesk_casework::NewUser::new(
-        "tmokoenavance",
-        "Thandiwe Mokoena-Vance",
-        tracedesk_identity::Role::Tracer,
-        "root",
-    ))
-    .await
-    .unwrap();
+    cw.staff()
+        .add_user(tracedesk_casework::NewUser::new(
+            "tmokoenavance",
+            "Thandiwe Mokoena-Vance",
+            tracedesk_identity::Role::Tracer,
+            "root",
+        ))
+        .await
+        .unwrap();
     secrets.needles.push("tmokoenavance".into());
     secrets.needles.push("Mokoena-Vance".into());
     let counts = store.counts().await.unwrap();
@@ -110,18 +111,23 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
         gone.extend(conformance::stored_bytes(&*store, *p).await);
     }
     let kept: Vec<Vec<u8>> = conformance::stored_bytes(&*store, open[0]).await;
-    let sample = cw.get_person(closed[0]).await.unwrap();
+    let sample = cw.cases().get_person(closed[0]).await.unwrap();
     let before = store.counts().await.unwrap();
 
     // Too early: nothing is due yet.
     let policy = RetentionPolicy::default();
-    let r = cw.purge(Some(policy), false, "test", |_| {}).await.unwrap();
+    let r = cw
+        .retention()
+        .purge(Some(policy), false, "test", |_| {})
+        .await
+        .unwrap();
     assert_eq!(r.persons, 0);
     // 31 days on, the closed cases' persons are due; a dry run writes nothing.
     let later = cw.clone().with_clock(Arc::new(|| {
         chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 21, 15, 0, 0).unwrap()
     }));
     let dry = later
+        .retention()
         .purge(Some(policy), true, "test", |_| {})
         .await
         .unwrap();
@@ -139,6 +145,7 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
             .is_some()
     );
     let done = later
+        .retention()
         .purge(Some(policy), false, "test", |_| {})
         .await
         .unwrap();
@@ -164,6 +171,7 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
     );
     // Look-ups miss the purged; counts and the line list still include them.
     let by_phone = cw
+        .cases()
         .find_persons(&PersonSearch {
             phone: sample.phone.clone(),
             ..Default::default()
@@ -172,6 +180,7 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
         .unwrap();
     assert!(by_phone.is_empty());
     let by_name = cw
+        .cases()
         .find_persons(&PersonSearch {
             first_name: sample.first_name.clone(),
             last_name: sample.last_name.clone(),
@@ -182,9 +191,10 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
         .unwrap();
     assert!(by_name.is_empty());
     assert_eq!(store.counts().await.unwrap(), before);
-    let stub = cw.get_person(closed[0]).await.unwrap();
+    let stub = cw.cases().get_person(closed[0]).await.unwrap();
     assert_eq!((stub.first_name, stub.phone, stub.dob), (None, None, None));
     let list = cw
+        .cases()
         .line_list(vec!["root".into()], None, Some(500))
         .await
         .unwrap();
@@ -229,7 +239,11 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
         .collect();
     assert!(routed.len() > 1);
     rest.extend(routed);
-    let s = later.purge(None, false, "test", |_| {}).await.unwrap();
+    let s = later
+        .retention()
+        .purge(None, false, "test", |_| {})
+        .await
+        .unwrap();
     assert!(s.routing_events > 0);
     assert!(store.routing_events(0, 10).await.unwrap().is_empty());
     assert!(store.routing_snapshot().await.unwrap().is_none());

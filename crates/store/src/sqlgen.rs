@@ -279,7 +279,7 @@ macro_rules! sql_common {
             tx: &mut Transaction<'_, $db>,
             keys: &[(PersonKey, Blind)],
         ) -> StoreResult<HashMap<(PersonKey, Blind), (Uuid, String)>> {
-            let mut found = HashMap::new();
+            let mut found: HashMap<(PersonKey, Blind), (Uuid, String)> = HashMap::new();
             for kind in [
                 PersonKey::NameDob,
                 PersonKey::PhoneName,
@@ -300,13 +300,25 @@ macro_rules! sql_common {
                     for v in chunk {
                         sep.push_bind(*v);
                     }
-                    // Oldest person first, so a key shared by two rows resolves stably.
-                    q.push(") ORDER BY id DESC");
+                    // No ORDER BY: asked to sort, the planner walks the whole
+                    // primary key rather than probe the blind index. A key
+                    // shared by two rows resolves to the oldest (ids are
+                    // time-ordered), chosen here.
+                    q.push(")");
                     for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
                         let k: Vec<u8> = row.try_get("k").map_err(err)?;
                         let id: Uuid = row.try_get("id").map_err(err)?;
                         let home: String = row.try_get("jurisdiction").map_err(err)?;
-                        found.insert((kind, k), (id, home));
+                        match found.entry((kind, k)) {
+                            std::collections::hash_map::Entry::Occupied(mut e) => {
+                                if id < e.get().0 {
+                                    e.insert((id, home));
+                                }
+                            }
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert((id, home));
+                            }
+                        }
                     }
                 }
             }
@@ -346,7 +358,7 @@ macro_rules! sql_common {
                 .collect();
             // A person's open case in each jurisdiction: a positive joins the
             // open case of its own jurisdiction, never another's.
-            let mut open = HashMap::new();
+            let mut open: HashMap<(Uuid, String), Uuid> = HashMap::new();
             for chunk in matched.chunks(CHUNK) {
                 let mut q = QueryBuilder::<$db>::new(
                     format!("SELECT person_id, jurisdiction, id FROM cases WHERE status NOT IN ({CLOSED_CASE_STATUSES}) AND person_id IN ("),
@@ -355,12 +367,17 @@ macro_rules! sql_common {
                 for id in chunk {
                     sep.push_bind(*id);
                 }
-                q.push(") ORDER BY id");
+                // The newest open case, chosen here rather than by ORDER BY
+                // (see `persons_by_keys`).
+                q.push(")");
                 for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
-                    open.insert(
-                        (row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?),
-                        row.try_get(2).map_err(err)?,
-                    );
+                    let key: (Uuid, String) =
+                        (row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
+                    let id: Uuid = row.try_get(2).map_err(err)?;
+                    let newest = open.get(&key).is_none_or(|known| id > *known);
+                    if newest {
+                        open.insert(key, id);
+                    }
                 }
             }
             let foreign: Vec<Uuid> = resolved

@@ -167,6 +167,7 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             let (v, temp) = cw
+                .staff()
                 .add_user(NewUser {
                     username,
                     display_name: name,
@@ -185,22 +186,26 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
             }
         }
         UserAction::Disable { username } => {
-            let u = cw.disable_user(&username).await.map_err(describe)?;
+            let u = cw.staff().disable_user(&username).await.map_err(describe)?;
             user_changed(&cw, u.id, "user disabled; sessions ended").await?;
             println!("disabled {username}");
         }
         UserAction::Enable { username } => {
-            let u = cw.enable_user(&username).await.map_err(describe)?;
+            let u = cw.staff().enable_user(&username).await.map_err(describe)?;
             user_changed(&cw, u.id, "user enabled").await?;
             println!("enabled {username}");
         }
         UserAction::Unlock { username } => {
-            let u = cw.unlock_user(&username).await.map_err(describe)?;
+            let u = cw.staff().unlock_user(&username).await.map_err(describe)?;
             user_changed(&cw, u.id, "user unlocked").await?;
             println!("unlocked {username}");
         }
         UserAction::ResetPassword { username } => {
-            let (u, temp) = cw.reset_password(&username).await.map_err(describe)?;
+            let (u, temp) = cw
+                .staff()
+                .reset_password(&username)
+                .await
+                .map_err(describe)?;
             user_changed(&cw, u.id, "password reset; change forced; sessions ended").await?;
             eprintln!(
                 "temporary password for {username} (shown once; must be changed at next sign-in):"
@@ -208,12 +213,16 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
             println!("{temp}");
         }
         UserAction::ResetMfa { username } => {
-            let u = cw.reset_mfa(&username).await.map_err(describe)?;
+            let u = cw.staff().reset_mfa(&username).await.map_err(describe)?;
             user_changed(&cw, u.id, "second factor reset; sessions ended").await?;
             println!("second factor of {username} reset; they enrol again at next sign-in");
         }
         UserAction::GrantPhi { username } => {
-            let u = cw.set_phi_grant(&username, true).await.map_err(describe)?;
+            let u = cw
+                .staff()
+                .set_phi_grant(&username, true)
+                .await
+                .map_err(describe)?;
             user_changed(
                 &cw,
                 u.id,
@@ -226,7 +235,11 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
             );
         }
         UserAction::RevokePhi { username } => {
-            let u = cw.set_phi_grant(&username, false).await.map_err(describe)?;
+            let u = cw
+                .staff()
+                .set_phi_grant(&username, false)
+                .await
+                .map_err(describe)?;
             user_changed(&cw, u.id, "PHI access grant withdrawn").await?;
             println!("{username} no longer has a PHI grant");
         }
@@ -235,7 +248,7 @@ pub async fn user(config: &Config, action: UserAction) -> anyhow::Result<()> {
                 "{:<24} {:<12} {:<16} {:<5} state",
                 "username", "role", "jurisdiction", "mfa"
             );
-            for v in cw.list_users().await.map_err(describe)? {
+            for v in cw.staff().list_users().await.map_err(describe)? {
                 let grant = if v.phi_granted { ", PHI grant" } else { "" };
                 let state = if v.disabled {
                     "disabled"
@@ -267,7 +280,11 @@ pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
     let cw = runtime::open(config).await?;
     match action {
         TeamAction::Add { name, jurisdiction } => {
-            let t = cw.add_team(&name, &jurisdiction).await.map_err(describe)?;
+            let t = cw
+                .staff()
+                .add_team(&name, &jurisdiction)
+                .await
+                .map_err(describe)?;
             record(
                 &cw,
                 Action::PermissionChange,
@@ -279,9 +296,10 @@ pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
             println!("created team {} in {}", t.name, t.jurisdiction);
         }
         TeamAction::AddMember { team, username } => {
-            let t = cw.team_by_name(&team).await.map_err(describe)?;
-            let u = cw.require_user(&username).await.map_err(describe)?;
-            cw.set_team_member(t.id, u.id, true)
+            let t = cw.staff().team_by_name(&team).await.map_err(describe)?;
+            let u = cw.staff().require_user(&username).await.map_err(describe)?;
+            cw.staff()
+                .set_team_member(t.id, u.id, true)
                 .await
                 .map_err(describe)?;
             record(
@@ -295,9 +313,10 @@ pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
             println!("{username} is now in {team}");
         }
         TeamAction::RemoveMember { team, username } => {
-            let t = cw.team_by_name(&team).await.map_err(describe)?;
-            let u = cw.require_user(&username).await.map_err(describe)?;
-            cw.set_team_member(t.id, u.id, false)
+            let t = cw.staff().team_by_name(&team).await.map_err(describe)?;
+            let u = cw.staff().require_user(&username).await.map_err(describe)?;
+            cw.staff()
+                .set_team_member(t.id, u.id, false)
                 .await
                 .map_err(describe)?;
             record(
@@ -311,8 +330,8 @@ pub async fn team(config: &Config, action: TeamAction) -> anyhow::Result<()> {
             println!("{username} is no longer in {team}");
         }
         TeamAction::List => {
-            let users = cw.list_users().await.map_err(describe)?;
-            for (t, members) in cw.teams().await.map_err(describe)? {
+            let users = cw.staff().list_users().await.map_err(describe)?;
+            for (t, members) in cw.staff().teams().await.map_err(describe)? {
                 let names: Vec<&str> = members
                     .iter()
                     .filter_map(|u| users.iter().find(|v| v.id == *u))
@@ -329,7 +348,8 @@ pub async fn jurisdiction(config: &Config, action: JurisdictionAction) -> anyhow
     let cw = runtime::open(config).await?;
     match action {
         JurisdictionAction::Add { code, name, parent } => {
-            cw.add_jurisdiction(&code, &name, Some(&parent))
+            cw.staff()
+                .add_jurisdiction(&code, &name, Some(&parent))
                 .await
                 .map_err(describe)?;
             record(
@@ -343,7 +363,7 @@ pub async fn jurisdiction(config: &Config, action: JurisdictionAction) -> anyhow
             println!("jurisdiction {code} is under {parent}");
         }
         JurisdictionAction::List => {
-            let rows = cw.jurisdiction_rows().await.map_err(describe)?;
+            let rows = cw.staff().jurisdiction_rows().await.map_err(describe)?;
             fn walk(rows: &[tracedesk_store::JurisdictionRow], parent: Option<&str>, depth: usize) {
                 for r in rows.iter().filter(|r| r.parent.as_deref() == parent) {
                     println!("{}{} — {}", "  ".repeat(depth), r.code, r.name);

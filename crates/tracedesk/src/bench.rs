@@ -209,6 +209,7 @@ async fn run_backend(
     let mut recorded = 0usize;
     for chunk in inputs.chunks(IMPORT_BATCH) {
         recorded += cw
+            .cases()
             .ingest_lab_results(chunk)
             .await
             .iter()

@@ -80,9 +80,9 @@ pub async fn run(entries: usize, seconds: u64) -> anyhow::Result<()> {
     let plain = Casework::new(store.clone(), vault, Settings::default());
     let mut syn = Synthetic::new(7, chrono::Utc::now().date_naive());
     let labs: Vec<_> = (0..500).map(|_| syn.positive_lab()).collect();
-    let case_ids = LabOutcomeView::cases(&plain.ingest_lab_results(&labs).await);
+    let case_ids = LabOutcomeView::cases(&plain.cases().ingest_lab_results(&labs).await);
     let (user, _) = crate::demo::service_supervisor(&plain, "bench-supervisor").await?;
-    let token = plain.create_token("bench", user).await?;
+    let token = plain.staff().create_token("bench", user).await?;
     // Direct: each group of entries commits to the database; journaled: as
     // `serve` runs by default on SQLite (crates/casework/src/audit_journal.rs).
     let direct = plain.clone().with_auditor(auditor.clone());

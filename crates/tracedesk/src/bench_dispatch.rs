@@ -123,10 +123,11 @@ async fn backend(
         .dispatch()
         .ok_or_else(|| anyhow::anyhow!("routing stopped"))?;
     let (sup, _) = crate::demo::service_supervisor(&cw, "bench-supervisor").await?;
-    let sup_token = cw.create_token("bench-sup", sup).await?;
+    let sup_token = cw.staff().create_token("bench-sup", sup).await?;
     let mut crew = Vec::new();
     for i in 0..workers {
         let (v, _) = cw
+            .staff()
             .add_user(NewUser::new(
                 &format!("bench-tracer-{i}"),
                 &format!("Bench Tracer {i}"),
@@ -135,7 +136,7 @@ async fn backend(
             ))
             .await
             .map_err(crate::admin::describe)?;
-        let token = cw.create_token(&format!("bench-{i}"), v.id).await?;
+        let token = cw.staff().create_token(&format!("bench-{i}"), v.id).await?;
         dispatch
             .apply(Event::AddWorker {
                 id: v.id,
@@ -263,7 +264,7 @@ async fn backend(
     let labs: Vec<_> = (0..HANDOFF).map(|_| syn.positive_lab()).collect();
     let t0 = Instant::now();
     for batch in labs.chunks(500) {
-        let out = cw.ingest_lab_results(batch).await;
+        let out = cw.cases().ingest_lab_results(batch).await;
         anyhow::ensure!(
             out.iter().all(|o| o.error.is_none()),
             "a synthetic lab result was refused"

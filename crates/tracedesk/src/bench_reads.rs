@@ -81,25 +81,29 @@ async fn backend(
     let cw = Casework::new(store.clone(), vault, Settings::default());
     let counties: Vec<String> = (0..COUNTIES).map(|i| format!("county-{i}")).collect();
     for c in &counties {
-        cw.add_jurisdiction(c, c, Some("root")).await?;
+        cw.staff().add_jurisdiction(c, c, Some("root")).await?;
     }
     let user =
         |name: &str, role: Role, j: &str| NewUser::new(name, "Bench Person", role, j).mfa(false);
     let (root, _) = cw
+        .staff()
         .add_user(user("bench-root", Role::Supervisor, "root"))
         .await?;
     let (county, _) = cw
+        .staff()
         .add_user(user("bench-county", Role::Supervisor, &counties[0]))
         .await?;
     let (tracer, _) = cw
+        .staff()
         .add_user(user("bench-tracer", Role::Tracer, &counties[0]))
         .await?;
     let (analyst, _) = cw
+        .staff()
         .add_user(user("bench-analyst", Role::Analyst, "root"))
         .await?;
-    let team = cw.add_team("bench-team", &counties[0]).await?;
-    cw.set_team_member(team.id, tracer.id, true).await?;
-    cw.set_team_member(team.id, county.id, true).await?;
+    let team = cw.staff().add_team("bench-team", &counties[0]).await?;
+    cw.staff().set_team_member(team.id, tracer.id, true).await?;
+    cw.staff().set_team_member(team.id, county.id, true).await?;
     let mut token = std::collections::HashMap::new();
     for (role, id) in [
         ("root supervisor", root.id),
@@ -107,7 +111,7 @@ async fn backend(
         ("tracer", tracer.id),
         ("analyst", analyst.id),
     ] {
-        token.insert(role, cw.create_token(role, id).await?);
+        token.insert(role, cw.staff().create_token(role, id).await?);
     }
 
     let mut syn = Synthetic::new(11, chrono::Utc::now().date_naive());
@@ -129,8 +133,8 @@ async fn backend(
             // The tracer holds the interviews of a few cases of the oldest,
             // so a tracer's lists have rows at every size.
             for &c in cases.iter().take(HELD) {
-                if let Some(t) = cw.tasks_for_case(c).await?.first() {
-                    cw.assign_task(t.id, Some(tracer.id)).await?;
+                if let Some(t) = cw.cases().tasks_for_case(c).await?.first() {
+                    cw.cases().assign_task(t.id, Some(tracer.id)).await?;
                 }
             }
         }
@@ -232,7 +236,7 @@ async fn grow(
                 l
             })
             .collect();
-        let made = LabOutcomeView::cases(&cw.ingest_lab_results(&labs).await);
+        let made = LabOutcomeView::cases(&cw.cases().ingest_lab_results(&labs).await);
         anyhow::ensure!(
             made.len() == n,
             "only {} of {n} results made cases",
@@ -250,7 +254,7 @@ async fn grow(
             let cw = cw.clone();
             named.spawn(async move {
                 let mut ids = Vec::with_capacity(items.len());
-                for o in cw.add_contacts(&items).await {
+                for o in cw.cases().add_contacts(&items).await {
                     ids.push(o?.exposure_id);
                 }
                 anyhow::Ok(ids)

@@ -511,6 +511,7 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
                 bail!("--name must be 1 to 64 characters");
             }
             let u = cw
+                .staff()
                 .require_user(&user)
                 .await
                 .map_err(crate::admin::describe)?;
@@ -518,6 +519,7 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
                 bail!("user `{user}` is disabled");
             }
             let t = cw
+                .staff()
                 .create_token(name, u.id)
                 .await
                 .map_err(crate::admin::describe)?;
@@ -527,6 +529,7 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
         }
         TokenAction::Revoke { name } => {
             let n = cw
+                .staff()
                 .revoke_tokens(&name)
                 .await
                 .map_err(crate::admin::describe)?;
@@ -538,7 +541,12 @@ async fn token(config: &Config, action: TokenAction) -> anyhow::Result<()> {
         }
         TokenAction::List => {
             println!("{:<24} {:<26} status", "name", "created");
-            for t in cw.list_tokens().await.map_err(crate::admin::describe)? {
+            for t in cw
+                .staff()
+                .list_tokens()
+                .await
+                .map_err(crate::admin::describe)?
+            {
                 let status = match t.revoked_at {
                     Some(r) => format!("revoked {}", r.format("%Y-%m-%d %H:%M")),
                     None => "live".into(),
@@ -691,6 +699,7 @@ async fn rotate(config: &Config, batch: u32, stop_after: Option<u64>) -> anyhow:
     let pb = bar(0, "re-sealing");
     let mut current = "";
     let report = cw
+        .retention()
         .rotate_keys(batch, stop_after, |p| {
             if p.table != current {
                 current = p.table;
@@ -766,6 +775,7 @@ async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> 
             .progress_chars("=> "),
     );
     let summary = cw
+        .cases()
         .import_lab_csv(std::io::BufReader::new(file), &mut out, |p| {
             pb.set_position(p.bytes)
         })

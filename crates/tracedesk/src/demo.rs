@@ -25,10 +25,12 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     // a new one, so tokens do not pile up run after run.
     let name = "demo";
     let (user, temp) = service_supervisor(&cw, "demo-supervisor").await?;
-    cw.revoke_tokens(name)
+    cw.staff()
+        .revoke_tokens(name)
         .await
         .map_err(crate::admin::describe)?;
     let token = cw
+        .staff()
         .create_token(name, user)
         .await
         .map_err(crate::admin::describe)?;
@@ -55,7 +57,7 @@ async fn seed(cw: &tracedesk_casework::Casework, cases: usize) -> anyhow::Result
     let today = chrono::Utc::now().date_naive();
     let mut syn = Synthetic::new(2020, today);
     let labs: Vec<_> = (0..cases).map(|_| syn.positive_lab()).collect();
-    let outcomes = cw.ingest_lab_results(&labs).await;
+    let outcomes = cw.cases().ingest_lab_results(&labs).await;
     let mut contacts = 0;
     for (lab, o) in labs.iter().zip(&outcomes) {
         let Some(case_id) = o.case_id else { continue };
@@ -66,7 +68,9 @@ async fn seed(cw: &tracedesk_casework::Casework, cases: usize) -> anyhow::Result
             .unwrap_or(today);
         // Contacts per case: 0 to 4, median near the 1.2 CDC reported.
         for _ in 0..syn.gen_range(0, 5).min(syn.gen_range(0, 5)) {
-            cw.add_contact(case_id, &syn.contact(specimen)).await?;
+            cw.cases()
+                .add_contact(case_id, &syn.contact(specimen))
+                .await?;
             contacts += 1;
         }
     }
@@ -80,10 +84,11 @@ pub async fn service_supervisor(
     cw: &tracedesk_casework::Casework,
     username: &str,
 ) -> anyhow::Result<(uuid::Uuid, Option<String>)> {
-    if let Some(u) = cw.user_by_username(username).await? {
+    if let Some(u) = cw.staff().user_by_username(username).await? {
         return Ok((u.id, None));
     }
     let (v, temp) = cw
+        .staff()
         .add_user(tracedesk_casework::NewUser::new(
             username,
             "Synthetic Supervisor",

@@ -28,6 +28,7 @@ pub async fn purge(config: &Config, dry_run: bool) -> anyhow::Result<()> {
     let cw = runtime::open(config).await?;
     let bar = spinner();
     let r = cw
+        .retention()
         .purge(Some(config.retention), dry_run, "cli", |n| {
             bar.set_position(n)
         })
@@ -64,6 +65,7 @@ pub async fn sunset(config: &Config, confirm: bool) -> anyhow::Result<()> {
     let cw = runtime::open(config).await?;
     let bar = spinner();
     let r = cw
+        .retention()
         .purge(None, false, "cli", |n| bar.set_position(n))
         .await
         .map_err(crate::admin::describe)?;

@@ -39,7 +39,7 @@ async fn world() -> World {
     let analyst = h.user("analyst", Role::Analyst, "ny").await;
     let admin = h.user("admin", Role::Admin, "root").await;
     let feed = h.user("elr-feed", Role::Integration, "ny").await;
-    let team = h.cw.add_team("Kings A", "ny-kings").await.unwrap();
+    let team = h.cw.staff().add_team("Kings A", "ny-kings").await.unwrap();
     for u in [tracer.0, other_tracer.0, sup.0] {
         h.store.set_team_member(team.id, u, true).await.unwrap();
     }
@@ -401,7 +401,7 @@ async fn an_analyst_with_a_phi_grant_reads_records_in_their_jurisdiction() {
     let h = &w.h;
     let path = format!("/api/v1/cases/{}", w.case);
     assert_eq!(h.call(&w.analyst.1, Method::GET, &path, None).await.0, 403);
-    h.cw.set_phi_grant("analyst", true).await.unwrap();
+    h.cw.staff().set_phi_grant("analyst", true).await.unwrap();
     // A token's caller is re-read after at most CallerCache::TTL.
     tokio::time::sleep(
         tracedesk_server::auth::CallerCache::TTL + std::time::Duration::from_millis(100),
@@ -436,7 +436,7 @@ async fn an_analyst_with_a_phi_grant_reads_records_in_their_jurisdiction() {
         .await;
     assert_eq!(s, 403);
     // Integrations cannot be granted.
-    assert!(h.cw.set_phi_grant("elr-feed", true).await.is_err());
+    assert!(h.cw.staff().set_phi_grant("elr-feed", true).await.is_err());
 }
 
 /// The route table refuses a role before any handler runs, and the refusal

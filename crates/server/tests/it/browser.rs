@@ -102,12 +102,13 @@ async fn sign_in_and_enrol_in_chromium() {
         return;
     };
     let h = crate::common::spawn(AuthPolicy::default()).await;
-    h.cw.add_user(
-        NewUser::new("browser-user", "Nadia Rahman", Role::Supervisor, "root")
-            .with_password("quiet harbour lanterns 7"),
-    )
-    .await
-    .unwrap();
+    h.cw.staff()
+        .add_user(
+            NewUser::new("browser-user", "Nadia Rahman", Role::Supervisor, "root")
+                .with_password("quiet harbour lanterns 7"),
+        )
+        .await
+        .unwrap();
 
     let port = free_port();
     let _driver = Driver(

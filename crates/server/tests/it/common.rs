@@ -74,7 +74,10 @@ async fn start(
         }));
     if fresh {
         for (code, parent) in [("ny", "root"), ("ny-kings", "ny"), ("nj", "root")] {
-            cw.add_jurisdiction(code, code, Some(parent)).await.unwrap();
+            cw.staff()
+                .add_jurisdiction(code, code, Some(parent))
+                .await
+                .unwrap();
         }
     }
     let routing_clock = {
@@ -174,6 +177,7 @@ impl Harness {
     pub async fn user(&self, name: &str, role: Role, jurisdiction: &str) -> (uuid::Uuid, String) {
         let (v, _) = self
             .cw
+            .staff()
             .add_user(NewUser::new(
                 name,
                 &format!("{name} Person"),
@@ -182,7 +186,7 @@ impl Harness {
             ))
             .await
             .unwrap();
-        let t = self.cw.create_token(name, v.id).await.unwrap();
+        let t = self.cw.staff().create_token(name, v.id).await.unwrap();
         (v.id, t)
     }
 

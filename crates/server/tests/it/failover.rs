@@ -90,10 +90,11 @@ async fn the_lead_passes_on_when_the_leader_dies() {
         let name = name.to_string();
         async move {
             let (v, _) = cw
+                .staff()
                 .add_user(NewUser::new(&name, &format!("{name} Person"), role, "root"))
                 .await
                 .unwrap();
-            (v.id, cw.create_token(&name, v.id).await.unwrap())
+            (v.id, cw.staff().create_token(&name, v.id).await.unwrap())
         }
     };
     let (_, sup) = user("sup", Role::Supervisor).await;

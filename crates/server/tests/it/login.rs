@@ -16,13 +16,14 @@ use tracedesk_store::audit::Action;
 pub(crate) const PW: &str = "orbit lantern quietly 9";
 
 pub(crate) async fn add(h: &Harness, name: &str, role: Role, mfa: bool) {
-    h.cw.add_user(
-        NewUser::new(name, "Wanjiru Kamau", role, "root")
-            .with_password(PW)
-            .mfa(mfa),
-    )
-    .await
-    .unwrap();
+    h.cw.staff()
+        .add_user(
+            NewUser::new(name, "Wanjiru Kamau", role, "root")
+                .with_password(PW)
+                .mfa(mfa),
+        )
+        .await
+        .unwrap();
 }
 
 /// One request with an optional session cookie and CSRF header; returns the
@@ -365,7 +366,7 @@ async fn lockout_and_admin_unlock() {
         log.iter()
             .any(|e| e.draft.detail.contains("locked after repeated failures"))
     );
-    h.cw.unlock_user("nomfa-sup").await.unwrap();
+    h.cw.staff().unlock_user("nomfa-sup").await.unwrap();
     assert_eq!(login(&h, "nomfa-sup", PW, None).await.0, StatusCode::OK);
 }
 
@@ -409,7 +410,7 @@ async fn failures_delay_the_next_attempt_per_account_and_per_client() {
 async fn forced_password_change_and_policy() {
     let h = crate::common::spawn(AuthPolicy::default()).await;
     add(&h, "nomfa-sup", Role::Supervisor, false).await;
-    let (_, temp) = h.cw.reset_password("nomfa-sup").await.unwrap();
+    let (_, temp) = h.cw.staff().reset_password("nomfa-sup").await.unwrap();
     assert_eq!(
         login(&h, "nomfa-sup", PW, None).await.0,
         StatusCode::UNAUTHORIZED,

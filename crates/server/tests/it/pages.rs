@@ -44,7 +44,8 @@ async fn post(h: &Harness, path: &str, cookies: &str, form: &[(&str, &str)]) -> 
 #[tokio::test]
 async fn sign_in_enrol_and_sign_out_through_the_forms() {
     let h = crate::common::spawn(AuthPolicy::default()).await;
-    h.cw.add_user(NewUser::new("formuser", "Form User", Role::Tracer, "root").with_password(PW))
+    h.cw.staff()
+        .add_user(NewUser::new("formuser", "Form User", Role::Tracer, "root").with_password(PW))
         .await
         .unwrap();
 

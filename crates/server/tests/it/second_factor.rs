@@ -118,8 +118,14 @@ async fn wrong_codes_are_throttled_like_passwords() {
 async fn wrong_codes_lock_the_account_and_end_everything_it_had() {
     let h = crate::common::spawn(locking_after(4)).await;
     let (secret, step) = enrolled(&h, "target").await;
-    let id = h.cw.user_by_username("target").await.unwrap().unwrap().id;
-    let token = h.cw.create_token("target-token", id).await.unwrap();
+    let id =
+        h.cw.staff()
+            .user_by_username("target")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+    let token = h.cw.staff().create_token("target-token", id).await.unwrap();
     // A session that finished signing in earlier, and an API token.
     let (_, _, full) = login(&h, "target", PW, None).await;
     let full = full.unwrap();
@@ -156,7 +162,12 @@ async fn wrong_codes_lock_the_account_and_end_everything_it_had() {
             StatusCode::UNAUTHORIZED
         );
     }
-    let u = h.cw.user_by_username("target").await.unwrap().unwrap();
+    let u =
+        h.cw.staff()
+            .user_by_username("target")
+            .await
+            .unwrap()
+            .unwrap();
     assert!(u.locked_at.is_some(), "four wrong codes lock the account");
 
     // The right code no longer opens a session, nor does the password.
@@ -190,7 +201,7 @@ async fn wrong_codes_lock_the_account_and_end_everything_it_had() {
                 .contains("locked after repeated failures (second factor)")),
         "the lockout by the second factor is audited"
     );
-    h.cw.unlock_user("target").await.unwrap();
+    h.cw.staff().unlock_user("target").await.unwrap();
     assert_eq!(
         h.call(&token, Method::GET, "/api/v1/auth/me", None).await.0,
         StatusCode::OK

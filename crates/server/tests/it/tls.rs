@@ -42,18 +42,19 @@ async fn serves_https_with_hsts() {
     );
     // The session cookie is `__Host-` (HTTPS only, this host, path /), and
     // the session it carries works.
-    h.cw.add_user(
-        tracedesk_casework::NewUser::new(
-            "tls-sup",
-            "Tls Supervisor",
-            tracedesk_identity::Role::Supervisor,
-            "root",
+    h.cw.staff()
+        .add_user(
+            tracedesk_casework::NewUser::new(
+                "tls-sup",
+                "Tls Supervisor",
+                tracedesk_identity::Role::Supervisor,
+                "root",
+            )
+            .with_password("orbit lantern quietly 9")
+            .mfa(false),
         )
-        .with_password("orbit lantern quietly 9")
-        .mfa(false),
-    )
-    .await
-    .unwrap();
+        .await
+        .unwrap();
     let res = client
         .post(format!("https://localhost:{port}/api/v1/auth/login"))
         .json(&serde_json::json!({"username": "tls-sup", "password": "orbit lantern quietly 9"}))
