@@ -9,8 +9,10 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use std::sync::Arc;
 use tracedesk_casework::synthetic::Synthetic;
 use tracedesk_casework::{
-    CasePatch, Casework, CaseworkError, ContactInput, LabResultInput, PersonSearch, Settings,
+    CasePatch, Casework, CaseworkError, ContactInput, LabResultInput, NewUser, PersonSearch,
+    Settings,
 };
+use tracedesk_identity::Role;
 use tracedesk_store::{Store, TaskRow, TokenRow, schema};
 use tracedesk_vault::{FieldContext, Vault};
 use uuid::Uuid;
@@ -271,15 +273,7 @@ async fn first_task(cw: &Casework, case_id: Uuid) -> TaskRow {
 async fn add_tracer(cw: &Casework, name: &str, jurisdiction: &str) -> Uuid {
     let (u, _) = cw
         .staff()
-        .add_user(
-            tracedesk_casework::NewUser::new(
-                name,
-                "Conformance Person",
-                tracedesk_identity::Role::Tracer,
-                jurisdiction,
-            )
-            .mfa(false),
-        )
+        .add_user(NewUser::new(name, "Conformance Person", Role::Tracer, jurisdiction).mfa(false))
         .await
         .unwrap();
     u.id
@@ -399,13 +393,7 @@ pub async fn matches_across_jurisdictions_keep_each_ones_view(f: &Fixture) {
     let (sup, _) = cw
         .staff()
         .add_user(
-            tracedesk_casework::NewUser::new(
-                "f-away-sup",
-                "Away Supervisor",
-                tracedesk_identity::Role::Supervisor,
-                "f-away",
-            )
-            .mfa(false),
+            NewUser::new("f-away-sup", "Away Supervisor", Role::Supervisor, "f-away").mfa(false),
         )
         .await
         .unwrap();
@@ -611,11 +599,7 @@ pub async fn closed_contact_records_are_purged(f: &Fixture) {
     let later = cw
         .clone()
         .with_clock(Arc::new(|| Utc::now() + chrono::Duration::days(90)));
-    later
-        .retention()
-        .purge(Some(RetentionPolicy::default()), false, "test", |_| {})
-        .await
-        .unwrap();
+    purge(&later, Some(RetentionPolicy::default()), false).await;
     let store = &f.store;
     assert_eq!(store.client_failures("name:quiet").await.unwrap(), None);
     let purged = |p: Uuid| async move {
@@ -1985,7 +1969,7 @@ pub async fn assert_lookups(cw: &Casework, s: &SeededSecrets) {
 pub async fn identity_and_access(f: &Fixture) {
     let cw = &f.cw;
     use tracedesk_casework::NewUser;
-    use tracedesk_identity::{Decision, Role};
+    use tracedesk_identity::Decision;
     use tracedesk_store::{ListScope, SessionRow};
     let store = &f.store;
     cw.staff()
@@ -2222,6 +2206,19 @@ pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
         );
     }
     out
+}
+
+/// Purges (a dry run with `dry`) under `policy`, or sunsets with `None`,
+/// as `tracedesk purge` does.
+pub async fn purge(
+    cw: &Casework,
+    policy: Option<tracedesk_casework::retention::RetentionPolicy>,
+    dry: bool,
+) -> tracedesk_casework::retention::PurgeReport {
+    cw.retention()
+        .purge(policy, dry, "test", |_| {})
+        .await
+        .expect("the purge runs")
 }
 
 /// Asserts that none of the byte strings occurs in `haystack`.

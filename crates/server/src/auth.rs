@@ -155,12 +155,8 @@ pub async fn load_session(
     let Some(token) = cookie(headers, session_cookie_name(s.secure_cookies)) else {
         return Ok(None);
     };
-    let Some(row) =
-        s.cw.staff()
-            .session(token)
-            .await
-            .map_err(ApiError::internal_of)?
-    else {
+    let staff = s.cw.staff();
+    let Some(row) = staff.session(token).await.map_err(ApiError::internal_of)? else {
         return Ok(None);
     };
     let now = Utc::now();

@@ -354,24 +354,20 @@ pub async fn entitle(
     raw: &str,
     route: &'static str,
 ) -> Result<Entitled, ApiError> {
+    let cases = s.cw.cases();
     match kind {
         Record::Case => {
             let id = uuid(raw, "case")?;
-            let row =
-                s.cw.cases()
-                    .case_row(id)
-                    .await
-                    .map_err(ApiError::internal_of)?;
+            let row = cases.case_row(id).await.map_err(ApiError::internal_of)?;
             let held = row.map(|r| (r.person_id, r.jurisdiction.clone(), Found::Case(r)));
             in_jurisdiction(s, c, "case", id, held, route).await
         }
         Record::Contact => {
             let id = uuid(raw, "contact")?;
-            let row =
-                s.cw.cases()
-                    .exposure_row(id)
-                    .await
-                    .map_err(ApiError::internal_of)?;
+            let row = cases
+                .exposure_row(id)
+                .await
+                .map_err(ApiError::internal_of)?;
             let held = row.map(|r| (r.contact_person_id, r.jurisdiction, Found::Exposure));
             in_jurisdiction(s, c, "exposure", id, held, route).await
         }
@@ -419,12 +415,7 @@ pub async fn entitle(
         Record::Task => {
             // A case-work task, for a supervisor over its jurisdiction.
             let id = uuid(raw, "task")?;
-            let Some(task) =
-                s.cw.cases()
-                    .task_row(id)
-                    .await
-                    .map_err(ApiError::internal_of)?
-            else {
+            let Some(task) = cases.task_row(id).await.map_err(ApiError::internal_of)? else {
                 return Err(deny(s, c, "task", Some(id), None, route).await);
             };
             if !c.principal.scope.contains(&task.jurisdiction) {

@@ -101,11 +101,7 @@ async fn purge_and_sunset() {
     let later = cw.clone().with_clock(Arc::new(|| {
         chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 21, 15, 0, 0).unwrap()
     }));
-    let r = later
-        .retention()
-        .purge(Some(RetentionPolicy::default()), false, "test", |_| {})
-        .await
-        .unwrap();
+    let r = conformance::purge(&later, Some(RetentionPolicy::default()), false).await;
     assert_eq!(r.persons, closed.len() as u64);
     assert_eq!(store.counts().await.unwrap(), before);
     let hex: Vec<String> = gone.iter().map(hex::encode).collect();
@@ -143,11 +139,7 @@ async fn purge_and_sunset() {
         .await
         .unwrap();
     rest.push(event);
-    let s = later
-        .retention()
-        .purge(None, false, "test", |_| {})
-        .await
-        .unwrap();
+    let s = conformance::purge(&later, None, false).await;
     assert_eq!(s.persons, before.persons - closed.len() as u64);
     assert!(!open.is_empty());
     assert_eq!(store.counts().await.unwrap(), before);

@@ -116,21 +116,13 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
 
     // Too early: nothing is due yet.
     let policy = RetentionPolicy::default();
-    let r = cw
-        .retention()
-        .purge(Some(policy), false, "test", |_| {})
-        .await
-        .unwrap();
+    let r = conformance::purge(&cw, Some(policy), false).await;
     assert_eq!(r.persons, 0);
     // 31 days on, the closed cases' persons are due; a dry run writes nothing.
     let later = cw.clone().with_clock(Arc::new(|| {
         chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 21, 15, 0, 0).unwrap()
     }));
-    let dry = later
-        .retention()
-        .purge(Some(policy), true, "test", |_| {})
-        .await
-        .unwrap();
+    let dry = conformance::purge(&later, Some(policy), true).await;
     assert_eq!(
         (dry.persons, dry.cases, dry.dry_run),
         (closed.len() as u64, closed.len() as u64, true)
@@ -144,11 +136,7 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
             .first_name
             .is_some()
     );
-    let done = later
-        .retention()
-        .purge(Some(policy), false, "test", |_| {})
-        .await
-        .unwrap();
+    let done = conformance::purge(&later, Some(policy), false).await;
     assert_eq!(
         done.persons,
         closed.len() as u64,
@@ -239,11 +227,7 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
         .collect();
     assert!(routed.len() > 1);
     rest.extend(routed);
-    let s = later
-        .retention()
-        .purge(None, false, "test", |_| {})
-        .await
-        .unwrap();
+    let s = conformance::purge(&later, None, false).await;
     assert!(s.routing_events > 0);
     assert!(store.routing_events(0, 10).await.unwrap().is_empty());
     assert!(store.routing_snapshot().await.unwrap().is_none());

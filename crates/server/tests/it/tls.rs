@@ -1,7 +1,8 @@
 //! HTTPS with a self-signed certificate: the API answers over TLS with HSTS
 //! and Secure cookies; bad key files give errors that name the file.
 
-use tracedesk_casework::AuthPolicy;
+use tracedesk_casework::{AuthPolicy, NewUser};
+use tracedesk_identity::Role;
 use tracedesk_server::{ServerSettings, app, tls};
 
 #[tokio::test]
@@ -44,14 +45,9 @@ async fn serves_https_with_hsts() {
     // the session it carries works.
     h.cw.staff()
         .add_user(
-            tracedesk_casework::NewUser::new(
-                "tls-sup",
-                "Tls Supervisor",
-                tracedesk_identity::Role::Supervisor,
-                "root",
-            )
-            .with_password("orbit lantern quietly 9")
-            .mfa(false),
+            NewUser::new("tls-sup", "Tls Supervisor", Role::Supervisor, "root")
+                .with_password("orbit lantern quietly 9")
+                .mfa(false),
         )
         .await
         .unwrap();
