@@ -659,17 +659,11 @@ macro_rules! sql_common {
                         q.push(" UNION ");
                     }
                     let holders = |q: &mut QueryBuilder<'a, $db>| {
-                        q.push(format!("h.status IN ({ACTIVE_TASK_STATUSES}) AND "));
-                        match a {
-                            ScopeArm::Held(Holders::One(u)) | ScopeArm::CasesHeldBy(u) => {
-                                q.push("h.assignee_id = ").push_bind(u);
-                            }
-                            ScopeArm::Held(Holders::Any(users)) => {
-                                q.push("h.assignee_id IN (");
-                                push_ids(q, users);
-                                q.push(")");
-                            }
-                        }
+                        let who = match a {
+                            ScopeArm::Held(who) => who,
+                            ScopeArm::CasesHeldBy(u) => Holders::One(u),
+                        };
+                        push_holds(q, "h", who);
                     };
                     if LATERAL_JOINS {
                         let (set, per) = match a {
@@ -769,6 +763,30 @@ macro_rules! sql_common {
             }
         }
 
+        /// The tracer-may-read rule, once: the task `{t}` is active
+        /// (`TaskStatus::ACTIVE`, the statuses the per-record decision
+        /// also counts) and held by `who`. Every list scope and record check
+        /// in SQL is built on it, the task's person and jurisdiction matched
+        /// by the caller.
+        fn push_holds<'a>(
+            q: &mut QueryBuilder<'a, $db>,
+            t: &str,
+            who: tracedesk_store::sqlgen::Holders<'a>,
+        ) {
+            use tracedesk_store::sqlgen::Holders;
+            q.push(format!("{t}.status IN ({ACTIVE_TASK_STATUSES}) AND "));
+            match who {
+                Holders::One(u) => {
+                    q.push(format!("{t}.assignee_id = ")).push_bind(u);
+                }
+                Holders::Any(users) => {
+                    q.push(format!("{t}.assignee_id IN ("));
+                    push_ids(q, users);
+                    q.push(")");
+                }
+            }
+        }
+
         /// `EXISTS (…)`: someone of `who` holds an active task for the
         /// person in `person_col`, in the jurisdiction in `jur_col`. The
         /// jurisdiction is part of it: holding a task for a person in one
@@ -781,19 +799,9 @@ macro_rules! sql_common {
         ) {
             q.push(format!(
                 "EXISTS (SELECT 1 FROM tasks t WHERE t.person_id = {person_col} \
-                 AND t.jurisdiction = {jur_col} AND t.status IN ({ACTIVE_TASK_STATUSES}) AND "
+                 AND t.jurisdiction = {jur_col} AND "
             ));
-            use tracedesk_store::sqlgen::Holders;
-            match who {
-                Holders::One(u) => {
-                    q.push("t.assignee_id = ").push_bind(u);
-                }
-                Holders::Any(users) => {
-                    q.push("t.assignee_id IN (");
-                    push_ids(q, users);
-                    q.push(")");
-                }
-            }
+            push_holds(q, "t", who);
             q.push(")");
         }
 
@@ -836,20 +844,8 @@ macro_rules! sql_common {
             jur_col: &str,
             who: tracedesk_store::sqlgen::Holders<'a>,
         ) {
-            use tracedesk_store::sqlgen::Holders;
-            q.push(format!(
-                "({in_col} IN (SELECT h.person_id FROM tasks h WHERE h.status IN ({ACTIVE_TASK_STATUSES}) AND "
-            ));
-            match who {
-                Holders::One(u) => {
-                    q.push("h.assignee_id = ").push_bind(u);
-                }
-                Holders::Any(users) => {
-                    q.push("h.assignee_id IN (");
-                    push_ids(q, users);
-                    q.push(")");
-                }
-            }
+            q.push(format!("({in_col} IN (SELECT h.person_id FROM tasks h WHERE "));
+            push_holds(q, "h", who);
             q.push(") AND ");
             push_held(q, person_col, jur_col, who);
             q.push(")");
