@@ -553,37 +553,39 @@ impl crate::services::Cases<'_> {
         let mut out: Vec<Option<Result<ContactOutcome, CaseworkError>>> =
             (0..items.len()).map(|_| None).collect();
         let mut cases = std::collections::HashMap::new();
-        let mut planned = Vec::new();
+        // Planned items in three lists, so the sealed rows go to the store
+        // as they are (no copy of each).
+        let (mut at, mut intakes, mut shown) = (Vec::new(), Vec::new(), Vec::new());
         for (i, (case_id, input)) in items.iter().enumerate() {
             match self.plan_contact(&mut cases, *case_id, input).await {
-                Ok(p) => planned.push((i, p)),
+                Ok((intake, s)) => {
+                    at.push(i);
+                    intakes.push(intake);
+                    shown.push(s);
+                }
                 Err(e) => out[i] = Some(Err(e)),
             }
         }
-        let intakes: Vec<_> = planned
-            .iter()
-            .map(|(_, (intake, _))| intake.clone())
-            .collect();
         match self.store.add_contacts(&intakes).await {
             Ok(done) => {
-                for ((i, (_, shown)), o) in planned.into_iter().zip(done) {
-                    out[i] = Some(Ok(shown.finish(o)));
+                for ((i, s), o) in at.into_iter().zip(shown).zip(done) {
+                    out[i] = Some(Ok(s.finish(o)));
                 }
             }
             Err(e) if intakes.len() > 1 => {
                 tracing::warn!(error = %e, rows = intakes.len(), "contact batch failed; retrying one by one");
-                for (i, (intake, shown)) in planned {
-                    let one = self.store.add_contacts(std::slice::from_ref(&intake)).await;
+                for ((i, s), intake) in at.into_iter().zip(shown).zip(&intakes) {
+                    let one = self.store.add_contacts(std::slice::from_ref(intake)).await;
                     out[i] = Some(match one.map(|mut o| o.pop()) {
-                        Ok(Some(o)) => Ok(shown.finish(o)),
+                        Ok(Some(o)) => Ok(s.finish(o)),
                         Ok(None) => Err(CaseworkError::NotFound("outcome")),
                         Err(e) => Err(e.into()),
                     });
                 }
             }
             Err(e) => {
-                if let Some((i, _)) = planned.first() {
-                    out[*i] = Some(Err(CaseworkError::Store(e)));
+                if let Some(&i) = at.first() {
+                    out[i] = Some(Err(CaseworkError::Store(e)));
                 }
             }
         }
