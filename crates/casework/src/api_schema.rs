@@ -3,7 +3,8 @@
 //! what the service accepts and sends (`#[schema(schema_with = …)]`).
 
 use tracedesk_domain::{
-    CaseStatus, ContactStatus, ExposureSetting, LabOutcome, TaskKind, TaskStatus,
+    AttemptChannel, AttemptOutcome, CaseStatus, ContactStatus, ExposureSetting, LabOutcome,
+    TaskKind, TaskStatus,
 };
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
@@ -35,6 +36,14 @@ pub fn setting() -> Object {
 
 pub fn lab_result() -> Object {
     one_of(LabOutcome::ALL, "The test's result")
+}
+
+pub fn attempt_channel() -> Object {
+    one_of(AttemptChannel::ALL, "How the person was tried")
+}
+
+pub fn attempt_outcome() -> Object {
+    one_of(AttemptOutcome::ALL, "What the attempt came to")
 }
 
 pub fn task_kind() -> Object {

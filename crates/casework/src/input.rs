@@ -102,45 +102,131 @@ pub struct ContactInput {
     pub exposure_dates: Vec<String>,
     #[schema(schema_with = crate::api_schema::setting)]
     pub setting: Option<String>,
+    /// A household contact whose exposure goes on while the case isolates
+    /// at home: quarantine runs from the case's isolation end, and moves
+    /// when it moves (only with `setting: household`).
+    #[serde(default)]
+    pub ongoing_exposure: bool,
+    /// Kept as the contact record's first note.
     pub notes: Option<String>,
 }
 
-/// Follow-up of a contact record: a new status, the date of a negative
-/// test, or both.
+/// Follow-up of a contact record. Absent fields stay as they are; the
+/// quarantine end is computed again from what results.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
+    /// A move along the lifecycle. `converted` is made by a positive lab
+    /// result and `already_a_case` at naming, never by hand.
     #[schema(schema_with = crate::api_schema::contact_status)]
     pub status: Option<String>,
+    /// The date of a negative test (the 7-day quarantine option).
     #[schema(schema_with = crate::api_schema::date)]
     pub negative_test_date: Option<String>,
+    /// Every date of exposure, replacing the recorded first and last.
+    pub exposure_dates: Option<Vec<String>>,
+    #[schema(schema_with = crate::api_schema::setting)]
+    pub setting: Option<String>,
+    /// See `ContactInput::ongoing_exposure`.
+    pub ongoing_exposure: Option<bool>,
+    /// A note to add (notes are never overwritten).
+    pub note: Option<String>,
+}
+
+/// A validated contact patch.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValidContactPatch {
+    pub status: Option<ContactStatus>,
+    pub negative_test_date: Option<NaiveDate>,
+    pub dates: Option<(NaiveDate, NaiveDate)>,
+    pub setting: Option<ExposureSetting>,
+    pub ongoing: Option<bool>,
+    pub note: Option<String>,
 }
 
 impl ContactPatch {
-    pub fn validate(
-        &self,
-        today: NaiveDate,
-    ) -> Result<(Option<ContactStatus>, Option<NaiveDate>), CaseworkError> {
+    pub(crate) fn validate(&self, today: NaiveDate) -> Result<ValidContactPatch, CaseworkError> {
         let mut c = Check { errors: Vec::new() };
         let status = present(&self.status).and_then(|s| {
-            ContactStatus::parse(s).or_else(|| {
-                c.fail(
+            match ContactStatus::parse(s) {
+                None => c.fail(
                     "status",
-                    "is not a contact status (named, notified, monitoring, completed, \
-                     symptomatic, referred_for_testing, converted_to_case, unreachable, refused, lost)",
-                );
-                None
-            })
+                    "is not a contact status (named, notified, monitoring, completed, symptomatic, \
+                     referred_for_testing, unreachable, refused, lost, transferred)",
+                ),
+                Some(ContactStatus::Converted | ContactStatus::AlreadyACase) => c.fail(
+                    "status",
+                    "is set by case work itself (a positive result, or naming a case)",
+                ),
+                Some(s) => return Some(s),
+            }
+            None
         });
         let tested = present(&self.negative_test_date).and_then(|raw| {
             c.take(parse_date("negative_test_date", raw))
                 .and_then(|d| c.take(tracedesk_domain::event_date("negative_test_date", d, today)))
         });
-        if self.status.is_none() && self.negative_test_date.is_none() {
-            c.fail("status", "give a status, a negative_test_date, or both");
+        let dates = self.exposure_dates.as_ref().and_then(|list| {
+            let dates = exposure_dates(&mut c, list, today);
+            Some((*dates.first()?, *dates.last()?))
+        });
+        let setting = present(&self.setting).and_then(|v| parse_setting(&mut c, v));
+        let note = bounded_text(&mut c, "note", &self.note, 4000);
+        if self.status.is_none()
+            && self.negative_test_date.is_none()
+            && self.exposure_dates.is_none()
+            && self.setting.is_none()
+            && self.ongoing_exposure.is_none()
+            && self.note.is_none()
+        {
+            c.fail(
+                "status",
+                "give at least one of status, negative_test_date, exposure_dates, setting, \
+                 ongoing_exposure, note",
+            );
         }
-        c.finish(Some((status, tested)))
+        c.finish(Some(ValidContactPatch {
+            status,
+            negative_test_date: tested,
+            dates,
+            setting,
+            ongoing: self.ongoing_exposure,
+            note,
+        }))
     }
+}
+
+/// Exposure dates: one to 60, each a past event date; sorted, unique.
+fn exposure_dates(c: &mut Check, raw: &[String], today: NaiveDate) -> Vec<NaiveDate> {
+    if raw.is_empty() {
+        c.fail("exposure_dates", "at least one exposure date is required");
+    }
+    if raw.len() > 60 {
+        c.fail("exposure_dates", "at most 60 dates");
+    }
+    let mut dates = Vec::new();
+    for (i, raw) in raw.iter().enumerate() {
+        let field = format!("exposure_dates[{i}]");
+        if let Some(d) = c
+            .take(parse_date(&field, raw))
+            .and_then(|d| c.take(tracedesk_domain::event_date(&field, d, today)))
+        {
+            dates.push(d);
+        }
+    }
+    dates.sort_unstable();
+    dates.dedup();
+    dates
+}
+
+fn parse_setting(c: &mut Check, v: &str) -> Option<ExposureSetting> {
+    ExposureSetting::parse(&v.to_ascii_lowercase()).or_else(|| {
+        c.fail(
+            "setting",
+            "must be household, workplace, school, healthcare, event or other",
+        );
+        None
+    })
 }
 
 /// Changes to a case. Absent fields are left as they are; `onset_date: null`
@@ -155,7 +241,18 @@ pub struct CasePatch {
     pub onset_date: Option<Option<String>>,
     pub asymptomatic: Option<bool>,
     pub symptoms: Option<Vec<String>>,
+    /// A note to add to the case (notes are never overwritten; see
+    /// `GET /cases/{id}/notes`).
     pub notes: Option<String>,
+    /// The first day without fever (without fever-reducing medicine);
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = crate::api_schema::date)]
+    pub fever_free_since: Option<Option<String>>,
+    /// Whether the other symptoms are improving.
+    pub improving: Option<bool>,
+    /// Severe illness or severe immunocompromise (the longer isolation).
+    pub severe: Option<bool>,
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(
@@ -205,6 +302,7 @@ pub(crate) struct ValidContact {
     pub last_exposure: NaiveDate,
     pub dates: Vec<NaiveDate>,
     pub setting: ExposureSetting,
+    pub ongoing: bool,
     pub notes: Option<String>,
 }
 
@@ -231,7 +329,7 @@ impl Check {
     }
 }
 
-fn present(v: &Option<String>) -> Option<&str> {
+pub(crate) fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -240,7 +338,12 @@ pub(crate) fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError
         .map_err(|_| FieldError::new(field, "is not a date in YYYY-MM-DD form"))
 }
 
-fn bounded_text(c: &mut Check, field: &str, v: &Option<String>, max: usize) -> Option<String> {
+pub(crate) fn bounded_text(
+    c: &mut Check,
+    field: &str,
+    v: &Option<String>,
+    max: usize,
+) -> Option<String> {
     let s = present(v)?;
     if s.chars().count() > max {
         c.fail(field, &format!("is longer than {max} characters"));
@@ -431,34 +534,17 @@ impl ContactInput {
             region,
             today,
         );
-        let mut dates = Vec::new();
-        if self.exposure_dates.is_empty() {
-            c.fail("exposure_dates", "at least one exposure date is required");
-        }
-        if self.exposure_dates.len() > 60 {
-            c.fail("exposure_dates", "at most 60 dates");
-        }
-        for (i, raw) in self.exposure_dates.iter().enumerate() {
-            let field = format!("exposure_dates[{i}]");
-            if let Some(d) = c
-                .take(parse_date(&field, raw))
-                .and_then(|d| c.take(tracedesk_domain::event_date(&field, d, today)))
-            {
-                dates.push(d);
-            }
-        }
-        dates.sort_unstable();
-        dates.dedup();
+        let dates = exposure_dates(&mut c, &self.exposure_dates, today);
         let setting = match present(&self.setting) {
-            Some(v) => ExposureSetting::parse(&v.to_ascii_lowercase()).or_else(|| {
-                c.fail(
-                    "setting",
-                    "must be household, workplace, school, healthcare, event or other",
-                );
-                None
-            }),
+            Some(v) => parse_setting(&mut c, v),
             None => Some(ExposureSetting::Other),
         };
+        if self.ongoing_exposure && setting != Some(ExposureSetting::Household) {
+            c.fail(
+                "ongoing_exposure",
+                "only a household exposure goes on while the case isolates",
+            );
+        }
         let notes = bounded_text(&mut c, "notes", &self.notes, 2000);
         let value = (|| {
             Some(ValidContact {
@@ -467,6 +553,7 @@ impl ContactInput {
                 last_exposure: *dates.last()?,
                 dates: dates.clone(),
                 setting: setting?,
+                ongoing: self.ongoing_exposure,
                 notes,
             })
         })();
@@ -482,6 +569,9 @@ pub(crate) struct ValidPatch {
     pub asymptomatic: Option<bool>,
     pub symptoms: Option<Vec<String>>,
     pub notes: Option<String>,
+    pub fever_free_since: Option<Option<NaiveDate>>,
+    pub improving: Option<bool>,
+    pub severe: Option<bool>,
 }
 
 impl CasePatch {
@@ -513,12 +603,23 @@ impl CasePatch {
                 .collect::<Vec<_>>()
         });
         let notes = bounded_text(&mut c, "notes", &self.notes, 4000);
+        let fever_free_since = match &self.fever_free_since {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(raw)) => c
+                .take(parse_date("fever_free_since", raw))
+                .and_then(|d| c.take(tracedesk_domain::event_date("fever_free_since", d, today)))
+                .map(Some),
+        };
         c.finish(Some(ValidPatch {
             status,
             onset_date,
             asymptomatic: self.asymptomatic,
             symptoms,
             notes,
+            fever_free_since,
+            improving: self.improving,
+            severe: self.severe,
         }))
     }
 }

@@ -1,7 +1,9 @@
 //! Operations: lab intake, cases, contacts and person look-up.
 
 use crate::input::{ContactPatch, SearchKey, ValidLab};
-use crate::seal::{email_key, match_keys, name_dob_key, seal_opt, seal_person};
+use crate::seal::{
+    accession_key, email_key, match_keys, name_dob_key, points_of, seal_opt, seal_person,
+};
 use crate::views::{CaseView, ContactView, LabResultView, Page, PersonView, TaskView};
 use crate::{
     CasePatch, Casework, CaseworkError, ContactInput, ItemError, LabResultInput, PersonSearch,
@@ -53,6 +55,14 @@ pub struct LabOutcomeView {
     pub case_created: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ItemError>,
+    /// For a duplicate, the result already recorded under its accession
+    /// (checked for a conflict, never sent).
+    #[serde(skip)]
+    pub duplicate_of: Option<Uuid>,
+    /// Contact records the positive converted, for the audit log (never
+    /// sent: they may be another jurisdiction's).
+    #[serde(skip)]
+    pub converted: Vec<Uuid>,
 }
 
 impl LabOutcomeView {
@@ -72,6 +82,8 @@ impl LabOutcomeView {
             person_created: false,
             case_created: false,
             error: Some(error),
+            duplicate_of: None,
+            converted: Vec::new(),
         }
     }
 
@@ -89,7 +101,17 @@ pub struct ContactOutcome {
     #[serde(skip)]
     pub person: Uuid,
     pub person_created: bool,
-    pub task_id: Uuid,
+    /// `named`: a new contact record and its notification task; `merged`:
+    /// the case had named them already, and the dates were united into
+    /// that record; `already_a_case`: they are an open case, so the
+    /// exposure links the two cases, with no quarantine and no task.
+    pub resolution: &'static str,
+    /// The notification task (`named` only).
+    pub task_id: Option<Uuid>,
+    /// The contact's own open case (`already_a_case` only).
+    pub contact_case_id: Option<Uuid>,
+    pub first_exposure: NaiveDate,
+    pub last_exposure: NaiveDate,
     pub quarantine_end: NaiveDate,
     pub warnings: Vec<Warning>,
 }
@@ -164,7 +186,10 @@ impl crate::services::Cases<'_> {
                 &tracedesk_vault::FieldContext::new(lt, "accession", lab_id),
                 &v.accession,
             ),
-            accession_bidx: vault.blind(BlindKind::Accession, &v.accession),
+            accession_bidx: vault.blind(
+                BlindKind::Accession,
+                &accession_key(v.lab.as_deref(), &v.accession),
+            ),
             result: vault.seal_str(
                 &tracedesk_vault::FieldContext::new(lt, "result", lab_id),
                 v.outcome.as_str(),
@@ -190,6 +215,7 @@ impl crate::services::Cases<'_> {
             notes: None,
             jurisdiction: jurisdiction.clone(),
             shown_person_id: None,
+            clinical: None,
         };
         let kind = TaskKind::CaseInterview;
         let task = TaskRow {
@@ -213,6 +239,8 @@ impl crate::services::Cases<'_> {
             positive: v.outcome == LabOutcome::Positive,
             case,
             task,
+            reinfection_days: rules.reinfection_days,
+            points: points_of(vault, &v.person, now, &jurisdiction),
         }
     }
 
@@ -252,7 +280,8 @@ impl crate::services::Cases<'_> {
                 self.finish_prepared(last, &mut out).await;
             }
         }
-        out.into_iter()
+        let mut out: Vec<LabOutcomeView> = out
+            .into_iter()
             .enumerate()
             .map(|(i, o)| {
                 o.unwrap_or_else(|| {
@@ -266,7 +295,13 @@ impl crate::services::Cases<'_> {
                     )
                 })
             })
-            .collect()
+            .collect();
+        for o in out.iter_mut().filter(|o| o.duplicate_of.is_some()) {
+            if let Some(input) = inputs.get(o.index) {
+                self.check_duplicate(o, input).await;
+            }
+        }
+        out
     }
 
     /// Fills in the default jurisdiction and refuses unknown codes.
@@ -429,6 +464,48 @@ impl crate::services::Cases<'_> {
         page(&rows, limit, |r| r.id, |r| self.case_view(r))
     }
 
+    /// A page of one person's cases the caller may see, newest first (by
+    /// the person's own id).
+    pub async fn list_person_cases(
+        &self,
+        person: Uuid,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+        scope: Option<&ListScope>,
+    ) -> Result<Page<CaseView>, CaseworkError> {
+        let limit = page_limit(limit)?;
+        let rows = self
+            .store
+            .list_cases(&CaseFilter {
+                person_id: Some(person),
+                before: parse_cursor(cursor)?,
+                limit,
+                scope: scope.cloned(),
+                ..CaseFilter::default()
+            })
+            .await?;
+        page(&rows, limit, |r| r.id, |r| self.case_view(r))
+    }
+
+    /// One person's contact records the caller may see, newest first.
+    pub async fn list_person_contacts(
+        &self,
+        person: Uuid,
+        scope: Option<&ListScope>,
+    ) -> Result<Vec<ContactView>, CaseworkError> {
+        self.store
+            .list_exposures(&ExposureFilter {
+                contact_person_id: Some(person),
+                limit: 500,
+                scope: scope.cloned(),
+                ..ExposureFilter::default()
+            })
+            .await?
+            .iter()
+            .map(|r| self.contact_view(r))
+            .collect()
+    }
+
     /// A page of the tasks assigned to `user`, newest first.
     pub async fn tasks_of(
         &self,
@@ -455,9 +532,13 @@ impl crate::services::Cases<'_> {
         page(&rows, limit, |t| t.id, |t| Ok(TaskView::from(t)))
     }
 
-    /// Applies a patch; a new onset date (or asymptomatic flag) recomputes
-    /// the infectious period and isolation end.
+    /// Applies a patch. A new onset date, asymptomatic flag, fever-free
+    /// date or severity recomputes the infectious period and the earliest
+    /// isolation end (CDC's symptom-based rule), and the quarantine end of
+    /// every household contact whose exposure goes on follows it. A note is
+    /// added to the case's notes, never written over them.
     pub async fn patch_case(&self, id: Uuid, patch: &CasePatch) -> Result<CaseView, CaseworkError> {
+        let author = self.author();
         let p = patch.validate(self.today())?;
         let mut row = self
             .store
@@ -489,9 +570,30 @@ impl crate::services::Cases<'_> {
             }
             row.asymptomatic = a;
         }
+        let mut clinical = self.clinical_of(&row)?;
+        let clinical_changed =
+            p.fever_free_since.is_some() || p.improving.is_some() || p.severe.is_some();
+        if let Some(f) = p.fever_free_since {
+            clinical.fever_free_since = f;
+        }
+        if let Some(i) = p.improving {
+            clinical.improving = Some(i);
+        }
+        if let Some(s) = p.severe {
+            clinical.severe = s;
+        }
+        if let (Some(f), Some(onset)) = (clinical.fever_free_since, row.onset_date)
+            && f < onset
+        {
+            return Err(CaseworkError::invalid(
+                "fever_free_since",
+                "is before the onset of symptoms",
+            ));
+        }
         let rules = &self.settings.rules;
+        let isolation_was = row.isolation_end;
         row.infectious_start = rules.infectious_start(row.onset_date, row.specimen_date);
-        row.isolation_end = rules.isolation_end(row.onset_date, row.specimen_date);
+        row.isolation_end = rules.earliest_release(row.onset_date, row.specimen_date, &clinical);
         let t = schema::CASES.name;
         let vault = &*self.vault;
         let mut resealed = row.key_version != vault.current_version();
@@ -500,8 +602,9 @@ impl crate::services::Cases<'_> {
             row.symptoms = seal_opt(vault, t, "symptoms", id, Some(&json));
             resealed = true;
         }
-        if let Some(notes) = &p.notes {
-            row.notes = seal_opt(vault, t, "notes", id, Some(notes));
+        if clinical_changed {
+            let json = serde_json::to_string(&clinical).unwrap_or_else(|_| "{}".into());
+            row.clinical = seal_opt(vault, t, "clinical", id, Some(&json));
             resealed = true;
         }
         if resealed {
@@ -513,19 +616,77 @@ impl crate::services::Cases<'_> {
             if let Some(n) = &row.notes {
                 row.notes = Some(vault.reseal(&ctx("notes"), n)?);
             }
+            if let Some(c) = &row.clinical {
+                row.clinical = Some(vault.reseal(&ctx("clinical"), c)?);
+            }
             row.key_version = vault.current_version();
+        }
+        if let Some(text) = &p.notes {
+            let note = self.entry(
+                crate::investigation::entry_kind::NOTE,
+                row.person_id,
+                &row.jurisdiction,
+                author,
+                (Some(id), None, None),
+                &serde_json::json!({ "text": text }),
+            );
+            self.store.add_entries(std::slice::from_ref(&note)).await?;
         }
         row.updated_at = self.now();
         self.store.update_case(&row).await.map_err(|e| match e {
             tracedesk_store::StoreError::NotFound => CaseworkError::NotFound("case"),
             e => e.into(),
         })?;
+        if row.isolation_end != isolation_was {
+            self.follow_isolation(&row).await?;
+        }
         // A closed or refused case needs no interview: its open tasks are
         // canceled (ending the tracer's access) and withdrawn from routing.
         if ended && self.store.withdraw_case_tasks(id).await? > 0 {
             self.tasks_made();
         }
         self.case_view(&row)
+    }
+
+    /// The household contacts whose exposure goes on follow the case's
+    /// isolation end: their quarantine ends `quarantine_days` after it.
+    async fn follow_isolation(&self, case: &CaseRow) -> Result<(), CaseworkError> {
+        let rules = &self.settings.rules;
+        let records = self
+            .store
+            .list_exposures(&ExposureFilter {
+                case_id: Some(case.id),
+                limit: 500,
+                ..ExposureFilter::default()
+            })
+            .await?;
+        for mut e in records {
+            let open = ContactStatus::parse(&e.status).is_some_and(|s| !s.is_terminal());
+            if !(e.ongoing && open) {
+                continue;
+            }
+            e.quarantine_end = rules.household_quarantine_end(
+                case.isolation_end,
+                rules.quarantine_option,
+                e.negative_test_date,
+            );
+            e.updated_at = self.now();
+            self.store.update_exposure(&e).await?;
+        }
+        Ok(())
+    }
+
+    /// The facts of a case's symptom-based isolation, opened.
+    pub(crate) fn clinical_of(
+        &self,
+        row: &CaseRow,
+    ) -> Result<tracedesk_domain::Clinical, CaseworkError> {
+        Ok(self
+            .open_opt(schema::CASES.name, "clinical", row.id, &row.clinical)?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|_| CaseworkError::Vault(tracedesk_vault::VaultError::Malformed))?
+            .unwrap_or_default())
     }
 
     /// Names a contact of a case. Dates outside the infectious period are
@@ -569,7 +730,7 @@ impl crate::services::Cases<'_> {
         match self.store.add_contacts(&intakes).await {
             Ok(done) => {
                 for ((i, s), o) in at.into_iter().zip(shown).zip(done) {
-                    out[i] = Some(Ok(s.finish(o)));
+                    out[i] = Some(s.finish(o));
                 }
             }
             Err(e) if intakes.len() > 1 => {
@@ -577,7 +738,7 @@ impl crate::services::Cases<'_> {
                 for ((i, s), intake) in at.into_iter().zip(shown).zip(&intakes) {
                     let one = self.store.add_contacts(std::slice::from_ref(intake)).await;
                     out[i] = Some(match one.map(|mut o| o.pop()) {
-                        Ok(Some(o)) => Ok(s.finish(o)),
+                        Ok(Some(o)) => s.finish(o),
                         Ok(None) => Err(CaseworkError::NotFound("outcome")),
                         Err(e) => Err(e.into()),
                     });
@@ -605,6 +766,7 @@ impl crate::services::Cases<'_> {
         case_id: Uuid,
         input: &ContactInput,
     ) -> Result<(tracedesk_store::ContactIntake, PlannedContact), CaseworkError> {
+        let author = self.author();
         let v = input.validate(&self.settings.default_region, self.today())?;
         let case = match cases.get(&case_id) {
             Some(c) => c.clone(),
@@ -624,7 +786,11 @@ impl crate::services::Cases<'_> {
             ));
         }
         let rules = &self.settings.rules;
-        let quarantine_end = rules.quarantine_end(v.last_exposure, rules.quarantine_option, None);
+        let quarantine_end = if v.ongoing {
+            rules.household_quarantine_end(case.isolation_end, rules.quarantine_option, None)
+        } else {
+            rules.quarantine_end(v.last_exposure, rules.quarantine_option, None)
+        };
         let warnings = rules
             .exposure_warnings(&v.dates, case.onset_date, case.specimen_date)
             .into_iter()
@@ -638,6 +804,16 @@ impl crate::services::Cases<'_> {
         let person_id = Uuid::now_v7();
         let exposure_id = Uuid::now_v7();
         let kind = TaskKind::ContactNotification;
+        let note = v.notes.as_deref().map(|text| {
+            self.entry(
+                crate::investigation::entry_kind::NOTE,
+                person_id,
+                &case.jurisdiction,
+                author,
+                (None, Some(exposure_id), None),
+                &serde_json::json!({ "text": text }),
+            )
+        });
         let intake = tracedesk_store::ContactIntake {
             person: seal_person(vault, person_id, &v.person, now, &case.jurisdiction),
             match_on: match_keys(vault, &v.person),
@@ -653,16 +829,12 @@ impl crate::services::Cases<'_> {
                 status: ContactStatus::Named.as_str().into(),
                 quarantine_end,
                 key_version: vault.current_version(),
-                notes: seal_opt(
-                    vault,
-                    schema::EXPOSURES.name,
-                    "notes",
-                    exposure_id,
-                    v.notes.as_deref(),
-                ),
+                notes: None,
                 jurisdiction: case.jurisdiction.clone(),
                 negative_test_date: None,
                 shown_person_id: None,
+                contact_case_id: None,
+                ongoing: v.ongoing,
             },
             task: TaskRow {
                 id: Uuid::now_v7(),
@@ -678,29 +850,30 @@ impl crate::services::Cases<'_> {
                 assignee_id: None,
                 shown_person_id: None,
             },
+            case_person_id: case.person_id,
+            note,
+            points: points_of(vault, &v.person, now, &case.jurisdiction),
         };
-        Ok((
-            intake,
-            PlannedContact {
-                quarantine_end,
-                warnings,
-            },
-        ))
+        Ok((intake, PlannedContact { warnings }))
     }
 
     /// Records a contact record's follow-up: a move along its lifecycle
     /// (named → notified → monitoring → completed, or unreachable, refused,
-    /// lost, symptomatic, referred for testing, converted to a case) and/or
-    /// the date of a negative test, from which the quarantine end is
-    /// computed again under the configured option. An illegal step is an
-    /// error naming both statuses; a final one withdraws the record's open
-    /// tasks. Closed records are what retention later purges.
+    /// lost, transferred, symptomatic, referred for testing), corrected
+    /// exposure dates or setting, an ongoing household exposure, the date
+    /// of a negative test, a note. The quarantine end is computed again
+    /// from the result: from the last exposure under the configured option,
+    /// or, for an ongoing household exposure, from the case's isolation
+    /// end. An illegal step is an error naming both statuses and changes
+    /// nothing; a final one withdraws the record's open tasks. Dates and
+    /// setting of a closed record stay as they were.
     pub async fn patch_contact(
         &self,
         exposure_id: Uuid,
         patch: &ContactPatch,
     ) -> Result<ContactView, CaseworkError> {
-        let (to, tested) = patch.validate(self.today())?;
+        let author = self.author();
+        let p = patch.validate(self.today())?;
         let mut e = self
             .store
             .get_exposure(exposure_id)
@@ -708,25 +881,59 @@ impl crate::services::Cases<'_> {
             .ok_or(CaseworkError::NotFound("contact"))?;
         let from = ContactStatus::parse(&e.status)
             .ok_or_else(|| CaseworkError::Internal("a stored contact status is unknown".into()))?;
+        let changes_record = p.dates.is_some()
+            || p.setting.is_some()
+            || p.ongoing.is_some()
+            || p.negative_test_date.is_some();
+        if from.is_terminal() && changes_record {
+            return Err(CaseworkError::Conflict(format!(
+                "the contact record is {from}: its dates and setting are final"
+            )));
+        }
+        let to = p.status.filter(|to| *to != from);
         if let Some(to) = to {
             from.transition(to)?;
             e.status = to.as_str().into();
         }
-        if let Some(t) = tested {
-            if t < e.last_exposure {
-                return Err(CaseworkError::invalid(
-                    "negative_test_date",
-                    "is before the last exposure",
-                ));
-            }
+        if let Some((first, last)) = p.dates {
+            e.first_exposure = first;
+            e.last_exposure = last;
+        }
+        if let Some(setting) = p.setting {
+            e.setting = setting.as_str().into();
+        }
+        if let Some(ongoing) = p.ongoing {
+            e.ongoing = ongoing;
+        }
+        if e.ongoing && e.setting != tracedesk_domain::ExposureSetting::Household.as_str() {
+            return Err(CaseworkError::invalid(
+                "ongoing_exposure",
+                "only a household exposure goes on while the case isolates",
+            ));
+        }
+        if let Some(t) = p.negative_test_date {
             e.negative_test_date = Some(t);
         }
-        let rules = &self.settings.rules;
-        e.quarantine_end = rules.quarantine_end(
-            e.last_exposure,
-            rules.quarantine_option,
-            e.negative_test_date,
-        );
+        if e.negative_test_date.is_some_and(|t| t < e.last_exposure) {
+            return Err(CaseworkError::invalid(
+                "negative_test_date",
+                "is before the last exposure",
+            ));
+        }
+        if changes_record {
+            e.quarantine_end = self.quarantine_of(&e).await?;
+        }
+        if let Some(text) = &p.note {
+            let note = self.entry(
+                crate::investigation::entry_kind::NOTE,
+                e.contact_person_id,
+                &e.jurisdiction,
+                author,
+                (None, Some(e.id), None),
+                &serde_json::json!({ "text": text }),
+            );
+            self.store.add_entries(std::slice::from_ref(&note)).await?;
+        }
         e.updated_at = self.now();
         self.store.update_exposure(&e).await?;
         if to.is_some_and(ContactStatus::is_terminal)
@@ -737,7 +944,28 @@ impl crate::services::Cases<'_> {
         self.contact_view(&e)
     }
 
-    /// [`Casework::patch_contact`] with a status only.
+    /// A contact record's quarantine end under the configured option: from
+    /// the last exposure, or, while a household exposure goes on, from the
+    /// case's isolation end.
+    async fn quarantine_of(&self, e: &ExposureRow) -> Result<NaiveDate, CaseworkError> {
+        let rules = &self.settings.rules;
+        let option = rules.quarantine_option;
+        if e.ongoing {
+            let case = self
+                .store
+                .get_case(e.case_id)
+                .await?
+                .ok_or(CaseworkError::NotFound("case"))?;
+            return Ok(rules.household_quarantine_end(
+                case.isolation_end,
+                option,
+                e.negative_test_date,
+            ));
+        }
+        Ok(rules.quarantine_end(e.last_exposure, option, e.negative_test_date))
+    }
+
+    /// [`Cases::patch_contact`] with a status only.
     pub async fn set_contact_status(
         &self,
         exposure_id: Uuid,
@@ -745,7 +973,7 @@ impl crate::services::Cases<'_> {
     ) -> Result<ContactView, CaseworkError> {
         let patch = ContactPatch {
             status: Some(status.to_string()),
-            negative_test_date: None,
+            ..ContactPatch::default()
         };
         self.patch_contact(exposure_id, &patch).await
     }
@@ -767,6 +995,7 @@ impl crate::services::Cases<'_> {
         let rows = self
             .store
             .list_exposures(&ExposureFilter {
+                contact_case_id: None,
                 case_id,
                 contact_person_id: None,
                 status: status.map(str::to_string),
@@ -846,25 +1075,45 @@ fn outcome_view(index: usize, o: &tracedesk_store::LabIntakeOutcome) -> LabOutco
         person_created: o.person_created,
         case_created: o.case_created,
         error: None,
+        duplicate_of: o.duplicate_of,
+        converted: o.converted.clone(),
     }
 }
 
 /// What a contact's answer holds besides what the store reports.
 struct PlannedContact {
-    quarantine_end: NaiveDate,
     warnings: Vec<Warning>,
 }
 
 impl PlannedContact {
-    fn finish(self, o: tracedesk_store::ContactIntakeOutcome) -> ContactOutcome {
-        ContactOutcome {
+    fn finish(
+        self,
+        o: tracedesk_store::ContactIntakeOutcome,
+    ) -> Result<ContactOutcome, CaseworkError> {
+        use tracedesk_store::ContactResolution as R;
+        let (resolution, contact_case_id) = match o.resolution {
+            R::Named => ("named", None),
+            R::Merged => ("merged", None),
+            R::AlreadyACase(case) => ("already_a_case", Some(case)),
+            R::SelfContact => {
+                return Err(CaseworkError::invalid(
+                    "first_name",
+                    "names the case's own person: a case cannot be its own contact",
+                ));
+            }
+        };
+        Ok(ContactOutcome {
             exposure_id: o.exposure_id,
             contact_person_id: o.shown_person_id,
             person: o.person_id,
             person_created: o.person_created,
+            resolution,
             task_id: o.task_id,
-            quarantine_end: self.quarantine_end,
+            contact_case_id,
+            first_exposure: o.first_exposure,
+            last_exposure: o.last_exposure,
+            quarantine_end: o.quarantine_end,
             warnings: self.warnings,
-        }
+        })
     }
 }

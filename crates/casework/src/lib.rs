@@ -14,6 +14,7 @@ pub mod dispatch;
 mod error;
 mod input;
 mod intake;
+pub mod investigation;
 pub mod leader;
 pub mod linelist;
 pub mod retention;
@@ -29,6 +30,9 @@ mod views;
 pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, ContactPatch, LAB_FIELDS, LabResultInput, PersonSearch};
 pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cursor};
+pub use investigation::{
+    AttemptInput, AttemptView, ChainEdge, NoteInput, NoteOn, NoteView, PointView,
+};
 pub use services::{Cases, Retention, Staff};
 pub use signin::TokenHolder;
 pub use staff::{

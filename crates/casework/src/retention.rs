@@ -191,6 +191,7 @@ impl crate::services::Retention<'_> {
         let exposures = self
             .store
             .list_exposures(&ExposureFilter {
+                contact_case_id: None,
                 contact_person_id: Some(person_id),
                 limit: 10_000,
                 ..Default::default()

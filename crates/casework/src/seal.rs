@@ -110,3 +110,68 @@ pub(crate) fn seal_person(
         age_band: None,
     }
 }
+
+/// What an item says of a person, as facts to add to a matched person whose
+/// record lacks them (the store keeps the new ones only): the phone and
+/// email (with their phone+name key, so the person is matched by them
+/// later), and the date of birth (with its name+date key). Each is sealed
+/// under its own id.
+pub(crate) fn points_of(
+    v: &Vault,
+    p: &PersonFields,
+    now: DateTime<Utc>,
+    jurisdiction: &str,
+) -> Vec<tracedesk_store::PointRow> {
+    let t = schema::PERSON_POINTS.name;
+    let point = |key: PersonKey, bidx: Vec<u8>, value: Option<&str>| {
+        let id = Uuid::now_v7();
+        tracedesk_store::PointRow {
+            id,
+            person_id: id,
+            jurisdiction: jurisdiction.to_string(),
+            key,
+            bidx,
+            created_at: now,
+            key_version: v.current_version(),
+            value: seal_opt(v, t, "value", id, value),
+        }
+    };
+    let mut out = Vec::new();
+    for (key, bidx) in match_keys(v, p) {
+        let value = match key {
+            PersonKey::NameDob => p.dob.map(|d| d.date().to_string()),
+            _ => None,
+        };
+        out.push(point(key, bidx, value.as_deref()));
+    }
+    if let Some(phone) = &p.phone {
+        out.push(point(
+            PersonKey::Phone,
+            v.blind(BlindKind::Phone, phone.as_str()),
+            Some(phone.as_str()),
+        ));
+    }
+    if let Some(email) = &p.email {
+        out.push(point(
+            PersonKey::Email,
+            v.blind(BlindKind::Email, &email_key(email)),
+            Some(email.as_str()),
+        ));
+    }
+    out
+}
+
+/// The accession as the store indexes it: one per lab, trimmed, with case
+/// ignored (`acc-1` from a lab is `ACC-1` from it), so a result sent twice
+/// is recognized however it was typed.
+pub(crate) fn accession_key(lab: Option<&str>, accession: &str) -> String {
+    let lab = lab
+        .map(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+        .unwrap_or_default();
+    format!("{lab}\u{1f}{}", accession.trim().to_uppercase())
+}

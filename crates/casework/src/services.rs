@@ -23,7 +23,7 @@ macro_rules! service {
     ($(#[$meta:meta])* $name:ident, $getter:ident) => {
         $(#[$meta])*
         #[derive(Clone, Copy)]
-        pub struct $name<'a>(&'a Casework);
+        pub struct $name<'a>(&'a Casework, Option<uuid::Uuid>);
 
         impl std::ops::Deref for $name<'_> {
             type Target = Casework;
@@ -32,10 +32,24 @@ macro_rules! service {
             }
         }
 
+        impl $name<'_> {
+            /// The service acting for a staff user, who is named as the
+            /// author of what it writes (notes, attempts).
+            pub fn by(self, user: uuid::Uuid) -> Self {
+                Self(self.0, Some(user))
+            }
+
+            /// The staff user the service acts for (`None`: tracedesk
+            /// itself, or the CLI).
+            pub fn author(&self) -> Option<uuid::Uuid> {
+                self.1
+            }
+        }
+
         impl Casework {
             $(#[$meta])*
             pub fn $getter(&self) -> $name<'_> {
-                $name(self)
+                $name(self, None)
             }
         }
     };

@@ -153,6 +153,7 @@ impl Synthetic {
         let offset = self.rng.gen_range(0..4);
         let date = (specimen - Duration::days(offset)).min(self.today);
         let with_phone = self.rng.gen_bool(0.64);
+        let setting = self.pick(SETTINGS);
         ContactInput {
             first_name: Some(first),
             last_name: Some(last),
@@ -163,7 +164,8 @@ impl Synthetic {
             email: (!with_phone || self.rng.gen_bool(0.3)).then_some(email),
             language: Some(self.pick(LANGS).into()),
             exposure_dates: vec![date.to_string()],
-            setting: Some(self.pick(SETTINGS).into()),
+            setting: Some(setting.into()),
+            ongoing_exposure: setting == "household" && self.rng.gen_bool(0.5),
             notes: None,
         }
     }

@@ -3,6 +3,7 @@
 use crate::CaseworkError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use tracedesk_domain::CaseStatus;
 use tracedesk_store::{
     CaseRow, ExposureRow, LabResultRow, PersonFacetRow, PersonRow, Sealed, schema,
 };
@@ -39,9 +40,27 @@ pub struct CaseView {
     pub infectious_start: NaiveDate,
     pub isolation_end: NaiveDate,
     pub symptoms: Vec<String>,
-    pub notes: Option<String>,
+    /// The first day without fever.
+    #[schema(schema_with = crate::api_schema::date)]
+    pub fever_free_since: Option<NaiveDate>,
+    pub improving: Option<bool>,
+    /// Severe illness or immunocompromise: the longer isolation.
+    pub severe: bool,
+    /// What holds the case in isolation today (empty: it may be released).
+    pub release_holds: Vec<ReleaseHoldView>,
+    /// The tracer who holds the investigation (single-case reads only).
+    pub investigator_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One reason a case cannot yet leave isolation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ReleaseHoldView {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub detail: tracedesk_domain::ReleaseHold,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -133,7 +152,7 @@ impl crate::services::Cases<'_> {
         Ok(status)
     }
 
-    fn open_opt(
+    pub(crate) fn open_opt(
         &self,
         table: &str,
         column: &str,
@@ -192,6 +211,21 @@ impl crate::services::Cases<'_> {
             .transpose()
             .map_err(|_| CaseworkError::Vault(tracedesk_vault::VaultError::Malformed))?
             .unwrap_or_default();
+        let clinical = self.clinical_of(c)?;
+        let open = CaseStatus::parse(&c.status).is_some_and(CaseStatus::is_open);
+        let release_holds = if open {
+            self.settings
+                .rules
+                .release_holds(c.onset_date, c.specimen_date, &clinical, self.today())
+                .into_iter()
+                .map(|h| ReleaseHoldView {
+                    message: h.message(),
+                    detail: h,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(CaseView {
             id: c.id,
             person_id: c.shown_person_id.unwrap_or(c.person_id),
@@ -204,7 +238,11 @@ impl crate::services::Cases<'_> {
             infectious_start: c.infectious_start,
             isolation_end: c.isolation_end,
             symptoms,
-            notes: self.open_opt(t, "notes", c.id, &c.notes)?,
+            fever_free_since: clinical.fever_free_since,
+            improving: clinical.improving,
+            severe: clinical.severe,
+            release_holds,
+            investigator_id: None,
             created_at: c.created_at,
             updated_at: c.updated_at,
         })

@@ -494,6 +494,7 @@ pub async fn quarantine_follows_the_configured_option(f: &Fixture) {
                         negative_test_date: Some(
                             (exposed + chrono::Duration::days(day)).to_string(),
                         ),
+                        ..Default::default()
                     },
                 )
                 .await
@@ -2356,7 +2357,15 @@ pub async fn list_reads_read_pages_not_tables(f: &Fixture) {
         })
         .await
         .unwrap();
-    assert_eq!(tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [task.id]);
+    // The interview, and the investigation its assignment made them hold.
+    assert_eq!(tasks.len(), 2);
+    assert!(tasks.iter().any(|t| t.id == task.id));
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.kind == "investigation" && t.case_id == Some(held_case)),
+        "assigning the interview makes the tracer the case's investigator"
+    );
 
     let root = ListScope::Within {
         jurisdictions: ["root", "l-north", "l-south", "l-east"]
@@ -2388,6 +2397,7 @@ pub async fn list_reads_read_pages_not_tables(f: &Fixture) {
                         ..Default::default()
                     }),
                     ListQuery::Exposures(ExposureFilter {
+                        contact_case_id: None,
                         status: status.clone().map(|_| "named".to_string()),
                         before,
                         limit: 50,
@@ -2402,6 +2412,7 @@ pub async fn list_reads_read_pages_not_tables(f: &Fixture) {
                         ..Default::default()
                     }),
                     ListQuery::Exposures(ExposureFilter {
+                        contact_case_id: None,
                         case_id: Some(held_case),
                         before,
                         limit: 50,

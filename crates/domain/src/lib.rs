@@ -10,6 +10,7 @@ pub mod rules;
 
 pub use identity::{DateOfBirth, Email, FieldError, PersonName, Phone, event_date, hides_text};
 pub use lifecycle::{
-    CaseStatus, ContactStatus, ExposureSetting, LabOutcome, TaskKind, TaskStatus, TransitionError,
+    AttemptChannel, AttemptOutcome, CaseStatus, ContactStatus, ExposureSetting, LabOutcome,
+    TaskKind, TaskStatus, TransitionError,
 };
-pub use rules::{DateRules, ExposureWarning, QuarantineOption, RulesError};
+pub use rules::{Clinical, DateRules, ExposureWarning, QuarantineOption, ReleaseHold, RulesError};

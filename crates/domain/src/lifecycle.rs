@@ -65,10 +65,12 @@ named_enum! {
         Completed => "completed",
         Symptomatic => "symptomatic",
         ReferredForTesting => "referred_for_testing",
-        ConvertedToCase => "converted_to_case",
+        Converted => "converted",
         Unreachable => "unreachable",
         Refused => "refused",
         Lost => "lost",
+        Transferred => "transferred",
+        AlreadyACase => "already_a_case",
     }
 }
 
@@ -101,6 +103,30 @@ named_enum! {
         SymptomaticFollowup => "symptomatic_followup",
         NonResponderFollowup => "non_responder_followup",
         CallbackRequest => "callback_request",
+        Investigation => "investigation",
+    }
+}
+
+named_enum! {
+    /// How a tracer tried to reach someone.
+    AttemptChannel {
+        Phone => "phone",
+        Sms => "sms",
+        Email => "email",
+        InPerson => "in_person",
+        Letter => "letter",
+    }
+}
+
+named_enum! {
+    /// What an outreach attempt came to.
+    AttemptOutcome {
+        Reached => "reached",
+        LeftVoicemail => "left_voicemail",
+        NoAnswer => "no_answer",
+        WrongNumber => "wrong_number",
+        Refused => "refused",
+        CallBack => "call_back",
     }
 }
 
@@ -147,19 +173,31 @@ impl CaseStatus {
 }
 
 impl ContactStatus {
+    /// The moves a tracer makes (named → notified → monitoring → completed,
+    /// with the ways out of follow-up), and the ones case work makes itself:
+    /// `converted` when a positive result opens the contact's own case (from
+    /// any open status), `completed` when monitoring ends with quarantine.
+    /// `already_a_case` is where a contact who was a case when named starts
+    /// and stays (no quarantine, no notification).
     pub fn can_become(self, to: ContactStatus) -> bool {
         use ContactStatus::*;
+        if to == Converted {
+            return !self.is_terminal();
+        }
         matches!(
             (self, to),
-            (Named, Notified | Unreachable | Refused | Lost)
+            (Named, Notified | Unreachable | Refused | Lost | Transferred)
                 | (
                     Notified,
-                    Monitoring | Symptomatic | Refused | Lost | Completed
+                    Monitoring | Symptomatic | Refused | Lost | Completed | Transferred
                 )
-                | (Monitoring, Completed | Symptomatic | Lost | Refused)
-                | (Symptomatic, ReferredForTesting | Monitoring)
-                | (ReferredForTesting, ConvertedToCase | Monitoring)
-                | (Unreachable, Notified | Lost)
+                | (
+                    Monitoring,
+                    Completed | Symptomatic | Lost | Refused | Transferred
+                )
+                | (Symptomatic, ReferredForTesting | Monitoring | Lost)
+                | (ReferredForTesting, Monitoring | Lost)
+                | (Unreachable, Notified | Lost | Transferred)
         )
     }
 
@@ -168,10 +206,16 @@ impl ContactStatus {
     /// be reached.
     pub const CLOSED: &'static [ContactStatus] = &[
         ContactStatus::Completed,
-        ContactStatus::ConvertedToCase,
+        ContactStatus::Converted,
         ContactStatus::Refused,
         ContactStatus::Lost,
+        ContactStatus::Transferred,
+        ContactStatus::AlreadyACase,
     ];
+
+    /// Under daily monitoring: what ends by itself when quarantine ends.
+    pub const MONITORED: &'static [ContactStatus] =
+        &[ContactStatus::Notified, ContactStatus::Monitoring];
 
     pub fn is_terminal(self) -> bool {
         Self::CLOSED.contains(&self)
@@ -210,6 +254,13 @@ impl TaskStatus {
 }
 
 impl TaskKind {
+    /// Whether routing offers this kind of task to tracers. An
+    /// investigation is not work to offer: it is made already assigned, and
+    /// holds the case's investigator to the case while it is open.
+    pub fn is_routed(self) -> bool {
+        self != TaskKind::Investigation
+    }
+
     /// Hours from the triggering event (report, naming, symptom reply) to the SLA.
     pub fn default_sla_hours(self) -> i64 {
         match self {
@@ -217,6 +268,8 @@ impl TaskKind {
             TaskKind::SymptomaticFollowup => 4,
             TaskKind::NonResponderFollowup => 24,
             TaskKind::CallbackRequest => 8,
+            // Not routed: it holds the investigator to the case while it is open.
+            TaskKind::Investigation => 24 * 30,
         }
     }
 
@@ -230,7 +283,8 @@ impl TaskKind {
             TaskKind::CallbackRequest => 5,
             TaskKind::CaseInterview
             | TaskKind::ContactNotification
-            | TaskKind::NonResponderFollowup => 0,
+            | TaskKind::NonResponderFollowup
+            | TaskKind::Investigation => 0,
         }
     }
 }
@@ -303,7 +357,7 @@ mod tests {
             Monitoring,
             Symptomatic,
             ReferredForTesting,
-            ConvertedToCase,
+            Converted,
         ] {
             s = s.transition(next).unwrap();
         }
@@ -313,6 +367,39 @@ mod tests {
             err.to_string(),
             "a contact cannot go from named to completed"
         );
+    }
+
+    /// Every open contact status can be converted by a positive result;
+    /// every closed one stays closed; the tracer's path refuses skips.
+    #[test]
+    fn contact_transitions_legal_and_refused() {
+        use ContactStatus::*;
+        for &s in ContactStatus::ALL {
+            assert_eq!(s.can_become(Converted), !s.is_terminal(), "{s}");
+        }
+        for (from, to) in [
+            (Named, Notified),
+            (Notified, Monitoring),
+            (Monitoring, Completed),
+            (Monitoring, Transferred),
+            (Named, Transferred),
+            (Unreachable, Notified),
+            (Notified, Lost),
+        ] {
+            assert!(from.transition(to).is_ok(), "{from} -> {to}");
+        }
+        for (from, to) in [
+            (Named, Monitoring),
+            (Named, Completed),
+            (Completed, Monitoring),
+            (AlreadyACase, Notified),
+            (Transferred, Notified),
+            (Monitoring, Named),
+            (Named, AlreadyACase),
+        ] {
+            assert!(from.transition(to).is_err(), "{from} -> {to}");
+        }
+        assert!(ContactStatus::MONITORED.iter().all(|s| !s.is_terminal()));
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum QuarantineOption {
 pub enum RulesError {
     #[error("{0} must be between 0 and 60 days")]
     OutOfRange(&'static str),
+    #[error("reinfection_days must be between 14 and 365 days")]
+    Reinfection,
 }
 
 /// The periods a jurisdiction configures. Defaults follow CDC guidance of 2020.
@@ -43,6 +45,13 @@ pub struct DateRules {
     pub negative_test_from_day: u32,
     /// Which quarantine contacts get.
     pub quarantine_option: QuarantineOption,
+    /// Isolation after onset (or specimen) for severe illness or severe
+    /// immunocompromise (CDC 2020: 20 days).
+    pub isolation_severe_days: u32,
+    /// A positive specimen within this many days of a prior case's
+    /// specimen belongs to that case; after it, it is a new infection
+    /// (CDC 2020: 90 days).
+    pub reinfection_days: u32,
 }
 
 impl Default for DateRules {
@@ -55,6 +64,48 @@ impl Default for DateRules {
             quarantine_test_days: 7,
             negative_test_from_day: 5,
             quarantine_option: QuarantineOption::Full,
+            isolation_severe_days: 20,
+            reinfection_days: 90,
+        }
+    }
+}
+
+/// What a case's isolation end depends on beyond its dates: the
+/// symptom-based release of CDC's late-2020 guidance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clinical {
+    /// The first day without fever (and without fever-reducing medicine).
+    pub fever_free_since: Option<NaiveDate>,
+    /// Whether the other symptoms are improving (`None`: not yet asked).
+    pub improving: Option<bool>,
+    /// Severe illness (hospitalized with oxygen, ICU) or severe
+    /// immunocompromise: the longer isolation.
+    pub severe: bool,
+}
+
+/// Why a case cannot be released from isolation on a given day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ReleaseHold {
+    /// Too few days since onset (or specimen) have passed.
+    TooSoon { until: NaiveDate },
+    /// A symptomatic case with no fever-free date recorded.
+    FeverNotRecorded,
+    /// Fever-free for less than 24 hours.
+    FeverTooRecent { until: NaiveDate },
+    /// Symptoms are not (yet known to be) improving.
+    NotImproving,
+}
+
+impl ReleaseHold {
+    pub fn message(&self) -> String {
+        match self {
+            Self::TooSoon { until } => format!("isolation runs until {until} at the earliest"),
+            Self::FeverNotRecorded => "no fever-free date is recorded".into(),
+            Self::FeverTooRecent { until } => {
+                format!("fever-free for under 24 hours; not before {until}")
+            }
+            Self::NotImproving => "symptoms are not recorded as improving".into(),
         }
     }
 }
@@ -101,10 +152,14 @@ impl DateRules {
             ("quarantine_short_days", self.quarantine_short_days),
             ("quarantine_test_days", self.quarantine_test_days),
             ("negative_test_from_day", self.negative_test_from_day),
+            ("isolation_severe_days", self.isolation_severe_days),
         ] {
             if v > 60 {
                 return Err(RulesError::OutOfRange(name));
             }
+        }
+        if !(14..=365).contains(&self.reinfection_days) {
+            return Err(RulesError::Reinfection);
         }
         Ok(())
     }
@@ -119,8 +174,88 @@ impl DateRules {
         minus(self.anchor(onset, specimen), self.infectious_lead_days)
     }
 
+    /// The time-based isolation end: `isolation_days` after onset (or
+    /// specimen). See [`DateRules::earliest_release`] for the full rule.
     pub fn isolation_end(&self, onset: Option<NaiveDate>, specimen: NaiveDate) -> NaiveDate {
         plus(self.anchor(onset, specimen), self.isolation_days)
+    }
+
+    /// The earliest day isolation can end under the symptom-based rule: at
+    /// least `isolation_days` (`isolation_severe_days` when severe) after
+    /// onset or, without symptoms, after the specimen; and, for a
+    /// symptomatic case, a full day after the fever ended.
+    pub fn earliest_release(
+        &self,
+        onset: Option<NaiveDate>,
+        specimen: NaiveDate,
+        clinical: &Clinical,
+    ) -> NaiveDate {
+        let days = if clinical.severe {
+            self.isolation_severe_days
+        } else {
+            self.isolation_days
+        };
+        let by_days = plus(self.anchor(onset, specimen), days);
+        match (onset, clinical.fever_free_since) {
+            (Some(_), Some(f)) => by_days.max(plus(f, 1)),
+            _ => by_days,
+        }
+    }
+
+    /// What still holds a case in isolation on `today` (empty: it may be
+    /// released). Without symptoms only the days count.
+    pub fn release_holds(
+        &self,
+        onset: Option<NaiveDate>,
+        specimen: NaiveDate,
+        clinical: &Clinical,
+        today: NaiveDate,
+    ) -> Vec<ReleaseHold> {
+        let mut holds = Vec::new();
+        let until = self.earliest_release(
+            onset,
+            specimen,
+            &Clinical {
+                fever_free_since: None,
+                ..*clinical
+            },
+        );
+        if today < until {
+            holds.push(ReleaseHold::TooSoon { until });
+        }
+        if onset.is_some() {
+            match clinical.fever_free_since {
+                None => holds.push(ReleaseHold::FeverNotRecorded),
+                Some(f) if today < plus(f, 1) => {
+                    holds.push(ReleaseHold::FeverTooRecent { until: plus(f, 1) })
+                }
+                Some(_) => {}
+            }
+            if clinical.improving != Some(true) {
+                holds.push(ReleaseHold::NotImproving);
+            }
+        }
+        holds
+    }
+
+    /// Whether a positive specimen taken on `specimen` belongs to a prior
+    /// case whose specimen was taken on `prior` (within `reinfection_days`
+    /// either way), rather than being a new infection.
+    pub fn same_infection(&self, prior: NaiveDate, specimen: NaiveDate) -> bool {
+        (specimen - prior).num_days().abs() <= i64::from(self.reinfection_days)
+    }
+
+    /// Quarantine end of a household contact whose exposure goes on while
+    /// the case isolates at home (CDC 2020): the case's last infectious day
+    /// is their last exposure, so quarantine runs from the case's isolation
+    /// end and moves whenever it moves.
+    pub fn household_quarantine_end(
+        &self,
+        case_isolation_end: NaiveDate,
+        option: QuarantineOption,
+        negative_test: Option<NaiveDate>,
+    ) -> NaiveDate {
+        self.quarantine_end(case_isolation_end, option, negative_test)
     }
 
     /// Quarantine end for a contact under `option`: full, shortened, or
@@ -228,6 +363,108 @@ mod tests {
         );
     }
 
+    /// CDC's symptom-based release, worked: onset 1 June, so 10 days end on
+    /// 11 June; a fever that broke on 12 June holds isolation to 13 June;
+    /// severe illness makes it 21 June; without symptoms, 10 days from the
+    /// specimen.
+    #[test]
+    fn symptom_based_isolation() {
+        let r = DateRules::default();
+        let (onset, spec) = (d(2020, 6, 1), d(2020, 6, 3));
+        let mild = Clinical {
+            fever_free_since: Some(d(2020, 6, 5)),
+            improving: Some(true),
+            severe: false,
+        };
+        assert_eq!(r.earliest_release(Some(onset), spec, &mild), d(2020, 6, 11));
+        assert!(
+            r.release_holds(Some(onset), spec, &mild, d(2020, 6, 11))
+                .is_empty()
+        );
+        assert_eq!(
+            r.release_holds(Some(onset), spec, &mild, d(2020, 6, 10)),
+            vec![ReleaseHold::TooSoon {
+                until: d(2020, 6, 11)
+            }]
+        );
+        let late_fever = Clinical {
+            fever_free_since: Some(d(2020, 6, 12)),
+            ..mild
+        };
+        assert_eq!(
+            r.earliest_release(Some(onset), spec, &late_fever),
+            d(2020, 6, 13)
+        );
+        assert_eq!(
+            r.release_holds(Some(onset), spec, &late_fever, d(2020, 6, 12)),
+            vec![ReleaseHold::FeverTooRecent {
+                until: d(2020, 6, 13)
+            }]
+        );
+        let unknown = Clinical::default();
+        assert_eq!(
+            r.release_holds(Some(onset), spec, &unknown, d(2020, 6, 30)),
+            vec![ReleaseHold::FeverNotRecorded, ReleaseHold::NotImproving]
+        );
+        let severe = Clinical {
+            severe: true,
+            ..mild
+        };
+        assert_eq!(
+            r.earliest_release(Some(onset), spec, &severe),
+            d(2020, 6, 21)
+        );
+        assert_eq!(
+            r.earliest_release(None, spec, &Clinical::default()),
+            d(2020, 6, 13)
+        );
+        assert!(
+            r.release_holds(None, spec, &Clinical::default(), d(2020, 6, 13))
+                .is_empty()
+        );
+        let immunocompromised = Clinical {
+            severe: true,
+            ..Clinical::default()
+        };
+        assert_eq!(
+            r.earliest_release(None, spec, &immunocompromised),
+            d(2020, 6, 23)
+        );
+    }
+
+    /// A household contact with ongoing exposure: the case isolates until
+    /// 18 June, so full quarantine ends 14 days later, 2 July; when the
+    /// case's isolation moves to 21 June, quarantine moves to 5 July.
+    #[test]
+    fn household_ongoing_exposure() {
+        let r = DateRules::default();
+        let full = QuarantineOption::Full;
+        assert_eq!(
+            r.household_quarantine_end(d(2020, 6, 18), full, None),
+            d(2020, 7, 2)
+        );
+        assert_eq!(
+            r.household_quarantine_end(d(2020, 6, 21), full, None),
+            d(2020, 7, 5)
+        );
+    }
+
+    /// 90 days either way from the prior specimen is the same infection;
+    /// day 91 is a new one.
+    #[test]
+    fn reinfection_window() {
+        let r = DateRules::default();
+        let prior = d(2020, 6, 1);
+        assert!(r.same_infection(prior, d(2020, 7, 16)), "45 days");
+        assert!(r.same_infection(prior, d(2020, 8, 30)), "90 days");
+        assert!(!r.same_infection(prior, d(2020, 8, 31)), "91 days");
+        assert!(!r.same_infection(prior, d(2020, 9, 9)), "100 days");
+        assert!(
+            r.same_infection(prior, d(2020, 5, 20)),
+            "an earlier specimen"
+        );
+    }
+
     #[test]
     fn warns_outside_infectious_period() {
         let r = DateRules::default();
@@ -270,6 +507,7 @@ mod tests {
                 quarantine_test_days: f,
                 negative_test_from_day: 5,
                 quarantine_option: QuarantineOption::Full,
+                ..DateRules::default()
             }
         })
     }

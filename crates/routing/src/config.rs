@@ -192,6 +192,7 @@ impl Workspace {
             // domain gives them (one source for both).
             task_types: TaskKind::ALL
                 .iter()
+                .filter(|k| k.is_routed())
                 .map(|k| TaskType {
                     name: k.as_str().into(),
                     due_after: k.default_sla_hours().unsigned_abs() * 3600,

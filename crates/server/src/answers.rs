@@ -26,6 +26,9 @@ pub enum LabResults {
 pub struct LabBatch {
     pub recorded: usize,
     pub duplicates: usize,
+    /// Accessions already recorded with another result or for another
+    /// person: not recorded, kept for a data manager's review.
+    pub conflicts: usize,
     pub rejected: usize,
     pub results: Vec<LabOutcomeView>,
 }
@@ -39,12 +42,52 @@ pub struct CaseWithContacts {
 }
 
 /// A person as the caller may see them, with the lab results of the
-/// jurisdictions they are entitled in.
+/// jurisdictions they are entitled in, and the cases and contact records
+/// of theirs the caller may see.
 #[derive(Serialize, ToSchema)]
 pub struct PersonWithResults {
-    /// As first recorded, or as the jurisdiction of a facet's id recorded them.
+    /// As first recorded, or as the jurisdiction of a facet's id recorded
+    /// them (a date of birth learned later fills a missing one).
     pub person: PersonView,
     pub lab_results: Vec<LabResultView>,
+    /// Their cases (at most 500), newest first.
+    pub cases: Vec<CaseView>,
+    /// Where they were named as a contact (at most 500), newest first.
+    pub exposures: Vec<ContactView>,
+    /// Phones, emails and dates of birth learned after the record was
+    /// made, oldest first: every one is kept, and each finds the person.
+    pub identity_history: Vec<tracedesk_casework::PointView>,
+}
+
+/// Who investigates a case now.
+#[derive(Serialize, ToSchema)]
+pub struct Investigator {
+    pub case_id: Uuid,
+    pub investigator_id: Option<Uuid>,
+}
+
+/// The investigator to set (`null`: nobody).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvestigatorInput {
+    #[schema(required = true)]
+    pub user_id: Option<Uuid>,
+}
+
+/// A graph of cases: ids only.
+#[derive(Serialize, ToSchema)]
+pub struct CaseGraph {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<tracedesk_casework::ChainEdge>,
+    /// Linked cases the caller may not see (not shown, nor their edges).
+    pub hidden: usize,
+    /// The walk stopped at its limit of cases.
+    pub truncated: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GraphNode {
+    pub id: Uuid,
 }
 
 /// A short list, all of it at once.

@@ -39,6 +39,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
             post(open_break_glass).get(review_break_glass),
         )
         .route("/auth/me", get(login::me))
+        .merge(crate::investigation::routes())
         .merge(crate::routing::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -231,7 +232,8 @@ async fn post_lab_results(
             }
         })
         .collect();
-    let rejected = results.iter().filter(|r| r.is_rejected()).count();
+    let rejected = results.iter().filter(|r| r.status == "rejected").count();
+    let conflicts = results.iter().filter(|r| r.status == "conflict").count();
     let recorded = results.iter().filter(|r| r.status == "recorded").count();
     let duplicates = results.iter().filter(|r| r.status == "duplicate").count();
     let cases = results.iter().filter(|r| r.case_created).count();
@@ -241,10 +243,14 @@ async fn post_lab_results(
     m.lab_results_rejected
         .fetch_add(rejected as u64, Ordering::Relaxed);
     m.cases_created.fetch_add(cases as u64, Ordering::Relaxed);
-    let touched: Vec<Touch> = results
+    let mut touched: Vec<Touch> = results
         .iter()
         .filter_map(|r| r.person.map(|p| ("person", p, Some(p))))
         .collect();
+    // Contact records a positive converted were changed too.
+    for r in &results {
+        touched.extend(r.converted.iter().map(|e| ("exposure", *e, r.person)));
+    }
     if single {
         let r = &results[0];
         if let Some(e) = &r.error {
@@ -253,6 +259,9 @@ async fn post_lab_results(
             err.field = e.field.clone();
             if e.code == "internal" {
                 err.status = StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            if e.code == "conflict" {
+                err.status = StatusCode::CONFLICT;
             }
             return Err(err);
         }
@@ -266,6 +275,7 @@ async fn post_lab_results(
     let body = LabBatch {
         recorded,
         duplicates,
+        conflicts,
         rejected,
         results,
     };
@@ -276,6 +286,10 @@ async fn post_lab_results(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct CaseQuery {
+    /// One person's cases (the person's or a facet's id); other filters
+    /// do not apply with it.
+    #[param(value_type = Option<Uuid>)]
+    person_id: Option<String>,
     #[param(schema_with = tracedesk_casework::api_schema::case_status)]
     status: Option<String>,
     from: Option<NaiveDate>,
@@ -294,6 +308,20 @@ async fn list_cases(
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Response, ApiError> {
     let scope = list_scope(&caller);
+    if let Some(raw) = q.person_id.as_deref() {
+        let id = parse_id(raw, "person")?;
+        // A facet's id names its person; the scope decides what is shown.
+        let person = match s.cw.cases().person_ref(id).await? {
+            Some(PersonRef::Person(p)) => p.id,
+            Some(PersonRef::Facet(f)) => f.person_id,
+            None => id,
+        };
+        let page =
+            s.cw.cases()
+                .list_person_cases(person, q.cursor.as_deref(), q.limit, Some(&scope))
+                .await?;
+        return Ok(guard::reply_page(page, |c| ("case", c.id, Some(c.person))));
+    }
     let page =
         s.cw.cases()
             .list_cases(
@@ -314,7 +342,8 @@ async fn list_cases(
 async fn get_case(call: Call) -> Result<Response, ApiError> {
     let row = guard::found!(call.record()?, Found::Case);
     let s = &call.s;
-    let case = s.cw.cases().case_view(row)?;
+    let mut case = s.cw.cases().case_view(row)?;
+    case.investigator_id = s.cw.cases().investigator(case.id).await?;
     let contacts =
         s.cw.cases()
             .list_contacts(Some(case.id), None, None, Some(500), None)
@@ -345,7 +374,8 @@ async fn patch_case(
     Act(call, ApiJson(patch)): Act<ApiJson<CasePatch>>,
 ) -> Result<Response, ApiError> {
     let id = call.record()?.id;
-    let case = call.s.cw.cases().patch_case(id, &patch).await?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let case = cases.patch_case(id, &patch).await?;
     let touched = vec![("case", case.id, Some(case.person))];
     Ok(reply(StatusCode::OK, case, touched))
 }
@@ -362,7 +392,8 @@ async fn post_contact(
     Act(call, ApiJson(input)): Act<ApiJson<ContactInput>>,
 ) -> Result<Response, ApiError> {
     let s = &call.s;
-    let out = s.cw.cases().add_contact(call.record()?.id, &input).await?;
+    let cases = s.cw.cases().by(call.caller.user.id);
+    let out = cases.add_contact(call.record()?.id, &input).await?;
     s.metrics.contacts_named.fetch_add(1, Ordering::Relaxed);
     let touched = vec![("exposure", out.exposure_id, Some(out.person))];
     Ok(reply(StatusCode::CREATED, out, touched))
@@ -422,7 +453,8 @@ async fn patch_contact(
     Act(call, ApiJson(patch)): Act<ApiJson<tracedesk_casework::ContactPatch>>,
 ) -> Result<Response, ApiError> {
     let r = call.record()?;
-    let view = call.s.cw.cases().patch_contact(r.id, &patch).await?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let view = cases.patch_contact(r.id, &patch).await?;
     let touched = vec![("exposure", r.id, r.person)];
     Ok(reply(StatusCode::OK, view, touched))
 }
@@ -447,10 +479,40 @@ async fn get_person(call: Call) -> Result<Response, ApiError> {
         s.cw.cases()
             .person_lab_results(person_id, shown.as_deref())
             .await?;
-    let touched = vec![("person", person_id, Some(person_id))];
+    let scope = list_scope(&call.caller);
+    let cases =
+        s.cw.cases()
+            .list_person_cases(person_id, None, Some(500), Some(&scope))
+            .await?
+            .items;
+    let exposures =
+        s.cw.cases()
+            .list_person_contacts(person_id, Some(&scope))
+            .await?;
+    let identity_history =
+        s.cw.cases()
+            .person_points(person_id, shown.as_deref())
+            .await?;
+    let mut view = view;
+    if view.dob.is_none() {
+        view.dob = identity_history
+            .iter()
+            .find(|p| p.kind == "dob")
+            .map(|p| p.value.clone());
+    }
+    let mut touched = vec![("person", person_id, Some(person_id))];
+    touched.extend(cases.iter().map(|c| ("case", c.id, Some(c.person))));
+    touched.extend(
+        exposures
+            .iter()
+            .map(|e| ("exposure", e.exposure_id, Some(e.person))),
+    );
     let body = PersonWithResults {
         person: view,
         lab_results: labs,
+        cases,
+        exposures,
+        identity_history,
     };
     Ok(reply(StatusCode::OK, body, touched))
 }

@@ -58,6 +58,7 @@ impl App {
         }
         if let Some(policy) = jobs.retention {
             running.push(daily_purge(cw.clone(), policy));
+            running.push(hourly_monitoring_end(cw.clone()));
         }
         if let (Some(every), Some(a)) = (jobs.checkpoint_every, cw.auditor().cloned()) {
             running.push(tokio::spawn(async move {
@@ -177,6 +178,26 @@ impl Drop for Running {
             j.abort();
         }
     }
+}
+
+/// Contacts whose quarantine is over leave monitoring by themselves (their
+/// record completes), checked every hour so a day's end is never missed.
+fn hourly_monitoring_end(cw: Casework) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match cw.cases().end_monitoring().await {
+                Ok(ended) if !ended.is_empty() => {
+                    tracing::info!(contacts = ended.len(), "monitoring ended with quarantine")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "ending monitoring failed; retrying in an hour")
+                }
+            }
+        }
+    })
 }
 
 fn daily_purge(cw: Casework, policy: RetentionPolicy) -> JoinHandle<()> {

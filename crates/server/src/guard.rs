@@ -429,6 +429,12 @@ pub async fn entitle(
                 found: Found::Task(task),
             })
         }
+        Record::Work => {
+            let id = uuid(raw, "task")?;
+            let row = cases.task_row(id).await.map_err(ApiError::internal_of)?;
+            let held = row.map(|t| (t.person_id, t.jurisdiction.clone(), Found::Task(t)));
+            in_jurisdiction(s, c, "task", id, held, route).await
+        }
         Record::Worker => {
             let id = uuid(raw, "worker")?;
             let u = scoped_worker(s, c, id, route).await?;

@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod guard;
 mod headers;
+mod investigation;
 mod login;
 mod metrics;
 mod needs;

@@ -33,6 +33,10 @@ pub enum Record {
     Person,
     /// A case-work task, within the caller's jurisdictions.
     Task,
+    /// A case-work task by entitlement to its person in its jurisdiction:
+    /// the tracer who holds it (or holds the case it is about), a
+    /// supervisor over its jurisdiction.
+    Work,
     /// A staff user as a routing worker, within the caller's jurisdictions.
     Worker,
     /// The caller's own worker, or (for a supervisor) one of theirs.
@@ -79,13 +83,21 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /api/v1/cases/{id}", Own(R::Case), Read(A::PhiRead)),
     ("PATCH /api/v1/cases/{id}", Own(R::Case), Write(A::PhiWrite, "case")),
     ("POST /api/v1/cases/{id}/contacts", Own(R::Case), Write(A::PhiWrite, "case")),
+    ("GET /api/v1/cases/{id}/notes", Own(R::Case), Read(A::PhiRead)),
+    ("POST /api/v1/cases/{id}/notes", Own(R::Case), Write(A::PhiWrite, "case")),
+    ("PUT /api/v1/cases/{id}/investigator", CapOn(Supervise, R::Case), Write(A::PermissionChange, "case")),
+    ("GET /api/v1/cases/{id}/chain", Own(R::Case), Read(A::PhiRead)),
     ("GET /api/v1/contacts", Cap(WorkRecords), Read(A::PhiRead)),
     ("PATCH /api/v1/contacts/{id}", CapOn(WorkRecords, R::Contact), Write(A::PhiWrite, "exposure")),
+    ("GET /api/v1/contacts/{id}/notes", CapOn(WorkRecords, R::Contact), Read(A::PhiRead)),
+    ("POST /api/v1/contacts/{id}/notes", CapOn(WorkRecords, R::Contact), Write(A::PhiWrite, "exposure")),
     ("POST /api/v1/persons/search", Cap(WorkRecords), Read(A::PhiRead)),
     ("GET /api/v1/persons/{id}", Own(R::Person), Read(A::PhiRead)),
     ("GET /api/v1/line-list", Cap(LineList), Read(A::Export)),
     ("GET /api/v1/tasks", Caller, Open),
     ("POST /api/v1/tasks/{id}/assign", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
+    ("GET /api/v1/tasks/{id}/attempts", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
+    ("POST /api/v1/tasks/{id}/attempts", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
     ("POST /api/v1/break-glass", Cap(Capability::BreakGlass), Write(A::BreakGlass, "break_glass")),
     ("GET /api/v1/break-glass", Cap(Supervise), Read(A::PhiRead)),
     ("GET /api/v1/auth/me", Caller, Open),

@@ -25,6 +25,14 @@ use utoipa::{Modify, OpenApi};
         crate::api::post_contact,
         crate::api::list_contacts,
         crate::api::patch_contact,
+        crate::investigation::case_notes,
+        crate::investigation::add_case_note,
+        crate::investigation::contact_notes,
+        crate::investigation::add_contact_note,
+        crate::investigation::attempts,
+        crate::investigation::add_attempt,
+        crate::investigation::set_investigator,
+        crate::investigation::chain,
         crate::api::search_persons,
         crate::api::get_person,
         crate::api::line_list,
@@ -208,10 +216,9 @@ mod tests {
                 ),
             ],
         );
-        routes.extend(routed(
-            include_str!("routing.rs"),
-            &[("Router::new()", "/api/v1")],
-        ));
+        for src in [include_str!("routing.rs"), include_str!("investigation.rs")] {
+            routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
+        }
         let behind_caller: BTreeSet<String> = routes
             .into_iter()
             .filter(|(_, p)| !p.starts_with("/top"))
@@ -251,10 +258,9 @@ mod tests {
                 ),
             ],
         );
-        routes.extend(routed(
-            include_str!("routing.rs"),
-            &[("Router::new()", "/api/v1")],
-        ));
+        for src in [include_str!("routing.rs"), include_str!("investigation.rs")] {
+            routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
+        }
         assert!(routes.len() > 30, "the scan found the routes: {routes:?}");
         let doc = super::document();
         let mut documented = BTreeSet::new();

@@ -19,6 +19,7 @@ pub mod sqlstore;
 
 pub use rows::*;
 pub use tracedesk_audit as audit;
+pub use tracedesk_domain as domain;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -67,6 +68,18 @@ impl PersonKey {
             PersonKey::NameDob => "name_dob_bidx",
             PersonKey::PhoneName => "phone_name_bidx",
         }
+    }
+
+    pub const ALL: [PersonKey; 4] = [
+        PersonKey::NameDob,
+        PersonKey::PhoneName,
+        PersonKey::Phone,
+        PersonKey::Email,
+    ];
+
+    /// The key whose blind-index column is `column`.
+    pub fn of_column(column: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.column() == column)
     }
 }
 
@@ -287,12 +300,44 @@ pub trait Store:
     async fn update_case(&self, case: &CaseRow) -> StoreResult<()>;
 
     async fn lab_results_for_person(&self, person: Uuid) -> StoreResult<Vec<LabResultRow>>;
+    async fn get_lab_result(&self, id: Uuid) -> StoreResult<Option<LabResultRow>>;
     async fn list_exposures(&self, filter: &ExposureFilter) -> StoreResult<Vec<ExposureRow>>;
     async fn get_exposure(&self, id: Uuid) -> StoreResult<Option<ExposureRow>>;
-    /// Writes a contact record's status, negative test date, quarantine
-    /// end and `updated_at`; `NotFound` if it does not exist.
+    /// Writes a contact record's follow-up (status, exposure dates,
+    /// setting, ongoing exposure, negative test date, quarantine end,
+    /// contact case) and `updated_at`; `NotFound` if it does not exist.
     async fn update_exposure(&self, e: &ExposureRow) -> StoreResult<()>;
     async fn tasks_for_case(&self, case: Uuid) -> StoreResult<Vec<TaskRow>>;
+
+    /// Appends entries of case work, in one transaction.
+    async fn add_entries(&self, entries: &[EntryRow]) -> StoreResult<()>;
+    /// The entries of one record, oldest first; of one kind when given.
+    async fn entries(&self, owner: EntryOwner, kind: Option<&str>) -> StoreResult<Vec<EntryRow>>;
+    async fn get_entry(&self, id: Uuid) -> StoreResult<Option<EntryRow>>;
+    /// Sets where an entry stands (a referral's progress); `NotFound` if
+    /// absent. The body is never changed: entries are append-only.
+    async fn set_entry_status(&self, id: Uuid, status: &str) -> StoreResult<()>;
+    /// The facts learned about a person after their record was made,
+    /// oldest first.
+    async fn person_points(&self, person: Uuid) -> StoreResult<Vec<PointRow>>;
+    /// Makes `user` the case's investigator (`None`: nobody), in one
+    /// transaction: every other hold on the case ends, and `user` holds it
+    /// (an `investigation` task, assigned and never routed) while it is
+    /// open. `NotFound` when the case does not exist.
+    async fn set_investigator(
+        &self,
+        case: Uuid,
+        user: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends the monitoring of contacts whose quarantine ended before
+    /// `today` (`ContactStatus::MONITORED` → `completed`), and cancels
+    /// their unfinished tasks; returns the contact records ended.
+    async fn end_monitoring(
+        &self,
+        today: chrono::NaiveDate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<Uuid>>;
 
     async fn insert_token(&self, token: &TokenRow) -> StoreResult<()>;
     async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>>;

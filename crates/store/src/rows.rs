@@ -51,6 +51,8 @@ pub struct CaseRow {
     /// The person's id as this record's jurisdiction knows them, when that
     /// is a facet's (the person was first recorded elsewhere).
     pub shown_person_id: Option<Uuid>,
+    /// The facts of the symptom-based isolation end (sealed JSON).
+    pub clinical: Option<Sealed>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +93,63 @@ pub struct ExposureRow {
     /// The person's id as this record's jurisdiction knows them, when that
     /// is a facet's (the person was first recorded elsewhere).
     pub shown_person_id: Option<Uuid>,
+    /// The contact's own case (converted, or already a case when named):
+    /// a transmission edge from `case_id` to it.
+    pub contact_case_id: Option<Uuid>,
+    /// A household exposure that goes on while the case isolates: the
+    /// quarantine end follows the case's isolation end.
+    pub ongoing: bool,
+}
+
+/// One append-only entry of case work (`case_entries`): a note, an
+/// outreach attempt, a referral, interview answers, a data-quality finding.
+/// Its body is sealed JSON; `kind` and `status` are names, never values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRow {
+    pub id: Uuid,
+    pub kind: String,
+    /// Whose record it belongs to (the person's own id).
+    pub person_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub exposure_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub jurisdiction: String,
+    /// The staff user who wrote it (`None`: tracedesk itself).
+    pub author_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    /// Where a referral or support request stands, if the kind has one.
+    pub status: Option<String>,
+    pub key_version: u32,
+    pub body: Sealed,
+}
+
+/// Which entries to read: those of one record, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryOwner {
+    Case(Uuid),
+    Exposure(Uuid),
+    Task(Uuid),
+    Person(Uuid),
+}
+
+/// An identity fact learned about a known person after their record was
+/// made (`person_points`): a new phone or email, a date of birth the first
+/// record lacked; sealed under its own id, with the blind index that finds
+/// the person by it. The store keeps each (person, kind, index) once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointRow {
+    pub id: Uuid,
+    /// Replaced by the matched person at intake.
+    pub person_id: Uuid,
+    /// The jurisdiction that learned it (and may see it).
+    pub jurisdiction: String,
+    pub key: crate::PersonKey,
+    pub bidx: Blind,
+    pub created_at: DateTime<Utc>,
+    pub key_version: u32,
+    /// The sealed value (`person_points.value`), when the key has one to
+    /// show (phone, email, date of birth).
+    pub value: Option<Sealed>,
 }
 
 /// What one jurisdiction recorded of a person first recorded in another:
@@ -237,6 +296,13 @@ pub struct LabIntake {
     pub case: CaseRow,
     /// Interview task inserted with a new case.
     pub task: TaskRow,
+    /// A positive within this many days of the specimen of the person's
+    /// newest case in the jurisdiction (open or closed) joins that case;
+    /// after it, a new case is opened.
+    pub reinfection_days: u32,
+    /// What the item says of the person, to add to a matched person when
+    /// the person's record lacks it.
+    pub points: Vec<PointRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +318,11 @@ pub struct LabIntakeOutcome {
     pub case_created: bool,
     /// The accession was already recorded; nothing was written.
     pub duplicate: bool,
+    /// For a duplicate: the lab result already recorded under it.
+    pub duplicate_of: Option<Uuid>,
+    /// Contact records this positive converted (their follow-up ended,
+    /// their notification tasks canceled, the case linked to them).
+    pub converted: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +332,28 @@ pub struct ContactIntake {
     /// Its `contact_person_id` is replaced by the matched person.
     pub exposure: ExposureRow,
     pub task: TaskRow,
+    /// The naming case's person: a contact matched to them is refused.
+    pub case_person_id: Uuid,
+    /// A note given with the naming; its person and contact record are set
+    /// by the store (a merged naming's note joins the record it merged into).
+    pub note: Option<EntryRow>,
+    /// As in [`LabIntake::points`].
+    pub points: Vec<PointRow>,
+}
+
+/// How a named contact was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactResolution {
+    /// A new contact record and its notification task.
+    Named,
+    /// The person was already named by this case: the dates were united
+    /// into that record (`exposure_id`), and no task was made.
+    Merged,
+    /// The person is the case's own person: nothing was written.
+    SelfContact,
+    /// The person has an open case in the jurisdiction: the exposure is
+    /// recorded as an edge to it, with no quarantine and no task.
+    AlreadyACase(Uuid),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,7 +363,13 @@ pub struct ContactIntakeOutcome {
     pub shown_person_id: Uuid,
     pub person_created: bool,
     pub exposure_id: Uuid,
-    pub task_id: Uuid,
+    /// The notification task, when one was made.
+    pub task_id: Option<Uuid>,
+    pub resolution: ContactResolution,
+    /// The record's dates and quarantine end as stored (merged ones united).
+    pub first_exposure: NaiveDate,
+    pub last_exposure: NaiveDate,
+    pub quarantine_end: NaiveDate,
 }
 
 /// Keyset page request: rows strictly older than `before` (newest first).
@@ -291,6 +390,8 @@ pub struct CaseFilter {
 pub struct ExposureFilter {
     pub case_id: Option<Uuid>,
     pub contact_person_id: Option<Uuid>,
+    /// Records whose contact became (or was) this case: the edges into it.
+    pub contact_case_id: Option<Uuid>,
     pub status: Option<String>,
     pub before: Option<Uuid>,
     pub limit: u32,
@@ -478,6 +579,8 @@ use tracedesk_domain::lifecycle::{CaseStatus, ContactStatus, TaskStatus};
 pub const CLOSED_CASE_STATUSES: SqlList<CaseStatus> = SqlList(CaseStatus::CLOSED);
 /// Contact statuses in which follow-up has ended (retention).
 pub const CLOSED_EXPOSURE_STATUSES: SqlList<ContactStatus> = SqlList(ContactStatus::CLOSED);
+/// Contact statuses under daily monitoring (ended when quarantine ends).
+pub const MONITORED_EXPOSURE_STATUSES: SqlList<ContactStatus> = SqlList(ContactStatus::MONITORED);
 
 /// When records of each type became old enough to purge: closed (or, for
 /// lab-only persons, created) at or before these instants.

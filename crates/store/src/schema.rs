@@ -36,7 +36,7 @@ pub const LAB_RESULTS: SealedTable = SealedTable {
 pub const CASES: SealedTable = SealedTable {
     name: "cases",
     sealed_as: "cases",
-    columns: &["symptoms", "notes"],
+    columns: &["symptoms", "notes", "clinical"],
 };
 
 pub const EXPOSURES: SealedTable = SealedTable {
@@ -72,6 +72,20 @@ pub const PERSON_FACETS: SealedTable = SealedTable {
     columns: PERSONS.columns,
 };
 
+/// Entries of case work: notes, attempts, referrals, answers, findings.
+pub const CASE_ENTRIES: SealedTable = SealedTable {
+    name: "case_entries",
+    sealed_as: "case_entries",
+    columns: &["body"],
+};
+
+/// Identity facts learned about a person after their record was made.
+pub const PERSON_POINTS: SealedTable = SealedTable {
+    name: "person_points",
+    sealed_as: "person_points",
+    columns: &["value"],
+};
+
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
     &PERSON_FACETS,
@@ -81,4 +95,6 @@ pub const SEALED_TABLES: &[&SealedTable] = &[
     &USERS,
     &BREAK_GLASS,
     &ROUTING_EVENTS,
+    &CASE_ENTRIES,
+    &PERSON_POINTS,
 ];

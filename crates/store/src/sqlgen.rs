@@ -81,7 +81,8 @@ macro_rules! sql_common {
                         .push_bind(&c.symptoms)
                         .push_bind(&c.notes)
                         .push_bind(&c.jurisdiction)
-                        .push_bind(c.shown_person_id);
+                        .push_bind(c.shown_person_id)
+                        .push_bind(&c.clinical);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
@@ -213,6 +214,16 @@ macro_rules! sql_common {
         ) -> StoreResult<()> {
             let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET status = ");
             q.push_bind(&e.status)
+                .push(", first_exposure = ")
+                .push_bind(e.first_exposure)
+                .push(", last_exposure = ")
+                .push_bind(e.last_exposure)
+                .push(", setting = ")
+                .push_bind(&e.setting)
+                .push(", ongoing = ")
+                .push_bind(e.ongoing)
+                .push(", contact_case_id = ")
+                .push_bind(e.contact_case_id)
                 .push(", negative_test_date = ")
                 .push_bind(e.negative_test_date)
                 .push(", quarantine_end = ")
@@ -266,10 +277,156 @@ macro_rules! sql_common {
                         .push_bind(&e.notes)
                         .push_bind(&e.jurisdiction)
                         .push_bind(e.negative_test_date)
-                        .push_bind(e.shown_person_id);
+                        .push_bind(e.shown_person_id)
+                        .push_bind(e.contact_case_id)
+                        .push_bind(e.ongoing);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
+            Ok(())
+        }
+
+        async fn insert_entries(
+            tx: &mut Transaction<'_, $db>,
+            entries: &[EntryRow],
+        ) -> StoreResult<()> {
+            for chunk in entries.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO case_entries ({ENTRY_COLUMNS}) "
+                ));
+                q.push_values(chunk, |mut b, e| {
+                    b.push_bind(e.id)
+                        .push_bind(&e.kind)
+                        .push_bind(e.person_id)
+                        .push_bind(e.case_id)
+                        .push_bind(e.exposure_id)
+                        .push_bind(e.task_id)
+                        .push_bind(&e.jurisdiction)
+                        .push_bind(e.author_id)
+                        .push_bind(e.created_at)
+                        .push_bind(&e.status)
+                        .push_bind(i64::from(e.key_version))
+                        .push_bind(&e.body);
+                });
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(())
+        }
+
+        /// Adds identity facts to matched persons: each (person, kind,
+        /// index) once, and none the person's own record already holds.
+        /// Returns how many were added.
+        async fn insert_points(
+            tx: &mut Transaction<'_, $db>,
+            points: &[PointRow],
+        ) -> StoreResult<u64> {
+            let mut added = 0;
+            for chunk in points.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO person_points ({POINT_COLUMNS}) SELECT v.column1, v.column2, \
+                     v.column3, v.column4, v.column5, v.column6, v.column7, v.column8 FROM ("
+                ));
+                q.push_values(chunk, |mut b, p| {
+                    b.push_bind(p.id)
+                        .push_bind(p.person_id)
+                        .push_bind(&p.jurisdiction)
+                        .push_bind(p.key.column())
+                        .push_bind(&p.bidx)
+                        .push_bind(p.created_at)
+                        .push_bind(i64::from(p.key_version))
+                        .push_bind(&p.value);
+                });
+                q.push(
+                    ") AS v WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = v.column2 AND ( \
+                     (v.column4 = 'phone_bidx' AND p.phone_bidx = v.column5) \
+                     OR (v.column4 = 'email_bidx' AND p.email_bidx = v.column5) \
+                     OR (v.column4 = 'name_dob_bidx' AND p.name_dob_bidx = v.column5) \
+                     OR (v.column4 = 'phone_name_bidx' AND p.phone_name_bidx = v.column5))) \
+                     ON CONFLICT (person_id, kind, bidx) DO NOTHING",
+                );
+                added += q.build().execute(&mut **tx).await.map_err(err)?.rows_affected();
+            }
+            Ok(added)
+        }
+
+        /// Gives each case whose interview task is now assigned its
+        /// investigator: the task's assignee holds the case (an
+        /// `investigation` task, already assigned and never routed) while
+        /// it is open, and nobody else's hold on it stands.
+        async fn hold_investigators_in(
+            tx: &mut Transaction<'_, $db>,
+            interview_tasks: &[Uuid],
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> StoreResult<()> {
+            for chunk in interview_tasks.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT case_id, assignee_id FROM tasks WHERE kind = 'case_interview' \
+                     AND status = 'assigned' AND case_id IS NOT NULL AND assignee_id IS NOT NULL AND id IN ("
+                ));
+                push_ids(&mut q, chunk);
+                q.push(")");
+                let rows = q.build().fetch_all(&mut **tx).await.map_err(err)?;
+                for r in rows {
+                    let case: Uuid = r.try_get(0).map_err(err)?;
+                    let user: Uuid = r.try_get(1).map_err(err)?;
+                    hold_case_in(tx, case, Some(user), now).await?;
+                }
+            }
+            Ok(())
+        }
+
+        /// Makes `user` the case's investigator (`None`: nobody): other
+        /// holds on the case end, and `user` gets one if they lack it.
+        /// `NotFound` when the case does not exist.
+        async fn hold_case_in(
+            tx: &mut Transaction<'_, $db>,
+            case_id: Uuid,
+            user: Option<Uuid>,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> StoreResult<()> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE id = "
+            ));
+            q.push_bind(case_id);
+            let Some(row) = q.build().fetch_optional(&mut **tx).await.map_err(err)? else {
+                return Err(StoreError::NotFound);
+            };
+            let c = self::case(&row)?;
+            let mut q = QueryBuilder::<$db>::new(
+                "UPDATE tasks SET status = 'canceled' WHERE kind = 'investigation' AND status = 'assigned' AND case_id = ",
+            );
+            q.push_bind(case_id);
+            if let Some(u) = user {
+                q.push(" AND assignee_id <> ").push_bind(u);
+            }
+            q.build().execute(&mut **tx).await.map_err(err)?;
+            let Some(u) = user else { return Ok(()) };
+            let mut q = QueryBuilder::<$db>::new(
+                "SELECT 1 FROM tasks WHERE kind = 'investigation' AND status = 'assigned' AND case_id = ",
+            );
+            q.push_bind(case_id).push(" AND assignee_id = ").push_bind(u);
+            if q.build().fetch_optional(&mut **tx).await.map_err(err)?.is_some() {
+                return Ok(());
+            }
+            let kind = tracedesk_store::domain::lifecycle::TaskKind::Investigation;
+            let hold = TaskRow {
+                id: Uuid::now_v7(),
+                kind: kind.as_str().into(),
+                status: "assigned".into(),
+                priority: kind.default_priority(),
+                person_id: c.person_id,
+                case_id: Some(case_id),
+                exposure_id: None,
+                created_at: now,
+                due_at: now + chrono::Duration::hours(kind.default_sla_hours()),
+                jurisdiction: c.jurisdiction.clone(),
+                assignee_id: Some(u),
+                shown_person_id: c.shown_person_id,
+            };
+            insert_tasks(tx, std::slice::from_ref(&hold)).await?;
+            let mut q = QueryBuilder::<$db>::new("UPDATE tasks SET routed = TRUE WHERE id = ");
+            q.push_bind(hold.id);
+            q.build().execute(&mut **tx).await.map_err(err)?;
             Ok(())
         }
 
@@ -322,6 +479,37 @@ macro_rules! sql_common {
                     }
                 }
             }
+            // Facts learned after a person's record was made find them too,
+            // where their own record's indexes do not.
+            let all: Vec<&Blind> = keys.iter().map(|(_, v)| v).collect();
+            for chunk in all.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT pp.kind, pp.bidx, p.id, p.jurisdiction FROM person_points pp \
+                     JOIN persons p ON p.id = pp.person_id WHERE pp.bidx IN (",
+                );
+                let mut sep = q.separated(",");
+                for v in chunk {
+                    sep.push_bind(*v);
+                }
+                q.push(")");
+                for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                    let kind: String = row.try_get(0).map_err(err)?;
+                    let Some(kind) = PersonKey::of_column(&kind) else { continue };
+                    let k: Vec<u8> = row.try_get(1).map_err(err)?;
+                    let id: Uuid = row.try_get(2).map_err(err)?;
+                    let home: String = row.try_get(3).map_err(err)?;
+                    match found.entry((kind, k)) {
+                        std::collections::hash_map::Entry::Occupied(mut e) => {
+                            if id < e.get().0 {
+                                e.insert((id, home));
+                            }
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert((id, home));
+                        }
+                    }
+                }
+            }
             Ok(found)
         }
 
@@ -330,10 +518,10 @@ macro_rules! sql_common {
             tx: &mut Transaction<'_, $db>,
             batch: &[LabIntake],
         ) -> StoreResult<Vec<LabIntakeOutcome>> {
-            let mut known = HashSet::new();
+            let mut known = HashMap::new();
             for chunk in batch.chunks(CHUNK) {
                 let mut q = QueryBuilder::<$db>::new(
-                    "SELECT accession_bidx FROM lab_results WHERE accession_bidx IN (",
+                    "SELECT accession_bidx, id FROM lab_results WHERE accession_bidx IN (",
                 );
                 let mut sep = q.separated(",");
                 for item in chunk {
@@ -341,7 +529,10 @@ macro_rules! sql_common {
                 }
                 q.push(")");
                 for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
-                    known.insert(row.try_get::<Vec<u8>, _>(0).map_err(err)?);
+                    known.insert(
+                        row.try_get::<Vec<u8>, _>(0).map_err(err)?,
+                        row.try_get::<Uuid, _>(1).map_err(err)?,
+                    );
                 }
             }
             let existing = persons_by_keys(tx, &intake::match_keys(batch)).await?;
@@ -356,27 +547,28 @@ macro_rules! sql_common {
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            // A person's open case in each jurisdiction: a positive joins the
-            // open case of its own jurisdiction, never another's.
-            let mut open: HashMap<(Uuid, String), Uuid> = HashMap::new();
+            // A person's newest case in each jurisdiction, open or closed, with
+            // its specimen date: a positive within the reinfection window joins
+            // it, in its own jurisdiction, never another's.
+            let mut cases: HashMap<(Uuid, String), (Uuid, chrono::NaiveDate)> = HashMap::new();
             for chunk in matched.chunks(CHUNK) {
                 let mut q = QueryBuilder::<$db>::new(
-                    format!("SELECT person_id, jurisdiction, id FROM cases WHERE status NOT IN ({CLOSED_CASE_STATUSES}) AND person_id IN ("),
+                    "SELECT person_id, jurisdiction, id, specimen_date FROM cases WHERE person_id IN (",
                 );
                 let mut sep = q.separated(",");
                 for id in chunk {
                     sep.push_bind(*id);
                 }
-                // The newest open case, chosen here rather than by ORDER BY
-                // (see `persons_by_keys`).
+                // The newest case, chosen here rather than by ORDER BY (see
+                // `persons_by_keys`).
                 q.push(")");
                 for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
                     let key: (Uuid, String) =
                         (row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
                     let id: Uuid = row.try_get(2).map_err(err)?;
-                    let newest = open.get(&key).is_none_or(|known| id > *known);
-                    if newest {
-                        open.insert(key, id);
+                    let specimen: chrono::NaiveDate = row.try_get(3).map_err(err)?;
+                    if cases.get(&key).is_none_or(|known| id > known.0) {
+                        cases.insert(key, (id, specimen));
                     }
                 }
             }
@@ -394,13 +586,75 @@ macro_rules! sql_common {
             } else {
                 facet_ids_in(&mut **tx, &foreign).await?
             };
-            let plan = intake::plan(batch, &resolved, &open, &facets);
+            let mut plan = intake::plan(batch, &resolved, &cases, &facets);
             insert_persons(tx, &plan.persons).await?;
             insert_facets(tx, &plan.facets).await?;
             insert_cases(tx, &plan.cases).await?;
             insert_tasks(tx, &plan.tasks).await?;
             insert_labs(tx, &plan.labs).await?;
+            insert_points(tx, &plan.points).await?;
+            let now = batch.first().map(|i| i.lab.created_at).unwrap_or_else(chrono::Utc::now);
+            for (exposure, _, at) in convert_exposures_in(tx, &plan.positives, now).await? {
+                if let Some(o) = plan.outcomes.get_mut(at) {
+                    o.converted.push(exposure);
+                }
+            }
             Ok(plan.outcomes)
+        }
+
+        /// A positive for a person under follow-up as a contact: each of
+        /// their open contact records is converted to the case the positive
+        /// was recorded on (a transmission edge from the naming case), and
+        /// its unfinished tasks (the notification, now pointless) are
+        /// canceled and withdrawn from routing. Returns (contact record,
+        /// case, the positive's index) for each.
+        async fn convert_exposures_in(
+            tx: &mut Transaction<'_, $db>,
+            positives: &[(Uuid, Uuid, usize)],
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> StoreResult<Vec<(Uuid, Uuid, usize)>> {
+            let by_person: HashMap<Uuid, (Uuid, usize)> =
+                positives.iter().map(|(p, c, i)| (*p, (*c, *i))).collect();
+            let persons: Vec<Uuid> = by_person.keys().copied().collect();
+            let mut converted = Vec::new();
+            for chunk in persons.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT id, contact_person_id, case_id FROM exposures WHERE status NOT IN ({CLOSED_EXPOSURE_STATUSES}) AND contact_person_id IN ("
+                ));
+                push_ids(&mut q, chunk);
+                q.push(")");
+                for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                    let id: Uuid = row.try_get(0).map_err(err)?;
+                    let person: Uuid = row.try_get(1).map_err(err)?;
+                    let naming: Uuid = row.try_get(2).map_err(err)?;
+                    if let Some((case, at)) = by_person.get(&person)
+                        && naming != *case
+                    {
+                        converted.push((id, *case, *at));
+                    }
+                }
+            }
+            for (id, case, _) in &converted {
+                let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET status = 'converted', contact_case_id = ");
+                q.push_bind(*case)
+                    .push(", updated_at = ")
+                    .push_bind(now)
+                    .push(" WHERE id = ")
+                    .push_bind(*id);
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            let ids: Vec<Uuid> = converted.iter().map(|(id, _, _)| *id).collect();
+            for chunk in ids.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE status IN ('pending', {}) AND exposure_id IN (",
+                    tracedesk_store::withdrawal::CASE_CLOSED,
+                    tracedesk_store::ACTIVE_TASK_STATUSES
+                ));
+                push_ids(&mut q, chunk);
+                q.push(")");
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(converted)
         }
 
         /// A batch of named contacts, set-based like the lab intake: every
@@ -429,10 +683,50 @@ macro_rules! sql_common {
             } else {
                 facet_ids_in(&mut **tx, &foreign).await?
             };
+            // What a matched person already is: named by one of these cases
+            // (open record: the new naming merges into it), or an open case
+            // in a naming case's jurisdiction (the exposure is an edge to it).
+            let matched: Vec<Uuid> = batch
+                .iter()
+                .filter_map(|c| c.match_on.iter().find_map(|k| found.get(k)).map(|f| f.0))
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let mut named: HashMap<(Uuid, Uuid), ExposureRow> = HashMap::new();
+            let mut open_cases: HashMap<(Uuid, String), Uuid> = HashMap::new();
+            for chunk in matched.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE status NOT IN ({CLOSED_EXPOSURE_STATUSES}) AND contact_person_id IN ("
+                ));
+                push_ids(&mut q, chunk);
+                q.push(")");
+                for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                    let e = exposure(&row)?;
+                    named.insert((e.case_id, e.contact_person_id), e);
+                }
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT person_id, jurisdiction, id FROM cases WHERE status NOT IN ({CLOSED_CASE_STATUSES}) AND person_id IN ("
+                ));
+                push_ids(&mut q, chunk);
+                q.push(")");
+                for row in q.build().fetch_all(&mut **tx).await.map_err(err)? {
+                    let key: (Uuid, String) =
+                        (row.try_get(0).map_err(err)?, row.try_get(1).map_err(err)?);
+                    let id: Uuid = row.try_get(2).map_err(err)?;
+                    if open_cases.get(&key).is_none_or(|known| id > *known) {
+                        open_cases.insert(key, id);
+                    }
+                }
+            }
             let mut persons = Vec::new();
             let mut new_facets = Vec::new();
-            let mut exposures = Vec::with_capacity(batch.len());
+            let mut points = Vec::new();
+            let mut exposures: Vec<ExposureRow> = Vec::with_capacity(batch.len());
+            // (case, person) → index in `exposures` of a record this batch makes.
+            let mut fresh: HashMap<(Uuid, Uuid), usize> = HashMap::new();
+            let mut merged: HashMap<Uuid, ExposureRow> = HashMap::new();
             let mut tasks = Vec::with_capacity(batch.len());
+            let mut entries = Vec::new();
             let mut out = Vec::with_capacity(batch.len());
             for c in batch {
                 let here = &c.exposure.jurisdiction;
@@ -441,6 +735,20 @@ macro_rules! sql_common {
                 // this jurisdiction keeps what it submitted, as a facet, and
                 // knows the person by the facet's id.
                 let (person_id, shown_person_id, created) = match existing {
+                    Some((id, _)) if id == c.case_person_id => {
+                        out.push(ContactIntakeOutcome {
+                            person_id: id,
+                            shown_person_id: id,
+                            person_created: false,
+                            exposure_id: c.exposure.id,
+                            task_id: None,
+                            resolution: ContactResolution::SelfContact,
+                            first_exposure: c.exposure.first_exposure,
+                            last_exposure: c.exposure.last_exposure,
+                            quarantine_end: c.exposure.quarantine_end,
+                        });
+                        continue;
+                    }
                     Some((id, home)) if home != *here => {
                         match facets.get(&(id, here.clone())) {
                             Some(facet) => (id, *facet, false),
@@ -453,7 +761,13 @@ macro_rules! sql_common {
                             }
                         }
                     }
-                    Some((id, _)) => (id, id, false),
+                    Some((id, _)) => {
+                        points.extend(c.points.iter().map(|p| PointRow {
+                            person_id: id,
+                            ..p.clone()
+                        }));
+                        (id, id, false)
+                    }
                     None => {
                         persons.push(&c.person);
                         for k in &c.match_on {
@@ -465,25 +779,116 @@ macro_rules! sql_common {
                     }
                 };
                 let shown = (shown_person_id != person_id).then_some(shown_person_id);
+                let key = (c.exposure.case_id, person_id);
+                let note = |exposure: Uuid| {
+                    c.note.clone().map(|mut n| {
+                        n.person_id = person_id;
+                        n.exposure_id = Some(exposure);
+                        n
+                    })
+                };
+                // Named again by the same case: one record, the dates united.
+                let again = match fresh.get(&key) {
+                    Some(&i) => exposures.get_mut(i),
+                    None => match named.get(&key) {
+                        Some(e) => Some(merged.entry(e.id).or_insert_with(|| e.clone())),
+                        None => None,
+                    },
+                };
+                if let Some(e) = again {
+                    e.first_exposure = e.first_exposure.min(c.exposure.first_exposure);
+                    e.last_exposure = e.last_exposure.max(c.exposure.last_exposure);
+                    e.quarantine_end = e.quarantine_end.max(c.exposure.quarantine_end);
+                    e.ongoing |= c.exposure.ongoing;
+                    e.updated_at = c.exposure.updated_at;
+                    entries.extend(note(e.id));
+                    out.push(ContactIntakeOutcome {
+                        person_id,
+                        shown_person_id,
+                        person_created: created,
+                        exposure_id: e.id,
+                        task_id: None,
+                        resolution: ContactResolution::Merged,
+                        first_exposure: e.first_exposure,
+                        last_exposure: e.last_exposure,
+                        quarantine_end: e.quarantine_end,
+                    });
+                    continue;
+                }
                 let mut exposure = c.exposure.clone();
                 exposure.contact_person_id = person_id;
                 exposure.shown_person_id = shown;
-                let mut task = c.task.for_person(person_id, shown);
-                task.exposure_id = Some(exposure.id);
+                entries.extend(note(exposure.id));
+                let resolution = match open_cases.get(&(person_id, here.clone())) {
+                    // Already a case here: the exposure is an edge between two
+                    // cases, with no quarantine and nobody to notify.
+                    Some(case) if !created => {
+                        exposure.status = "already_a_case".into();
+                        exposure.contact_case_id = Some(*case);
+                        exposure.quarantine_end = exposure.last_exposure;
+                        exposure.ongoing = false;
+                        ContactResolution::AlreadyACase(*case)
+                    }
+                    _ => ContactResolution::Named,
+                };
+                let task_id = match resolution {
+                    ContactResolution::Named => {
+                        let mut task = c.task.for_person(person_id, shown);
+                        task.exposure_id = Some(exposure.id);
+                        let id = task.id;
+                        tasks.push(task);
+                        Some(id)
+                    }
+                    _ => None,
+                };
                 out.push(ContactIntakeOutcome {
                     person_id,
                     shown_person_id,
                     person_created: created,
                     exposure_id: exposure.id,
-                    task_id: task.id,
+                    task_id,
+                    resolution,
+                    first_exposure: exposure.first_exposure,
+                    last_exposure: exposure.last_exposure,
+                    quarantine_end: exposure.quarantine_end,
                 });
+                fresh.insert(key, exposures.len());
                 exposures.push(exposure);
-                tasks.push(task);
+            }
+            // A record merged into twice in the batch reports its final dates.
+            let finals: HashMap<Uuid, &ExposureRow> = exposures
+                .iter()
+                .chain(merged.values())
+                .map(|e| (e.id, e))
+                .collect();
+            for o in out.iter_mut() {
+                if let Some(e) = finals.get(&o.exposure_id) {
+                    o.first_exposure = e.first_exposure;
+                    o.last_exposure = e.last_exposure;
+                    o.quarantine_end = e.quarantine_end;
+                }
             }
             insert_persons(tx, &persons).await?;
             insert_facets(tx, &new_facets).await?;
             insert_exposures(tx, &exposures).await?;
             insert_tasks(tx, &tasks).await?;
+            insert_entries(tx, &entries).await?;
+            insert_points(tx, &points).await?;
+            for e in merged.values() {
+                let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET first_exposure = ");
+                q.push_bind(e.first_exposure)
+                    .push(", last_exposure = ")
+                    .push_bind(e.last_exposure)
+                    .push(", quarantine_end = ")
+                    .push_bind(e.quarantine_end)
+                    .push(", ongoing = ")
+                    .push_bind(e.ongoing)
+                    .push(", updated_at = ")
+                    .push_bind(e.updated_at)
+                    .push(" WHERE id = ")
+                    .push_bind(e.id);
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
             Ok(out)
         }
 
@@ -695,8 +1100,10 @@ macro_rules! sql_common {
                                  AND c.jurisdiction = h.jurisdiction AND {t}.case_id = c.id"
                             ),
                         };
+                        // DISTINCT: a holder may hold several active tasks
+                        // for one person (an interview and the investigation).
                         q.push(format!(
-                            "SELECT * FROM (SELECT {qualified} FROM tasks h CROSS JOIN {records} AND "
+                            "SELECT * FROM (SELECT DISTINCT {qualified} FROM tasks h CROSS JOIN {records} AND "
                         ));
                         holders(q);
                         filters(q, t);
@@ -814,6 +1221,9 @@ macro_rules! sql_common {
                 if let Some(p) = f.contact_person_id {
                     q.push(format!(" AND {t}.contact_person_id = ")).push_bind(p);
                 }
+                if let Some(c) = f.contact_case_id {
+                    q.push(format!(" AND {t}.contact_case_id = ")).push_bind(c);
+                }
                 if let Some(s) = &f.status {
                     q.push(format!(" AND {t}.status = ")).push_bind(s);
                 }
@@ -826,7 +1236,9 @@ macro_rules! sql_common {
                 columns: EXPOSURE_COLUMNS,
                 person: "contact_person_id",
                 limit: f.limit,
-                narrow: f.case_id.is_some() || f.contact_person_id.is_some(),
+                narrow: f.case_id.is_some()
+                    || f.contact_person_id.is_some()
+                    || f.contact_case_id.is_some(),
                 named_by_held_cases: true,
             };
             let mut q = QueryBuilder::<$db>::new(prefix.to_string());

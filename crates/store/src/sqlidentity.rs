@@ -453,10 +453,14 @@ macro_rules! identity_store_impl {
                     .push_bind(reason)
                     .push(" WHERE id = ")
                     .push_bind(id);
-                match write_one(self, q).await? {
-                    0 => Err(StoreError::NotFound),
-                    _ => Ok(status),
+                let mut tx = self.write_tx().await?;
+                if q.build().execute(&mut *tx).await.map_err(err)?.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
                 }
+                // A case interview assigned by hand makes its investigator.
+                hold_investigators_in(&mut tx, &[id], chrono::Utc::now()).await?;
+                tx.commit().await.map_err(err)?;
+                Ok(status)
             }
 
             async fn list_tasks(&self, f: &TaskFilter) -> StoreResult<Vec<TaskRow>> {

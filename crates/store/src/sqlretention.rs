@@ -81,13 +81,17 @@ macro_rules! retention_store_impl {
                     .push(" WHERE id = ")
                     .push_bind(p.person_id);
                 q.build().execute(&mut **tx).await.map_err(err)?;
-                // What other jurisdictions recorded of them goes too.
-                let mut q = QueryBuilder::<$db>::new("DELETE FROM person_facets WHERE person_id = ");
-                q.push_bind(p.person_id);
-                q.build().execute(&mut **tx).await.map_err(err)?;
+                // What other jurisdictions recorded of them goes too, with the
+                // facts learned later and the entries of their case work.
+                for table in ["person_facets", "person_points", "case_entries"] {
+                    let mut q =
+                        QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE person_id = "));
+                    q.push_bind(p.person_id);
+                    q.build().execute(&mut **tx).await.map_err(err)?;
+                }
                 for c in &p.cases {
                     let mut q = QueryBuilder::<$db>::new(
-                        "UPDATE cases SET symptoms = NULL, notes = NULL, report_date = ",
+                        "UPDATE cases SET symptoms = NULL, notes = NULL, clinical = NULL, report_date = ",
                     );
                     q.push_bind(c.report_date)
                         .push(", specimen_date = ")

@@ -71,6 +71,14 @@ macro_rules! routing_store_impl {
                     q.push(") AS p WHERE tasks.id = p.column1");
                     q.build().execute(&mut *tx).await.map_err(err)?;
                 }
+                // An interview now assigned makes its assignee the case's
+                // investigator, who keeps the case once the interview is done.
+                let assigned: Vec<Uuid> = progress
+                    .iter()
+                    .filter(|p| p.status == "assigned")
+                    .map(|p| p.id)
+                    .collect();
+                hold_investigators_in(&mut tx, &assigned, chrono::Utc::now()).await?;
                 tx.commit().await.map_err(err)
             }
 

@@ -83,10 +83,25 @@ macro_rules! store_impl {
                 key: PersonKey,
                 blind: &[u8],
             ) -> StoreResult<Vec<PersonRow>> {
+                // By their own record's index, or by a fact learned later.
                 let col = key.column();
                 let mut q = select(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE {col} = "));
                 q.push_bind(blind).push(" ORDER BY id LIMIT 100");
-                rows_of(self, q, person).await
+                let mut found = rows_of(self, q, person).await?;
+                let mut q = select(
+                    "SELECT person_id FROM person_points WHERE bidx = ",
+                );
+                q.push_bind(blind).push(" AND kind = ").push_bind(col).push(" LIMIT 100");
+                let more: Vec<Uuid> = ids_of(self, q)
+                    .await?
+                    .into_iter()
+                    .filter(|id| found.iter().all(|p| p.id != *id))
+                    .collect();
+                if !more.is_empty() {
+                    found.extend(rows_of(self, persons_query(&more), person).await?);
+                    found.sort_by_key(|p| p.id);
+                }
+                Ok(found)
             }
 
             async fn get_case(&self, id: Uuid) -> StoreResult<Option<CaseRow>> {
@@ -124,6 +139,8 @@ macro_rules! store_impl {
                     .push_bind(&c.symptoms)
                     .push(", notes = ")
                     .push_bind(&c.notes)
+                    .push(", clinical = ")
+                    .push_bind(&c.clinical)
                     .push(" WHERE id = ")
                     .push_bind(c.id);
                 match write_one(self, q).await? {
@@ -140,6 +157,12 @@ macro_rules! store_impl {
                 rows_of(self, q, lab).await
             }
 
+            async fn get_lab_result(&self, id: Uuid) -> StoreResult<Option<LabResultRow>> {
+                let mut q = select(format!("SELECT {LAB_COLUMNS} FROM lab_results WHERE id = "));
+                q.push_bind(id);
+                row_of(self, q, lab).await
+            }
+
             async fn list_exposures(&self, f: &ExposureFilter) -> StoreResult<Vec<ExposureRow>> {
                 rows_of(self, exposures_query("", f), exposure).await
             }
@@ -151,6 +174,103 @@ macro_rules! store_impl {
                     .push_bind(case_id)
                     .push(") ORDER BY id");
                 rows_of(self, q, task).await
+            }
+
+            async fn add_entries(&self, entries: &[EntryRow]) -> StoreResult<()> {
+                $crate::in_tx!(self.write_tx(), insert_entries, entries)
+            }
+
+            async fn entries(
+                &self,
+                owner: EntryOwner,
+                kind: Option<&str>,
+            ) -> StoreResult<Vec<EntryRow>> {
+                let (col, id) = match owner {
+                    EntryOwner::Case(id) => ("case_id", id),
+                    EntryOwner::Exposure(id) => ("exposure_id", id),
+                    EntryOwner::Task(id) => ("task_id", id),
+                    EntryOwner::Person(id) => ("person_id", id),
+                };
+                let mut q = select(format!(
+                    "SELECT {ENTRY_COLUMNS} FROM case_entries WHERE {col} = "
+                ));
+                q.push_bind(id);
+                if let Some(k) = kind {
+                    q.push(" AND kind = ").push_bind(k.to_string());
+                }
+                q.push(" ORDER BY id LIMIT 1000");
+                rows_of(self, q, entry).await
+            }
+
+            async fn get_entry(&self, id: Uuid) -> StoreResult<Option<EntryRow>> {
+                let mut q = select(format!("SELECT {ENTRY_COLUMNS} FROM case_entries WHERE id = "));
+                q.push_bind(id);
+                row_of(self, q, entry).await
+            }
+
+            async fn set_entry_status(&self, id: Uuid, status: &str) -> StoreResult<()> {
+                let mut q = select("UPDATE case_entries SET status = ");
+                q.push_bind(status.to_string()).push(" WHERE id = ").push_bind(id);
+                match write_one(self, q).await? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn person_points(&self, person: Uuid) -> StoreResult<Vec<PointRow>> {
+                let mut q = select(format!(
+                    "SELECT {POINT_COLUMNS} FROM person_points WHERE person_id = "
+                ));
+                q.push_bind(person).push(" ORDER BY id");
+                rows_of(self, q, point).await
+            }
+
+            async fn set_investigator(
+                &self,
+                case: Uuid,
+                user: Option<Uuid>,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                hold_case_in(&mut tx, case, user, at).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn end_monitoring(
+                &self,
+                today: chrono::NaiveDate,
+                at: DateTime<Utc>,
+            ) -> StoreResult<Vec<Uuid>> {
+                let mut tx = self.write_tx().await?;
+                let mut q = select(format!(
+                    "SELECT id FROM exposures WHERE status IN ({MONITORED_EXPOSURE_STATUSES}) AND quarantine_end < "
+                ));
+                q.push_bind(today).push(" LIMIT 5000");
+                let ids: Vec<Uuid> = q
+                    .build()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(err)?
+                    .iter()
+                    .map(|r| r.try_get::<Uuid, _>(0).map_err(err))
+                    .collect::<StoreResult<_>>()?;
+                for chunk in ids.chunks(CHUNK) {
+                    let mut q = select("UPDATE exposures SET status = 'completed', updated_at = ");
+                    q.push_bind(at).push(" WHERE id IN (");
+                    push_ids(&mut q, chunk);
+                    q.push(")");
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                    let mut q = select(format!(
+                        "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE status IN ('pending', {}) AND exposure_id IN (",
+                        tracedesk_store::withdrawal::CASE_CLOSED,
+                        tracedesk_store::ACTIVE_TASK_STATUSES
+                    ));
+                    push_ids(&mut q, chunk);
+                    q.push(")");
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)?;
+                Ok(ids)
             }
 
             async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {

@@ -506,10 +506,28 @@ async fn task_lists_page_within_the_callers_scope() {
         let h = &c.h;
         async move {
             let (st, body) = h
-                .call(&token, Method::GET, "/api/v1/tasks?limit=1", None)
+                .call(&token, Method::GET, "/api/v1/tasks?limit=10", None)
                 .await;
             assert_eq!(st, 200, "{body}");
-            ids(&body)
+            // The interview and the investigation its assignment made.
+            let kinds: Vec<&str> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["kind"].as_str())
+                .collect();
+            assert!(
+                kinds
+                    .iter()
+                    .all(|k| *k == "case_interview" || *k == "investigation")
+            );
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["kind"] == "case_interview")
+                .filter_map(|t| t["id"].as_str()?.parse().ok())
+                .collect::<Vec<uuid::Uuid>>()
         }
     };
     assert_eq!(mine(c.nj_tracer.1.clone()).await, [c.nj_task]);

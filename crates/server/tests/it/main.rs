@@ -9,6 +9,7 @@ mod browser;
 mod failover;
 mod hardening;
 mod http;
+mod investigation;
 mod jurisdictions;
 mod login;
 mod pages;

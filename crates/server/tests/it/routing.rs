@@ -772,10 +772,26 @@ async fn lab_results_become_routed_case_interviews() {
         (stored.status.as_str(), stored.assignee_id),
         ("completed", Some(*tracer_id))
     );
+    // The interview is done, the investigation is not: its investigator
+    // keeps the case while it is open.
+    let (st, body) =
+        t.h.call(tracer, Method::GET, &format!("/api/v1/cases/{case}"), None)
+            .await;
+    assert_eq!(st, 200, "the investigator keeps the case: {body}");
+    assert_eq!(body["case"]["investigator_id"], tracer_id.to_string());
+    let (st, body) =
+        t.h.call(
+            &t.sup,
+            Method::PATCH,
+            &format!("/api/v1/cases/{case}"),
+            Some(json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
     let (st, _) =
         t.h.call(tracer, Method::GET, &format!("/api/v1/cases/{case}"), None)
             .await;
-    assert_eq!(st, 403, "finished: the access ends");
+    assert_eq!(st, 403, "closed: the access ends");
 }
 
 #[tokio::test]

@@ -1,0 +1,646 @@
+//! Case work between the offer and the wrap-up: append-only notes and
+//! outreach attempts (each a sealed entry with its author and time), the
+//! investigator who keeps a case while it is open, the end of monitoring
+//! when quarantine ends, transmission chains, and duplicate accessions that
+//! disagree with what was stored.
+
+use crate::input::{Check, bounded_text, present};
+use crate::{CaseworkError, LabOutcomeView, LabResultInput};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tracedesk_domain::{
+    AttemptChannel, AttemptOutcome, CaseStatus, LabOutcome, TaskKind, TaskStatus,
+};
+use tracedesk_identity::Role;
+use tracedesk_store::{EntryOwner, EntryRow, ExposureFilter, PersonKey, schema};
+use tracedesk_vault::FieldContext;
+use uuid::Uuid;
+
+/// Entry kinds (`case_entries.kind`).
+pub mod entry_kind {
+    pub const NOTE: &str = "note";
+    pub const ATTEMPT: &str = "attempt";
+    pub const ACCESSION_CONFLICT: &str = "accession_conflict";
+}
+
+/// What a note is written on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteOn {
+    Case(Uuid),
+    Contact(Uuid),
+}
+
+/// A note to add: notes are never overwritten, only added to.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteInput {
+    #[schema(required = true)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct NoteView {
+    pub id: Uuid,
+    /// Who wrote it (`null`: tracedesk itself, or a note from before notes
+    /// were kept one by one).
+    pub author_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub text: String,
+}
+
+/// One try at reaching the person a task is about.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptInput {
+    #[schema(required = true, schema_with = crate::api_schema::attempt_channel)]
+    pub channel: Option<String>,
+    #[schema(required = true, schema_with = crate::api_schema::attempt_outcome)]
+    pub outcome: Option<String>,
+    /// When it happened (RFC 3339); now when absent.
+    pub at: Option<DateTime<Utc>>,
+    /// For `call_back`: when the person asked to be called (RFC 3339).
+    pub callback_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct AttemptView {
+    #[serde(default)]
+    pub id: Uuid,
+    #[serde(default)]
+    pub task_id: Uuid,
+    #[serde(default)]
+    pub author_id: Option<Uuid>,
+    #[schema(schema_with = crate::api_schema::attempt_channel)]
+    pub channel: String,
+    #[schema(schema_with = crate::api_schema::attempt_outcome)]
+    pub outcome: String,
+    pub at: DateTime<Utc>,
+    pub callback_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+/// A transmission edge: `from` named the contact who is (or became) case `to`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ChainEdge {
+    pub from: Uuid,
+    pub to: Uuid,
+    /// The contact record that links them.
+    pub exposure_id: Uuid,
+}
+
+/// The cases linked to one case by transmission edges, both ways, up to a
+/// depth; unscoped (the caller filters the nodes by access).
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    pub cases: Vec<tracedesk_store::CaseRow>,
+    pub edges: Vec<ChainEdge>,
+    /// The walk stopped at its node limit.
+    pub truncated: bool,
+}
+
+/// Cases a chain walk visits at most.
+pub const CHAIN_NODES: usize = 500;
+
+impl crate::services::Cases<'_> {
+    fn seal_entry(&self, id: Uuid, body: &serde_json::Value) -> Vec<u8> {
+        self.vault.seal_str(
+            &FieldContext::new(schema::CASE_ENTRIES.name, "body", id),
+            &body.to_string(),
+        )
+    }
+
+    fn open_entry(&self, e: &EntryRow) -> Result<serde_json::Value, CaseworkError> {
+        let text = self.vault.open_string(
+            &FieldContext::new(schema::CASE_ENTRIES.name, "body", e.id),
+            &e.body,
+        )?;
+        serde_json::from_str(&text)
+            .map_err(|_| CaseworkError::Vault(tracedesk_vault::VaultError::Malformed))
+    }
+
+    /// An entry about `person` on a record of `jurisdiction`, sealed.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn entry(
+        &self,
+        kind: &str,
+        person: Uuid,
+        jurisdiction: &str,
+        author: Option<Uuid>,
+        owner: (Option<Uuid>, Option<Uuid>, Option<Uuid>),
+        body: &serde_json::Value,
+    ) -> EntryRow {
+        let id = Uuid::now_v7();
+        EntryRow {
+            id,
+            kind: kind.into(),
+            person_id: person,
+            case_id: owner.0,
+            exposure_id: owner.1,
+            task_id: owner.2,
+            jurisdiction: jurisdiction.into(),
+            author_id: author,
+            created_at: self.now(),
+            status: None,
+            key_version: self.vault.current_version(),
+            body: self.seal_entry(id, body),
+        }
+    }
+
+    /// Adds a note to a case or a contact record.
+    pub async fn add_note(&self, on: NoteOn, input: &NoteInput) -> Result<NoteView, CaseworkError> {
+        let mut c = Check::default();
+        if present(&input.text).is_none() {
+            c.fail("text", "a note needs text");
+        }
+        let text = bounded_text(&mut c, "text", &input.text, 4000);
+        let text = c.finish(text)?;
+        let (person, jurisdiction, owner) = self.note_owner(on).await?;
+        let e = self.entry(
+            entry_kind::NOTE,
+            person,
+            &jurisdiction,
+            self.author(),
+            owner,
+            &serde_json::json!({ "text": text }),
+        );
+        self.store.add_entries(std::slice::from_ref(&e)).await?;
+        Ok(NoteView {
+            id: e.id,
+            author_id: e.author_id,
+            created_at: e.created_at,
+            text,
+        })
+    }
+
+    async fn note_owner(
+        &self,
+        on: NoteOn,
+    ) -> Result<(Uuid, String, (Option<Uuid>, Option<Uuid>, Option<Uuid>)), CaseworkError> {
+        Ok(match on {
+            NoteOn::Case(id) => {
+                let c = self
+                    .store
+                    .get_case(id)
+                    .await?
+                    .ok_or(CaseworkError::NotFound("case"))?;
+                (c.person_id, c.jurisdiction, (Some(id), None, None))
+            }
+            NoteOn::Contact(id) => {
+                let e = self
+                    .store
+                    .get_exposure(id)
+                    .await?
+                    .ok_or(CaseworkError::NotFound("contact"))?;
+                (e.contact_person_id, e.jurisdiction, (None, Some(id), None))
+            }
+        })
+    }
+
+    /// The notes of a case or contact record, oldest first; a note written
+    /// before notes were kept one by one comes first, without an author.
+    pub async fn notes(&self, on: NoteOn) -> Result<Vec<NoteView>, CaseworkError> {
+        let (owner, legacy) = match on {
+            NoteOn::Case(id) => {
+                let c = self
+                    .store
+                    .get_case(id)
+                    .await?
+                    .ok_or(CaseworkError::NotFound("case"))?;
+                let text = self.open_opt(schema::CASES.name, "notes", id, &c.notes)?;
+                (EntryOwner::Case(id), text.map(|t| (c.created_at, t)))
+            }
+            NoteOn::Contact(id) => {
+                let e = self
+                    .store
+                    .get_exposure(id)
+                    .await?
+                    .ok_or(CaseworkError::NotFound("contact"))?;
+                let text = self.open_opt(schema::EXPOSURES.name, "notes", id, &e.notes)?;
+                (EntryOwner::Exposure(id), text.map(|t| (e.created_at, t)))
+            }
+        };
+        let mut out: Vec<NoteView> = legacy
+            .map(|(at, text)| NoteView {
+                id: match owner {
+                    EntryOwner::Case(id)
+                    | EntryOwner::Exposure(id)
+                    | EntryOwner::Task(id)
+                    | EntryOwner::Person(id) => id,
+                },
+                author_id: None,
+                created_at: at,
+                text,
+            })
+            .into_iter()
+            .collect();
+        for e in self.store.entries(owner, Some(entry_kind::NOTE)).await? {
+            let body = self.open_entry(&e)?;
+            out.push(NoteView {
+                id: e.id,
+                author_id: e.author_id,
+                created_at: e.created_at,
+                text: body["text"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records an outreach attempt on a case-work task.
+    pub async fn record_attempt(
+        &self,
+        task_id: Uuid,
+        input: &AttemptInput,
+    ) -> Result<AttemptView, CaseworkError> {
+        let mut c = Check::default();
+        let channel = match present(&input.channel) {
+            None => {
+                c.fail("channel", "give how the person was tried");
+                None
+            }
+            Some(v) => AttemptChannel::parse(v).or_else(|| {
+                c.fail("channel", "must be phone, sms, email, in_person or letter");
+                None
+            }),
+        };
+        let outcome = match present(&input.outcome) {
+            None => {
+                c.fail("outcome", "give what the attempt came to");
+                None
+            }
+            Some(v) => AttemptOutcome::parse(v).or_else(|| {
+                c.fail(
+                    "outcome",
+                    "must be reached, left_voicemail, no_answer, wrong_number, refused or call_back",
+                );
+                None
+            }),
+        };
+        let now = self.now();
+        let at = input.at.unwrap_or(now);
+        if at > now + chrono::Duration::minutes(5) {
+            c.fail("at", "is in the future");
+        }
+        match (outcome, input.callback_at) {
+            (Some(AttemptOutcome::CallBack), None) => {
+                c.fail("callback_at", "a call back needs the time asked for")
+            }
+            (Some(o), Some(_)) if o != AttemptOutcome::CallBack => {
+                c.fail("callback_at", "only a call_back outcome takes a time")
+            }
+            _ => {}
+        }
+        let note = bounded_text(&mut c, "note", &input.note, 2000);
+        let (channel, outcome) = c.finish((|| Some((channel?, outcome?)))())?;
+        let task = self
+            .store
+            .get_task(task_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("task"))?;
+        let mut view = AttemptView {
+            id: Uuid::nil(),
+            task_id,
+            author_id: self.author(),
+            channel: channel.as_str().into(),
+            outcome: outcome.as_str().into(),
+            at,
+            callback_at: input.callback_at,
+            note,
+        };
+        let body = serde_json::to_value(&view)
+            .map_err(|e| CaseworkError::Internal(format!("an attempt did not encode: {e}")))?;
+        let e = self.entry(
+            entry_kind::ATTEMPT,
+            task.person_id,
+            &task.jurisdiction,
+            self.author(),
+            (task.case_id, task.exposure_id, Some(task_id)),
+            &body,
+        );
+        self.store.add_entries(std::slice::from_ref(&e)).await?;
+        view.id = e.id;
+        Ok(view)
+    }
+
+    /// The attempts on a task, oldest first.
+    pub async fn attempts(&self, task_id: Uuid) -> Result<Vec<AttemptView>, CaseworkError> {
+        self.store
+            .entries(EntryOwner::Task(task_id), Some(entry_kind::ATTEMPT))
+            .await?
+            .iter()
+            .map(|e| {
+                let mut v: AttemptView = serde_json::from_value(self.open_entry(e)?)
+                    .map_err(|_| CaseworkError::Vault(tracedesk_vault::VaultError::Malformed))?;
+                v.id = e.id;
+                v.task_id = task_id;
+                v.author_id = e.author_id;
+                Ok(v)
+            })
+            .collect()
+    }
+
+    /// Makes a staff user the case's investigator (`None`: nobody). They
+    /// hold the case and the contacts it named while it is open, after
+    /// their interview task is done. The user must be a tracer or
+    /// supervisor whose jurisdiction covers the case's.
+    pub async fn set_investigator(
+        &self,
+        case_id: Uuid,
+        user: Option<Uuid>,
+    ) -> Result<Option<Uuid>, CaseworkError> {
+        let case = self
+            .store
+            .get_case(case_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        if CaseStatus::parse(&case.status).is_some_and(|s| !s.is_open()) {
+            return Err(CaseworkError::Conflict(
+                "the case is closed: it has no investigator".into(),
+            ));
+        }
+        if let Some(u) = user {
+            let row = self.store.get_user(u).await?;
+            let fits = row.as_ref().is_some_and(|r| {
+                r.disabled_at.is_none()
+                    && matches!(Role::parse(&r.role), Some(Role::Tracer | Role::Supervisor))
+                    && self
+                        .jurisdictions()
+                        .within(&case.jurisdiction, &r.jurisdiction)
+            });
+            if !fits {
+                return Err(CaseworkError::invalid(
+                    "user_id",
+                    "is not an active tracer or supervisor of the case's jurisdiction",
+                ));
+            }
+        }
+        self.store
+            .set_investigator(case_id, user, self.now())
+            .await?;
+        // An interview still under way goes with the investigation: whoever
+        // held it no longer holds the case.
+        if let Some(u) = user {
+            let interview = TaskKind::CaseInterview.as_str();
+            let active = self
+                .store
+                .tasks_for_case(case_id)
+                .await?
+                .into_iter()
+                .filter(|t| {
+                    t.kind == interview
+                        && t.case_id == Some(case_id)
+                        && TaskStatus::parse(&t.status)
+                            .is_some_and(|s| TaskStatus::ACTIVE.contains(&s))
+                        && t.assignee_id != Some(u)
+                });
+            let mut moved = false;
+            for t in active {
+                self.store.assign_task(t.id, Some(u)).await?;
+                moved = true;
+            }
+            if moved {
+                self.tasks_made();
+            }
+        }
+        Ok(user)
+    }
+
+    /// The case's investigator: who holds its investigation now.
+    pub async fn investigator(&self, case_id: Uuid) -> Result<Option<Uuid>, CaseworkError> {
+        let kind = tracedesk_domain::TaskKind::Investigation.as_str();
+        Ok(self
+            .store
+            .tasks_for_case(case_id)
+            .await?
+            .into_iter()
+            .find(|t| t.kind == kind && t.status == "assigned")
+            .and_then(|t| t.assignee_id))
+    }
+
+    /// Ends the monitoring of contacts whose quarantine is over (the daily
+    /// job); returns the contact records ended.
+    /// Audited before it acts (one entry for the run) and after (one per
+    /// record ended).
+    pub async fn end_monitoring(&self) -> Result<Vec<Uuid>, CaseworkError> {
+        use crate::auditor::draft;
+        use tracedesk_store::audit::Action;
+        const ACTOR: &str = "monitoring-job";
+        let today = self.today();
+        if let Some(a) = self.auditor() {
+            let detail = format!("end monitoring of quarantines over before {today}");
+            a.record(vec![draft(
+                ACTOR,
+                Action::PhiWrite,
+                "exposure",
+                None,
+                None,
+                &detail,
+            )])
+            .await?;
+        }
+        let ended = self.store.end_monitoring(today, self.now()).await?;
+        if !ended.is_empty() {
+            self.tasks_made();
+            if let Some(a) = self.auditor() {
+                let drafts = ended
+                    .iter()
+                    .map(|id| {
+                        draft(
+                            ACTOR,
+                            Action::PhiWrite,
+                            "exposure",
+                            Some(*id),
+                            None,
+                            "completed",
+                        )
+                    })
+                    .collect();
+                a.record(drafts).await?;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// The transmission chain around a case: cases linked by contact
+    /// records whose contact is (or became) a case, walked both ways up to
+    /// `depth` steps and [`CHAIN_NODES`] cases. Unscoped: the caller shows
+    /// only the cases it may.
+    pub async fn chain(&self, case_id: Uuid, depth: u32) -> Result<Chain, CaseworkError> {
+        let start = self
+            .store
+            .get_case(case_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        let mut chain = Chain::default();
+        let mut seen = std::collections::HashSet::from([case_id]);
+        let mut edges = std::collections::HashSet::new();
+        let mut frontier = vec![case_id];
+        chain.cases.push(start);
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for id in frontier {
+                let out = ExposureFilter {
+                    case_id: Some(id),
+                    limit: 500,
+                    ..ExposureFilter::default()
+                };
+                let into = ExposureFilter {
+                    contact_case_id: Some(id),
+                    limit: 500,
+                    ..ExposureFilter::default()
+                };
+                for f in [out, into] {
+                    for e in self.store.list_exposures(&f).await? {
+                        let Some(to) = e.contact_case_id else {
+                            continue;
+                        };
+                        if edges.insert(e.id) {
+                            chain.edges.push(ChainEdge {
+                                from: e.case_id,
+                                to,
+                                exposure_id: e.id,
+                            });
+                        }
+                        for n in [e.case_id, to] {
+                            if seen.len() >= CHAIN_NODES {
+                                chain.truncated = true;
+                            } else if seen.insert(n) {
+                                next.push(n);
+                            }
+                        }
+                    }
+                }
+            }
+            for id in &next {
+                if let Some(c) = self.store.get_case(*id).await? {
+                    chain.cases.push(c);
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        Ok(chain)
+    }
+
+    /// A duplicate accession is checked against what was stored under it:
+    /// the same result for the same person is a plain duplicate; a
+    /// different result, or a person none of whose keys match, is a
+    /// conflict — reported, and kept as an entry on the stored result's
+    /// person for a data manager to review, never dropped.
+    pub(crate) async fn check_duplicate(&self, o: &mut LabOutcomeView, input: &LabResultInput) {
+        let Some(of) = o.duplicate_of else { return };
+        match self.duplicate_conflict(of, input).await {
+            Ok(None) => {}
+            Ok(Some((reason, entry))) => {
+                o.status = "conflict";
+                o.error = Some(crate::ItemError {
+                    code: "conflict",
+                    message: format!(
+                        "this accession is already recorded {reason}; kept for review"
+                    ),
+                    field: Some("accession".into()),
+                });
+                if let Err(e) = self.store.add_entries(std::slice::from_ref(&entry)).await {
+                    tracing::error!(error = %e, index = o.index, "an accession conflict could not be kept");
+                    o.status = "rejected";
+                    o.error = Some(crate::ItemError::from(&CaseworkError::Store(e)));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, index = o.index, "a duplicate accession could not be checked");
+            }
+        }
+    }
+
+    async fn duplicate_conflict(
+        &self,
+        of: Uuid,
+        input: &LabResultInput,
+    ) -> Result<Option<(&'static str, EntryRow)>, CaseworkError> {
+        let Some(stored) = self.store.get_lab_result(of).await? else {
+            return Ok(None);
+        };
+        let v = input.validate(&self.settings.default_region, self.today())?;
+        let was = self.lab_view(&stored)?;
+        let person = self.store.get_person(stored.person_id).await?;
+        let points = self.store.person_points(stored.person_id).await?;
+        let keys = crate::seal::match_keys(&self.vault, &v.person);
+        let same_person = keys.is_empty()
+            || keys.iter().any(|(k, b)| {
+                let own = person.as_ref().and_then(|p| match k {
+                    PersonKey::NameDob => p.name_dob_bidx.as_ref(),
+                    PersonKey::PhoneName => p.phone_name_bidx.as_ref(),
+                    PersonKey::Phone => p.phone_bidx.as_ref(),
+                    PersonKey::Email => p.email_bidx.as_ref(),
+                });
+                own == Some(b) || points.iter().any(|pt| pt.key == *k && &pt.bidx == b)
+            });
+        let same_result = LabOutcome::parse(&was.result) == Some(v.outcome);
+        let reason = match (same_result, same_person) {
+            (true, true) => return Ok(None),
+            (false, true) => "with a different result",
+            (true, false) => "for a different person",
+            (false, false) => "with a different result for a different person",
+        };
+        let body = serde_json::json!({
+            "lab_result_id": of,
+            "reason": reason,
+            "submitted": input,
+        });
+        let entry = self.entry(
+            entry_kind::ACCESSION_CONFLICT,
+            stored.person_id,
+            &stored.jurisdiction,
+            None,
+            (stored.case_id, None, None),
+            &body,
+        );
+        Ok(Some((reason, entry)))
+    }
+}
+
+/// A fact learned about a person after their record was made.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct PointView {
+    /// `phone`, `email` or `dob`.
+    pub kind: &'static str,
+    pub value: String,
+    /// When it was first seen.
+    pub seen_at: DateTime<Utc>,
+}
+
+impl crate::services::Cases<'_> {
+    /// The phones, emails and dates of birth learned about a person after
+    /// their record was made, oldest first — those the given jurisdictions
+    /// recorded (`None`: all, for break-glass).
+    pub async fn person_points(
+        &self,
+        person: Uuid,
+        jurisdictions: Option<&[String]>,
+    ) -> Result<Vec<PointView>, CaseworkError> {
+        let mut out = Vec::new();
+        for p in self.store.person_points(person).await? {
+            if !jurisdictions.is_none_or(|js| js.contains(&p.jurisdiction)) {
+                continue;
+            }
+            let kind = match p.key {
+                PersonKey::Phone => "phone",
+                PersonKey::Email => "email",
+                PersonKey::NameDob => "dob",
+                PersonKey::PhoneName => continue,
+            };
+            if let Some(value) =
+                self.open_opt(schema::PERSON_POINTS.name, "value", p.id, &p.value)?
+            {
+                out.push(PointView {
+                    kind,
+                    value,
+                    seen_at: p.created_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,193 @@
+//! Routes of case investigation: notes (append-only), outreach attempts on
+//! a task, the case's investigator, and the transmission chain around a
+//! case. Entitlement and audit are the guard's, from `needs::TABLE`.
+
+use crate::AppState;
+use crate::answers::{CaseGraph, GraphNode, Investigator, InvestigatorInput, Items};
+use crate::error::ApiError;
+use crate::extract::{Act, ApiJson, ApiQuery, Call};
+use crate::guard::{self, Found, Touch, reply};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, put};
+use serde::Deserialize;
+use tracedesk_casework::{AttemptInput, NoteInput, NoteOn};
+use tracedesk_identity::access::Decision;
+use uuid::Uuid;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/cases/{id}/notes", get(case_notes).post(add_case_note))
+        .route(
+            "/contacts/{id}/notes",
+            get(contact_notes).post(add_contact_note),
+        )
+        .route("/tasks/{id}/attempts", get(attempts).post(add_attempt))
+        .route("/cases/{id}/investigator", put(set_investigator))
+        .route("/cases/{id}/chain", get(chain))
+}
+
+/// The entitled record's id and person, for the audit entry.
+fn touched(call: &Call, object: &'static str) -> Result<(Uuid, Vec<Touch>), ApiError> {
+    let r = call.record()?;
+    Ok((r.id, vec![(object, r.id, r.person)]))
+}
+
+/// A case's notes, oldest first, each with its author and time.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/notes", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    responses((status = 200, description = "The notes", body = Items<tracedesk_casework::NoteView>)))]
+pub(crate) async fn case_notes(call: Call) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let items = call.s.cw.cases().notes(NoteOn::Case(id)).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+/// Adds a note to a case (notes are never overwritten).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/notes", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = NoteInput,
+    responses((status = 201, description = "The note", body = tracedesk_casework::NoteView)))]
+pub(crate) async fn add_case_note(
+    Act(call, ApiJson(input)): Act<ApiJson<NoteInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let note = cases.add_note(NoteOn::Case(id), &input).await?;
+    Ok(reply(StatusCode::CREATED, note, touch))
+}
+
+/// A contact record's notes, oldest first.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/notes", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    responses((status = 200, description = "The notes", body = Items<tracedesk_casework::NoteView>)))]
+pub(crate) async fn contact_notes(call: Call) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "exposure")?;
+    let items = call.s.cw.cases().notes(NoteOn::Contact(id)).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+/// Adds a note to a contact record.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/notes", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    request_body = NoteInput,
+    responses((status = 201, description = "The note", body = tracedesk_casework::NoteView)))]
+pub(crate) async fn add_contact_note(
+    Act(call, ApiJson(input)): Act<ApiJson<NoteInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "exposure")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let note = cases.add_note(NoteOn::Contact(id), &input).await?;
+    Ok(reply(StatusCode::CREATED, note, touch))
+}
+
+/// The outreach attempts on a task, oldest first.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/attempts", tag = "case work", params(("id" = Uuid, Path, description = "The task's id")),
+    responses((status = 200, description = "The attempts", body = Items<tracedesk_casework::AttemptView>)))]
+pub(crate) async fn attempts(call: Call) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "task")?;
+    let items = call.s.cw.cases().attempts(id).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+/// Records an outreach attempt on a task: the channel, when, and what it
+/// came to (reached, voicemail, no answer, wrong number, refused, call back
+/// at a time).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/attempts", tag = "case work", params(("id" = Uuid, Path, description = "The task's id")),
+    request_body = AttemptInput,
+    responses((status = 201, description = "The attempt", body = tracedesk_casework::AttemptView)))]
+pub(crate) async fn add_attempt(
+    Act(call, ApiJson(input)): Act<ApiJson<AttemptInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "task")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let attempt = cases.record_attempt(id, &input).await?;
+    Ok(reply(StatusCode::CREATED, attempt, touch))
+}
+
+/// Makes a tracer or supervisor of the case's jurisdiction its
+/// investigator (`null`: nobody): they keep the case, and the contacts it
+/// named, while it is open; whoever held it before no longer does.
+#[utoipa::path(put, path = "/api/v1/cases/{id}/investigator", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = InvestigatorInput,
+    responses(
+        (status = 200, description = "The case's investigator now", body = Investigator),
+        (status = 409, description = "The case is closed", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn set_investigator(
+    Act(call, ApiJson(input)): Act<ApiJson<InvestigatorInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let now = call
+        .s
+        .cw
+        .cases()
+        .set_investigator(id, input.user_id)
+        .await?;
+    let body = Investigator {
+        case_id: id,
+        investigator_id: now,
+    };
+    let note = now.map_or_else(|| "nobody".to_string(), |u| u.to_string());
+    Ok(guard::reply_noted(StatusCode::OK, body, touch, note))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ChainQuery {
+    /// Steps to walk from the case, each way (1 to 10; 3 unless given).
+    #[param(minimum = 1, maximum = 10)]
+    depth: Option<u32>,
+}
+
+/// The transmission chain around a case: cases linked by contacts who
+/// were (or became) cases, as a graph of ids. Only the cases the caller may
+/// see are nodes, and only edges between them are shown; `hidden` counts
+/// the others.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/chain", tag = "case work", params(("id" = Uuid, Path, description = "The case's id"), ChainQuery),
+    responses((status = 200, description = "The chain", body = CaseGraph)))]
+pub(crate) async fn chain(
+    call: Call,
+    ApiQuery(q): ApiQuery<ChainQuery>,
+) -> Result<Response, ApiError> {
+    let depth = q.depth.unwrap_or(3);
+    if !(1..=10).contains(&depth) {
+        return Err(ApiError::invalid("depth", "must be between 1 and 10"));
+    }
+    let start = guard::found!(call.record()?, Found::Case);
+    let s = &call.s;
+    let chain = s.cw.cases().chain(start.id, depth).await?;
+    let mut visible = std::collections::HashSet::new();
+    let mut touch = Vec::new();
+    let mut hidden = 0;
+    for c in &chain.cases {
+        let d =
+            s.cw.staff()
+                .decide_in(&call.caller.principal, c.person_id, &c.jurisdiction)
+                .await?;
+        // The case named in the URL was entitled by the guard (break-glass
+        // included); the others only by plain entitlement.
+        if c.id == start.id || d == Decision::Allow {
+            visible.insert(c.id);
+            touch.push(("case", c.id, Some(c.person_id)));
+        } else {
+            hidden += 1;
+        }
+    }
+    let nodes = chain
+        .cases
+        .iter()
+        .filter(|c| visible.contains(&c.id))
+        .map(|c| GraphNode { id: c.id })
+        .collect();
+    let edges = chain
+        .edges
+        .into_iter()
+        .filter(|e| visible.contains(&e.from) && visible.contains(&e.to))
+        .collect();
+    let body = CaseGraph {
+        nodes,
+        edges,
+        hidden,
+        truncated: chain.truncated,
+    };
+    Ok(reply(StatusCode::OK, body, touch))
+}
