@@ -109,6 +109,9 @@ macro_rules! conformance_tests {
             list_reads_read_pages_not_tables,
             csv_import_accounts_for_every_line,
             closed_contact_records_are_purged,
+            naming_merges_refuses_and_links,
+            intake_converts_and_keeps_facts,
+            investigators_hold_cases_and_monitoring_ends,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -1887,13 +1890,59 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
     for (input, o) in labs.iter().zip(&out) {
         assert!(o.error.is_none(), "{o:?}");
         let case_id = o.case_id.expect("positive makes a case");
-        let contact = syn.contact(
+        let mut contact = syn.contact(
             NaiveDate::parse_from_str(input.specimen_date.as_deref().unwrap(), "%Y-%m-%d").unwrap(),
         );
+        let tag = o.case_id.unwrap_or_default().simple().to_string();
+        contact.notes = Some(format!("contact note {tag}"));
         cw.cases()
             .add_contact(case_id, &contact)
             .await
             .expect("contact");
+        // The sealed fields of case investigation: a note, the clinical
+        // facts, an attempt, and a phone learned on a later match.
+        let case_note = format!("case note {tag}");
+        cw.cases()
+            .patch_case(
+                case_id,
+                &CasePatch {
+                    notes: Some(case_note.clone()),
+                    improving: Some(true),
+                    severe: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("a note");
+        let task = cw.cases().tasks_for_case(case_id).await.unwrap()[0].id;
+        let attempt_note = format!("attempt note {tag}");
+        cw.cases()
+            .record_attempt(
+                task,
+                &tracedesk_casework::AttemptInput {
+                    channel: Some("phone".into()),
+                    outcome: Some("left_voicemail".into()),
+                    note: Some(attempt_note.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("an attempt");
+        let new_phone = format!("+1212{:07}", 5_000_000 + needles.len());
+        let again = LabResultInput {
+            phone: Some(new_phone.clone()),
+            accession: Some(format!("again-{tag}")),
+            result: Some("negative".into()),
+            ..input.clone()
+        };
+        let second = cw.cases().ingest_lab_results(&[again]).await;
+        assert_eq!(second[0].person_id, o.person_id, "{second:?}");
+        needles.extend([
+            contact.notes.clone().unwrap_or_default(),
+            case_note,
+            attempt_note,
+            new_phone,
+        ]);
         for c in [
             &contact.first_name,
             &contact.last_name,
@@ -2190,6 +2239,18 @@ pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
     .into_iter()
     .flatten()
     .collect();
+    // Facts learned later, and the entries of their case work.
+    for p in store.person_points(person).await.unwrap() {
+        out.push(p.bidx);
+        out.extend(p.value);
+    }
+    for e in store
+        .entries(tracedesk_store::EntryOwner::Person(person), None)
+        .await
+        .unwrap()
+    {
+        out.push(e.body);
+    }
     // What other jurisdictions recorded of them.
     for id in store.facet_ids(&[person]).await.unwrap().values() {
         let f = store.get_facet(*id).await.unwrap().unwrap();
@@ -2250,6 +2311,25 @@ pub async fn seed_for_retention(cw: &Casework, n: usize) -> (Vec<Uuid>, Vec<Uuid
             .add_contact(case, &contact)
             .await
             .expect("contact");
+        // A phone learned later, a note and clinical facts: purged too.
+        let again = LabResultInput {
+            phone: Some(format!("+1917{:07}", 5_000_000 + i)),
+            accession: Some(format!("retention-again-{i}")),
+            result: Some("negative".into()),
+            ..labs[i].clone()
+        };
+        cw.cases().ingest_lab_results(&[again]).await;
+        cw.cases()
+            .patch_case(
+                case,
+                &CasePatch {
+                    notes: Some(format!("retention note {i}")),
+                    severe: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("a note");
         if i % 2 == 0 {
             cw.cases()
                 .patch_case(
@@ -2441,4 +2521,353 @@ pub async fn list_reads_read_pages_not_tables(f: &Fixture) {
         }
     }
     assert_eq!(checked, 4 * 2 * 2 * 5);
+}
+
+/// A contact named on a case, as the tracer types it.
+fn contact(first: &str, last: &str, dob: &str, dates: &[NaiveDate]) -> ContactInput {
+    ContactInput {
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        dob: Some(dob.into()),
+        exposure_dates: dates.iter().map(ToString::to_string).collect(),
+        ..Default::default()
+    }
+}
+
+fn days_ago(n: u64) -> NaiveDate {
+    today() - chrono::Days::new(n)
+}
+
+/// Naming checks what the store knows: the case's own person is refused
+/// (nothing written), a repeat — in one batch or across batches — merges
+/// into one record with the dates united and one task, and an open case
+/// named as a contact is linked with no quarantine and no task.
+pub async fn naming_merges_refuses_and_links(f: &Fixture) {
+    let cw = &f.cw;
+    let out = cw
+        .cases()
+        .ingest_lab_results(&[
+            lab("Ana", "Lima", Some("1980-01-02"), None, "NM-1", "positive"),
+            lab("Bea", "Sousa", Some("1981-01-02"), None, "NM-2", "positive"),
+        ])
+        .await;
+    let (a, b) = (out[0].case_id.unwrap(), out[1].case_id.unwrap());
+    let before = f.store.counts().await.unwrap();
+    let own = cw
+        .cases()
+        .add_contact(a, &contact("Ana", "Lima", "1980-01-02", &[days_ago(1)]))
+        .await;
+    assert!(matches!(own, Err(CaseworkError::Invalid(_))), "{own:?}");
+    let after = f.store.counts().await.unwrap();
+    assert_eq!(
+        (after.exposures, after.tasks),
+        (before.exposures, before.tasks)
+    );
+
+    let rui = |d: NaiveDate| contact("Rui", "Costa", "1990-05-06", &[d]);
+    let batch = cw
+        .cases()
+        .add_contacts(&[(a, rui(days_ago(5))), (a, rui(days_ago(2)))])
+        .await;
+    let first = batch[0].as_ref().unwrap();
+    let again = batch[1].as_ref().unwrap();
+    assert_eq!(first.resolution, "named");
+    assert_eq!(again.resolution, "merged");
+    assert_eq!(again.exposure_id, first.exposure_id);
+    let later = cw.cases().add_contact(a, &rui(days_ago(1))).await.unwrap();
+    assert_eq!(later.resolution, "merged");
+    assert_eq!(later.exposure_id, first.exposure_id);
+    let e = f
+        .store
+        .get_exposure(first.exposure_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (e.first_exposure, e.last_exposure),
+        (days_ago(5), days_ago(1))
+    );
+    assert_eq!(e.quarantine_end, days_ago(1) + chrono::Days::new(14));
+    let tasks = f.store.tasks_for_case(a).await.unwrap();
+    assert_eq!(
+        tasks.iter().filter(|t| t.exposure_id == Some(e.id)).count(),
+        1
+    );
+
+    let linked = cw
+        .cases()
+        .add_contact(a, &contact("Bea", "Sousa", "1981-01-02", &[days_ago(3)]))
+        .await
+        .unwrap();
+    assert_eq!(linked.resolution, "already_a_case");
+    assert_eq!(linked.contact_case_id, Some(b));
+    assert!(linked.task_id.is_none());
+    let row = f
+        .store
+        .get_exposure(linked.exposure_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "already_a_case");
+    assert_eq!(row.quarantine_end, days_ago(3));
+}
+
+/// Intake keeps what it learns and decides by the rules: a positive for
+/// someone under follow-up converts their record (linked, task canceled); a
+/// positive within 90 days of a prior case's specimen joins it (closed or
+/// not), later opens a new one; accessions are one per lab, trimmed and
+/// case-insensitive, and a disagreeing repeat is a conflict kept for
+/// review; a new phone on a match finds the person; a missing date of
+/// birth is filled in.
+pub async fn intake_converts_and_keeps_facts(f: &Fixture) {
+    let cw = &f.cw;
+    let out = cw
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Ana",
+            "Lima",
+            Some("1980-01-02"),
+            None,
+            "IC-1",
+            "positive",
+        )])
+        .await;
+    let a = out[0].case_id.unwrap();
+    let named = cw
+        .cases()
+        .add_contact(a, &contact("Rui", "Costa", "1990-05-06", &[days_ago(4)]))
+        .await
+        .unwrap();
+    let converted = cw
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Rui",
+            "Costa",
+            Some("1990-05-06"),
+            None,
+            "IC-2",
+            "positive",
+        )])
+        .await;
+    let b = converted[0].case_id.unwrap();
+    assert!(converted[0].case_created);
+    assert_eq!(converted[0].converted, [named.exposure_id]);
+    let e = f
+        .store
+        .get_exposure(named.exposure_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (e.status.as_str(), e.contact_case_id),
+        ("converted", Some(b))
+    );
+    let t = f
+        .store
+        .get_task(named.task_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, "canceled");
+
+    // Reinfection: 40 days after a closed case's specimen, the same case;
+    // 106 days after, a new one.
+    let at = |acc: &str, spec: NaiveDate| LabResultInput {
+        specimen_date: Some(spec.to_string()),
+        ..lab("Zoe", "Adler", Some("1970-07-08"), None, acc, "positive")
+    };
+    let first = cw
+        .cases()
+        .ingest_lab_results(&[at("RI-1", days_ago(110))])
+        .await;
+    let z = first[0].case_id.unwrap();
+    cw.cases()
+        .patch_case(
+            z,
+            &CasePatch {
+                status: Some("closed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let same = cw
+        .cases()
+        .ingest_lab_results(&[at("RI-2", days_ago(70))])
+        .await;
+    assert_eq!((same[0].case_id, same[0].case_created), (Some(z), false));
+    let new = cw
+        .cases()
+        .ingest_lab_results(&[at("RI-3", days_ago(4))])
+        .await;
+    assert!(new[0].case_created);
+    assert_ne!(new[0].case_id, Some(z));
+    assert_eq!(
+        f.store.get_case(z).await.unwrap().unwrap().specimen_date,
+        days_ago(110),
+        "joining a case does not reset its dates"
+    );
+
+    // Accessions.
+    let acc = |acc: &str, lab_name: &str, result: &str| LabResultInput {
+        lab: Some(lab_name.into()),
+        ..lab("Eva", "Mota", Some("1985-03-04"), None, acc, result)
+    };
+    let outs = cw
+        .cases()
+        .ingest_lab_results(&[
+            acc("acc-9", "Lab A", "negative"),
+            acc(" ACC-9 ", "lab  a", "negative"),
+            acc("ACC-9", "Lab B", "negative"),
+        ])
+        .await;
+    let statuses: Vec<&str> = outs.iter().map(|o| o.status).collect();
+    assert_eq!(statuses, ["recorded", "duplicate", "recorded"]);
+    let conflict = cw
+        .cases()
+        .ingest_lab_results(&[acc("Acc-9", "LAB A", "positive")])
+        .await;
+    assert_eq!(conflict[0].status, "conflict", "{conflict:?}");
+    let eva = outs[0].person_id.unwrap();
+    let kept = f
+        .store
+        .entries(
+            tracedesk_store::EntryOwner::Person(eva),
+            Some("accession_conflict"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+
+    // A new phone on a match, and a date of birth filled in.
+    let with_phone = |phone: &str, acc: &str, dob: Option<&str>| {
+        lab("Caio", "Reis", dob, Some(phone), acc, "negative")
+    };
+    let p = cw
+        .cases()
+        .ingest_lab_results(&[with_phone("+12125550141", "PH-1", None)])
+        .await[0]
+        .person_id
+        .unwrap();
+    let again = cw
+        .cases()
+        .ingest_lab_results(&[with_phone("+12125550141", "PH-2", Some("1991-02-03"))])
+        .await;
+    assert_eq!(again[0].person_id, Some(p));
+    let moved = cw
+        .cases()
+        .ingest_lab_results(&[with_phone("+12125550142", "PH-3", Some("1991-02-03"))])
+        .await;
+    assert_eq!(
+        moved[0].person_id,
+        Some(p),
+        "matched by name and birth date"
+    );
+    let found = cw
+        .cases()
+        .find_persons(&PersonSearch {
+            phone: Some("+12125550142".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|v| v.id).collect::<Vec<_>>(), [p]);
+    let history = cw.cases().person_points(p, None).await.unwrap();
+    let kinds: Vec<(&str, &str)> = history.iter().map(|h| (h.kind, h.value.as_str())).collect();
+    assert_eq!(kinds, [("dob", "1991-02-03"), ("phone", "+12125550142")]);
+}
+
+/// The investigator holds the case from the interview's assignment while
+/// it is open: after reassignment the old one holds nothing; a closed case
+/// has none. Monitoring ends by itself once quarantine is over.
+pub async fn investigators_hold_cases_and_monitoring_ends(f: &Fixture) {
+    use tracedesk_identity::access::Decision;
+    use tracedesk_store::ListScope;
+    let cw = &f.cw;
+    let t1 = add_tracer(cw, "inv-1", "root").await;
+    let t2 = add_tracer(cw, "inv-2", "root").await;
+    let out = cw
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Ana",
+            "Lima",
+            Some("1980-01-02"),
+            None,
+            "IH-1",
+            "positive",
+        )])
+        .await;
+    let (case, person) = (out[0].case_id.unwrap(), out[0].person_id.unwrap());
+    let interview = first_task(cw, case).await;
+    f.store.assign_task(interview.id, Some(t1)).await.unwrap();
+    assert_eq!(cw.cases().investigator(case).await.unwrap(), Some(t1));
+    let scoped = |u: Uuid| tracedesk_store::CaseFilter {
+        limit: 50,
+        scope: Some(ListScope::Assignee(u)),
+        ..Default::default()
+    };
+    assert_eq!(
+        f.store.list_cases(&scoped(t1)).await.unwrap().len(),
+        1,
+        "one case, however many tasks hold it"
+    );
+    let decide = |u: Uuid| async move {
+        let user = f.store.get_user(u).await.unwrap().unwrap();
+        let p = cw.staff().principal(&user).await.unwrap();
+        cw.staff().decide(&p, person).await.unwrap()
+    };
+    cw.cases().set_investigator(case, Some(t2)).await.unwrap();
+    assert_eq!(cw.cases().investigator(case).await.unwrap(), Some(t2));
+    assert_eq!(decide(t1).await, Decision::Deny, "the interview went too");
+    assert_eq!(decide(t2).await, Decision::Allow);
+    assert!(f.store.list_cases(&scoped(t1)).await.unwrap().is_empty());
+    cw.cases()
+        .patch_case(
+            case,
+            &CasePatch {
+                status: Some("closed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cw.cases().investigator(case).await.unwrap(), None);
+    assert_eq!(decide(t2).await, Decision::Deny);
+
+    // Monitoring ends with quarantine.
+    let out = cw
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Bea",
+            "Sousa",
+            Some("1981-01-02"),
+            None,
+            "IH-2",
+            "positive",
+        )])
+        .await;
+    let b = out[0].case_id.unwrap();
+    let old = cw
+        .cases()
+        .add_contact(
+            b,
+            &contact("Old", "Exposure", "1970-01-01", &[days_ago(20)]),
+        )
+        .await
+        .unwrap();
+    let fresh = cw
+        .cases()
+        .add_contact(b, &contact("New", "Exposure", "1971-01-01", &[days_ago(2)]))
+        .await
+        .unwrap();
+    for e in [old.exposure_id, fresh.exposure_id] {
+        for s in ["notified", "monitoring"] {
+            cw.cases().set_contact_status(e, s).await.unwrap();
+        }
+    }
+    let ended = cw.cases().end_monitoring().await.unwrap();
+    assert_eq!(ended, [old.exposure_id]);
+    let status = |id| async move { f.store.get_exposure(id).await.unwrap().unwrap().status };
+    assert_eq!(status(old.exposure_id).await, "completed");
+    assert_eq!(status(fresh.exposure_id).await, "monitoring");
 }
