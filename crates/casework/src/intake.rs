@@ -711,14 +711,56 @@ impl crate::services::Cases<'_> {
         &self,
         items: &[(Uuid, ContactInput)],
     ) -> Vec<Result<ContactOutcome, CaseworkError>> {
+        let items: Vec<_> = items.iter().map(|(c, i)| (*c, None, i)).collect();
+        self.name_contacts(&items).await
+    }
+
+    /// Names the contacts of a contact (contacts of contacts), when the
+    /// configured `contact_depth` reaches that far (1, the default, stops
+    /// at the case's own contacts). Each is a contact record on the same
+    /// case, one step further from it, with its own quarantine and
+    /// notification task; the naming contact is refused as their own
+    /// contact, like the case's person.
+    pub async fn add_contacts_of(
+        &self,
+        exposure_id: Uuid,
+        inputs: &[ContactInput],
+    ) -> Result<Vec<Result<ContactOutcome, CaseworkError>>, CaseworkError> {
+        let from = self
+            .store
+            .get_exposure(exposure_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("contact"))?;
+        let max = self.settings.contact_depth;
+        if u32::try_from(from.depth).unwrap_or(u32::MAX) >= max {
+            return Err(CaseworkError::Conflict(format!(
+                "contacts are named {max} step(s) from a case at most (contact_depth = {max})"
+            )));
+        }
+        if ContactStatus::parse(&from.status).is_none_or(ContactStatus::is_terminal) {
+            return Err(CaseworkError::Conflict(
+                "the contact's follow-up has ended; they name no more contacts".into(),
+            ));
+        }
+        let items: Vec<_> = inputs
+            .iter()
+            .map(|i| (from.case_id, Some(&from), i))
+            .collect();
+        Ok(self.name_contacts(&items).await)
+    }
+
+    async fn name_contacts(
+        &self,
+        items: &[(Uuid, Option<&ExposureRow>, &ContactInput)],
+    ) -> Vec<Result<ContactOutcome, CaseworkError>> {
         let mut out: Vec<Option<Result<ContactOutcome, CaseworkError>>> =
             (0..items.len()).map(|_| None).collect();
         let mut cases = std::collections::HashMap::new();
         // Planned items in three lists, so the sealed rows go to the store
         // as they are (no copy of each).
         let (mut at, mut intakes, mut shown) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, (case_id, input)) in items.iter().enumerate() {
-            match self.plan_contact(&mut cases, *case_id, input).await {
+        for (i, (case_id, from, input)) in items.iter().enumerate() {
+            match self.plan_contact(&mut cases, *case_id, *from, input).await {
                 Ok((intake, s)) => {
                     at.push(i);
                     intakes.push(intake);
@@ -764,6 +806,7 @@ impl crate::services::Cases<'_> {
         &self,
         cases: &mut std::collections::HashMap<Uuid, tracedesk_store::CaseRow>,
         case_id: Uuid,
+        from: Option<&ExposureRow>,
         input: &ContactInput,
     ) -> Result<(tracedesk_store::ContactIntake, PlannedContact), CaseworkError> {
         let author = self.author();
@@ -791,14 +834,19 @@ impl crate::services::Cases<'_> {
         } else {
             rules.quarantine_end(v.last_exposure, rules.quarantine_option, None)
         };
-        let warnings = rules
-            .exposure_warnings(&v.dates, case.onset_date, case.specimen_date)
-            .into_iter()
-            .map(|w| Warning {
-                message: w.message(),
-                detail: w,
-            })
-            .collect();
+        // A contact of a contact was exposed by the contact, not the case:
+        // the case's infectious period says nothing of those dates.
+        let warnings = if from.is_some() {
+            Vec::new()
+        } else {
+            rules.exposure_warnings(&v.dates, case.onset_date, case.specimen_date)
+        }
+        .into_iter()
+        .map(|w| Warning {
+            message: w.message(),
+            detail: w,
+        })
+        .collect();
         let now = self.now();
         let vault = &*self.vault;
         let person_id = Uuid::now_v7();
@@ -834,7 +882,9 @@ impl crate::services::Cases<'_> {
                 negative_test_date: None,
                 shown_person_id: None,
                 contact_case_id: None,
-                ongoing: v.ongoing,
+                ongoing: v.ongoing && from.is_none(),
+                source_exposure_id: from.map(|e| e.id),
+                depth: from.map_or(1, |e| e.depth + 1),
             },
             task: TaskRow {
                 id: Uuid::now_v7(),
@@ -850,7 +900,9 @@ impl crate::services::Cases<'_> {
                 assignee_id: None,
                 shown_person_id: None,
             },
-            case_person_id: case.person_id,
+            namers: std::iter::once(case.person_id)
+                .chain(from.map(|e| e.contact_person_id))
+                .collect(),
             note,
             points: points_of(vault, &v.person, now, &case.jurisdiction),
         };

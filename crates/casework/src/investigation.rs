@@ -644,3 +644,170 @@ impl crate::services::Cases<'_> {
         Ok(out)
     }
 }
+
+/// A case's household: who lives with the case, and where (sealed).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdInput {
+    /// The shared address (kept sealed; never used to locate anyone).
+    pub address: Option<String>,
+    /// Contact records on this case of the people who live with the case.
+    #[serde(default)]
+    pub contact_ids: Vec<Uuid>,
+    /// Whether their exposure goes on while the case isolates at home
+    /// (quarantine then ends 14 days after the case's isolation does).
+    pub ongoing_exposure: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct HouseholdView {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub address: Option<String>,
+    pub members: Vec<HouseholdMemberView>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct HouseholdMemberView {
+    /// As the case's jurisdiction knows them.
+    pub person_id: Uuid,
+    /// Their contact record on the case (none for the case's own person).
+    pub exposure_id: Option<Uuid>,
+}
+
+impl crate::services::Cases<'_> {
+    /// Records who lives with a case: the case's person and the contacts
+    /// given (each a contact record of this case). Their records become
+    /// household exposures, and with `ongoing_exposure` their quarantine
+    /// follows the case's isolation end. Members are added, never removed.
+    pub async fn put_household(
+        &self,
+        case_id: Uuid,
+        input: &HouseholdInput,
+    ) -> Result<HouseholdView, CaseworkError> {
+        let mut c = Check::default();
+        let address = bounded_text(&mut c, "address", &input.address, 300);
+        if input.contact_ids.len() > 50 {
+            c.fail("contact_ids", "at most 50 members at once");
+        }
+        c.finish(Some(()))?;
+        let case = self
+            .store
+            .get_case(case_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        let mut records = Vec::new();
+        for (i, id) in input.contact_ids.iter().enumerate() {
+            match self.store.get_exposure(*id).await? {
+                Some(e) if e.case_id == case_id => records.push(e),
+                _ => {
+                    return Err(CaseworkError::invalid(
+                        &format!("contact_ids[{i}]"),
+                        "is not a contact record of this case",
+                    ));
+                }
+            }
+        }
+        let existing = self.store.household_of_case(case_id).await?;
+        let id = existing.as_ref().map_or_else(Uuid::now_v7, |(h, _)| h.id);
+        let t = schema::HOUSEHOLDS.name;
+        let sealed_address = match &address {
+            Some(a) => Some(a.clone()),
+            None => existing
+                .as_ref()
+                .map(|(h, _)| self.open_opt(t, "address", h.id, &h.address))
+                .transpose()?
+                .flatten(),
+        };
+        let row = tracedesk_store::HouseholdRow {
+            id,
+            case_id,
+            jurisdiction: case.jurisdiction.clone(),
+            created_at: existing.as_ref().map_or(self.now(), |(h, _)| h.created_at),
+            key_version: self.vault.current_version(),
+            address: crate::seal::seal_opt(
+                &self.vault,
+                t,
+                "address",
+                id,
+                sealed_address.as_deref(),
+            ),
+        };
+        let mut members = vec![tracedesk_store::HouseholdMember {
+            person_id: case.person_id,
+            exposure_id: None,
+        }];
+        members.extend(records.iter().map(|e| tracedesk_store::HouseholdMember {
+            person_id: e.contact_person_id,
+            exposure_id: Some(e.id),
+        }));
+        self.store.put_household(&row, &members).await?;
+        for e in records {
+            let open =
+                tracedesk_domain::ContactStatus::parse(&e.status).is_some_and(|s| !s.is_terminal());
+            if !open {
+                continue;
+            }
+            let patch = crate::ContactPatch {
+                setting: Some("household".into()),
+                ongoing_exposure: input.ongoing_exposure,
+                ..Default::default()
+            };
+            self.patch_contact(e.id, &patch).await?;
+        }
+        self.household(case_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("household"))
+    }
+
+    /// A case's household, if one is recorded.
+    pub async fn household(&self, case_id: Uuid) -> Result<Option<HouseholdView>, CaseworkError> {
+        let Some((h, members)) = self.store.household_of_case(case_id).await? else {
+            return Ok(None);
+        };
+        let case = self
+            .store
+            .get_case(case_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        let mut out = Vec::new();
+        for m in members {
+            let shown = match m.exposure_id {
+                Some(e) => self
+                    .store
+                    .get_exposure(e)
+                    .await?
+                    .and_then(|e| e.shown_person_id)
+                    .unwrap_or(m.person_id),
+                None => case.shown_person_id.unwrap_or(m.person_id),
+            };
+            out.push(HouseholdMemberView {
+                person_id: shown,
+                exposure_id: m.exposure_id,
+            });
+        }
+        Ok(Some(HouseholdView {
+            id: h.id,
+            case_id,
+            address: self.open_opt(schema::HOUSEHOLDS.name, "address", h.id, &h.address)?,
+            members: out,
+        }))
+    }
+
+    /// The households a person belongs to, as (household, case) ids —
+    /// those of the given jurisdictions (`None`: all, for break-glass).
+    pub async fn households_of(
+        &self,
+        person: Uuid,
+        jurisdictions: Option<&[String]>,
+    ) -> Result<Vec<(Uuid, Uuid)>, CaseworkError> {
+        Ok(self
+            .store
+            .households_of_person(person)
+            .await?
+            .into_iter()
+            .filter(|h| jurisdictions.is_none_or(|js| js.contains(&h.jurisdiction)))
+            .map(|h| (h.id, h.case_id))
+            .collect())
+    }
+}

@@ -31,7 +31,8 @@ pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, ContactPatch, LAB_FIELDS, LabResultInput, PersonSearch};
 pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cursor};
 pub use investigation::{
-    AttemptInput, AttemptView, ChainEdge, NoteInput, NoteOn, NoteView, PointView,
+    AttemptInput, AttemptView, ChainEdge, HouseholdInput, HouseholdMemberView, HouseholdView,
+    NoteInput, NoteOn, NoteView, PointView,
 };
 pub use services::{Cases, Retention, Staff};
 pub use signin::TokenHolder;
@@ -58,6 +59,9 @@ pub struct Settings {
     pub rules: DateRules,
     /// Jurisdiction of records that arrive without one.
     pub default_jurisdiction: String,
+    /// How many steps from a case contacts are named: 1 (the default) is
+    /// the case's own contacts; 2 lets a contact name theirs.
+    pub contact_depth: u32,
 }
 
 impl Default for Settings {
@@ -66,6 +70,7 @@ impl Default for Settings {
             default_region: "US".into(),
             rules: DateRules::default(),
             default_jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
+            contact_depth: 1,
         }
     }
 }

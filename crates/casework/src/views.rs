@@ -94,6 +94,14 @@ pub struct ContactView {
     pub monitoring_days_left: i64,
     pub negative_test_date: Option<NaiveDate>,
     pub notes: Option<String>,
+    /// The household exposure goes on while the case isolates.
+    pub ongoing_exposure: bool,
+    /// The contact's own case (converted, or already a case when named).
+    pub contact_case_id: Option<Uuid>,
+    /// For a contact of a contact: the record of the contact who named them.
+    pub source_exposure_id: Option<Uuid>,
+    /// Steps from the case: 1 for its own contacts, 2 for theirs.
+    pub depth: i32,
 }
 
 /// A task as its assignee's list shows it: ids, kind and schedule, no PHI.
@@ -282,6 +290,10 @@ impl crate::services::Cases<'_> {
             monitoring_days_left: (e.quarantine_end - self.today()).num_days().max(0),
             negative_test_date: e.negative_test_date,
             notes: self.open_opt(schema::EXPOSURES.name, "notes", e.id, &e.notes)?,
+            ongoing_exposure: e.ongoing,
+            contact_case_id: e.contact_case_id,
+            source_exposure_id: e.source_exposure_id,
+            depth: e.depth,
         })
     }
 }

@@ -112,6 +112,7 @@ macro_rules! conformance_tests {
             naming_merges_refuses_and_links,
             intake_converts_and_keeps_facts,
             investigators_hold_cases_and_monitoring_ends,
+            contacts_of_contacts_and_households,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -1937,11 +1938,23 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
         };
         let second = cw.cases().ingest_lab_results(&[again]).await;
         assert_eq!(second[0].person_id, o.person_id, "{second:?}");
+        let address = format!("household lane {tag}");
+        cw.cases()
+            .put_household(
+                case_id,
+                &tracedesk_casework::HouseholdInput {
+                    address: Some(address.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("a household");
         needles.extend([
             contact.notes.clone().unwrap_or_default(),
             case_note,
             attempt_note,
             new_phone,
+            address,
         ]);
         for c in [
             &contact.first_name,
@@ -2239,6 +2252,10 @@ pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
     .into_iter()
     .flatten()
     .collect();
+    // Their households' address.
+    for h in store.households_of_person(person).await.unwrap() {
+        out.extend(h.address);
+    }
     // Facts learned later, and the entries of their case work.
     for p in store.person_points(person).await.unwrap() {
         out.push(p.bidx);
@@ -2311,7 +2328,18 @@ pub async fn seed_for_retention(cw: &Casework, n: usize) -> (Vec<Uuid>, Vec<Uuid
             .add_contact(case, &contact)
             .await
             .expect("contact");
-        // A phone learned later, a note and clinical facts: purged too.
+        // A phone learned later, a note, clinical facts and the household's
+        // address: purged too.
+        cw.cases()
+            .put_household(
+                case,
+                &tracedesk_casework::HouseholdInput {
+                    address: Some(format!("retention lane {i}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("a household");
         let again = LabResultInput {
             phone: Some(format!("+1917{:07}", 5_000_000 + i)),
             accession: Some(format!("retention-again-{i}")),
@@ -2870,4 +2898,140 @@ pub async fn investigators_hold_cases_and_monitoring_ends(f: &Fixture) {
     let status = |id| async move { f.store.get_exposure(id).await.unwrap().unwrap().status };
     assert_eq!(status(old.exposure_id).await, "completed");
     assert_eq!(status(fresh.exposure_id).await, "monitoring");
+}
+
+/// A contact names their own contacts when `contact_depth` reaches that far
+/// (refused at the default 1); a household groups the case with contacts
+/// who live with it, whose ongoing exposure quarantines them from the
+/// case's isolation end.
+pub async fn contacts_of_contacts_and_households(f: &Fixture) {
+    let deep = Casework::new(
+        f.store.clone(),
+        f.vault.clone(),
+        Settings {
+            contact_depth: 2,
+            ..Settings::default()
+        },
+    )
+    .with_clock(Arc::new(|| {
+        Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
+    }));
+    let out = deep
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Ana",
+            "Lima",
+            Some("1980-01-02"),
+            None,
+            "CC-1",
+            "positive",
+        )])
+        .await;
+    let a = out[0].case_id.unwrap();
+    let b = deep
+        .cases()
+        .add_contact(a, &contact("Rui", "Costa", "1990-05-06", &[days_ago(3)]))
+        .await
+        .unwrap();
+    let refused =
+        f.cw.cases()
+            .add_contacts_of(
+                b.exposure_id,
+                &[contact("Ivo", "Nunes", "1992-01-01", &[days_ago(1)])],
+            )
+            .await;
+    assert!(
+        matches!(refused, Err(CaseworkError::Conflict(_))),
+        "{refused:?}"
+    );
+    let named = deep
+        .cases()
+        .add_contacts_of(
+            b.exposure_id,
+            &[
+                contact("Ivo", "Nunes", "1992-01-01", &[days_ago(1)]),
+                contact("Rui", "Costa", "1990-05-06", &[days_ago(1)]),
+            ],
+        )
+        .await
+        .unwrap();
+    let c = named[0].as_ref().unwrap();
+    assert!(c.task_id.is_some());
+    assert!(
+        matches!(named[1], Err(CaseworkError::Invalid(_))),
+        "the naming contact is not their own contact: {:?}",
+        named[1]
+    );
+    let row = f.store.get_exposure(c.exposure_id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.case_id, row.source_exposure_id, row.depth),
+        (a, Some(b.exposure_id), 2)
+    );
+    assert_eq!(row.quarantine_end, days_ago(1) + chrono::Days::new(14));
+    let deeper = deep
+        .cases()
+        .add_contacts_of(
+            c.exposure_id,
+            &[contact("Lia", "Dias", "1993-01-01", &[days_ago(0)])],
+        )
+        .await;
+    assert!(
+        matches!(deeper, Err(CaseworkError::Conflict(_))),
+        "{deeper:?}"
+    );
+
+    // The household.
+    let other = deep
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Bea",
+            "Sousa",
+            Some("1981-01-02"),
+            None,
+            "CC-2",
+            "positive",
+        )])
+        .await[0]
+        .case_id
+        .unwrap();
+    let bad = deep
+        .cases()
+        .put_household(
+            other,
+            &tracedesk_casework::HouseholdInput {
+                contact_ids: vec![b.exposure_id],
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(bad, Err(CaseworkError::Invalid(_))), "{bad:?}");
+    let h = deep
+        .cases()
+        .put_household(
+            a,
+            &tracedesk_casework::HouseholdInput {
+                address: Some("12 Household Lane".into()),
+                contact_ids: vec![b.exposure_id],
+                ongoing_exposure: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(h.members.len(), 2);
+    assert_eq!(h.address.as_deref(), Some("12 Household Lane"));
+    let case = f.store.get_case(a).await.unwrap().unwrap();
+    let e = f.store.get_exposure(b.exposure_id).await.unwrap().unwrap();
+    assert_eq!((e.setting.as_str(), e.ongoing), ("household", true));
+    assert_eq!(e.quarantine_end, case.isolation_end + chrono::Days::new(14));
+    assert_eq!(
+        deep.cases().households_of(b.person, None).await.unwrap(),
+        [(h.id, a)]
+    );
+    let again = deep
+        .cases()
+        .put_household(a, &tracedesk_casework::HouseholdInput::default())
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.members.len()), (h.id, 2), "members stay");
+    assert_eq!(again.address.as_deref(), Some("12 Household Lane"));
 }

@@ -57,6 +57,16 @@ pub struct PersonWithResults {
     /// Phones, emails and dates of birth learned after the record was
     /// made, oldest first: every one is kept, and each finds the person.
     pub identity_history: Vec<tracedesk_casework::PointView>,
+    /// The households they belong to (of the jurisdictions the caller is
+    /// entitled in).
+    pub households: Vec<HouseholdRef>,
+}
+
+/// A household a person belongs to, and the case it is recorded on.
+#[derive(Serialize, ToSchema)]
+pub struct HouseholdRef {
+    pub household_id: Uuid,
+    pub case_id: Uuid,
 }
 
 /// Who investigates a case now.

@@ -493,6 +493,16 @@ async fn get_person(call: Call) -> Result<Response, ApiError> {
         s.cw.cases()
             .person_points(person_id, shown.as_deref())
             .await?;
+    let households =
+        s.cw.cases()
+            .households_of(person_id, shown.as_deref())
+            .await?
+            .into_iter()
+            .map(|(household_id, case_id)| crate::answers::HouseholdRef {
+                household_id,
+                case_id,
+            })
+            .collect();
     let mut view = view;
     if view.dob.is_none() {
         view.dob = identity_history
@@ -513,6 +523,7 @@ async fn get_person(call: Call) -> Result<Response, ApiError> {
         cases,
         exposures,
         identity_history,
+        households,
     };
     Ok(reply(StatusCode::OK, body, touched))
 }

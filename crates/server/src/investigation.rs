@@ -10,9 +10,9 @@ use crate::guard::{self, Found, Touch, reply};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde::Deserialize;
-use tracedesk_casework::{AttemptInput, NoteInput, NoteOn};
+use tracedesk_casework::{AttemptInput, ContactInput, HouseholdInput, NoteInput, NoteOn};
 use tracedesk_identity::access::Decision;
 use uuid::Uuid;
 
@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/attempts", get(attempts).post(add_attempt))
         .route("/cases/{id}/investigator", put(set_investigator))
         .route("/cases/{id}/chain", get(chain))
+        .route("/contacts/{id}/contacts", post(post_contact_of_contact))
+        .route("/cases/{id}/household", get(household).put(put_household))
 }
 
 /// The entitled record's id and person, for the audit entry.
@@ -190,4 +192,63 @@ pub(crate) async fn chain(
         truncated: chain.truncated,
     };
     Ok(reply(StatusCode::OK, body, touch))
+}
+
+/// Names a contact of a contact (when `contact_depth` allows it): a
+/// contact record on the same case one step further from it, with its own
+/// quarantine and notification task.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/contacts", tag = "case work", params(("id" = Uuid, Path, description = "The naming contact's record")),
+    request_body = ContactInput,
+    responses(
+        (status = 201, description = "The contact record", body = tracedesk_casework::ContactOutcome),
+        (status = 409, description = "Contacts of contacts are off, or the naming contact's follow-up has ended", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn post_contact_of_contact(
+    Act(call, ApiJson(input)): Act<ApiJson<ContactInput>>,
+) -> Result<Response, ApiError> {
+    let id = call.record()?.id;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let out = cases
+        .add_contacts_of(id, std::slice::from_ref(&input))
+        .await?
+        .pop()
+        .unwrap_or(Err(tracedesk_casework::CaseworkError::NotFound("outcome")))?;
+    let touched = vec![("exposure", out.exposure_id, Some(out.person))];
+    Ok(reply(StatusCode::CREATED, out, touched))
+}
+
+/// A case's household: who lives with the case, and where.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/household", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    responses((status = 200, description = "The household", body = tracedesk_casework::HouseholdView)))]
+pub(crate) async fn household(call: Call) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let h = call
+        .s
+        .cw
+        .cases()
+        .household(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("household"))?;
+    Ok(reply(StatusCode::OK, h, touch))
+}
+
+/// Records who lives with a case (contact records of the case) and where;
+/// their exposure becomes a household one, and with `ongoing_exposure`
+/// their quarantine follows the case's isolation end.
+#[utoipa::path(put, path = "/api/v1/cases/{id}/household", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = HouseholdInput,
+    responses((status = 200, description = "The household", body = tracedesk_casework::HouseholdView)))]
+pub(crate) async fn put_household(
+    Act(call, ApiJson(input)): Act<ApiJson<HouseholdInput>>,
+) -> Result<Response, ApiError> {
+    let (id, mut touch) = touched(&call, "case")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let h = cases.put_household(id, &input).await?;
+    touch.extend(
+        h.members
+            .iter()
+            .filter_map(|m| m.exposure_id)
+            .map(|e| ("exposure", e, None)),
+    );
+    Ok(reply(StatusCode::OK, h, touch))
 }

@@ -317,6 +317,21 @@ pub trait Store:
     /// Sets where an entry stands (a referral's progress); `NotFound` if
     /// absent. The body is never changed: entries are append-only.
     async fn set_entry_status(&self, id: Uuid, status: &str) -> StoreResult<()>;
+    /// Writes a case's household and its members in one transaction (the
+    /// household replaced whole: its address, and members added; none is
+    /// ever removed, since the contact records stay).
+    async fn put_household(
+        &self,
+        household: &HouseholdRow,
+        members: &[HouseholdMember],
+    ) -> StoreResult<()>;
+    /// A case's household and its members.
+    async fn household_of_case(
+        &self,
+        case: Uuid,
+    ) -> StoreResult<Option<(HouseholdRow, Vec<HouseholdMember>)>>;
+    /// The households a person belongs to (their ids and cases).
+    async fn households_of_person(&self, person: Uuid) -> StoreResult<Vec<HouseholdRow>>;
     /// The facts learned about a person after their record was made,
     /// oldest first.
     async fn person_points(&self, person: Uuid) -> StoreResult<Vec<PointRow>>;

@@ -99,6 +99,29 @@ pub struct ExposureRow {
     /// A household exposure that goes on while the case isolates: the
     /// quarantine end follows the case's isolation end.
     pub ongoing: bool,
+    /// For a contact of a contact: the record of the contact who named them.
+    pub source_exposure_id: Option<Uuid>,
+    /// Steps from the case: 1 for its own contacts, 2 for theirs.
+    pub depth: i32,
+}
+
+/// The people who live with a case (`households`), its address sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdRow {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub jurisdiction: String,
+    pub created_at: DateTime<Utc>,
+    pub key_version: u32,
+    pub address: Option<Sealed>,
+}
+
+/// One member of a household: a person, and the contact record that
+/// names them on the case (none for the case's own person).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdMember {
+    pub person_id: Uuid,
+    pub exposure_id: Option<Uuid>,
 }
 
 /// One append-only entry of case work (`case_entries`): a note, an
@@ -332,8 +355,9 @@ pub struct ContactIntake {
     /// Its `contact_person_id` is replaced by the matched person.
     pub exposure: ExposureRow,
     pub task: TaskRow,
-    /// The naming case's person: a contact matched to them is refused.
-    pub case_person_id: Uuid,
+    /// Who is naming: the case's person, and for a contact of a contact
+    /// the naming contact too; a contact matched to one of them is refused.
+    pub namers: Vec<Uuid>,
     /// A note given with the naming; its person and contact record are set
     /// by the store (a merged naming's note joins the record it merged into).
     pub note: Option<EntryRow>,

@@ -86,6 +86,13 @@ pub const PERSON_POINTS: SealedTable = SealedTable {
     columns: &["value"],
 };
 
+/// The people who live with a case: their shared address.
+pub const HOUSEHOLDS: SealedTable = SealedTable {
+    name: "households",
+    sealed_as: "households",
+    columns: &["address"],
+};
+
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
     &PERSON_FACETS,
@@ -97,4 +104,5 @@ pub const SEALED_TABLES: &[&SealedTable] = &[
     &ROUTING_EVENTS,
     &CASE_ENTRIES,
     &PERSON_POINTS,
+    &HOUSEHOLDS,
 ];

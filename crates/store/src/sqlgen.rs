@@ -279,7 +279,9 @@ macro_rules! sql_common {
                         .push_bind(e.negative_test_date)
                         .push_bind(e.shown_person_id)
                         .push_bind(e.contact_case_id)
-                        .push_bind(e.ongoing);
+                        .push_bind(e.ongoing)
+                        .push_bind(e.source_exposure_id)
+                        .push_bind(e.depth);
                 });
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
@@ -735,7 +737,7 @@ macro_rules! sql_common {
                 // this jurisdiction keeps what it submitted, as a facet, and
                 // knows the person by the facet's id.
                 let (person_id, shown_person_id, created) = match existing {
-                    Some((id, _)) if id == c.case_person_id => {
+                    Some((id, _)) if c.namers.contains(&id) => {
                         out.push(ContactIntakeOutcome {
                             person_id: id,
                             shown_person_id: id,

@@ -83,13 +83,18 @@ macro_rules! retention_store_impl {
                 q.build().execute(&mut **tx).await.map_err(err)?;
                 // What other jurisdictions recorded of them goes too, with the
                 // facts learned later and the entries of their case work.
-                for table in ["person_facets", "person_points", "case_entries"] {
+                for table in ["person_facets", "person_points", "case_entries", "household_members"] {
                     let mut q =
                         QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE person_id = "));
                     q.push_bind(p.person_id);
                     q.build().execute(&mut **tx).await.map_err(err)?;
                 }
                 for c in &p.cases {
+                    // The household's shared address is the case person's too.
+                    let mut q =
+                        QueryBuilder::<$db>::new("UPDATE households SET address = NULL WHERE case_id = ");
+                    q.push_bind(c.id);
+                    q.build().execute(&mut **tx).await.map_err(err)?;
                     let mut q = QueryBuilder::<$db>::new(
                         "UPDATE cases SET symptoms = NULL, notes = NULL, clinical = NULL, report_date = ",
                     );

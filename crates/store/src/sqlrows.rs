@@ -7,7 +7,7 @@
 pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction, purged_at, age_band";
 pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction, shown_person_id, clinical";
 pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab, jurisdiction";
-pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes, jurisdiction, negative_test_date, shown_person_id, contact_case_id, ongoing";
+pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes, jurisdiction, negative_test_date, shown_person_id, contact_case_id, ongoing, source_exposure_id, depth";
 pub const FACET_COLUMNS: &str = "id, person_id, jurisdiction, created_at, key_version, first_name, last_name, dob, phone, email, address, language";
 pub const USER_COLUMNS: &str = "id, username, username_bidx, display_name, role, jurisdiction, password_hash, must_change_password, mfa_required, totp_secret, totp_confirmed, totp_last_step, failed_logins, last_failed_at, locked_at, disabled_at, key_version, created_at, updated_at, phi_granted";
 pub const SESSION_COLUMNS: &str = "hash, user_id, created_at, last_seen_at, mfa_done";
@@ -17,6 +17,7 @@ pub const TOKEN_COLUMNS: &str = "id, name, hash, created_at, revoked_at, user_id
 pub const ENTRY_COLUMNS: &str = "id, kind, person_id, case_id, exposure_id, task_id, jurisdiction, author_id, created_at, status, key_version, body";
 pub const POINT_COLUMNS: &str =
     "id, person_id, jurisdiction, kind, bidx, created_at, key_version, value";
+pub const HOUSEHOLD_COLUMNS: &str = "id, case_id, jurisdiction, created_at, key_version, address";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
@@ -79,6 +80,17 @@ macro_rules! sql_row_decoders {
                 jurisdiction: r.try_get("jurisdiction").map_err(e)?,
                 shown_person_id: r.try_get("shown_person_id").map_err(e)?,
                 clinical: r.try_get("clinical").map_err(e)?,
+            })
+        }
+
+        pub fn household(r: &$row) -> StoreResult<HouseholdRow> {
+            Ok(HouseholdRow {
+                id: r.try_get("id").map_err(e)?,
+                case_id: r.try_get("case_id").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                key_version: version(r)?,
+                address: r.try_get("address").map_err(e)?,
             })
         }
 
@@ -167,6 +179,8 @@ macro_rules! sql_row_decoders {
                 shown_person_id: r.try_get("shown_person_id").map_err(e)?,
                 contact_case_id: r.try_get("contact_case_id").map_err(e)?,
                 ongoing: r.try_get("ongoing").map_err(e)?,
+                source_exposure_id: r.try_get("source_exposure_id").map_err(e)?,
+                depth: r.try_get("depth").map_err(e)?,
             })
         }
 

@@ -217,6 +217,85 @@ macro_rules! store_impl {
                 }
             }
 
+            async fn put_household(
+                &self,
+                h: &HouseholdRow,
+                members: &[HouseholdMember],
+            ) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                let mut q = select(format!("INSERT INTO households ({HOUSEHOLD_COLUMNS}) "));
+                q.push_values([h], |mut b, h| {
+                    b.push_bind(h.id)
+                        .push_bind(h.case_id)
+                        .push_bind(&h.jurisdiction)
+                        .push_bind(h.created_at)
+                        .push_bind(i64::from(h.key_version))
+                        .push_bind(&h.address);
+                });
+                q.push(
+                    " ON CONFLICT (case_id) DO UPDATE SET address = excluded.address, \
+                     key_version = excluded.key_version",
+                );
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                let mut q = select("SELECT id FROM households WHERE case_id = ");
+                q.push_bind(h.case_id);
+                let id: Uuid = q
+                    .build()
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err)?
+                    .try_get(0)
+                    .map_err(err)?;
+                if !members.is_empty() {
+                    let mut q = select(
+                        "INSERT INTO household_members (household_id, person_id, exposure_id) ",
+                    );
+                    q.push_values(members, |mut b, m| {
+                        b.push_bind(id).push_bind(m.person_id).push_bind(m.exposure_id);
+                    });
+                    q.push(" ON CONFLICT (household_id, person_id) DO NOTHING");
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
+            async fn household_of_case(
+                &self,
+                case: Uuid,
+            ) -> StoreResult<Option<(HouseholdRow, Vec<HouseholdMember>)>> {
+                let mut q = select(format!("SELECT {HOUSEHOLD_COLUMNS} FROM households WHERE case_id = "));
+                q.push_bind(case);
+                let Some(h) = row_of(self, q, household).await? else {
+                    return Ok(None);
+                };
+                let mut q = select(
+                    "SELECT person_id, exposure_id FROM household_members WHERE household_id = ",
+                );
+                q.push_bind(h.id).push(" ORDER BY person_id");
+                let members = rows_of(self, q, |r| {
+                    Ok(HouseholdMember {
+                        person_id: r.try_get(0).map_err(err)?,
+                        exposure_id: r.try_get(1).map_err(err)?,
+                    })
+                })
+                .await?;
+                Ok(Some((h, members)))
+            }
+
+            async fn households_of_person(&self, person: Uuid) -> StoreResult<Vec<HouseholdRow>> {
+                let cols = HOUSEHOLD_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("h.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut q = select(format!(
+                    "SELECT {cols} FROM households h JOIN household_members m \
+                     ON m.household_id = h.id WHERE m.person_id = "
+                ));
+                q.push_bind(person).push(" ORDER BY h.id");
+                rows_of(self, q, household).await
+            }
+
             async fn person_points(&self, person: Uuid) -> StoreResult<Vec<PointRow>> {
                 let mut q = select(format!(
                     "SELECT {POINT_COLUMNS} FROM person_points WHERE person_id = "

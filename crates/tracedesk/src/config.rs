@@ -68,6 +68,9 @@ pub struct Config {
     /// Jurisdiction of records that arrive without one.
     #[serde(deserialize_with = "string")]
     pub default_jurisdiction: String,
+    /// How many steps from a case contacts are named: 1 (the case's own
+    /// contacts) or 2 (their contacts too).
+    pub contact_depth: u32,
     /// Staff sign-in: sessions, throttling, cookies.
     pub auth: AuthConfig,
     /// Days after closure before personal data is purged.
@@ -151,6 +154,7 @@ impl Default for Config {
             rate_limit_burst: 400,
             rules: DateRules::default(),
             default_jurisdiction: "root".into(),
+            contact_depth: 1,
             auth: AuthConfig::default(),
             retention: Default::default(),
             tls_cert_file: None,
@@ -409,6 +413,12 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
     c.rules
         .validate()
         .map_err(|e| fail("rules", e.to_string()))?;
+    if !(1..=3).contains(&c.contact_depth) {
+        return Err(fail(
+            "contact_depth",
+            "must be 1 (a case's own contacts), 2 or 3".into(),
+        ));
+    }
     if !tracedesk_identity::jurisdiction::valid_code(&c.default_jurisdiction) {
         return Err(fail(
             "default_jurisdiction",

@@ -138,6 +138,7 @@ async fn open_as(config: &Config, serving: bool) -> anyhow::Result<Casework> {
             default_region: config.default_region.clone(),
             rules: config.rules.clone(),
             default_jurisdiction: config.default_jurisdiction.clone(),
+            contact_depth: config.contact_depth,
         },
     )
     .with_auditor(auditor);

@@ -953,3 +953,64 @@ async fn matching_keeps_facts_and_accessions_and_reinfection() {
     assert_eq!(p["exposures"].as_array().unwrap().len(), 1);
     assert_eq!(p["lab_results"].as_array().unwrap().len(), 1);
 }
+
+/// A household over the API: recorded on the case, shown with the case's
+/// entitlement, refused to a sibling jurisdiction; contacts of contacts are
+/// refused while `contact_depth` is 1.
+#[tokio::test]
+async fn households_and_contacts_of_contacts_over_the_api() {
+    let d = desk().await;
+    let (case, person) = d.case("Ana", "Lima", "HH-1").await;
+    let (_, named) = d
+        .name(
+            case,
+            json!({"first_name": "Rui", "last_name": "Lima", "dob": "1985-01-01",
+                   "exposure_dates": [ago(1)]}),
+        )
+        .await;
+    let e = id(&named["exposure_id"]);
+    let path = format!("/api/v1/cases/{case}/household");
+    let (st, _) = d.call(&d.ny, Method::GET, &path, None).await;
+    assert_eq!(st, 404, "none yet");
+    let body = json!({"address": "1 Shared St", "contact_ids": [e], "ongoing_exposure": true});
+    let (st, _) = d.call(&d.nj, Method::PUT, &path, Some(body.clone())).await;
+    assert_eq!(st, 403);
+    let (st, h) = d.call(&d.ny, Method::PUT, &path, Some(body)).await;
+    assert_eq!(st, 200, "{h}");
+    assert_eq!(h["members"].as_array().unwrap().len(), 2);
+    let (st, h) = d.call(&d.ny, Method::GET, &path, None).await;
+    assert_eq!(st, 200, "{h}");
+    assert_eq!(h["address"], "1 Shared St");
+    let (st, _) = d.call(&d.nj, Method::GET, &path, None).await;
+    assert_eq!(st, 403);
+    let row = d.contact(e).await;
+    assert_eq!((row.setting.as_str(), row.ongoing), ("household", true));
+    let (_, p) = d
+        .call(
+            &d.ny,
+            Method::GET,
+            &format!("/api/v1/persons/{person}"),
+            None,
+        )
+        .await;
+    assert_eq!(p["households"][0]["case_id"], case.to_string(), "{p}");
+
+    let (st, body) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            &format!("/api/v1/contacts/{e}/contacts"),
+            Some(
+                json!({"first_name": "Ivo", "last_name": "Nunes", "dob": "1992-01-01",
+                        "exposure_dates": [ago(0)]}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("contact_depth")
+    );
+}
