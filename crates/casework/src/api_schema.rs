@@ -4,7 +4,7 @@
 
 use tracedesk_domain::{
     AttemptChannel, AttemptOutcome, CaseStatus, ContactStatus, ExposureSetting, LabOutcome,
-    TaskKind, TaskStatus,
+    ReferralKind, ReferralStatus, TaskKind, TaskStatus,
 };
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
@@ -44,6 +44,17 @@ pub fn attempt_channel() -> Object {
 
 pub fn attempt_outcome() -> Object {
     one_of(AttemptOutcome::ALL, "What the attempt came to")
+}
+
+pub fn referral_kind() -> Object {
+    one_of(ReferralKind::ALL, "What the referral asks for")
+}
+
+pub fn referral_status() -> Object {
+    one_of(
+        ReferralStatus::ALL,
+        "Where the referral stands; moves only along its lifecycle",
+    )
 }
 
 pub fn task_kind() -> Object {

@@ -630,7 +630,9 @@ impl crate::services::Cases<'_> {
                 (Some(id), None, None),
                 &serde_json::json!({ "text": text }),
             );
-            self.store.add_entries(std::slice::from_ref(&note)).await?;
+            self.store
+                .add_entries(std::slice::from_ref(&note), &[])
+                .await?;
         }
         row.updated_at = self.now();
         self.store.update_case(&row).await.map_err(|e| match e {
@@ -984,7 +986,9 @@ impl crate::services::Cases<'_> {
                 (None, Some(e.id), None),
                 &serde_json::json!({ "text": text }),
             );
-            self.store.add_entries(std::slice::from_ref(&note)).await?;
+            self.store
+                .add_entries(std::slice::from_ref(&note), &[])
+                .await?;
         }
         e.updated_at = self.now();
         self.store.update_exposure(&e).await?;

@@ -21,6 +21,7 @@ pub mod entry_kind {
     pub const NOTE: &str = "note";
     pub const ATTEMPT: &str = "attempt";
     pub const ACCESSION_CONFLICT: &str = "accession_conflict";
+    pub const REFERRAL: &str = "referral";
 }
 
 /// What a note is written on.
@@ -164,7 +165,9 @@ impl crate::services::Cases<'_> {
             owner,
             &serde_json::json!({ "text": text }),
         );
-        self.store.add_entries(std::slice::from_ref(&e)).await?;
+        self.store
+            .add_entries(std::slice::from_ref(&e), &[])
+            .await?;
         Ok(NoteView {
             id: e.id,
             author_id: e.author_id,
@@ -317,7 +320,9 @@ impl crate::services::Cases<'_> {
             (task.case_id, task.exposure_id, Some(task_id)),
             &body,
         );
-        self.store.add_entries(std::slice::from_ref(&e)).await?;
+        self.store
+            .add_entries(std::slice::from_ref(&e), &[])
+            .await?;
         view.id = e.id;
         Ok(view)
     }
@@ -542,7 +547,11 @@ impl crate::services::Cases<'_> {
                     ),
                     field: Some("accession".into()),
                 });
-                if let Err(e) = self.store.add_entries(std::slice::from_ref(&entry)).await {
+                if let Err(e) = self
+                    .store
+                    .add_entries(std::slice::from_ref(&entry), &[])
+                    .await
+                {
                     tracing::error!(error = %e, index = o.index, "an accession conflict could not be kept");
                     o.status = "rejected";
                     o.error = Some(crate::ItemError::from(&CaseworkError::Store(e)));
@@ -809,5 +818,201 @@ impl crate::services::Cases<'_> {
             .filter(|h| jurisdictions.is_none_or(|js| js.contains(&h.jurisdiction)))
             .map(|h| (h.id, h.case_id))
             .collect())
+    }
+}
+
+/// A referral to make: a test, or support to isolate or quarantine.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInput {
+    #[schema(required = true, schema_with = crate::api_schema::referral_kind)]
+    pub kind: Option<String>,
+    /// What is needed, in the tracer's words (kept sealed).
+    pub details: Option<String>,
+}
+
+/// A move of a referral along its lifecycle.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralPatch {
+    #[schema(required = true, schema_with = crate::api_schema::referral_status)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ReferralView {
+    pub id: Uuid,
+    #[schema(schema_with = crate::api_schema::referral_kind)]
+    pub kind: String,
+    #[schema(schema_with = crate::api_schema::referral_status)]
+    pub status: String,
+    pub details: Option<String>,
+    /// The support-queue task that carries it out.
+    pub task_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    pub exposure_id: Option<Uuid>,
+    pub author_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl crate::services::Cases<'_> {
+    /// Refers a case or contact for a test or for support (food, housing,
+    /// medicine, income, child care): a referral with a status, and a task
+    /// for the support queue, written together.
+    pub async fn refer(
+        &self,
+        on: NoteOn,
+        input: &ReferralInput,
+    ) -> Result<ReferralView, CaseworkError> {
+        use tracedesk_domain::{ReferralKind, ReferralStatus};
+        let mut c = Check::default();
+        let kind = match present(&input.kind) {
+            None => {
+                c.fail("kind", "give what the referral is for");
+                None
+            }
+            Some(k) => ReferralKind::parse(k).or_else(|| {
+                c.fail(
+                    "kind",
+                    "must be testing, food, housing, medicine, income, child_care or other",
+                );
+                None
+            }),
+        };
+        let details = bounded_text(&mut c, "details", &input.details, 2000);
+        let kind = c.finish(kind)?;
+        let (person, jurisdiction, owner) = self.note_owner(on).await?;
+        let shown = match on {
+            NoteOn::Case(id) => self
+                .store
+                .get_case(id)
+                .await?
+                .and_then(|c| c.shown_person_id),
+            NoteOn::Contact(id) => self
+                .store
+                .get_exposure(id)
+                .await?
+                .and_then(|e| e.shown_person_id),
+        };
+        let now = self.now();
+        let task_kind = TaskKind::SupportRequest;
+        let task = tracedesk_store::TaskRow {
+            id: Uuid::now_v7(),
+            kind: task_kind.as_str().into(),
+            status: TaskStatus::Pending.as_str().into(),
+            priority: task_kind.default_priority(),
+            person_id: person,
+            case_id: owner.0,
+            exposure_id: owner.1,
+            created_at: now,
+            due_at: now + chrono::Duration::hours(task_kind.default_sla_hours()),
+            jurisdiction: jurisdiction.clone(),
+            assignee_id: None,
+            shown_person_id: shown,
+        };
+        let body = serde_json::json!({
+            "kind": kind.as_str(),
+            "details": details,
+            "task_id": task.id,
+        });
+        let mut e = self.entry(
+            entry_kind::REFERRAL,
+            person,
+            &jurisdiction,
+            self.author(),
+            owner,
+            &body,
+        );
+        e.status = Some(ReferralStatus::Requested.as_str().into());
+        self.store
+            .add_entries(std::slice::from_ref(&e), std::slice::from_ref(&task))
+            .await?;
+        self.tasks_made();
+        self.referral_view(&e)
+    }
+
+    fn referral_view(&self, e: &EntryRow) -> Result<ReferralView, CaseworkError> {
+        let body = self.open_entry(e)?;
+        Ok(ReferralView {
+            id: e.id,
+            kind: body["kind"].as_str().unwrap_or_default().to_string(),
+            status: e.status.clone().unwrap_or_default(),
+            details: body["details"].as_str().map(str::to_string),
+            task_id: body["task_id"]
+                .as_str()
+                .and_then(|t| Uuid::try_parse(t).ok()),
+            case_id: e.case_id,
+            exposure_id: e.exposure_id,
+            author_id: e.author_id,
+            created_at: e.created_at,
+        })
+    }
+
+    /// The referrals of a case or contact record, oldest first.
+    pub async fn referrals(&self, on: NoteOn) -> Result<Vec<ReferralView>, CaseworkError> {
+        let owner = match on {
+            NoteOn::Case(id) => EntryOwner::Case(id),
+            NoteOn::Contact(id) => EntryOwner::Exposure(id),
+        };
+        self.store
+            .entries(owner, Some(entry_kind::REFERRAL))
+            .await?
+            .iter()
+            .map(|e| self.referral_view(e))
+            .collect()
+    }
+
+    /// A referral by id, for the access check: its row (person and
+    /// jurisdiction), or `None` when no referral has that id.
+    pub async fn referral_row(&self, id: Uuid) -> Result<Option<EntryRow>, CaseworkError> {
+        Ok(self
+            .store
+            .get_entry(id)
+            .await?
+            .filter(|e| e.kind == entry_kind::REFERRAL))
+    }
+
+    /// Moves a referral along its lifecycle; once settled (fulfilled,
+    /// declined, canceled) its support task ends.
+    pub async fn patch_referral(
+        &self,
+        id: Uuid,
+        patch: &ReferralPatch,
+    ) -> Result<ReferralView, CaseworkError> {
+        use tracedesk_domain::ReferralStatus;
+        let to = match present(&patch.status) {
+            None => {
+                return Err(CaseworkError::invalid(
+                    "status",
+                    "give the referral's new status",
+                ));
+            }
+            Some(s) => ReferralStatus::parse(s).ok_or_else(|| {
+                CaseworkError::invalid(
+                    "status",
+                    "must be requested, in_progress, fulfilled, declined or canceled",
+                )
+            })?,
+        };
+        let mut e = self
+            .referral_row(id)
+            .await?
+            .ok_or(CaseworkError::NotFound("referral"))?;
+        let from = e
+            .status
+            .as_deref()
+            .and_then(ReferralStatus::parse)
+            .ok_or_else(|| CaseworkError::Internal("a stored referral status is unknown".into()))?;
+        from.transition(to)?;
+        self.store.set_entry_status(id, to.as_str()).await?;
+        e.status = Some(to.as_str().into());
+        let view = self.referral_view(&e)?;
+        if to.is_final()
+            && let Some(task) = view.task_id
+            && self.store.withdraw_task(task).await? > 0
+        {
+            self.tasks_made();
+        }
+        Ok(view)
     }
 }

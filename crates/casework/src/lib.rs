@@ -32,7 +32,7 @@ pub use input::{CasePatch, ContactInput, ContactPatch, LAB_FIELDS, LabResultInpu
 pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cursor};
 pub use investigation::{
     AttemptInput, AttemptView, ChainEdge, HouseholdInput, HouseholdMemberView, HouseholdView,
-    NoteInput, NoteOn, NoteView, PointView,
+    NoteInput, NoteOn, NoteView, PointView, ReferralInput, ReferralPatch, ReferralView,
 };
 pub use services::{Cases, Retention, Staff};
 pub use signin::TokenHolder;

@@ -11,6 +11,6 @@ pub mod rules;
 pub use identity::{DateOfBirth, Email, FieldError, PersonName, Phone, event_date, hides_text};
 pub use lifecycle::{
     AttemptChannel, AttemptOutcome, CaseStatus, ContactStatus, ExposureSetting, LabOutcome,
-    TaskKind, TaskStatus, TransitionError,
+    ReferralKind, ReferralStatus, TaskKind, TaskStatus, TransitionError,
 };
 pub use rules::{Clinical, DateRules, ExposureWarning, QuarantineOption, ReleaseHold, RulesError};

@@ -104,6 +104,55 @@ named_enum! {
         NonResponderFollowup => "non_responder_followup",
         CallbackRequest => "callback_request",
         Investigation => "investigation",
+        SupportRequest => "support_request",
+    }
+}
+
+named_enum! {
+    /// What a referral asks for: a test, or support to isolate or
+    /// quarantine at home.
+    ReferralKind {
+        Testing => "testing",
+        Food => "food",
+        Housing => "housing",
+        Medicine => "medicine",
+        Income => "income",
+        ChildCare => "child_care",
+        Other => "other",
+    }
+}
+
+named_enum! {
+    /// Where a referral or support request stands.
+    ReferralStatus {
+        Requested => "requested",
+        InProgress => "in_progress",
+        Fulfilled => "fulfilled",
+        Declined => "declined",
+        Canceled => "canceled",
+    }
+}
+
+impl ReferralStatus {
+    pub fn can_become(self, to: ReferralStatus) -> bool {
+        use ReferralStatus::*;
+        matches!(
+            (self, to),
+            (Requested, InProgress | Fulfilled | Declined | Canceled)
+                | (InProgress, Fulfilled | Declined | Canceled)
+        )
+    }
+
+    /// Nothing moves a referral out of these.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ReferralStatus::Fulfilled | ReferralStatus::Declined | ReferralStatus::Canceled
+        )
+    }
+
+    pub fn transition(self, to: ReferralStatus) -> Result<ReferralStatus, TransitionError> {
+        check("referral", self.as_str(), to.as_str(), self.can_become(to)).map(|_| to)
     }
 }
 
@@ -268,6 +317,7 @@ impl TaskKind {
             TaskKind::SymptomaticFollowup => 4,
             TaskKind::NonResponderFollowup => 24,
             TaskKind::CallbackRequest => 8,
+            TaskKind::SupportRequest => 24,
             // Not routed: it holds the investigator to the case while it is open.
             TaskKind::Investigation => 24 * 30,
         }
@@ -284,6 +334,7 @@ impl TaskKind {
             TaskKind::CaseInterview
             | TaskKind::ContactNotification
             | TaskKind::NonResponderFollowup
+            | TaskKind::SupportRequest
             | TaskKind::Investigation => 0,
         }
     }
@@ -400,6 +451,18 @@ mod tests {
             assert!(from.transition(to).is_err(), "{from} -> {to}");
         }
         assert!(ContactStatus::MONITORED.iter().all(|s| !s.is_terminal()));
+    }
+
+    #[test]
+    fn referrals_end_for_good() {
+        use ReferralStatus::*;
+        assert!(Requested.transition(InProgress).is_ok());
+        assert!(InProgress.transition(Fulfilled).is_ok());
+        assert!(Fulfilled.transition(InProgress).is_err());
+        assert!(Requested.transition(Requested).is_err());
+        for &s in ReferralStatus::ALL.iter().filter(|s| s.is_final()) {
+            assert!(ReferralStatus::ALL.iter().all(|&t| !s.can_become(t)));
+        }
     }
 
     #[test]

@@ -153,6 +153,7 @@ impl Workspace {
                 q("contact_notification", "skills HAS 'contact_notification'"),
                 q("clinical", "skills HAS 'clinical'"),
                 q("interpreter_line", "skills HAS 'interpreter_line'"),
+                q("support", "skills HAS 'support'"),
                 q("supervisors", "role == 'supervisor'"),
                 q("everyone", "1 == 1"),
             ],
@@ -173,6 +174,15 @@ impl Workspace {
                         targets: vec![
                             t("case_investigation", Some(3600), Some(speaks)),
                             t("interpreter_line", Some(3600), Some(area)),
+                            t("supervisors", None, Some(area)),
+                        ],
+                    },
+                    Filter {
+                        name: "support to isolate and quarantine".into(),
+                        expression: "type == 'support_request'".into(),
+                        targets: vec![
+                            t("support", Some(3600), Some(speaks)),
+                            t("support", Some(3600), Some(area)),
                             t("supervisors", None, Some(area)),
                         ],
                     },

@@ -435,6 +435,15 @@ pub async fn entitle(
             let held = row.map(|t| (t.person_id, t.jurisdiction.clone(), Found::Task(t)));
             in_jurisdiction(s, c, "task", id, held, route).await
         }
+        Record::Referral => {
+            let id = uuid(raw, "referral")?;
+            let row = cases
+                .referral_row(id)
+                .await
+                .map_err(ApiError::internal_of)?;
+            let held = row.map(|e| (e.person_id, e.jurisdiction, Found::Own));
+            in_jurisdiction(s, c, "referral", id, held, route).await
+        }
         Record::Worker => {
             let id = uuid(raw, "worker")?;
             let u = scoped_worker(s, c, id, route).await?;

@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde::Deserialize;
-use tracedesk_casework::{AttemptInput, ContactInput, HouseholdInput, NoteInput, NoteOn};
+use tracedesk_casework::{
+    AttemptInput, ContactInput, HouseholdInput, NoteInput, NoteOn, ReferralInput, ReferralPatch,
+};
 use tracedesk_identity::access::Decision;
 use uuid::Uuid;
 
@@ -28,6 +30,15 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/chain", get(chain))
         .route("/contacts/{id}/contacts", post(post_contact_of_contact))
         .route("/cases/{id}/household", get(household).put(put_household))
+        .route(
+            "/cases/{id}/referrals",
+            get(case_referrals).post(refer_case),
+        )
+        .route(
+            "/contacts/{id}/referrals",
+            get(contact_referrals).post(refer_contact),
+        )
+        .route("/referrals/{id}", axum::routing::patch(patch_referral))
 }
 
 /// The entitled record's id and person, for the audit entry.
@@ -251,4 +262,66 @@ pub(crate) async fn put_household(
             .map(|e| ("exposure", e, None)),
     );
     Ok(reply(StatusCode::OK, h, touch))
+}
+
+/// A case's referrals (tests, support to isolate), oldest first.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/referrals", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    responses((status = 200, description = "The referrals", body = Items<tracedesk_casework::ReferralView>)))]
+pub(crate) async fn case_referrals(call: Call) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let items = call.s.cw.cases().referrals(NoteOn::Case(id)).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+/// Refers a case for a test or for support (food, housing, medicine,
+/// income, child care); a task goes to the support queue.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/referrals", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = ReferralInput,
+    responses((status = 201, description = "The referral", body = tracedesk_casework::ReferralView)))]
+pub(crate) async fn refer_case(
+    Act(call, ApiJson(input)): Act<ApiJson<ReferralInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let r = cases.refer(NoteOn::Case(id), &input).await?;
+    Ok(reply(StatusCode::CREATED, r, touch))
+}
+
+/// A contact record's referrals, oldest first.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/referrals", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    responses((status = 200, description = "The referrals", body = Items<tracedesk_casework::ReferralView>)))]
+pub(crate) async fn contact_referrals(call: Call) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "exposure")?;
+    let items = call.s.cw.cases().referrals(NoteOn::Contact(id)).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+/// Refers a contact for a test or for support; a task goes to the support
+/// queue.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/referrals", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    request_body = ReferralInput,
+    responses((status = 201, description = "The referral", body = tracedesk_casework::ReferralView)))]
+pub(crate) async fn refer_contact(
+    Act(call, ApiJson(input)): Act<ApiJson<ReferralInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "exposure")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let r = cases.refer(NoteOn::Contact(id), &input).await?;
+    Ok(reply(StatusCode::CREATED, r, touch))
+}
+
+/// Moves a referral along (requested → in progress → fulfilled, declined
+/// or canceled); once settled, its support task ends.
+#[utoipa::path(patch, path = "/api/v1/referrals/{id}", tag = "case work", params(("id" = Uuid, Path, description = "The referral's id")),
+    request_body = ReferralPatch,
+    responses(
+        (status = 200, description = "The referral", body = tracedesk_casework::ReferralView),
+        (status = 409, description = "A status the referral cannot move to", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn patch_referral(
+    Act(call, ApiJson(patch)): Act<ApiJson<ReferralPatch>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "referral")?;
+    let r = call.s.cw.cases().patch_referral(id, &patch).await?;
+    Ok(reply(StatusCode::OK, r, touch))
 }

@@ -37,6 +37,8 @@ pub enum Record {
     /// the tracer who holds it (or holds the case it is about), a
     /// supervisor over its jurisdiction.
     Work,
+    /// A referral, by entitlement to its person in its jurisdiction.
+    Referral,
     /// A staff user as a routing worker, within the caller's jurisdictions.
     Worker,
     /// The caller's own worker, or (for a supervisor) one of theirs.
@@ -88,6 +90,11 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("PUT /api/v1/cases/{id}/investigator", CapOn(Supervise, R::Case), Write(A::PermissionChange, "case")),
     ("GET /api/v1/cases/{id}/chain", Own(R::Case), Read(A::PhiRead)),
     ("GET /api/v1/cases/{id}/household", Own(R::Case), Read(A::PhiRead)),
+    ("GET /api/v1/cases/{id}/referrals", Own(R::Case), Read(A::PhiRead)),
+    ("POST /api/v1/cases/{id}/referrals", Own(R::Case), Write(A::PhiWrite, "case")),
+    ("GET /api/v1/contacts/{id}/referrals", CapOn(WorkRecords, R::Contact), Read(A::PhiRead)),
+    ("POST /api/v1/contacts/{id}/referrals", CapOn(WorkRecords, R::Contact), Write(A::PhiWrite, "exposure")),
+    ("PATCH /api/v1/referrals/{id}", CapOn(WorkRecords, R::Referral), Write(A::PhiWrite, "referral")),
     ("PUT /api/v1/cases/{id}/household", Own(R::Case), Write(A::PhiWrite, "case")),
     ("GET /api/v1/contacts", Cap(WorkRecords), Read(A::PhiRead)),
     ("PATCH /api/v1/contacts/{id}", CapOn(WorkRecords, R::Contact), Write(A::PhiWrite, "exposure")),

@@ -143,6 +143,8 @@ pub trait RoutingStore: Send + Sync {
     async fn withdraw_case_tasks(&self, case_id: Uuid) -> StoreResult<u64>;
     /// The same for a contact record's tasks (the contact's follow-up ended).
     async fn withdraw_exposure_tasks(&self, exposure_id: Uuid) -> StoreResult<u64>;
+    /// The same for one task (a referral it served was settled).
+    async fn withdraw_task(&self, id: Uuid) -> StoreResult<u64>;
     /// Replaces the routing snapshot with `snapshot`, in one transaction.
     async fn save_routing_snapshot(&self, snapshot: &RoutingSnapshot) -> StoreResult<()>;
     /// The newest routing snapshot, if a whole one is stored.
@@ -309,8 +311,9 @@ pub trait Store:
     async fn update_exposure(&self, e: &ExposureRow) -> StoreResult<()>;
     async fn tasks_for_case(&self, case: Uuid) -> StoreResult<Vec<TaskRow>>;
 
-    /// Appends entries of case work, in one transaction.
-    async fn add_entries(&self, entries: &[EntryRow]) -> StoreResult<()>;
+    /// Appends entries of case work, with the tasks they make (a referral's
+    /// support request), in one transaction.
+    async fn add_entries(&self, entries: &[EntryRow], tasks: &[TaskRow]) -> StoreResult<()>;
     /// The entries of one record, oldest first; of one kind when given.
     async fn entries(&self, owner: EntryOwner, kind: Option<&str>) -> StoreResult<Vec<EntryRow>>;
     async fn get_entry(&self, id: Uuid) -> StoreResult<Option<EntryRow>>;

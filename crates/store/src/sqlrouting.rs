@@ -198,6 +198,10 @@ macro_rules! routing_store_impl {
                 self.withdraw_tasks_of("exposure_id", exposure_id).await
             }
 
+            async fn withdraw_task(&self, id: Uuid) -> StoreResult<u64> {
+                self.withdraw_tasks_of("id", id).await
+            }
+
             async fn set_tasks_routed(&self, ids: &[Uuid]) -> StoreResult<()> {
                 self.set_routed(ids, "routed = TRUE").await
             }

@@ -176,8 +176,11 @@ macro_rules! store_impl {
                 rows_of(self, q, task).await
             }
 
-            async fn add_entries(&self, entries: &[EntryRow]) -> StoreResult<()> {
-                $crate::in_tx!(self.write_tx(), insert_entries, entries)
+            async fn add_entries(&self, entries: &[EntryRow], tasks: &[TaskRow]) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                insert_tasks(&mut tx, tasks).await?;
+                insert_entries(&mut tx, entries).await?;
+                tx.commit().await.map_err(err)
             }
 
             async fn entries(

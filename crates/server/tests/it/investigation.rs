@@ -1014,3 +1014,76 @@ async fn households_and_contacts_of_contacts_over_the_api() {
             .contains("contact_depth")
     );
 }
+
+/// Referrals for a test or for support make a task for the support queue;
+/// they move along their lifecycle (an illegal step refused), and a settled
+/// one ends its task; a sibling jurisdiction can neither see nor move them.
+#[tokio::test]
+async fn referrals_make_support_tasks() {
+    let d = desk().await;
+    let (case, _) = d.case("Ana", "Lima", "RF-1").await;
+    let path = format!("/api/v1/cases/{case}/referrals");
+    let (st, body) = d
+        .call(&d.ny, Method::POST, &path, Some(json!({"kind": "rent"})))
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert_eq!(body["error"]["field"], "kind");
+    let (st, r) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            &path,
+            Some(json!({"kind": "food", "details": "two adults, one child"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    assert_eq!(r["status"], "requested");
+    let task =
+        d.h.store
+            .get_task(id(&r["task_id"]))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (task.kind.as_str(), task.status.as_str()),
+        ("support_request", "pending")
+    );
+    assert_eq!(task.case_id, Some(case));
+    let (st, _) = d.call(&d.nj, Method::GET, &path, None).await;
+    assert_eq!(st, 403);
+    let rid = id(&r["id"]);
+    let patch = |token: String, status: &'static str| {
+        let d = &d;
+        async move {
+            d.call(
+                &token,
+                Method::PATCH,
+                &format!("/api/v1/referrals/{rid}"),
+                Some(json!({ "status": status })),
+            )
+            .await
+        }
+    };
+    assert_eq!(patch(d.nj.clone(), "in_progress").await.0, 403);
+    assert_eq!(patch(d.ny.clone(), "in_progress").await.0, 200);
+    assert_eq!(patch(d.ny.clone(), "requested").await.0, 409);
+    let (st, done) = patch(d.ny.clone(), "fulfilled").await;
+    assert_eq!(st, 200, "{done}");
+    let task = d.h.store.get_task(task.id).await.unwrap().unwrap();
+    assert_eq!(task.status, "canceled", "a settled referral's task ends");
+    let (_, list) = d.call(&d.ny, Method::GET, &path, None).await;
+    assert_eq!(list["items"][0]["status"], "fulfilled");
+    assert_eq!(list["items"][0]["details"], "two adults, one child");
+    let (st, _) = d
+        .call(
+            &d.ny,
+            Method::PATCH,
+            &format!("/api/v1/referrals/{}", Uuid::now_v7()),
+            Some(json!({"status": "fulfilled"})),
+        )
+        .await;
+    assert_eq!(
+        st, 403,
+        "an unknown referral is refused like a forbidden one"
+    );
+}
