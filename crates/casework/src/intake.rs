@@ -30,6 +30,8 @@ pub const INTAKE_BATCH: usize = 2_500;
 struct Prepared {
     ready: Vec<(usize, LabIntake)>,
     rejected: Vec<LabOutcomeView>,
+    /// Implausible dates of the ready items, by index: kept on the record.
+    warnings: Vec<(usize, String, Vec<tracedesk_domain::DataWarning>)>,
 }
 
 /// What happened to one submitted lab result.
@@ -63,6 +65,9 @@ pub struct LabOutcomeView {
     /// sent: they may be another jurisdiction's).
     #[serde(skip)]
     pub converted: Vec<Uuid>,
+    /// Implausible dates, kept on the record too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::investigation::WarningView>,
 }
 
 impl LabOutcomeView {
@@ -84,6 +89,7 @@ impl LabOutcomeView {
             error: Some(error),
             duplicate_of: None,
             converted: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -113,7 +119,12 @@ pub struct ContactOutcome {
     pub first_exposure: NaiveDate,
     pub last_exposure: NaiveDate,
     pub quarantine_end: NaiveDate,
+    /// Exposure dates outside the case's infectious period, kept on the
+    /// contact record too.
     pub warnings: Vec<Warning>,
+    /// The record's jurisdiction (never sent).
+    #[serde(skip)]
+    pub jurisdiction: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -330,7 +341,19 @@ impl crate::services::Cases<'_> {
                 .validate(region, today)
                 .and_then(|v| self.known_jurisdiction(v))
             {
-                Ok(v) => p.ready.push((i, self.build_intake(&v))),
+                Ok(v) => {
+                    let w = tracedesk_domain::date_warnings(
+                        v.specimen_date,
+                        None,
+                        v.person.dob.map(|d| d.date()),
+                        self.settings.program_start,
+                    );
+                    if !w.is_empty() {
+                        let j = v.jurisdiction.clone().unwrap_or_default();
+                        p.warnings.push((i, j, w));
+                    }
+                    p.ready.push((i, self.build_intake(&v)));
+                }
                 Err(e) => p
                     .rejected
                     .push(LabOutcomeView::rejected(i, ItemError::from(&e))),
@@ -358,6 +381,42 @@ impl crate::services::Cases<'_> {
         }
         if !p.ready.is_empty() {
             self.write_intake(p.ready, out).await;
+        }
+        self.keep_warnings(p.warnings, out).await;
+    }
+
+    /// Implausible dates of recorded results are kept on the record (the
+    /// person's, and the case's when the result joined one) and shown in
+    /// the answer.
+    async fn keep_warnings(
+        &self,
+        warnings: Vec<(usize, String, Vec<tracedesk_domain::DataWarning>)>,
+        out: &mut [Option<LabOutcomeView>],
+    ) {
+        let mut entries = Vec::new();
+        for (i, jurisdiction, ws) in warnings {
+            let Some(Some(o)) = out.get_mut(i) else {
+                continue;
+            };
+            let (Some(person), Some(lab)) = (o.person, o.lab_result_id) else {
+                continue;
+            };
+            for w in ws {
+                entries.push(self.warning_entry(
+                    &w,
+                    person,
+                    &jurisdiction,
+                    (o.case_id, None, None),
+                    Some(lab),
+                ));
+                o.warnings
+                    .push(crate::investigation::WarningView::of(&w, self.now()));
+            }
+        }
+        if !entries.is_empty()
+            && let Err(e) = self.store.add_entries(&entries, &[]).await
+        {
+            tracing::error!(error = %e, "date warnings could not be kept on the record");
         }
     }
 
@@ -621,18 +680,30 @@ impl crate::services::Cases<'_> {
             }
             row.key_version = vault.current_version();
         }
+        let mut kept = Vec::new();
+        if let Some(Some(onset)) = p.onset_date {
+            for w in tracedesk_domain::date_warnings(
+                row.specimen_date,
+                Some(onset),
+                None,
+                self.settings.program_start,
+            ) {
+                let owner = (Some(id), None, None);
+                kept.push(self.warning_entry(&w, row.person_id, &row.jurisdiction, owner, None));
+            }
+        }
         if let Some(text) = &p.notes {
-            let note = self.entry(
+            kept.push(self.entry(
                 crate::investigation::entry_kind::NOTE,
                 row.person_id,
                 &row.jurisdiction,
                 author,
                 (Some(id), None, None),
                 &serde_json::json!({ "text": text }),
-            );
-            self.store
-                .add_entries(std::slice::from_ref(&note), &[])
-                .await?;
+            ));
+        }
+        if !kept.is_empty() {
+            self.store.add_entries(&kept, &[]).await?;
         }
         row.updated_at = self.now();
         self.store.update_case(&row).await.map_err(|e| match e {
@@ -797,6 +868,27 @@ impl crate::services::Cases<'_> {
         if out.iter().any(|o| matches!(o, Some(Ok(_)))) {
             self.tasks_made();
         }
+        let entries: Vec<_> = out
+            .iter()
+            .flatten()
+            .flatten()
+            .flat_map(|o| {
+                o.warnings.iter().map(|w| {
+                    self.warning_entry(
+                        &tracedesk_domain::DataWarning::Exposure(w.detail.clone()),
+                        o.person,
+                        &o.jurisdiction,
+                        (None, Some(o.exposure_id), None),
+                        None,
+                    )
+                })
+            })
+            .collect();
+        if !entries.is_empty()
+            && let Err(e) = self.store.add_entries(&entries, &[]).await
+        {
+            tracing::error!(error = %e, "exposure warnings could not be kept on the record");
+        }
         out.into_iter()
             .map(|o| o.unwrap_or(Err(CaseworkError::NotFound("outcome"))))
             .collect()
@@ -908,7 +1000,13 @@ impl crate::services::Cases<'_> {
             note,
             points: points_of(vault, &v.person, now, &case.jurisdiction),
         };
-        Ok((intake, PlannedContact { warnings }))
+        Ok((
+            intake,
+            PlannedContact {
+                warnings,
+                jurisdiction: case.jurisdiction.clone(),
+            },
+        ))
     }
 
     /// Records a contact record's follow-up: a move along its lifecycle
@@ -1133,12 +1231,14 @@ fn outcome_view(index: usize, o: &tracedesk_store::LabIntakeOutcome) -> LabOutco
         error: None,
         duplicate_of: o.duplicate_of,
         converted: o.converted.clone(),
+        warnings: Vec::new(),
     }
 }
 
 /// What a contact's answer holds besides what the store reports.
 struct PlannedContact {
     warnings: Vec<Warning>,
+    jurisdiction: String,
 }
 
 impl PlannedContact {
@@ -1170,6 +1270,7 @@ impl PlannedContact {
             last_exposure: o.last_exposure,
             quarantine_end: o.quarantine_end,
             warnings: self.warnings,
+            jurisdiction: self.jurisdiction,
         })
     }
 }

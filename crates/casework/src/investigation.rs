@@ -22,6 +22,7 @@ pub mod entry_kind {
     pub const ATTEMPT: &str = "attempt";
     pub const ACCESSION_CONFLICT: &str = "accession_conflict";
     pub const REFERRAL: &str = "referral";
+    pub const WARNING: &str = "warning";
 }
 
 /// What a note is written on.
@@ -1014,5 +1015,91 @@ impl crate::services::Cases<'_> {
             self.tasks_made();
         }
         Ok(view)
+    }
+}
+
+/// An implausible date on a record, kept for a data manager.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct WarningView {
+    pub code: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl WarningView {
+    pub(crate) fn of(w: &tracedesk_domain::DataWarning, at: DateTime<Utc>) -> Self {
+        Self {
+            code: w.code().into(),
+            message: w.message(),
+            created_at: at,
+        }
+    }
+}
+
+impl crate::services::Cases<'_> {
+    /// A warning kept as an entry on a record.
+    pub(crate) fn warning_entry(
+        &self,
+        w: &tracedesk_domain::DataWarning,
+        person: Uuid,
+        jurisdiction: &str,
+        owner: (Option<Uuid>, Option<Uuid>, Option<Uuid>),
+        lab: Option<Uuid>,
+    ) -> EntryRow {
+        let body = serde_json::json!({
+            "code": w.code(),
+            "message": w.message(),
+            "lab_result_id": lab,
+        });
+        self.entry(
+            entry_kind::WARNING,
+            person,
+            jurisdiction,
+            None,
+            owner,
+            &body,
+        )
+    }
+
+    /// The warnings kept on a case (its results' and its own) or a contact
+    /// record, oldest first.
+    pub async fn warnings(&self, on: NoteOn) -> Result<Vec<WarningView>, CaseworkError> {
+        let owner = match on {
+            NoteOn::Case(id) => EntryOwner::Case(id),
+            NoteOn::Contact(id) => EntryOwner::Exposure(id),
+        };
+        self.warning_views(owner, None).await
+    }
+
+    /// The warnings kept on a person's records, of the given jurisdictions
+    /// (`None`: all, for break-glass).
+    pub async fn person_warnings(
+        &self,
+        person: Uuid,
+        jurisdictions: Option<&[String]>,
+    ) -> Result<Vec<WarningView>, CaseworkError> {
+        self.warning_views(EntryOwner::Person(person), jurisdictions)
+            .await
+    }
+
+    async fn warning_views(
+        &self,
+        owner: EntryOwner,
+        jurisdictions: Option<&[String]>,
+    ) -> Result<Vec<WarningView>, CaseworkError> {
+        self.store
+            .entries(owner, Some(entry_kind::WARNING))
+            .await?
+            .iter()
+            .filter(|e| jurisdictions.is_none_or(|js| js.contains(&e.jurisdiction)))
+            .map(|e| {
+                let body = self.open_entry(e)?;
+                Ok(WarningView {
+                    code: body["code"].as_str().unwrap_or_default().into(),
+                    message: body["message"].as_str().unwrap_or_default().into(),
+                    created_at: e.created_at,
+                })
+            })
+            .collect()
     }
 }

@@ -33,6 +33,7 @@ pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cu
 pub use investigation::{
     AttemptInput, AttemptView, ChainEdge, HouseholdInput, HouseholdMemberView, HouseholdView,
     NoteInput, NoteOn, NoteView, PointView, ReferralInput, ReferralPatch, ReferralView,
+    WarningView,
 };
 pub use services::{Cases, Retention, Staff};
 pub use signin::TokenHolder;
@@ -62,6 +63,8 @@ pub struct Settings {
     /// How many steps from a case contacts are named: 1 (the default) is
     /// the case's own contacts; 2 lets a contact name theirs.
     pub contact_depth: u32,
+    /// When the program began: a positive older than this is flagged.
+    pub program_start: NaiveDate,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             rules: DateRules::default(),
             default_jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
             contact_depth: 1,
+            program_start: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default(),
         }
     }
 }

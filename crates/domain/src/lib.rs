@@ -13,4 +13,7 @@ pub use lifecycle::{
     AttemptChannel, AttemptOutcome, CaseStatus, ContactStatus, ExposureSetting, LabOutcome,
     ReferralKind, ReferralStatus, TaskKind, TaskStatus, TransitionError,
 };
-pub use rules::{Clinical, DateRules, ExposureWarning, QuarantineOption, ReleaseHold, RulesError};
+pub use rules::{
+    Clinical, DataWarning, DateRules, ExposureWarning, QuarantineOption, ReleaseHold, RulesError,
+    date_warnings,
+};

@@ -132,6 +132,93 @@ impl ExposureWarning {
     }
 }
 
+/// A date on a record that is possible but unlikely: kept, and flagged for
+/// a data manager (the record is not refused: tracers and labs get dates
+/// wrong, and the rest of the record is still right).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum DataWarning {
+    /// Symptoms began more than 14 days before the specimen was taken.
+    OnsetLongBeforeSpecimen {
+        onset: NaiveDate,
+        specimen: NaiveDate,
+    },
+    /// The specimen was taken before the person was born.
+    SpecimenBeforeBirth { specimen: NaiveDate, dob: NaiveDate },
+    /// A positive older than the program itself.
+    BeforeProgram {
+        specimen: NaiveDate,
+        program_start: NaiveDate,
+    },
+    /// An exposure outside the case's infectious period.
+    Exposure(ExposureWarning),
+}
+
+impl DataWarning {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OnsetLongBeforeSpecimen { .. } => "onset_long_before_specimen",
+            Self::SpecimenBeforeBirth { .. } => "specimen_before_birth",
+            Self::BeforeProgram { .. } => "before_program",
+            Self::Exposure(ExposureWarning::BeforeInfectiousPeriod { .. }) => {
+                "before_infectious_period"
+            }
+            Self::Exposure(ExposureWarning::AfterInfectiousPeriod { .. }) => {
+                "after_infectious_period"
+            }
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::OnsetLongBeforeSpecimen { onset, specimen } => format!(
+                "symptom onset on {onset} is more than 14 days before the specimen of {specimen}"
+            ),
+            Self::SpecimenBeforeBirth { specimen, .. } => {
+                format!("the specimen of {specimen} is before the date of birth")
+            }
+            Self::BeforeProgram {
+                specimen,
+                program_start,
+            } => {
+                format!("the specimen of {specimen} is before the program began on {program_start}")
+            }
+            Self::Exposure(w) => w.message(),
+        }
+    }
+}
+
+/// Days between onset and specimen past which an onset is implausible.
+pub const ONSET_BEFORE_SPECIMEN_DAYS: i64 = 14;
+
+/// The implausible dates of a result and its case: onset long before the
+/// specimen, a specimen before birth, a positive before the program.
+pub fn date_warnings(
+    specimen: NaiveDate,
+    onset: Option<NaiveDate>,
+    dob: Option<NaiveDate>,
+    program_start: NaiveDate,
+) -> Vec<DataWarning> {
+    let mut out = Vec::new();
+    if let Some(onset) = onset
+        && (specimen - onset).num_days() > ONSET_BEFORE_SPECIMEN_DAYS
+    {
+        out.push(DataWarning::OnsetLongBeforeSpecimen { onset, specimen });
+    }
+    if let Some(dob) = dob
+        && specimen < dob
+    {
+        out.push(DataWarning::SpecimenBeforeBirth { specimen, dob });
+    }
+    if specimen < program_start {
+        out.push(DataWarning::BeforeProgram {
+            specimen,
+            program_start,
+        });
+    }
+    out
+}
+
 fn plus(date: NaiveDate, days: u32) -> NaiveDate {
     date.checked_add_days(Days::new(days.into()))
         .unwrap_or(NaiveDate::MAX)
@@ -447,6 +534,24 @@ mod tests {
             r.household_quarantine_end(d(2020, 6, 21), full, None),
             d(2020, 7, 5)
         );
+    }
+
+    /// Implausible dates, worked: onset 15 days before the specimen warns,
+    /// 14 does not; a specimen before birth, and one before the program.
+    #[test]
+    fn implausible_dates_warn() {
+        let start = d(2020, 1, 1);
+        let spec = d(2020, 6, 20);
+        assert!(date_warnings(spec, Some(d(2020, 6, 6)), None, start).is_empty());
+        let w = date_warnings(spec, Some(d(2020, 6, 5)), Some(d(2021, 1, 1)), start);
+        let codes: Vec<&str> = w.iter().map(DataWarning::code).collect();
+        assert_eq!(
+            codes,
+            ["onset_long_before_specimen", "specimen_before_birth"]
+        );
+        let w = date_warnings(d(2019, 12, 31), None, None, start);
+        assert_eq!(w[0].code(), "before_program");
+        assert!(w[0].message().contains("2019-12-31"));
     }
 
     /// 90 days either way from the prior specimen is the same infection;

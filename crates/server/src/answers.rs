@@ -39,6 +39,8 @@ pub struct CaseWithContacts {
     pub case: CaseView,
     /// The contact records named on the case (at most 500).
     pub contacts: Vec<ContactView>,
+    /// Implausible dates on the case and its results, kept for review.
+    pub warnings: Vec<tracedesk_casework::WarningView>,
 }
 
 /// A person as the caller may see them, with the lab results of the
@@ -60,6 +62,8 @@ pub struct PersonWithResults {
     /// The households they belong to (of the jurisdictions the caller is
     /// entitled in).
     pub households: Vec<HouseholdRef>,
+    /// Implausible dates on their records, kept for review.
+    pub warnings: Vec<tracedesk_casework::WarningView>,
 }
 
 /// A household a person belongs to, and the case it is recorded on.

@@ -355,9 +355,14 @@ async fn get_case(call: Call) -> Result<Response, ApiError> {
             .iter()
             .map(|c| ("exposure", c.exposure_id, Some(c.person))),
     );
+    let warnings =
+        s.cw.cases()
+            .warnings(tracedesk_casework::NoteOn::Case(case.id))
+            .await?;
     let body = CaseWithContacts {
         case,
         contacts: contacts.items,
+        warnings,
     };
     Ok(reply(StatusCode::OK, body, touched))
 }
@@ -503,6 +508,10 @@ async fn get_person(call: Call) -> Result<Response, ApiError> {
                 case_id,
             })
             .collect();
+    let warnings =
+        s.cw.cases()
+            .person_warnings(person_id, shown.as_deref())
+            .await?;
     let mut view = view;
     if view.dob.is_none() {
         view.dob = identity_history
@@ -524,6 +533,7 @@ async fn get_person(call: Call) -> Result<Response, ApiError> {
         exposures,
         identity_history,
         households,
+        warnings,
     };
     Ok(reply(StatusCode::OK, body, touched))
 }

@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
             get(contact_referrals).post(refer_contact),
         )
         .route("/referrals/{id}", axum::routing::patch(patch_referral))
+        .route("/contacts/{id}/warnings", get(contact_warnings))
 }
 
 /// The entitled record's id and person, for the audit entry.
@@ -324,4 +325,14 @@ pub(crate) async fn patch_referral(
     let (id, touch) = touched(&call, "referral")?;
     let r = call.s.cw.cases().patch_referral(id, &patch).await?;
     Ok(reply(StatusCode::OK, r, touch))
+}
+
+/// Implausible dates kept on a contact record (exposures outside the
+/// case's infectious period), oldest first.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/warnings", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    responses((status = 200, description = "The warnings", body = Items<tracedesk_casework::WarningView>)))]
+pub(crate) async fn contact_warnings(call: Call) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "exposure")?;
+    let items = call.s.cw.cases().warnings(NoteOn::Contact(id)).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
 }

@@ -101,6 +101,7 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /api/v1/contacts/{id}/notes", CapOn(WorkRecords, R::Contact), Read(A::PhiRead)),
     ("POST /api/v1/contacts/{id}/notes", CapOn(WorkRecords, R::Contact), Write(A::PhiWrite, "exposure")),
     ("POST /api/v1/contacts/{id}/contacts", CapOn(WorkRecords, R::Contact), Write(A::PhiWrite, "exposure")),
+    ("GET /api/v1/contacts/{id}/warnings", CapOn(WorkRecords, R::Contact), Read(A::PhiRead)),
     ("POST /api/v1/persons/search", Cap(WorkRecords), Read(A::PhiRead)),
     ("GET /api/v1/persons/{id}", Own(R::Person), Read(A::PhiRead)),
     ("GET /api/v1/line-list", Cap(LineList), Read(A::Export)),

@@ -41,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         crate::investigation::contact_referrals,
         crate::investigation::refer_contact,
         crate::investigation::patch_referral,
+        crate::investigation::contact_warnings,
         crate::api::search_persons,
         crate::api::get_person,
         crate::api::line_list,

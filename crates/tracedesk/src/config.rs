@@ -71,6 +71,8 @@ pub struct Config {
     /// How many steps from a case contacts are named: 1 (the case's own
     /// contacts) or 2 (their contacts too).
     pub contact_depth: u32,
+    /// When the program began (YYYY-MM-DD): older positives are flagged.
+    pub program_start: chrono::NaiveDate,
     /// Staff sign-in: sessions, throttling, cookies.
     pub auth: AuthConfig,
     /// Days after closure before personal data is purged.
@@ -155,6 +157,7 @@ impl Default for Config {
             rules: DateRules::default(),
             default_jurisdiction: "root".into(),
             contact_depth: 1,
+            program_start: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default(),
             auth: AuthConfig::default(),
             retention: Default::default(),
             tls_cert_file: None,

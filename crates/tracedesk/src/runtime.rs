@@ -139,6 +139,7 @@ async fn open_as(config: &Config, serving: bool) -> anyhow::Result<Casework> {
             rules: config.rules.clone(),
             default_jurisdiction: config.default_jurisdiction.clone(),
             contact_depth: config.contact_depth,
+            program_start: config.program_start,
         },
     )
     .with_auditor(auditor);

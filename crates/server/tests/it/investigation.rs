@@ -1087,3 +1087,87 @@ async fn referrals_make_support_tasks() {
         "an unknown referral is refused like a forbidden one"
     );
 }
+
+/// Implausible dates are warned and kept on the record: a specimen before
+/// birth (on the person), an onset long before the specimen (on the case),
+/// an exposure outside the infectious period (on the contact record).
+#[tokio::test]
+async fn implausible_dates_are_kept_on_the_record() {
+    let d = desk().await;
+    let out = d
+        .lab(
+            json!({"first_name": "Baby", "last_name": "Early", "dob": ago(10),
+            "specimen_date": ago(20), "result": "negative", "accession": "W-1",
+            "jurisdiction": "ny"}),
+        )
+        .await;
+    assert_eq!(out["warnings"][0]["code"], "specimen_before_birth", "{out}");
+    let person = id(&out["person_id"]);
+    let (_, p) = d
+        .call(
+            &d.ny,
+            Method::GET,
+            &format!("/api/v1/persons/{person}"),
+            None,
+        )
+        .await;
+    assert_eq!(p["warnings"][0]["code"], "specimen_before_birth", "{p}");
+    let (_, p) = d
+        .call(
+            &d.nj,
+            Method::GET,
+            &format!("/api/v1/persons/{person}"),
+            None,
+        )
+        .await;
+    assert!(p.get("warnings").is_none(), "refused: {p}");
+
+    let (case, _) = d.case("Ana", "Lima", "W-2").await;
+    let (st, c) = d
+        .call(
+            &d.ny,
+            Method::PATCH,
+            &format!("/api/v1/cases/{case}"),
+            Some(json!({"onset_date": ago(25)})),
+        )
+        .await;
+    assert_eq!(st, 200, "{c}");
+    let (_, c) = d
+        .call(&d.ny, Method::GET, &format!("/api/v1/cases/{case}"), None)
+        .await;
+    assert_eq!(
+        c["warnings"][0]["code"], "onset_long_before_specimen",
+        "{c}"
+    );
+    let (_, named) = d
+        .name(
+            case,
+            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1985-01-01",
+                   "exposure_dates": [ago(60)]}),
+        )
+        .await;
+    assert_eq!(
+        named["warnings"][0]["code"], "before_infectious_period",
+        "{named}"
+    );
+    let e = id(&named["exposure_id"]);
+    let (st, w) = d
+        .call(
+            &d.ny,
+            Method::GET,
+            &format!("/api/v1/contacts/{e}/warnings"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{w}");
+    assert_eq!(w["items"][0]["code"], "before_infectious_period");
+    let (st, _) = d
+        .call(
+            &d.nj,
+            Method::GET,
+            &format!("/api/v1/contacts/{e}/warnings"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 403);
+}
