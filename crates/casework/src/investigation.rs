@@ -1103,3 +1103,177 @@ impl crate::services::Cases<'_> {
             .collect()
     }
 }
+
+/// Where a case went.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TransferView {
+    pub case_id: Uuid,
+    pub from: String,
+    pub to: String,
+    /// Contact records that moved with it.
+    pub contacts: usize,
+    /// Unfinished tasks canceled where they were and made anew there.
+    pub tasks: usize,
+}
+
+impl crate::services::Cases<'_> {
+    /// Transfers an open case, with the contact records it named, its
+    /// results, notes and household, to another jurisdiction. The
+    /// receiving jurisdiction knows each person as the sending one did (a
+    /// facet of its own, unless it is their home); unfinished tasks are
+    /// canceled (ending the holders' access) and made anew, pending, in the
+    /// receiving jurisdiction; the sending jurisdiction no longer sees them.
+    pub async fn transfer_case(
+        &self,
+        case_id: Uuid,
+        to: &str,
+    ) -> Result<TransferView, CaseworkError> {
+        let to = to.trim();
+        if !self.jurisdictions().contains(to) {
+            self.refresh_jurisdictions().await?;
+        }
+        if !self.jurisdictions().contains(to) {
+            return Err(CaseworkError::invalid(
+                "jurisdiction",
+                "is not a known jurisdiction (see `tracedesk jurisdiction list`)",
+            ));
+        }
+        let case = self
+            .store
+            .get_case(case_id)
+            .await?
+            .ok_or(CaseworkError::NotFound("case"))?;
+        if case.jurisdiction == to {
+            return Err(CaseworkError::invalid(
+                "jurisdiction",
+                "is where the case is already",
+            ));
+        }
+        if CaseStatus::parse(&case.status).is_some_and(|s| !s.is_open()) {
+            return Err(CaseworkError::Conflict(
+                "a closed case stays where it closed".into(),
+            ));
+        }
+        let exposures = self
+            .store
+            .list_exposures(&ExposureFilter {
+                case_id: Some(case_id),
+                limit: 10_000,
+                ..ExposureFilter::default()
+            })
+            .await?;
+        let mut people: Vec<Uuid> = std::iter::once(case.person_id)
+            .chain(exposures.iter().map(|e| e.contact_person_id))
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        let homes: std::collections::HashMap<Uuid, String> = self
+            .store
+            .get_persons(&people)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.jurisdiction))
+            .collect();
+        let mut facets = self.store.facet_ids(&people).await?;
+        let mut new_facets = Vec::new();
+        let mut shown_there = async |person: Uuid, shown_here: Option<Uuid>| {
+            if homes.get(&person).is_some_and(|h| h == to) {
+                return Ok::<_, CaseworkError>(None);
+            }
+            if let Some(f) = facets.get(&(person, to.to_string())) {
+                return Ok(Some(*f));
+            }
+            // The identity as the sending jurisdiction knew it.
+            let view = match shown_here {
+                Some(f) => match self.store.get_facet(f).await? {
+                    Some(row) => self.facet_view(&row)?,
+                    None => return Err(CaseworkError::NotFound("person")),
+                },
+                None => match self.store.get_person(person).await? {
+                    Some(row) => self.person_view(&row)?,
+                    None => return Err(CaseworkError::NotFound("person")),
+                },
+            };
+            let facet = self.seal_facet(&view, person, to);
+            facets.insert((person, to.to_string()), facet.id);
+            let id = facet.id;
+            new_facets.push(facet);
+            Ok(Some(id))
+        };
+        let case_shown = shown_there(case.person_id, case.shown_person_id).await?;
+        let mut moved = Vec::new();
+        let mut shown_of = std::collections::HashMap::new();
+        shown_of.insert(case.person_id, case_shown);
+        for e in &exposures {
+            let s = shown_there(e.contact_person_id, e.shown_person_id).await?;
+            shown_of.insert(e.contact_person_id, s);
+            moved.push((e.id, s));
+        }
+        let now = self.now();
+        let investigation = TaskKind::Investigation.as_str();
+        let tasks: Vec<_> = self
+            .store
+            .tasks_for_case(case_id)
+            .await?
+            .into_iter()
+            .filter(|t| {
+                t.kind != investigation
+                    && TaskStatus::parse(&t.status).is_some_and(|s| !TaskStatus::FINAL.contains(&s))
+            })
+            .map(|t| tracedesk_store::TaskRow {
+                id: Uuid::now_v7(),
+                status: TaskStatus::Pending.as_str().into(),
+                created_at: now,
+                jurisdiction: to.to_string(),
+                assignee_id: None,
+                shown_person_id: shown_of.get(&t.person_id).copied().flatten(),
+                ..t
+            })
+            .collect();
+        let plan = tracedesk_store::CaseTransfer {
+            case_id,
+            to: to.to_string(),
+            case_shown,
+            facets: new_facets,
+            exposures: moved,
+            tasks,
+        };
+        self.store.transfer_case(&plan).await?;
+        self.tasks_made();
+        Ok(TransferView {
+            case_id,
+            from: case.jurisdiction,
+            to: to.to_string(),
+            contacts: plan.exposures.len(),
+            tasks: plan.tasks.len(),
+        })
+    }
+
+    /// An identity, sealed anew as a facet of `jurisdiction`.
+    fn seal_facet(
+        &self,
+        v: &crate::PersonView,
+        person: Uuid,
+        jurisdiction: &str,
+    ) -> tracedesk_store::PersonFacetRow {
+        let id = Uuid::now_v7();
+        let t = schema::PERSON_FACETS.sealed_as;
+        let seal = |col: &str, value: &Option<String>| {
+            crate::seal::seal_opt(&self.vault, t, col, id, value.as_deref())
+        };
+        tracedesk_store::PersonFacetRow {
+            id,
+            person_id: person,
+            jurisdiction: jurisdiction.to_string(),
+            created_at: self.now(),
+            key_version: self.vault.current_version(),
+            first_name: seal("first_name", &v.first_name),
+            last_name: seal("last_name", &v.last_name),
+            dob: seal("dob", &v.dob),
+            phone: seal("phone", &v.phone),
+            email: seal("email", &v.email),
+            address: seal("address", &v.address),
+            language: seal("language", &v.language),
+        }
+    }
+}

@@ -33,7 +33,7 @@ pub use intake::{ContactOutcome, LabOutcomeView, PersonRef, page_limit, parse_cu
 pub use investigation::{
     AttemptInput, AttemptView, ChainEdge, HouseholdInput, HouseholdMemberView, HouseholdView,
     NoteInput, NoteOn, NoteView, PointView, ReferralInput, ReferralPatch, ReferralView,
-    WarningView,
+    TransferView, WarningView,
 };
 pub use services::{Cases, Retention, Staff};
 pub use signin::TokenHolder;

@@ -113,6 +113,7 @@ macro_rules! conformance_tests {
             intake_converts_and_keeps_facts,
             investigators_hold_cases_and_monitoring_ends,
             contacts_of_contacts_and_households,
+            transferred_cases_move_whole,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -3034,4 +3035,79 @@ pub async fn contacts_of_contacts_and_households(f: &Fixture) {
         .unwrap();
     assert_eq!((again.id, again.members.len()), (h.id, 2), "members stay");
     assert_eq!(again.address.as_deref(), Some("12 Household Lane"));
+}
+
+/// A case transferred to another jurisdiction takes its contact records,
+/// results and entries along; its unfinished tasks are canceled and made
+/// anew there; the receiving jurisdiction gets a facet of each person
+/// whose home it is not.
+pub async fn transferred_cases_move_whole(f: &Fixture) {
+    let cw = &f.cw;
+    for code in ["t-a", "t-b"] {
+        cw.staff()
+            .add_jurisdiction(code, code, Some("root"))
+            .await
+            .unwrap();
+    }
+    let out = cw
+        .cases()
+        .ingest_lab_results(&[LabResultInput {
+            jurisdiction: Some("t-a".into()),
+            ..lab("Ana", "Lima", Some("1980-01-02"), None, "TR-1", "positive")
+        }])
+        .await;
+    let (case, person) = (out[0].case_id.unwrap(), out[0].person_id.unwrap());
+    let named = cw
+        .cases()
+        .add_contact(case, &contact("Rui", "Costa", "1990-05-06", &[days_ago(2)]))
+        .await
+        .unwrap();
+    cw.cases()
+        .patch_case(
+            case,
+            &CasePatch {
+                notes: Some("moving".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let before = f.store.tasks_for_case(case).await.unwrap();
+    let t = cw.cases().transfer_case(case, "t-b").await.unwrap();
+    assert_eq!((t.contacts, t.tasks), (1, before.len()));
+    let c = f.store.get_case(case).await.unwrap().unwrap();
+    assert_eq!(c.jurisdiction, "t-b");
+    let facet = c.shown_person_id.expect("t-b knows the person by a facet");
+    let fr = f.store.get_facet(facet).await.unwrap().unwrap();
+    assert_eq!((fr.person_id, fr.jurisdiction.as_str()), (person, "t-b"));
+    let view = cw.cases().facet_view(&fr).unwrap();
+    assert_eq!(view.first_name.as_deref(), Some("Ana"));
+    let e = f
+        .store
+        .get_exposure(named.exposure_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.jurisdiction, "t-b");
+    assert!(e.shown_person_id.is_some());
+    let labs = f.store.lab_results_for_person(person).await.unwrap();
+    assert!(labs.iter().all(|l| l.jurisdiction == "t-b"));
+    let notes = f
+        .store
+        .entries(tracedesk_store::EntryOwner::Case(case), None)
+        .await
+        .unwrap();
+    assert!(notes.iter().all(|n| n.jurisdiction == "t-b"));
+    let after = f.store.tasks_for_case(case).await.unwrap();
+    for old in &before {
+        let now = after.iter().find(|t| t.id == old.id).unwrap();
+        assert_eq!(now.status, "canceled");
+    }
+    let fresh: Vec<_> = after.iter().filter(|t| t.jurisdiction == "t-b").collect();
+    assert_eq!(fresh.len(), before.len());
+    assert!(fresh.iter().all(|t| t.status == "pending"));
+    assert!(matches!(
+        cw.cases().transfer_case(case, "t-b").await,
+        Err(CaseworkError::Invalid(_))
+    ));
 }

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/referrals/{id}", axum::routing::patch(patch_referral))
         .route("/contacts/{id}/warnings", get(contact_warnings))
+        .route("/cases/{id}/transfer", post(transfer_case))
 }
 
 /// The entitled record's id and person, for the audit entry.
@@ -335,4 +336,36 @@ pub(crate) async fn contact_warnings(call: Call) -> Result<Response, ApiError> {
     let (id, touch) = touched(&call, "exposure")?;
     let items = call.s.cw.cases().warnings(NoteOn::Contact(id)).await?;
     Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+/// Where to transfer a case.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TransferInput {
+    /// The receiving jurisdiction's code.
+    jurisdiction: String,
+}
+
+/// Transfers a case, with the contacts it named, its results, notes and
+/// household, to another jurisdiction (audited): its supervisors see it
+/// from then on, the sending ones no longer do, and unfinished tasks are
+/// made anew there.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transfer", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = TransferInput,
+    responses(
+        (status = 200, description = "Where the case went", body = tracedesk_casework::TransferView),
+        (status = 409, description = "The case is closed", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn transfer_case(
+    Act(call, ApiJson(input)): Act<ApiJson<TransferInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let t = call
+        .s
+        .cw
+        .cases()
+        .transfer_case(id, &input.jurisdiction)
+        .await?;
+    let note = format!("to {}", t.to);
+    Ok(guard::reply_noted(StatusCode::OK, t, touch, note))
 }

@@ -88,6 +88,7 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /api/v1/cases/{id}/notes", Own(R::Case), Read(A::PhiRead)),
     ("POST /api/v1/cases/{id}/notes", Own(R::Case), Write(A::PhiWrite, "case")),
     ("PUT /api/v1/cases/{id}/investigator", CapOn(Supervise, R::Case), Write(A::PermissionChange, "case")),
+    ("POST /api/v1/cases/{id}/transfer", CapOn(Supervise, R::Case), Write(A::PermissionChange, "case")),
     ("GET /api/v1/cases/{id}/chain", Own(R::Case), Read(A::PhiRead)),
     ("GET /api/v1/cases/{id}/household", Own(R::Case), Read(A::PhiRead)),
     ("GET /api/v1/cases/{id}/referrals", Own(R::Case), Read(A::PhiRead)),

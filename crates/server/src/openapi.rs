@@ -42,6 +42,7 @@ use utoipa::{Modify, OpenApi};
         crate::investigation::refer_contact,
         crate::investigation::patch_referral,
         crate::investigation::contact_warnings,
+        crate::investigation::transfer_case,
         crate::api::search_persons,
         crate::api::get_person,
         crate::api::line_list,

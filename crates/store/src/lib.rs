@@ -348,6 +348,11 @@ pub trait Store:
         user: Option<Uuid>,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Moves a case to another jurisdiction in one transaction: the case,
+    /// its contact records, results, entries and household take the new
+    /// jurisdiction; unfinished tasks (held ones too) are canceled and
+    /// withdrawn from routing, and their pending copies inserted.
+    async fn transfer_case(&self, t: &CaseTransfer) -> StoreResult<()>;
     /// Ends the monitoring of contacts whose quarantine ended before
     /// `today` (`ContactStatus::MONITORED` → `completed`), and cancels
     /// their unfinished tasks; returns the contact records ended.

@@ -497,6 +497,28 @@ pub mod withdrawal {
     pub const BY_HAND: &str = "assigned by hand";
     /// A supervisor put it back: routing cancels it, then routes it anew.
     pub const RETURNED: &str = "returned to the queue";
+    /// Its case moved to another jurisdiction: routing cancels it (a copy
+    /// is routed there).
+    pub const TRANSFERRED: &str = "transferred";
+}
+
+/// Moving a case, with its contact records, tasks, results, entries and
+/// household, to another jurisdiction (one transaction).
+#[derive(Debug, Clone)]
+pub struct CaseTransfer {
+    pub case_id: Uuid,
+    pub to: String,
+    /// How the receiving jurisdiction knows the case's person.
+    pub case_shown: Option<Uuid>,
+    /// Facets the receiving jurisdiction needs (the identity as the sending
+    /// jurisdiction knew it, sealed under the facet's id).
+    pub facets: Vec<PersonFacetRow>,
+    /// Each contact record of the case, and how the receiving jurisdiction
+    /// knows its contact.
+    pub exposures: Vec<(Uuid, Option<Uuid>)>,
+    /// Pending copies, in the receiving jurisdiction, of the unfinished
+    /// tasks (which are canceled where they were).
+    pub tasks: Vec<TaskRow>,
 }
 
 /// Task statuses in which a task belongs to its assignee.

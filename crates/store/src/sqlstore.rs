@@ -318,6 +318,56 @@ macro_rules! store_impl {
                 tx.commit().await.map_err(err)
             }
 
+            async fn transfer_case(&self, t: &CaseTransfer) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                insert_facets(&mut tx, &t.facets).await?;
+                let mut q = select("UPDATE cases SET jurisdiction = ");
+                q.push_bind(&t.to)
+                    .push(", shown_person_id = ")
+                    .push_bind(t.case_shown)
+                    .push(" WHERE id = ")
+                    .push_bind(t.case_id);
+                if q.build().execute(&mut *tx).await.map_err(err)?.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                for (id, shown) in &t.exposures {
+                    let mut q = select("UPDATE exposures SET jurisdiction = ");
+                    q.push_bind(&t.to)
+                        .push(", shown_person_id = ")
+                        .push_bind(*shown)
+                        .push(" WHERE id = ")
+                        .push_bind(*id);
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                let ids: Vec<Uuid> = t.exposures.iter().map(|(id, _)| *id).collect();
+                let owned = |q: &mut QueryBuilder<'_, $db>| {
+                    q.push(" WHERE (case_id = ").push_bind(t.case_id).push(" OR exposure_id IN (");
+                    push_ids(q, &ids);
+                    q.push("))");
+                };
+                let mut q = select(format!(
+                    "UPDATE tasks SET status = 'canceled', withdrawal = '{}'",
+                    tracedesk_store::withdrawal::TRANSFERRED
+                ));
+                owned(&mut q);
+                q.push(format!(
+                    " AND status IN ('pending', {})",
+                    tracedesk_store::ACTIVE_TASK_STATUSES
+                ));
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                insert_tasks(&mut tx, &t.tasks).await?;
+                let mut q = select("UPDATE case_entries SET jurisdiction = ");
+                q.push_bind(&t.to);
+                owned(&mut q);
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                for table in ["lab_results", "households"] {
+                    let mut q = select(format!("UPDATE {table} SET jurisdiction = "));
+                    q.push_bind(&t.to).push(" WHERE case_id = ").push_bind(t.case_id);
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
             async fn end_monitoring(
                 &self,
                 today: chrono::NaiveDate,

@@ -1171,3 +1171,110 @@ async fn implausible_dates_are_kept_on_the_record() {
         .await;
     assert_eq!(st, 403);
 }
+
+/// A case transferred to another jurisdiction goes with its contacts: the
+/// receiving supervisors see them, the sending ones and their tracer no
+/// longer do, and unfinished tasks are made anew, pending, there.
+#[tokio::test]
+async fn a_transferred_case_changes_hands() {
+    let d = desk().await;
+    let (t1, t1_token) = d.h.user("tracer-ny", Role::Tracer, "ny").await;
+    let (case, person) = d.case("Ana", "Lima", "T-1").await;
+    let interview = d.h.store.tasks_for_case(case).await.unwrap()[0].id;
+    let (st, _) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            &format!("/api/v1/tasks/{interview}/assign"),
+            Some(json!({"user_id": t1})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (_, named) = d
+        .name(
+            case,
+            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1985-01-01",
+                   "exposure_dates": [ago(1)]}),
+        )
+        .await;
+    let e = id(&named["exposure_id"]);
+    let path = format!("/api/v1/cases/{case}/transfer");
+    let (st, _) = d
+        .call(
+            &d.nj,
+            Method::POST,
+            &path,
+            Some(json!({"jurisdiction": "nj"})),
+        )
+        .await;
+    assert_eq!(
+        st, 403,
+        "the receiving side cannot take a case it cannot see"
+    );
+    let (st, _) = d
+        .call(
+            &t1_token,
+            Method::POST,
+            &path,
+            Some(json!({"jurisdiction": "nj"})),
+        )
+        .await;
+    assert_eq!(st, 403, "a tracer cannot transfer");
+    for bad in ["nowhere", "ny"] {
+        let (st, body) = d
+            .call(
+                &d.ny,
+                Method::POST,
+                &path,
+                Some(json!({"jurisdiction": bad})),
+            )
+            .await;
+        assert_eq!(st, 422, "{bad}: {body}");
+    }
+    let (st, t) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            &path,
+            Some(json!({"jurisdiction": "nj"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(
+        (t["from"].as_str(), t["to"].as_str()),
+        (Some("ny"), Some("nj"))
+    );
+    assert_eq!(t["contacts"], 1);
+    let get = |token: String, path: String| {
+        let d = &d;
+        async move { d.call(&token, Method::GET, &path, None).await }
+    };
+    let (st, _) = get(d.ny.clone(), format!("/api/v1/cases/{case}")).await;
+    assert_eq!(st, 403, "the sending supervisor no longer sees it");
+    let (st, _) = get(t1_token.clone(), format!("/api/v1/cases/{case}")).await;
+    assert_eq!(st, 403, "nor the tracer who held it");
+    let (st, c) = get(d.nj.clone(), format!("/api/v1/cases/{case}")).await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["contacts"][0]["exposure_id"], e.to_string());
+    let shown = id(&c["case"]["person_id"]);
+    assert_ne!(shown, person, "New Jersey knows the person by its own id");
+    let (st, p) = get(d.nj.clone(), format!("/api/v1/persons/{shown}")).await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["person"]["first_name"], "Ana");
+    let tasks = d.h.store.tasks_for_case(case).await.unwrap();
+    let old = tasks.iter().find(|t| t.id == interview).unwrap();
+    assert_eq!(old.status, "canceled");
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.kind == "case_interview" && t.status == "pending" && t.jurisdiction == "nj"),
+        "{tasks:?}"
+    );
+    let log = d.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter().any(|a| a.draft.object_id == Some(case)
+            && a.draft.detail.contains("/transfer")
+            && a.draft.action == tracedesk_store::audit::Action::PermissionChange),
+        "the transfer is audited"
+    );
+}
