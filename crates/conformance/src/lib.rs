@@ -114,6 +114,7 @@ macro_rules! conformance_tests {
             investigators_hold_cases_and_monitoring_ends,
             contacts_of_contacts_and_households,
             transferred_cases_move_whole,
+            clusters_hold_members_once,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -3110,4 +3111,82 @@ pub async fn transferred_cases_move_whole(f: &Fixture) {
         cw.cases().transfer_case(case, "t-b").await,
         Err(CaseworkError::Invalid(_))
     ));
+}
+
+/// Clusters keep their name sealed and their members once each; the graph
+/// joins member cases by transmission and member contacts by naming.
+pub async fn clusters_hold_members_once(f: &Fixture) {
+    use tracedesk_store::ClusterMember;
+    let cw = &f.cw;
+    let out = cw
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Ana",
+            "Lima",
+            Some("1980-01-02"),
+            None,
+            "CM-1",
+            "positive",
+        )])
+        .await;
+    let a = out[0].case_id.unwrap();
+    let named = cw
+        .cases()
+        .add_contact(a, &contact("Rui", "Costa", "1990-05-06", &[days_ago(4)]))
+        .await
+        .unwrap();
+    let b = cw
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Rui",
+            "Costa",
+            Some("1990-05-06"),
+            None,
+            "CM-2",
+            "positive",
+        )])
+        .await[0]
+        .case_id
+        .unwrap();
+    let c = cw
+        .cases()
+        .create_cluster(
+            &tracedesk_casework::clusters::ClusterInput {
+                name: Some("Harbour office party".into()),
+                setting: Some("event".into()),
+                starts: Some(days_ago(6).to_string()),
+                ends: Some(days_ago(5).to_string()),
+                jurisdiction: None,
+            },
+            "root",
+        )
+        .await
+        .unwrap();
+    let row = cw.cases().cluster_row(c.id).await.unwrap().unwrap();
+    assert!(!String::from_utf8_lossy(&row.name).contains("Harbour"));
+    for m in [
+        ClusterMember::Case(a),
+        ClusterMember::Case(b),
+        ClusterMember::Case(a),
+        ClusterMember::Exposure(named.exposure_id),
+    ] {
+        let m = cw.cases().member_row(m).await.unwrap().unwrap();
+        cw.cases().add_cluster_member(&row, &m).await.unwrap();
+    }
+    let (members, edges) = cw.cases().cluster_graph(c.id).await.unwrap();
+    assert_eq!(members.len(), 3, "each member once");
+    assert!(
+        edges
+            .iter()
+            .any(|e| e.kind == "transmission" && e.from == a && e.to == b)
+    );
+    assert!(
+        edges
+            .iter()
+            .any(|e| e.kind == "named" && e.to == named.exposure_id)
+    );
+    assert_eq!(
+        cw.cases().list_clusters(&["root".into()]).await.unwrap()[0].name,
+        "Harbour office party"
+    );
 }

@@ -189,3 +189,20 @@ pub struct LiveTask {
     pub worker: Option<Uuid>,
     pub offered_to: Vec<Uuid>,
 }
+
+/// A cluster and the members the caller may see, as a graph of ids.
+#[derive(Serialize, ToSchema)]
+pub struct ClusterGraph {
+    pub cluster: tracedesk_casework::clusters::ClusterView,
+    pub nodes: Vec<ClusterNode>,
+    pub edges: Vec<tracedesk_casework::clusters::MemberEdge>,
+    /// Members the caller may not see (not shown, nor their edges).
+    pub hidden: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClusterNode {
+    pub id: Uuid,
+    /// `case` or `contact` (a contact record's id).
+    pub kind: &'static str,
+}

@@ -108,6 +108,7 @@ pub enum Found {
     Offer(u64),
     /// The caller's own worker, task or the like: nothing read.
     Own,
+    Cluster(tracedesk_store::ClusterRow),
 }
 
 /// The row the entitlement check read, as the variant the route's record
@@ -325,6 +326,23 @@ pub async fn within(
     }
 }
 
+/// Refuses (audited, like any refusal) a caller not entitled to a record
+/// a route names in its body rather than its path (a cluster's member):
+/// the same rule as for `{id}`, by its person in its jurisdiction.
+pub async fn entitled_to(
+    s: &AppState,
+    caller: &Caller,
+    object: &'static str,
+    id: Uuid,
+    held: Option<(Uuid, String)>,
+    route: &str,
+) -> Result<(), ApiError> {
+    let held = held.map(|(p, j)| (p, j, Found::Own));
+    in_jurisdiction(s, caller, object, id, held, route)
+        .await
+        .map(|_| ())
+}
+
 /// Whether a routing task of jurisdiction `j` (none: the root's) is the
 /// caller's. Every task made through the API or by case work carries one;
 /// a task without one is refused to all but a caller over the whole tree.
@@ -434,6 +452,24 @@ pub async fn entitle(
             let row = cases.task_row(id).await.map_err(ApiError::internal_of)?;
             let held = row.map(|t| (t.person_id, t.jurisdiction.clone(), Found::Task(t)));
             in_jurisdiction(s, c, "task", id, held, route).await
+        }
+        Record::Cluster => {
+            // A cluster is its jurisdiction's: its members are checked one
+            // by one where they are shown.
+            let id = uuid(raw, "cluster")?;
+            let Some(row) = cases.cluster_row(id).await.map_err(ApiError::internal_of)? else {
+                return Err(deny(s, c, "cluster", Some(id), None, route).await);
+            };
+            if !c.principal.scope.contains(&row.jurisdiction) {
+                return Err(deny(s, c, "cluster", Some(id), None, route).await);
+            }
+            Ok(Entitled {
+                object: "cluster",
+                id,
+                person: None,
+                flagged: false,
+                found: Found::Cluster(row),
+            })
         }
         Record::Referral => {
             let id = uuid(raw, "referral")?;

@@ -3,7 +3,9 @@
 //! case. Entitlement and audit are the guard's, from `needs::TABLE`.
 
 use crate::AppState;
-use crate::answers::{CaseGraph, GraphNode, Investigator, InvestigatorInput, Items};
+use crate::answers::{
+    CaseGraph, ClusterGraph, ClusterNode, GraphNode, Investigator, InvestigatorInput, Items,
+};
 use crate::error::ApiError;
 use crate::extract::{Act, ApiJson, ApiQuery, Call};
 use crate::guard::{self, Found, Touch, reply};
@@ -41,6 +43,9 @@ pub fn routes() -> Router<AppState> {
         .route("/referrals/{id}", axum::routing::patch(patch_referral))
         .route("/contacts/{id}/warnings", get(contact_warnings))
         .route("/cases/{id}/transfer", post(transfer_case))
+        .route("/clusters", post(create_cluster).get(list_clusters))
+        .route("/clusters/{id}", get(cluster))
+        .route("/clusters/{id}/members", post(add_member))
 }
 
 /// The entitled record's id and person, for the audit entry.
@@ -368,4 +373,108 @@ pub(crate) async fn transfer_case(
         .await?;
     let note = format!("to {}", t.to);
     Ok(guard::reply_noted(StatusCode::OK, t, touch, note))
+}
+
+/// Records a cluster or event: a named setting with a date range, in the
+/// caller's jurisdiction (or one within it).
+#[utoipa::path(post, path = "/api/v1/clusters", tag = "case work",
+    request_body = tracedesk_casework::clusters::ClusterInput,
+    responses((status = 201, description = "The cluster", body = tracedesk_casework::clusters::ClusterView)))]
+pub(crate) async fn create_cluster(
+    Act(call, ApiJson(input)): Act<ApiJson<tracedesk_casework::clusters::ClusterInput>>,
+) -> Result<Response, ApiError> {
+    let j = input
+        .jurisdiction
+        .clone()
+        .unwrap_or_else(|| call.caller.user.jurisdiction.clone());
+    guard::within(&call.s, &call.caller, j.trim(), call.route).await?;
+    let c = call.s.cw.cases().create_cluster(&input, j.trim()).await?;
+    let touch = vec![("cluster", c.id, None)];
+    Ok(reply(StatusCode::CREATED, c, touch))
+}
+
+/// The clusters of the caller's jurisdictions, newest first (at most 500).
+#[utoipa::path(get, path = "/api/v1/clusters", tag = "case work",
+    responses((status = 200, description = "The clusters", body = Items<tracedesk_casework::clusters::ClusterView>)))]
+pub(crate) async fn list_clusters(call: Call) -> Result<Response, ApiError> {
+    let items = call
+        .s
+        .cw
+        .cases()
+        .list_clusters(&call.caller.principal.scope)
+        .await?;
+    let touch = items.iter().map(|c| ("cluster", c.id, None)).collect();
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+/// A cluster and its members as a graph (ids only): only the members the
+/// caller may see are nodes, with the edges between them; `hidden` counts
+/// the others.
+#[utoipa::path(get, path = "/api/v1/clusters/{id}", tag = "case work", params(("id" = Uuid, Path, description = "The cluster's id")),
+    responses((status = 200, description = "The cluster and its members", body = ClusterGraph)))]
+pub(crate) async fn cluster(call: Call) -> Result<Response, ApiError> {
+    let row = guard::found!(call.record()?, Found::Cluster);
+    let s = &call.s;
+    let (members, edges) = s.cw.cases().cluster_graph(row.id).await?;
+    let mut visible = std::collections::HashSet::new();
+    let mut nodes = Vec::new();
+    let mut touch = vec![("cluster", row.id, None)];
+    let mut hidden = 0;
+    for m in members {
+        let d =
+            s.cw.staff()
+                .decide_in(&call.caller.principal, m.person, &m.jurisdiction)
+                .await?;
+        let (id, kind, object) = match m.member {
+            tracedesk_store::ClusterMember::Case(id) => (id, "case", "case"),
+            tracedesk_store::ClusterMember::Exposure(id) => (id, "contact", "exposure"),
+        };
+        if d == Decision::Allow {
+            visible.insert(id);
+            nodes.push(ClusterNode { id, kind });
+            touch.push((object, id, Some(m.person)));
+        } else {
+            hidden += 1;
+        }
+    }
+    let edges = edges
+        .into_iter()
+        .filter(|e| visible.contains(&e.from) && visible.contains(&e.to))
+        .collect();
+    let body = ClusterGraph {
+        cluster: s.cw.cases().cluster_view(row)?,
+        nodes,
+        edges,
+        hidden,
+    };
+    Ok(reply(StatusCode::OK, body, touch))
+}
+
+/// Attaches a case or contact record the caller may see to a cluster.
+#[utoipa::path(post, path = "/api/v1/clusters/{id}/members", tag = "case work", params(("id" = Uuid, Path, description = "The cluster's id")),
+    request_body = tracedesk_casework::clusters::MemberInput,
+    responses((status = 200, description = "Attached: the cluster", body = tracedesk_casework::clusters::ClusterView)))]
+pub(crate) async fn add_member(
+    Act(call, ApiJson(input)): Act<ApiJson<tracedesk_casework::clusters::MemberInput>>,
+) -> Result<Response, ApiError> {
+    let row = guard::found!(call.record()?, Found::Cluster);
+    let s = &call.s;
+    let member = input.member()?;
+    let (object, id) = match member {
+        tracedesk_store::ClusterMember::Case(id) => ("case", id),
+        tracedesk_store::ClusterMember::Exposure(id) => ("exposure", id),
+    };
+    let found = s.cw.cases().member_row(member).await?;
+    let held = found.as_ref().map(|m| (m.person, m.jurisdiction.clone()));
+    guard::entitled_to(s, &call.caller, object, id, held, call.route).await?;
+    let Some(m) = found else {
+        return Err(ApiError::internal(&"an entitled member vanished"));
+    };
+    s.cw.cases().add_cluster_member(row, &m).await?;
+    let touch = vec![("cluster", row.id, None), (object, id, Some(m.person))];
+    Ok(reply(
+        StatusCode::OK,
+        s.cw.cases().cluster_view(row)?,
+        touch,
+    ))
 }

@@ -39,6 +39,9 @@ pub enum Record {
     Work,
     /// A referral, by entitlement to its person in its jurisdiction.
     Referral,
+    /// A cluster, within the caller's jurisdictions (its members each by
+    /// their own rule).
+    Cluster,
     /// A staff user as a routing worker, within the caller's jurisdictions.
     Worker,
     /// The caller's own worker, or (for a supervisor) one of theirs.
@@ -106,6 +109,10 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("POST /api/v1/persons/search", Cap(WorkRecords), Read(A::PhiRead)),
     ("GET /api/v1/persons/{id}", Own(R::Person), Read(A::PhiRead)),
     ("GET /api/v1/line-list", Cap(LineList), Read(A::Export)),
+    ("POST /api/v1/clusters", Cap(WorkRecords), Write(A::PhiWrite, "cluster")),
+    ("GET /api/v1/clusters", Cap(WorkRecords), Read(A::PhiRead)),
+    ("GET /api/v1/clusters/{id}", CapOn(WorkRecords, R::Cluster), Read(A::PhiRead)),
+    ("POST /api/v1/clusters/{id}/members", CapOn(WorkRecords, R::Cluster), Write(A::PhiWrite, "cluster")),
     ("GET /api/v1/tasks", Caller, Open),
     ("POST /api/v1/tasks/{id}/assign", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
     ("GET /api/v1/tasks/{id}/attempts", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),

@@ -335,6 +335,22 @@ pub trait Store:
     ) -> StoreResult<Option<(HouseholdRow, Vec<HouseholdMember>)>>;
     /// The households a person belongs to (their ids and cases).
     async fn households_of_person(&self, person: Uuid) -> StoreResult<Vec<HouseholdRow>>;
+    async fn insert_cluster(&self, c: &ClusterRow) -> StoreResult<()>;
+    async fn get_cluster(&self, id: Uuid) -> StoreResult<Option<ClusterRow>>;
+    /// Clusters of these jurisdictions, newest first (at most `limit`).
+    async fn list_clusters(
+        &self,
+        jurisdictions: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<ClusterRow>>;
+    /// Attaches a case or contact record to a cluster (again: no change).
+    async fn add_cluster_member(
+        &self,
+        cluster: Uuid,
+        member: ClusterMember,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn cluster_members(&self, cluster: Uuid) -> StoreResult<Vec<ClusterMember>>;
     /// The facts learned about a person after their record was made,
     /// oldest first.
     async fn person_points(&self, person: Uuid) -> StoreResult<Vec<PointRow>>;

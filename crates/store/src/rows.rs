@@ -116,6 +116,27 @@ pub struct HouseholdRow {
     pub address: Option<Sealed>,
 }
 
+/// A cluster or event (`clusters`): a named setting with a date range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterRow {
+    pub id: Uuid,
+    pub jurisdiction: String,
+    /// An `ExposureSetting` name.
+    pub setting: String,
+    pub starts: NaiveDate,
+    pub ends: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub key_version: u32,
+    pub name: Sealed,
+}
+
+/// What a cluster holds: a case or a contact record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClusterMember {
+    Case(Uuid),
+    Exposure(Uuid),
+}
+
 /// One member of a household: a person, and the contact record that
 /// names them on the case (none for the case's own person).
 #[derive(Debug, Clone, PartialEq, Eq)]

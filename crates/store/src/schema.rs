@@ -93,6 +93,13 @@ pub const HOUSEHOLDS: SealedTable = SealedTable {
     columns: &["address"],
 };
 
+/// Clusters and events: their names.
+pub const CLUSTERS: SealedTable = SealedTable {
+    name: "clusters",
+    sealed_as: "clusters",
+    columns: &["name"],
+};
+
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
     &PERSON_FACETS,
@@ -105,4 +112,5 @@ pub const SEALED_TABLES: &[&SealedTable] = &[
     &CASE_ENTRIES,
     &PERSON_POINTS,
     &HOUSEHOLDS,
+    &CLUSTERS,
 ];

@@ -18,6 +18,8 @@ pub const ENTRY_COLUMNS: &str = "id, kind, person_id, case_id, exposure_id, task
 pub const POINT_COLUMNS: &str =
     "id, person_id, jurisdiction, kind, bidx, created_at, key_version, value";
 pub const HOUSEHOLD_COLUMNS: &str = "id, case_id, jurisdiction, created_at, key_version, address";
+pub const CLUSTER_COLUMNS: &str =
+    "id, jurisdiction, setting, starts, ends, created_at, key_version, name";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
@@ -91,6 +93,19 @@ macro_rules! sql_row_decoders {
                 created_at: r.try_get("created_at").map_err(e)?,
                 key_version: version(r)?,
                 address: r.try_get("address").map_err(e)?,
+            })
+        }
+
+        pub fn cluster(r: &$row) -> StoreResult<ClusterRow> {
+            Ok(ClusterRow {
+                id: r.try_get("id").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                setting: r.try_get("setting").map_err(e)?,
+                starts: r.try_get("starts").map_err(e)?,
+                ends: r.try_get("ends").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                key_version: version(r)?,
+                name: r.try_get("name").map_err(e)?,
             })
         }
 

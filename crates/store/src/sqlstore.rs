@@ -299,6 +299,81 @@ macro_rules! store_impl {
                 rows_of(self, q, household).await
             }
 
+            async fn insert_cluster(&self, c: &ClusterRow) -> StoreResult<()> {
+                let mut q = select(format!("INSERT INTO clusters ({CLUSTER_COLUMNS}) "));
+                q.push_values([c], |mut b, c| {
+                    b.push_bind(c.id)
+                        .push_bind(&c.jurisdiction)
+                        .push_bind(&c.setting)
+                        .push_bind(c.starts)
+                        .push_bind(c.ends)
+                        .push_bind(c.created_at)
+                        .push_bind(i64::from(c.key_version))
+                        .push_bind(&c.name);
+                });
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn get_cluster(&self, id: Uuid) -> StoreResult<Option<ClusterRow>> {
+                let mut q = select(format!("SELECT {CLUSTER_COLUMNS} FROM clusters WHERE id = "));
+                q.push_bind(id);
+                row_of(self, q, cluster).await
+            }
+
+            async fn list_clusters(
+                &self,
+                jurisdictions: &[String],
+                limit: u32,
+            ) -> StoreResult<Vec<ClusterRow>> {
+                let mut q = select(format!(
+                    "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE jurisdiction IN ("
+                ));
+                push_strs(&mut q, jurisdictions);
+                q.push(") ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+                rows_of(self, q, cluster).await
+            }
+
+            async fn add_cluster_member(
+                &self,
+                cluster: Uuid,
+                member: ClusterMember,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let (case, exposure) = match member {
+                    ClusterMember::Case(id) => (Some(id), None),
+                    ClusterMember::Exposure(id) => (None, Some(id)),
+                };
+                let mut q = select(
+                    "INSERT INTO cluster_members (cluster_id, case_id, exposure_id, added_at) VALUES (",
+                );
+                q.push_bind(cluster)
+                    .push(", ")
+                    .push_bind(case)
+                    .push(", ")
+                    .push_bind(exposure)
+                    .push(", ")
+                    .push_bind(at)
+                    .push(") ON CONFLICT DO NOTHING");
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn cluster_members(&self, cluster: Uuid) -> StoreResult<Vec<ClusterMember>> {
+                let mut q = select(
+                    "SELECT case_id, exposure_id FROM cluster_members WHERE cluster_id = ",
+                );
+                q.push_bind(cluster).push(" ORDER BY added_at LIMIT 5000");
+                rows_of(self, q, |r| {
+                    let case: Option<Uuid> = r.try_get(0).map_err(err)?;
+                    let exposure: Option<Uuid> = r.try_get(1).map_err(err)?;
+                    match (case, exposure) {
+                        (Some(c), _) => Ok(ClusterMember::Case(c)),
+                        (None, Some(e)) => Ok(ClusterMember::Exposure(e)),
+                        (None, None) => Err(StoreError::Corrupt("a cluster member names nothing".into())),
+                    }
+                })
+                .await
+            }
+
             async fn person_points(&self, person: Uuid) -> StoreResult<Vec<PointRow>> {
                 let mut q = select(format!(
                     "SELECT {POINT_COLUMNS} FROM person_points WHERE person_id = "

@@ -1278,3 +1278,132 @@ async fn a_transferred_case_changes_hands() {
         "the transfer is audited"
     );
 }
+
+/// A cluster records an event with its date range; members attach only
+/// when the caller may see them and they are of the cluster's
+/// jurisdiction; the graph shows only what the caller may see.
+#[tokio::test]
+async fn clusters_gather_cases_and_contacts() {
+    let d = desk().await;
+    let (a, _) = d.case("Ana", "Lima", "CL-1").await;
+    let (_, named) = d
+        .name(
+            a,
+            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
+                   "exposure_dates": [ago(4)], "setting": "event"}),
+        )
+        .await;
+    let e = id(&named["exposure_id"]);
+    let out = d
+        .lab(
+            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
+            "specimen_date": ago(1), "result": "positive", "accession": "CL-2",
+            "jurisdiction": "ny"}),
+        )
+        .await;
+    let b = id(&out["case_id"]);
+    let (st, bad) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            "/api/v1/clusters",
+            Some(json!({"name": "Wedding", "setting": "party", "starts": ago(3), "ends": ago(5)})),
+        )
+        .await;
+    assert_eq!(st, 422, "{bad}");
+    let (st, _) = d
+        .call(
+            &d.nj,
+            Method::POST,
+            "/api/v1/clusters",
+            Some(
+                json!({"name": "Wedding", "setting": "event", "starts": ago(5),
+                        "ends": ago(4), "jurisdiction": "ny"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 403, "not into another jurisdiction");
+    let (st, c) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            "/api/v1/clusters",
+            Some(
+                json!({"name": "The Lima wedding", "setting": "event", "starts": ago(5),
+                        "ends": ago(4)}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let cl = id(&c["id"]);
+    let members = format!("/api/v1/clusters/{cl}/members");
+    for body in [
+        json!({"case_id": a}),
+        json!({"case_id": b}),
+        json!({"exposure_id": e}),
+    ] {
+        let (st, out) = d.call(&d.ny, Method::POST, &members, Some(body)).await;
+        assert_eq!(st, 200, "{out}");
+    }
+    let (st, _) = d
+        .call(&d.nj, Method::POST, &members, Some(json!({"case_id": a})))
+        .await;
+    assert_eq!(st, 403, "a sibling jurisdiction cannot touch the cluster");
+    let (st, body) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            &members,
+            Some(json!({"case_id": a, "exposure_id": e})),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+    // A New Jersey case the New York supervisor cannot see is refused.
+    let (st, nj_case) = d
+        .call(
+            &d.nj,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                json!({"first_name": "Zoe", "last_name": "Adler", "dob": "1970-07-08",
+                "specimen_date": ago(1), "result": "positive", "accession": "CL-NJ",
+                "jurisdiction": "nj"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let (st, _) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            &members,
+            Some(json!({"case_id": nj_case["case_id"]})),
+        )
+        .await;
+    assert_eq!(st, 403);
+
+    let (st, g) = d
+        .call(&d.ny, Method::GET, &format!("/api/v1/clusters/{cl}"), None)
+        .await;
+    assert_eq!(st, 200, "{g}");
+    assert_eq!(g["cluster"]["name"], "The Lima wedding");
+    assert_eq!(g["nodes"].as_array().unwrap().len(), 3);
+    let kinds: Vec<&str> = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"named") && kinds.contains(&"transmission"),
+        "{g}"
+    );
+    let (st, _) = d
+        .call(&d.nj, Method::GET, &format!("/api/v1/clusters/{cl}"), None)
+        .await;
+    assert_eq!(st, 403);
+    let (_, list) = d.call(&d.ny, Method::GET, "/api/v1/clusters", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = d.call(&d.nj, Method::GET, "/api/v1/clusters", None).await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+}
