@@ -23,6 +23,7 @@ pub mod entry_kind {
     pub const ACCESSION_CONFLICT: &str = "accession_conflict";
     pub const REFERRAL: &str = "referral";
     pub const WARNING: &str = "warning";
+    pub const ANSWERS: &str = "answers";
 }
 
 /// What a note is written on.
@@ -112,7 +113,7 @@ impl crate::services::Cases<'_> {
         )
     }
 
-    fn open_entry(&self, e: &EntryRow) -> Result<serde_json::Value, CaseworkError> {
+    pub(crate) fn open_entry(&self, e: &EntryRow) -> Result<serde_json::Value, CaseworkError> {
         let text = self.vault.open_string(
             &FieldContext::new(schema::CASE_ENTRIES.name, "body", e.id),
             &e.body,
@@ -177,7 +178,7 @@ impl crate::services::Cases<'_> {
         })
     }
 
-    async fn note_owner(
+    pub(crate) async fn note_owner(
         &self,
         on: NoteOn,
     ) -> Result<(Uuid, String, (Option<Uuid>, Option<Uuid>, Option<Uuid>)), CaseworkError> {

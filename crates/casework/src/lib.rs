@@ -18,6 +18,7 @@ mod intake;
 pub mod investigation;
 pub mod leader;
 pub mod linelist;
+pub mod questionnaire;
 pub mod retention;
 pub mod rotation;
 mod seal;

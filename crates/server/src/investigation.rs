@@ -46,6 +46,16 @@ pub fn routes() -> Router<AppState> {
         .route("/clusters", post(create_cluster).get(list_clusters))
         .route("/clusters/{id}", get(cluster))
         .route("/clusters/{id}/members", post(add_member))
+        .route("/questionnaires", get(questionnaires))
+        .route("/questionnaires/{name}", get(questionnaire))
+        .route(
+            "/cases/{id}/interview",
+            get(case_interview).put(save_case_interview),
+        )
+        .route(
+            "/contacts/{id}/interview",
+            get(contact_interview).put(save_contact_interview),
+        )
 }
 
 /// The entitled record's id and person, for the audit entry.
@@ -477,4 +487,86 @@ pub(crate) async fn add_member(
         s.cw.cases().cluster_view(row)?,
         touch,
     ))
+}
+
+/// The questionnaires: the case interview and the contact notification
+/// script, with their versions (no personal data).
+#[utoipa::path(get, path = "/api/v1/questionnaires", tag = "case work",
+    responses((status = 200, description = "The questionnaires", body = Items<tracedesk_casework::questionnaire::QuestionnaireSummary>)))]
+pub(crate) async fn questionnaires(call: Call) -> Result<Response, ApiError> {
+    let items = call.s.cw.cases().questionnaires();
+    Ok(reply(StatusCode::OK, Items { items }, Vec::new()))
+}
+
+/// One questionnaire's definition: sections, typed questions, skip logic,
+/// choices, translations.
+#[utoipa::path(get, path = "/api/v1/questionnaires/{name}", tag = "case work", params(("name" = String, Path, description = "The questionnaire's id")),
+    responses((status = 200, description = "The definition", body = tracedesk_casework::questionnaire::Questionnaire)))]
+pub(crate) async fn questionnaire(
+    call: Call,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let q = call
+        .s
+        .cw
+        .cases()
+        .questionnaire(&name)
+        .ok_or_else(|| ApiError::not_found("questionnaire"))?;
+    Ok(reply(StatusCode::OK, q, Vec::new()))
+}
+
+async fn interview_of(call: &Call, on: NoteOn, object: &'static str) -> Result<Response, ApiError> {
+    let (_, touch) = touched(call, object)?;
+    let v = call
+        .s
+        .cw
+        .cases()
+        .interview(on)
+        .await?
+        .ok_or_else(|| ApiError::not_found("interview"))?;
+    Ok(reply(StatusCode::OK, v, touch))
+}
+
+/// The newest interview answers saved on a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/interview", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    responses((status = 200, description = "The answers", body = tracedesk_casework::questionnaire::InterviewView)))]
+pub(crate) async fn case_interview(call: Call) -> Result<Response, ApiError> {
+    let id = call.record()?.id;
+    interview_of(&call, NoteOn::Case(id), "case").await
+}
+
+/// Saves a case interview's answers, validated against the questionnaire
+/// version named; the case's onset, symptoms, fever-free day and severity
+/// follow (and its isolation end with them).
+#[utoipa::path(put, path = "/api/v1/cases/{id}/interview", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
+    request_body = tracedesk_casework::questionnaire::InterviewInput,
+    responses((status = 200, description = "The answers saved", body = tracedesk_casework::questionnaire::InterviewView)))]
+pub(crate) async fn save_case_interview(
+    Act(call, ApiJson(input)): Act<ApiJson<tracedesk_casework::questionnaire::InterviewInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "case")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let v = cases.save_interview(NoteOn::Case(id), &input).await?;
+    Ok(reply(StatusCode::OK, v, touch))
+}
+
+/// The newest notification-script answers saved on a contact record.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/interview", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    responses((status = 200, description = "The answers", body = tracedesk_casework::questionnaire::InterviewView)))]
+pub(crate) async fn contact_interview(call: Call) -> Result<Response, ApiError> {
+    let id = call.record()?.id;
+    interview_of(&call, NoteOn::Contact(id), "exposure").await
+}
+
+/// Saves a contact notification script's answers.
+#[utoipa::path(put, path = "/api/v1/contacts/{id}/interview", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
+    request_body = tracedesk_casework::questionnaire::InterviewInput,
+    responses((status = 200, description = "The answers saved", body = tracedesk_casework::questionnaire::InterviewView)))]
+pub(crate) async fn save_contact_interview(
+    Act(call, ApiJson(input)): Act<ApiJson<tracedesk_casework::questionnaire::InterviewInput>>,
+) -> Result<Response, ApiError> {
+    let (id, touch) = touched(&call, "exposure")?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let v = cases.save_interview(NoteOn::Contact(id), &input).await?;
+    Ok(reply(StatusCode::OK, v, touch))
 }

@@ -1407,3 +1407,117 @@ async fn clusters_gather_cases_and_contacts() {
     let (_, list) = d.call(&d.nj, Method::GET, "/api/v1/clusters", None).await;
     assert!(list["items"].as_array().unwrap().is_empty());
 }
+
+/// The structured interview: answers are validated against the
+/// questionnaire version (a bad save changes nothing), sealed, kept on
+/// every save, and their facts reach the case (onset, severity, and so the
+/// isolation end).
+#[tokio::test]
+async fn interviews_follow_their_questionnaire() {
+    let d = desk().await;
+    let (_, list) = d
+        .call(&d.ny, Method::GET, "/api/v1/questionnaires", None)
+        .await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["covid19_case_interview", "contact_notification"]);
+    let (st, def) = d
+        .call(
+            &d.ny,
+            Method::GET,
+            "/api/v1/questionnaires/covid19_case_interview",
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        def["sections"][1]["questions"][1]["show_if"]["question"],
+        "symptomatic"
+    );
+    let (case, _) = d.case("Ana", "Lima", "Q-1").await;
+    let path = format!("/api/v1/cases/{case}/interview");
+    let (st, _) = d.call(&d.ny, Method::GET, &path, None).await;
+    assert_eq!(st, 404);
+    let answers = |symptomatic: Value| {
+        json!({"questionnaire": "covid19_case_interview", "version": 1, "answers": {
+            "identity_confirmed": true, "symptomatic": symptomatic,
+            "symptoms": [{"symptom": "cough", "onset": ago(6)}, {"symptom": "fever", "onset": ago(8)}],
+            "hospitalized": true, "icu": true, "congregate_setting": "none",
+            "contacts_elicited": true}})
+    };
+    let (st, body) = d
+        .call(&d.ny, Method::PUT, &path, Some(answers(json!("yes"))))
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert_eq!(body["error"]["field"], "answers.symptomatic");
+    let (st, _) = d.call(&d.ny, Method::GET, &path, None).await;
+    assert_eq!(st, 404, "a refused save keeps nothing");
+    let (st, body) = d
+        .call(
+            &d.ny,
+            Method::PUT,
+            &path,
+            Some(json!({"questionnaire": "covid19_case_interview", "version": 7, "answers": {}})),
+        )
+        .await;
+    assert_eq!(
+        (st, body["error"]["field"].as_str()),
+        (422, Some("version"))
+    );
+    let (st, _) = d
+        .call(&d.nj, Method::PUT, &path, Some(answers(json!(true))))
+        .await;
+    assert_eq!(st, 403);
+    let (st, saved) = d
+        .call(&d.ny, Method::PUT, &path, Some(answers(json!(true))))
+        .await;
+    assert_eq!(st, 200, "{saved}");
+    assert_eq!(saved["earlier_saves"], 0);
+    let (_, c) = d
+        .call(&d.ny, Method::GET, &format!("/api/v1/cases/{case}"), None)
+        .await;
+    assert_eq!(c["case"]["onset_date"], ago(8), "the earliest onset");
+    assert_eq!(c["case"]["severe"], true, "intensive care");
+    assert_eq!(
+        c["case"]["isolation_end"],
+        (today() - Days::new(8) + Days::new(20)).to_string()
+    );
+    let (st, again) = d
+        .call(&d.ny, Method::PUT, &path, Some(answers(json!(true))))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(again["earlier_saves"], 1, "every save is kept");
+
+    let (_, named) = d
+        .name(
+            case,
+            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1985-01-01",
+                   "exposure_dates": [ago(1)]}),
+        )
+        .await;
+    let cpath = format!(
+        "/api/v1/contacts/{}/interview",
+        named["exposure_id"].as_str().unwrap()
+    );
+    let (st, body) = d
+        .call(&d.ny, Method::PUT, &cpath, Some(answers(json!(true))))
+        .await;
+    assert_eq!(st, 422, "a case interview is not for a contact: {body}");
+    let (st, body) = d
+        .call(
+            &d.ny,
+            Method::PUT,
+            &cpath,
+            Some(
+                json!({"questionnaire": "contact_notification", "version": 1, "answers": {
+                "identity_confirmed": true, "informed_of_exposure": true,
+                "quarantine_explained": true, "symptomatic_now": false}}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+}
