@@ -9,7 +9,8 @@ use crate::input::{Check, bounded_text, parse_date, present};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tracedesk_domain::ExposureSetting;
-use tracedesk_store::{ClusterMember, ClusterRow, schema};
+pub use tracedesk_store::ClusterMember;
+use tracedesk_store::{ClusterRow, schema};
 use tracedesk_vault::FieldContext;
 use uuid::Uuid;
 

@@ -192,3 +192,177 @@ fn roman(mut n: u64) -> String {
         None => s,
     }
 }
+
+/// Given and family names by language, for the demo: a person's name and
+/// language agree, and no serial number is folded in (the demo's people
+/// need not be distinct; their dates of birth keep them apart).
+const NAMES: &[(&str, &[&str], &[&str])] = &[
+    (
+        "en",
+        &[
+            "James", "Mary", "Robert", "Linda", "Michael", "Sarah", "David", "Emily", "Kevin",
+            "Grace",
+        ],
+        &[
+            "Smith", "Johnson", "Williams", "Brown", "Miller", "Davis", "Wilson", "Taylor",
+            "Moore", "Clark",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "José", "María", "Luis", "Carmen", "Sofía", "Mateo", "Ana", "Jorge", "Lucía", "Diego",
+        ],
+        &[
+            "García",
+            "Rodríguez",
+            "Martínez",
+            "Hernández",
+            "López",
+            "González",
+            "Pérez",
+            "Sánchez",
+            "Ramírez",
+            "Torres",
+        ],
+    ),
+    (
+        "zh",
+        &[
+            "Wei", "Xiu Ying", "Jun", "Mei", "Li Na", "Hao", "Jing", "Lei", "Yan", "Bo",
+        ],
+        &[
+            "Chen", "Wang", "Li", "Zhang", "Liu", "Huang", "Zhao", "Wu", "Zhou", "Lin",
+        ],
+    ),
+    (
+        "ru",
+        &[
+            "Ivan", "Dmitri", "Sergei", "Alexei", "Mikhail", "Pavel", "Yuri", "Oleg",
+        ],
+        &[
+            "Ivanov", "Smirnov", "Popov", "Sokolov", "Lebedev", "Kozlov", "Novikov", "Morozov",
+        ],
+    ),
+    (
+        "bn",
+        &[
+            "Rahim", "Nusrat", "Ayesha", "Kamal", "Fatema", "Rafiq", "Shirin", "Arif", "Tania",
+            "Sabbir",
+        ],
+        &[
+            "Rahman",
+            "Hossain",
+            "Ahmed",
+            "Islam",
+            "Chowdhury",
+            "Uddin",
+            "Khan",
+            "Miah",
+        ],
+    ),
+    (
+        "ht",
+        &[
+            "Jean",
+            "Marie",
+            "Widline",
+            "Jean-Pierre",
+            "Nadège",
+            "Fritz",
+            "Guerline",
+            "Jacques",
+            "Wilner",
+        ],
+        &[
+            "Pierre",
+            "Joseph",
+            "Baptiste",
+            "Jean-Louis",
+            "Charles",
+            "Louis",
+            "Étienne",
+            "Dorvil",
+            "Célestin",
+        ],
+    ),
+    (
+        "ko",
+        &[
+            "Min-jun", "Seo-yeon", "Ji-woo", "Ha-eun", "Do-yun", "Su-bin",
+        ],
+        &["Kim", "Lee", "Park", "Choi", "Jung", "Kang"],
+    ),
+];
+
+/// A demo person: a name and language that go together, a New York phone
+/// (never dialled), a date of birth.
+#[derive(Debug, Clone)]
+pub struct DemoPerson {
+    pub first: String,
+    pub last: String,
+    pub language: &'static str,
+    pub phone: String,
+    pub dob: NaiveDate,
+}
+
+impl Synthetic {
+    /// A person of the given language mix (language → weight).
+    pub fn demo_person(&mut self, mix: &[(&'static str, u32)]) -> DemoPerson {
+        let total: u32 = mix.iter().map(|(_, w)| *w).sum::<u32>().max(1);
+        let mut roll = self.rng.gen_range(0..total);
+        let mut language = "en";
+        for (l, w) in mix {
+            if roll < *w {
+                language = l;
+                break;
+            }
+            roll -= w;
+        }
+        let (_, firsts, lasts) = NAMES
+            .iter()
+            .find(|(l, _, _)| *l == language)
+            .copied()
+            .unwrap_or(NAMES[0]);
+        let first = self.pick(firsts).to_string();
+        let last = self.pick(lasts).to_string();
+        self.serial += 1;
+        let area = self.pick(AREAS);
+        let line =
+            2_000_000 + (self.serial * 7919 + u64::from(self.rng.gen_range(0..97u32))) % 7_000_000;
+        DemoPerson {
+            first,
+            last,
+            language,
+            phone: format!(
+                "+1{area}{}{:04}",
+                200 + (line / 10_000) % 800,
+                line % 10_000
+            ),
+            dob: self.today - Duration::days(self.rng.gen_range(365 * 2..365 * 85)),
+        }
+    }
+
+    /// Whether an event with probability `p` happens.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.rng.gen_bool(p.clamp(0.0, 1.0))
+    }
+}
+
+#[cfg(test)]
+mod demo_tests {
+    use super::*;
+
+    /// A demo person's name is of their language, with no digits or serial
+    /// letters folded in.
+    #[test]
+    fn demo_names_fit_their_language() {
+        let mut s = Synthetic::new(1, NaiveDate::from_ymd_opt(2020, 6, 1).unwrap());
+        for _ in 0..200 {
+            let p = s.demo_person(&[("es", 1), ("zh", 1), ("ht", 1)]);
+            let (_, firsts, lasts) = NAMES.iter().find(|(l, _, _)| *l == p.language).unwrap();
+            assert!(firsts.contains(&p.first.as_str()) && lasts.contains(&p.last.as_str()));
+            assert!(["es", "zh", "ht"].contains(&p.language));
+        }
+    }
+}

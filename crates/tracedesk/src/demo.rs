@@ -2,18 +2,28 @@
 
 use crate::config::Config;
 use crate::runtime;
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use std::sync::Arc;
+use tracedesk_casework::clusters::ClusterInput;
 use tracedesk_casework::synthetic::Synthetic;
+use tracedesk_casework::{
+    AttemptInput, CasePatch, Casework, ContactInput, HouseholdInput, LabResultInput, NewUser,
+    NoteOn, ReferralInput,
+};
+use tracedesk_identity::Role;
 
 pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     // The demo keeps its own database so it never mixes with real data.
     config.data_dir = config.data_dir.join("demo");
     config.database_url = None;
     config.master_key_file = None;
+    // Contacts name their own contacts in the demo.
+    config.contact_depth = config.contact_depth.max(2);
     let cw = runtime::open(&config).await?;
     let counts = cw.counts().await.map_err(crate::admin::describe)?;
+    let mut sign_ins = Vec::new();
     if counts.cases == 0 {
-        seed(&cw, cases).await?;
+        sign_ins = seed(&cw, cases).await?;
     } else {
         println!(
             "reusing the demo outbreak in {} ({} cases)",
@@ -35,13 +45,20 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
         .await
         .map_err(crate::admin::describe)?;
     let url = format!("http://{}", config.listen);
-    let sign_in = match temp {
+    let mut sign_in = match temp {
         Some(pw) => format!(
             "browser: {url}/login as demo-supervisor, temporary password {pw}\n\
              (you will enrol an authenticator app and choose a new password)\n\n"
         ),
         None => String::new(),
     };
+    if !sign_ins.is_empty() {
+        sign_in.push_str("the operation's staff (temporary passwords, shown once):\n");
+        for (user, pw) in &sign_ins {
+            sign_in.push_str(&format!("  {user:<22} {pw}\n"));
+        }
+        sign_in.push('\n');
+    }
     let banner = format!(
         "\ntracedesk demo is running at {url}\n\
          synthetic data only (no real people) in {}\n\n\
@@ -53,29 +70,496 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     crate::cli::serve(&config, Some(banner)).await
 }
 
-async fn seed(cw: &tracedesk_casework::Casework, cases: usize) -> anyhow::Result<()> {
+/// Languages and their weights among a borough's people.
+type Mix = &'static [(&'static str, u32)];
+
+/// The city and its five boroughs: code, name, the languages its people
+/// speak, and its share of the cases.
+const BOROUGHS: &[(&str, &str, Mix, u32)] = &[
+    (
+        "nyc-mn",
+        "Manhattan",
+        &[("en", 55), ("es", 30), ("zh", 15)],
+        17,
+    ),
+    (
+        "nyc-bx",
+        "The Bronx",
+        &[("es", 50), ("en", 40), ("bn", 10)],
+        18,
+    ),
+    (
+        "nyc-bk",
+        "Brooklyn",
+        &[("en", 45), ("es", 20), ("ru", 15), ("ht", 10), ("zh", 10)],
+        30,
+    ),
+    (
+        "nyc-qn",
+        "Queens",
+        &[("en", 35), ("es", 30), ("zh", 15), ("bn", 10), ("ko", 10)],
+        27,
+    ),
+    (
+        "nyc-si",
+        "Staten Island",
+        &[("en", 80), ("es", 10), ("ru", 10)],
+        8,
+    ),
+];
+
+/// Days the outbreak has run.
+const DAYS: i64 = 21;
+
+struct Seeded {
+    case: uuid::Uuid,
+    person: (String, String, NaiveDate),
+    borough: usize,
+    age: i64,
+}
+
+/// Seeds an operation: the city and its boroughs, teams and staff, three
+/// weeks of cases on a rising curve with onsets, every status of the case
+/// and contact lifecycles, households, two clusters, contacts of contacts
+/// and converted contacts. Prints a summary.
+async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<Vec<(String, String)>> {
     let today = chrono::Utc::now().date_naive();
     let mut syn = Synthetic::new(2020, today);
-    let labs: Vec<_> = (0..cases).map(|_| syn.positive_lab()).collect();
-    let outcomes = cw.cases().ingest_lab_results(&labs).await;
-    let mut contacts = 0;
-    for (lab, o) in labs.iter().zip(&outcomes) {
-        let Some(case_id) = o.case_id else { continue };
-        let specimen = lab
-            .specimen_date
-            .as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .unwrap_or(today);
-        // Contacts per case: 0 to 4, median near the 1.2 CDC reported.
-        for _ in 0..syn.gen_range(0, 5).min(syn.gen_range(0, 5)) {
-            cw.cases()
-                .add_contact(case_id, &syn.contact(specimen))
+    let staff = cw.staff();
+    if !cw.jurisdictions().contains("nyc") {
+        staff
+            .add_jurisdiction("nyc", "New York City", Some("root"))
+            .await?;
+    }
+    let mut sign_ins = Vec::new();
+    let mut tracers: Vec<Vec<uuid::Uuid>> = Vec::new();
+    if staff.user_by_username("admin").await?.is_some() {
+        anyhow::bail!(
+            "the demo's staff exist but its outbreak does not: remove the demo's data directory to start again"
+        );
+    }
+    for (b, (code, name, mix, _)) in BOROUGHS.iter().enumerate() {
+        if !cw.jurisdictions().contains(code) {
+            staff.add_jurisdiction(code, name, Some("nyc")).await?;
+        }
+        let team = staff.add_team(&format!("{name} tracers"), code).await?;
+        let mut mine = Vec::new();
+        for i in 1..=8 {
+            let p = syn.demo_person(mix);
+            let username = format!("tracer-{}-{i}", &code[4..]);
+            let (u, temp) = staff
+                .add_user(NewUser::new(
+                    &username,
+                    &format!("{} {}", p.first, p.last),
+                    Role::Tracer,
+                    code,
+                ))
                 .await?;
-            contacts += 1;
+            staff.set_team_member(team.id, u.id, true).await?;
+            if b == 2 && i == 1 {
+                sign_ins.push((username, temp.unwrap_or_default()));
+            }
+            mine.push(u.id);
+        }
+        let username = format!("supervisor-{}", &code[4..]);
+        let (u, temp) = staff
+            .add_user(NewUser::new(
+                &username,
+                &format!("{name} Supervisor"),
+                Role::Supervisor,
+                code,
+            ))
+            .await?;
+        staff.set_team_member(team.id, u.id, true).await?;
+        if b == 2 {
+            sign_ins.push((username, temp.unwrap_or_default()));
+        }
+        tracers.push(mine);
+    }
+    for (username, role, j) in [
+        ("analyst", Role::Analyst, "nyc"),
+        ("admin", Role::Admin, "root"),
+    ] {
+        let (_, temp) = staff
+            .add_user(NewUser::new(username, &format!("Demo {username}"), role, j))
+            .await?;
+        sign_ins.push((username.to_string(), temp.unwrap_or_default()));
+    }
+
+    // Three weeks of cases on a rising curve, reported day by day.
+    let weights: Vec<f64> = (0..DAYS).map(|d| (0.13 * d as f64).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    let share: u32 = BOROUGHS.iter().map(|b| b.3).sum();
+    let mut seeded: Vec<Seeded> = Vec::new();
+    for (d, w) in weights.iter().enumerate() {
+        let age = DAYS - 1 - d as i64;
+        let day = today - Duration::days(age);
+        let n = (((cases as f64) * w / total).round() as usize).max(usize::from(age < 3));
+        let mut labs = Vec::new();
+        let mut who = Vec::new();
+        for i in 0..n {
+            let mut roll = syn.gen_range(0, share);
+            let b = BOROUGHS
+                .iter()
+                .position(|x| {
+                    let hit = roll < x.3;
+                    roll = roll.saturating_sub(x.3);
+                    hit
+                })
+                .unwrap_or(0);
+            let p = syn.demo_person(BOROUGHS[b].2);
+            let specimen = day - Duration::days(i64::from(syn.gen_range(0, 3)));
+            labs.push(LabResultInput {
+                first_name: Some(p.first.clone()),
+                last_name: Some(p.last.clone()),
+                dob: Some(p.dob.to_string()),
+                phone: Some(p.phone.clone()),
+                language: Some(p.language.into()),
+                specimen_date: Some(specimen.to_string()),
+                result: Some("positive".into()),
+                test_type: Some("SARS-CoV-2 RT-PCR".into()),
+                accession: Some(format!("DEMO-{}-{d:02}-{i:04}", day.format("%Y%m%d"))),
+                lab: Some("Synthetic Public Health Laboratory".into()),
+                jurisdiction: Some(BOROUGHS[b].0.into()),
+                ..Default::default()
+            });
+            who.push((b, (p.first, p.last, p.dob), specimen));
+        }
+        let at = Utc.from_utc_datetime(&day.and_hms_opt(10, 0, 0).unwrap_or_default());
+        let that_day = cw.clone().with_clock(Arc::new(move || at));
+        for (o, (b, person, specimen)) in that_day
+            .cases()
+            .ingest_lab_results(&labs)
+            .await
+            .iter()
+            .zip(who)
+        {
+            let Some(case) = o.case_id else { continue };
+            // Most cases had symptoms, beginning a few days before the test.
+            if syn.chance(0.8) {
+                let onset = specimen - Duration::days(i64::from(syn.gen_range(1, 6)));
+                that_day
+                    .cases()
+                    .patch_case(
+                        case,
+                        &CasePatch {
+                            onset_date: Some(Some(onset.to_string())),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+            }
+            seeded.push(Seeded {
+                case,
+                person,
+                borough: b,
+                age,
+            });
         }
     }
-    println!("seeded a synthetic outbreak: {cases} cases, {contacts} contacts");
-    Ok(())
+
+    let mut stats = std::collections::BTreeMap::<&str, usize>::new();
+    let mut older_contacts = Vec::new();
+    for s in &seeded {
+        let tracer = *tracers[s.borough]
+            .get(s.case.as_u128() as usize % 8)
+            .unwrap_or(&tracers[s.borough][0]);
+        let status = case_path(&mut syn, s.age);
+        if status.len() > 1 {
+            // Under investigation: the interview went to a tracer of the
+            // borough, who tried the phone first.
+            if let Some(t) = cw.cases().tasks_for_case(s.case).await?.first() {
+                cw.cases().assign_task(t.id, Some(tracer)).await?;
+                cw.cases()
+                    .by(tracer)
+                    .record_attempt(
+                        t.id,
+                        &AttemptInput {
+                            channel: Some("phone".into()),
+                            outcome: Some(
+                                if syn.chance(0.3) {
+                                    "no_answer"
+                                } else {
+                                    "reached"
+                                }
+                                .into(),
+                            ),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+            }
+        }
+        // Every step but a last close: contacts are named while it is open.
+        let closes = status.last() == Some(&"closed");
+        for step in &status[1..status.len() - usize::from(closes)] {
+            let patch = CasePatch {
+                status: Some((*step).into()),
+                ..Default::default()
+            };
+            cw.cases().by(tracer).patch_case(s.case, &patch).await?;
+        }
+        let last = status.last().copied().unwrap_or("new");
+        *stats.entry(last).or_default() += 1;
+        if matches!(last, "refused" | "unreachable") || s.age == 0 {
+            continue;
+        }
+        // Contacts: 0 to 5, a household for many, ongoing exposure at home.
+        let n = syn.gen_range(0, 6).min(syn.gen_range(0, 6));
+        let mut household = Vec::new();
+        let specimen = today - Duration::days(s.age);
+        for _ in 0..n {
+            let p = syn.demo_person(BOROUGHS[s.borough].2);
+            let at_home = syn.chance(0.4);
+            let input = ContactInput {
+                first_name: Some(p.first.clone()),
+                last_name: Some(if at_home {
+                    s.person.1.clone()
+                } else {
+                    p.last.clone()
+                }),
+                dob: Some(p.dob.to_string()),
+                phone: syn.chance(0.64).then(|| p.phone.clone()),
+                language: Some(p.language.into()),
+                exposure_dates: vec![
+                    (specimen - Duration::days(i64::from(syn.gen_range(0, 3))))
+                        .min(today)
+                        .to_string(),
+                ],
+                setting: Some(
+                    if at_home {
+                        "household"
+                    } else {
+                        ["workplace", "school", "event", "other"][syn.gen_range(0, 4) as usize]
+                    }
+                    .into(),
+                ),
+                ongoing_exposure: at_home && syn.chance(0.6),
+                ..Default::default()
+            };
+            let Ok(out) = cw.cases().by(tracer).add_contact(s.case, &input).await else {
+                continue;
+            };
+            if at_home {
+                household.push(out.exposure_id);
+            }
+            if out.resolution == "named" {
+                older_contacts.push((out.exposure_id, s.age, input, s.borough));
+            }
+        }
+        if !household.is_empty() {
+            cw.cases()
+                .by(tracer)
+                .put_household(
+                    s.case,
+                    &HouseholdInput {
+                        contact_ids: household,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+        if syn.chance(0.05) {
+            cw.cases()
+                .by(tracer)
+                .refer(
+                    NoteOn::Case(s.case),
+                    &ReferralInput {
+                        kind: Some("food".into()),
+                        details: Some("groceries for two weeks".into()),
+                    },
+                )
+                .await?;
+        }
+        if closes {
+            let patch = CasePatch {
+                status: Some("closed".into()),
+                ..Default::default()
+            };
+            cw.cases().by(tracer).patch_case(s.case, &patch).await?;
+        }
+    }
+
+    // Contacts move along by how long ago they were named; a few test
+    // positive (converted), a few name contacts of their own.
+    let mut cstats = std::collections::BTreeMap::<String, usize>::new();
+    let mut converted = 0;
+    let mut of_contacts = 0;
+    for (i, (e, age, input, b)) in older_contacts.iter().enumerate() {
+        for step in contact_path(&mut syn, *age) {
+            cw.cases().set_contact_status(*e, step).await?;
+        }
+        if *age >= 5 && *age <= 16 && syn.chance(0.1) {
+            let lab = LabResultInput {
+                first_name: input.first_name.clone(),
+                last_name: input.last_name.clone(),
+                dob: input.dob.clone(),
+                specimen_date: Some((today - Duration::days(age - 3)).to_string()),
+                result: Some("positive".into()),
+                accession: Some(format!("DEMO-C-{i:05}")),
+                lab: Some("Synthetic Public Health Laboratory".into()),
+                jurisdiction: Some(BOROUGHS[*b].0.into()),
+                ..Default::default()
+            };
+            if cw
+                .cases()
+                .ingest_lab_results(&[lab])
+                .await
+                .iter()
+                .any(|o| !o.converted.is_empty())
+            {
+                converted += 1;
+            }
+        } else if of_contacts < 12 && *age >= 3 && *age <= 10 {
+            let p = syn.demo_person(BOROUGHS[*b].2);
+            let input = ContactInput {
+                first_name: Some(p.first),
+                last_name: Some(p.last),
+                dob: Some(p.dob.to_string()),
+                exposure_dates: vec![(today - Duration::days(age - 2)).to_string()],
+                setting: Some("other".into()),
+                ..Default::default()
+            };
+            if let Ok(mut named) = cw.cases().add_contacts_of(*e, &[input]).await
+                && matches!(named.pop(), Some(Ok(_)))
+            {
+                of_contacts += 1;
+            }
+        }
+        if let Some(row) = cw.cases().exposure_row(*e).await? {
+            *cstats.entry(row.status).or_default() += 1;
+        }
+    }
+
+    // Cases that named each other: an exposure between two cases.
+    let open: Vec<&Seeded> = seeded.iter().filter(|s| (3..=9).contains(&s.age)).collect();
+    for pair in open
+        .windows(2)
+        .filter(|w| w[0].borough == w[1].borough)
+        .take(3)
+    {
+        let (first, last, dob) = &pair[1].person;
+        let input = ContactInput {
+            first_name: Some(first.clone()),
+            last_name: Some(last.clone()),
+            dob: Some(dob.to_string()),
+            exposure_dates: vec![(today - Duration::days(pair[0].age + 1)).to_string()],
+            setting: Some("workplace".into()),
+            ..Default::default()
+        };
+        if let Ok(out) = cw.cases().add_contact(pair[0].case, &input).await {
+            *cstats.entry(out.resolution.to_string()).or_default() += 1;
+        }
+    }
+
+    // Two clusters: a wedding in Brooklyn, a warehouse in the Bronx.
+    for (b, name, setting, from, to) in [
+        (2usize, "Sunset Park wedding", "event", 16i64, 15i64),
+        (1, "Hunts Point warehouse", "workplace", 12, 6),
+    ] {
+        let cluster = cw
+            .cases()
+            .create_cluster(
+                &ClusterInput {
+                    name: Some(name.into()),
+                    setting: Some(setting.into()),
+                    starts: Some((today - Duration::days(from)).to_string()),
+                    ends: Some((today - Duration::days(to)).to_string()),
+                    jurisdiction: None,
+                },
+                BOROUGHS[b].0,
+            )
+            .await?;
+        let row = cw.cases().cluster_row(cluster.id).await?;
+        let members: Vec<_> = seeded
+            .iter()
+            .filter(|s| s.borough == b && s.age <= from - 2 && s.age >= to.saturating_sub(6))
+            .take(6)
+            .collect();
+        if let Some(row) = row {
+            for s in members {
+                if let Some(m) = cw
+                    .cases()
+                    .member_row(tracedesk_casework::clusters::ClusterMember::Case(s.case))
+                    .await?
+                {
+                    cw.cases().add_cluster_member(&row, &m).await?;
+                }
+            }
+        }
+    }
+
+    let counts = cw.counts().await?;
+    println!(
+        "seeded a synthetic operation: New York City and its five boroughs, {} tracers, \
+         {} cases over {DAYS} days ({}), {} contact records ({}), {converted} converted \
+         contacts, {of_contacts} contacts of contacts, two clusters",
+        8 * BOROUGHS.len(),
+        counts.cases,
+        stats
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        counts.exposures,
+        cstats
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    Ok(sign_ins)
+}
+
+/// The statuses a case of this age (days since report) went through.
+fn case_path(syn: &mut Synthetic, age: i64) -> Vec<&'static str> {
+    let roll = syn.gen_range(0, 100);
+    match age {
+        0..=1 => vec!["new"],
+        2..=6 => match roll {
+            0..=19 => vec!["new"],
+            20..=69 => vec!["new", "interviewing"],
+            70..=89 => vec!["new", "interviewing", "isolating"],
+            _ => vec!["new", "unreachable"],
+        },
+        7..=13 => match roll {
+            0..=9 => vec!["new", "interviewing"],
+            10..=84 => vec!["new", "interviewing", "isolating"],
+            85..=92 => vec!["new", "unreachable"],
+            _ => vec!["new", "refused"],
+        },
+        _ => match roll {
+            0..=89 => vec!["new", "interviewing", "isolating", "closed"],
+            90..=94 => vec!["new", "refused"],
+            _ => vec!["new", "unreachable", "closed"],
+        },
+    }
+}
+
+/// The steps a contact named this many days ago took after `named`.
+fn contact_path(syn: &mut Synthetic, age: i64) -> Vec<&'static str> {
+    let roll = syn.gen_range(0, 100);
+    match age {
+        0..=1 => vec![],
+        2..=5 => match roll {
+            0..=29 => vec!["notified"],
+            30..=79 => vec!["notified", "monitoring"],
+            80..=89 => vec!["notified", "symptomatic", "referred_for_testing"],
+            _ => vec!["unreachable"],
+        },
+        6..=13 => match roll {
+            0..=69 => vec!["notified", "monitoring"],
+            70..=79 => vec!["notified", "monitoring", "symptomatic"],
+            80..=89 => vec!["unreachable", "lost"],
+            90..=94 => vec!["refused"],
+            _ => vec!["transferred"],
+        },
+        _ => match roll {
+            0..=84 => vec!["notified", "monitoring", "completed"],
+            85..=94 => vec!["unreachable", "lost"],
+            _ => vec!["notified", "refused"],
+        },
+    }
 }
 
 /// A supervisor over every jurisdiction for the demo and benchmarks (its

@@ -333,7 +333,7 @@ fn commands_need_a_database_and_do_not_make_one() {
 fn demo_runs_again_with_one_live_token() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    for _ in 0..2 {
+    for run in 0..2 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tracedesk"))
             .current_dir(dir.path())
             .args(["demo", "--cases", "5", "--listen", "127.0.0.1:0"])
@@ -343,11 +343,23 @@ fn demo_runs_again_with_one_live_token() {
             .spawn()
             .unwrap();
         let out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let running = out
+        let lines: Vec<String> = out
             .lines()
             .map_while(Result::ok)
-            .any(|l| l.contains("demo is running at"));
-        assert!(running, "the demo started");
+            .take_while(|l| !l.contains("demo is running at"))
+            .collect();
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the demo started: {lines:?}"
+        );
+        if run == 0 {
+            assert!(
+                lines.iter().any(|l| l.contains(
+                    "seeded a synthetic operation: New York City and its five boroughs, 40 tracers"
+                )),
+                "{lines:?}"
+            );
+        }
         signal(&child, "-TERM");
         child.wait().unwrap();
     }
