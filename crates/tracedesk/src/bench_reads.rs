@@ -254,17 +254,21 @@ async fn grow(
             let cw = cw.clone();
             named.spawn(async move {
                 let mut ids = Vec::with_capacity(items.len());
-                for o in cw.cases().add_contacts(&items).await {
-                    ids.push(o?.exposure_id);
+                for ((case, input), o) in items.iter().zip(cw.cases().add_contacts(&items).await) {
+                    ids.push((*case, o?.exposure_id, input.clone()));
                 }
                 anyhow::Ok(ids)
             });
         }
+        let mut this_batch = Vec::new();
         while let Some(r) = named.join_next().await {
-            exposures.extend(r??);
+            this_batch.extend(r??);
         }
+        exposures.extend(this_batch.iter().map(|(_, e, _)| *e));
         exposures.sort_unstable();
+        let converted = case_work(cw, &made, &this_batch).await?;
         cases.extend(made);
+        cases.extend(converted);
         let done = cases.len() - first;
         let secs = start.elapsed().as_secs_f64();
         if done % 100_000 < IMPORT_BATCH || cases.len() == target {
@@ -277,6 +281,55 @@ async fn grow(
         }
     }
     Ok(())
+}
+
+/// What case work adds to a batch, so the tables hold what an operation's
+/// do: every 20th case an outreach attempt and a household of its
+/// contacts; every 50th case's first contact tests positive (a converted
+/// record, a transmission edge, a new case). Returns the cases made.
+async fn case_work(
+    cw: &Casework,
+    made: &[Uuid],
+    named: &[(Uuid, Uuid, tracedesk_casework::ContactInput)],
+) -> anyhow::Result<Vec<Uuid>> {
+    let mut by_case: std::collections::HashMap<Uuid, Vec<_>> = std::collections::HashMap::new();
+    for n in named {
+        by_case.entry(n.0).or_default().push(n);
+    }
+    let mut labs = Vec::new();
+    for (i, &case) in made.iter().enumerate() {
+        let contacts = by_case.remove(&case).unwrap_or_default();
+        if i % 20 == 0 {
+            if let Some(t) = cw.cases().tasks_for_case(case).await?.first() {
+                let attempt = tracedesk_casework::AttemptInput {
+                    channel: Some("phone".into()),
+                    outcome: Some("left_voicemail".into()),
+                    ..Default::default()
+                };
+                cw.cases().record_attempt(t.id, &attempt).await?;
+            }
+            let household = tracedesk_casework::HouseholdInput {
+                contact_ids: contacts.iter().map(|(_, e, _)| *e).collect(),
+                ..Default::default()
+            };
+            cw.cases().put_household(case, &household).await?;
+        }
+        if i % 50 == 0
+            && let Some((_, _, c)) = contacts.first()
+        {
+            labs.push(tracedesk_casework::LabResultInput {
+                first_name: c.first_name.clone(),
+                last_name: c.last_name.clone(),
+                dob: c.dob.clone(),
+                phone: c.phone.clone(),
+                specimen_date: Some(chrono::Utc::now().date_naive().to_string()),
+                result: Some("positive".into()),
+                accession: Some(format!("CONV-{case}")),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(LabOutcomeView::cases(&cw.cases().ingest_lab_results(&labs).await))
 }
 
 /// The list routes and the roles that read them, first page and deep page.
