@@ -5,7 +5,7 @@
 //! shows only the members the caller may see.
 
 use crate::CaseworkError;
-use crate::input::{Check, bounded_text, parse_date, present};
+use crate::input::{Check, bounded_text, named, parse_date, present};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tracedesk_domain::ExposureSetting;
@@ -94,19 +94,14 @@ impl crate::services::Cases<'_> {
             c.fail("name", "a cluster needs a name");
         }
         let name = bounded_text(&mut c, "name", &input.name, 200);
-        let setting = match present(&input.setting) {
-            None => {
-                c.fail("setting", "give the kind of setting");
-                None
-            }
-            Some(v) => ExposureSetting::parse(&v.to_ascii_lowercase()).or_else(|| {
-                c.fail(
-                    "setting",
-                    "must be household, workplace, school, healthcare, event or other",
-                );
-                None
-            }),
-        };
+        let setting = named(
+            &mut c,
+            "setting",
+            &input.setting,
+            ExposureSetting::parse,
+            Some("give the kind of setting"),
+            crate::input::SETTINGS,
+        );
         let mut date = |field: &str, raw: &Option<String>| match present(raw) {
             None => {
                 c.fail(field, "give a date (YYYY-MM-DD)");

@@ -219,14 +219,19 @@ fn exposure_dates(c: &mut Check, raw: &[String], today: NaiveDate) -> Vec<NaiveD
     dates
 }
 
+/// What a setting must be, said once.
+pub(crate) const SETTINGS: &str =
+    "must be household, workplace, school, healthcare, event or other";
+
 fn parse_setting(c: &mut Check, v: &str) -> Option<ExposureSetting> {
-    ExposureSetting::parse(&v.to_ascii_lowercase()).or_else(|| {
-        c.fail(
-            "setting",
-            "must be household, workplace, school, healthcare, event or other",
-        );
-        None
-    })
+    named(
+        c,
+        "setting",
+        &Some(v.to_string()),
+        ExposureSetting::parse,
+        None,
+        SETTINGS,
+    )
 }
 
 /// Changes to a case. Absent fields are left as they are; `onset_date: null`
@@ -336,6 +341,31 @@ pub(crate) fn present(v: &Option<String>) -> Option<&str> {
 pub(crate) fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .map_err(|_| FieldError::new(field, "is not a date in YYYY-MM-DD form"))
+}
+
+/// One name from a fixed list (a domain enum's): `missing` is the error
+/// when the field is absent (`None`: it may be), `bad` when it is not one
+/// of the names.
+pub(crate) fn named<T>(
+    c: &mut Check,
+    field: &str,
+    raw: &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+    missing: Option<&str>,
+    bad: &str,
+) -> Option<T> {
+    match present(raw) {
+        None => {
+            if let Some(m) = missing {
+                c.fail(field, m);
+            }
+            None
+        }
+        Some(v) => parse(&v.to_ascii_lowercase()).or_else(|| {
+            c.fail(field, bad);
+            None
+        }),
+    }
 }
 
 pub(crate) fn bounded_text(

@@ -4,7 +4,7 @@
 //! when quarantine ends, transmission chains, and duplicate accessions that
 //! disagree with what was stored.
 
-use crate::input::{Check, bounded_text, present};
+use crate::input::{Check, bounded_text, named, present};
 use crate::{CaseworkError, LabOutcomeView, LabResultInput};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -258,29 +258,22 @@ impl crate::services::Cases<'_> {
         input: &AttemptInput,
     ) -> Result<AttemptView, CaseworkError> {
         let mut c = Check::default();
-        let channel = match present(&input.channel) {
-            None => {
-                c.fail("channel", "give how the person was tried");
-                None
-            }
-            Some(v) => AttemptChannel::parse(v).or_else(|| {
-                c.fail("channel", "must be phone, sms, email, in_person or letter");
-                None
-            }),
-        };
-        let outcome = match present(&input.outcome) {
-            None => {
-                c.fail("outcome", "give what the attempt came to");
-                None
-            }
-            Some(v) => AttemptOutcome::parse(v).or_else(|| {
-                c.fail(
-                    "outcome",
-                    "must be reached, left_voicemail, no_answer, wrong_number, refused or call_back",
-                );
-                None
-            }),
-        };
+        let channel = named(
+            &mut c,
+            "channel",
+            &input.channel,
+            AttemptChannel::parse,
+            Some("give how the person was tried"),
+            "must be phone, sms, email, in_person or letter",
+        );
+        let outcome = named(
+            &mut c,
+            "outcome",
+            &input.outcome,
+            AttemptOutcome::parse,
+            Some("give what the attempt came to"),
+            "must be reached, left_voicemail, no_answer, wrong_number, refused or call_back",
+        );
         let now = self.now();
         let at = input.at.unwrap_or(now);
         if at > now + chrono::Duration::minutes(5) {
@@ -868,19 +861,14 @@ impl crate::services::Cases<'_> {
     ) -> Result<ReferralView, CaseworkError> {
         use tracedesk_domain::{ReferralKind, ReferralStatus};
         let mut c = Check::default();
-        let kind = match present(&input.kind) {
-            None => {
-                c.fail("kind", "give what the referral is for");
-                None
-            }
-            Some(k) => ReferralKind::parse(k).or_else(|| {
-                c.fail(
-                    "kind",
-                    "must be testing, food, housing, medicine, income, child_care or other",
-                );
-                None
-            }),
-        };
+        let kind = named(
+            &mut c,
+            "kind",
+            &input.kind,
+            ReferralKind::parse,
+            Some("give what the referral is for"),
+            "must be testing, food, housing, medicine, income, child_care or other",
+        );
         let details = bounded_text(&mut c, "details", &input.details, 2000);
         let kind = c.finish(kind)?;
         let (person, jurisdiction, owner) = self.note_owner(on).await?;

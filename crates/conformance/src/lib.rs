@@ -2568,6 +2568,46 @@ fn days_ago(n: u64) -> NaiveDate {
     today() - chrono::Days::new(n)
 }
 
+/// A positive result for a new person: (their case, their id).
+async fn positive(cw: &Casework, first: &str, last: &str, dob: &str, acc: &str) -> (Uuid, Uuid) {
+    let out = cw
+        .cases()
+        .ingest_lab_results(&[lab(first, last, Some(dob), None, acc, "positive")])
+        .await;
+    (out[0].case_id.unwrap(), out[0].person_id.unwrap())
+}
+
+/// Case A names Rui, who then tests positive: (A, the naming, what the
+/// positive came to).
+async fn converted_pair(
+    cw: &Casework,
+    tag: &str,
+) -> (
+    Uuid,
+    tracedesk_casework::ContactOutcome,
+    tracedesk_casework::LabOutcomeView,
+) {
+    let (a, _) = positive(cw, "Ana", "Lima", "1980-01-02", &format!("{tag}-1")).await;
+    let named = cw
+        .cases()
+        .add_contact(a, &contact("Rui", "Costa", "1990-05-06", &[days_ago(4)]))
+        .await
+        .unwrap();
+    let converted = cw
+        .cases()
+        .ingest_lab_results(&[lab(
+            "Rui",
+            "Costa",
+            Some("1990-05-06"),
+            None,
+            &format!("{tag}-2"),
+            "positive",
+        )])
+        .await
+        .remove(0);
+    (a, named, converted)
+}
+
 /// Naming checks what the store knows: the case's own person is refused
 /// (nothing written), a repeat — in one batch or across batches — merges
 /// into one record with the dates united and one task, and an open case
@@ -2651,37 +2691,10 @@ pub async fn naming_merges_refuses_and_links(f: &Fixture) {
 /// birth is filled in.
 pub async fn intake_converts_and_keeps_facts(f: &Fixture) {
     let cw = &f.cw;
-    let out = cw
-        .cases()
-        .ingest_lab_results(&[lab(
-            "Ana",
-            "Lima",
-            Some("1980-01-02"),
-            None,
-            "IC-1",
-            "positive",
-        )])
-        .await;
-    let a = out[0].case_id.unwrap();
-    let named = cw
-        .cases()
-        .add_contact(a, &contact("Rui", "Costa", "1990-05-06", &[days_ago(4)]))
-        .await
-        .unwrap();
-    let converted = cw
-        .cases()
-        .ingest_lab_results(&[lab(
-            "Rui",
-            "Costa",
-            Some("1990-05-06"),
-            None,
-            "IC-2",
-            "positive",
-        )])
-        .await;
-    let b = converted[0].case_id.unwrap();
-    assert!(converted[0].case_created);
-    assert_eq!(converted[0].converted, [named.exposure_id]);
+    let (_, named, converted) = converted_pair(cw, "IC").await;
+    let b = converted.case_id.unwrap();
+    assert!(converted.case_created);
+    assert_eq!(converted.converted, [named.exposure_id]);
     let e = f
         .store
         .get_exposure(named.exposure_id)
@@ -2816,18 +2829,7 @@ pub async fn investigators_hold_cases_and_monitoring_ends(f: &Fixture) {
     let cw = &f.cw;
     let t1 = add_tracer(cw, "inv-1", "root").await;
     let t2 = add_tracer(cw, "inv-2", "root").await;
-    let out = cw
-        .cases()
-        .ingest_lab_results(&[lab(
-            "Ana",
-            "Lima",
-            Some("1980-01-02"),
-            None,
-            "IH-1",
-            "positive",
-        )])
-        .await;
-    let (case, person) = (out[0].case_id.unwrap(), out[0].person_id.unwrap());
+    let (case, person) = positive(cw, "Ana", "Lima", "1980-01-02", "IH-1").await;
     let interview = first_task(cw, case).await;
     f.store.assign_task(interview.id, Some(t1)).await.unwrap();
     assert_eq!(cw.cases().investigator(case).await.unwrap(), Some(t1));
@@ -2865,18 +2867,7 @@ pub async fn investigators_hold_cases_and_monitoring_ends(f: &Fixture) {
     assert_eq!(decide(t2).await, Decision::Deny);
 
     // Monitoring ends with quarantine.
-    let out = cw
-        .cases()
-        .ingest_lab_results(&[lab(
-            "Bea",
-            "Sousa",
-            Some("1981-01-02"),
-            None,
-            "IH-2",
-            "positive",
-        )])
-        .await;
-    let b = out[0].case_id.unwrap();
+    let (b, _) = positive(cw, "Bea", "Sousa", "1981-01-02", "IH-2").await;
     let old = cw
         .cases()
         .add_contact(
@@ -2983,19 +2974,7 @@ pub async fn contacts_of_contacts_and_households(f: &Fixture) {
     );
 
     // The household.
-    let other = deep
-        .cases()
-        .ingest_lab_results(&[lab(
-            "Bea",
-            "Sousa",
-            Some("1981-01-02"),
-            None,
-            "CC-2",
-            "positive",
-        )])
-        .await[0]
-        .case_id
-        .unwrap();
+    let (other, _) = positive(&deep, "Bea", "Sousa", "1981-01-02", "CC-2").await;
     let bad = deep
         .cases()
         .put_household(
@@ -3118,36 +3097,8 @@ pub async fn transferred_cases_move_whole(f: &Fixture) {
 pub async fn clusters_hold_members_once(f: &Fixture) {
     use tracedesk_store::ClusterMember;
     let cw = &f.cw;
-    let out = cw
-        .cases()
-        .ingest_lab_results(&[lab(
-            "Ana",
-            "Lima",
-            Some("1980-01-02"),
-            None,
-            "CM-1",
-            "positive",
-        )])
-        .await;
-    let a = out[0].case_id.unwrap();
-    let named = cw
-        .cases()
-        .add_contact(a, &contact("Rui", "Costa", "1990-05-06", &[days_ago(4)]))
-        .await
-        .unwrap();
-    let b = cw
-        .cases()
-        .ingest_lab_results(&[lab(
-            "Rui",
-            "Costa",
-            Some("1990-05-06"),
-            None,
-            "CM-2",
-            "positive",
-        )])
-        .await[0]
-        .case_id
-        .unwrap();
+    let (a, named, converted) = converted_pair(cw, "CM").await;
+    let b = converted.case_id.unwrap();
     let c = cw
         .cases()
         .create_cluster(

@@ -58,6 +58,73 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// What a case or contact route's `{id}` names, as case work takes it, and
+/// the audit entry for it.
+fn on(call: &Call, object: &'static str) -> Result<(NoteOn, Vec<Touch>), ApiError> {
+    let (id, touch) = touched(call, object)?;
+    let on = if object == "case" {
+        NoteOn::Case(id)
+    } else {
+        NoteOn::Contact(id)
+    };
+    Ok((on, touch))
+}
+
+async fn notes_of(call: Call, object: &'static str) -> Result<Response, ApiError> {
+    let (on, touch) = on(&call, object)?;
+    let items = call.s.cw.cases().notes(on).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+async fn add_note_to(
+    call: Call,
+    object: &'static str,
+    input: NoteInput,
+) -> Result<Response, ApiError> {
+    let (on, touch) = on(&call, object)?;
+    let note = call
+        .s
+        .cw
+        .cases()
+        .by(call.caller.user.id)
+        .add_note(on, &input)
+        .await?;
+    Ok(reply(StatusCode::CREATED, note, touch))
+}
+
+async fn referrals_of(call: Call, object: &'static str) -> Result<Response, ApiError> {
+    let (on, touch) = on(&call, object)?;
+    let items = call.s.cw.cases().referrals(on).await?;
+    Ok(reply(StatusCode::OK, Items { items }, touch))
+}
+
+async fn refer(
+    call: Call,
+    object: &'static str,
+    input: ReferralInput,
+) -> Result<Response, ApiError> {
+    let (on, touch) = on(&call, object)?;
+    let r = call
+        .s
+        .cw
+        .cases()
+        .by(call.caller.user.id)
+        .refer(on, &input)
+        .await?;
+    Ok(reply(StatusCode::CREATED, r, touch))
+}
+
+async fn save_interview(
+    call: Call,
+    object: &'static str,
+    input: tracedesk_casework::questionnaire::InterviewInput,
+) -> Result<Response, ApiError> {
+    let (on, touch) = on(&call, object)?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    let v = cases.save_interview(on, &input).await?;
+    Ok(reply(StatusCode::OK, v, touch))
+}
+
 /// The entitled record's id and person, for the audit entry.
 fn touched(call: &Call, object: &'static str) -> Result<(Uuid, Vec<Touch>), ApiError> {
     let r = call.record()?;
@@ -68,9 +135,7 @@ fn touched(call: &Call, object: &'static str) -> Result<(Uuid, Vec<Touch>), ApiE
 #[utoipa::path(get, path = "/api/v1/cases/{id}/notes", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
     responses((status = 200, description = "The notes", body = Items<tracedesk_casework::NoteView>)))]
 pub(crate) async fn case_notes(call: Call) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "case")?;
-    let items = call.s.cw.cases().notes(NoteOn::Case(id)).await?;
-    Ok(reply(StatusCode::OK, Items { items }, touch))
+    notes_of(call, "case").await
 }
 
 /// Adds a note to a case (notes are never overwritten).
@@ -80,19 +145,14 @@ pub(crate) async fn case_notes(call: Call) -> Result<Response, ApiError> {
 pub(crate) async fn add_case_note(
     Act(call, ApiJson(input)): Act<ApiJson<NoteInput>>,
 ) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "case")?;
-    let cases = call.s.cw.cases().by(call.caller.user.id);
-    let note = cases.add_note(NoteOn::Case(id), &input).await?;
-    Ok(reply(StatusCode::CREATED, note, touch))
+    add_note_to(call, "case", input).await
 }
 
 /// A contact record's notes, oldest first.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/notes", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
     responses((status = 200, description = "The notes", body = Items<tracedesk_casework::NoteView>)))]
 pub(crate) async fn contact_notes(call: Call) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "exposure")?;
-    let items = call.s.cw.cases().notes(NoteOn::Contact(id)).await?;
-    Ok(reply(StatusCode::OK, Items { items }, touch))
+    notes_of(call, "exposure").await
 }
 
 /// Adds a note to a contact record.
@@ -102,10 +162,7 @@ pub(crate) async fn contact_notes(call: Call) -> Result<Response, ApiError> {
 pub(crate) async fn add_contact_note(
     Act(call, ApiJson(input)): Act<ApiJson<NoteInput>>,
 ) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "exposure")?;
-    let cases = call.s.cw.cases().by(call.caller.user.id);
-    let note = cases.add_note(NoteOn::Contact(id), &input).await?;
-    Ok(reply(StatusCode::CREATED, note, touch))
+    add_note_to(call, "exposure", input).await
 }
 
 /// The outreach attempts on a task, oldest first.
@@ -285,9 +342,7 @@ pub(crate) async fn put_household(
 #[utoipa::path(get, path = "/api/v1/cases/{id}/referrals", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
     responses((status = 200, description = "The referrals", body = Items<tracedesk_casework::ReferralView>)))]
 pub(crate) async fn case_referrals(call: Call) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "case")?;
-    let items = call.s.cw.cases().referrals(NoteOn::Case(id)).await?;
-    Ok(reply(StatusCode::OK, Items { items }, touch))
+    referrals_of(call, "case").await
 }
 
 /// Refers a case for a test or for support (food, housing, medicine,
@@ -298,19 +353,14 @@ pub(crate) async fn case_referrals(call: Call) -> Result<Response, ApiError> {
 pub(crate) async fn refer_case(
     Act(call, ApiJson(input)): Act<ApiJson<ReferralInput>>,
 ) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "case")?;
-    let cases = call.s.cw.cases().by(call.caller.user.id);
-    let r = cases.refer(NoteOn::Case(id), &input).await?;
-    Ok(reply(StatusCode::CREATED, r, touch))
+    refer(call, "case", input).await
 }
 
 /// A contact record's referrals, oldest first.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/referrals", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
     responses((status = 200, description = "The referrals", body = Items<tracedesk_casework::ReferralView>)))]
 pub(crate) async fn contact_referrals(call: Call) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "exposure")?;
-    let items = call.s.cw.cases().referrals(NoteOn::Contact(id)).await?;
-    Ok(reply(StatusCode::OK, Items { items }, touch))
+    referrals_of(call, "exposure").await
 }
 
 /// Refers a contact for a test or for support; a task goes to the support
@@ -321,10 +371,7 @@ pub(crate) async fn contact_referrals(call: Call) -> Result<Response, ApiError> 
 pub(crate) async fn refer_contact(
     Act(call, ApiJson(input)): Act<ApiJson<ReferralInput>>,
 ) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "exposure")?;
-    let cases = call.s.cw.cases().by(call.caller.user.id);
-    let r = cases.refer(NoteOn::Contact(id), &input).await?;
-    Ok(reply(StatusCode::CREATED, r, touch))
+    refer(call, "exposure", input).await
 }
 
 /// Moves a referral along (requested → in progress → fulfilled, declined
@@ -515,8 +562,8 @@ pub(crate) async fn questionnaire(
     Ok(reply(StatusCode::OK, q, Vec::new()))
 }
 
-async fn interview_of(call: &Call, on: NoteOn, object: &'static str) -> Result<Response, ApiError> {
-    let (_, touch) = touched(call, object)?;
+async fn interview_of(call: &Call, object: &'static str) -> Result<Response, ApiError> {
+    let (on, touch) = on(call, object)?;
     let v = call
         .s
         .cw
@@ -531,8 +578,7 @@ async fn interview_of(call: &Call, on: NoteOn, object: &'static str) -> Result<R
 #[utoipa::path(get, path = "/api/v1/cases/{id}/interview", tag = "case work", params(("id" = Uuid, Path, description = "The case's id")),
     responses((status = 200, description = "The answers", body = tracedesk_casework::questionnaire::InterviewView)))]
 pub(crate) async fn case_interview(call: Call) -> Result<Response, ApiError> {
-    let id = call.record()?.id;
-    interview_of(&call, NoteOn::Case(id), "case").await
+    interview_of(&call, "case").await
 }
 
 /// Saves a case interview's answers, validated against the questionnaire
@@ -544,18 +590,14 @@ pub(crate) async fn case_interview(call: Call) -> Result<Response, ApiError> {
 pub(crate) async fn save_case_interview(
     Act(call, ApiJson(input)): Act<ApiJson<tracedesk_casework::questionnaire::InterviewInput>>,
 ) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "case")?;
-    let cases = call.s.cw.cases().by(call.caller.user.id);
-    let v = cases.save_interview(NoteOn::Case(id), &input).await?;
-    Ok(reply(StatusCode::OK, v, touch))
+    save_interview(call, "case", input).await
 }
 
 /// The newest notification-script answers saved on a contact record.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/interview", tag = "case work", params(("id" = Uuid, Path, description = "The contact record's id")),
     responses((status = 200, description = "The answers", body = tracedesk_casework::questionnaire::InterviewView)))]
 pub(crate) async fn contact_interview(call: Call) -> Result<Response, ApiError> {
-    let id = call.record()?.id;
-    interview_of(&call, NoteOn::Contact(id), "exposure").await
+    interview_of(&call, "exposure").await
 }
 
 /// Saves a contact notification script's answers.
@@ -565,8 +607,5 @@ pub(crate) async fn contact_interview(call: Call) -> Result<Response, ApiError> 
 pub(crate) async fn save_contact_interview(
     Act(call, ApiJson(input)): Act<ApiJson<tracedesk_casework::questionnaire::InterviewInput>>,
 ) -> Result<Response, ApiError> {
-    let (id, touch) = touched(&call, "exposure")?;
-    let cases = call.s.cw.cases().by(call.caller.user.id);
-    let v = cases.save_interview(NoteOn::Contact(id), &input).await?;
-    Ok(reply(StatusCode::OK, v, touch))
+    save_interview(call, "exposure", input).await
 }

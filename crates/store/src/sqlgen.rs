@@ -29,140 +29,131 @@ macro_rules! in_tx {
 #[macro_export]
 macro_rules! sql_common {
     ($db:ty) => {
+        /// Inserts `rows` in multi-row statements of up to `CHUNK` rows,
+        /// each row's values pushed by `bind` (in the column order `head`
+        /// names).
+        async fn insert_chunked<'r, T>(
+            tx: &mut Transaction<'_, $db>,
+            head: &str,
+            rows: &'r [T],
+            bind: impl FnMut(sqlx::query_builder::Separated<'_, 'r, $db, &'static str>, &'r T) + Copy,
+        ) -> StoreResult<()> {
+            for chunk in rows.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new(head);
+                q.push_values(chunk, bind);
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            Ok(())
+        }
+
         async fn insert_persons(
             tx: &mut Transaction<'_, $db>,
             persons: &[&PersonRow],
         ) -> StoreResult<()> {
-            for chunk in persons.chunks(CHUNK) {
-                let mut q =
-                    QueryBuilder::<$db>::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
-                q.push_values(chunk, |mut b, p| {
+            insert_chunked(tx, &format!("INSERT INTO persons ({PERSON_COLUMNS}) "), persons, |mut b, p| {
                     b.push_bind(p.id)
-                        .push_bind(p.created_at)
-                        .push_bind(p.updated_at)
-                        .push_bind(i64::from(p.key_version))
-                        .push_bind(&p.first_name)
-                        .push_bind(&p.last_name)
-                        .push_bind(&p.dob)
-                        .push_bind(&p.phone)
-                        .push_bind(&p.email)
-                        .push_bind(&p.address)
-                        .push_bind(&p.language)
-                        .push_bind(&p.phone_bidx)
-                        .push_bind(&p.email_bidx)
-                        .push_bind(&p.name_dob_bidx)
-                        .push_bind(&p.phone_name_bidx)
-                        .push_bind(&p.jurisdiction)
-                        .push_bind(p.purged_at)
-                        .push_bind(&p.age_band);
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
-            }
-            Ok(())
+                    .push_bind(p.created_at)
+                    .push_bind(p.updated_at)
+                    .push_bind(i64::from(p.key_version))
+                    .push_bind(&p.first_name)
+                    .push_bind(&p.last_name)
+                    .push_bind(&p.dob)
+                    .push_bind(&p.phone)
+                    .push_bind(&p.email)
+                    .push_bind(&p.address)
+                    .push_bind(&p.language)
+                    .push_bind(&p.phone_bidx)
+                    .push_bind(&p.email_bidx)
+                    .push_bind(&p.name_dob_bidx)
+                    .push_bind(&p.phone_name_bidx)
+                    .push_bind(&p.jurisdiction)
+                    .push_bind(p.purged_at)
+                    .push_bind(&p.age_band);
+            })
+            .await
         }
 
         async fn insert_cases(tx: &mut Transaction<'_, $db>, cases: &[CaseRow]) -> StoreResult<()> {
-            for chunk in cases.chunks(CHUNK) {
-                let mut q =
-                    QueryBuilder::<$db>::new(format!("INSERT INTO cases ({CASE_COLUMNS}) "));
-                q.push_values(chunk, |mut b, c| {
+            insert_chunked(tx, &format!("INSERT INTO cases ({CASE_COLUMNS}) "), cases, |mut b, c| {
                     b.push_bind(c.id)
-                        .push_bind(c.person_id)
-                        .push_bind(&c.status)
-                        .push_bind(c.created_at)
-                        .push_bind(c.updated_at)
-                        .push_bind(c.report_date)
-                        .push_bind(c.specimen_date)
-                        .push_bind(c.onset_date)
-                        .push_bind(c.asymptomatic)
-                        .push_bind(c.infectious_start)
-                        .push_bind(c.isolation_end)
-                        .push_bind(i64::from(c.key_version))
-                        .push_bind(&c.symptoms)
-                        .push_bind(&c.notes)
-                        .push_bind(&c.jurisdiction)
-                        .push_bind(c.shown_person_id)
-                        .push_bind(&c.clinical);
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
-            }
-            Ok(())
+                    .push_bind(c.person_id)
+                    .push_bind(&c.status)
+                    .push_bind(c.created_at)
+                    .push_bind(c.updated_at)
+                    .push_bind(c.report_date)
+                    .push_bind(c.specimen_date)
+                    .push_bind(c.onset_date)
+                    .push_bind(c.asymptomatic)
+                    .push_bind(c.infectious_start)
+                    .push_bind(c.isolation_end)
+                    .push_bind(i64::from(c.key_version))
+                    .push_bind(&c.symptoms)
+                    .push_bind(&c.notes)
+                    .push_bind(&c.jurisdiction)
+                    .push_bind(c.shown_person_id)
+                    .push_bind(&c.clinical);
+            })
+            .await
         }
 
         async fn insert_tasks(tx: &mut Transaction<'_, $db>, tasks: &[TaskRow]) -> StoreResult<()> {
-            for chunk in tasks.chunks(CHUNK) {
-                let mut q =
-                    QueryBuilder::<$db>::new(format!("INSERT INTO tasks ({TASK_COLUMNS}) "));
-                q.push_values(chunk, |mut b, t| {
+            insert_chunked(tx, &format!("INSERT INTO tasks ({TASK_COLUMNS}) "), tasks, |mut b, t| {
                     b.push_bind(t.id)
-                        .push_bind(&t.kind)
-                        .push_bind(&t.status)
-                        .push_bind(t.priority)
-                        .push_bind(t.person_id)
-                        .push_bind(t.case_id)
-                        .push_bind(t.exposure_id)
-                        .push_bind(t.created_at)
-                        .push_bind(t.due_at)
-                        .push_bind(&t.jurisdiction)
-                        .push_bind(t.assignee_id)
-                        .push_bind(t.shown_person_id);
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
-            }
-            Ok(())
+                    .push_bind(&t.kind)
+                    .push_bind(&t.status)
+                    .push_bind(t.priority)
+                    .push_bind(t.person_id)
+                    .push_bind(t.case_id)
+                    .push_bind(t.exposure_id)
+                    .push_bind(t.created_at)
+                    .push_bind(t.due_at)
+                    .push_bind(&t.jurisdiction)
+                    .push_bind(t.assignee_id)
+                    .push_bind(t.shown_person_id);
+            })
+            .await
         }
 
         async fn insert_labs(
             tx: &mut Transaction<'_, $db>,
             labs: &[LabResultRow],
         ) -> StoreResult<()> {
-            for chunk in labs.chunks(CHUNK) {
-                let mut q =
-                    QueryBuilder::<$db>::new(format!("INSERT INTO lab_results ({LAB_COLUMNS}) "));
-                q.push_values(chunk, |mut b, l| {
+            insert_chunked(tx, &format!("INSERT INTO lab_results ({LAB_COLUMNS}) "), labs, |mut b, l| {
                     b.push_bind(l.id)
-                        .push_bind(l.person_id)
-                        .push_bind(l.case_id)
-                        .push_bind(l.created_at)
-                        .push_bind(l.specimen_date)
-                        .push_bind(i64::from(l.key_version))
-                        .push_bind(&l.accession)
-                        .push_bind(&l.accession_bidx)
-                        .push_bind(&l.result)
-                        .push_bind(&l.test_type)
-                        .push_bind(&l.lab)
-                        .push_bind(&l.jurisdiction);
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
-            }
-            Ok(())
+                    .push_bind(l.person_id)
+                    .push_bind(l.case_id)
+                    .push_bind(l.created_at)
+                    .push_bind(l.specimen_date)
+                    .push_bind(i64::from(l.key_version))
+                    .push_bind(&l.accession)
+                    .push_bind(&l.accession_bidx)
+                    .push_bind(&l.result)
+                    .push_bind(&l.test_type)
+                    .push_bind(&l.lab)
+                    .push_bind(&l.jurisdiction);
+            })
+            .await
         }
 
         async fn insert_facets(
             tx: &mut Transaction<'_, $db>,
             facets: &[PersonFacetRow],
         ) -> StoreResult<()> {
-            for chunk in facets.chunks(CHUNK) {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "INSERT INTO person_facets ({FACET_COLUMNS}) "
-                ));
-                q.push_values(chunk, |mut b, f| {
+            insert_chunked(tx, &format!("INSERT INTO person_facets ({FACET_COLUMNS}) "), facets, |mut b, f| {
                     b.push_bind(f.id)
-                        .push_bind(f.person_id)
-                        .push_bind(&f.jurisdiction)
-                        .push_bind(f.created_at)
-                        .push_bind(i64::from(f.key_version))
-                        .push_bind(&f.first_name)
-                        .push_bind(&f.last_name)
-                        .push_bind(&f.dob)
-                        .push_bind(&f.phone)
-                        .push_bind(&f.email)
-                        .push_bind(&f.address)
-                        .push_bind(&f.language);
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
-            }
-            Ok(())
+                    .push_bind(f.person_id)
+                    .push_bind(&f.jurisdiction)
+                    .push_bind(f.created_at)
+                    .push_bind(i64::from(f.key_version))
+                    .push_bind(&f.first_name)
+                    .push_bind(&f.last_name)
+                    .push_bind(&f.dob)
+                    .push_bind(&f.phone)
+                    .push_bind(&f.email)
+                    .push_bind(&f.address)
+                    .push_bind(&f.language);
+            })
+            .await
         }
 
         /// The facets of these persons, as (person, jurisdiction) → facet id.
@@ -258,61 +249,49 @@ macro_rules! sql_common {
             tx: &mut Transaction<'_, $db>,
             exposures: &[ExposureRow],
         ) -> StoreResult<()> {
-            for chunk in exposures.chunks(CHUNK) {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "INSERT INTO exposures ({EXPOSURE_COLUMNS}) "
-                ));
-                q.push_values(chunk, |mut b, e| {
+            insert_chunked(tx, &format!("INSERT INTO exposures ({EXPOSURE_COLUMNS}) "), exposures, |mut b, e| {
                     b.push_bind(e.id)
-                        .push_bind(e.case_id)
-                        .push_bind(e.contact_person_id)
-                        .push_bind(e.created_at)
-                        .push_bind(e.updated_at)
-                        .push_bind(e.first_exposure)
-                        .push_bind(e.last_exposure)
-                        .push_bind(&e.setting)
-                        .push_bind(&e.status)
-                        .push_bind(e.quarantine_end)
-                        .push_bind(i64::from(e.key_version))
-                        .push_bind(&e.notes)
-                        .push_bind(&e.jurisdiction)
-                        .push_bind(e.negative_test_date)
-                        .push_bind(e.shown_person_id)
-                        .push_bind(e.contact_case_id)
-                        .push_bind(e.ongoing)
-                        .push_bind(e.source_exposure_id)
-                        .push_bind(e.depth);
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
-            }
-            Ok(())
+                    .push_bind(e.case_id)
+                    .push_bind(e.contact_person_id)
+                    .push_bind(e.created_at)
+                    .push_bind(e.updated_at)
+                    .push_bind(e.first_exposure)
+                    .push_bind(e.last_exposure)
+                    .push_bind(&e.setting)
+                    .push_bind(&e.status)
+                    .push_bind(e.quarantine_end)
+                    .push_bind(i64::from(e.key_version))
+                    .push_bind(&e.notes)
+                    .push_bind(&e.jurisdiction)
+                    .push_bind(e.negative_test_date)
+                    .push_bind(e.shown_person_id)
+                    .push_bind(e.contact_case_id)
+                    .push_bind(e.ongoing)
+                    .push_bind(e.source_exposure_id)
+                    .push_bind(e.depth);
+            })
+            .await
         }
 
         async fn insert_entries(
             tx: &mut Transaction<'_, $db>,
             entries: &[EntryRow],
         ) -> StoreResult<()> {
-            for chunk in entries.chunks(CHUNK) {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "INSERT INTO case_entries ({ENTRY_COLUMNS}) "
-                ));
-                q.push_values(chunk, |mut b, e| {
+            insert_chunked(tx, &format!("INSERT INTO case_entries ({ENTRY_COLUMNS}) "), entries, |mut b, e| {
                     b.push_bind(e.id)
-                        .push_bind(&e.kind)
-                        .push_bind(e.person_id)
-                        .push_bind(e.case_id)
-                        .push_bind(e.exposure_id)
-                        .push_bind(e.task_id)
-                        .push_bind(&e.jurisdiction)
-                        .push_bind(e.author_id)
-                        .push_bind(e.created_at)
-                        .push_bind(&e.status)
-                        .push_bind(i64::from(e.key_version))
-                        .push_bind(&e.body);
-                });
-                q.build().execute(&mut **tx).await.map_err(err)?;
-            }
-            Ok(())
+                    .push_bind(&e.kind)
+                    .push_bind(e.person_id)
+                    .push_bind(e.case_id)
+                    .push_bind(e.exposure_id)
+                    .push_bind(e.task_id)
+                    .push_bind(&e.jurisdiction)
+                    .push_bind(e.author_id)
+                    .push_bind(e.created_at)
+                    .push_bind(&e.status)
+                    .push_bind(i64::from(e.key_version))
+                    .push_bind(&e.body);
+            })
+            .await
         }
 
         /// Adds identity facts to matched persons: each (person, kind,
@@ -432,6 +411,20 @@ macro_rules! sql_common {
             Ok(())
         }
 
+        /// A key shared by two persons resolves to the oldest (ids are
+        /// time-ordered).
+        fn keep_oldest(
+            found: &mut HashMap<(PersonKey, Blind), (Uuid, String)>,
+            key: (PersonKey, Blind),
+            id: Uuid,
+            home: String,
+        ) {
+            let e = found.entry(key).or_insert_with(|| (id, home.clone()));
+            if id < e.0 {
+                *e = (id, home);
+            }
+        }
+
         /// Persons whose blind index in `key` is one of `values`, as (key,
         /// value) → (id, home jurisdiction).
         async fn persons_by_keys(
@@ -468,16 +461,7 @@ macro_rules! sql_common {
                         let k: Vec<u8> = row.try_get("k").map_err(err)?;
                         let id: Uuid = row.try_get("id").map_err(err)?;
                         let home: String = row.try_get("jurisdiction").map_err(err)?;
-                        match found.entry((kind, k)) {
-                            std::collections::hash_map::Entry::Occupied(mut e) => {
-                                if id < e.get().0 {
-                                    e.insert((id, home));
-                                }
-                            }
-                            std::collections::hash_map::Entry::Vacant(e) => {
-                                e.insert((id, home));
-                            }
-                        }
+                        keep_oldest(&mut found, (kind, k), id, home);
                     }
                 }
             }
@@ -500,16 +484,7 @@ macro_rules! sql_common {
                     let k: Vec<u8> = row.try_get(1).map_err(err)?;
                     let id: Uuid = row.try_get(2).map_err(err)?;
                     let home: String = row.try_get(3).map_err(err)?;
-                    match found.entry((kind, k)) {
-                        std::collections::hash_map::Entry::Occupied(mut e) => {
-                            if id < e.get().0 {
-                                e.insert((id, home));
-                            }
-                        }
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert((id, home));
-                        }
-                    }
+                    keep_oldest(&mut found, (kind, k), id, home);
                 }
             }
             Ok(found)

@@ -329,7 +329,9 @@ async fn case_work(
             });
         }
     }
-    Ok(LabOutcomeView::cases(&cw.cases().ingest_lab_results(&labs).await))
+    Ok(LabOutcomeView::cases(
+        &cw.cases().ingest_lab_results(&labs).await,
+    ))
 }
 
 /// The list routes and the roles that read them, first page and deep page.

@@ -86,6 +86,28 @@ impl Desk {
         .await
     }
 
+    /// Case A (Ana) names Rui with `setting`; Rui tests positive: (A, the
+    /// naming's answer, Rui's new case).
+    async fn chain(&self, tag: &str, setting: &str) -> (Uuid, Value, Uuid) {
+        let (a, _) = self.case("Ana", "Lima", &format!("{tag}-1")).await;
+        let (_, named) = self
+            .name(
+                a,
+                json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
+                       "exposure_dates": [ago(5)], "setting": setting}),
+            )
+            .await;
+        let out = self
+            .lab(
+                json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
+                "specimen_date": ago(1), "result": "positive", "accession": format!("{tag}-2"),
+                "jurisdiction": "ny"}),
+            )
+            .await;
+        assert_eq!(out["case_created"], true, "{out}");
+        (a, named, id(&out["case_id"]))
+    }
+
     async fn contact(&self, exposure: Uuid) -> tracedesk_store::ExposureRow {
         self.h.store.get_exposure(exposure).await.unwrap().unwrap()
     }
@@ -305,25 +327,9 @@ async fn naming_refuses_self_merges_repeats_and_links_cases() {
 #[tokio::test]
 async fn a_positive_converts_the_contact_and_links_the_chain() {
     let d = desk().await;
-    let (a, _) = d.case("Ana", "Lima", "C-1").await;
-    let (_, named) = d
-        .name(
-            a,
-            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
-                   "exposure_dates": [ago(5)], "setting": "household"}),
-        )
-        .await;
+    let (a, named, b) = d.chain("C", "household").await;
     let e = id(&named["exposure_id"]);
     let notify = id(&named["task_id"]);
-    let out = d
-        .lab(
-            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
-            "specimen_date": ago(1), "result": "positive", "accession": "C-2",
-            "jurisdiction": "ny"}),
-        )
-        .await;
-    let b = id(&out["case_id"]);
-    assert_eq!(out["case_created"], true);
     let row = d.contact(e).await;
     assert_eq!(row.status, "converted");
     assert_eq!(row.contact_case_id, Some(b));
@@ -1285,23 +1291,8 @@ async fn a_transferred_case_changes_hands() {
 #[tokio::test]
 async fn clusters_gather_cases_and_contacts() {
     let d = desk().await;
-    let (a, _) = d.case("Ana", "Lima", "CL-1").await;
-    let (_, named) = d
-        .name(
-            a,
-            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
-                   "exposure_dates": [ago(4)], "setting": "event"}),
-        )
-        .await;
+    let (a, named, b) = d.chain("CL", "event").await;
     let e = id(&named["exposure_id"]);
-    let out = d
-        .lab(
-            json!({"first_name": "Rui", "last_name": "Costa", "dob": "1990-05-06",
-            "specimen_date": ago(1), "result": "positive", "accession": "CL-2",
-            "jurisdiction": "ny"}),
-        )
-        .await;
-    let b = id(&out["case_id"]);
     let (st, bad) = d
         .call(
             &d.ny,
