@@ -2568,6 +2568,15 @@ fn days_ago(n: u64) -> NaiveDate {
     today() - chrono::Days::new(n)
 }
 
+/// Closes a case.
+async fn close(cw: &Casework, case: Uuid) {
+    let patch = CasePatch {
+        status: Some("closed".into()),
+        ..Default::default()
+    };
+    cw.cases().patch_case(case, &patch).await.unwrap();
+}
+
 /// A positive result for a new person: (their case, their id).
 async fn positive(cw: &Casework, first: &str, last: &str, dob: &str, acc: &str) -> (Uuid, Uuid) {
     let out = cw
@@ -2724,16 +2733,7 @@ pub async fn intake_converts_and_keeps_facts(f: &Fixture) {
         .ingest_lab_results(&[at("RI-1", days_ago(110))])
         .await;
     let z = first[0].case_id.unwrap();
-    cw.cases()
-        .patch_case(
-            z,
-            &CasePatch {
-                status: Some("closed".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    close(cw, z).await;
     let same = cw
         .cases()
         .ingest_lab_results(&[at("RI-2", days_ago(70))])
@@ -2853,16 +2853,7 @@ pub async fn investigators_hold_cases_and_monitoring_ends(f: &Fixture) {
     assert_eq!(decide(t1).await, Decision::Deny, "the interview went too");
     assert_eq!(decide(t2).await, Decision::Allow);
     assert!(f.store.list_cases(&scoped(t1)).await.unwrap().is_empty());
-    cw.cases()
-        .patch_case(
-            case,
-            &CasePatch {
-                status: Some("closed".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    close(cw, case).await;
     assert_eq!(cw.cases().investigator(case).await.unwrap(), None);
     assert_eq!(decide(t2).await, Decision::Deny);
 

@@ -45,6 +45,10 @@ impl Desk {
         (st.as_u16(), v)
     }
 
+    async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        self.call(token, Method::GET, path, None).await
+    }
+
     /// Records a lab result as the New York supervisor; its outcome.
     async fn lab(&self, body: Value) -> Value {
         let (st, out) = self
@@ -214,14 +218,7 @@ async fn contact_lifecycle_legal_and_refused() {
     assert_eq!(st, 422, "{body}");
     assert_eq!(body["error"]["field"], "exposure_dates[0]");
     assert_eq!(d.contact(e).await, was);
-    let (_, notes) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/contacts/{e}/notes"),
-            None,
-        )
-        .await;
+    let (_, notes) = d.get(&d.ny, &format!("/api/v1/contacts/{e}/notes")).await;
     assert_eq!(notes["items"].as_array().unwrap().len(), 0);
     // A sibling jurisdiction's supervisor cannot touch it.
     let (st, _) = d
@@ -343,14 +340,7 @@ async fn a_positive_converts_the_contact_and_links_the_chain() {
         "{interview:?}"
     );
 
-    let (st, g) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/cases/{b}/chain"),
-            None,
-        )
-        .await;
+    let (st, g) = d.get(&d.ny, &format!("/api/v1/cases/{b}/chain")).await;
     assert_eq!(st, 200, "{g}");
     let nodes: Vec<Uuid> = g["nodes"]
         .as_array()
@@ -363,14 +353,7 @@ async fn a_positive_converts_the_contact_and_links_the_chain() {
     assert_eq!(g["edges"][0]["from"], a.to_string());
     assert_eq!(g["edges"][0]["to"], b.to_string());
     assert_eq!(g["hidden"], 0);
-    let (st, _) = d
-        .call(
-            &d.nj,
-            Method::GET,
-            &format!("/api/v1/cases/{b}/chain"),
-            None,
-        )
-        .await;
+    let (st, _) = d.get(&d.nj, &format!("/api/v1/cases/{b}/chain")).await;
     assert_eq!(st, 403, "a sibling jurisdiction sees no chain");
 
     // A third case, New Jersey's, converted from a New York contact: New
@@ -399,24 +382,12 @@ async fn a_positive_converts_the_contact_and_links_the_chain() {
         d.contact(id(&named["exposure_id"])).await.status,
         "converted"
     );
-    let (_, g) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/cases/{a}/chain"),
-            None,
-        )
-        .await;
+    let (_, g) = d.get(&d.ny, &format!("/api/v1/cases/{a}/chain")).await;
     assert_eq!(g["nodes"].as_array().unwrap().len(), 2, "{g}");
     assert_eq!(g["edges"].as_array().unwrap().len(), 1, "{g}");
     assert_eq!(g["hidden"], 1);
     let (st, body) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/cases/{a}/chain?depth=0"),
-            None,
-        )
+        .get(&d.ny, &format!("/api/v1/cases/{a}/chain?depth=0"))
         .await;
     assert_eq!(st, 422, "{body}");
 }
@@ -448,9 +419,7 @@ async fn household_quarantine_follows_isolation() {
     let iso = |c: &Value| {
         NaiveDate::parse_from_str(c["isolation_end"].as_str().unwrap(), "%Y-%m-%d").unwrap()
     };
-    let (_, c) = d
-        .call(&d.ny, Method::GET, &format!("/api/v1/cases/{case}"), None)
-        .await;
+    let (_, c) = d.get(&d.ny, &format!("/api/v1/cases/{case}")).await;
     let end = iso(&c["case"]);
     assert_eq!(d.contact(e).await.quarantine_end, end + Days::new(14));
 
@@ -564,12 +533,7 @@ async fn notes_attempts_and_the_investigators_access() {
         .await;
     assert_eq!(st, 201, "{body}");
     let (_, notes) = d
-        .call(
-            &t1_token,
-            Method::GET,
-            &format!("/api/v1/cases/{case}/notes"),
-            None,
-        )
+        .get(&t1_token, &format!("/api/v1/cases/{case}/notes"))
         .await;
     let texts: Vec<&str> = notes["items"]
         .as_array()
@@ -580,12 +544,7 @@ async fn notes_attempts_and_the_investigators_access() {
     assert_eq!(texts, ["first call", "second call", "reviewed"]);
     assert_eq!(notes["items"][0]["author_id"], t1.to_string());
     let (_, cnotes) = d
-        .call(
-            &t1_token,
-            Method::GET,
-            &format!("/api/v1/contacts/{e}/notes"),
-            None,
-        )
+        .get(&t1_token, &format!("/api/v1/contacts/{e}/notes"))
         .await;
     assert_eq!(cnotes["items"][0]["text"], "met at lunch");
     let (st, body) = d
@@ -622,7 +581,7 @@ async fn notes_attempts_and_the_investigators_access() {
         let (st, body) = d.call(&t1_token, Method::POST, &path, Some(bad)).await;
         assert_eq!(st, 422, "{body}");
     }
-    let (st, list) = d.call(&t1_token, Method::GET, &path, None).await;
+    let (st, list) = d.get(&t1_token, &path).await;
     assert_eq!(st, 200, "{list}");
     let outcomes: Vec<&str> = list["items"]
         .as_array()
@@ -632,7 +591,7 @@ async fn notes_attempts_and_the_investigators_access() {
         .collect();
     assert_eq!(outcomes, ["no_answer", "call_back"]);
     assert_eq!(list["items"][1]["author_id"], t1.to_string());
-    let (st, _) = d.call(&t2_token, Method::GET, &path, None).await;
+    let (st, _) = d.get(&t2_token, &path).await;
     assert_eq!(st, 403, "a tracer without the task");
     let (st, _) = d
         .call(
@@ -671,15 +630,13 @@ async fn notes_attempts_and_the_investigators_access() {
     );
     let get = |token: String, path: String| {
         let d = &d;
-        async move { d.call(&token, Method::GET, &path, None).await.0 }
+        async move { d.get(&token, &path).await.0 }
     };
     assert_eq!(
         get(t1_token.clone(), format!("/api/v1/cases/{case}")).await,
         200
     );
-    let (_, mine) = d
-        .call(&t1_token, Method::GET, "/api/v1/contacts", None)
-        .await;
+    let (_, mine) = d.get(&t1_token, "/api/v1/contacts").await;
     assert!(
         mine["items"]
             .as_array()
@@ -814,14 +771,7 @@ async fn matching_keeps_facts_and_accessions_and_reinfection() {
         [person],
         "and the old one still does"
     );
-    let (_, p) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/persons/{person}"),
-            None,
-        )
-        .await;
+    let (_, p) = d.get(&d.ny, &format!("/api/v1/persons/{person}")).await;
     assert_eq!(p["person"]["phone"], "+12125550111");
     let hist: Vec<&str> = p["identity_history"]
         .as_array()
@@ -831,22 +781,10 @@ async fn matching_keeps_facts_and_accessions_and_reinfection() {
         .collect();
     assert_eq!(hist, ["+12125550122"], "{p}");
     assert_eq!(p["cases"].as_array().unwrap().len(), 1);
-    let (st, np) = d
-        .call(
-            &d.nj,
-            Method::GET,
-            &format!("/api/v1/persons/{person}"),
-            None,
-        )
-        .await;
+    let (st, np) = d.get(&d.nj, &format!("/api/v1/persons/{person}")).await;
     assert_eq!(st, 403, "{np}");
     let (st, none) = d
-        .call(
-            &d.nj,
-            Method::GET,
-            &format!("/api/v1/cases?person_id={person}"),
-            None,
-        )
+        .get(&d.nj, &format!("/api/v1/cases?person_id={person}"))
         .await;
     assert_eq!(st, 200);
     assert!(
@@ -854,12 +792,7 @@ async fn matching_keeps_facts_and_accessions_and_reinfection() {
         "scoped: {none}"
     );
     let (_, mine) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/cases?person_id={person}"),
-            None,
-        )
+        .get(&d.ny, &format!("/api/v1/cases?person_id={person}"))
         .await;
     assert_eq!(mine["items"][0]["id"], case.to_string());
 
@@ -952,9 +885,7 @@ async fn matching_keeps_facts_and_accessions_and_reinfection() {
         )
         .await;
     assert_eq!(out["person_id"], caio.to_string());
-    let (_, p) = d
-        .call(&d.ny, Method::GET, &format!("/api/v1/persons/{caio}"), None)
-        .await;
+    let (_, p) = d.get(&d.ny, &format!("/api/v1/persons/{caio}")).await;
     assert_eq!(p["person"]["dob"], "1991-02-03", "{p}");
     assert_eq!(p["exposures"].as_array().unwrap().len(), 1);
     assert_eq!(p["lab_results"].as_array().unwrap().len(), 1);
@@ -976,7 +907,7 @@ async fn households_and_contacts_of_contacts_over_the_api() {
         .await;
     let e = id(&named["exposure_id"]);
     let path = format!("/api/v1/cases/{case}/household");
-    let (st, _) = d.call(&d.ny, Method::GET, &path, None).await;
+    let (st, _) = d.get(&d.ny, &path).await;
     assert_eq!(st, 404, "none yet");
     let body = json!({"address": "1 Shared St", "contact_ids": [e], "ongoing_exposure": true});
     let (st, _) = d.call(&d.nj, Method::PUT, &path, Some(body.clone())).await;
@@ -984,21 +915,14 @@ async fn households_and_contacts_of_contacts_over_the_api() {
     let (st, h) = d.call(&d.ny, Method::PUT, &path, Some(body)).await;
     assert_eq!(st, 200, "{h}");
     assert_eq!(h["members"].as_array().unwrap().len(), 2);
-    let (st, h) = d.call(&d.ny, Method::GET, &path, None).await;
+    let (st, h) = d.get(&d.ny, &path).await;
     assert_eq!(st, 200, "{h}");
     assert_eq!(h["address"], "1 Shared St");
-    let (st, _) = d.call(&d.nj, Method::GET, &path, None).await;
+    let (st, _) = d.get(&d.nj, &path).await;
     assert_eq!(st, 403);
     let row = d.contact(e).await;
     assert_eq!((row.setting.as_str(), row.ongoing), ("household", true));
-    let (_, p) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/persons/{person}"),
-            None,
-        )
-        .await;
+    let (_, p) = d.get(&d.ny, &format!("/api/v1/persons/{person}")).await;
     assert_eq!(p["households"][0]["case_id"], case.to_string(), "{p}");
 
     let (st, body) = d
@@ -1055,7 +979,7 @@ async fn referrals_make_support_tasks() {
         ("support_request", "pending")
     );
     assert_eq!(task.case_id, Some(case));
-    let (st, _) = d.call(&d.nj, Method::GET, &path, None).await;
+    let (st, _) = d.get(&d.nj, &path).await;
     assert_eq!(st, 403);
     let rid = id(&r["id"]);
     let patch = |token: String, status: &'static str| {
@@ -1077,7 +1001,7 @@ async fn referrals_make_support_tasks() {
     assert_eq!(st, 200, "{done}");
     let task = d.h.store.get_task(task.id).await.unwrap().unwrap();
     assert_eq!(task.status, "canceled", "a settled referral's task ends");
-    let (_, list) = d.call(&d.ny, Method::GET, &path, None).await;
+    let (_, list) = d.get(&d.ny, &path).await;
     assert_eq!(list["items"][0]["status"], "fulfilled");
     assert_eq!(list["items"][0]["details"], "two adults, one child");
     let (st, _) = d
@@ -1109,23 +1033,9 @@ async fn implausible_dates_are_kept_on_the_record() {
         .await;
     assert_eq!(out["warnings"][0]["code"], "specimen_before_birth", "{out}");
     let person = id(&out["person_id"]);
-    let (_, p) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/persons/{person}"),
-            None,
-        )
-        .await;
+    let (_, p) = d.get(&d.ny, &format!("/api/v1/persons/{person}")).await;
     assert_eq!(p["warnings"][0]["code"], "specimen_before_birth", "{p}");
-    let (_, p) = d
-        .call(
-            &d.nj,
-            Method::GET,
-            &format!("/api/v1/persons/{person}"),
-            None,
-        )
-        .await;
+    let (_, p) = d.get(&d.nj, &format!("/api/v1/persons/{person}")).await;
     assert!(p.get("warnings").is_none(), "refused: {p}");
 
     let (case, _) = d.case("Ana", "Lima", "W-2").await;
@@ -1138,9 +1048,7 @@ async fn implausible_dates_are_kept_on_the_record() {
         )
         .await;
     assert_eq!(st, 200, "{c}");
-    let (_, c) = d
-        .call(&d.ny, Method::GET, &format!("/api/v1/cases/{case}"), None)
-        .await;
+    let (_, c) = d.get(&d.ny, &format!("/api/v1/cases/{case}")).await;
     assert_eq!(
         c["warnings"][0]["code"], "onset_long_before_specimen",
         "{c}"
@@ -1158,22 +1066,12 @@ async fn implausible_dates_are_kept_on_the_record() {
     );
     let e = id(&named["exposure_id"]);
     let (st, w) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            &format!("/api/v1/contacts/{e}/warnings"),
-            None,
-        )
+        .get(&d.ny, &format!("/api/v1/contacts/{e}/warnings"))
         .await;
     assert_eq!(st, 200, "{w}");
     assert_eq!(w["items"][0]["code"], "before_infectious_period");
     let (st, _) = d
-        .call(
-            &d.nj,
-            Method::GET,
-            &format!("/api/v1/contacts/{e}/warnings"),
-            None,
-        )
+        .get(&d.nj, &format!("/api/v1/contacts/{e}/warnings"))
         .await;
     assert_eq!(st, 403);
 }
@@ -1253,7 +1151,7 @@ async fn a_transferred_case_changes_hands() {
     assert_eq!(t["contacts"], 1);
     let get = |token: String, path: String| {
         let d = &d;
-        async move { d.call(&token, Method::GET, &path, None).await }
+        async move { d.get(&token, &path).await }
     };
     let (st, _) = get(d.ny.clone(), format!("/api/v1/cases/{case}")).await;
     assert_eq!(st, 403, "the sending supervisor no longer sees it");
@@ -1373,9 +1271,7 @@ async fn clusters_gather_cases_and_contacts() {
         .await;
     assert_eq!(st, 403);
 
-    let (st, g) = d
-        .call(&d.ny, Method::GET, &format!("/api/v1/clusters/{cl}"), None)
-        .await;
+    let (st, g) = d.get(&d.ny, &format!("/api/v1/clusters/{cl}")).await;
     assert_eq!(st, 200, "{g}");
     assert_eq!(g["cluster"]["name"], "The Lima wedding");
     assert_eq!(g["nodes"].as_array().unwrap().len(), 3);
@@ -1389,13 +1285,11 @@ async fn clusters_gather_cases_and_contacts() {
         kinds.contains(&"named") && kinds.contains(&"transmission"),
         "{g}"
     );
-    let (st, _) = d
-        .call(&d.nj, Method::GET, &format!("/api/v1/clusters/{cl}"), None)
-        .await;
+    let (st, _) = d.get(&d.nj, &format!("/api/v1/clusters/{cl}")).await;
     assert_eq!(st, 403);
-    let (_, list) = d.call(&d.ny, Method::GET, "/api/v1/clusters", None).await;
+    let (_, list) = d.get(&d.ny, "/api/v1/clusters").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    let (_, list) = d.call(&d.nj, Method::GET, "/api/v1/clusters", None).await;
+    let (_, list) = d.get(&d.nj, "/api/v1/clusters").await;
     assert!(list["items"].as_array().unwrap().is_empty());
 }
 
@@ -1406,9 +1300,7 @@ async fn clusters_gather_cases_and_contacts() {
 #[tokio::test]
 async fn interviews_follow_their_questionnaire() {
     let d = desk().await;
-    let (_, list) = d
-        .call(&d.ny, Method::GET, "/api/v1/questionnaires", None)
-        .await;
+    let (_, list) = d.get(&d.ny, "/api/v1/questionnaires").await;
     let ids: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -1417,12 +1309,7 @@ async fn interviews_follow_their_questionnaire() {
         .collect();
     assert_eq!(ids, ["covid19_case_interview", "contact_notification"]);
     let (st, def) = d
-        .call(
-            &d.ny,
-            Method::GET,
-            "/api/v1/questionnaires/covid19_case_interview",
-            None,
-        )
+        .get(&d.ny, "/api/v1/questionnaires/covid19_case_interview")
         .await;
     assert_eq!(st, 200);
     assert_eq!(
@@ -1431,7 +1318,7 @@ async fn interviews_follow_their_questionnaire() {
     );
     let (case, _) = d.case("Ana", "Lima", "Q-1").await;
     let path = format!("/api/v1/cases/{case}/interview");
-    let (st, _) = d.call(&d.ny, Method::GET, &path, None).await;
+    let (st, _) = d.get(&d.ny, &path).await;
     assert_eq!(st, 404);
     let answers = |symptomatic: Value| {
         json!({"questionnaire": "covid19_case_interview", "version": 1, "answers": {
@@ -1445,7 +1332,7 @@ async fn interviews_follow_their_questionnaire() {
         .await;
     assert_eq!(st, 422, "{body}");
     assert_eq!(body["error"]["field"], "answers.symptomatic");
-    let (st, _) = d.call(&d.ny, Method::GET, &path, None).await;
+    let (st, _) = d.get(&d.ny, &path).await;
     assert_eq!(st, 404, "a refused save keeps nothing");
     let (st, body) = d
         .call(
@@ -1468,9 +1355,7 @@ async fn interviews_follow_their_questionnaire() {
         .await;
     assert_eq!(st, 200, "{saved}");
     assert_eq!(saved["earlier_saves"], 0);
-    let (_, c) = d
-        .call(&d.ny, Method::GET, &format!("/api/v1/cases/{case}"), None)
-        .await;
+    let (_, c) = d.get(&d.ny, &format!("/api/v1/cases/{case}")).await;
     assert_eq!(c["case"]["onset_date"], ago(8), "the earliest onset");
     assert_eq!(c["case"]["severe"], true, "intensive care");
     assert_eq!(
