@@ -438,7 +438,16 @@ impl crate::services::Cases<'_> {
             )])
             .await?;
         }
-        let ended = self.store.end_monitoring(today, self.now()).await?;
+        // The store ends up to 5,000 a round: a backlog takes several.
+        let mut ended = Vec::new();
+        loop {
+            let round = self.store.end_monitoring(today, self.now()).await?;
+            let more = round.len() >= 5_000;
+            ended.extend(round);
+            if !more {
+                break;
+            }
+        }
         if !ended.is_empty() {
             self.tasks_made();
             if let Some(a) = self.auditor() {

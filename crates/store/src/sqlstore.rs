@@ -168,11 +168,16 @@ macro_rules! store_impl {
             }
 
             async fn tasks_for_case(&self, case_id: Uuid) -> StoreResult<Vec<TaskRow>> {
-                let mut q = select(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE case_id = "));
-                q.push_bind(case_id)
-                    .push(" OR exposure_id IN (SELECT id FROM exposures WHERE case_id = ")
-                    .push_bind(case_id)
-                    .push(") ORDER BY id");
+                // Two index reads, never `… OR exposure_id IN (subquery)`,
+                // which PostgreSQL answers by reading the whole task table.
+                let mut q = select(format!(
+                    "SELECT {TASK_COLUMNS} FROM tasks WHERE case_id = "
+                ));
+                q.push_bind(case_id).push(format!(
+                    " UNION SELECT {TASK_COLUMNS} FROM tasks WHERE exposure_id IN \
+                     (SELECT id FROM exposures WHERE case_id = "
+                ));
+                q.push_bind(case_id).push(") ORDER BY id");
                 rows_of(self, q, task).await
             }
 

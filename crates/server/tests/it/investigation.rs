@@ -1397,3 +1397,71 @@ async fn interviews_follow_their_questionnaire() {
         .await;
     assert_eq!(st, 200, "{body}");
 }
+
+/// Every move of the contact lifecycle a tracer can make, over the API:
+/// for each pair of statuses, a fresh contact is brought to the first by
+/// legal steps, then asked to move to the second — 200 exactly when the
+/// domain allows it, 409 otherwise, and a refused move changes nothing.
+#[tokio::test]
+async fn every_contact_transition_legal_and_refused() {
+    use tracedesk_domain::ContactStatus as S;
+    let by_hand: Vec<S> = S::ALL
+        .iter()
+        .copied()
+        .filter(|s| !matches!(s, S::Converted | S::AlreadyACase))
+        .collect();
+    // The shortest legal path from `named` to each status.
+    let mut path: std::collections::HashMap<S, Vec<S>> =
+        std::collections::HashMap::from([(S::Named, Vec::new())]);
+    let mut frontier = vec![S::Named];
+    while let Some(at) = frontier.pop() {
+        for &to in &by_hand {
+            if at.can_become(to) && !path.contains_key(&to) {
+                let mut p = path[&at].clone();
+                p.push(to);
+                path.insert(to, p);
+                frontier.insert(0, to);
+            }
+        }
+    }
+    assert_eq!(
+        path.len(),
+        by_hand.len(),
+        "every status is reachable by hand"
+    );
+    let d = desk().await;
+    let (case, _) = d.case("Ana", "Lima", "EV-1").await;
+    let mut tried = 0;
+    for (i, &from) in by_hand.iter().enumerate() {
+        for (j, &to) in by_hand.iter().enumerate() {
+            if from == to {
+                continue;
+            }
+            let (st, named) = d
+                .name(
+                    case,
+                    json!({"first_name": "Eva", "last_name": format!("Move{i}x{j}"),
+                           "dob": "1985-01-01", "exposure_dates": [ago(2)]}),
+                )
+                .await;
+            assert_eq!(st, 201, "{named}");
+            let e = id(&named["exposure_id"]);
+            for step in &path[&from] {
+                let (st, body) = d
+                    .patch_contact(&d.ny, e, json!({ "status": step.as_str() }))
+                    .await;
+                assert_eq!(st, 200, "to {step} on the way to {from}: {body}");
+            }
+            let (st, body) = d
+                .patch_contact(&d.ny, e, json!({ "status": to.as_str() }))
+                .await;
+            let want = if from.can_become(to) { 200 } else { 409 };
+            assert_eq!(st, want, "{from} -> {to}: {body}");
+            let now = d.contact(e).await.status;
+            let expect = if want == 200 { to } else { from };
+            assert_eq!(now, expect.as_str(), "{from} -> {to}");
+            tried += 1;
+        }
+    }
+    assert_eq!(tried, by_hand.len() * (by_hand.len() - 1));
+}
