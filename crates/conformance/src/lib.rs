@@ -1958,6 +1958,52 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
             new_phone,
             address,
         ]);
+        // Once: a referral's details, interview answers and a cluster's name.
+        if needles.len() <= 20 {
+            let details = format!("referral details {tag}");
+            cw.cases()
+                .refer(
+                    tracedesk_casework::NoteOn::Case(case_id),
+                    &tracedesk_casework::ReferralInput {
+                        kind: Some("housing".into()),
+                        details: Some(details.clone()),
+                    },
+                )
+                .await
+                .expect("a referral");
+            let occupation = format!("occupation {tag}");
+            let answers = serde_json::json!({
+                "identity_confirmed": true, "symptomatic": false, "hospitalized": false,
+                "congregate_setting": "none", "contacts_elicited": true,
+                "occupation": occupation,
+            });
+            cw.cases()
+                .save_interview(
+                    tracedesk_casework::NoteOn::Case(case_id),
+                    &tracedesk_casework::questionnaire::InterviewInput {
+                        questionnaire: Some("covid19_case_interview".into()),
+                        version: Some(1),
+                        answers: answers.as_object().cloned().unwrap_or_default(),
+                    },
+                )
+                .await
+                .expect("interview answers");
+            let cluster = format!("cluster name {tag}");
+            cw.cases()
+                .create_cluster(
+                    &tracedesk_casework::clusters::ClusterInput {
+                        name: Some(cluster.clone()),
+                        setting: Some("event".into()),
+                        starts: Some(today().to_string()),
+                        ends: Some(today().to_string()),
+                        jurisdiction: None,
+                    },
+                    "root",
+                )
+                .await
+                .expect("a cluster");
+            needles.extend([details, occupation, cluster]);
+        }
         for c in [
             &contact.first_name,
             &contact.last_name,
