@@ -621,17 +621,33 @@ macro_rules! sql_common {
                 q.build().execute(&mut **tx).await.map_err(err)?;
             }
             let ids: Vec<Uuid> = converted.iter().map(|(id, _, _)| *id).collect();
-            for chunk in ids.chunks(CHUNK) {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE status IN ('pending', {}) AND exposure_id IN (",
-                    tracedesk_store::withdrawal::CASE_CLOSED,
+            let closed = tracedesk_store::withdrawal::CASE_CLOSED;
+            withdraw_tasks_in(tx, closed, "exposure_id", &ids).await?;
+            Ok(converted)
+        }
+
+        /// Cancels the unfinished tasks whose `column` is one of `owners`
+        /// and has routing withdraw those it holds, for `reason` (one of
+        /// `store::withdrawal`). Withdrawn even when a task looks unrouted:
+        /// the feed may be handing it over right now. Returns how many.
+        async fn withdraw_tasks_in(
+            tx: &mut Transaction<'_, $db>,
+            reason: &'static str,
+            column: &str,
+            owners: &[Uuid],
+        ) -> StoreResult<u64> {
+            let mut n = 0;
+            for chunk in owners.chunks(CHUNK) {
+                let mut q = QueryBuilder::<$db>::new("UPDATE tasks SET status = 'canceled', withdrawal = ");
+                q.push_bind(reason).push(format!(
+                    " WHERE status IN ('pending', {}) AND {column} IN (",
                     tracedesk_store::ACTIVE_TASK_STATUSES
                 ));
                 push_ids(&mut q, chunk);
                 q.push(")");
-                q.build().execute(&mut **tx).await.map_err(err)?;
+                n += q.build().execute(&mut **tx).await.map_err(err)?.rows_affected();
             }
-            Ok(converted)
+            Ok(n)
         }
 
         /// A batch of named contacts, set-based like the lab intake: every

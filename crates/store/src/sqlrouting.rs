@@ -268,16 +268,9 @@ macro_rules! routing_store_impl {
             /// routing withdraw those it holds. Withdrawn even when a task
             /// looks unrouted: the feed may be handing it over right now.
             async fn withdraw_tasks_of(&self, column: &str, owner: Uuid) -> StoreResult<u64> {
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE {column} = ",
-                    tracedesk_store::withdrawal::CASE_CLOSED
-                ));
-                q.push_bind(owner).push(format!(
-                    " AND status IN ('pending', {})",
-                    tracedesk_store::ACTIVE_TASK_STATUSES
-                ));
                 let mut tx = self.write_tx().await?;
-                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                let closed = tracedesk_store::withdrawal::CASE_CLOSED;
+                let n = withdraw_tasks_in(&mut tx, closed, column, &[owner]).await?;
                 tx.commit().await.map_err(err)?;
                 Ok(n)
             }

@@ -425,16 +425,9 @@ macro_rules! store_impl {
                     push_ids(q, &ids);
                     q.push("))");
                 };
-                let mut q = select(format!(
-                    "UPDATE tasks SET status = 'canceled', withdrawal = '{}'",
-                    tracedesk_store::withdrawal::TRANSFERRED
-                ));
-                owned(&mut q);
-                q.push(format!(
-                    " AND status IN ('pending', {})",
-                    tracedesk_store::ACTIVE_TASK_STATUSES
-                ));
-                q.build().execute(&mut *tx).await.map_err(err)?;
+                let moved = tracedesk_store::withdrawal::TRANSFERRED;
+                withdraw_tasks_in(&mut tx, moved, "case_id", &[t.case_id]).await?;
+                withdraw_tasks_in(&mut tx, moved, "exposure_id", &ids).await?;
                 insert_tasks(&mut tx, &t.tasks).await?;
                 let mut q = select("UPDATE case_entries SET jurisdiction = ");
                 q.push_bind(&t.to);
@@ -472,14 +465,8 @@ macro_rules! store_impl {
                     push_ids(&mut q, chunk);
                     q.push(")");
                     q.build().execute(&mut *tx).await.map_err(err)?;
-                    let mut q = select(format!(
-                        "UPDATE tasks SET status = 'canceled', withdrawal = '{}' WHERE status IN ('pending', {}) AND exposure_id IN (",
-                        tracedesk_store::withdrawal::CASE_CLOSED,
-                        tracedesk_store::ACTIVE_TASK_STATUSES
-                    ));
-                    push_ids(&mut q, chunk);
-                    q.push(")");
-                    q.build().execute(&mut *tx).await.map_err(err)?;
+                    let closed = tracedesk_store::withdrawal::CASE_CLOSED;
+                    withdraw_tasks_in(&mut tx, closed, "exposure_id", chunk).await?;
                 }
                 tx.commit().await.map_err(err)?;
                 Ok(ids)
