@@ -399,9 +399,14 @@ async fn post_contact(
     let s = &call.s;
     let cases = s.cw.cases().by(call.caller.user.id);
     let out = cases.add_contact(call.record()?.id, &input).await?;
+    Ok(contact_named(s, out))
+}
+
+/// The answer to naming a contact (by a case, or by a contact), counted.
+pub(crate) fn contact_named(s: &AppState, out: tracedesk_casework::ContactOutcome) -> Response {
     s.metrics.contacts_named.fetch_add(1, Ordering::Relaxed);
     let touched = vec![("exposure", out.exposure_id, Some(out.person))];
-    Ok(reply(StatusCode::CREATED, out, touched))
+    reply(StatusCode::CREATED, out, touched)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

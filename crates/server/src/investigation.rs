@@ -298,8 +298,7 @@ pub(crate) async fn post_contact_of_contact(
         .await?
         .pop()
         .unwrap_or(Err(tracedesk_casework::CaseworkError::NotFound("outcome")))?;
-    let touched = vec![("exposure", out.exposure_id, Some(out.person))];
-    Ok(reply(StatusCode::CREATED, out, touched))
+    Ok(crate::api::contact_named(&call.s, out))
 }
 
 /// A case's household: who lives with the case, and where.
