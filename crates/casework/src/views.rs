@@ -155,6 +155,19 @@ impl crate::services::Cases<'_> {
         id: uuid::Uuid,
         assignee: Option<uuid::Uuid>,
     ) -> Result<&'static str, CaseworkError> {
+        // An investigation is not routed work: it follows the case's
+        // investigator, who is changed on the case.
+        let investigation = tracedesk_domain::TaskKind::Investigation.as_str();
+        if self
+            .store
+            .get_task(id)
+            .await?
+            .is_some_and(|t| t.kind == investigation)
+        {
+            return Err(CaseworkError::Conflict(
+                "an investigation follows the case: use PUT /api/v1/cases/{id}/investigator".into(),
+            ));
+        }
         let status = self.store.assign_task(id, assignee).await?;
         self.tasks_made();
         Ok(status)

@@ -677,11 +677,7 @@ async fn assign_task(
             ));
         }
     }
-    let status =
-        s.cw.cases()
-            .assign_task(id, input.user_id)
-            .await
-            .map_err(ApiError::internal_of)?;
+    let status = s.cw.cases().assign_task(id, input.user_id).await?;
     let note = match input.user_id {
         Some(u) => format!("assigned to user:{u}"),
         None => "unassigned".into(),

@@ -673,6 +673,24 @@ async fn notes_attempts_and_the_investigators_access() {
         .await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["investigator_id"], t2.to_string());
+    // The hold itself is not handed out like routed work.
+    let hold =
+        d.h.store
+            .tasks_for_case(case)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| t.kind == "investigation" && t.status == "assigned")
+            .unwrap();
+    let (st, body) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            &format!("/api/v1/tasks/{}/assign", hold.id),
+            Some(json!({"user_id": t1})),
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
     assert_eq!(
         get(t1_token.clone(), format!("/api/v1/cases/{case}")).await,
         403
