@@ -18,6 +18,7 @@ mod intake;
 pub mod investigation;
 pub mod leader;
 pub mod linelist;
+pub mod messaging;
 pub mod questionnaire;
 pub mod retention;
 pub mod rotation;
@@ -37,7 +38,7 @@ pub use investigation::{
     NoteInput, NoteOn, NoteView, PointView, ReferralInput, ReferralPatch, ReferralView,
     TransferView, WarningView,
 };
-pub use services::{Cases, Retention, Staff};
+pub use services::{Cases, Messages, Retention, Staff};
 pub use signin::TokenHolder;
 pub use staff::{
     AuthPolicy, BREAK_GLASS_HOURS, BreakGlassView, NewUser, UserView, normalize_username,
@@ -67,6 +68,8 @@ pub struct Settings {
     pub contact_depth: u32,
     /// When the program began: a positive older than this is flagged.
     pub program_start: NaiveDate,
+    /// What messages say about the program, where they go from.
+    pub messaging: messaging::MessagingSettings,
 }
 
 impl Default for Settings {
@@ -77,6 +80,7 @@ impl Default for Settings {
             default_jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
             contact_depth: 1,
             program_start: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default(),
+            messaging: messaging::MessagingSettings::default(),
         }
     }
 }

@@ -7,13 +7,16 @@
 //! - [`Staff`]: accounts, sign-in (sessions, tokens, failure counts),
 //!   teams, jurisdictions, and who may see what (the access decision,
 //!   break-glass);
+//! - [`Messages`]: the outbox, threads, inbound texts and opt-out, and
+//!   the dispatcher (it opens a person's address through `Cases`);
 //! - [`Retention`]: purge, sunset and key rotation.
 //!
 //! The audit log is `auditor::Auditor` (`Casework::auditor`) and routing is
 //! `dispatch::Dispatch` with its leader loop (`leader`); neither calls back
 //! into these services. Calls between services go one way: `Cases` asks
-//! `Staff` nothing, `Staff` asks `Cases` nothing, `Retention` reads through
-//! the store.
+//! `Staff` nothing, `Staff` asks `Cases` nothing, `Messages` asks `Cases`
+//! for a person's view and nothing else, `Retention` reads through the
+//! store.
 
 use crate::Casework;
 
@@ -67,6 +70,12 @@ service!(
     staff
 );
 service!(
+    /// Messages to and from people: the outbox, threads, inbound texts
+    /// and opt-out, and the dispatcher.
+    Messages,
+    messages
+);
+service!(
     /// Purge, sunset and key rotation.
     Retention,
     retention
@@ -110,6 +119,11 @@ mod tests {
                 "signin.rs",
                 include_str!("signin.rs"),
                 [".cases()", ".retention()"],
+            ),
+            (
+                "messaging.rs",
+                include_str!("messaging.rs"),
+                [".staff()", ".retention()"],
             ),
             (
                 "retention.rs",

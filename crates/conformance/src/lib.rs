@@ -17,6 +17,9 @@ use tracedesk_store::{Store, TaskRow, TokenRow, schema};
 use tracedesk_vault::{FieldContext, Vault};
 use uuid::Uuid;
 
+mod messages;
+pub use messages::*;
+
 /// The fixed "today" of every scenario.
 pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
@@ -115,6 +118,7 @@ macro_rules! conformance_tests {
             contacts_of_contacts_and_households,
             transferred_cases_move_whole,
             clusters_hold_members_once,
+            outbox_claims_once_and_moves_forward,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -2003,6 +2007,49 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
                 .await
                 .expect("a cluster");
             needles.extend([details, occupation, cluster]);
+            // A message out, a reply in, and an opt-out: the outbox, the
+            // thread and the consent registry.
+            let person_id = o.person_id.expect("a positive has a person");
+            let person = cw
+                .cases()
+                .person_ref(person_id)
+                .await
+                .expect("person read")
+                .expect("the person");
+            let body = format!("message body {tag}");
+            let sent = cw
+                .messages()
+                .send(
+                    &person,
+                    "root",
+                    &tracedesk_casework::messaging::SendInput {
+                        body: Some(body.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("a message queued");
+            assert_eq!(sent.body, body);
+            let phone = cw
+                .cases()
+                .get_person(person_id)
+                .await
+                .expect("the person")
+                .phone;
+            let phone = phone.expect("a seeded person has a phone");
+            let reply = format!("reply body {tag}");
+            for (text, sid) in [(reply.clone(), "SMseed1"), ("STOP".to_string(), "SMseed2")] {
+                cw.messages()
+                    .receive_text(&tracedesk_casework::messaging::InboundText {
+                        from: phone.clone(),
+                        to: "+12125550100".into(),
+                        body: text,
+                        provider_sid: sid.into(),
+                    })
+                    .await
+                    .expect("an inbound text");
+            }
+            needles.extend([body, reply, phone]);
         }
         for c in [
             &contact.first_name,
@@ -2316,6 +2363,10 @@ pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
     {
         out.push(e.body);
     }
+    // Their messages: address and body.
+    for m in store.person_messages(person, None, 500).await.unwrap() {
+        out.extend([m.address, m.body]);
+    }
     // What other jurisdictions recorded of them.
     for id in store.facet_ids(&[person]).await.unwrap().values() {
         let f = store.get_facet(*id).await.unwrap().unwrap();
@@ -2406,6 +2457,25 @@ pub async fn seed_for_retention(cw: &Casework, n: usize) -> (Vec<Uuid>, Vec<Uuid
             )
             .await
             .expect("a note");
+        // A message to them: its sealed address and body are purged too.
+        let person_id = o.person_id.expect("a person");
+        let person = cw
+            .cases()
+            .person_ref(person_id)
+            .await
+            .expect("person read")
+            .expect("the person");
+        cw.messages()
+            .send(
+                &person,
+                "root",
+                &tracedesk_casework::messaging::SendInput {
+                    body: Some(format!("retention message {i}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("a message");
         if i % 2 == 0 {
             cw.cases()
                 .patch_case(

@@ -40,6 +40,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         )
         .route("/auth/me", get(login::me))
         .merge(crate::investigation::routes())
+        .merge(crate::messaging::routes())
         .merge(crate::routing::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -567,10 +568,10 @@ async fn search_persons(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-struct PageQuery {
-    cursor: Option<String>,
+pub(crate) struct PageQuery {
+    pub(crate) cursor: Option<String>,
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 /// The de-identified line list (analysts and supervisors), within the

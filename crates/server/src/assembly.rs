@@ -34,6 +34,34 @@ pub struct Jobs {
     /// Sign the audit log's head this often while entries arrive, and once
     /// at shutdown.
     pub checkpoint_every: Option<Duration>,
+    /// Dispatch the outbox through this carrier.
+    pub messaging: Option<MessagingSetup>,
+}
+
+/// The outbox's dispatcher on this node.
+#[derive(Clone)]
+pub struct MessagingSetup {
+    pub carrier: Arc<dyn tracedesk_comms::Carrier>,
+    /// The sandbox behind `carrier`, whose receipts the dispatcher applies.
+    pub sandbox: Option<Arc<tracedesk_comms::sandbox::Sandbox>>,
+    /// This node's name in its claims (unique among the nodes).
+    pub node: String,
+    /// How long a claim lasts before another node may take the message
+    /// (as uncertain) — longer than any one carrier call.
+    pub lease: Duration,
+}
+
+impl MessagingSetup {
+    /// The embedded default: the sandbox carrier.
+    pub fn sandbox(config: tracedesk_comms::sandbox::SandboxConfig) -> Self {
+        let sandbox = Arc::new(tracedesk_comms::sandbox::Sandbox::new(config));
+        Self {
+            carrier: sandbox.clone(),
+            sandbox: Some(sandbox),
+            node: format!("node-{}", uuid::Uuid::now_v7().simple()),
+            lease: Duration::from_secs(60),
+        }
+    }
 }
 
 /// A started application: its router and its background jobs.
@@ -59,6 +87,9 @@ impl App {
         if let Some(policy) = jobs.retention {
             running.push(daily_purge(cw.clone(), policy));
             running.push(hourly_monitoring_end(cw.clone()));
+        }
+        if let Some(m) = jobs.messaging {
+            running.push(dispatch_outbox(cw.clone(), m));
         }
         if let (Some(every), Some(a)) = (jobs.checkpoint_every, cw.auditor().cloned()) {
             running.push(tokio::spawn(async move {
@@ -178,6 +209,43 @@ impl Drop for Running {
             j.abort();
         }
     }
+}
+
+/// The outbox's dispatcher: claims and sends due messages (at once again
+/// while there is a backlog, else every quarter second) and applies the
+/// sandbox's receipts. A failed pass is logged and tried again: nothing is
+/// lost, the messages stay queued or claimed until their lease ends.
+fn dispatch_outbox(cw: Casework, m: MessagingSetup) -> JoinHandle<()> {
+    const BATCH: u32 = 200;
+    tokio::spawn(async move {
+        let lease = chrono::Duration::from_std(m.lease).unwrap_or(chrono::Duration::seconds(60));
+        loop {
+            let msgs = cw.messages();
+            let busy = match msgs
+                .dispatch_once(m.carrier.as_ref(), &m.node, BATCH, lease)
+                .await
+            {
+                Ok(stats) => stats.claimed as u32 == BATCH,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox dispatch failed; trying again");
+                    false
+                }
+            };
+            if let Some(sb) = &m.sandbox {
+                for r in sb.due_receipts(std::time::Instant::now()) {
+                    if let Err(e) = msgs
+                        .receipt(&r.sid, r.status, r.error_code.as_deref())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "a sandbox receipt could not be applied");
+                    }
+                }
+            }
+            if !busy {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    })
 }
 
 /// Contacts whose quarantine is over leave monitoring by themselves (their

@@ -14,6 +14,7 @@ mod guard;
 mod headers;
 mod investigation;
 mod login;
+mod messaging;
 mod metrics;
 mod needs;
 mod openapi;
@@ -22,7 +23,7 @@ pub mod ratelimit;
 mod routing;
 pub mod tls;
 
-pub use assembly::{App, Jobs, RoutingSetup};
+pub use assembly::{App, Jobs, MessagingSetup, RoutingSetup};
 pub use error::ApiError;
 pub use metrics::Metrics;
 
@@ -42,6 +43,9 @@ pub struct AppState {
     pub callers: Arc<auth::CallerCache>,
     /// How often an idle live stream sends a keep-alive comment.
     pub keep_alive: std::time::Duration,
+    /// The sandbox carrier, when it is the carrier: its phones are read
+    /// and replied from over the API.
+    pub sandbox: Option<Arc<tracedesk_comms::sandbox::Sandbox>>,
 }
 
 /// Server settings that come from configuration.
@@ -58,6 +62,8 @@ pub struct ServerSettings {
     /// How often an idle live stream (SSE) sends a keep-alive comment, so
     /// proxies and clients keep it open.
     pub keep_alive: std::time::Duration,
+    /// The sandbox carrier, when it is the carrier (its phones are served).
+    pub sandbox: Option<Arc<tracedesk_comms::sandbox::Sandbox>>,
 }
 
 impl Default for ServerSettings {
@@ -69,6 +75,7 @@ impl Default for ServerSettings {
             secure_cookies: false,
             rate_limit: None,
             keep_alive: std::time::Duration::from_secs(15),
+            sandbox: None,
         }
     }
 }
@@ -82,6 +89,7 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
         secure_cookies: settings.secure_cookies,
         callers: Arc::default(),
         keep_alive: settings.keep_alive,
+        sandbox: settings.sandbox.clone(),
     };
     let mut router = api::routes(state.clone(), settings.max_batch);
     if let Some(limit) = settings.rate_limit {

@@ -53,6 +53,10 @@ use utoipa::{Modify, OpenApi};
         crate::investigation::save_case_interview,
         crate::investigation::contact_interview,
         crate::investigation::save_contact_interview,
+        crate::messaging::thread,
+        crate::messaging::send,
+        crate::messaging::sandbox_phone,
+        crate::messaging::sandbox_reply,
         crate::api::search_persons,
         crate::api::get_person,
         crate::api::line_list,
@@ -236,7 +240,11 @@ mod tests {
                 ),
             ],
         );
-        for src in [include_str!("routing.rs"), include_str!("investigation.rs")] {
+        for src in [
+            include_str!("routing.rs"),
+            include_str!("investigation.rs"),
+            include_str!("messaging.rs"),
+        ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }
         let behind_caller: BTreeSet<String> = routes
@@ -278,7 +286,11 @@ mod tests {
                 ),
             ],
         );
-        for src in [include_str!("routing.rs"), include_str!("investigation.rs")] {
+        for src in [
+            include_str!("routing.rs"),
+            include_str!("investigation.rs"),
+            include_str!("messaging.rs"),
+        ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }
         assert!(routes.len() > 30, "the scan found the routes: {routes:?}");

@@ -28,6 +28,14 @@ const CHUNK: usize = 500;
 /// SQLite has no `LATERAL`; it keeps `CROSS JOIN` order instead.
 const LATERAL_JOINS: bool = false;
 
+/// SQLite's plans do not depend on bound values, so list statements stay
+/// cached (see `list_rows_of`).
+const PLAN_EACH_LIST_READ: bool = false;
+
+/// How a key is matched against a subquery's ids (see PostgreSQL's): SQLite
+/// probes the index for each id the subquery gives.
+const IN_SUBQUERY: (&str, &str) = ("IN (", ")");
+
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
@@ -206,6 +214,11 @@ impl SqliteStore {
     /// After a purge: VACUUM rewrites the file without free pages (and
     /// `secure_delete` has already zeroed freed cells), then the WAL, which
     /// still holds old page images, is checkpointed and truncated.
+    /// `Store::settle`: the WAL checkpointed into the main file.
+    async fn settle_files(&self) -> StoreResult<()> {
+        self.checkpoint().await
+    }
+
     async fn compact_files(&self) -> StoreResult<()> {
         self.checkpoint().await?;
         sqlx::query("VACUUM")
@@ -232,6 +245,9 @@ tracedesk_store::sql_common!(Sqlite);
 tracedesk_store::identity_store_impl!(SqliteStore, Sqlite);
 tracedesk_store::retention_store_impl!(SqliteStore, Sqlite);
 tracedesk_store::routing_store_impl!(SqliteStore, Sqlite);
+/// One connection writes, so claims never meet: no row locks to skip.
+const SKIP_LOCKED: &str = "";
+tracedesk_store::message_store_impl!(SqliteStore, Sqlite);
 
 struct SoleLease;
 

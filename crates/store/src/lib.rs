@@ -8,15 +8,18 @@
 //! transaction.
 
 pub mod intake;
+pub mod messages;
 mod rows;
 pub mod schema;
 pub mod sqlgen;
 pub mod sqlidentity;
+pub mod sqlmessages;
 pub mod sqlretention;
 pub mod sqlrouting;
 pub mod sqlrows;
 pub mod sqlstore;
 
+pub use messages::{Claimed, ConsentRow, MessageRow, SendOutcome};
 pub use rows::*;
 pub use tracedesk_audit as audit;
 pub use tracedesk_domain as domain;
@@ -234,6 +237,67 @@ pub trait IdentityStore: Send + Sync {
     async fn list_tasks(&self, filter: &TaskFilter) -> StoreResult<Vec<TaskRow>>;
 }
 
+/// The outbox, every person's message thread and the consent registry.
+/// Addresses and bodies arrive sealed; the store sees blind indexes,
+/// statuses and times.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Writes messages (outbound: queued; inbound: received) in one
+    /// transaction. An inbound message whose `provider_sid` is already
+    /// stored is skipped; returns the ids written.
+    async fn insert_messages(&self, rows: &[MessageRow]) -> StoreResult<Vec<Uuid>>;
+    /// Claims up to `limit` due messages for `node` until `until`, most
+    /// urgent first: queued ones whose time has come, and ones another
+    /// claim left `sending` past its lease (marked `uncertain`). Each is
+    /// claimed by one node only, however many ask at once. A message past
+    /// its expiry is marked expired instead.
+    async fn claim_messages(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>>;
+    /// Records what sending a claimed message came to, if `node` still
+    /// holds the claim; `false` (nothing written) if it does not.
+    async fn finish_message(
+        &self,
+        id: Uuid,
+        node: &str,
+        outcome: &SendOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// A provider's status for the message it knows as `provider_sid`,
+    /// applied only if it moves the message forward (`messages::status::rank`).
+    /// Returns whether it did; `NotFound` for an unknown id.
+    async fn message_status(
+        &self,
+        provider_sid: &str,
+        status: &str,
+        error_code: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn get_message(&self, id: Uuid) -> StoreResult<Option<MessageRow>>;
+    /// A person's messages, newest first, before `before` if given.
+    async fn person_messages(
+        &self,
+        person: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRow>>;
+    /// Messages to or from an address, newest first (the sandbox phone,
+    /// and finding whom an inbound text answers).
+    async fn address_messages(
+        &self,
+        address_bidx: &[u8],
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRow>>;
+    /// Counts of outbound messages by status (for metrics and the bench).
+    async fn message_counts(&self) -> StoreResult<Vec<(String, i64)>>;
+    async fn set_consent(&self, row: &ConsentRow) -> StoreResult<()>;
+    async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>>;
+}
+
 /// Retention: finding persons whose records are all closed long enough,
 /// replacing their PHI with de-identified stubs, and compacting the files
 /// so the purged bytes do not linger.
@@ -259,7 +323,7 @@ pub trait RetentionStore: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    AuditStore + IdentityStore + RetentionStore + RoutingStore + Send + Sync + 'static
+    AuditStore + IdentityStore + MessageStore + RetentionStore + RoutingStore + Send + Sync + 'static
 {
     /// Short backend name for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -415,6 +479,13 @@ pub trait Store:
     /// statements of up to 500 rows.
     async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()>;
     async fn baseline_reset(&self) -> StoreResult<()>;
+
+    /// Does now the maintenance a bulk load leaves for later, so what
+    /// follows reads a settled database: PostgreSQL vacuums and analyzes
+    /// (the autovacuum work that would otherwise run beside the next reads,
+    /// and planner statistics that still describe the tables before the
+    /// load); SQLite checkpoints its WAL (it plans from its own heuristics).
+    async fn settle(&self) -> StoreResult<()>;
 }
 
 #[cfg(test)]

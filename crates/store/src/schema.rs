@@ -100,6 +100,13 @@ pub const CLUSTERS: SealedTable = SealedTable {
     columns: &["name"],
 };
 
+/// Messages in and out: the person's address and the body.
+pub const MESSAGES: SealedTable = SealedTable {
+    name: "messages",
+    sealed_as: "messages",
+    columns: &["address", "body"],
+};
+
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
     &PERSON_FACETS,
@@ -113,4 +120,5 @@ pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSON_POINTS,
     &HOUSEHOLDS,
     &CLUSTERS,
+    &MESSAGES,
 ];

@@ -82,6 +82,27 @@ macro_rules! identity_store_impl {
                 .collect()
         }
 
+        /// Every row of a list page, planned for its own values each time
+        /// where the database would otherwise reuse a generic plan
+        /// (`PLAN_EACH_LIST_READ`): a cached statement planned for "some
+        /// jurisdiction, some cursor" walks the primary key from the cursor
+        /// and filters, which for a sparse jurisdiction reads in proportion to
+        /// the table (PostgreSQL: 9.5 ms against 0.2 ms at 300,000 cases).
+        async fn list_rows_of<T>(
+            store: &$store,
+            mut q: QueryBuilder<'_, $db>,
+            decode: impl Fn(&<$db as sqlx::Database>::Row) -> StoreResult<T>,
+        ) -> StoreResult<Vec<T>> {
+            q.build()
+                .persistent(!PLAN_EACH_LIST_READ)
+                .fetch_all(store.read_pool())
+                .await
+                .map_err(err)?
+                .iter()
+                .map(decode)
+                .collect()
+        }
+
         /// The first row of a query, if any, decoded.
         async fn row_of<T>(
             store: &$store,
@@ -464,7 +485,7 @@ macro_rules! identity_store_impl {
             }
 
             async fn list_tasks(&self, f: &TaskFilter) -> StoreResult<Vec<TaskRow>> {
-                rows_of(self, tasks_query("", f), task).await
+                list_rows_of(self, tasks_query("", f), task).await
             }
         }
     };

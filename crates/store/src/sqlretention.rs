@@ -82,8 +82,10 @@ macro_rules! retention_store_impl {
                     .push_bind(p.person_id);
                 q.build().execute(&mut **tx).await.map_err(err)?;
                 // What other jurisdictions recorded of them goes too, with the
-                // facts learned later and the entries of their case work.
-                for table in ["person_facets", "person_points", "case_entries", "household_members"] {
+                // facts learned later, the entries of their case work and
+                // their messages (the consent registry keeps only a blind
+                // index, and an opt-out must outlive the record).
+                for table in ["person_facets", "person_points", "case_entries", "household_members", "messages"] {
                     let mut q =
                         QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE person_id = "));
                     q.push_bind(p.person_id);

@@ -20,6 +20,8 @@ pub const POINT_COLUMNS: &str =
 pub const HOUSEHOLD_COLUMNS: &str = "id, case_id, jurisdiction, created_at, key_version, address";
 pub const CLUSTER_COLUMNS: &str =
     "id, jurisdiction, setting, starts, ends, created_at, key_version, name";
+pub const MESSAGE_COLUMNS: &str = "id, direction, channel, status, priority, person_id, task_id, jurisdiction, template, sender, address_bidx, key_version, address, body, segments, provider_sid, error_code, attempts, next_attempt_at, claimed_by, claim_until, created_at, updated_at, expires_at";
+pub const CONSENT_COLUMNS: &str = "address_bidx, opted_out, keyword, updated_at";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
@@ -93,6 +95,44 @@ macro_rules! sql_row_decoders {
                 created_at: r.try_get("created_at").map_err(e)?,
                 key_version: version(r)?,
                 address: r.try_get("address").map_err(e)?,
+            })
+        }
+
+        pub fn message(r: &$row) -> StoreResult<MessageRow> {
+            Ok(MessageRow {
+                id: r.try_get("id").map_err(e)?,
+                direction: r.try_get("direction").map_err(e)?,
+                channel: r.try_get("channel").map_err(e)?,
+                status: r.try_get("status").map_err(e)?,
+                priority: r.try_get("priority").map_err(e)?,
+                person_id: r.try_get("person_id").map_err(e)?,
+                task_id: r.try_get("task_id").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                template: r.try_get("template").map_err(e)?,
+                sender: r.try_get("sender").map_err(e)?,
+                address_bidx: r.try_get("address_bidx").map_err(e)?,
+                key_version: version(r)?,
+                address: r.try_get("address").map_err(e)?,
+                body: r.try_get("body").map_err(e)?,
+                segments: r.try_get("segments").map_err(e)?,
+                provider_sid: r.try_get("provider_sid").map_err(e)?,
+                error_code: r.try_get("error_code").map_err(e)?,
+                attempts: r.try_get("attempts").map_err(e)?,
+                next_attempt_at: r.try_get("next_attempt_at").map_err(e)?,
+                claimed_by: r.try_get("claimed_by").map_err(e)?,
+                claim_until: r.try_get("claim_until").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
+                expires_at: r.try_get("expires_at").map_err(e)?,
+            })
+        }
+
+        pub fn consent(r: &$row) -> StoreResult<ConsentRow> {
+            Ok(ConsentRow {
+                address_bidx: r.try_get("address_bidx").map_err(e)?,
+                opted_out: r.try_get("opted_out").map_err(e)?,
+                keyword: r.try_get("keyword").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
             })
         }
 

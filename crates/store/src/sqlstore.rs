@@ -111,7 +111,7 @@ macro_rules! store_impl {
             }
 
             async fn list_cases(&self, f: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-                rows_of(self, cases_query("", f), case).await
+                list_rows_of(self, cases_query("", f), case).await
             }
 
             async fn explain_list(&self, list: &ListQuery) -> StoreResult<ListPlan> {
@@ -164,20 +164,23 @@ macro_rules! store_impl {
             }
 
             async fn list_exposures(&self, f: &ExposureFilter) -> StoreResult<Vec<ExposureRow>> {
-                rows_of(self, exposures_query("", f), exposure).await
+                list_rows_of(self, exposures_query("", f), exposure).await
             }
 
             async fn tasks_for_case(&self, case_id: Uuid) -> StoreResult<Vec<TaskRow>> {
                 // Two index reads, never `… OR exposure_id IN (subquery)`,
-                // which PostgreSQL answers by reading the whole task table.
+                // which PostgreSQL answers by reading the whole task table;
+                // the records' ids first (`IN_SUBQUERY`), whatever the
+                // statistics say.
                 let mut q = select(format!(
                     "SELECT {TASK_COLUMNS} FROM tasks WHERE case_id = "
                 ));
+                let (open, close) = IN_SUBQUERY;
                 q.push_bind(case_id).push(format!(
-                    " UNION SELECT {TASK_COLUMNS} FROM tasks WHERE exposure_id IN \
-                     (SELECT id FROM exposures WHERE case_id = "
+                    " UNION SELECT {TASK_COLUMNS} FROM tasks WHERE exposure_id {open}\
+                     SELECT id FROM exposures WHERE case_id = "
                 ));
-                q.push_bind(case_id).push(") ORDER BY id");
+                q.push_bind(case_id).push(format!("{close} ORDER BY id"));
                 rows_of(self, q, task).await
             }
 
@@ -619,6 +622,10 @@ macro_rules! store_impl {
                 write_one(self, select("DROP TABLE IF EXISTS bench_baseline"))
                     .await
                     .map(|_| ())
+            }
+
+            async fn settle(&self) -> StoreResult<()> {
+                self.settle_files().await
             }
         }
     };

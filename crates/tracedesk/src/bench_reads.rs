@@ -129,6 +129,12 @@ async fn backend(
             contacts_per_case,
         )
         .await?;
+        // Timed on a settled database: the maintenance a bulk load leaves
+        // (PostgreSQL's vacuum and statistics) done first, not left to run
+        // beside the reads it would slow.
+        let t = Instant::now();
+        store.settle().await?;
+        eprintln!("  settled in {:.1} s", t.elapsed().as_secs_f64());
         if cases.len() >= HELD && rows.is_empty() {
             // The tracer holds the interviews of a few cases of the oldest,
             // so a tracer's lists have rows at every size.
@@ -142,9 +148,24 @@ async fn backend(
         let middle = |ids: &[Uuid]| ids.get(ids.len() / 2).map(|i| i.simple().to_string());
         let deep_case = middle(&cases).unwrap_or_default();
         let deep_contact = middle(&contacts).unwrap_or_else(|| deep_case.clone());
-        let probes = probes(&deep_case, &deep_contact);
         let (base, server) = serve_locally(cw.clone()).await?;
         let http = reqwest::Client::new();
+        // The tracer's deep page of tasks: the middle of their own tasks, so
+        // it holds the same rows at every size.
+        let theirs: serde_json::Value = http
+            .get(format!("{base}/api/v1/tasks?limit=200"))
+            .bearer_auth(&token["tracer"])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let tasks = theirs["items"].as_array().cloned().unwrap_or_default();
+        let deep_task = tasks
+            .get(tasks.len() / 2)
+            .and_then(|t| t["id"].as_str())
+            .map(|id| id.replace('-', ""))
+            .unwrap_or_else(|| deep_case.clone());
+        let probes = probes(&deep_case, &deep_contact, &deep_task);
         println!("\n### {name}, {} cases\n", cases.len());
         println!("| route | role | page | p50 ms | p95 ms | rows |");
         println!("|---|---|---|---:|---:|---:|");
@@ -227,7 +248,11 @@ async fn grow(
 ) -> anyhow::Result<()> {
     let start = Instant::now();
     let first = cases.len();
+    // Where the seeding's time goes: results, contacts, case work.
+    let mut phase = [std::time::Duration::ZERO; 3];
     while cases.len() < target {
+        let before = cases.len();
+        let t = Instant::now();
         let n = IMPORT_BATCH.min(target - cases.len());
         let labs: Vec<_> = (0..n)
             .map(|i| {
@@ -242,6 +267,8 @@ async fn grow(
             "only {} of {n} results made cases",
             made.len()
         );
+        phase[0] += t.elapsed();
+        let t = Instant::now();
         // Contacts named in batches (the bulk intake), by several callers
         // at once.
         let mut named = tokio::task::JoinSet::new();
@@ -266,14 +293,19 @@ async fn grow(
         }
         exposures.extend(this_batch.iter().map(|(_, e, _)| *e));
         exposures.sort_unstable();
+        phase[1] += t.elapsed();
+        let t = Instant::now();
         let converted = case_work(cw, &made, &this_batch).await?;
+        phase[2] += t.elapsed();
         cases.extend(made);
         cases.extend(converted);
         let done = cases.len() - first;
         let secs = start.elapsed().as_secs_f64();
-        if done % 100_000 < IMPORT_BATCH || cases.len() == target {
+        const EVERY: usize = 50_000;
+        if cases.len() / EVERY > before / EVERY || cases.len() >= target {
+            let [labs, named, work] = phase.map(|d| d.as_secs_f64());
             eprintln!(
-                "  seeded {} cases, {} contacts ({:.0} cases/s)",
+                "  seeded {} cases, {} contacts ({:.0} cases/s; results {labs:.0} s, contacts {named:.0} s, case work {work:.0} s)",
                 cases.len(),
                 cases.len() * per_case,
                 done as f64 / secs
@@ -335,7 +367,7 @@ async fn case_work(
 }
 
 /// The list routes and the roles that read them, first page and deep page.
-fn probes(deep_case: &str, deep_contact: &str) -> Vec<Probe> {
+fn probes(deep_case: &str, deep_contact: &str, deep_task: &str) -> Vec<Probe> {
     let mut v = Vec::new();
     let roles = ["root supervisor", "county supervisor", "tracer"];
     for (route, filter, deep) in [
@@ -354,16 +386,16 @@ fn probes(deep_case: &str, deep_contact: &str) -> Vec<Probe> {
             }
         }
     }
-    for cursor in [None, Some(deep_case)] {
+    for (case_cursor, task_cursor) in [(None, None), (Some(deep_case), Some(deep_task))] {
         v.push(Probe {
             route: "/api/v1/line-list",
             role: "analyst",
-            query: query("", cursor),
+            query: query("", case_cursor),
         });
         v.push(Probe {
             route: "/api/v1/tasks",
             role: "tracer",
-            query: query("", cursor),
+            query: query("", task_cursor),
         });
     }
     v

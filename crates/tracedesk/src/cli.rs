@@ -421,9 +421,13 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         .advertise_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    // The embedded default carrier: messages reach sandbox phones that the
+    // API reads and replies from.
+    let messaging = tracedesk_server::MessagingSetup::sandbox(Default::default());
     let app = tracedesk_server::App::start(
         cw,
         ServerSettings {
+            sandbox: messaging.sandbox.clone(),
             body_limit: config.body_limit_bytes,
             max_batch: config.max_batch,
             auth: config.auth.policy(),
@@ -444,6 +448,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             }),
             retention: Some(config.retention),
             checkpoint_every: Some(std::time::Duration::from_secs(10)),
+            messaging: Some(messaging),
         },
     );
     tracing::info!(%addr, scheme, database = %config.database_label(), "tracedesk listening");

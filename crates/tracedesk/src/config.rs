@@ -75,6 +75,8 @@ pub struct Config {
     pub program_start: chrono::NaiveDate,
     /// Staff sign-in: sessions, throttling, cookies.
     pub auth: AuthConfig,
+    /// What messages say about the program and where they go from.
+    pub messaging: MessagingConfig,
     /// Days after closure before personal data is purged.
     pub retention: tracedesk_casework::retention::RetentionPolicy,
     /// PEM certificate chain: serve HTTPS (with `tls_key_file`).
@@ -84,6 +86,45 @@ pub struct Config {
     /// The routing workspace (activities, channels, queues, workflow, task
     /// types) as JSON (`.json`) or TOML; default: the public-health one.
     pub routing_workspace_file: Option<PathBuf>,
+}
+
+/// `[messaging]`: what texts say about the program, and where they go
+/// from. The carrier is the sandbox (nothing leaves the process).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagingConfig {
+    /// The program's name, as messages open with it.
+    pub program_name: String,
+    /// The number people are asked to call back.
+    pub callback_number: String,
+    /// The number (or Messaging Service) texts go from.
+    pub sender: String,
+    /// Seconds a queued message stays worth sending (default 36000, as
+    /// Twilio's validity period).
+    pub validity_seconds: u32,
+}
+
+impl Default for MessagingConfig {
+    fn default() -> Self {
+        let d = tracedesk_casework::messaging::MessagingSettings::default();
+        Self {
+            program_name: d.program_name,
+            callback_number: d.callback_number,
+            sender: d.sender,
+            validity_seconds: 36_000,
+        }
+    }
+}
+
+impl MessagingConfig {
+    pub fn settings(&self) -> tracedesk_casework::messaging::MessagingSettings {
+        tracedesk_casework::messaging::MessagingSettings {
+            program_name: self.program_name.clone(),
+            callback_number: self.callback_number.clone(),
+            sender: self.sender.clone(),
+            validity: chrono::Duration::seconds(i64::from(self.validity_seconds)),
+        }
+    }
 }
 
 /// `[auth]`: session lifetimes and login throttling.
@@ -159,6 +200,7 @@ impl Default for Config {
             contact_depth: 1,
             program_start: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default(),
             auth: AuthConfig::default(),
+            messaging: MessagingConfig::default(),
             retention: Default::default(),
             tls_cert_file: None,
             tls_key_file: None,
@@ -416,6 +458,27 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
     c.rules
         .validate()
         .map_err(|e| fail("rules", e.to_string()))?;
+    let m = &c.messaging;
+    for (key, value) in [
+        ("messaging.program_name", &m.program_name),
+        ("messaging.callback_number", &m.callback_number),
+        ("messaging.sender", &m.sender),
+    ] {
+        if value.trim().is_empty() {
+            return Err(fail(key, "must not be empty".into()));
+        }
+    }
+    // Every text opens with the program's name: it must not say what a
+    // text may not.
+    if let Err(e) = tracedesk_comms::templates::check("sms", &m.program_name) {
+        return Err(fail("messaging.program_name", e.to_string()));
+    }
+    if !(60..=259_200).contains(&m.validity_seconds) {
+        return Err(fail(
+            "messaging.validity_seconds",
+            "must be between 60 and 259200 (3 days)".into(),
+        ));
+    }
     if !(1..=3).contains(&c.contact_depth) {
         return Err(fail(
             "contact_depth",
@@ -622,6 +685,25 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("quarantine_days must be between"), "{e}");
+        // The program's name opens every text: it may not disclose.
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_MESSAGING__PROGRAM_NAME", "COVID Response")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("messaging.program_name") && e.contains("covid"),
+            "{e}"
+        );
+        let ok = load(
+            None,
+            &env(&[("TRACEDESK_MESSAGING__PROGRAM_NAME", "NYC Test & Trace")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.messaging.settings().program_name, "NYC Test & Trace");
         let e = load(
             None,
             &env(&[("TRACEDESK_DATABASE_URL", "mysql://x")]),

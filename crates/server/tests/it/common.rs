@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use tracedesk_casework::{AuthPolicy, Casework, NewUser, Settings};
 use tracedesk_identity::Role;
-use tracedesk_server::{App, Jobs, RoutingSetup, ServerSettings};
+use tracedesk_server::{App, Jobs, MessagingSetup, RoutingSetup, ServerSettings};
 use tracedesk_store::Store;
 use tracedesk_store_sqlite::SqliteStore;
 use tracedesk_vault::Vault;
@@ -113,6 +113,7 @@ fn settings(auth: AuthPolicy) -> ServerSettings {
         secure_cookies: false,
         rate_limit: None,
         keep_alive: std::time::Duration::from_millis(300),
+        sandbox: None,
     }
 }
 
@@ -131,10 +132,18 @@ pub async fn listen_with(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let leads = routing.is_some();
+    // The sandbox carrier, as `serve` runs it, with quick receipts.
+    let messaging = MessagingSetup::sandbox(tracedesk_comms::sandbox::SandboxConfig {
+        latency: std::time::Duration::from_millis(50),
+        ..Default::default()
+    });
+    let mut settings = settings(auth);
+    settings.sandbox = messaging.sandbox.clone();
     let app = App::start(
         cw,
-        settings(auth),
+        settings,
         Jobs {
+            messaging: Some(messaging),
             routing: routing.map(|(workspace, clock)| RoutingSetup {
                 workspace,
                 clock,

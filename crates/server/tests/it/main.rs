@@ -12,6 +12,7 @@ mod http;
 mod investigation;
 mod jurisdictions;
 mod login;
+mod messages;
 mod pages;
 mod routing;
 mod second_factor;

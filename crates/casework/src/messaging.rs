@@ -1,0 +1,676 @@
+//! Messages to and from people: the outbox a send writes to, the thread a
+//! tracer reads, inbound texts with opt-out done by tracedesk itself, and
+//! the dispatcher that hands queued messages to a carrier.
+//!
+//! Addresses and bodies are sealed before they reach the store; the
+//! address's blind index is the person's phone (or email) index, so a reply
+//! finds its person and an opt-out holds for every record with that number.
+//! A message carries the jurisdiction that sent it, and a thread shows a
+//! caller only their jurisdictions' messages: a person matched across
+//! jurisdictions shares no conversation.
+
+use crate::intake::{PersonRef, page_limit, parse_cursor};
+use crate::{CaseworkError, Page};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tracedesk_comms::{Carrier, Delivery, Keyword, Outgoing, templates};
+use tracedesk_domain::Phone;
+use tracedesk_store::messages::status;
+use tracedesk_store::{ConsentRow, MessageRow, SendOutcome, schema};
+use tracedesk_vault::{BlindKind, FieldContext};
+use uuid::Uuid;
+
+/// What the program's messages say about it, from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagingSettings {
+    /// The program's name, as texts and calls open with it.
+    pub program_name: String,
+    /// The number people are asked to call back.
+    pub callback_number: String,
+    /// The number (or Messaging Service) texts go from.
+    pub sender: String,
+    /// How long a queued message stays worth sending (Twilio's default
+    /// validity period is 36,000 s).
+    pub validity: chrono::Duration,
+}
+
+impl Default for MessagingSettings {
+    fn default() -> Self {
+        Self {
+            program_name: "Public Health".into(),
+            callback_number: "+1 212 555 0100".into(),
+            sender: "+12125550100".into(),
+            validity: chrono::Duration::seconds(36_000),
+        }
+    }
+}
+
+/// Priorities of the outbox: notification and symptomatic follow-up before
+/// routine check-ins.
+pub mod priority {
+    pub const URGENT: i32 = 0;
+    pub const NORMAL: i32 = 1;
+    pub const ROUTINE: i32 = 2;
+
+    pub fn parse(s: &str) -> Option<i32> {
+        match s {
+            "urgent" => Some(URGENT),
+            "normal" => Some(NORMAL),
+            "routine" => Some(ROUTINE),
+            _ => None,
+        }
+    }
+
+    pub fn name(p: i32) -> &'static str {
+        match p {
+            URGENT => "urgent",
+            ROUTINE => "routine",
+            _ => "normal",
+        }
+    }
+}
+
+/// A message to send to a person: a template by name, or a body.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    /// `sms` (the default) or `email`.
+    pub channel: Option<String>,
+    /// A template's name (`contact_notification`, `case_outreach`, …),
+    /// rendered in the person's language.
+    pub template: Option<String>,
+    /// Free text instead of a template; an SMS may not name a diagnosis.
+    pub body: Option<String>,
+    /// The task the message serves.
+    pub task_id: Option<Uuid>,
+    /// `urgent`, `normal` (the default) or `routine`.
+    pub priority: Option<String>,
+}
+
+/// A message as a thread shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    /// `out` or `in`.
+    pub direction: String,
+    pub channel: String,
+    pub status: String,
+    pub priority: &'static str,
+    pub task_id: Option<Uuid>,
+    pub template: Option<String>,
+    pub body: String,
+    /// `gsm7` or `ucs2`.
+    #[schema(value_type = String)]
+    pub encoding: tracedesk_comms::Encoding,
+    pub segments: i32,
+    pub error_code: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An inbound text, as the carrier delivered it.
+#[derive(Debug, Clone)]
+pub struct InboundText {
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    /// The provider's id; a second delivery of it is stored once.
+    pub provider_sid: String,
+}
+
+/// What became of an inbound text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundOutcome {
+    pub message_id: Option<Uuid>,
+    /// `false` when the same provider id was already stored.
+    pub stored: bool,
+    pub keyword: Option<Keyword>,
+    /// The person it was matched to, if one was.
+    pub person_id: Option<Uuid>,
+}
+
+/// What one dispatch pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchStats {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub refused: usize,
+    /// Uncertain claims found already accepted by the provider.
+    pub reconciled: usize,
+    pub receipts: usize,
+}
+
+impl crate::services::Messages<'_> {
+    fn ctx(id: Uuid, column: &'static str) -> FieldContext<'static> {
+        FieldContext::new(schema::MESSAGES.name, column, id)
+    }
+
+    /// The blind index of a phone number (E.164) or email: the one persons
+    /// are found by.
+    fn address_index(&self, channel: &str, address: &str) -> Vec<u8> {
+        match channel {
+            "email" => self.vault.blind(BlindKind::Email, &address.to_lowercase()),
+            _ => self.vault.blind(BlindKind::Phone, address),
+        }
+    }
+
+    /// Queues a message to a person (as `person` is known to the caller's
+    /// jurisdiction). A number that opted out is refused before anything is
+    /// queued (409), and the refusal is kept on the person's thread.
+    pub async fn send(
+        &self,
+        person: &PersonRef,
+        jurisdiction: &str,
+        input: &SendInput,
+    ) -> Result<MessageView, CaseworkError> {
+        let channel = input.channel.as_deref().unwrap_or("sms");
+        if !["sms", "email"].contains(&channel) {
+            return Err(CaseworkError::invalid(
+                "channel",
+                "must be sms or email (voice calls are placed by the call routes)",
+            ));
+        }
+        let priority = match input.priority.as_deref() {
+            None => priority::NORMAL,
+            Some(p) => priority::parse(p).ok_or_else(|| {
+                CaseworkError::invalid("priority", "must be urgent, normal or routine")
+            })?,
+        };
+        let (own_id, view) = match person {
+            PersonRef::Person(p) => (p.id, self.cases().person_view(p)?),
+            PersonRef::Facet(f) => (f.person_id, self.cases().facet_view(f)?),
+        };
+        let address = match channel {
+            "email" => view.email.clone(),
+            _ => view.phone.clone(),
+        }
+        .ok_or_else(|| {
+            CaseworkError::invalid(
+                "channel",
+                if channel == "email" {
+                    "the person has no email address"
+                } else {
+                    "the person has no phone number"
+                },
+            )
+        })?;
+        let language = view.language.as_deref().unwrap_or("en");
+        let (body, template) = self.body_of(channel, language, input)?;
+        let bidx = self.address_index(channel, &address);
+        let opted_out = self
+            .store
+            .consent(&bidx)
+            .await?
+            .is_some_and(|c| c.opted_out);
+        let mut row = self.outbound(channel, &address, bidx, &body, priority, template);
+        row.person_id = Some(own_id);
+        row.task_id = input.task_id;
+        row.jurisdiction = Some(jurisdiction.to_string());
+        if opted_out {
+            row.status = status::REFUSED.into();
+            row.error_code = Some("21610".into());
+            self.store
+                .insert_messages(std::slice::from_ref(&row))
+                .await?;
+            return Err(CaseworkError::Conflict(
+                "this number opted out of messages (it texted STOP); nothing was sent, and it can opt back in by texting START".into(),
+            ));
+        }
+        self.store
+            .insert_messages(std::slice::from_ref(&row))
+            .await?;
+        self.view(&row)
+    }
+
+    /// The body to send and the template it came from.
+    fn body_of(
+        &self,
+        channel: &str,
+        language: &str,
+        input: &SendInput,
+    ) -> Result<(String, Option<String>), CaseworkError> {
+        let bad = |field: &str, e: templates::TemplateError| {
+            CaseworkError::invalid(field, &e.to_string())
+        };
+        match (&input.template, &input.body) {
+            (Some(name), None) => {
+                let t = templates::builtin(name, channel, language).ok_or_else(|| {
+                    CaseworkError::invalid("template", "no such template for this channel")
+                })?;
+                let body = t
+                    .render(&self.template_values())
+                    .map_err(|e| bad("template", e))?;
+                // The rendered text too: a program name can disclose.
+                templates::check(channel, &body).map_err(|e| bad("template", e))?;
+                Ok((body, Some(t.name)))
+            }
+            (None, Some(body)) => {
+                templates::check(channel, body).map_err(|e| bad("body", e))?;
+                Ok((body.clone(), None))
+            }
+            _ => Err(CaseworkError::invalid(
+                "template",
+                "give a template or a body, not both",
+            )),
+        }
+    }
+
+    fn template_values(&self) -> BTreeMap<&'static str, String> {
+        let m = &self.settings.messaging;
+        BTreeMap::from([
+            ("program", m.program_name.clone()),
+            ("callback", m.callback_number.clone()),
+        ])
+    }
+
+    /// A queued outbound row, sealed.
+    fn outbound(
+        &self,
+        channel: &str,
+        address: &str,
+        address_bidx: Vec<u8>,
+        body: &str,
+        priority: i32,
+        template: Option<String>,
+    ) -> MessageRow {
+        let id = Uuid::now_v7();
+        let now = self.now();
+        MessageRow {
+            id,
+            direction: "out".into(),
+            channel: channel.into(),
+            status: status::QUEUED.into(),
+            priority,
+            person_id: None,
+            task_id: None,
+            jurisdiction: None,
+            template,
+            sender: Some(self.settings.messaging.sender.clone()),
+            address_bidx,
+            key_version: self.vault.current_version(),
+            address: self.vault.seal_str(&Self::ctx(id, "address"), address),
+            body: self.vault.seal_str(&Self::ctx(id, "body"), body),
+            segments: tracedesk_comms::segments::count(body).segments as i32,
+            provider_sid: None,
+            error_code: None,
+            attempts: 0,
+            next_attempt_at: now,
+            claimed_by: None,
+            claim_until: None,
+            created_at: now,
+            updated_at: now,
+            expires_at: now + self.settings.messaging.validity,
+        }
+    }
+
+    fn view(&self, m: &MessageRow) -> Result<MessageView, CaseworkError> {
+        let body = self.vault.open_string(&Self::ctx(m.id, "body"), &m.body)?;
+        Ok(MessageView {
+            id: m.id,
+            direction: m.direction.clone(),
+            channel: m.channel.clone(),
+            status: m.status.clone(),
+            priority: priority::name(m.priority),
+            task_id: m.task_id,
+            template: m.template.clone(),
+            encoding: tracedesk_comms::segments::count(&body).encoding,
+            body,
+            segments: m.segments,
+            error_code: m.error_code.clone(),
+            attempts: m.attempts,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+
+    /// One message, opened (the caller has been entitled to it).
+    pub async fn message(&self, id: Uuid) -> Result<MessageView, CaseworkError> {
+        let m = self
+            .store
+            .get_message(id)
+            .await?
+            .ok_or(CaseworkError::NotFound("message"))?;
+        self.view(&m)
+    }
+
+    /// A person's thread, newest first: only the messages of
+    /// `jurisdictions` (the caller's, where they are entitled to the
+    /// person; `None`: all, under break-glass).
+    pub async fn thread(
+        &self,
+        person: &PersonRef,
+        jurisdictions: Option<&[String]>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<MessageView>, CaseworkError> {
+        let limit = page_limit(limit)?;
+        let own = match person {
+            PersonRef::Person(p) => p.id,
+            PersonRef::Facet(f) => f.person_id,
+        };
+        let mut before = parse_cursor(cursor)?;
+        let mut items = Vec::new();
+        // Read pages until this caller's page is full: other jurisdictions'
+        // messages are skipped, never shown.
+        loop {
+            let rows = self.store.person_messages(own, before, limit).await?;
+            let full = rows.len() == limit as usize;
+            before = rows.last().map(|r| r.id);
+            for r in &rows {
+                let shown = match jurisdictions {
+                    None => true,
+                    Some(js) => r.jurisdiction.as_ref().is_some_and(|j| js.contains(j)),
+                };
+                if shown {
+                    items.push(self.view(r)?);
+                    if items.len() == limit as usize {
+                        let next = Some(r.id.simple().to_string());
+                        return Ok(Page { items, next });
+                    }
+                }
+            }
+            if !full {
+                return Ok(Page { items, next: None });
+            }
+        }
+    }
+
+    /// Stores an inbound text (once per provider id) and acts on an
+    /// opt-out, opt-in or help keyword, queuing the confirmation. A reply
+    /// is attached to the person and jurisdiction of the last message sent
+    /// to that number; a number never written to is stored for triage.
+    pub async fn receive_text(&self, t: &InboundText) -> Result<InboundOutcome, CaseworkError> {
+        let region = &self.settings.default_region;
+        let from = Phone::parse("From", &t.from, region)
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|_| t.from.trim().to_string());
+        let bidx = self.address_index("sms", &from);
+        let last_out = self
+            .store
+            .address_messages(&bidx, 20)
+            .await?
+            .into_iter()
+            .find(|m| m.direction == "out");
+        // A number never written to: its person, if exactly one record has
+        // that phone (a shared phone is left for triage, never guessed).
+        let (person_id, jurisdiction) = match &last_out {
+            Some(m) => (m.person_id, m.jurisdiction.clone()),
+            None => {
+                let found = self
+                    .store
+                    .find_persons(tracedesk_store::PersonKey::Phone, &bidx)
+                    .await?;
+                match found.as_slice() {
+                    [one] => (Some(one.id), Some(one.jurisdiction.clone())),
+                    _ => (None, None),
+                }
+            }
+        };
+        let id = Uuid::now_v7();
+        let now = self.now();
+        let row = MessageRow {
+            id,
+            direction: "in".into(),
+            channel: "sms".into(),
+            status: status::RECEIVED.into(),
+            priority: priority::NORMAL,
+            person_id,
+            task_id: last_out.as_ref().and_then(|m| m.task_id),
+            jurisdiction,
+            template: None,
+            sender: Some(t.to.clone()),
+            address_bidx: bidx.clone(),
+            key_version: self.vault.current_version(),
+            address: self.vault.seal_str(&Self::ctx(id, "address"), &from),
+            body: self.vault.seal_str(&Self::ctx(id, "body"), &t.body),
+            segments: tracedesk_comms::segments::count(&t.body).segments as i32,
+            provider_sid: Some(t.provider_sid.clone()),
+            error_code: None,
+            attempts: 0,
+            next_attempt_at: now,
+            claimed_by: None,
+            claim_until: None,
+            created_at: now,
+            updated_at: now,
+            expires_at: now,
+        };
+        if let Some(a) = self.auditor() {
+            a.record(vec![crate::auditor::draft(
+                "inbound-text",
+                tracedesk_store::audit::Action::PhiWrite,
+                "message",
+                Some(id),
+                row.person_id,
+                "received",
+            )])
+            .await?;
+        }
+        let stored = !self
+            .store
+            .insert_messages(std::slice::from_ref(&row))
+            .await?
+            .is_empty();
+        let mut keyword = Keyword::of(&t.body);
+        if stored && let Some(k) = keyword {
+            let consent = self.store.consent(&bidx).await?;
+            let opted_out = consent.as_ref().is_some_and(|c| c.opted_out);
+            // "yes" answers a check-in; it opts back in only a number that
+            // is opted out.
+            if k == Keyword::Start && Keyword::is_ambiguous_reply(&t.body) && !opted_out {
+                keyword = None;
+            } else {
+                self.act_on_keyword(k, &from, bidx, &row, consent).await?;
+            }
+        }
+        Ok(InboundOutcome {
+            message_id: stored.then_some(id),
+            stored,
+            keyword,
+            person_id: row.person_id,
+        })
+    }
+
+    async fn act_on_keyword(
+        &self,
+        k: Keyword,
+        from: &str,
+        bidx: Vec<u8>,
+        inbound: &MessageRow,
+        consent: Option<ConsentRow>,
+    ) -> Result<(), CaseworkError> {
+        let (opted_out, word, template) = match k {
+            Keyword::Stop => (Some(true), "stop", "stop_confirmation"),
+            Keyword::Start => (Some(false), "start", "start_confirmation"),
+            Keyword::Help => (None, "help", "help"),
+        };
+        if let Some(out) = opted_out {
+            self.store
+                .set_consent(&ConsentRow {
+                    address_bidx: bidx.clone(),
+                    opted_out: out,
+                    keyword: word.into(),
+                    updated_at: self.now(),
+                })
+                .await?;
+        } else if consent.is_some_and(|c| c.opted_out) {
+            // HELP from an opted-out number is answered too (carriers
+            // require it); nothing else changes.
+        }
+        let language = "en";
+        let t = templates::builtin(template, "sms", language).ok_or(CaseworkError::Internal(
+            "a built-in template is missing".into(),
+        ))?;
+        let body = t
+            .render(&self.template_values())
+            .map_err(|e| CaseworkError::Internal(e.to_string()))?;
+        let mut row = self.outbound("sms", from, bidx, &body, priority::URGENT, Some(t.name));
+        row.person_id = inbound.person_id;
+        row.jurisdiction = inbound.jurisdiction.clone();
+        self.store.insert_messages(&[row]).await?;
+        Ok(())
+    }
+
+    /// A provider's status for a message (a callback or a receipt).
+    /// Returns whether it moved the message; unknown statuses are refused.
+    pub async fn receipt(
+        &self,
+        provider_sid: &str,
+        message_status: &str,
+        error_code: Option<&str>,
+    ) -> Result<bool, CaseworkError> {
+        let Some(s) = status::FROM_PROVIDER.iter().find(|s| **s == message_status) else {
+            // Twilio's intermediate statuses (accepted, queued, sending)
+            // say nothing the outbox does not know.
+            return Ok(false);
+        };
+        match self
+            .store
+            .message_status(provider_sid, s, error_code, self.now())
+            .await
+        {
+            Ok(moved) => Ok(moved),
+            Err(tracedesk_store::StoreError::NotFound) => Err(CaseworkError::NotFound("message")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One pass of the dispatcher: claims due messages for `node`, refuses
+    /// those to opted-out numbers (confirmations excepted), asks the carrier
+    /// about any whose earlier send has no known outcome, sends the rest
+    /// and records each outcome; then applies the carrier's receipts.
+    pub async fn dispatch_once(
+        &self,
+        carrier: &dyn Carrier,
+        node: &str,
+        limit: u32,
+        lease: chrono::Duration,
+    ) -> Result<DispatchStats, CaseworkError> {
+        let now = self.now();
+        let claimed = self
+            .store
+            .claim_messages(node, now, now + lease, limit)
+            .await?;
+        let mut stats = DispatchStats {
+            claimed: claimed.len(),
+            ..Default::default()
+        };
+        // Each message handed to a carrier is a disclosure to it, recorded
+        // before it happens (to whom: the carrier; about whom: the person).
+        if let Some(a) = self.auditor()
+            && !claimed.is_empty()
+        {
+            let detail = format!("to the {} carrier", carrier.name());
+            let drafts = claimed
+                .iter()
+                .map(|c| {
+                    crate::auditor::draft(
+                        "dispatcher",
+                        tracedesk_store::audit::Action::Disclosure,
+                        "message",
+                        Some(c.message.id),
+                        c.message.person_id,
+                        &detail,
+                    )
+                })
+                .collect();
+            a.record(drafts).await?;
+        }
+        for c in claimed {
+            let m = &c.message;
+            let outcome = self.dispatch_one(carrier, &c, &mut stats).await?;
+            self.store
+                .finish_message(m.id, node, &outcome, self.now())
+                .await?;
+        }
+        Ok(stats)
+    }
+
+    async fn dispatch_one(
+        &self,
+        carrier: &dyn Carrier,
+        c: &tracedesk_store::Claimed,
+        stats: &mut DispatchStats,
+    ) -> Result<SendOutcome, CaseworkError> {
+        let m = &c.message;
+        let confirmation = matches!(
+            m.template.as_deref(),
+            Some("stop_confirmation" | "start_confirmation" | "help")
+        );
+        if !confirmation
+            && self
+                .store
+                .consent(&m.address_bidx)
+                .await?
+                .is_some_and(|c| c.opted_out)
+        {
+            stats.refused += 1;
+            return Ok(SendOutcome::Refused);
+        }
+        if c.uncertain {
+            match carrier.find(m.id).await {
+                Ok(Some(sid)) => {
+                    stats.reconciled += 1;
+                    return Ok(SendOutcome::Sent { provider_sid: sid });
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    // Not asked, not sent: ask again later.
+                    stats.retried += 1;
+                    return Ok(SendOutcome::Retry {
+                        at: self.now() + backoff(m.attempts),
+                        error,
+                    });
+                }
+            }
+        }
+        let out = Outgoing {
+            id: m.id,
+            channel: m.channel.clone(),
+            to: self
+                .vault
+                .open_string(&Self::ctx(m.id, "address"), &m.address)?,
+            from: m.sender.clone(),
+            body: self.vault.open_string(&Self::ctx(m.id, "body"), &m.body)?,
+        };
+        Ok(match carrier.send(&out).await {
+            Delivery::Accepted { sid } => {
+                stats.sent += 1;
+                SendOutcome::Sent { provider_sid: sid }
+            }
+            Delivery::Retry { after, error } => {
+                stats.retried += 1;
+                let wait = after
+                    .and_then(|d| chrono::Duration::from_std(d).ok())
+                    .unwrap_or_else(|| backoff(m.attempts));
+                SendOutcome::Retry {
+                    at: self.now() + wait,
+                    error,
+                }
+            }
+            Delivery::Rejected { error } => {
+                stats.failed += 1;
+                SendOutcome::Failed { error }
+            }
+            Delivery::Unknown { error } => {
+                // Never resent blindly: claimed again as uncertain, the
+                // carrier is asked first.
+                stats.retried += 1;
+                SendOutcome::Uncertain {
+                    at: self.now() + backoff(m.attempts),
+                    error,
+                }
+            }
+        })
+    }
+}
+
+/// Exponential backoff after `attempts` tries: 2, 4, 8 … seconds, at most
+/// 15 minutes.
+pub fn backoff(attempts: i32) -> chrono::Duration {
+    let exp = attempts.clamp(1, 10) as u32;
+    chrono::Duration::seconds((1i64 << exp).min(900))
+}

@@ -1,0 +1,58 @@
+//! The one interface every carrier (the sandbox, Twilio, SMTP) offers the
+//! dispatcher: send a message, and say whether a message was already
+//! accepted (so a send whose outcome was lost is never repeated blindly).
+
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A message opened for sending: the only place its address and body are
+/// plaintext, for as long as the carrier call lasts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// tracedesk's id for the message; carriers pass it on where they can
+    /// (a status callback URL), so a receipt finds it.
+    pub id: Uuid,
+    pub channel: String,
+    pub to: String,
+    pub from: Option<String>,
+    pub body: String,
+}
+
+impl std::fmt::Debug for Outgoing {
+    /// Never the address or the body: this may end up in a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("id", &self.id)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a carrier made of a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Accepted; the provider's id for it.
+    Accepted { sid: String },
+    /// Definitely not sent, and worth trying again (connection refused,
+    /// 429, 5xx), after `after` if the provider said.
+    Retry {
+        after: Option<Duration>,
+        error: String,
+    },
+    /// Definitely not sent, and sending again would not help (an invalid
+    /// number, a message the provider refuses).
+    Rejected { error: String },
+    /// May or may not have been sent (a timeout after the request left):
+    /// the dispatcher asks `find` before any resend.
+    Unknown { error: String },
+}
+
+#[async_trait::async_trait]
+pub trait Carrier: Send + Sync {
+    /// `sandbox`, `twilio`, `smtp`.
+    fn name(&self) -> &'static str;
+    async fn send(&self, message: &Outgoing) -> Delivery;
+    /// The provider's id for tracedesk's message `id` if the provider has
+    /// it; `Err` when the provider cannot be asked now.
+    async fn find(&self, id: Uuid) -> Result<Option<String>, String>;
+}

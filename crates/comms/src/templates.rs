@@ -1,0 +1,553 @@
+//! Message templates: a body per (name, language, channel) with `{name}`
+//! variables, and the lint that keeps a diagnosis out of every text. An
+//! SMS can be read by anyone holding the phone and sits in carriers' logs,
+//! so it says "please call us", never "you tested positive" (DESIGN.md's
+//! privacy rules); the lint refuses a template or a free-text body that
+//! names a diagnosis in any supported language.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The languages every built-in template ships in: English and New York
+/// City's most common after it (Spanish, Chinese (Simplified), Russian,
+/// Bengali, Haitian Creole).
+pub const LANGUAGES: [&str; 6] = ["en", "es", "zh", "ru", "bn", "ht"];
+
+/// The channels a template is for.
+pub const CHANNELS: [&str; 3] = ["sms", "voice", "email"];
+
+/// The variables a template may use.
+pub const VARIABLES: [&str; 3] = ["program", "callback", "link"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    pub channel: String,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TemplateError {
+    #[error("unknown variable {{{0}}}; known: program, callback, link")]
+    UnknownVariable(String),
+    #[error("no value given for {{{0}}}")]
+    MissingValue(String),
+    #[error("unclosed '{{' at character {0}")]
+    Unclosed(usize),
+    #[error("the body is empty")]
+    Empty,
+    #[error("the body is {0} characters; at most 1600")]
+    TooLong(usize),
+    #[error("unknown language {0:?}; supported: en, es, zh, ru, bn, ht")]
+    Language(String),
+    #[error("unknown channel {0:?}; one of sms, voice, email")]
+    Channel(String),
+    #[error("a text must not name a diagnosis: {}", .0.iter().map(|l| l.word).collect::<Vec<_>>().join(", "))]
+    Diagnosis(Vec<Lint>),
+}
+
+/// A diagnosis word found in a body (the word is the lint's own, not the
+/// body's text, so it can be shown anywhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lint {
+    pub word: &'static str,
+    pub language: &'static str,
+}
+
+/// Words that disclose a diagnosis or a result, per language, as written;
+/// matched folded (any case, with or without accents). Words in alphabetic
+/// scripts match at the start of a word ("infected", not "disinfected");
+/// Chinese and Bengali anywhere.
+const DIAGNOSIS: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            "positive",
+            "covid",
+            "coronavirus",
+            "sars-cov",
+            "diagnos",
+            "infected",
+            "infection",
+            "test result",
+            "tested",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "positivo",
+            "positiva",
+            "diagnóstico",
+            "infectad",
+            "infección",
+            "contagiad",
+            "resultado",
+        ],
+    ),
+    (
+        "zh",
+        &["阳性", "新冠", "冠状病毒", "确诊", "感染", "检测结果"],
+    ),
+    (
+        "ru",
+        &[
+            "положительн",
+            "ковид",
+            "коронавирус",
+            "диагноз",
+            "заражен",
+            "инфицирован",
+            "результат",
+        ],
+    ),
+    ("bn", &["পজিটিভ", "কোভিড", "করোনা", "সংক্রমিত", "রোগ নির্ণয়"]),
+    (
+        "ht",
+        &[
+            "pozitif",
+            "kovid",
+            "koronaviris",
+            "enfekte",
+            "dyagnostik",
+            "rezilta",
+        ],
+    ),
+];
+
+/// Diagnosis words in `body`, in every language (a Spanish word in an
+/// English template discloses as much).
+pub fn lint(body: &str) -> Vec<Lint> {
+    let folded = crate::fold(body);
+    let mut found = Vec::new();
+    for (language, words) in DIAGNOSIS {
+        for word in *words {
+            let w = crate::fold(word);
+            let bounded = w.chars().next().is_some_and(|c| (c as u32) < 0x0980);
+            let hit = folded.match_indices(w.as_str()).any(|(i, _)| {
+                !bounded
+                    || folded[..i]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|c| !c.is_alphanumeric())
+            });
+            if hit {
+                found.push(Lint { word, language });
+            }
+        }
+    }
+    found
+}
+
+/// Checks a body for a channel: not empty, not too long, variables known,
+/// and (for SMS) no diagnosis.
+pub fn check(channel: &str, body: &str) -> Result<(), TemplateError> {
+    if !CHANNELS.contains(&channel) {
+        return Err(TemplateError::Channel(channel.to_string()));
+    }
+    if body.trim().is_empty() {
+        return Err(TemplateError::Empty);
+    }
+    let n = body.chars().count();
+    if n > crate::segments::MAX_BODY_CHARS {
+        return Err(TemplateError::TooLong(n));
+    }
+    for v in variables(body)? {
+        if !VARIABLES.contains(&v) {
+            return Err(TemplateError::UnknownVariable(v.to_string()));
+        }
+    }
+    if channel == "sms" {
+        let found = lint(body);
+        if !found.is_empty() {
+            return Err(TemplateError::Diagnosis(found));
+        }
+    }
+    Ok(())
+}
+
+/// The `{name}` variables of a body, in order. A `{` not followed by a
+/// name and `}` is text (so "{ }" or "{{" pass through).
+fn variables(body: &str) -> Result<Vec<&str>, TemplateError> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    let mut offset = 0;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 {
+            if after[name_len..].starts_with('}') {
+                out.push(&after[..name_len]);
+                offset += i + name_len + 2;
+                rest = &after[name_len + 1..];
+                continue;
+            }
+            if name_len == after.len() {
+                return Err(TemplateError::Unclosed(
+                    body[..offset + i].chars().count() + 1,
+                ));
+            }
+        }
+        offset += i + 1;
+        rest = after;
+    }
+    Ok(out)
+}
+
+impl Template {
+    /// The body with each variable replaced by its value.
+    pub fn render(&self, values: &BTreeMap<&str, String>) -> Result<String, TemplateError> {
+        let mut out = self.body.clone();
+        for v in variables(&self.body)? {
+            let value = values
+                .get(v)
+                .ok_or_else(|| TemplateError::MissingValue(v.to_string()))?;
+            out = out.replacen(&format!("{{{v}}}"), value, 1);
+        }
+        Ok(out)
+    }
+}
+
+/// The built-in templates: (name, channel, language, body). Operators edit
+/// copies of these; a name with no copy in a language falls back to the
+/// built-in, then to English.
+pub const BUILTIN: &[(&str, &str, &str, &str)] = &[
+    (
+        "contact_notification",
+        "sms",
+        "en",
+        "{program}: we have an important health message for you. Please call us at {callback}. Reply STOP to opt out.",
+    ),
+    (
+        "contact_notification",
+        "sms",
+        "es",
+        "{program}: tenemos un mensaje de salud importante para usted. Llámenos al {callback}. Responda STOP para no recibir más mensajes.",
+    ),
+    (
+        "contact_notification",
+        "sms",
+        "zh",
+        "{program}：我们有一条重要的健康信息要告诉您。请致电 {callback}。回复 STOP 退订。",
+    ),
+    (
+        "contact_notification",
+        "sms",
+        "ru",
+        "{program}: у нас есть для вас важное сообщение о здоровье. Позвоните нам по номеру {callback}. Ответьте STOP, чтобы отписаться.",
+    ),
+    (
+        "contact_notification",
+        "sms",
+        "bn",
+        "{program}: আপনার জন্য একটি গুরুত্বপূর্ণ স্বাস্থ্য বার্তা আছে। অনুগ্রহ করে {callback} নম্বরে আমাদের কল করুন। বার্তা বন্ধ করতে STOP লিখুন।",
+    ),
+    (
+        "contact_notification",
+        "sms",
+        "ht",
+        "{program}: nou gen yon mesaj sante enpòtan pou ou. Tanpri rele nou nan {callback}. Reponn STOP pou pa resevwa mesaj ankò.",
+    ),
+    (
+        "case_outreach",
+        "sms",
+        "en",
+        "{program}: please call us at {callback} about an important health matter.",
+    ),
+    (
+        "case_outreach",
+        "sms",
+        "es",
+        "{program}: llámenos al {callback} por un asunto de salud importante.",
+    ),
+    (
+        "case_outreach",
+        "sms",
+        "zh",
+        "{program}：有重要的健康事宜，请致电 {callback} 联系我们。",
+    ),
+    (
+        "case_outreach",
+        "sms",
+        "ru",
+        "{program}: позвоните нам по номеру {callback} по важному вопросу о здоровье.",
+    ),
+    (
+        "case_outreach",
+        "sms",
+        "bn",
+        "{program}: একটি গুরুত্বপূর্ণ স্বাস্থ্য বিষয়ে অনুগ্রহ করে {callback} নম্বরে আমাদের কল করুন।",
+    ),
+    (
+        "case_outreach",
+        "sms",
+        "ht",
+        "{program}: tanpri rele nou nan {callback} pou yon zafè sante enpòtan.",
+    ),
+    (
+        "checkin",
+        "sms",
+        "en",
+        "{program} daily check-in: do you have any symptoms today? Reply YES or NO.",
+    ),
+    (
+        "checkin",
+        "sms",
+        "es",
+        "{program}, control diario: ¿tiene algún síntoma hoy? Responda SI o NO.",
+    ),
+    (
+        "checkin",
+        "sms",
+        "zh",
+        "{program} 每日随访：您今天有任何症状吗？请回复 是 或 否。",
+    ),
+    (
+        "checkin",
+        "sms",
+        "ru",
+        "{program}, ежедневная проверка: есть ли у вас сегодня симптомы? Ответьте ДА или НЕТ.",
+    ),
+    (
+        "checkin",
+        "sms",
+        "bn",
+        "{program} দৈনিক খোঁজ: আজ কি আপনার কোনো উপসর্গ আছে? হ্যাঁ বা না লিখে উত্তর দিন।",
+    ),
+    (
+        "checkin",
+        "sms",
+        "ht",
+        "{program}, swivi chak jou: èske ou gen nenpòt sentòm jodi a? Reponn WI oswa NON.",
+    ),
+    (
+        "stop_confirmation",
+        "sms",
+        "en",
+        "You will receive no more messages from {program}. Reply START to resume.",
+    ),
+    (
+        "stop_confirmation",
+        "sms",
+        "es",
+        "No recibirá más mensajes de {program}. Responda START para volver a recibirlos.",
+    ),
+    (
+        "stop_confirmation",
+        "sms",
+        "zh",
+        "您将不再收到 {program} 的短信。回复 START 可恢复。",
+    ),
+    (
+        "stop_confirmation",
+        "sms",
+        "ru",
+        "Вы больше не будете получать сообщения от {program}. Ответьте START, чтобы возобновить.",
+    ),
+    (
+        "stop_confirmation",
+        "sms",
+        "bn",
+        "আপনি {program} থেকে আর কোনো বার্তা পাবেন না। আবার পেতে START লিখুন।",
+    ),
+    (
+        "stop_confirmation",
+        "sms",
+        "ht",
+        "Ou p ap resevwa mesaj {program} ankò. Reponn START pou rekòmanse.",
+    ),
+    (
+        "start_confirmation",
+        "sms",
+        "en",
+        "{program}: messages resumed. Reply STOP to opt out, HELP for help.",
+    ),
+    (
+        "start_confirmation",
+        "sms",
+        "es",
+        "{program}: volverá a recibir mensajes. Responda STOP para dejar de recibirlos, HELP para ayuda.",
+    ),
+    (
+        "start_confirmation",
+        "sms",
+        "zh",
+        "{program}：已恢复短信。回复 STOP 退订，回复 HELP 获取帮助。",
+    ),
+    (
+        "start_confirmation",
+        "sms",
+        "ru",
+        "{program}: сообщения возобновлены. Ответьте STOP, чтобы отписаться, HELP — для помощи.",
+    ),
+    (
+        "start_confirmation",
+        "sms",
+        "bn",
+        "{program}: বার্তা আবার চালু হয়েছে। বন্ধ করতে STOP, সাহায্যের জন্য HELP লিখুন।",
+    ),
+    (
+        "start_confirmation",
+        "sms",
+        "ht",
+        "{program}: mesaj yo rekòmanse. Reponn STOP pou sispann, HELP pou èd.",
+    ),
+    (
+        "help",
+        "sms",
+        "en",
+        "{program}: call {callback} for help. Reply STOP to opt out.",
+    ),
+    (
+        "help",
+        "sms",
+        "es",
+        "{program}: llame al {callback} para obtener ayuda. Responda STOP para no recibir más mensajes.",
+    ),
+    (
+        "help",
+        "sms",
+        "zh",
+        "{program}：如需帮助请致电 {callback}。回复 STOP 退订。",
+    ),
+    (
+        "help",
+        "sms",
+        "ru",
+        "{program}: для помощи позвоните по номеру {callback}. Ответьте STOP, чтобы отписаться.",
+    ),
+    (
+        "help",
+        "sms",
+        "bn",
+        "{program}: সাহায্যের জন্য {callback} নম্বরে কল করুন। বার্তা বন্ধ করতে STOP লিখুন।",
+    ),
+    (
+        "help",
+        "sms",
+        "ht",
+        "{program}: rele {callback} pou èd. Reponn STOP pou pa resevwa mesaj ankò.",
+    ),
+];
+
+/// The built-in template `name` for `channel` in `language`, or English.
+pub fn builtin(name: &str, channel: &str, language: &str) -> Option<Template> {
+    let find = |lang: &str| {
+        BUILTIN
+            .iter()
+            .find(|(n, c, l, _)| *n == name && *c == channel && *l == lang)
+    };
+    find(language)
+        .or_else(|| find("en"))
+        .map(|(n, c, l, b)| Template {
+            name: n.to_string(),
+            channel: c.to_string(),
+            language: l.to_string(),
+            body: b.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> BTreeMap<&'static str, String> {
+        BTreeMap::from([
+            ("program", "NYC Test & Trace".to_string()),
+            ("callback", "+1 212 555 0100".to_string()),
+        ])
+    }
+
+    #[test]
+    fn every_builtin_passes_its_own_lint_and_renders() {
+        for (name, channel, language, body) in BUILTIN {
+            check(channel, body).unwrap_or_else(|e| panic!("{name}/{language}: {e}"));
+            let t = builtin(name, channel, language).unwrap();
+            assert_eq!(t.language, *language);
+            let text = t.render(&values()).unwrap();
+            assert!(!text.contains('{'), "{name}/{language}: {text}");
+            assert!(text.contains("NYC Test & Trace"));
+        }
+        // Every name ships in every language.
+        for name in [
+            "contact_notification",
+            "case_outreach",
+            "checkin",
+            "stop_confirmation",
+            "start_confirmation",
+            "help",
+        ] {
+            for l in LANGUAGES {
+                assert!(
+                    BUILTIN
+                        .iter()
+                        .any(|(n, _, lang, _)| *n == name && *lang == l),
+                    "{name}/{l}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn diagnosis_words_are_refused_in_every_language() {
+        for (body, word) in [
+            ("You tested POSITIVE, call us", "positive"),
+            ("Your COVID-19 result is ready", "covid"),
+            ("Su resultado es positivo", "positivo"),
+            ("Su diagnostico", "diagnóstico"),
+            ("您的检测结果为阳性", "阳性"),
+            ("Ваш тест положительный", "положительн"),
+            ("আপনার কোভিড পরীক্ষা", "কোভিড"),
+            ("Tès ou a pozitif", "pozitif"),
+        ] {
+            let found = lint(body);
+            assert!(found.iter().any(|l| l.word == word), "{body}: {found:?}");
+            let e = check("sms", body).unwrap_err();
+            assert!(matches!(e, TemplateError::Diagnosis(_)), "{body}");
+            assert!(e.to_string().contains(word));
+        }
+        // Voice and email are not texts: the same words may be said to the
+        // person once they are reached.
+        assert!(check("voice", "You tested positive").is_ok());
+    }
+
+    #[test]
+    fn words_match_at_word_starts_only() {
+        assert!(lint("Please disinfect surfaces and call us").is_empty());
+        assert!(lint("We have uncontested news").is_empty());
+        assert_eq!(lint("INFECTED?")[0].word, "infected");
+    }
+
+    #[test]
+    fn variables_are_checked_and_rendered() {
+        assert_eq!(
+            check("sms", "Hi {name}, call {callback}"),
+            Err(TemplateError::UnknownVariable("name".into()))
+        );
+        assert_eq!(
+            check("sms", "Call {callback"),
+            Err(TemplateError::Unclosed(6))
+        );
+        assert_eq!(check("sms", "  "), Err(TemplateError::Empty));
+        assert_eq!(check("fax", "x"), Err(TemplateError::Channel("fax".into())));
+        assert_eq!(
+            check("sms", &"a".repeat(1601)),
+            Err(TemplateError::TooLong(1601))
+        );
+        assert!(check("sms", "Braces { } and {{ pass").is_ok());
+        let t = builtin("help", "sms", "fr").unwrap();
+        assert_eq!(
+            t.language, "en",
+            "an unknown language falls back to English"
+        );
+        let mut v = values();
+        v.remove("callback");
+        assert_eq!(
+            t.render(&v),
+            Err(TemplateError::MissingValue("callback".into()))
+        );
+    }
+}

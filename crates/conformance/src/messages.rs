@@ -1,0 +1,251 @@
+//! The outbox, threads and consent registry: what every backend must do
+//! with messages.
+
+use crate::Fixture;
+use chrono::{Duration, TimeZone, Utc};
+use std::collections::HashSet;
+use tracedesk_store::messages::status;
+use tracedesk_store::{ConsentRow, MessageRow, SendOutcome};
+use uuid::Uuid;
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()
+}
+
+/// An outbound SMS, queued at `t0`, with opaque bytes for what is sealed.
+pub fn queued(priority: i32, address: u8) -> MessageRow {
+    MessageRow {
+        id: Uuid::now_v7(),
+        direction: "out".into(),
+        channel: "sms".into(),
+        status: status::QUEUED.into(),
+        priority,
+        person_id: None,
+        task_id: None,
+        jurisdiction: Some("root".into()),
+        template: Some("contact_notification".into()),
+        sender: Some("+12125550100".into()),
+        address_bidx: vec![address; 32],
+        key_version: 1,
+        address: vec![0xA5; 40],
+        body: vec![0x5A; 80],
+        segments: 1,
+        provider_sid: None,
+        error_code: None,
+        attempts: 0,
+        next_attempt_at: t0(),
+        claimed_by: None,
+        claim_until: None,
+        created_at: t0(),
+        updated_at: t0(),
+        expires_at: t0() + Duration::hours(10),
+    }
+}
+
+/// Claims go to one claimer each, most urgent first; outcomes are kept
+/// only by the claim's holder; retries wait their time; a claim that
+/// outlives its lease comes back marked uncertain; expired messages are
+/// never sent; provider statuses only move a message forward; an inbound
+/// message is stored once per provider id; consent is kept per address.
+pub async fn outbox_claims_once_and_moves_forward(f: &Fixture) {
+    let s = &f.store;
+    let mut rows: Vec<MessageRow> = (0..40).map(|i| queued(2 - (i % 3), i as u8)).collect();
+    let mut stale = queued(0, 99);
+    stale.expires_at = t0() - Duration::seconds(1);
+    rows.push(stale.clone());
+    let ids = s.insert_messages(&rows).await.unwrap();
+    assert_eq!(ids.len(), 41);
+
+    // Four claimers at once, eleven each (room for all 41): no message
+    // claimed twice.
+    let until = t0() + Duration::seconds(30);
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let s = s.clone();
+        set.spawn(async move {
+            s.claim_messages(&format!("node-{n}"), t0(), until, 11)
+                .await
+        });
+    }
+    let mut seen = HashSet::new();
+    let mut claimed = Vec::new();
+    while let Some(r) = set.join_next().await {
+        for c in r.unwrap().unwrap() {
+            assert!(!c.uncertain);
+            assert_eq!(c.message.status, status::SENDING);
+            assert_eq!(c.message.attempts, 1);
+            assert!(seen.insert(c.message.id), "claimed twice");
+            claimed.push(c.message);
+        }
+    }
+    assert_eq!(claimed.len(), 40, "every live message claimed once");
+    assert!(
+        !seen.contains(&stale.id),
+        "an expired message is never claimed"
+    );
+    let stale_now = s.get_message(stale.id).await.unwrap().unwrap();
+    assert_eq!(stale_now.status, status::EXPIRED);
+    assert!(
+        s.claim_messages("node-9", t0(), until, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing left to claim"
+    );
+
+    // Priority order within one claim.
+    let more: Vec<MessageRow> = [2, 0, 1].map(|p| queued(p, 50 + p as u8)).to_vec();
+    s.insert_messages(&more).await.unwrap();
+    let c = s.claim_messages("node-0", t0(), until, 10).await.unwrap();
+    assert_eq!(
+        c.iter().map(|c| c.message.priority).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+
+    // Only the holder of a claim records its outcome.
+    let m = &claimed[0];
+    let sent = SendOutcome::Sent {
+        provider_sid: "SM0001".into(),
+    };
+    let holder = m.claimed_by.clone().unwrap();
+    assert!(
+        !s.finish_message(m.id, "someone-else", &sent, t0())
+            .await
+            .unwrap()
+    );
+    assert!(s.finish_message(m.id, &holder, &sent, t0()).await.unwrap());
+    let got = s.get_message(m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.provider_sid.as_deref()),
+        (status::SENT, Some("SM0001"))
+    );
+    assert_eq!(got.claimed_by, None);
+
+    // Statuses move forward only; a late `sent` changes nothing.
+    assert!(
+        s.message_status("SM0001", status::DELIVERED, None, t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.message_status("SM0001", status::SENT, None, t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.message_status("SM0001", status::DELIVERED, None, t0())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.get_message(m.id).await.unwrap().unwrap().status,
+        status::DELIVERED
+    );
+    assert!(matches!(
+        s.message_status("SM-unknown", status::DELIVERED, None, t0())
+            .await,
+        Err(tracedesk_store::StoreError::NotFound)
+    ));
+    // A callback that beats the dispatcher's own record: the message is
+    // delivered, and the late `Sent` keeps that while recording the id.
+    let m2 = &claimed[1];
+    let h2 = m2.claimed_by.clone().unwrap();
+    let sent2 = SendOutcome::Sent {
+        provider_sid: "SM0002".into(),
+    };
+    assert!(s.finish_message(m2.id, &h2, &sent2, t0()).await.unwrap());
+    assert!(
+        s.message_status("SM0002", status::UNDELIVERED, Some("30003"), t0())
+            .await
+            .unwrap()
+    );
+    let got = s.get_message(m2.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.error_code.as_deref()),
+        (status::UNDELIVERED, Some("30003"))
+    );
+
+    // A retry waits its time, then is claimed again (attempt two).
+    let m3 = &claimed[2];
+    let h3 = m3.claimed_by.clone().unwrap();
+    let retry = SendOutcome::Retry {
+        at: t0() + Duration::seconds(20),
+        error: "429".into(),
+    };
+    assert!(s.finish_message(m3.id, &h3, &retry, t0()).await.unwrap());
+    assert!(
+        s.claim_messages("node-0", t0() + Duration::seconds(10), until, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = s
+        .claim_messages("node-0", t0() + Duration::seconds(20), until, 50)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].message.id, again[0].message.attempts), (m3.id, 2));
+    assert_eq!(again[0].message.error_code.as_deref(), Some("429"));
+
+    // A claim past its lease (its dispatcher died): claimed again, uncertain;
+    // the dead dispatcher's late outcome is not recorded.
+    let m4 = &claimed[3];
+    let h4 = m4.claimed_by.clone().unwrap();
+    let later = until + Duration::seconds(1);
+    let back = s
+        .claim_messages("node-7", later, later + Duration::seconds(30), 100)
+        .await
+        .unwrap();
+    let mine: Vec<_> = back.iter().filter(|c| c.message.id == m4.id).collect();
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].uncertain);
+    assert_eq!(mine[0].message.claimed_by.as_deref(), Some("node-7"));
+    let fail = SendOutcome::Failed {
+        error: "21211".into(),
+    };
+    assert!(!s.finish_message(m4.id, &h4, &fail, later).await.unwrap());
+    assert!(
+        s.finish_message(m4.id, "node-7", &SendOutcome::Refused, later)
+            .await
+            .unwrap()
+    );
+    let got = s.get_message(m4.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.error_code.as_deref()),
+        (status::REFUSED, Some("21610"))
+    );
+
+    // Inbound: stored once per provider id, however often delivered.
+    let mut inbound = queued(1, 7);
+    inbound.direction = "in".into();
+    inbound.status = status::RECEIVED.into();
+    inbound.provider_sid = Some("SMin1".into());
+    let mut dup = inbound.clone();
+    dup.id = Uuid::now_v7();
+    assert_eq!(
+        s.insert_messages(&[inbound.clone()]).await.unwrap(),
+        vec![inbound.id]
+    );
+    assert!(s.insert_messages(&[dup]).await.unwrap().is_empty());
+    let thread = s.address_messages(&[7; 32], 10).await.unwrap();
+    assert_eq!(thread.len(), 2, "the message to this address and its reply");
+    assert_eq!(thread[0].id, inbound.id, "newest first");
+    let counts = s.message_counts().await.unwrap();
+    assert!(
+        counts.contains(&(status::DELIVERED.to_string(), 1)),
+        "{counts:?}"
+    );
+
+    // Consent, per address, last word wins.
+    assert_eq!(s.consent(&[7; 32]).await.unwrap(), None);
+    for (opted_out, keyword) in [(true, "stop"), (false, "start"), (true, "stop")] {
+        let row = ConsentRow {
+            address_bidx: vec![7; 32],
+            opted_out,
+            keyword: keyword.into(),
+            updated_at: t0(),
+        };
+        s.set_consent(&row).await.unwrap();
+        assert_eq!(s.consent(&[7; 32]).await.unwrap(), Some(row));
+    }
+}

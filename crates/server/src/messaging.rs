@@ -1,0 +1,209 @@
+//! Routes of messages to and from people: send to a person, read their
+//! thread, and (with the sandbox carrier) the person's sandbox phone — what
+//! reached it, and a reply from it. Entitlement and audit are the guard's,
+//! from `needs::TABLE`: the person's rule, as for `GET /persons/{id}`.
+
+use crate::AppState;
+use crate::api::PageQuery;
+use crate::error::ApiError;
+use crate::extract::{Act, ApiJson, ApiQuery, Call};
+use crate::guard::{Found, reply};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use tracedesk_casework::PersonRef;
+use tracedesk_casework::messaging::{InboundText, SendInput};
+use uuid::Uuid;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/persons/{id}/messages", get(thread).post(send))
+        .route(
+            "/sandbox/persons/{id}/phone",
+            get(sandbox_phone).post(sandbox_reply),
+        )
+}
+
+/// The person a route's `{id}` names, as the guard entitled the caller.
+struct Addressed<'a> {
+    found: &'a PersonRef,
+    /// The jurisdictions whose messages the caller may see (`None`: all,
+    /// under break-glass).
+    shown: Option<&'a [String]>,
+    /// The audit entry.
+    touch: Vec<crate::guard::Touch>,
+}
+
+fn person_of(call: &Call) -> Result<Addressed<'_>, ApiError> {
+    let r = call.record()?;
+    let Found::Person(found, shown) = &r.found else {
+        return Err(ApiError::internal(&"not a person"));
+    };
+    Ok(Addressed {
+        found,
+        shown: shown.as_deref(),
+        touch: vec![("person", r.id, r.person)],
+    })
+}
+
+/// The jurisdiction a send from this caller speaks for: a facet's own, or
+/// the person's home where the caller is entitled there, else the first
+/// the caller is entitled in. Break-glass opens a record to read, not to
+/// write to the person: refused.
+fn sending_jurisdiction(found: &PersonRef, shown: Option<&[String]>) -> Result<String, ApiError> {
+    let Some(js) = shown else {
+        return Err(ApiError::forbidden());
+    };
+    match found {
+        PersonRef::Facet(f) => Ok(f.jurisdiction.clone()),
+        PersonRef::Person(p) if js.contains(&p.jurisdiction) => Ok(p.jurisdiction.clone()),
+        PersonRef::Person(_) => js.first().cloned().ok_or_else(ApiError::forbidden),
+    }
+}
+
+/// A person's messages, in and out, newest first: those of the caller's
+/// jurisdictions only.
+#[utoipa::path(get, path = "/api/v1/persons/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "The person's (or facet's) id"), PageQuery),
+    responses((status = 200, description = "A page of the thread", body = tracedesk_casework::Page<tracedesk_casework::messaging::MessageView>)))]
+pub(crate) async fn thread(
+    call: Call,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    let Addressed {
+        found,
+        shown,
+        touch,
+    } = person_of(&call)?;
+    let page = call
+        .s
+        .cw
+        .messages()
+        .thread(found, shown, q.cursor.as_deref(), q.limit)
+        .await?;
+    Ok(reply(StatusCode::OK, page, touch))
+}
+
+/// Queues a message to the person (a template in their language, or a
+/// body): written to the outbox, sent by the dispatcher. A text may not name
+/// a diagnosis (422); a number that opted out is refused (409) and the
+/// refusal is kept on the thread.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "The person's (or facet's) id")),
+    request_body = SendInput,
+    responses(
+        (status = 201, description = "The queued message", body = tracedesk_casework::messaging::MessageView),
+        (status = 409, description = "The number opted out", body = crate::error::ErrorBody),
+        (status = 422, description = "Bad input, or a text that names a diagnosis", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn send(
+    Act(call, ApiJson(input)): Act<ApiJson<SendInput>>,
+) -> Result<Response, ApiError> {
+    let Addressed {
+        found,
+        shown,
+        touch,
+    } = person_of(&call)?;
+    let jurisdiction = sending_jurisdiction(found, shown)?;
+    let m = call
+        .s
+        .cw
+        .messages()
+        .by(call.caller.user.id)
+        .send(found, &jurisdiction, &input)
+        .await?;
+    Ok(reply(StatusCode::CREATED, m, touch))
+}
+
+/// A message at a sandbox phone.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SandboxArrival {
+    pub message_id: Uuid,
+    pub channel: String,
+    pub body: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SandboxPhone {
+    /// What reached the person's phone, oldest first.
+    pub items: Vec<SandboxArrival>,
+}
+
+/// A reply typed at a sandbox phone.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxReply {
+    pub body: String,
+}
+
+/// The person's phone number as their record holds it (for the sandbox).
+fn phone_of(call: &Call, found: &PersonRef) -> Result<String, ApiError> {
+    let view = match found {
+        PersonRef::Person(p) => call.s.cw.cases().person_view(p)?,
+        PersonRef::Facet(f) => call.s.cw.cases().facet_view(f)?,
+    };
+    view.phone
+        .ok_or_else(|| ApiError::invalid("phone", "the person has no phone number"))
+}
+
+/// What reached the person's sandbox phone (the sandbox carrier only; 404
+/// with a real carrier).
+#[utoipa::path(get, path = "/api/v1/sandbox/persons/{id}/phone", tag = "messages", params(("id" = Uuid, Path, description = "The person's (or facet's) id")),
+    responses(
+        (status = 200, description = "The messages at the phone", body = SandboxPhone),
+        (status = 404, description = "Not the sandbox carrier", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn sandbox_phone(call: Call) -> Result<Response, ApiError> {
+    let sandbox = call
+        .s
+        .sandbox
+        .clone()
+        .ok_or(ApiError::not_found("sandbox phone"))?;
+    let Addressed { found, touch, .. } = person_of(&call)?;
+    let phone = phone_of(&call, found)?;
+    let items = sandbox
+        .phone(&phone)
+        .into_iter()
+        .map(|a| SandboxArrival {
+            message_id: a.id,
+            channel: a.channel,
+            body: a.body,
+        })
+        .collect();
+    Ok(reply(StatusCode::OK, SandboxPhone { items }, touch))
+}
+
+/// A text from the person's sandbox phone, taken in as a carrier's inbound
+/// webhook would be (opt-out keywords included).
+#[utoipa::path(post, path = "/api/v1/sandbox/persons/{id}/phone", tag = "messages", params(("id" = Uuid, Path, description = "The person's (or facet's) id")),
+    request_body = SandboxReply,
+    responses(
+        (status = 201, description = "The stored inbound message", body = tracedesk_casework::messaging::MessageView),
+        (status = 404, description = "Not the sandbox carrier", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn sandbox_reply(
+    Act(call, ApiJson(input)): Act<ApiJson<SandboxReply>>,
+) -> Result<Response, ApiError> {
+    if call.s.sandbox.is_none() {
+        return Err(ApiError::not_found("sandbox phone"));
+    }
+    let Addressed { found, touch, .. } = person_of(&call)?;
+    let phone = phone_of(&call, found)?;
+    if input.body.chars().count() > tracedesk_comms::segments::MAX_BODY_CHARS {
+        return Err(ApiError::invalid("body", "is longer than 1600 characters"));
+    }
+    let msgs = call.s.cw.messages();
+    let outcome = msgs
+        .receive_text(&InboundText {
+            from: phone,
+            to: call.s.cw.settings().messaging.sender.clone(),
+            body: input.body,
+            provider_sid: format!("SBIN{}", Uuid::now_v7().simple()),
+        })
+        .await?;
+    let id = outcome
+        .message_id
+        .ok_or(ApiError::internal(&"sandbox reply not stored"))?;
+    let m = msgs.message(id).await?;
+    Ok(reply(StatusCode::CREATED, m, touch))
+}

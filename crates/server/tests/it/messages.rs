@@ -1,0 +1,259 @@
+//! Messages over the API (issue 14): a templated text queued to the
+//! outbox, dispatched to the sandbox carrier, delivered and shown on the
+//! person's thread; the diagnosis lint; opt-out by STOP from the person's
+//! phone, refusal while opted out, START; and callers who must be refused.
+
+use crate::common::Harness;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tracedesk_identity::Role;
+use uuid::Uuid;
+
+struct Desk {
+    h: Harness,
+    ny: String,
+    nj: String,
+    tracer: String,
+}
+
+async fn desk() -> Desk {
+    let h = crate::common::spawn(Default::default()).await;
+    let (_, ny) = h.user("ny-sup", Role::Supervisor, "ny").await;
+    let (_, nj) = h.user("nj-sup", Role::Supervisor, "nj").await;
+    let (_, tracer) = h.user("ny-tracer", Role::Tracer, "ny").await;
+    Desk { h, ny, nj, tracer }
+}
+
+impl Desk {
+    async fn call(&self, token: &str, m: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (st, v) = self.h.call(token, m, path, body).await;
+        (st.as_u16(), v)
+    }
+
+    /// A case in New York whose person has a phone and speaks `language`;
+    /// the person's id.
+    async fn person(&self, phone: &str, language: &str) -> Uuid {
+        let today = chrono::Utc::now().date_naive();
+        let (st, out) = self
+            .call(
+                &self.ny,
+                Method::POST,
+                "/api/v1/lab-results",
+                Some(json!({"first_name": "Rosa", "last_name": "Lopez", "dob": "1980-01-02",
+                    "phone": phone, "language": language,
+                    "specimen_date": (today - chrono::Days::new(2)).to_string(),
+                    "result": "positive", "jurisdiction": "ny",
+                    "accession": format!("ACC-{}", phone.replace(|c: char| !c.is_ascii_digit(), ""))})),
+            )
+            .await;
+        assert!(st == 201 || st == 200, "{st}: {out}");
+        out["person_id"].as_str().unwrap().parse().unwrap()
+    }
+
+    async fn send(&self, token: &str, person: Uuid, body: Value) -> (u16, Value) {
+        self.call(
+            token,
+            Method::POST,
+            &format!("/api/v1/persons/{person}/messages"),
+            Some(body),
+        )
+        .await
+    }
+
+    async fn thread(&self, token: &str, person: Uuid) -> (u16, Value) {
+        self.call(
+            token,
+            Method::GET,
+            &format!("/api/v1/persons/{person}/messages"),
+            None,
+        )
+        .await
+    }
+
+    async fn phone(&self, person: Uuid) -> Vec<Value> {
+        let (st, v) = self
+            .call(
+                &self.ny,
+                Method::GET,
+                &format!("/api/v1/sandbox/persons/{person}/phone"),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn reply(&self, person: Uuid, body: &str) -> Value {
+        let (st, v) = self
+            .call(
+                &self.ny,
+                Method::POST,
+                &format!("/api/v1/sandbox/persons/{person}/phone"),
+                Some(json!({ "body": body })),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        v
+    }
+
+    /// Waits until the thread's message `id` has `status`.
+    async fn until_status(&self, person: Uuid, id: &str, status: &str) -> Value {
+        for _ in 0..100 {
+            let (_, t) = self.thread(&self.ny, person).await;
+            if let Some(m) = t["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"] == id)
+                && m["status"] == status
+            {
+                return m.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("message {id} never reached {status}");
+    }
+}
+
+#[tokio::test]
+async fn a_template_is_sent_delivered_and_kept_on_the_thread() {
+    let d = desk().await;
+    let p = d.person("(212) 555-0142", "es").await;
+    let (st, m) = d
+        .send(
+            &d.ny,
+            p,
+            json!({"template": "case_outreach", "priority": "urgent"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{m}");
+    assert_eq!(m["status"], "queued");
+    assert_eq!(m["direction"], "out");
+    assert_eq!(m["priority"], "urgent");
+    // Rendered in the person's language, with the program's callback.
+    let body = m["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("Public Health: llámenos al +1 212 555 0100"),
+        "{body}"
+    );
+    assert_eq!(m["encoding"], "ucs2", "á is not in GSM-7");
+    let id = m["id"].as_str().unwrap().to_string();
+    let delivered = d.until_status(p, &id, "delivered").await;
+    assert_eq!(delivered["attempts"], 1);
+    let at_phone = d.phone(p).await;
+    assert_eq!(at_phone.len(), 1, "sent once");
+    assert_eq!(at_phone[0]["body"], body);
+    assert_eq!(at_phone[0]["message_id"], id.as_str());
+
+    // A reply lands on the same thread.
+    let r = d.reply(p, "Ok, I will call").await;
+    assert_eq!(
+        (r["direction"].as_str(), r["status"].as_str()),
+        (Some("in"), Some("received"))
+    );
+    let (_, t) = d.thread(&d.ny, p).await;
+    let items = t["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["body"], "Ok, I will call", "newest first");
+}
+
+#[tokio::test]
+async fn bad_sends_are_refused_and_nothing_is_queued() {
+    let d = desk().await;
+    let p = d.person("(212) 555-0143", "en").await;
+    for (body, field) in [
+        (json!({"body": "You tested POSITIVE for COVID-19"}), "body"),
+        (json!({"template": "no_such_template"}), "template"),
+        (json!({"template": "help", "body": "hi"}), "template"),
+        (json!({}), "template"),
+        (json!({"body": "hi", "channel": "fax"}), "channel"),
+        (json!({"body": "hi", "channel": "email"}), "channel"),
+        (json!({"body": "hi", "priority": "asap"}), "priority"),
+    ] {
+        let (st, v) = d.send(&d.ny, p, body.clone()).await;
+        assert_eq!(st, 422, "{body}: {v}");
+        assert_eq!(v["error"]["field"], field, "{body}: {v}");
+    }
+    // The lint names the word it found, never the rest of the text.
+    let (_, v) = d
+        .send(&d.ny, p, json!({"body": "Rosa, you tested positive"}))
+        .await;
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("positive") && !msg.contains("Rosa"), "{msg}");
+    let (_, t) = d.thread(&d.ny, p).await;
+    assert_eq!(t["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn callers_without_the_person_are_refused() {
+    let d = desk().await;
+    let p = d.person("(212) 555-0144", "en").await;
+    for token in [&d.nj, &d.tracer] {
+        let (st, _) = d.send(token, p, json!({"template": "case_outreach"})).await;
+        assert_eq!(st, 403);
+        let (st, _) = d.thread(token, p).await;
+        assert_eq!(st, 403);
+        for m in [Method::GET, Method::POST] {
+            let (st, _) = d
+                .call(
+                    token,
+                    m,
+                    &format!("/api/v1/sandbox/persons/{p}/phone"),
+                    Some(json!({"body": "x"})),
+                )
+                .await;
+            assert_eq!(st, 403);
+        }
+    }
+    let (st, _) = d.thread(&d.ny, Uuid::now_v7()).await;
+    assert_eq!(st, 403, "an unknown person is refused like a forbidden one");
+    let (_, t) = d.thread(&d.ny, p).await;
+    assert_eq!(t["items"].as_array().unwrap().len(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn stop_opts_out_until_start() {
+    let d = desk().await;
+    let p = d.person("(212) 555-0145", "en").await;
+    // "yes" from a number that never opted out is an answer, not a keyword.
+    d.reply(p, "YES").await;
+    let r = d.reply(p, " stop ").await;
+    assert_eq!(r["body"], " stop ");
+    // The confirmation goes out even to the opted-out number.
+    let mut confirmed = false;
+    for _ in 0..100 {
+        if d.phone(p)
+            .await
+            .iter()
+            .any(|m| m["body"].as_str().unwrap().contains("no more messages"))
+        {
+            confirmed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(confirmed, "the STOP confirmation arrived");
+    let (st, v) = d.send(&d.ny, p, json!({"template": "case_outreach"})).await;
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("opted out")
+    );
+    let (_, t) = d.thread(&d.ny, p).await;
+    assert!(
+        t["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["status"] == "refused"),
+        "the refusal is on the thread: {t}"
+    );
+    d.reply(p, "START").await;
+    let (st, v) = d.send(&d.ny, p, json!({"template": "case_outreach"})).await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    d.until_status(p, &id, "delivered").await;
+}

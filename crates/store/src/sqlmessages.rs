@@ -1,0 +1,300 @@
+//! The `MessageStore` statements, written once for both SQL backends.
+
+/// Expands `impl MessageStore` for a backend that provides `read_pool()`,
+/// `write_tx()` (and `CHUNK`, `err`, `SKIP_LOCKED` in scope: the row-lock
+/// clause that lets concurrent claimers pass each other's rows, empty where
+/// one connection writes).
+#[macro_export]
+macro_rules! message_store_impl {
+    ($store:ty, $db:ty) => {
+        /// `CASE status … END`: a status's rank (`messages::status::rank`)
+        /// in SQL, so a late status never moves a message back.
+        fn status_rank_sql() -> String {
+            use tracedesk_store::messages::status::*;
+            let mut sql = String::from("CASE status");
+            for s in [QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED, FAILED, REFUSED, EXPIRED] {
+                sql.push_str(&format!(" WHEN '{s}' THEN {}", rank(s)));
+            }
+            sql.push_str(" ELSE 0 END");
+            sql
+        }
+
+        #[async_trait::async_trait]
+        impl tracedesk_store::MessageStore for $store {
+            async fn insert_messages(&self, rows: &[MessageRow]) -> StoreResult<Vec<Uuid>> {
+                let mut tx = self.write_tx().await?;
+                let mut ids = Vec::with_capacity(rows.len());
+                for chunk in rows.chunks(CHUNK) {
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO messages ({MESSAGE_COLUMNS}) "
+                    ));
+                    q.push_values(chunk, |mut b, m| {
+                        b.push_bind(m.id)
+                            .push_bind(&m.direction)
+                            .push_bind(&m.channel)
+                            .push_bind(&m.status)
+                            .push_bind(m.priority)
+                            .push_bind(m.person_id)
+                            .push_bind(m.task_id)
+                            .push_bind(&m.jurisdiction)
+                            .push_bind(&m.template)
+                            .push_bind(&m.sender)
+                            .push_bind(&m.address_bidx)
+                            .push_bind(i64::from(m.key_version))
+                            .push_bind(&m.address)
+                            .push_bind(&m.body)
+                            .push_bind(m.segments)
+                            .push_bind(&m.provider_sid)
+                            .push_bind(&m.error_code)
+                            .push_bind(m.attempts)
+                            .push_bind(m.next_attempt_at)
+                            .push_bind(&m.claimed_by)
+                            .push_bind(m.claim_until)
+                            .push_bind(m.created_at)
+                            .push_bind(m.updated_at)
+                            .push_bind(m.expires_at);
+                    });
+                    q.push(" ON CONFLICT (provider_sid) DO NOTHING RETURNING id");
+                    for r in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                        ids.push(r.try_get::<Uuid, _>(0).map_err(err)?);
+                    }
+                }
+                tx.commit().await.map_err(err)?;
+                Ok(ids)
+            }
+
+            async fn claim_messages(
+                &self,
+                node: &str,
+                now: DateTime<Utc>,
+                until: DateTime<Utc>,
+                limit: u32,
+            ) -> StoreResult<Vec<Claimed>> {
+                use tracedesk_store::messages::status::{EXPIRED, QUEUED, SENDING};
+                let mut tx = self.write_tx().await?;
+                // Claims that outlived their lease first: their fate is open.
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT id FROM messages WHERE status = '{SENDING}' AND claim_until < "
+                ));
+                q.push_bind(now)
+                    .push(" ORDER BY claim_until LIMIT ")
+                    .push_bind(i64::from(limit))
+                    .push(SKIP_LOCKED);
+                let mut uncertain = HashSet::new();
+                for r in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                    uncertain.insert(r.try_get::<Uuid, _>(0).map_err(err)?);
+                }
+                let mut ids: Vec<Uuid> = uncertain.iter().copied().collect();
+                let room = (limit as usize).saturating_sub(ids.len());
+                if room > 0 {
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "SELECT id FROM messages WHERE status = '{QUEUED}' AND next_attempt_at <= "
+                    ));
+                    q.push_bind(now)
+                        .push(" ORDER BY priority, next_attempt_at LIMIT ")
+                        .push_bind(room as i64)
+                        .push(SKIP_LOCKED);
+                    for r in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                        ids.push(r.try_get::<Uuid, _>(0).map_err(err)?);
+                    }
+                }
+                if ids.is_empty() {
+                    tx.commit().await.map_err(err)?;
+                    return Ok(Vec::new());
+                }
+                // Past their validity: expired, never sent (an uncertain one
+                // may have left, and keeps its claim to be asked about).
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "UPDATE messages SET status = '{EXPIRED}', updated_at = "
+                ));
+                q.push_bind(now).push(format!(" WHERE status = '{QUEUED}' AND expires_at <= "));
+                q.push_bind(now).push(" AND id IN (");
+                push_ids(&mut q, &ids);
+                q.push(")");
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "UPDATE messages SET status = '{SENDING}', attempts = attempts + 1, claimed_by = "
+                ));
+                q.push_bind(node)
+                    .push(", claim_until = ")
+                    .push_bind(until)
+                    .push(", updated_at = ")
+                    .push_bind(now)
+                    .push(format!(" WHERE status IN ('{QUEUED}', '{SENDING}') AND id IN ("));
+                push_ids(&mut q, &ids);
+                q.push(format!(") RETURNING {MESSAGE_COLUMNS}"));
+                let mut out = Vec::with_capacity(ids.len());
+                for r in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                    let m = message(&r)?;
+                    out.push(Claimed {
+                        uncertain: uncertain.contains(&m.id),
+                        message: m,
+                    });
+                }
+                tx.commit().await.map_err(err)?;
+                out.sort_by(|a, b| {
+                    (a.message.priority, a.message.next_attempt_at)
+                        .cmp(&(b.message.priority, b.message.next_attempt_at))
+                });
+                Ok(out)
+            }
+
+            async fn finish_message(
+                &self,
+                id: Uuid,
+                node: &str,
+                outcome: &SendOutcome,
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                use tracedesk_store::messages::status::{FAILED, QUEUED, REFUSED, SENDING, SENT};
+                let mut q = QueryBuilder::<$db>::new("UPDATE messages SET claimed_by = NULL, updated_at = ");
+                q.push_bind(at);
+                match outcome {
+                    SendOutcome::Sent { provider_sid } => {
+                        // A status callback may have come first and moved it
+                        // further; the id is kept either way.
+                        q.push(", claim_until = NULL, provider_sid = ")
+                            .push_bind(provider_sid.as_str())
+                            .push(format!(
+                                ", error_code = NULL, status = CASE WHEN status = '{SENDING}' THEN '{SENT}' ELSE status END"
+                            ));
+                    }
+                    SendOutcome::Retry { at: next, error } => {
+                        q.push(format!(", claim_until = NULL, status = '{QUEUED}', next_attempt_at = "))
+                            .push_bind(*next)
+                            .push(", error_code = ")
+                            .push_bind(error.as_str());
+                    }
+                    SendOutcome::Failed { error } => {
+                        q.push(format!(", claim_until = NULL, status = '{FAILED}', error_code = "))
+                            .push_bind(error.as_str());
+                    }
+                    SendOutcome::Refused => {
+                        q.push(format!(", claim_until = NULL, status = '{REFUSED}', error_code = '21610'"));
+                    }
+                    SendOutcome::Uncertain { at: next, error } => {
+                        q.push(", claim_until = ")
+                            .push_bind(*next)
+                            .push(", error_code = ")
+                            .push_bind(error.as_str());
+                    }
+                }
+                q.push(" WHERE id = ").push_bind(id).push(" AND claimed_by = ").push_bind(node);
+                if !matches!(outcome, SendOutcome::Sent { .. }) {
+                    q.push(format!(" AND status = '{SENDING}'"));
+                }
+                let mut tx = self.write_tx().await?;
+                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                tx.commit().await.map_err(err)?;
+                Ok(n == 1)
+            }
+
+            async fn message_status(
+                &self,
+                provider_sid: &str,
+                status: &str,
+                error_code: Option<&str>,
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                use tracedesk_store::messages::status::rank;
+                let mut q = QueryBuilder::<$db>::new("UPDATE messages SET status = ");
+                q.push_bind(status)
+                    .push(", error_code = COALESCE(")
+                    .push_bind(error_code)
+                    .push(", error_code), updated_at = ")
+                    .push_bind(at)
+                    .push(" WHERE direction = 'out' AND provider_sid = ")
+                    .push_bind(provider_sid)
+                    .push(format!(" AND {} < ", status_rank_sql()))
+                    .push_bind(i32::from(rank(status)));
+                let mut tx = self.write_tx().await?;
+                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                if n == 0 {
+                    let mut q = QueryBuilder::<$db>::new("SELECT 1 FROM messages WHERE provider_sid = ");
+                    q.push_bind(provider_sid);
+                    if q.build().fetch_optional(&mut *tx).await.map_err(err)?.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                tx.commit().await.map_err(err)?;
+                Ok(n == 1)
+            }
+
+            async fn get_message(&self, id: Uuid) -> StoreResult<Option<MessageRow>> {
+                let mut q = select(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = "));
+                q.push_bind(id);
+                row_of(self, q, message).await
+            }
+
+            async fn person_messages(
+                &self,
+                person: Uuid,
+                before: Option<Uuid>,
+                limit: u32,
+            ) -> StoreResult<Vec<MessageRow>> {
+                let mut q = select(format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE person_id = "
+                ));
+                q.push_bind(person);
+                if let Some(b) = before {
+                    q.push(" AND id < ").push_bind(b);
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+                rows_of(self, q, message).await
+            }
+
+            async fn address_messages(
+                &self,
+                address_bidx: &[u8],
+                limit: u32,
+            ) -> StoreResult<Vec<MessageRow>> {
+                let mut q = select(format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE address_bidx = "
+                ));
+                q.push_bind(address_bidx)
+                    .push(" ORDER BY id DESC LIMIT ")
+                    .push_bind(i64::from(limit));
+                rows_of(self, q, message).await
+            }
+
+            async fn message_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+                let q = select(
+                    "SELECT status, COUNT(*) FROM messages WHERE direction = 'out' GROUP BY status ORDER BY status",
+                );
+                rows_of(self, q, |r| {
+                    Ok((
+                        r.try_get::<String, _>(0).map_err(err)?,
+                        r.try_get::<i64, _>(1).map_err(err)?,
+                    ))
+                })
+                .await
+            }
+
+            async fn set_consent(&self, row: &ConsentRow) -> StoreResult<()> {
+                let mut q = QueryBuilder::<$db>::new(format!("INSERT INTO consents ({CONSENT_COLUMNS}) VALUES ("));
+                q.push_bind(&row.address_bidx)
+                    .push(", ")
+                    .push_bind(row.opted_out)
+                    .push(", ")
+                    .push_bind(&row.keyword)
+                    .push(", ")
+                    .push_bind(row.updated_at)
+                    .push(
+                        ") ON CONFLICT (address_bidx) DO UPDATE SET opted_out = excluded.opted_out, \
+                         keyword = excluded.keyword, updated_at = excluded.updated_at",
+                    );
+                let mut tx = self.write_tx().await?;
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>> {
+                let mut q = select(format!(
+                    "SELECT {CONSENT_COLUMNS} FROM consents WHERE address_bidx = "
+                ));
+                q.push_bind(address_bidx);
+                row_of(self, q, consent).await
+            }
+        }
+    };
+}
