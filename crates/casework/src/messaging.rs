@@ -610,23 +610,6 @@ impl crate::services::Messages<'_> {
             stats.refused += 1;
             return Ok(SendOutcome::Refused);
         }
-        if c.uncertain {
-            match carrier.find(m.id).await {
-                Ok(Some(sid)) => {
-                    stats.reconciled += 1;
-                    return Ok(SendOutcome::Sent { provider_sid: sid });
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    // Not asked, not sent: ask again later.
-                    stats.retried += 1;
-                    return Ok(SendOutcome::Retry {
-                        at: self.now() + backoff(m.attempts),
-                        error,
-                    });
-                }
-            }
-        }
         let out = Outgoing {
             id: m.id,
             channel: m.channel.clone(),
@@ -636,6 +619,23 @@ impl crate::services::Messages<'_> {
             from: m.sender.clone(),
             body: self.vault.open_string(&Self::ctx(m.id, "body"), &m.body)?,
         };
+        if c.uncertain {
+            match carrier.find(&out).await {
+                Ok(Some(sid)) => {
+                    stats.reconciled += 1;
+                    return Ok(SendOutcome::Sent { provider_sid: sid });
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    // Not asked, not sent: ask again later.
+                    stats.retried += 1;
+                    return Ok(SendOutcome::Uncertain {
+                        at: self.now() + backoff(m.attempts),
+                        error,
+                    });
+                }
+            }
+        }
         Ok(match carrier.send(&out).await {
             Delivery::Accepted { sid } => {
                 stats.sent += 1;

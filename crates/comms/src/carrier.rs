@@ -52,7 +52,8 @@ pub trait Carrier: Send + Sync {
     /// `sandbox`, `twilio`, `smtp`.
     fn name(&self) -> &'static str;
     async fn send(&self, message: &Outgoing) -> Delivery;
-    /// The provider's id for tracedesk's message `id` if the provider has
-    /// it; `Err` when the provider cannot be asked now.
-    async fn find(&self, id: Uuid) -> Result<Option<String>, String>;
+    /// The provider's id for `message` if the provider already has it (an
+    /// earlier send whose outcome was lost); `Err` when the provider cannot
+    /// be asked now.
+    async fn find(&self, message: &Outgoing) -> Result<Option<String>, String>;
 }

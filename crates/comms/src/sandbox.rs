@@ -180,8 +180,8 @@ impl Carrier for Sandbox {
         Delivery::Accepted { sid }
     }
 
-    async fn find(&self, id: Uuid) -> Result<Option<String>, String> {
-        Ok(self.state().by_id.get(&id).cloned())
+    async fn find(&self, m: &Outgoing) -> Result<Option<String>, String> {
+        Ok(self.state().by_id.get(&m.id).cloned())
     }
 }
 
@@ -225,8 +225,8 @@ mod tests {
                 .is_empty(),
             "given once"
         );
-        assert_eq!(sb.find(m.id).await, Ok(Some(sid)));
-        assert_eq!(sb.find(Uuid::now_v7()).await, Ok(None));
+        assert_eq!(sb.find(&m).await, Ok(Some(sid)));
+        assert_eq!(sb.find(&msg("+12125550123")).await, Ok(None));
     }
 
     #[tokio::test]

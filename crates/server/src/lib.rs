@@ -22,6 +22,7 @@ mod pages;
 pub mod ratelimit;
 mod routing;
 pub mod tls;
+pub mod webhooks;
 
 pub use assembly::{App, Jobs, MessagingSetup, RoutingSetup};
 pub use error::ApiError;
@@ -46,6 +47,8 @@ pub struct AppState {
     /// The sandbox carrier, when it is the carrier: its phones are read
     /// and replied from over the API.
     pub sandbox: Option<Arc<tracedesk_comms::sandbox::Sandbox>>,
+    /// Twilio's webhooks, when Twilio is the carrier.
+    pub twilio: Option<webhooks::TwilioHooks>,
 }
 
 /// Server settings that come from configuration.
@@ -64,6 +67,8 @@ pub struct ServerSettings {
     pub keep_alive: std::time::Duration,
     /// The sandbox carrier, when it is the carrier (its phones are served).
     pub sandbox: Option<Arc<tracedesk_comms::sandbox::Sandbox>>,
+    /// Twilio's webhooks, when Twilio is the carrier (else they answer 404).
+    pub twilio: Option<webhooks::TwilioHooks>,
 }
 
 impl Default for ServerSettings {
@@ -76,6 +81,7 @@ impl Default for ServerSettings {
             rate_limit: None,
             keep_alive: std::time::Duration::from_secs(15),
             sandbox: None,
+            twilio: None,
         }
     }
 }
@@ -90,6 +96,7 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
         callers: Arc::default(),
         keep_alive: settings.keep_alive,
         sandbox: settings.sandbox.clone(),
+        twilio: settings.twilio.clone(),
     };
     let mut router = api::routes(state.clone(), settings.max_batch);
     if let Some(limit) = settings.rate_limit {

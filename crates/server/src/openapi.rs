@@ -57,6 +57,8 @@ use utoipa::{Modify, OpenApi};
         crate::messaging::send,
         crate::messaging::sandbox_phone,
         crate::messaging::sandbox_reply,
+        crate::webhooks::inbound_sms,
+        crate::webhooks::status_callback,
         crate::api::search_persons,
         crate::api::get_person,
         crate::api::line_list,
@@ -293,6 +295,10 @@ mod tests {
         ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }
+        routes.extend(routed(
+            include_str!("webhooks.rs"),
+            &[("Router::new()", "")],
+        ));
         assert!(routes.len() > 30, "the scan found the routes: {routes:?}");
         let doc = super::document();
         let mut documented = BTreeSet::new();

@@ -421,13 +421,12 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         .advertise_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    // The embedded default carrier: messages reach sandbox phones that the
-    // API reads and replies from.
-    let messaging = tracedesk_server::MessagingSetup::sandbox(Default::default());
+    let (messaging, twilio_hooks) = carrier(config)?;
     let app = tracedesk_server::App::start(
         cw,
         ServerSettings {
             sandbox: messaging.sandbox.clone(),
+            twilio: twilio_hooks,
             body_limit: config.body_limit_bytes,
             max_batch: config.max_batch,
             auth: config.auth.policy(),
@@ -465,6 +464,47 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!("tracedesk stopped");
     Ok(())
+}
+
+/// The carrier `serve` dispatches through: the sandbox (the embedded
+/// default: messages reach sandbox phones the API reads and replies from)
+/// or Twilio, with the webhooks' check.
+fn carrier(
+    config: &Config,
+) -> anyhow::Result<(
+    tracedesk_server::MessagingSetup,
+    Option<tracedesk_server::webhooks::TwilioHooks>,
+)> {
+    if config.messaging.carrier != "twilio" {
+        return Ok((
+            tracedesk_server::MessagingSetup::sandbox(Default::default()),
+            None,
+        ));
+    }
+    let t = &config.twilio;
+    let twilio = tracedesk_twilio::Twilio::new(tracedesk_twilio::TwilioConfig {
+        account_sid: t.account_sid.clone(),
+        auth_token: t.auth_token.clone(),
+        api_base_url: t.api_base_url.clone(),
+        public_base_url: t.public_base_url.clone(),
+        messaging_service_sid: t.messaging_service_sid.clone(),
+        timeout: std::time::Duration::from_millis(u64::from(t.timeout_ms)),
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let hooks = tracedesk_server::webhooks::TwilioHooks {
+        account_sid: t.account_sid.clone(),
+        auth_token: t.auth_token.clone(),
+        public_base_url: t.public_base_url.clone(),
+    };
+    Ok((
+        tracedesk_server::MessagingSetup {
+            carrier: Arc::new(twilio),
+            sandbox: None,
+            node: format!("node-{}", uuid::Uuid::now_v7().simple()),
+            lease: std::time::Duration::from_secs(60),
+        },
+        Some(hooks),
+    ))
 }
 
 async fn shutdown_signal() {

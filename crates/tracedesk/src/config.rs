@@ -77,6 +77,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// What messages say about the program and where they go from.
     pub messaging: MessagingConfig,
+    /// The Twilio account, when `messaging.carrier = "twilio"`.
+    pub twilio: TwilioSection,
     /// Days after closure before personal data is purged.
     pub retention: tracedesk_casework::retention::RetentionPolicy,
     /// PEM certificate chain: serve HTTPS (with `tls_key_file`).
@@ -88,11 +90,57 @@ pub struct Config {
     pub routing_workspace_file: Option<PathBuf>,
 }
 
-/// `[messaging]`: what texts say about the program, and where they go
-/// from. The carrier is the sandbox (nothing leaves the process).
+/// `[twilio]`: the account messages go through when `messaging.carrier`
+/// is `twilio`. `auth_token` is a secret (`auth_token_file` reads it from
+/// a file) and never printed.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TwilioSection {
+    pub account_sid: String,
+    pub auth_token: String,
+    /// Twilio's REST API (a local fake in tests).
+    pub api_base_url: String,
+    /// Where Twilio reaches tracedesk, as Twilio requests it
+    /// (`https://tracedesk.example.org`): webhooks are checked against it.
+    pub public_base_url: String,
+    /// Send from this Messaging Service instead of `messaging.sender`.
+    pub messaging_service_sid: Option<String>,
+    /// Milliseconds one API call may take before its outcome is unknown.
+    pub timeout_ms: u32,
+}
+
+impl Default for TwilioSection {
+    fn default() -> Self {
+        Self {
+            account_sid: String::new(),
+            auth_token: String::new(),
+            api_base_url: "https://api.twilio.com".into(),
+            public_base_url: String::new(),
+            messaging_service_sid: None,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for TwilioSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioSection")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"<secret>")
+            .field("api_base_url", &self.api_base_url)
+            .field("public_base_url", &self.public_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[messaging]`: what texts say about the program, where they go from,
+/// and the carrier: `sandbox` (the default; nothing leaves the process) or
+/// `twilio` (`[twilio]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MessagingConfig {
+    /// `sandbox` or `twilio`.
+    pub carrier: String,
     /// The program's name, as messages open with it.
     pub program_name: String,
     /// The number people are asked to call back.
@@ -108,6 +156,7 @@ impl Default for MessagingConfig {
     fn default() -> Self {
         let d = tracedesk_casework::messaging::MessagingSettings::default();
         Self {
+            carrier: "sandbox".into(),
             program_name: d.program_name,
             callback_number: d.callback_number,
             sender: d.sender,
@@ -201,6 +250,7 @@ impl Default for Config {
             program_start: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default(),
             auth: AuthConfig::default(),
             messaging: MessagingConfig::default(),
+            twilio: TwilioSection::default(),
             retention: Default::default(),
             tls_cert_file: None,
             tls_key_file: None,
@@ -473,6 +523,44 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
     if let Err(e) = tracedesk_comms::templates::check("sms", &m.program_name) {
         return Err(fail("messaging.program_name", e.to_string()));
     }
+    match m.carrier.as_str() {
+        "sandbox" => {}
+        "twilio" => {
+            let t = &c.twilio;
+            if !(t.account_sid.starts_with("AC") && t.account_sid.len() == 34) {
+                return Err(fail(
+                    "twilio.account_sid",
+                    "must be an account SID (AC and 32 hex digits)".into(),
+                ));
+            }
+            if t.auth_token.trim().is_empty() {
+                return Err(fail(
+                    "twilio.auth_token",
+                    "must be set (or twilio.auth_token_file)".into(),
+                ));
+            }
+            for (key, url) in [
+                ("twilio.api_base_url", &t.api_base_url),
+                ("twilio.public_base_url", &t.public_base_url),
+            ] {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(fail(key, "must be an http(s):// URL".into()));
+                }
+            }
+            if !(100..=120_000).contains(&t.timeout_ms) {
+                return Err(fail(
+                    "twilio.timeout_ms",
+                    "must be between 100 and 120000".into(),
+                ));
+            }
+        }
+        _ => {
+            return Err(fail(
+                "messaging.carrier",
+                "must be sandbox or twilio".into(),
+            ));
+        }
+    }
     if !(60..=259_200).contains(&m.validity_seconds) {
         return Err(fail(
             "messaging.validity_seconds",
@@ -704,6 +792,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.messaging.settings().program_name, "NYC Test & Trace");
+        // Twilio needs its account, and the token never shows.
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_MESSAGING__CARRIER", "twilio")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("twilio.account_sid"), "{e}");
+        let ok = load(
+            None,
+            &env(&[
+                ("TRACEDESK_MESSAGING__CARRIER", "twilio"),
+                (
+                    "TRACEDESK_TWILIO__ACCOUNT_SID",
+                    "AC0123456789abcdef0123456789abcdef",
+                ),
+                ("TRACEDESK_TWILIO__AUTH_TOKEN", "s3cret-token-value"),
+                (
+                    "TRACEDESK_TWILIO__PUBLIC_BASE_URL",
+                    "https://tracedesk.example.org",
+                ),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(!format!("{ok:?}").contains("s3cret-token-value"));
         let e = load(
             None,
             &env(&[("TRACEDESK_DATABASE_URL", "mysql://x")]),

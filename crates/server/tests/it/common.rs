@@ -47,6 +47,37 @@ pub async fn spawn_routing_with(workspace: tracedesk_routing::Workspace) -> Harn
     .await
 }
 
+/// The carrier a test server sends through.
+#[derive(Clone)]
+pub enum TestCarrier {
+    /// The embedded default, with quick receipts.
+    Sandbox,
+    /// Twilio's REST API at `api_base_url` (a fake), with these
+    /// credentials; its webhooks expect the server's own address.
+    Twilio {
+        account_sid: String,
+        auth_token: String,
+        api_base_url: String,
+    },
+}
+
+/// A server whose carrier is Twilio at `api_base_url`.
+pub async fn spawn_twilio(account_sid: &str, auth_token: &str, api_base_url: &str) -> Harness {
+    let carrier = TestCarrier::Twilio {
+        account_sid: account_sid.into(),
+        auth_token: auth_token.into(),
+        api_base_url: api_base_url.into(),
+    };
+    start_with(
+        Arc::new(tempfile::tempdir().unwrap()),
+        AuthPolicy::default(),
+        None,
+        true,
+        carrier,
+    )
+    .await
+}
+
 /// Starts a server over the database and keys in `dir` (a fresh one, or
 /// one another harness used: a restart).
 async fn start(
@@ -54,6 +85,16 @@ async fn start(
     auth: AuthPolicy,
     routing: Option<tracedesk_routing::Workspace>,
     fresh: bool,
+) -> Harness {
+    start_with(dir, auth, routing, fresh, TestCarrier::Sandbox).await
+}
+
+async fn start_with(
+    dir: Arc<tempfile::TempDir>,
+    auth: AuthPolicy,
+    routing: Option<tracedesk_routing::Workspace>,
+    fresh: bool,
+    carrier: TestCarrier,
 ) -> Harness {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
@@ -84,8 +125,9 @@ async fn start(
         let o = offset.clone();
         Arc::new(move || Utc::now().timestamp_millis() + o.load(Ordering::Relaxed) * 1000)
     };
-    let (base, running) = listen_with(
+    let (base, running) = listen_carrier(
         cw.clone(),
+        carrier,
         auth,
         routing
             .clone()
@@ -114,6 +156,7 @@ fn settings(auth: AuthPolicy) -> ServerSettings {
         rate_limit: None,
         keep_alive: std::time::Duration::from_millis(300),
         sandbox: None,
+        twilio: None,
     }
 }
 
@@ -129,16 +172,59 @@ pub async fn listen_with(
         tracedesk_casework::dispatch::Millis,
     )>,
 ) -> (String, tracedesk_server::assembly::Running) {
+    listen_carrier(cw, TestCarrier::Sandbox, auth, routing).await
+}
+
+async fn listen_carrier(
+    cw: Casework,
+    carrier: TestCarrier,
+    auth: AuthPolicy,
+    routing: Option<(
+        tracedesk_routing::Workspace,
+        tracedesk_casework::dispatch::Millis,
+    )>,
+) -> (String, tracedesk_server::assembly::Running) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let leads = routing.is_some();
-    // The sandbox carrier, as `serve` runs it, with quick receipts.
-    let messaging = MessagingSetup::sandbox(tracedesk_comms::sandbox::SandboxConfig {
-        latency: std::time::Duration::from_millis(50),
-        ..Default::default()
-    });
     let mut settings = settings(auth);
-    settings.sandbox = messaging.sandbox.clone();
+    let messaging = match carrier {
+        // The sandbox carrier, as `serve` runs it, with quick receipts.
+        TestCarrier::Sandbox => {
+            let m = MessagingSetup::sandbox(tracedesk_comms::sandbox::SandboxConfig {
+                latency: std::time::Duration::from_millis(50),
+                ..Default::default()
+            });
+            settings.sandbox = m.sandbox.clone();
+            m
+        }
+        TestCarrier::Twilio {
+            account_sid,
+            auth_token,
+            api_base_url,
+        } => {
+            settings.twilio = Some(tracedesk_server::webhooks::TwilioHooks {
+                account_sid: account_sid.clone(),
+                auth_token: auth_token.clone(),
+                public_base_url: base.clone(),
+            });
+            let twilio = tracedesk_twilio::Twilio::new(tracedesk_twilio::TwilioConfig {
+                account_sid,
+                auth_token,
+                api_base_url,
+                public_base_url: base.clone(),
+                messaging_service_sid: None,
+                timeout: std::time::Duration::from_millis(500),
+            })
+            .unwrap();
+            MessagingSetup {
+                carrier: Arc::new(twilio),
+                sandbox: None,
+                node: format!("test-{}", uuid::Uuid::now_v7().simple()),
+                lease: std::time::Duration::from_secs(2),
+            }
+        }
+    };
     let app = App::start(
         cw,
         settings,

@@ -17,3 +17,4 @@ mod pages;
 mod routing;
 mod second_factor;
 mod tls;
+mod twilio;
