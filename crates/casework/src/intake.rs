@@ -999,6 +999,7 @@ impl crate::services::Cases<'_> {
                 .collect(),
             note,
             points: points_of(vault, &v.person, now, &case.jurisdiction),
+            notification: self.first_notification(&v.person)?,
         };
         Ok((
             intake,

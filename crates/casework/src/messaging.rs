@@ -33,6 +33,9 @@ pub struct MessagingSettings {
     /// How long a queued message stays worth sending (Twilio's default
     /// validity period is 36,000 s).
     pub validity: chrono::Duration,
+    /// Text a newly named contact the notification template at once, in
+    /// the naming's transaction (a contact with no phone gets none).
+    pub notify_contacts: bool,
 }
 
 impl Default for MessagingSettings {
@@ -42,6 +45,7 @@ impl Default for MessagingSettings {
             callback_number: "+1 212 555 0100".into(),
             sender: "+12125550100".into(),
             validity: chrono::Duration::seconds(36_000),
+            notify_contacts: false,
         }
     }
 }
@@ -267,7 +271,6 @@ impl crate::services::Messages<'_> {
         ])
     }
 
-    /// A queued outbound row, sealed.
     fn outbound(
         &self,
         channel: &str,
@@ -277,34 +280,15 @@ impl crate::services::Messages<'_> {
         priority: i32,
         template: Option<String>,
     ) -> MessageRow {
-        let id = Uuid::now_v7();
-        let now = self.now();
-        MessageRow {
-            id,
-            direction: "out".into(),
-            channel: channel.into(),
-            status: status::QUEUED.into(),
-            priority,
-            person_id: None,
-            task_id: None,
-            jurisdiction: None,
-            template,
-            sender: Some(self.settings.messaging.sender.clone()),
+        queued_row(
+            self,
+            channel,
+            address,
             address_bidx,
-            key_version: self.vault.current_version(),
-            address: self.vault.seal_str(&Self::ctx(id, "address"), address),
-            body: self.vault.seal_str(&Self::ctx(id, "body"), body),
-            segments: tracedesk_comms::segments::count(body).segments as i32,
-            provider_sid: None,
-            error_code: None,
-            attempts: 0,
-            next_attempt_at: now,
-            claimed_by: None,
-            claim_until: None,
-            created_at: now,
-            updated_at: now,
-            expires_at: now + self.settings.messaging.validity,
-        }
+            body,
+            priority,
+            template,
+        )
     }
 
     fn view(&self, m: &MessageRow) -> Result<MessageView, CaseworkError> {
@@ -548,7 +532,17 @@ impl crate::services::Messages<'_> {
         node: &str,
         limit: u32,
         lease: chrono::Duration,
+        mut pace: Option<&mut tracedesk_comms::throughput::Pace>,
     ) -> Result<DispatchStats, CaseworkError> {
+        // Claim no more than the pace lets go now: a claim waiting on the
+        // pace would outlive its lease.
+        let limit = match pace.as_deref_mut() {
+            Some(p) => (p.room(std::time::Instant::now()).min(u64::from(limit))) as u32,
+            None => limit,
+        };
+        if limit == 0 {
+            return Ok(DispatchStats::default());
+        }
         let now = self.now();
         let claimed = self
             .store
@@ -581,6 +575,17 @@ impl crate::services::Messages<'_> {
         }
         for c in claimed {
             let m = &c.message;
+            if let Some(p) = pace.as_deref_mut() {
+                // A text of several segments takes as many of the sender's.
+                let segments = u64::try_from(m.segments).unwrap_or(1);
+                loop {
+                    let now = std::time::Instant::now();
+                    if p.take(segments, now) {
+                        break;
+                    }
+                    tokio::time::sleep(p.wait_for(segments, now)).await;
+                }
+            }
             let outcome = self.dispatch_one(carrier, &c, &mut stats).await?;
             self.store
                 .finish_message(m.id, node, &outcome, self.now())
@@ -673,4 +678,83 @@ impl crate::services::Messages<'_> {
 pub fn backoff(attempts: i32) -> chrono::Duration {
     let exp = attempts.clamp(1, 10) as u32;
     chrono::Duration::seconds((1i64 << exp).min(900))
+}
+
+/// A queued outbound row, sealed for its own id: what a send and the
+/// naming of a contact (in its transaction) write to the outbox.
+pub(crate) fn queued_row(
+    cw: &crate::Casework,
+    channel: &str,
+    address: &str,
+    address_bidx: Vec<u8>,
+    body: &str,
+    priority: i32,
+    template: Option<String>,
+) -> MessageRow {
+    let id = Uuid::now_v7();
+    let now = cw.now();
+    let ctx = |column| FieldContext::new(schema::MESSAGES.name, column, id);
+
+    MessageRow {
+        id,
+        direction: "out".into(),
+        channel: channel.into(),
+        status: status::QUEUED.into(),
+        priority,
+        person_id: None,
+        task_id: None,
+        jurisdiction: None,
+        template,
+        sender: Some(cw.settings.messaging.sender.clone()),
+        address_bidx,
+        key_version: cw.vault.current_version(),
+        address: cw.vault.seal_str(&ctx("address"), address),
+        body: cw.vault.seal_str(&ctx("body"), body),
+        segments: tracedesk_comms::segments::count(body).segments as i32,
+        provider_sid: None,
+        error_code: None,
+        attempts: 0,
+        next_attempt_at: now,
+        claimed_by: None,
+        claim_until: None,
+        created_at: now,
+        updated_at: now,
+        expires_at: now + cw.settings.messaging.validity,
+    }
+}
+
+impl crate::services::Cases<'_> {
+    /// The first notification to a contact being named, when configured
+    /// and the contact has a phone: the notification template in their
+    /// language, urgent.
+    pub(crate) fn first_notification(
+        &self,
+        person: &crate::input::PersonFields,
+    ) -> Result<Option<MessageRow>, CaseworkError> {
+        let m = &self.settings.messaging;
+        let Some(phone) = person.phone.as_ref().filter(|_| m.notify_contacts) else {
+            return Ok(None);
+        };
+        let language = person.language.as_deref().unwrap_or("en");
+        let t = templates::builtin("contact_notification", "sms", language).ok_or(
+            CaseworkError::Internal("a built-in template is missing".into()),
+        )?;
+        let values = BTreeMap::from([
+            ("program", m.program_name.clone()),
+            ("callback", m.callback_number.clone()),
+        ]);
+        let body = t
+            .render(&values)
+            .map_err(|e| CaseworkError::Internal(e.to_string()))?;
+        let bidx = self.vault.blind(BlindKind::Phone, phone.as_str());
+        Ok(Some(queued_row(
+            self,
+            "sms",
+            phone.as_str(),
+            bidx,
+            &body,
+            priority::URGENT,
+            Some(t.name),
+        )))
+    }
 }

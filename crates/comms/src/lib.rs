@@ -12,6 +12,7 @@ pub mod sandbox;
 pub mod segments;
 pub mod signature;
 pub mod templates;
+pub mod throughput;
 
 pub use carrier::{Carrier, Delivery, Outgoing};
 pub use keywords::Keyword;

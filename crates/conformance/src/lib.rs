@@ -119,6 +119,7 @@ macro_rules! conformance_tests {
             transferred_cases_move_whole,
             clusters_hold_members_once,
             outbox_claims_once_and_moves_forward,
+            naming_a_contact_queues_the_first_notification,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {

@@ -249,3 +249,88 @@ pub async fn outbox_claims_once_and_moves_forward(f: &Fixture) {
         assert_eq!(s.consent(&[7; 32]).await.unwrap(), Some(row));
     }
 }
+
+/// With `notify_contacts` on, naming a contact with a phone queues their
+/// first notification in the naming's transaction (in their language, for
+/// their notification task, in the case's jurisdiction); a contact with no
+/// phone, and a repeat naming merged into the open record, queue nothing.
+pub async fn naming_a_contact_queues_the_first_notification(f: &Fixture) {
+    let mut settings = tracedesk_casework::Settings::default();
+    settings.messaging.notify_contacts = true;
+    let cw = tracedesk_casework::Casework::new(f.store.clone(), f.vault.clone(), settings)
+        .with_clock(std::sync::Arc::new(t0));
+    let lab = tracedesk_casework::LabResultInput {
+        first_name: Some("Ines".into()),
+        last_name: Some("Duarte".into()),
+        dob: Some("1970-02-03".into()),
+        specimen_date: Some("2026-11-18".into()),
+        result: Some("positive".into()),
+        accession: Some("NOTIFY-1".into()),
+        ..Default::default()
+    };
+    let out = cw.cases().ingest_lab_results(&[lab]).await;
+    let case = out[0].case_id.expect("a case");
+    let contact = |first: &str, phone: Option<&str>| tracedesk_casework::ContactInput {
+        first_name: Some(first.into()),
+        last_name: Some("Reyes".into()),
+        phone: phone.map(Into::into),
+        dob: Some("1990-04-05".into()),
+        language: Some("es".into()),
+        exposure_dates: vec!["2026-11-17".into()],
+        ..Default::default()
+    };
+    let named = cw
+        .cases()
+        .add_contact(case, &contact("Pilar", Some("(212) 555-0177")))
+        .await
+        .unwrap();
+    let queued = f
+        .store
+        .person_messages(named.person, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "one notification queued");
+    let m = &queued[0];
+    assert_eq!(m.status, status::QUEUED);
+    assert_eq!(m.task_id, named.task_id, "for the notification task");
+    assert_eq!(m.template.as_deref(), Some("contact_notification"));
+    assert_eq!(m.jurisdiction.as_deref(), Some("root"));
+    assert_eq!(m.priority, 0, "urgent");
+    let body = f
+        .vault
+        .open_string(
+            &tracedesk_vault::FieldContext::new("messages", "body", m.id),
+            &m.body,
+        )
+        .unwrap();
+    assert!(body.contains("Llámenos"), "in Spanish: {body}");
+
+    // Named again by the same case: merged, nothing more queued.
+    let again = cw
+        .cases()
+        .add_contact(case, &contact("Pilar", Some("(212) 555-0177")))
+        .await
+        .unwrap();
+    assert_eq!(again.resolution, "merged");
+    assert_eq!(
+        f.store
+            .person_messages(named.person, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // No phone, no text.
+    let silent = cw
+        .cases()
+        .add_contact(case, &contact("Rocio", None))
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .person_messages(silent.person, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -49,6 +49,9 @@ pub struct MessagingSetup {
     /// How long a claim lasts before another node may take the message
     /// (as uncertain) — longer than any one carrier call.
     pub lease: Duration,
+    /// Segments a second for the sender and for the account (the
+    /// carrier's limits, kept by this node); `None`: as fast as it goes.
+    pub pace: Option<(f64, f64)>,
 }
 
 impl MessagingSetup {
@@ -60,6 +63,7 @@ impl MessagingSetup {
             sandbox: Some(sandbox),
             node: format!("node-{}", uuid::Uuid::now_v7().simple()),
             lease: Duration::from_secs(60),
+            pace: None,
         }
     }
 }
@@ -219,12 +223,13 @@ fn dispatch_outbox(cw: Casework, m: MessagingSetup) -> JoinHandle<()> {
     const BATCH: u32 = 200;
     tokio::spawn(async move {
         let lease = chrono::Duration::from_std(m.lease).unwrap_or(chrono::Duration::seconds(60));
+        let mut pace = m.pace.map(|(rate, cap)| {
+            tracedesk_comms::throughput::Pace::new(rate, cap, std::time::Instant::now())
+        });
         loop {
             let msgs = cw.messages();
-            let busy = match msgs
-                .dispatch_once(m.carrier.as_ref(), &m.node, BATCH, lease)
-                .await
-            {
+            let pass = msgs.dispatch_once(m.carrier.as_ref(), &m.node, BATCH, lease, pace.as_mut());
+            let busy = match pass.await {
                 Ok(stats) => stats.claimed as u32 == BATCH,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox dispatch failed; trying again");

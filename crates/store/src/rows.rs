@@ -384,6 +384,10 @@ pub struct ContactIntake {
     pub note: Option<EntryRow>,
     /// As in [`LabIntake::points`].
     pub points: Vec<PointRow>,
+    /// The first notification, queued in the naming's transaction when the
+    /// record is new (its person, task and jurisdiction are set by the
+    /// store); none for a merged naming or an edge to a case.
+    pub notification: Option<crate::MessageRow>,
 }
 
 /// How a named contact was recorded.

@@ -720,6 +720,7 @@ macro_rules! sql_common {
             let mut merged: HashMap<Uuid, ExposureRow> = HashMap::new();
             let mut tasks = Vec::with_capacity(batch.len());
             let mut entries = Vec::new();
+            let mut notifications = Vec::new();
             let mut out = Vec::with_capacity(batch.len());
             for c in batch {
                 let here = &c.exposure.jurisdiction;
@@ -830,6 +831,13 @@ macro_rules! sql_common {
                         task.exposure_id = Some(exposure.id);
                         let id = task.id;
                         tasks.push(task);
+                        if let Some(m) = &c.notification {
+                            let mut m = m.clone();
+                            m.person_id = Some(person_id);
+                            m.task_id = Some(id);
+                            m.jurisdiction = Some(exposure.jurisdiction.clone());
+                            notifications.push(m);
+                        }
                         Some(id)
                     }
                     _ => None,
@@ -867,6 +875,7 @@ macro_rules! sql_common {
             insert_tasks(tx, &tasks).await?;
             insert_entries(tx, &entries).await?;
             insert_points(tx, &points).await?;
+            insert_messages_in(tx, &notifications).await?;
             for e in merged.values() {
                 let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET first_exposure = ");
                 q.push_bind(e.first_exposure)

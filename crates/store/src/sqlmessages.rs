@@ -19,11 +19,14 @@ macro_rules! message_store_impl {
             sql
         }
 
-        #[async_trait::async_trait]
-        impl tracedesk_store::MessageStore for $store {
-            async fn insert_messages(&self, rows: &[MessageRow]) -> StoreResult<Vec<Uuid>> {
-                let mut tx = self.write_tx().await?;
-                let mut ids = Vec::with_capacity(rows.len());
+        /// Writes messages in the caller's transaction (the outbox written
+        /// with the action that caused it); an inbound one whose provider id
+        /// is stored is skipped. Returns the ids written.
+        async fn insert_messages_in(
+            tx: &mut Transaction<'_, $db>,
+            rows: &[MessageRow],
+        ) -> StoreResult<Vec<Uuid>> {
+            let mut ids = Vec::with_capacity(rows.len());
                 for chunk in rows.chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(format!(
                         "INSERT INTO messages ({MESSAGE_COLUMNS}) "
@@ -55,10 +58,18 @@ macro_rules! message_store_impl {
                             .push_bind(m.expires_at);
                     });
                     q.push(" ON CONFLICT (provider_sid) DO NOTHING RETURNING id");
-                    for r in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                    for r in q.build().fetch_all(&mut **tx).await.map_err(err)? {
                         ids.push(r.try_get::<Uuid, _>(0).map_err(err)?);
                     }
                 }
+            Ok(ids)
+        }
+
+        #[async_trait::async_trait]
+        impl tracedesk_store::MessageStore for $store {
+            async fn insert_messages(&self, rows: &[MessageRow]) -> StoreResult<Vec<Uuid>> {
+                let mut tx = self.write_tx().await?;
+                let ids = insert_messages_in(&mut tx, rows).await?;
                 tx.commit().await.map_err(err)?;
                 Ok(ids)
             }

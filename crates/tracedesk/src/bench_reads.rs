@@ -169,10 +169,14 @@ async fn backend(
         println!("\n### {name}, {} cases\n", cases.len());
         println!("| route | role | page | p50 ms | p95 ms | rows |");
         println!("|---|---|---|---:|---:|---:|");
-        for p in &probes {
-            let mut ms = Vec::with_capacity(samples);
-            let mut n_rows = 0;
-            for _ in 0..samples {
+        // Round-robin over the probes, one request each a round: a pause
+        // of the machine (a checkpoint, the scheduler) lands on every
+        // probe's tail alike rather than on whichever ran then. Round 0
+        // warms up (statement caches, pages) and is not counted.
+        let mut timings: Vec<Vec<f64>> = vec![Vec::with_capacity(samples); probes.len()];
+        let mut rows_of = vec![0; probes.len()];
+        for round in 0..=samples {
+            for (i, p) in probes.iter().enumerate() {
                 let t = Instant::now();
                 let r = http
                     .get(format!("{base}{}{}", p.route, p.query))
@@ -187,9 +191,13 @@ async fn backend(
                     r.status()
                 );
                 let body: serde_json::Value = r.json().await?;
-                ms.push(t.elapsed().as_secs_f64() * 1000.0);
-                n_rows = body["items"].as_array().map_or(0, Vec::len);
+                if round > 0 {
+                    timings[i].push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                rows_of[i] = body["items"].as_array().map_or(0, Vec::len);
             }
+        }
+        for ((p, mut ms), n_rows) in probes.iter().zip(timings).zip(rows_of) {
             ms.sort_by(f64::total_cmp);
             let (p50, p95) = (
                 ms[ms.len() / 2],

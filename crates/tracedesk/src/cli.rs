@@ -502,6 +502,7 @@ fn carrier(
             sandbox: None,
             node: format!("node-{}", uuid::Uuid::now_v7().simple()),
             lease: std::time::Duration::from_secs(60),
+            pace: config.messaging.pace(),
         },
         Some(hooks),
     ))

@@ -150,6 +150,16 @@ pub struct MessagingConfig {
     /// Seconds a queued message stays worth sending (default 36000, as
     /// Twilio's validity period).
     pub validity_seconds: u32,
+    /// Text a newly named contact the notification at once (default off).
+    pub notify_contacts: bool,
+    /// The sender's number type: `long_code` (1 segment a second),
+    /// `toll_free` (3) or `short_code` (100); paces Twilio sends.
+    pub sender_type: String,
+    /// Segments a second for the sender instead of its type's rate (0: the
+    /// type's).
+    pub sender_rate: u32,
+    /// Segments a second for the whole account (Twilio: 2,000).
+    pub account_cap: u32,
 }
 
 impl Default for MessagingConfig {
@@ -161,17 +171,34 @@ impl Default for MessagingConfig {
             callback_number: d.callback_number,
             sender: d.sender,
             validity_seconds: 36_000,
+            notify_contacts: d.notify_contacts,
+            sender_type: "long_code".into(),
+            sender_rate: 0,
+            account_cap: 2000,
         }
     }
 }
 
 impl MessagingConfig {
+    /// (sender, account) segments a second for Twilio sends; the sandbox
+    /// is not paced.
+    pub fn pace(&self) -> Option<(f64, f64)> {
+        let kind = tracedesk_comms::throughput::NumberType::parse(&self.sender_type)?;
+        let rate = if self.sender_rate > 0 {
+            f64::from(self.sender_rate)
+        } else {
+            kind.default_rate()
+        };
+        (self.carrier == "twilio").then_some((rate, f64::from(self.account_cap)))
+    }
+
     pub fn settings(&self) -> tracedesk_casework::messaging::MessagingSettings {
         tracedesk_casework::messaging::MessagingSettings {
             program_name: self.program_name.clone(),
             callback_number: self.callback_number.clone(),
             sender: self.sender.clone(),
             validity: chrono::Duration::seconds(i64::from(self.validity_seconds)),
+            notify_contacts: self.notify_contacts,
         }
     }
 }
@@ -560,6 +587,15 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
                 "must be sandbox or twilio".into(),
             ));
         }
+    }
+    if tracedesk_comms::throughput::NumberType::parse(&m.sender_type).is_none() {
+        return Err(fail(
+            "messaging.sender_type",
+            "must be long_code, toll_free or short_code".into(),
+        ));
+    }
+    if m.account_cap == 0 {
+        return Err(fail("messaging.account_cap", "must be at least 1".into()));
     }
     if !(60..=259_200).contains(&m.validity_seconds) {
         return Err(fail(

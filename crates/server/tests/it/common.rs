@@ -222,6 +222,7 @@ async fn listen_carrier(
                 sandbox: None,
                 node: format!("test-{}", uuid::Uuid::now_v7().simple()),
                 lease: std::time::Duration::from_secs(2),
+                pace: None,
             }
         }
     };

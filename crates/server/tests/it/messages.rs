@@ -257,3 +257,44 @@ async fn stop_opts_out_until_start() {
     let id = v["id"].as_str().unwrap().to_string();
     d.until_status(p, &id, "delivered").await;
 }
+
+#[tokio::test]
+async fn the_tracer_who_holds_the_task_may_message_the_person() {
+    let d = desk().await;
+    let (tracer_id, tracer) = d.h.user("ny-holder", Role::Tracer, "ny").await;
+    let today = chrono::Utc::now().date_naive();
+    let (_, out) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(json!({"first_name": "Amal", "last_name": "Haddad", "dob": "1985-07-08",
+                "phone": "(212) 555-0151", "specimen_date": (today - chrono::Days::new(1)).to_string(),
+                "result": "positive", "accession": "HOLD-1", "jurisdiction": "ny"})),
+        )
+        .await;
+    let person: Uuid = out["person_id"].as_str().unwrap().parse().unwrap();
+    let case: Uuid = out["case_id"].as_str().unwrap().parse().unwrap();
+    let (st, _) = d
+        .send(&tracer, person, json!({"template": "case_outreach"}))
+        .await;
+    assert_eq!(st, 403, "not yet theirs");
+    let task = d.h.cw.cases().tasks_for_case(case).await.unwrap()[0].id;
+    d.h.cw
+        .cases()
+        .assign_task(task, Some(tracer_id))
+        .await
+        .unwrap();
+    let (st, m) = d
+        .send(
+            &tracer,
+            person,
+            json!({"template": "case_outreach", "task_id": task}),
+        )
+        .await;
+    assert_eq!(st, 201, "{m}");
+    assert_eq!(m["task_id"], task.to_string());
+    let (st, t) = d.thread(&tracer, person).await;
+    assert_eq!(st, 200);
+    assert_eq!(t["items"].as_array().unwrap().len(), 1);
+}
