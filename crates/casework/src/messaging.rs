@@ -210,7 +210,7 @@ impl crate::services::Messages<'_> {
             .consent(&bidx)
             .await?
             .is_some_and(|c| c.opted_out);
-        let mut row = self.outbound(channel, &address, bidx, &body, priority, template);
+        let mut row = queued_row(self, channel, &address, bidx, &body, priority, template);
         row.person_id = Some(own_id);
         row.task_id = input.task_id;
         row.jurisdiction = Some(jurisdiction.to_string());
@@ -264,31 +264,7 @@ impl crate::services::Messages<'_> {
     }
 
     fn template_values(&self) -> BTreeMap<&'static str, String> {
-        let m = &self.settings.messaging;
-        BTreeMap::from([
-            ("program", m.program_name.clone()),
-            ("callback", m.callback_number.clone()),
-        ])
-    }
-
-    fn outbound(
-        &self,
-        channel: &str,
-        address: &str,
-        address_bidx: Vec<u8>,
-        body: &str,
-        priority: i32,
-        template: Option<String>,
-    ) -> MessageRow {
-        queued_row(
-            self,
-            channel,
-            address,
-            address_bidx,
-            body,
-            priority,
-            template,
-        )
+        template_values(&self.settings.messaging)
     }
 
     fn view(&self, m: &MessageRow) -> Result<MessageView, CaseworkError> {
@@ -491,7 +467,15 @@ impl crate::services::Messages<'_> {
         let body = t
             .render(&self.template_values())
             .map_err(|e| CaseworkError::Internal(e.to_string()))?;
-        let mut row = self.outbound("sms", from, bidx, &body, priority::URGENT, Some(t.name));
+        let mut row = queued_row(
+            self,
+            "sms",
+            from,
+            bidx,
+            &body,
+            priority::URGENT,
+            Some(t.name),
+        );
         row.person_id = inbound.person_id;
         row.jurisdiction = inbound.jurisdiction.clone();
         self.store.insert_messages(&[row]).await?;
@@ -680,6 +664,14 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
     chrono::Duration::seconds((1i64 << exp).min(900))
 }
 
+/// The values every template may use, from configuration.
+fn template_values(m: &MessagingSettings) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("program", m.program_name.clone()),
+        ("callback", m.callback_number.clone()),
+    ])
+}
+
 /// A queued outbound row, sealed for its own id: what a send and the
 /// naming of a contact (in its transaction) write to the outbox.
 pub(crate) fn queued_row(
@@ -739,12 +731,8 @@ impl crate::services::Cases<'_> {
         let t = templates::builtin("contact_notification", "sms", language).ok_or(
             CaseworkError::Internal("a built-in template is missing".into()),
         )?;
-        let values = BTreeMap::from([
-            ("program", m.program_name.clone()),
-            ("callback", m.callback_number.clone()),
-        ]);
         let body = t
-            .render(&values)
+            .render(&template_values(m))
             .map_err(|e| CaseworkError::Internal(e.to_string()))?;
         let bidx = self.vault.blind(BlindKind::Phone, phone.as_str());
         Ok(Some(queued_row(

@@ -70,10 +70,22 @@ macro_rules! identity_store_impl {
         /// Every row of a query, decoded.
         async fn rows_of<T>(
             store: &$store,
-            mut q: QueryBuilder<'_, $db>,
+            q: QueryBuilder<'_, $db>,
             decode: impl Fn(&<$db as sqlx::Database>::Row) -> StoreResult<T>,
         ) -> StoreResult<Vec<T>> {
+            fetch_rows(store, q, decode, true).await
+        }
+
+        /// Every row of a query, decoded; `cached`: a prepared statement kept
+        /// for reuse, else one planned for these values.
+        async fn fetch_rows<T>(
+            store: &$store,
+            mut q: QueryBuilder<'_, $db>,
+            decode: impl Fn(&<$db as sqlx::Database>::Row) -> StoreResult<T>,
+            cached: bool,
+        ) -> StoreResult<Vec<T>> {
             q.build()
+                .persistent(cached)
                 .fetch_all(store.read_pool())
                 .await
                 .map_err(err)?
@@ -90,17 +102,10 @@ macro_rules! identity_store_impl {
         /// the table (PostgreSQL: 9.5 ms against 0.2 ms at 300,000 cases).
         async fn list_rows_of<T>(
             store: &$store,
-            mut q: QueryBuilder<'_, $db>,
+            q: QueryBuilder<'_, $db>,
             decode: impl Fn(&<$db as sqlx::Database>::Row) -> StoreResult<T>,
         ) -> StoreResult<Vec<T>> {
-            q.build()
-                .persistent(!PLAN_EACH_LIST_READ)
-                .fetch_all(store.read_pool())
-                .await
-                .map_err(err)?
-                .iter()
-                .map(decode)
-                .collect()
+            fetch_rows(store, q, decode, !PLAN_EACH_LIST_READ).await
         }
 
         /// The first row of a query, if any, decoded.
