@@ -557,6 +557,11 @@ impl crate::services::Messages<'_> {
                 .collect();
             a.record(drafts).await?;
         }
+        // Outcomes are recorded in groups (one transaction each), and
+        // before any wait for the pace: a provider's receipt finds the
+        // message's id recorded within moments of the send.
+        const GROUP: usize = 50;
+        let mut outcomes = Vec::with_capacity(claimed.len().min(GROUP));
         for c in claimed {
             let m = &c.message;
             if let Some(p) = pace.as_deref_mut() {
@@ -567,14 +572,22 @@ impl crate::services::Messages<'_> {
                     if p.take(segments, now) {
                         break;
                     }
+                    self.store
+                        .finish_messages(node, &std::mem::take(&mut outcomes), self.now())
+                        .await?;
                     tokio::time::sleep(p.wait_for(segments, now)).await;
                 }
             }
-            let outcome = self.dispatch_one(carrier, &c, &mut stats).await?;
-            self.store
-                .finish_message(m.id, node, &outcome, self.now())
-                .await?;
+            outcomes.push((m.id, self.dispatch_one(carrier, &c, &mut stats).await?));
+            if outcomes.len() >= GROUP {
+                self.store
+                    .finish_messages(node, &std::mem::take(&mut outcomes), self.now())
+                    .await?;
+            }
         }
+        self.store
+            .finish_messages(node, &outcomes, self.now())
+            .await?;
         Ok(stats)
     }
 

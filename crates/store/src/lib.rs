@@ -267,6 +267,14 @@ pub trait MessageStore: Send + Sync {
         outcome: &SendOutcome,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// [`finish_message`](Self::finish_message) for a dispatch pass's
+    /// outcomes, in one transaction; returns how many were recorded.
+    async fn finish_messages(
+        &self,
+        node: &str,
+        outcomes: &[(Uuid, SendOutcome)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
     /// A provider's status for the message it knows as `provider_sid`,
     /// applied only if it moves the message forward (`messages::status::rank`).
     /// Returns whether it did; `NotFound` for an unknown id.

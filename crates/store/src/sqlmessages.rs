@@ -65,6 +65,54 @@ macro_rules! message_store_impl {
             Ok(ids)
         }
 
+        /// The statement recording what sending claimed message `id` came
+        /// to, if `node` still holds the claim.
+        fn finish_query<'a>(
+            id: Uuid,
+            node: &'a str,
+            outcome: &'a SendOutcome,
+            at: DateTime<Utc>,
+        ) -> QueryBuilder<'a, $db> {
+            use tracedesk_store::messages::status::{FAILED, QUEUED, REFUSED, SENDING, SENT};
+            let mut q = QueryBuilder::<$db>::new("UPDATE messages SET claimed_by = NULL, updated_at = ");
+            q.push_bind(at);
+            match outcome {
+                SendOutcome::Sent { provider_sid } => {
+                    // A status callback may have come first and moved it
+                    // further; the id is kept either way.
+                    q.push(", claim_until = NULL, provider_sid = ")
+                        .push_bind(provider_sid.as_str())
+                        .push(format!(
+                        ", error_code = NULL, status = CASE WHEN status = '{SENDING}' THEN '{SENT}' ELSE status END"
+                        ));
+                }
+                SendOutcome::Retry { at: next, error } => {
+                    q.push(format!(", claim_until = NULL, status = '{QUEUED}', next_attempt_at = "))
+                        .push_bind(*next)
+                        .push(", error_code = ")
+                        .push_bind(error.as_str());
+                }
+                SendOutcome::Failed { error } => {
+                    q.push(format!(", claim_until = NULL, status = '{FAILED}', error_code = "))
+                        .push_bind(error.as_str());
+                }
+                SendOutcome::Refused => {
+                    q.push(format!(", claim_until = NULL, status = '{REFUSED}', error_code = '21610'"));
+                }
+                SendOutcome::Uncertain { at: next, error } => {
+                    q.push(", claim_until = ")
+                        .push_bind(*next)
+                        .push(", error_code = ")
+                        .push_bind(error.as_str());
+                }
+            }
+            q.push(" WHERE id = ").push_bind(id).push(" AND claimed_by = ").push_bind(node);
+            if !matches!(outcome, SendOutcome::Sent { .. }) {
+                q.push(format!(" AND status = '{SENDING}'"));
+            }
+            q
+        }
+
         #[async_trait::async_trait]
         impl tracedesk_store::MessageStore for $store {
             async fn insert_messages(&self, rows: &[MessageRow]) -> StoreResult<Vec<Uuid>> {
@@ -157,47 +205,30 @@ macro_rules! message_store_impl {
                 outcome: &SendOutcome,
                 at: DateTime<Utc>,
             ) -> StoreResult<bool> {
-                use tracedesk_store::messages::status::{FAILED, QUEUED, REFUSED, SENDING, SENT};
-                let mut q = QueryBuilder::<$db>::new("UPDATE messages SET claimed_by = NULL, updated_at = ");
-                q.push_bind(at);
-                match outcome {
-                    SendOutcome::Sent { provider_sid } => {
-                        // A status callback may have come first and moved it
-                        // further; the id is kept either way.
-                        q.push(", claim_until = NULL, provider_sid = ")
-                            .push_bind(provider_sid.as_str())
-                            .push(format!(
-                                ", error_code = NULL, status = CASE WHEN status = '{SENDING}' THEN '{SENT}' ELSE status END"
-                            ));
-                    }
-                    SendOutcome::Retry { at: next, error } => {
-                        q.push(format!(", claim_until = NULL, status = '{QUEUED}', next_attempt_at = "))
-                            .push_bind(*next)
-                            .push(", error_code = ")
-                            .push_bind(error.as_str());
-                    }
-                    SendOutcome::Failed { error } => {
-                        q.push(format!(", claim_until = NULL, status = '{FAILED}', error_code = "))
-                            .push_bind(error.as_str());
-                    }
-                    SendOutcome::Refused => {
-                        q.push(format!(", claim_until = NULL, status = '{REFUSED}', error_code = '21610'"));
-                    }
-                    SendOutcome::Uncertain { at: next, error } => {
-                        q.push(", claim_until = ")
-                            .push_bind(*next)
-                            .push(", error_code = ")
-                            .push_bind(error.as_str());
-                    }
+                let done = self
+                    .finish_messages(node, &[(id, outcome.clone())], at)
+                    .await?;
+                Ok(done == 1)
+            }
+
+            async fn finish_messages(
+                &self,
+                node: &str,
+                outcomes: &[(Uuid, SendOutcome)],
+                at: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                if outcomes.is_empty() {
+                    return Ok(0);
                 }
-                q.push(" WHERE id = ").push_bind(id).push(" AND claimed_by = ").push_bind(node);
-                if !matches!(outcome, SendOutcome::Sent { .. }) {
-                    q.push(format!(" AND status = '{SENDING}'"));
-                }
+                // One transaction for a group of a dispatch pass's outcomes.
                 let mut tx = self.write_tx().await?;
-                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                let mut done = 0;
+                for (id, outcome) in outcomes {
+                    let mut q = finish_query(*id, node, outcome, at);
+                    done += q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                }
                 tx.commit().await.map_err(err)?;
-                Ok(n == 1)
+                Ok(done)
             }
 
             async fn message_status(

@@ -29,6 +29,21 @@ pub enum BenchWhat {
         #[arg(long)]
         no_sqlite: bool,
     },
+    /// The outbox: queuing messages, dispatching them through the sandbox
+    /// carrier with no pacing, and applying their receipts (SQLite, and
+    /// PostgreSQL when given).
+    Outbox {
+        /// Messages per backend.
+        #[arg(long, default_value_t = 20_000)]
+        messages: usize,
+        /// A PostgreSQL server (a scratch database is created on it);
+        /// default: $TRACEDESK_TEST_DATABASE_URL.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+    },
     /// Audit log (SQLite): append throughput, `audit verify` over a large
     /// log, and API read throughput with and without auditing.
     Audit {
@@ -111,6 +126,11 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
             postgres,
             no_sqlite,
         } => ingest(records, postgres, no_sqlite).await,
+        BenchWhat::Outbox {
+            messages,
+            postgres,
+            no_sqlite,
+        } => crate::bench_outbox::run(messages, postgres, no_sqlite).await,
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
         BenchWhat::Reads {

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod bench_audit;
 mod bench_dispatch;
+mod bench_outbox;
 mod bench_reads;
 mod bench_routing;
 mod cli;
