@@ -8,11 +8,13 @@
 
 pub mod carrier;
 pub mod keywords;
+pub mod replies;
 pub mod sandbox;
 pub mod segments;
 pub mod signature;
 pub mod templates;
 pub mod throughput;
+pub mod windows;
 
 pub use carrier::{Carrier, Delivery, Outgoing};
 pub use keywords::Keyword;
