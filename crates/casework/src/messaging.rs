@@ -370,34 +370,26 @@ impl crate::services::Messages<'_> {
                 }
             }
         };
-        let id = Uuid::now_v7();
-        let now = self.now();
-        let row = MessageRow {
-            id,
-            direction: "in".into(),
-            channel: "sms".into(),
-            status: status::RECEIVED.into(),
-            priority: priority::NORMAL,
-            person_id,
-            task_id: last_out.as_ref().and_then(|m| m.task_id),
-            jurisdiction,
-            template: None,
-            sender: Some(t.to.clone()),
-            address_bidx: bidx.clone(),
-            key_version: self.vault.current_version(),
-            address: self.vault.seal_str(&Self::ctx(id, "address"), &from),
-            body: self.vault.seal_str(&Self::ctx(id, "body"), &t.body),
-            segments: tracedesk_comms::segments::count(&t.body).segments as i32,
-            provider_sid: Some(t.provider_sid.clone()),
-            error_code: None,
-            attempts: 0,
-            next_attempt_at: now,
-            claimed_by: None,
-            claim_until: None,
-            created_at: now,
-            updated_at: now,
-            expires_at: now,
-        };
+        // Sealed as an outbound row is, then marked as what it is: received,
+        // never to be dispatched, from this sender's number.
+        let mut row = queued_row(
+            self,
+            "sms",
+            &from,
+            bidx.clone(),
+            &t.body,
+            priority::NORMAL,
+            None,
+        );
+        row.direction = "in".into();
+        row.status = status::RECEIVED.into();
+        row.person_id = person_id;
+        row.task_id = last_out.as_ref().and_then(|m| m.task_id);
+        row.jurisdiction = jurisdiction;
+        row.sender = Some(t.to.clone());
+        row.provider_sid = Some(t.provider_sid.clone());
+        row.expires_at = row.created_at;
+        let id = row.id;
         if let Some(a) = self.auditor() {
             a.record(vec![crate::auditor::draft(
                 "inbound-text",

@@ -189,7 +189,8 @@ async fn bad_sends_are_refused_and_nothing_is_queued() {
 async fn callers_without_the_person_are_refused() {
     let d = desk().await;
     let p = d.person("(212) 555-0144", "en").await;
-    for token in [&d.nj, &d.tracer] {
+    let (_, analyst) = d.h.user("ny-analyst", Role::Analyst, "ny").await;
+    for token in [&d.nj, &d.tracer, &analyst] {
         let (st, _) = d.send(token, p, json!({"template": "case_outreach"})).await;
         assert_eq!(st, 403);
         let (st, _) = d.thread(token, p).await;
