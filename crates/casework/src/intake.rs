@@ -1091,6 +1091,14 @@ impl crate::services::Cases<'_> {
         }
         e.updated_at = self.now();
         self.store.update_exposure(&e).await?;
+        // Daily check-ins begin with monitoring (the scheduler's hourly
+        // sweep enrolls any record this misses).
+        if to == Some(ContactStatus::Monitoring) {
+            let defaults = crate::monitoring::defaults(&self.settings.messaging);
+            self.store
+                .enroll_monitoring(Some(&[exposure_id]), &defaults, self.now())
+                .await?;
+        }
         if to.is_some_and(ContactStatus::is_terminal)
             && self.store.withdraw_exposure_tasks(exposure_id).await? > 0
         {

@@ -19,6 +19,7 @@ pub mod investigation;
 pub mod leader;
 pub mod linelist;
 pub mod messaging;
+pub mod monitoring;
 pub mod questionnaire;
 pub mod retention;
 pub mod rotation;

@@ -36,6 +36,11 @@ pub struct MessagingSettings {
     /// Text a newly named contact the notification template at once, in
     /// the naming's transaction (a contact with no phone gets none).
     pub notify_contacts: bool,
+    /// The check-in window of a newly monitored contact: `morning`,
+    /// `afternoon` or `evening`.
+    pub checkin_window: String,
+    /// The time zone of a newly monitored contact (IANA name).
+    pub time_zone: String,
 }
 
 impl Default for MessagingSettings {
@@ -46,6 +51,8 @@ impl Default for MessagingSettings {
             sender: "+12125550100".into(),
             validity: chrono::Duration::seconds(36_000),
             notify_contacts: false,
+            checkin_window: "afternoon".into(),
+            time_zone: "America/New_York".into(),
         }
     }
 }
@@ -133,6 +140,8 @@ pub struct InboundOutcome {
     pub keyword: Option<Keyword>,
     /// The person it was matched to, if one was.
     pub person_id: Option<Uuid>,
+    /// What it did as the answer to a daily check-in.
+    pub checkin: Option<crate::monitoring::ReplyOutcome>,
 }
 
 /// What one dispatch pass did.
@@ -418,11 +427,21 @@ impl crate::services::Messages<'_> {
                 self.act_on_keyword(k, &from, bidx, &row, consent).await?;
             }
         }
+        // Not a keyword: the answer to a check-in, if the person is
+        // monitored in the jurisdiction that wrote to them.
+        let checkin = match (stored, keyword, row.person_id) {
+            (true, None, Some(person)) => {
+                self.answer_checkin(person, row.jurisdiction.as_deref(), &row, &t.body)
+                    .await?
+            }
+            _ => None,
+        };
         Ok(InboundOutcome {
             message_id: stored.then_some(id),
             stored,
             keyword,
             person_id: row.person_id,
+            checkin,
         })
     }
 
@@ -670,7 +689,7 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
 }
 
 /// The values every template may use, from configuration.
-fn template_values(m: &MessagingSettings) -> BTreeMap<&'static str, String> {
+pub(crate) fn template_values(m: &MessagingSettings) -> BTreeMap<&'static str, String> {
     BTreeMap::from([
         ("program", m.program_name.clone()),
         ("callback", m.callback_number.clone()),

@@ -126,6 +126,11 @@ mod tests {
                 [".staff()", ".retention()"],
             ),
             (
+                "monitoring.rs",
+                include_str!("monitoring.rs"),
+                [".staff()", ".retention()"],
+            ),
+            (
                 "retention.rs",
                 include_str!("retention.rs"),
                 [".cases()", ".staff()"],

@@ -19,6 +19,8 @@ use uuid::Uuid;
 
 mod messages;
 pub use messages::*;
+mod monitoring;
+pub use monitoring::*;
 
 /// The fixed "today" of every scenario.
 pub fn today() -> NaiveDate {
@@ -120,6 +122,7 @@ macro_rules! conformance_tests {
             clusters_hold_members_once,
             outbox_claims_once_and_moves_forward,
             naming_a_contact_queues_the_first_notification,
+            checkins_are_sent_once_a_day_and_answers_act,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -1895,6 +1898,7 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
     let labs: Vec<LabResultInput> = (0..n).map(|_| syn.positive_lab()).collect();
     let out = cw.cases().ingest_lab_results(&labs).await;
     let mut needles = Vec::new();
+    let mut answered = 0;
     for (input, o) in labs.iter().zip(&out) {
         assert!(o.error.is_none(), "{o:?}");
         let case_id = o.case_id.expect("positive makes a case");
@@ -1903,10 +1907,43 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
         );
         let tag = o.case_id.unwrap_or_default().simple().to_string();
         contact.notes = Some(format!("contact note {tag}"));
-        cw.cases()
+        let named = cw
+            .cases()
             .add_contact(case_id, &contact)
             .await
             .expect("contact");
+        // Daily monitoring: the contact's check-in answer, sealed on the
+        // monitoring record (the symptom ids in the clear would be health
+        // data) and on the thread.
+        if let (Some(phone), "named") = (&contact.phone, named.resolution) {
+            for status in ["notified", "monitoring"] {
+                cw.cases()
+                    .patch_contact(
+                        named.exposure_id,
+                        &tracedesk_casework::ContactPatch {
+                            status: Some(status.into()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("into monitoring");
+            }
+            let answer = format!("a bad cough since {tag}");
+            let got = cw
+                .messages()
+                .receive_text(&tracedesk_casework::messaging::InboundText {
+                    from: phone.clone(),
+                    to: "+12125550100".into(),
+                    body: answer.clone(),
+                    provider_sid: format!("SMcheckin{tag}"),
+                })
+                .await
+                .expect("a check-in answer");
+            if got.checkin.is_some() {
+                answered += 1;
+                needles.extend([answer, "\"symptoms\":[\"cough\"".to_string()]);
+            }
+        }
         // The sealed fields of case investigation: a note, the clinical
         // facts, an attempt, and a phone learned on a later match.
         let case_note = format!("case note {tag}");
@@ -2073,6 +2110,7 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
     // phones and emails. Short common surnames could appear by chance in
     // random bytes, so only needles of 6+ bytes are scanned.
     needles.retain(|s| s.len() >= 6);
+    assert!(answered > 0 || n == 0, "no check-in answer was seeded");
     let first = &labs[0];
     SeededSecrets {
         needles,
@@ -2367,6 +2405,10 @@ pub async fn stored_bytes(store: &dyn Store, person: Uuid) -> Vec<Vec<u8>> {
     // Their messages: address and body.
     for m in store.person_messages(person, None, 500).await.unwrap() {
         out.extend([m.address, m.body]);
+    }
+    // What their check-in answers said.
+    for r in store.person_monitoring(person).await.unwrap() {
+        out.extend(r.last_report);
     }
     // What other jurisdictions recorded of them.
     for id in store.facet_ids(&[person]).await.unwrap().values() {

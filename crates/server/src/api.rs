@@ -41,6 +41,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .route("/auth/me", get(login::me))
         .merge(crate::investigation::routes())
         .merge(crate::messaging::routes())
+        .merge(crate::monitoring::routes())
         .merge(crate::routing::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

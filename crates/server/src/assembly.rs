@@ -36,6 +36,9 @@ pub struct Jobs {
     pub checkpoint_every: Option<Duration>,
     /// Dispatch the outbox through this carrier.
     pub messaging: Option<MessagingSetup>,
+    /// Schedule daily check-ins this often (on the routing leader only,
+    /// so two nodes never send one contact two).
+    pub checkins: Option<Duration>,
 }
 
 /// The outbox's dispatcher on this node.
@@ -94,6 +97,9 @@ impl App {
         }
         if let Some(m) = jobs.messaging {
             running.push(dispatch_outbox(cw.clone(), m));
+        }
+        if let Some(every) = jobs.checkins {
+            running.push(schedule_checkins(cw.clone(), every));
         }
         if let (Some(every), Some(a)) = (jobs.checkpoint_every, cw.auditor().cloned()) {
             running.push(tokio::spawn(async move {
@@ -248,6 +254,41 @@ fn dispatch_outbox(cw: Casework, m: MessagingSetup) -> JoinHandle<()> {
             }
             if !busy {
                 tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    })
+}
+
+/// Daily check-ins: every `every`, the routing leader sends those due
+/// (and once an hour enrolls any contact record in monitoring that was
+/// missed). A failed pass is logged and tried again; a round is written
+/// whole or not at all, so nothing is sent twice or lost.
+fn schedule_checkins(cw: Casework, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        let mut swept: Option<tokio::time::Instant> = None;
+        loop {
+            tick.tick().await;
+            if cw.dispatch().is_none() {
+                continue;
+            }
+            let sweep = swept.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600));
+            match cw.messages().schedule_checkins(sweep, |_| {}).await {
+                Ok(s) => {
+                    if sweep {
+                        swept = Some(tokio::time::Instant::now());
+                    }
+                    if s.due > 0 {
+                        tracing::info!(
+                            checkins = s.checkins,
+                            completed = s.completed,
+                            non_responder_tasks = s.non_responder_tasks,
+                            unreachable = s.unreachable,
+                            "daily check-ins scheduled"
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "scheduling check-ins failed; trying again"),
             }
         }
     })

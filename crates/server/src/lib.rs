@@ -16,6 +16,7 @@ mod investigation;
 mod login;
 mod messaging;
 mod metrics;
+mod monitoring;
 mod needs;
 mod openapi;
 mod pages;

@@ -57,6 +57,9 @@ use utoipa::{Modify, OpenApi};
         crate::messaging::send,
         crate::messaging::sandbox_phone,
         crate::messaging::sandbox_reply,
+        crate::monitoring::contact_monitoring,
+        crate::monitoring::set_preferences,
+        crate::monitoring::monitoring_list,
         crate::webhooks::inbound_sms,
         crate::webhooks::status_callback,
         crate::api::search_persons,
@@ -246,6 +249,7 @@ mod tests {
             include_str!("routing.rs"),
             include_str!("investigation.rs"),
             include_str!("messaging.rs"),
+            include_str!("monitoring.rs"),
         ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }
@@ -292,6 +296,7 @@ mod tests {
             include_str!("routing.rs"),
             include_str!("investigation.rs"),
             include_str!("messaging.rs"),
+            include_str!("monitoring.rs"),
         ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }

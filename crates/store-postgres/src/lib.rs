@@ -355,6 +355,7 @@ tracedesk_store::routing_store_impl!(PostgresStore, Postgres);
 /// rather than wait for them or claim them twice.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 tracedesk_store::message_store_impl!(PostgresStore, Postgres);
+tracedesk_store::monitoring_store_impl!(PostgresStore, Postgres);
 
 /// The advisory lock that makes one node the routing leader.
 const ROUTING_LOCK: i64 = 0x7472_6163_6b72_6f75; // "trackrou"

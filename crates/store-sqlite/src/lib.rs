@@ -248,6 +248,7 @@ tracedesk_store::routing_store_impl!(SqliteStore, Sqlite);
 /// One connection writes, so claims never meet: no row locks to skip.
 const SKIP_LOCKED: &str = "";
 tracedesk_store::message_store_impl!(SqliteStore, Sqlite);
+tracedesk_store::monitoring_store_impl!(SqliteStore, Sqlite);
 
 struct SoleLease;
 

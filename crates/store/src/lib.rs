@@ -9,17 +9,22 @@
 
 pub mod intake;
 pub mod messages;
+pub mod monitoring;
 mod rows;
 pub mod schema;
 pub mod sqlgen;
 pub mod sqlidentity;
 pub mod sqlmessages;
+pub mod sqlmonitoring;
 pub mod sqlretention;
 pub mod sqlrouting;
 pub mod sqlrows;
 pub mod sqlstore;
 
 pub use messages::{Claimed, ConsentRow, MessageRow, SendOutcome};
+pub use monitoring::{
+    DueCheckin, ExposureMove, MonitoringDefaults, MonitoringRound, MonitoringRow, MonitoringStore,
+};
 pub use rows::*;
 pub use tracedesk_audit as audit;
 pub use tracedesk_domain as domain;
@@ -331,7 +336,15 @@ pub trait RetentionStore: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    AuditStore + IdentityStore + MessageStore + RetentionStore + RoutingStore + Send + Sync + 'static
+    AuditStore
+    + IdentityStore
+    + MessageStore
+    + MonitoringStore
+    + RetentionStore
+    + RoutingStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Short backend name for logs and metrics: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -107,6 +107,13 @@ pub const MESSAGES: SealedTable = SealedTable {
     columns: &["address", "body"],
 };
 
+/// Daily monitoring: what the contact's last check-in reply said.
+pub const MONITORING: SealedTable = SealedTable {
+    name: "monitoring",
+    sealed_as: "monitoring",
+    columns: &["last_report"],
+};
+
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
     &PERSON_FACETS,
@@ -121,4 +128,5 @@ pub const SEALED_TABLES: &[&SealedTable] = &[
     &HOUSEHOLDS,
     &CLUSTERS,
     &MESSAGES,
+    &MONITORING,
 ];

@@ -85,7 +85,7 @@ macro_rules! retention_store_impl {
                 // facts learned later, the entries of their case work and
                 // their messages (the consent registry keeps only a blind
                 // index, and an opt-out must outlive the record).
-                for table in ["person_facets", "person_points", "case_entries", "household_members", "messages"] {
+                for table in ["person_facets", "person_points", "case_entries", "household_members", "messages", "monitoring"] {
                     let mut q =
                         QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE person_id = "));
                     q.push_bind(p.person_id);

@@ -21,6 +21,7 @@ pub const HOUSEHOLD_COLUMNS: &str = "id, case_id, jurisdiction, created_at, key_
 pub const CLUSTER_COLUMNS: &str =
     "id, jurisdiction, setting, starts, ends, created_at, key_version, name";
 pub const MESSAGE_COLUMNS: &str = "id, direction, channel, status, priority, person_id, task_id, jurisdiction, template, sender, address_bidx, key_version, address, body, segments, provider_sid, error_code, attempts, next_attempt_at, claimed_by, claim_until, created_at, updated_at, expires_at";
+pub const MONITORING_COLUMNS: &str = "id, person_id, facet_id, jurisdiction, channel, checkin_window, time_zone, state, bucket, next_due_at, last_sent_at, last_reply_at, silent_days, unclear, key_version, last_report, created_at, updated_at";
 pub const CONSENT_COLUMNS: &str = "address_bidx, opted_out, keyword, updated_at";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
@@ -124,6 +125,29 @@ macro_rules! sql_row_decoders {
                 created_at: r.try_get("created_at").map_err(e)?,
                 updated_at: r.try_get("updated_at").map_err(e)?,
                 expires_at: r.try_get("expires_at").map_err(e)?,
+            })
+        }
+
+        pub fn monitoring(r: &$row) -> StoreResult<MonitoringRow> {
+            Ok(MonitoringRow {
+                id: r.try_get("id").map_err(e)?,
+                person_id: r.try_get("person_id").map_err(e)?,
+                facet_id: r.try_get("facet_id").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                channel: r.try_get("channel").map_err(e)?,
+                checkin_window: r.try_get("checkin_window").map_err(e)?,
+                time_zone: r.try_get("time_zone").map_err(e)?,
+                state: r.try_get("state").map_err(e)?,
+                bucket: r.try_get("bucket").map_err(e)?,
+                next_due_at: r.try_get("next_due_at").map_err(e)?,
+                last_sent_at: r.try_get("last_sent_at").map_err(e)?,
+                last_reply_at: r.try_get("last_reply_at").map_err(e)?,
+                silent_days: r.try_get("silent_days").map_err(e)?,
+                unclear: r.try_get("unclear").map_err(e)?,
+                key_version: version(r)?,
+                last_report: r.try_get("last_report").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
             })
         }
 

@@ -448,6 +448,10 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             retention: Some(config.retention),
             checkpoint_every: Some(std::time::Duration::from_secs(10)),
             messaging: Some(messaging),
+            checkins: config
+                .messaging
+                .checkins
+                .then_some(std::time::Duration::from_secs(60)),
         },
     );
     tracing::info!(%addr, scheme, database = %config.database_label(), "tracedesk listening");

@@ -160,6 +160,14 @@ pub struct MessagingConfig {
     pub sender_rate: u32,
     /// Segments a second for the whole account (Twilio: 2,000).
     pub account_cap: u32,
+    /// Send daily check-ins to contacts in monitoring (default on).
+    pub checkins: bool,
+    /// A newly monitored contact's check-in window: `morning` (8–12),
+    /// `afternoon` (12–16, the default) or `evening` (16–19), local.
+    pub checkin_window: String,
+    /// A newly monitored contact's time zone (IANA name, default
+    /// `America/New_York`).
+    pub time_zone: String,
 }
 
 impl Default for MessagingConfig {
@@ -175,6 +183,9 @@ impl Default for MessagingConfig {
             sender_type: "long_code".into(),
             sender_rate: 0,
             account_cap: 2000,
+            checkins: true,
+            checkin_window: d.checkin_window,
+            time_zone: d.time_zone,
         }
     }
 }
@@ -199,6 +210,8 @@ impl MessagingConfig {
             sender: self.sender.clone(),
             validity: chrono::Duration::seconds(i64::from(self.validity_seconds)),
             notify_contacts: self.notify_contacts,
+            checkin_window: self.checkin_window.clone(),
+            time_zone: self.time_zone.clone(),
         }
     }
 }
@@ -592,6 +605,18 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
         return Err(fail(
             "messaging.sender_type",
             "must be long_code, toll_free or short_code".into(),
+        ));
+    }
+    if tracedesk_comms::windows::Window::parse(&m.checkin_window).is_none() {
+        return Err(fail(
+            "messaging.checkin_window",
+            "must be morning, afternoon or evening".into(),
+        ));
+    }
+    if tracedesk_comms::windows::zone(&m.time_zone).is_none() {
+        return Err(fail(
+            "messaging.time_zone",
+            "must be an IANA time zone name such as America/New_York".into(),
         ));
     }
     if m.account_cap == 0 {

@@ -13,6 +13,7 @@ mod investigation;
 mod jurisdictions;
 mod login;
 mod messages;
+mod monitoring;
 mod pages;
 mod routing;
 mod second_factor;
