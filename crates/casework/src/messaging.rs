@@ -568,16 +568,39 @@ impl crate::services::Messages<'_> {
                 .collect();
             a.record(drafts).await?;
         }
+        // Opt-outs are checked again here (a STOP may have come since the
+        // message was queued), in one read for the claim.
+        let addresses: Vec<Vec<u8>> = claimed
+            .iter()
+            .map(|c| c.message.address_bidx.clone())
+            .collect();
+        let opted_out: std::collections::HashSet<Vec<u8>> = self
+            .store
+            .opted_out(&addresses)
+            .await?
+            .into_iter()
+            .collect();
+        let refuse = |c: &tracedesk_store::Claimed| {
+            let confirmation = matches!(
+                c.message.template.as_deref(),
+                Some("stop_confirmation" | "start_confirmation" | "help")
+            );
+            !confirmation && opted_out.contains(&c.message.address_bidx)
+        };
         // Outcomes are recorded in groups (one transaction each), and
         // before any wait for the pace: a provider's receipt finds the
         // message's id recorded within moments of the send.
         const GROUP: usize = 50;
         let mut outcomes = Vec::with_capacity(claimed.len().min(GROUP));
-        for c in claimed {
-            let m = &c.message;
+        // Up to `SENDS_AT_ONCE` sends in flight (a provider's answer takes a
+        // round trip; the next need not wait for it), each started when the
+        // pace (if any) has room for its segments.
+        use futures_util::StreamExt;
+        let mut inflight = futures_util::stream::FuturesUnordered::new();
+        for c in &claimed {
             if let Some(p) = pace.as_deref_mut() {
                 // A text of several segments takes as many of the sender's.
-                let segments = u64::try_from(m.segments).unwrap_or(1);
+                let segments = u64::try_from(c.message.segments).unwrap_or(1);
                 loop {
                     let now = std::time::Instant::now();
                     if p.take(segments, now) {
@@ -586,10 +609,35 @@ impl crate::services::Messages<'_> {
                     self.store
                         .finish_messages(node, &std::mem::take(&mut outcomes), self.now())
                         .await?;
-                    tokio::time::sleep(p.wait_for(segments, now)).await;
+                    let wait = tokio::time::sleep(p.wait_for(segments, now));
+                    tokio::select! {
+                        _ = wait => {}
+                        Some((id, r)) = inflight.next(), if !inflight.is_empty() => {
+                            let (outcome, s) = r?;
+                            stats += s;
+                            outcomes.push((id, outcome));
+                        }
+                    }
                 }
             }
-            outcomes.push((m.id, self.dispatch_one(carrier, &c, &mut stats).await?));
+            while inflight.len() >= SENDS_AT_ONCE {
+                if let Some((id, r)) = inflight.next().await {
+                    let (outcome, s) = r?;
+                    stats += s;
+                    outcomes.push((id, outcome));
+                }
+            }
+            inflight.push(self.send_claimed(carrier, c, refuse(c)));
+            if outcomes.len() >= GROUP {
+                self.store
+                    .finish_messages(node, &std::mem::take(&mut outcomes), self.now())
+                    .await?;
+            }
+        }
+        while let Some((id, r)) = inflight.next().await {
+            let (outcome, s) = r?;
+            stats += s;
+            outcomes.push((id, outcome));
             if outcomes.len() >= GROUP {
                 self.store
                     .finish_messages(node, &std::mem::take(&mut outcomes), self.now())
@@ -602,26 +650,29 @@ impl crate::services::Messages<'_> {
         Ok(stats)
     }
 
+    /// [`dispatch_one`](Self::dispatch_one), with the message's id.
+    async fn send_claimed(
+        &self,
+        carrier: &dyn Carrier,
+        c: &tracedesk_store::Claimed,
+        refused: bool,
+    ) -> (Uuid, Result<(SendOutcome, DispatchStats), CaseworkError>) {
+        (c.message.id, self.dispatch_one(carrier, c, refused).await)
+    }
+
+    /// Sends one claimed message (or refuses it, `refused`: its number
+    /// opted out); its outcome, counted.
     async fn dispatch_one(
         &self,
         carrier: &dyn Carrier,
         c: &tracedesk_store::Claimed,
-        stats: &mut DispatchStats,
-    ) -> Result<SendOutcome, CaseworkError> {
+        refused: bool,
+    ) -> Result<(SendOutcome, DispatchStats), CaseworkError> {
+        let mut stats = DispatchStats::default();
         let m = &c.message;
-        let confirmation = matches!(
-            m.template.as_deref(),
-            Some("stop_confirmation" | "start_confirmation" | "help")
-        );
-        if !confirmation
-            && self
-                .store
-                .consent(&m.address_bidx)
-                .await?
-                .is_some_and(|c| c.opted_out)
-        {
+        if refused {
             stats.refused += 1;
-            return Ok(SendOutcome::Refused);
+            return Ok((SendOutcome::Refused, stats));
         }
         let out = Outgoing {
             id: m.id,
@@ -636,20 +687,23 @@ impl crate::services::Messages<'_> {
             match carrier.find(&out).await {
                 Ok(Some(sid)) => {
                     stats.reconciled += 1;
-                    return Ok(SendOutcome::Sent { provider_sid: sid });
+                    return Ok((SendOutcome::Sent { provider_sid: sid }, stats));
                 }
                 Ok(None) => {}
                 Err(error) => {
                     // Not asked, not sent: ask again later.
                     stats.retried += 1;
-                    return Ok(SendOutcome::Uncertain {
-                        at: self.now() + backoff(m.attempts),
-                        error,
-                    });
+                    return Ok((
+                        SendOutcome::Uncertain {
+                            at: self.now() + backoff(m.attempts),
+                            error,
+                        },
+                        stats,
+                    ));
                 }
             }
         }
-        Ok(match carrier.send(&out).await {
+        let outcome = match carrier.send(&out).await {
             Delivery::Accepted { sid } => {
                 stats.sent += 1;
                 SendOutcome::Sent { provider_sid: sid }
@@ -677,7 +731,23 @@ impl crate::services::Messages<'_> {
                     error,
                 }
             }
-        })
+        };
+        Ok((outcome, stats))
+    }
+}
+
+/// Sends a dispatcher has in flight at once.
+const SENDS_AT_ONCE: usize = 32;
+
+impl std::ops::AddAssign for DispatchStats {
+    fn add_assign(&mut self, o: Self) {
+        self.claimed += o.claimed;
+        self.sent += o.sent;
+        self.retried += o.retried;
+        self.failed += o.failed;
+        self.refused += o.refused;
+        self.reconciled += o.reconciled;
+        self.receipts += o.receipts;
     }
 }
 

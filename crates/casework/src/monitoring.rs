@@ -181,12 +181,23 @@ impl crate::services::Messages<'_> {
         }
         let mut audited = false;
         // A record is worked once a pass: what a round moves to later is
-        // not due again before `now`, so the loop ends.
+        // not due again before `now`. Three stages overlap: the next round
+        // is read while this one is planned (opened, rendered, sealed), and
+        // up to `WRITERS` planned rounds are written at once — rounds hold
+        // different records, and each is written whole or not at all.
+        let read = |after| {
+            let store = self.store.clone();
+            tokio::spawn(async move { store.due_checkins(now, after, ROUND).await })
+        };
+        let mut reading = read(None);
+        let mut writing = std::collections::VecDeque::new();
         loop {
-            let due = self.store.due_checkins(now, ROUND).await?;
-            if due.is_empty() {
+            let due = (&mut reading).await.map_err(stopped)??;
+            let Some(last) = due.last() else {
                 break;
-            }
+            };
+            let full = due.len() == ROUND as usize;
+            reading = read(Some((last.row.next_due_at, last.row.id)));
             if !audited && let Some(a) = self.auditor() {
                 let detail = format!("daily check-ins due by {}", now.format("%Y-%m-%dT%H:%MZ"));
                 a.record(vec![draft(
@@ -200,8 +211,11 @@ impl crate::services::Messages<'_> {
                 .await?;
                 audited = true;
             }
-            let n = due.len();
-            let (round, s) = self.plan_round(&due, now)?;
+            let cw = (**self).clone();
+            let (round, s) =
+                tokio::task::spawn_blocking(move || cw.messages().plan_round(&due, now))
+                    .await
+                    .map_err(stopped)??;
             if let Some(a) = self.auditor() {
                 let mut drafts: Vec<_> = round
                     .moves
@@ -222,15 +236,23 @@ impl crate::services::Messages<'_> {
                     a.record(drafts).await?;
                 }
             }
-            self.store.record_monitoring(&round).await?;
-            if !round.tasks.is_empty() || !round.moves.is_empty() {
-                self.tasks_made();
+            while writing.len() >= WRITERS {
+                if let Some(w) = writing.pop_front() {
+                    finish(w.await, &mut stats, &mut progress, self)?;
+                }
             }
-            stats += s;
-            progress(&stats);
-            if n < ROUND as usize {
+            let store = self.store.clone();
+            writing.push_back(tokio::spawn(async move {
+                let tasks = !round.tasks.is_empty() || !round.moves.is_empty();
+                store.record_monitoring(&round).await.map(|_| (s, tasks))
+            }));
+            if !full {
                 break;
             }
+        }
+        reading.abort();
+        while let Some(w) = writing.pop_front() {
+            finish(w.await, &mut stats, &mut progress, self)?;
         }
         Ok(stats)
     }
@@ -778,6 +800,70 @@ pub(crate) fn defaults(m: &crate::messaging::MessagingSettings) -> MonitoringDef
         checkin_window: m.checkin_window.clone(),
         time_zone: m.time_zone.clone(),
     }
+}
+
+impl crate::services::Cases<'_> {
+    /// Moves contact records from `from` to `to` in bulk (an import, a
+    /// bench): only a legal step, and only records still in `from` move;
+    /// records entering monitoring are enrolled. Audited by its caller.
+    /// Returns how many were asked to move.
+    pub async fn move_contacts(
+        &self,
+        ids: &[Uuid],
+        from: ContactStatus,
+        to: ContactStatus,
+    ) -> Result<usize, CaseworkError> {
+        from.transition(to)
+            .map_err(|e| CaseworkError::Conflict(e.to_string()))?;
+        let moves = ids
+            .iter()
+            .map(|id| ExposureMove {
+                id: *id,
+                from: from.as_str().into(),
+                to: to.as_str().into(),
+            })
+            .collect();
+        self.store
+            .record_monitoring(&MonitoringRound {
+                moves,
+                ..Default::default()
+            })
+            .await?;
+        if to == ContactStatus::Monitoring {
+            let defaults = defaults(&self.settings.messaging);
+            self.store
+                .enroll_monitoring(Some(ids), &defaults, self.now())
+                .await?;
+        }
+        Ok(ids.len())
+    }
+}
+
+/// Rounds being written at once by one scheduling pass.
+const WRITERS: usize = 3;
+
+type Written =
+    Result<Result<(CheckinStats, bool), tracedesk_store::StoreError>, tokio::task::JoinError>;
+
+/// A stage of a scheduling pass that stopped (panicked or was aborted).
+fn stopped(e: tokio::task::JoinError) -> CaseworkError {
+    CaseworkError::Internal(format!("a check-in round stopped: {e}"))
+}
+
+/// Counts a written round (and wakes routing for the tasks it made).
+fn finish(
+    w: Written,
+    stats: &mut CheckinStats,
+    progress: &mut impl FnMut(&CheckinStats),
+    cw: &crate::Casework,
+) -> Result<(), CaseworkError> {
+    let (s, tasks) = w.map_err(stopped)??;
+    if tasks {
+        cw.tasks_made();
+    }
+    *stats += s;
+    progress(stats);
+    Ok(())
 }
 
 fn close(row: &mut MonitoringRow, list: &str) {

@@ -235,6 +235,10 @@ pub async fn outbox_claims_once_and_moves_forward(f: &Fixture) {
         counts.contains(&(status::DELIVERED.to_string(), 1)),
         "{counts:?}"
     );
+    assert!(
+        counts.contains(&(status::RECEIVED.to_string(), 1)),
+        "inbound counted once: {counts:?}"
+    );
 
     // Consent, per address, last word wins.
     assert_eq!(s.consent(&[7; 32]).await.unwrap(), None);

@@ -305,10 +305,14 @@ pub trait MessageStore: Send + Sync {
         address_bidx: &[u8],
         limit: u32,
     ) -> StoreResult<Vec<MessageRow>>;
-    /// Counts of outbound messages by status (for metrics and the bench).
+    /// Counts of messages by status, inbound ones as `received` (for
+    /// metrics and the benches).
     async fn message_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn set_consent(&self, row: &ConsentRow) -> StoreResult<()>;
     async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>>;
+    /// Which of these addresses are opted out (one read for a dispatch
+    /// pass's claim).
+    async fn opted_out(&self, address_bidxs: &[Vec<u8>]) -> StoreResult<Vec<Vec<u8>>>;
 }
 
 /// Retention: finding persons whose records are all closed long enough,

@@ -117,8 +117,15 @@ pub trait MonitoringStore: Send + Sync {
         defaults: &MonitoringDefaults,
         at: DateTime<Utc>,
     ) -> StoreResult<u64>;
-    /// Up to `limit` active records due by `now`, soonest first.
-    async fn due_checkins(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueCheckin>>;
+    /// Up to `limit` active records due by `now`, soonest first, after
+    /// `after` (the last of the previous round: a pass reads on through the
+    /// index instead of over what it just moved).
+    async fn due_checkins(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<DueCheckin>>;
     /// Writes a round whole: rows, messages, tasks and moves (a move whose
     /// record is no longer where it was read is skipped).
     async fn record_monitoring(&self, round: &MonitoringRound) -> StoreResult<()>;

@@ -301,7 +301,7 @@ macro_rules! message_store_impl {
 
             async fn message_counts(&self) -> StoreResult<Vec<(String, i64)>> {
                 let q = select(
-                    "SELECT status, COUNT(*) FROM messages WHERE direction = 'out' GROUP BY status ORDER BY status",
+                    "SELECT status, COUNT(*) FROM messages GROUP BY status ORDER BY status",
                 );
                 rows_of(self, q, |r| {
                     Ok((
@@ -328,6 +328,23 @@ macro_rules! message_store_impl {
                 let mut tx = self.write_tx().await?;
                 q.build().execute(&mut *tx).await.map_err(err)?;
                 tx.commit().await.map_err(err)
+            }
+
+            async fn opted_out(&self, address_bidxs: &[Vec<u8>]) -> StoreResult<Vec<Vec<u8>>> {
+                let mut out = Vec::new();
+                for chunk in address_bidxs.chunks(CHUNK) {
+                    let mut q = select("SELECT address_bidx FROM consents WHERE opted_out = ");
+                    q.push_bind(true).push(" AND address_bidx IN (");
+                    let mut sep = q.separated(", ");
+                    for b in chunk {
+                        sep.push_bind(b.clone());
+                    }
+                    q.push(")");
+                    out.extend(
+                        rows_of(self, q, |r| r.try_get::<Vec<u8>, _>(0).map_err(err)).await?,
+                    );
+                }
+                Ok(out)
             }
 
             async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>> {

@@ -130,12 +130,16 @@ macro_rules! monitoring_store_impl {
                         .push_bind(at)
                         .push(", ")
                         .push_bind(at)
-                        .push(" FROM exposures e WHERE e.status = 'monitoring'");
+                        .push(" FROM exposures e WHERE ");
                     match chunk {
                         // Named records: a record monitored before (completed,
                         // then back in monitoring) is checked on again.
                         Some(ids) => {
-                            q.push(" AND e.id IN (");
+                            // `status || ''`: the rows are found by id, never
+                            // by walking every record in monitoring (statistics
+                            // gathered when few were can make a planner pick
+                            // the status index).
+                            q.push("e.status || '' = 'monitoring' AND e.id IN (");
                             push_ids(&mut q, ids);
                             q.push(format!(
                                 ") ON CONFLICT (id) DO UPDATE SET state = '{}', bucket = '{}', \
@@ -148,7 +152,7 @@ macro_rules! monitoring_store_impl {
                         }
                         None => {
                             q.push(
-                                " AND NOT EXISTS (SELECT 1 FROM monitoring m WHERE m.id = e.id) \
+                                "e.status = 'monitoring' AND NOT EXISTS (SELECT 1 FROM monitoring m WHERE m.id = e.id) \
                                  ON CONFLICT (id) DO NOTHING",
                             );
                         }
@@ -162,6 +166,7 @@ macro_rules! monitoring_store_impl {
             async fn due_checkins(
                 &self,
                 now: DateTime<Utc>,
+                after: Option<(DateTime<Utc>, Uuid)>,
                 limit: u32,
             ) -> StoreResult<Vec<DueCheckin>> {
                 use tracedesk_store::monitoring::state;
@@ -179,24 +184,44 @@ macro_rules! monitoring_store_impl {
                     monitoring_columns_of("m"),
                     state::ACTIVE
                 ));
-                q.push_bind(now)
-                    .push(" ORDER BY m.next_due_at, m.id LIMIT ")
+                q.push_bind(now);
+                if let Some((due, id)) = after {
+                    q.push(" AND (m.next_due_at, m.id) > (")
+                        .push_bind(due)
+                        .push(", ")
+                        .push_bind(id)
+                        .push(")");
+                }
+                q.push(" ORDER BY m.next_due_at, m.id LIMIT ")
                     .push_bind(i64::from(limit));
                 rows_of(self, q, due_checkin).await
             }
 
             async fn record_monitoring(&self, round: &MonitoringRound) -> StoreResult<()> {
                 let mut tx = self.write_tx().await?;
+                // Moves in groups of the same step, each guarded by the
+                // status it was read in.
+                let mut steps: std::collections::BTreeMap<(&str, &str), Vec<Uuid>> =
+                    std::collections::BTreeMap::new();
                 for m in &round.moves {
-                    let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET status = ");
-                    q.push_bind(&m.to)
-                        .push(", updated_at = ")
-                        .push_bind(chrono::Utc::now())
-                        .push(" WHERE id = ")
-                        .push_bind(m.id)
-                        .push(" AND status = ")
-                        .push_bind(&m.from);
-                    q.build().execute(&mut *tx).await.map_err(err)?;
+                    steps.entry((m.from.as_str(), m.to.as_str())).or_default().push(m.id);
+                }
+                let at = chrono::Utc::now();
+                for ((from, to), ids) in &steps {
+                    for chunk in ids.chunks(CHUNK) {
+                        let mut q = QueryBuilder::<$db>::new("UPDATE exposures SET status = ");
+                        q.push_bind(*to)
+                            .push(", updated_at = ")
+                            .push_bind(at)
+                            // By id, never through the status index (a
+                            // million records share `monitoring`).
+                            .push(" WHERE status || '' = ")
+                            .push_bind(*from)
+                            .push(" AND id IN (");
+                        push_ids(&mut q, chunk);
+                        q.push(")");
+                        q.build().execute(&mut *tx).await.map_err(err)?;
+                    }
                 }
                 // A record completed here leaves its open tasks, as one the
                 // hourly end of monitoring completes does.
@@ -213,7 +238,8 @@ macro_rules! monitoring_store_impl {
                 upsert_monitoring_in(&mut tx, &round.rows).await?;
                 insert_tasks(&mut tx, &round.tasks).await?;
                 insert_messages_in(&mut tx, &round.messages).await?;
-                tx.commit().await.map_err(err)
+                tx.commit().await.map_err(err)?;
+                Ok(())
             }
 
             async fn get_monitoring(&self, id: Uuid) -> StoreResult<Option<MonitoringRow>> {

@@ -44,6 +44,43 @@ pub enum BenchWhat {
         #[arg(long)]
         no_sqlite: bool,
     },
+    /// Daily check-ins: one scheduling pass (select, open, render, seal,
+    /// enqueue) over N contacts in monitoring (PostgreSQL when given, and
+    /// SQLite).
+    Checkins {
+        /// Contacts in monitoring per backend.
+        #[arg(long, default_value_t = 1_000_000)]
+        contacts: usize,
+        /// Daily passes over the same contacts (day 2 counts a silent day
+        /// for each).
+        #[arg(long, default_value_t = 2)]
+        days: usize,
+        /// A PostgreSQL server (a scratch database is created on it);
+        /// default: $TRACEDESK_TEST_DATABASE_URL.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+    },
+    /// Twilio's inbound-SMS webhook under load from wrk (Debian's `wrk`):
+    /// distinct signed deliveries, each checked, audited and stored before
+    /// its answer; requests/s, latency, nothing answered lost, peak memory.
+    Webhooks {
+        /// Seconds of load per backend.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// wrk's open connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// A PostgreSQL server (a scratch database is created on it);
+        /// default: $TRACEDESK_TEST_DATABASE_URL.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Skip the SQLite run.
+        #[arg(long)]
+        no_sqlite: bool,
+    },
     /// Audit log (SQLite): append throughput, `audit verify` over a large
     /// log, and API read throughput with and without auditing.
     Audit {
@@ -131,6 +168,18 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
             postgres,
             no_sqlite,
         } => crate::bench_outbox::run(messages, postgres, no_sqlite).await,
+        BenchWhat::Checkins {
+            contacts,
+            days,
+            postgres,
+            no_sqlite,
+        } => crate::bench_checkins::run(contacts, days, postgres, no_sqlite).await,
+        BenchWhat::Webhooks {
+            seconds,
+            connections,
+            postgres,
+            no_sqlite,
+        } => crate::bench_webhooks::run(seconds, connections, postgres, no_sqlite).await,
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
         BenchWhat::Reads {

@@ -479,11 +479,11 @@ fn carrier(
     tracedesk_server::MessagingSetup,
     Option<tracedesk_server::webhooks::TwilioHooks>,
 )> {
+    let lease = std::time::Duration::from_secs(u64::from(config.messaging.lease_seconds));
     if config.messaging.carrier != "twilio" {
-        return Ok((
-            tracedesk_server::MessagingSetup::sandbox(Default::default()),
-            None,
-        ));
+        let mut sandbox = tracedesk_server::MessagingSetup::sandbox(Default::default());
+        sandbox.lease = lease;
+        return Ok((sandbox, None));
     }
     let t = &config.twilio;
     let twilio = tracedesk_twilio::Twilio::new(tracedesk_twilio::TwilioConfig {
@@ -505,7 +505,7 @@ fn carrier(
             carrier: Arc::new(twilio),
             sandbox: None,
             node: format!("node-{}", uuid::Uuid::now_v7().simple()),
-            lease: std::time::Duration::from_secs(60),
+            lease,
             pace: config.messaging.pace(),
         },
         Some(hooks),

@@ -160,6 +160,10 @@ pub struct MessagingConfig {
     pub sender_rate: u32,
     /// Segments a second for the whole account (Twilio: 2,000).
     pub account_cap: u32,
+    /// Seconds a dispatcher holds a claimed message before another node
+    /// may take it over (as uncertain, asking the provider first): longer
+    /// than any one send. Default 60.
+    pub lease_seconds: u32,
     /// Send daily check-ins to contacts in monitoring (default on).
     pub checkins: bool,
     /// A newly monitored contact's check-in window: `morning` (8–12),
@@ -183,6 +187,7 @@ impl Default for MessagingConfig {
             sender_type: "long_code".into(),
             sender_rate: 0,
             account_cap: 2000,
+            lease_seconds: 60,
             checkins: true,
             checkin_window: d.checkin_window,
             time_zone: d.time_zone,
@@ -617,6 +622,12 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
         return Err(fail(
             "messaging.time_zone",
             "must be an IANA time zone name such as America/New_York".into(),
+        ));
+    }
+    if !(2..=3600).contains(&m.lease_seconds) {
+        return Err(fail(
+            "messaging.lease_seconds",
+            "must be between 2 and 3600".into(),
         ));
     }
     if m.account_cap == 0 {

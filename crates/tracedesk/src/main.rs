@@ -3,10 +3,12 @@
 mod admin;
 mod bench;
 mod bench_audit;
+mod bench_checkins;
 mod bench_dispatch;
 mod bench_outbox;
 mod bench_reads;
 mod bench_routing;
+mod bench_webhooks;
 mod cli;
 mod config;
 mod demo;

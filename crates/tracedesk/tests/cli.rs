@@ -1,5 +1,8 @@
 //! The real binary, as an operator runs it.
 
+#[path = "cli/faults.rs"]
+mod faults;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -12,6 +12,9 @@
 //! request was written → unknown (the dispatcher looks it up before any
 //! resend).
 
+#[cfg(feature = "fake")]
+pub mod fake;
+
 use std::time::Duration;
 use tracedesk_comms::{Carrier, Delivery, Outgoing};
 

@@ -187,3 +187,111 @@ async fn the_lead_passes_on_when_the_leader_dies() {
     .await;
     assert_eq!(st, 200);
 }
+
+/// Two nodes dispatch one outbox on PostgreSQL at once, each through its
+/// own Twilio carrier to the same provider (a local server speaking
+/// Twilio's protocol): every message reaches the provider exactly once,
+/// and both nodes did part of the work.
+#[tokio::test]
+async fn two_nodes_dispatch_one_outbox_without_sending_twice() {
+    const N: usize = 2_000;
+    const SID: &str = "AC2c0de5000000000000000000000000ff";
+    let Some(server) = tracedesk_store_postgres::testing::test_server("two-node dispatch") else {
+        return;
+    };
+    let (url, _) = tracedesk_store_postgres::testing::scratch_database(&server, "td_two_nodes")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (api, seen) = tracedesk_twilio::fake::start(SID, Vec::new())
+        .await
+        .unwrap();
+    // A provider that answers in a millisecond: the nodes' passes overlap.
+    seen.lock().unwrap().delay = Duration::from_millis(1);
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+        store.migrate().await.unwrap();
+        let (vault, _) = Vault::open_or_create(&dir.path().join("master.key")).unwrap();
+        nodes.push(Casework::new(store, Arc::new(vault), Settings::default()));
+    }
+    let out = nodes[0]
+        .cases()
+        .ingest_lab_results(&[tracedesk_casework::LabResultInput {
+            first_name: Some("Noa".into()),
+            last_name: Some("Levi".into()),
+            dob: Some("1979-12-11".into()),
+            phone: Some("(212) 555-0161".into()),
+            specimen_date: Some(chrono::Utc::now().date_naive().to_string()),
+            result: Some("positive".into()),
+            accession: Some("TWO-NODES-1".into()),
+            ..Default::default()
+        }])
+        .await;
+    let person = nodes[0]
+        .cases()
+        .person_ref(out[0].person_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 0..N {
+        let input = tracedesk_casework::messaging::SendInput {
+            body: Some(format!("Please call us, reference {i}.")),
+            ..Default::default()
+        };
+        nodes[0]
+            .messages()
+            .send(&person, "root", &input)
+            .await
+            .unwrap();
+    }
+    let mut passes = tokio::task::JoinSet::new();
+    for (k, cw) in nodes.into_iter().enumerate() {
+        let twilio = tracedesk_twilio::Twilio::new(tracedesk_twilio::TwilioConfig {
+            account_sid: SID.into(),
+            auth_token: "two-node-token".into(),
+            api_base_url: api.clone(),
+            public_base_url: "https://tracedesk.example.org".into(),
+            messaging_service_sid: None,
+            timeout: Duration::from_secs(10),
+        })
+        .unwrap();
+        passes.spawn(async move {
+            let mut claimed = 0;
+            loop {
+                let s = cw
+                    .messages()
+                    .dispatch_once(
+                        &twilio,
+                        &format!("node-{k}"),
+                        100,
+                        chrono::Duration::seconds(60),
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                if s.claimed == 0 {
+                    return claimed;
+                }
+                claimed += s.claimed;
+            }
+        });
+    }
+    let mut shares = Vec::new();
+    while let Some(r) = passes.join_next().await {
+        shares.push(r.unwrap());
+    }
+    assert_eq!(shares.iter().sum::<usize>(), N, "{shares:?}");
+    assert!(
+        shares.iter().all(|&n| n > 0),
+        "both nodes dispatched: {shares:?}"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.accepted.len(), N, "nothing sent twice");
+    for i in 0..N {
+        assert_eq!(
+            seen.with_body(&format!("Please call us, reference {i}.")),
+            1
+        );
+    }
+}

@@ -5,123 +5,16 @@
 //! 5xx and a timeout after the message was accepted — ending in exactly one
 //! message at the provider.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracedesk_identity::Role;
+use tracedesk_twilio::fake::{Fault, Shared};
 use uuid::Uuid;
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "test-auth-token-1234";
-
-/// One faulty answer the fake gives before accepting.
-#[derive(Clone, Copy)]
-enum Fault {
-    /// 429 with `Retry-After: 0`.
-    TooMany,
-    /// 500.
-    Broken,
-    /// Accepts the message, but answers after the client gave up.
-    Slow,
-}
-
-#[derive(Default)]
-struct Fake {
-    /// Form fields of every message it accepted.
-    accepted: Vec<(String, Vec<(String, String)>)>,
-    calls: usize,
-    faults: Vec<Fault>,
-    auth: Vec<String>,
-}
-
-type Shared = Arc<Mutex<Fake>>;
-
-async fn create(
-    State(f): State<Shared>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap();
-    let (fault, sid) = {
-        let mut f = f.lock().unwrap();
-        f.calls += 1;
-        f.auth.push(
-            headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string(),
-        );
-        let fault = if f.faults.is_empty() {
-            None
-        } else {
-            Some(f.faults.remove(0))
-        };
-        assert_eq!(account.trim_end_matches(".json"), SID);
-        match fault {
-            Some(Fault::TooMany) => {
-                return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")], "{}")
-                    .into_response();
-            }
-            Some(Fault::Broken) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-            _ => {}
-        }
-        let sid = format!("SM{:032x}", f.accepted.len() + 1);
-        f.accepted.push((sid.clone(), form));
-        (fault, sid)
-    };
-    if matches!(fault, Some(Fault::Slow)) {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"sid": sid, "status": "queued"})),
-    )
-        .into_response()
-}
-
-async fn list(State(f): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let f = f.lock().unwrap();
-    let to = q.get("To").cloned().unwrap_or_default();
-    let messages: Vec<Value> = f
-        .accepted
-        .iter()
-        .filter(|(_, form)| form.iter().any(|(k, v)| k == "To" && *v == to))
-        .map(|(sid, form)| {
-            let body = form
-                .iter()
-                .find(|(k, _)| k == "Body")
-                .map(|(_, v)| v.clone());
-            json!({"sid": sid, "body": body})
-        })
-        .collect();
-    axum::Json(json!({ "messages": messages })).into_response()
-}
-
-/// Starts the fake; its base URL and state.
-async fn fake(faults: Vec<Fault>) -> (String, Shared) {
-    let state: Shared = Arc::new(Mutex::new(Fake {
-        faults,
-        ..Default::default()
-    }));
-    let app = axum::Router::new()
-        .route(
-            "/2010-04-01/Accounts/{account}/Messages.json",
-            axum::routing::post(create).get(list),
-        )
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, state)
-}
 
 struct Desk {
     h: crate::common::Harness,
@@ -130,7 +23,7 @@ struct Desk {
 }
 
 async fn desk(faults: Vec<Fault>) -> Desk {
-    let (api, fake) = fake(faults).await;
+    let (api, fake) = tracedesk_twilio::fake::start(SID, faults).await.unwrap();
     let h = crate::common::spawn_twilio(SID, TOKEN, &api).await;
     let (_, ny) = h.user("ny-sup", Role::Supervisor, "ny").await;
     Desk { h, ny, fake }
