@@ -13,6 +13,7 @@ pub mod clusters;
 pub mod csv_import;
 pub mod dispatch;
 mod error;
+mod inbox;
 mod input;
 mod intake;
 pub mod investigation;
@@ -102,6 +103,8 @@ pub struct Casework {
     /// The jurisdiction tree, cached: it changes rarely and is read on every
     /// access decision.
     pub(crate) jurisdictions: Arc<RwLock<Arc<Jurisdictions>>>,
+    /// Inbound messages' group commit, started at the first one.
+    inbox: Arc<std::sync::OnceLock<inbox::Inbox>>,
 }
 
 impl Casework {
@@ -118,7 +121,14 @@ impl Casework {
                 tracedesk_identity::jurisdiction::ROOT.to_string(),
                 None,
             )])))),
+            inbox: Arc::default(),
         }
+    }
+
+    /// The inbound messages' writer (started on first use).
+    pub(crate) fn inbox(&self) -> &inbox::Inbox {
+        self.inbox
+            .get_or_init(|| inbox::Inbox::start(self.store.clone()))
     }
 
     /// The cached jurisdiction tree.

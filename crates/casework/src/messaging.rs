@@ -410,11 +410,9 @@ impl crate::services::Messages<'_> {
             )])
             .await?;
         }
-        let stored = !self
-            .store
-            .insert_messages(std::slice::from_ref(&row))
-            .await?
-            .is_empty();
+        // Written with whatever other inbound messages are waiting (one
+        // transaction for a flood's worth), and only then answered.
+        let stored = self.inbox().store(row.clone()).await?;
         let mut keyword = Keyword::of(&t.body);
         if stored && let Some(k) = keyword {
             let consent = self.store.consent(&bidx).await?;
