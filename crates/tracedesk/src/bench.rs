@@ -156,6 +156,15 @@ pub enum BenchWhat {
     },
 }
 
+/// What the figures were measured with, for each bench's first line.
+pub fn build_kind() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug build (use --release!)"
+    } else {
+        "release build"
+    }
+}
+
 pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
     match what {
         BenchWhat::Ingest {

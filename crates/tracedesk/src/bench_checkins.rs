@@ -27,11 +27,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     println!(
         "tracedesk bench checkins: {contacts} contacts in monitoring per backend, {days} daily scheduling passes ({})",
-        if cfg!(debug_assertions) {
-            "debug build (use --release!)"
-        } else {
-            "release build"
-        }
+        crate::bench::build_kind()
     );
     let mut rows = Vec::new();
     match postgres.or_else(|| std::env::var("TRACEDESK_TEST_DATABASE_URL").ok()) {

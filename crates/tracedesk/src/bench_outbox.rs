@@ -20,11 +20,7 @@ const BATCH: u32 = 200;
 pub async fn run(messages: usize, postgres: Option<String>, no_sqlite: bool) -> anyhow::Result<()> {
     println!(
         "tracedesk bench outbox: {messages} messages per backend, sandbox carrier, no pacing ({})",
-        if cfg!(debug_assertions) {
-            "debug build (use --release!)"
-        } else {
-            "release build"
-        }
+        crate::bench::build_kind()
     );
     let mut rows = Vec::new();
     if !no_sqlite {

@@ -37,11 +37,7 @@ pub async fn run(
     anyhow::ensure!(!sizes.is_empty(), "give at least one --cases size");
     println!(
         "tracedesk bench reads: cases {sizes:?}, {contacts_per_case} contacts per case, {samples} requests per figure ({})",
-        if cfg!(debug_assertions) {
-            "debug build (use --release!)"
-        } else {
-            "release build"
-        }
+        crate::bench::build_kind()
     );
     if !no_sqlite {
         let dir = tempfile::tempdir()?;

@@ -72,11 +72,7 @@ pub async fn run(
     );
     println!(
         "tracedesk bench webhooks: signed inbound SMS webhooks for {seconds} s, {connections} connections, wrk over loopback ({})",
-        if cfg!(debug_assertions) {
-            "debug build (use --release!)"
-        } else {
-            "release build"
-        }
+        crate::bench::build_kind()
     );
     let mut rows = Vec::new();
     if !no_sqlite {
