@@ -123,6 +123,7 @@ macro_rules! conformance_tests {
             outbox_claims_once_and_moves_forward,
             naming_a_contact_queues_the_first_notification,
             checkins_are_sent_once_a_day_and_answers_act,
+            concurrent_deliveries_are_stored_once,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {

@@ -338,3 +338,42 @@ pub async fn naming_a_contact_queues_the_first_notification(f: &Fixture) {
             .is_empty()
     );
 }
+
+/// Inbound texts arriving at once are written together (group commit), and
+/// a delivery repeated within one group is still stored once: of thirty
+/// concurrent deliveries of ten texts, ten are stored and twenty answered
+/// as repeats.
+pub async fn concurrent_deliveries_are_stored_once(f: &Fixture) {
+    let mut set = tokio::task::JoinSet::new();
+    for _copy in 0..3 {
+        for i in 0..10 {
+            let cw = f.cw.clone();
+            set.spawn(async move {
+                cw.messages()
+                    .receive_text(&tracedesk_casework::messaging::InboundText {
+                        from: format!("+1917555{:04}", 100 + i),
+                        to: "+12125550100".into(),
+                        body: format!("hello {i}"),
+                        provider_sid: format!("SMgroup{i:030}"),
+                    })
+                    .await
+                    .expect("an inbound text")
+            });
+        }
+    }
+    let mut stored = 0;
+    let mut repeats = 0;
+    while let Some(r) = set.join_next().await {
+        if r.expect("a delivery").stored {
+            stored += 1;
+        } else {
+            repeats += 1;
+        }
+    }
+    assert_eq!((stored, repeats), (10, 20));
+    let counts = f.store.message_counts().await.unwrap();
+    assert!(
+        counts.contains(&(status::RECEIVED.to_string(), 10)),
+        "{counts:?}"
+    );
+}
