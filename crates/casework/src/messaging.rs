@@ -348,6 +348,29 @@ impl crate::services::Messages<'_> {
         }
     }
 
+    /// Texts from numbers no record holds and tracedesk never wrote to
+    /// (the triage list), newest first. They belong to no jurisdiction:
+    /// the caller has been checked to be over all of them.
+    pub async fn unmatched(
+        &self,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<MessageView>, CaseworkError> {
+        let limit = page_limit(limit)?;
+        let rows = self
+            .store
+            .unmatched_inbound(parse_cursor(cursor)?, limit)
+            .await?;
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|r| r.id.simple().to_string()))
+            .flatten();
+        let items = rows
+            .iter()
+            .map(|r| self.view(r))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+
     /// Stores an inbound text (once per provider id) and acts on an
     /// opt-out, opt-in or help keyword, queuing the confirmation. A reply
     /// is attached to the person and jurisdiction of the last message sent

@@ -24,6 +24,30 @@ pub fn routes() -> Router<AppState> {
             "/sandbox/persons/{id}/phone",
             get(sandbox_phone).post(sandbox_reply),
         )
+        .route("/messages/unmatched", get(unmatched))
+}
+
+/// Texts from numbers no record holds and tracedesk never wrote to (the
+/// triage list), newest first. They belong to no jurisdiction, so only a
+/// supervisor over the whole tree (the root) may read them.
+#[utoipa::path(get, path = "/api/v1/messages/unmatched", tag = "messages", params(PageQuery),
+    responses(
+        (status = 200, description = "A page of unmatched inbound texts", body = tracedesk_casework::Page<tracedesk_casework::messaging::MessageView>),
+        (status = 403, description = "Not a supervisor over the root jurisdiction", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn unmatched(
+    Call { s, caller, .. }: Call,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    let root = tracedesk_identity::jurisdiction::ROOT;
+    if !caller.principal.scope.iter().any(|j| j == root) {
+        return Err(ApiError::forbidden());
+    }
+    let page =
+        s.cw.messages()
+            .unmatched(q.cursor.as_deref(), q.limit)
+            .await?;
+    Ok(crate::guard::reply_page(page, |m| ("message", m.id, None)))
 }
 
 /// The person a route's `{id}` names, as the guard entitled the caller.

@@ -116,6 +116,7 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /api/v1/persons/{id}", Own(R::Person), Read(A::PhiRead)),
     ("GET /api/v1/persons/{id}/messages", Own(R::Person), Read(A::PhiRead)),
     ("POST /api/v1/persons/{id}/messages", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
+    ("GET /api/v1/messages/unmatched", Cap(Supervise), Read(A::PhiRead)),
     ("GET /api/v1/sandbox/persons/{id}/phone", CapOn(WorkRecords, R::Person), Read(A::PhiRead)),
     ("POST /api/v1/sandbox/persons/{id}/phone", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
     ("GET /api/v1/contacts/{id}/monitoring", CapOn(WorkRecords, R::Contact), Read(A::PhiRead)),

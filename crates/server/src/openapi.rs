@@ -57,6 +57,7 @@ use utoipa::{Modify, OpenApi};
         crate::messaging::send,
         crate::messaging::sandbox_phone,
         crate::messaging::sandbox_reply,
+        crate::messaging::unmatched,
         crate::monitoring::contact_monitoring,
         crate::monitoring::set_preferences,
         crate::monitoring::monitoring_list,

@@ -310,6 +310,13 @@ pub trait MessageStore: Send + Sync {
     async fn message_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn set_consent(&self, row: &ConsentRow) -> StoreResult<()>;
     async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>>;
+    /// Inbound messages matched to no person (texts from unknown numbers),
+    /// newest first, before `before` if given.
+    async fn unmatched_inbound(
+        &self,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRow>>;
     /// Which of these addresses are opted out (one read for a dispatch
     /// pass's claim).
     async fn opted_out(&self, address_bidxs: &[Vec<u8>]) -> StoreResult<Vec<Vec<u8>>>;

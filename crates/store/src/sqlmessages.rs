@@ -330,6 +330,21 @@ macro_rules! message_store_impl {
                 tx.commit().await.map_err(err)
             }
 
+            async fn unmatched_inbound(
+                &self,
+                before: Option<Uuid>,
+                limit: u32,
+            ) -> StoreResult<Vec<MessageRow>> {
+                let mut q = select(format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE direction = 'in' AND person_id IS NULL"
+                ));
+                if let Some(b) = before {
+                    q.push(" AND id < ").push_bind(b);
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+                rows_of(self, q, message).await
+            }
+
             async fn opted_out(&self, address_bidxs: &[Vec<u8>]) -> StoreResult<Vec<Vec<u8>>> {
                 let mut out = Vec::new();
                 for chunk in address_bidxs.chunks(CHUNK) {

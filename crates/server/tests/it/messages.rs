@@ -299,3 +299,49 @@ async fn the_tracer_who_holds_the_task_may_message_the_person() {
     assert_eq!(st, 200);
     assert_eq!(t["items"].as_array().unwrap().len(), 1);
 }
+
+/// A text from a number no record holds is kept for triage: listed for a
+/// supervisor over the root jurisdiction, refused to everyone narrower;
+/// a text from a known person's number is not on the list.
+#[tokio::test]
+async fn texts_from_unknown_numbers_are_listed_for_the_root_only() {
+    let d = desk().await;
+    let (_, root) = d.h.user("root-sup", Role::Supervisor, "root").await;
+    let known = d.person("(212) 555-0148", "en").await;
+    let texts = d.h.cw.messages();
+    for (from, sid) in [("+12125550199", "SMunknown1"), ("+12125550148", "SMknown1")] {
+        texts
+            .receive_text(&tracedesk_casework::messaging::InboundText {
+                from: from.into(),
+                to: "+12125550100".into(),
+                body: format!("who is this? ({sid})"),
+                provider_sid: sid.into(),
+            })
+            .await
+            .unwrap();
+    }
+    let (st, v) = d
+        .call(&root, Method::GET, "/api/v1/messages/unmatched", None)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{v}");
+    assert_eq!(items[0]["body"], "who is this? (SMunknown1)");
+    assert_eq!(items[0]["direction"], "in");
+    let (_, thread) = d.thread(&d.ny, known).await;
+    assert!(
+        thread["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"] == "who is this? (SMknown1)"),
+        "{thread}"
+    );
+    let (_, analyst) = d.h.user("ny-analyst", Role::Analyst, "ny").await;
+    for token in [&d.ny, &d.nj, &d.tracer, &analyst] {
+        let (st, _) = d
+            .call(token, Method::GET, "/api/v1/messages/unmatched", None)
+            .await;
+        assert_eq!(st, 403);
+    }
+}
