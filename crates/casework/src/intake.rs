@@ -143,7 +143,7 @@ pub enum PersonRef {
 }
 
 /// A keyset page: a cursor only when the page is full (more may follow).
-fn page<R, T>(
+pub(crate) fn page<R, T>(
     rows: &[R],
     limit: u32,
     id: impl Fn(&R) -> Uuid,

@@ -361,14 +361,7 @@ impl crate::services::Messages<'_> {
             .store
             .unmatched_inbound(parse_cursor(cursor)?, limit)
             .await?;
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| r.id.simple().to_string()))
-            .flatten();
-        let items = rows
-            .iter()
-            .map(|r| self.view(r))
-            .collect::<Result<_, _>>()?;
-        Ok(Page { items, next })
+        crate::intake::page(&rows, limit, |r| r.id, |r| self.view(r))
     }
 
     /// Stores an inbound text (once per provider id) and acts on an

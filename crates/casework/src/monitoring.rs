@@ -216,26 +216,7 @@ impl crate::services::Messages<'_> {
                 tokio::task::spawn_blocking(move || cw.messages().plan_round(&due, now))
                     .await
                     .map_err(stopped)??;
-            if let Some(a) = self.auditor() {
-                let mut drafts: Vec<_> = round
-                    .moves
-                    .iter()
-                    .map(|m| draft(ACTOR, Action::PhiWrite, "exposure", Some(m.id), None, &m.to))
-                    .collect();
-                drafts.extend(round.tasks.iter().map(|t| {
-                    draft(
-                        ACTOR,
-                        Action::PhiWrite,
-                        "task",
-                        Some(t.id),
-                        Some(t.person_id),
-                        &t.kind,
-                    )
-                }));
-                if !drafts.is_empty() {
-                    a.record(drafts).await?;
-                }
-            }
+            self.audit_round(ACTOR, &round, None).await?;
             while writing.len() >= WRITERS {
                 if let Some(w) = writing.pop_front() {
                     finish(w.await, &mut stats, &mut progress, self)?;
@@ -497,37 +478,8 @@ impl crate::services::Messages<'_> {
             round.messages.push(m);
         }
         round.rows.push(answer.row);
-        if let Some(a) = self.auditor() {
-            use crate::auditor::draft;
-            use tracedesk_store::audit::Action;
-            let mut drafts: Vec<_> = round
-                .moves
-                .iter()
-                .map(|m| {
-                    draft(
-                        "checkin-reply",
-                        Action::PhiWrite,
-                        "exposure",
-                        Some(m.id),
-                        Some(person_id),
-                        &m.to,
-                    )
-                })
-                .collect();
-            drafts.extend(round.tasks.iter().map(|t| {
-                draft(
-                    "checkin-reply",
-                    Action::PhiWrite,
-                    "task",
-                    Some(t.id),
-                    Some(person_id),
-                    &t.kind,
-                )
-            }));
-            if !drafts.is_empty() {
-                a.record(drafts).await?;
-            }
-        }
+        self.audit_round("checkin-reply", &round, Some(person_id))
+            .await?;
         self.store.record_monitoring(&round).await?;
         if !round.tasks.is_empty() {
             self.tasks_made();
@@ -753,14 +705,48 @@ impl crate::services::Messages<'_> {
             .store
             .monitoring_list(list, jurisdictions, after, limit)
             .await?;
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| r.id.simple().to_string()))
-            .flatten();
-        let items = rows
-            .iter()
-            .map(|r| self.monitoring_view(r))
-            .collect::<Result<_, _>>()?;
-        Ok(Page { items, next })
+        crate::intake::page(&rows, limit, |r| r.id, |r| self.monitoring_view(r))
+    }
+
+    /// Audits what a round is about to do, before it is written: each
+    /// contact record it moves and each task it makes (`person`: whom the
+    /// moves are about, when one person's reply caused them).
+    async fn audit_round(
+        &self,
+        actor: &str,
+        round: &MonitoringRound,
+        person: Option<Uuid>,
+    ) -> Result<(), CaseworkError> {
+        use crate::auditor::draft;
+        use tracedesk_store::audit::Action;
+        let Some(a) = self.auditor() else {
+            return Ok(());
+        };
+        let moves = round.moves.iter().map(|m| {
+            draft(
+                actor,
+                Action::PhiWrite,
+                "exposure",
+                Some(m.id),
+                person,
+                &m.to,
+            )
+        });
+        let tasks = round.tasks.iter().map(|t| {
+            draft(
+                actor,
+                Action::PhiWrite,
+                "task",
+                Some(t.id),
+                Some(t.person_id),
+                &t.kind,
+            )
+        });
+        let drafts: Vec<_> = moves.chain(tasks).collect();
+        if !drafts.is_empty() {
+            a.record(drafts).await?;
+        }
+        Ok(())
     }
 
     fn monitoring_view(&self, r: &MonitoringRow) -> Result<MonitoringView, CaseworkError> {
