@@ -258,7 +258,10 @@ fn a_webhook_answered_200_is_stored_even_if_the_server_is_killed() {
     );
     // After a restart (the audit journal absorbed), every answered text is
     // there.
-    let (mut child, _) = spawn_serve(dir.path());
+    let (mut child, url) = spawn_serve(dir.path());
+    // Ready (its signal handler set) before it is asked to stop.
+    let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
+    assert!(o.status.success(), "{}", text(&o));
     signal(&child, "-TERM");
     assert!(child.wait().unwrap().success());
     let stored: std::collections::HashSet<String> = rt.block_on(async {
