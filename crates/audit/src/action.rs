@@ -26,6 +26,9 @@ pub enum Action {
     /// activity, created, changed, canceled or moved on a task, or answered
     /// an offer (accepting one opens the task's person to the worker).
     Routing,
+    /// An administrator changed what tracedesk says or does (a message
+    /// template): no personal data, but the department answers for it.
+    Configuration,
 }
 
 impl Action {
@@ -44,6 +47,7 @@ impl Action {
         Action::BreakGlass,
         Action::Denied,
         Action::Routing,
+        Action::Configuration,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +66,7 @@ impl Action {
             Action::BreakGlass => "break_glass",
             Action::Denied => "denied",
             Action::Routing => "routing",
+            Action::Configuration => "configuration",
         }
     }
 

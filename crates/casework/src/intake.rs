@@ -826,6 +826,13 @@ impl crate::services::Cases<'_> {
         &self,
         items: &[(Uuid, Option<&ExposureRow>, &ContactInput)],
     ) -> Vec<Result<ContactOutcome, CaseworkError>> {
+        // The notification is written from this node's copy of the
+        // templates; a failed reload keeps the copy it has.
+        if self.settings.messaging.notify_contacts
+            && let Err(e) = self.fresh_templates().await
+        {
+            tracing::warn!(error = %e, "message templates not reloaded");
+        }
         let mut out: Vec<Option<Result<ContactOutcome, CaseworkError>>> =
             (0..items.len()).map(|_| None).collect();
         let mut cases = std::collections::HashMap::new();

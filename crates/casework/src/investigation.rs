@@ -81,7 +81,14 @@ pub struct AttemptView {
     pub at: DateTime<Utc>,
     pub callback_at: Option<DateTime<Utc>>,
     pub note: Option<String>,
+    /// The message this attempt was (a text or email sent for the task, a
+    /// reply to one): recorded by tracedesk, read on the person's thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<Uuid>,
 }
+
+/// The most messages a task's attempts show (the thread has them all).
+const MESSAGE_ATTEMPTS: u32 = 200;
 
 /// A transmission edge: `from` named the contact who is (or became) case `to`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -270,9 +277,9 @@ impl crate::services::Cases<'_> {
             &mut c,
             "outcome",
             &input.outcome,
-            AttemptOutcome::parse,
+            |o| AttemptOutcome::parse(o).filter(|o| o.by_hand()),
             Some("give what the attempt came to"),
-            "must be reached, left_voicemail, no_answer, wrong_number, refused or call_back",
+            "must be reached, left_voicemail, no_answer, wrong_number, refused or call_back (messages record their own)",
         );
         let now = self.now();
         let at = input.at.unwrap_or(now);
@@ -304,6 +311,7 @@ impl crate::services::Cases<'_> {
             at,
             callback_at: input.callback_at,
             note,
+            message_id: None,
         };
         let body = serde_json::to_value(&view)
             .map_err(|e| CaseworkError::Internal(format!("an attempt did not encode: {e}")))?;
@@ -322,9 +330,12 @@ impl crate::services::Cases<'_> {
         Ok(view)
     }
 
-    /// The attempts on a task, oldest first.
+    /// The attempts on a task, oldest first: those recorded by hand, and
+    /// each message sent for the task or received in answer to one (its
+    /// outcome from the message's status; its body stays on the thread).
     pub async fn attempts(&self, task_id: Uuid) -> Result<Vec<AttemptView>, CaseworkError> {
-        self.store
+        let mut out = self
+            .store
             .entries(EntryOwner::Task(task_id), Some(entry_kind::ATTEMPT))
             .await?
             .iter()
@@ -336,7 +347,30 @@ impl crate::services::Cases<'_> {
                 v.author_id = e.author_id;
                 Ok(v)
             })
-            .collect()
+            .collect::<Result<Vec<_>, CaseworkError>>()?;
+        for m in self.store.task_messages(task_id, MESSAGE_ATTEMPTS).await? {
+            let Some(outcome) = AttemptOutcome::of_message(&m.direction, &m.status) else {
+                continue;
+            };
+            let channel = match m.channel.as_str() {
+                "email" => AttemptChannel::Email,
+                "voice" => AttemptChannel::Phone,
+                _ => AttemptChannel::Sms,
+            };
+            out.push(AttemptView {
+                id: m.id,
+                task_id,
+                author_id: None,
+                channel: channel.as_str().into(),
+                outcome: outcome.as_str().into(),
+                at: m.created_at,
+                callback_at: None,
+                note: None,
+                message_id: Some(m.id),
+            });
+        }
+        out.sort_by_key(|a| a.at);
+        Ok(out)
     }
 
     /// Makes a staff user the case's investigator (`None`: nobody). They

@@ -30,6 +30,7 @@ mod signin;
 mod staff;
 pub mod synthetic;
 pub mod task_feed;
+pub mod templates;
 mod views;
 
 pub use error::{CaseworkError, ItemError};
@@ -105,6 +106,8 @@ pub struct Casework {
     pub(crate) jurisdictions: Arc<RwLock<Arc<Jurisdictions>>>,
     /// Inbound messages' group commit, started at the first one.
     inbox: Arc<std::sync::OnceLock<inbox::Inbox>>,
+    /// Operators' template edits, cached (`templates`).
+    pub(crate) templates: templates::Shared,
 }
 
 impl Casework {
@@ -122,6 +125,7 @@ impl Casework {
                 None,
             )])))),
             inbox: Arc::default(),
+            templates: templates::empty(),
         }
     }
 

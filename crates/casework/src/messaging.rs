@@ -144,6 +144,13 @@ pub struct InboundOutcome {
     pub checkin: Option<crate::monitoring::ReplyOutcome>,
 }
 
+/// A triaged text: attached, with the call-back task it made.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TriageOutcome {
+    pub message: MessageView,
+    pub task_id: Uuid,
+}
+
 /// What one dispatch pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DispatchStats {
@@ -212,6 +219,7 @@ impl crate::services::Messages<'_> {
             )
         })?;
         let language = view.language.as_deref().unwrap_or("en");
+        self.fresh_templates().await?;
         let (body, template) = self.body_of(channel, language, input)?;
         let bidx = self.address_index(channel, &address);
         let opted_out = self
@@ -251,7 +259,7 @@ impl crate::services::Messages<'_> {
         };
         match (&input.template, &input.body) {
             (Some(name), None) => {
-                let t = templates::builtin(name, channel, language).ok_or_else(|| {
+                let t = self.template(name, channel, language).ok_or_else(|| {
                     CaseworkError::invalid("template", "no such template for this channel")
                 })?;
                 let body = t
@@ -364,11 +372,65 @@ impl crate::services::Messages<'_> {
         crate::intake::page(&rows, limit, |r| r.id, |r| self.view(r))
     }
 
+    /// Whether `id` is an inbound text matched to no person (one the
+    /// triage list shows).
+    pub async fn is_unmatched(&self, id: Uuid) -> Result<bool, CaseworkError> {
+        Ok(self
+            .store
+            .get_message(id)
+            .await?
+            .is_some_and(|m| m.direction == "in" && m.person_id.is_none()))
+    }
+
+    /// Triage: attaches a text from an unknown number to the person it is
+    /// from (as the caller knows them), in that record's jurisdiction, and
+    /// makes a `callback_request` task for them there — someone wrote in,
+    /// so someone calls back. Later texts from the number find the person
+    /// by this one. 409 if it was attached meanwhile.
+    pub async fn attach(
+        &self,
+        id: Uuid,
+        person: &PersonRef,
+    ) -> Result<TriageOutcome, CaseworkError> {
+        let (own, shown, jurisdiction) = match person {
+            PersonRef::Person(p) => (p.id, None, p.jurisdiction.clone()),
+            PersonRef::Facet(f) => (f.person_id, Some(f.id), f.jurisdiction.clone()),
+        };
+        let kind = tracedesk_domain::TaskKind::CallbackRequest;
+        let now = self.now();
+        let task = tracedesk_store::TaskRow {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().into(),
+            status: tracedesk_domain::TaskStatus::Pending.as_str().into(),
+            priority: kind.default_priority(),
+            person_id: own,
+            case_id: None,
+            exposure_id: None,
+            created_at: now,
+            due_at: now + chrono::Duration::hours(kind.default_sla_hours()),
+            jurisdiction,
+            assignee_id: None,
+            shown_person_id: shown,
+        };
+        if !self.store.attach_inbound(id, &task, now).await? {
+            return Err(CaseworkError::Conflict(
+                "the text was attached to a person already".into(),
+            ));
+        }
+        self.tasks_made();
+        Ok(TriageOutcome {
+            message: self.message(id).await?,
+            task_id: task.id,
+        })
+    }
+
     /// Stores an inbound text (once per provider id) and acts on an
     /// opt-out, opt-in or help keyword, queuing the confirmation. A reply
     /// is attached to the person and jurisdiction of the last message sent
-    /// to that number; a number never written to is stored for triage.
+    /// to that number (or attached from it by triage); a number never
+    /// written to is stored for triage.
     pub async fn receive_text(&self, t: &InboundText) -> Result<InboundOutcome, CaseworkError> {
+        self.fresh_templates().await?;
         let region = &self.settings.default_region;
         let from = Phone::parse("From", &t.from, region)
             .map(|p| p.as_str().to_string())
@@ -379,7 +441,8 @@ impl crate::services::Messages<'_> {
             .address_messages(&bidx, 20)
             .await?
             .into_iter()
-            .find(|m| m.direction == "out");
+            // The last message out, or in and attached by triage.
+            .find(|m| m.direction == "out" || m.person_id.is_some());
         // A number never written to: its person, if exactly one record has
         // that phone (a shared phone is left for triage, never guessed).
         let (person_id, jurisdiction) = match &last_out {
@@ -486,9 +549,11 @@ impl crate::services::Messages<'_> {
             // require it); nothing else changes.
         }
         let language = "en";
-        let t = templates::builtin(template, "sms", language).ok_or(CaseworkError::Internal(
-            "a built-in template is missing".into(),
-        ))?;
+        let t = self
+            .template(template, "sms", language)
+            .ok_or(CaseworkError::Internal(
+                "a built-in template is missing".into(),
+            ))?;
         let body = t
             .render(&self.template_values())
             .map_err(|e| CaseworkError::Internal(e.to_string()))?;
@@ -836,9 +901,11 @@ impl crate::services::Cases<'_> {
             return Ok(None);
         };
         let language = person.language.as_deref().unwrap_or("en");
-        let t = templates::builtin("contact_notification", "sms", language).ok_or(
-            CaseworkError::Internal("a built-in template is missing".into()),
-        )?;
+        let t = self
+            .template("contact_notification", "sms", language)
+            .ok_or(CaseworkError::Internal(
+                "a built-in template is missing".into(),
+            ))?;
         let body = t
             .render(&template_values(m))
             .map_err(|e| CaseworkError::Internal(e.to_string()))?;

@@ -17,7 +17,6 @@ use crate::{CaseworkError, Page};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tracedesk_comms::replies::{self, Reply};
-use tracedesk_comms::templates;
 use tracedesk_comms::windows::{self, Tz, Window};
 use tracedesk_domain::{ContactStatus, TaskKind, TaskStatus};
 use tracedesk_store::monitoring::{bucket, state};
@@ -176,6 +175,7 @@ impl crate::services::Messages<'_> {
         const ACTOR: &str = "monitoring-job";
         let now = self.now();
         let mut stats = CheckinStats::default();
+        self.fresh_templates().await?;
         if enroll_all {
             stats.enrolled = self.enroll(None).await?;
         }
@@ -398,9 +398,11 @@ impl crate::services::Messages<'_> {
     /// A built-in SMS template rendered in `language` (English where it
     /// has none): the body and the template's name.
     fn render(&self, template: &str, language: &str) -> Result<(String, String), CaseworkError> {
-        let t = templates::builtin(template, "sms", language).ok_or(CaseworkError::Internal(
-            "a built-in template is missing".into(),
-        ))?;
+        let t = self
+            .template(template, "sms", language)
+            .ok_or(CaseworkError::Internal(
+                "a built-in template is missing".into(),
+            ))?;
         let body = t
             .render(&crate::messaging::template_values(&self.settings.messaging))
             .map_err(|e| CaseworkError::Internal(e.to_string()))?;

@@ -124,6 +124,7 @@ macro_rules! conformance_tests {
             naming_a_contact_queues_the_first_notification,
             checkins_are_sent_once_a_day_and_answers_act,
             concurrent_deliveries_are_stored_once,
+            templates_and_triage_are_kept,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {

@@ -377,3 +377,105 @@ pub async fn concurrent_deliveries_are_stored_once(f: &Fixture) {
         "{counts:?}"
     );
 }
+
+/// Operators' template edits are saved, replaced, listed and deleted; a
+/// text from an unknown number is attached once, with its task written in
+/// the same transaction — a second attach writes neither.
+pub async fn templates_and_triage_are_kept(f: &Fixture) {
+    use tracedesk_store::TemplateRow;
+    let edit = |body: &str| TemplateRow {
+        name: "checkin".into(),
+        channel: "sms".into(),
+        language: "ht".into(),
+        body: body.into(),
+        updated_by: Some(Uuid::now_v7()),
+        updated_at: t0(),
+    };
+    f.store.put_template(&edit("first")).await.unwrap();
+    f.store.put_template(&edit("second")).await.unwrap();
+    let all = f.store.list_templates().await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].body, "second");
+    assert_eq!(all[0].updated_at, t0());
+    assert!(
+        f.store
+            .delete_template("checkin", "sms", "ht")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .delete_template("checkin", "sms", "ht")
+            .await
+            .unwrap()
+    );
+    assert!(f.store.list_templates().await.unwrap().is_empty());
+
+    // A person to attach to: from a lab result.
+    let out =
+        f.cw.cases()
+            .ingest_lab_results(&[tracedesk_casework::LabResultInput {
+                first_name: Some("Jean".into()),
+                last_name: Some("Pierre".into()),
+                dob: Some("1975-05-06".into()),
+                specimen_date: Some("2026-11-18".into()),
+                result: Some("positive".into()),
+                accession: Some("TRIAGE-1".into()),
+                ..Default::default()
+            }])
+            .await;
+    let person = out[0].person_id.expect("a person");
+    let mut inbound = queued(1, 9);
+    inbound.direction = "in".into();
+    inbound.status = status::RECEIVED.into();
+    inbound.jurisdiction = None;
+    inbound.provider_sid = Some("SMtriagestore".into());
+    f.store
+        .insert_messages(std::slice::from_ref(&inbound))
+        .await
+        .unwrap();
+    let task = |id| tracedesk_store::TaskRow {
+        id,
+        kind: "callback_request".into(),
+        status: "pending".into(),
+        priority: 5,
+        person_id: person,
+        case_id: None,
+        exposure_id: None,
+        created_at: t0(),
+        due_at: t0() + Duration::hours(8),
+        jurisdiction: "root".into(),
+        assignee_id: None,
+        shown_person_id: None,
+    };
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    assert!(
+        f.store
+            .attach_inbound(inbound.id, &task(first), t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .attach_inbound(inbound.id, &task(second), t0())
+            .await
+            .unwrap()
+    );
+    assert!(f.store.get_task(first).await.unwrap().is_some());
+    assert!(
+        f.store.get_task(second).await.unwrap().is_none(),
+        "no task for a text taken"
+    );
+    let m = f.store.get_message(inbound.id).await.unwrap().unwrap();
+    assert_eq!((m.person_id, m.task_id), (Some(person), Some(first)));
+    assert_eq!(m.jurisdiction.as_deref(), Some("root"));
+    assert!(
+        f.store
+            .unmatched_inbound(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let served = f.store.task_messages(first, 10).await.unwrap();
+    assert_eq!(served.len(), 1);
+}

@@ -176,6 +176,34 @@ named_enum! {
         WrongNumber => "wrong_number",
         Refused => "refused",
         CallBack => "call_back",
+        MessageSent => "message_sent",
+        MessageDelivered => "message_delivered",
+        MessageNotDelivered => "message_not_delivered",
+        Replied => "replied",
+    }
+}
+
+impl AttemptOutcome {
+    /// Whether a tracer records this outcome by hand; the others are what
+    /// tracedesk learns of its own messages (sent, delivered, replied to)
+    /// and are shown from the message itself.
+    pub fn by_hand(self) -> bool {
+        !matches!(
+            self,
+            Self::MessageSent | Self::MessageDelivered | Self::MessageNotDelivered | Self::Replied
+        )
+    }
+
+    /// A message's attempt outcome: an inbound one is a reply; an outbound
+    /// one by its status (`None`: not sent, so not an attempt).
+    pub fn of_message(direction: &str, status: &str) -> Option<Self> {
+        match (direction, status) {
+            ("in", _) => Some(Self::Replied),
+            (_, "sent") => Some(Self::MessageSent),
+            (_, "delivered") => Some(Self::MessageDelivered),
+            (_, "undelivered" | "failed") => Some(Self::MessageNotDelivered),
+            _ => None,
+        }
     }
 }
 

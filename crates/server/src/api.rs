@@ -42,6 +42,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .merge(crate::investigation::routes())
         .merge(crate::messaging::routes())
         .merge(crate::monitoring::routes())
+        .merge(crate::templates::routes())
         .merge(crate::routing::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

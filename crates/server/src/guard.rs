@@ -524,6 +524,18 @@ pub async fn entitle(
             };
             Ok(routing("task", id, task_person(s, id).await?, found))
         }
+        Record::Unmatched => {
+            // A text no person holds belongs to no jurisdiction: a caller
+            // over the root only, and only while it is still unmatched.
+            let id = uuid(raw, "message")?;
+            let root = tracedesk_identity::jurisdiction::ROOT;
+            let over_root = c.principal.scope.iter().any(|j| j == root);
+            if over_root && s.cw.messages().is_unmatched(id).await? {
+                Ok(routing("message", id, None, Found::Own))
+            } else {
+                Err(deny(s, c, "message", Some(id), None, route).await)
+            }
+        }
         Record::Offer => {
             // Only the worker a reservation was offered to answers it.
             let r: u64 = raw.parse().map_err(|_| bad_id("reservation", "number"))?;

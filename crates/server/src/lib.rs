@@ -22,6 +22,7 @@ mod openapi;
 mod pages;
 pub mod ratelimit;
 mod routing;
+mod templates;
 pub mod tls;
 pub mod webhooks;
 

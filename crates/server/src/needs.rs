@@ -20,6 +20,10 @@ pub enum Needs {
     CapOn(Capability, Record),
     /// Any signed-in caller (their own tasks, who they are).
     Caller,
+    /// The capability, held over the whole tree (the root jurisdiction):
+    /// for what belongs to no jurisdiction — texts from unknown numbers,
+    /// the program's message templates.
+    Root(Capability),
 }
 
 /// What a route's `{id}` names, and so which rule entitles a caller to it.
@@ -52,6 +56,9 @@ pub enum Record {
     OwnTask,
     /// A reservation offered to the caller.
     Offer,
+    /// A text from an unknown number, matched to no person yet: it belongs
+    /// to no jurisdiction, so only a caller over the root may handle it.
+    Unmatched,
 }
 
 /// The audit entry a route makes.
@@ -116,7 +123,12 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /api/v1/persons/{id}", Own(R::Person), Read(A::PhiRead)),
     ("GET /api/v1/persons/{id}/messages", Own(R::Person), Read(A::PhiRead)),
     ("POST /api/v1/persons/{id}/messages", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
-    ("GET /api/v1/messages/unmatched", Cap(Supervise), Read(A::PhiRead)),
+    ("GET /api/v1/messages/unmatched", Root(Supervise), Read(A::PhiRead)),
+    ("POST /api/v1/messages/{id}/attach", CapOn(Supervise, R::Unmatched), Write(A::PhiWrite, "message")),
+    ("GET /api/v1/templates", Root(Administer), Open),
+    ("GET /api/v1/templates/{name}/{channel}/{language}", Root(Administer), Open),
+    ("PUT /api/v1/templates/{name}/{channel}/{language}", Root(Administer), Write(A::Configuration, "template")),
+    ("DELETE /api/v1/templates/{name}/{channel}/{language}", Root(Administer), Write(A::Configuration, "template")),
     ("GET /api/v1/sandbox/persons/{id}/phone", CapOn(WorkRecords, R::Person), Read(A::PhiRead)),
     ("POST /api/v1/sandbox/persons/{id}/phone", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
     ("GET /api/v1/contacts/{id}/monitoring", CapOn(WorkRecords, R::Contact), Read(A::PhiRead)),
@@ -162,7 +174,7 @@ pub fn of(method: &str, path: &str) -> Option<(&'static str, Needs, Audit)> {
 /// Whether a role with `can` meets `needs` by role alone.
 pub fn met(needs: Needs, can: impl Fn(Capability) -> bool) -> bool {
     match needs {
-        Cap(c) | CapOn(c, _) => can(c),
+        Cap(c) | CapOn(c, _) | Root(c) => can(c),
         Either(a, b) => can(a) || can(b),
         Own(_) | Caller => true,
     }

@@ -58,6 +58,11 @@ use utoipa::{Modify, OpenApi};
         crate::messaging::sandbox_phone,
         crate::messaging::sandbox_reply,
         crate::messaging::unmatched,
+        crate::messaging::attach,
+        crate::templates::list,
+        crate::templates::one,
+        crate::templates::put,
+        crate::templates::reset,
         crate::monitoring::contact_monitoring,
         crate::monitoring::set_preferences,
         crate::monitoring::monitoring_list,
@@ -251,6 +256,7 @@ mod tests {
             include_str!("investigation.rs"),
             include_str!("messaging.rs"),
             include_str!("monitoring.rs"),
+            include_str!("templates.rs"),
         ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }
@@ -298,6 +304,7 @@ mod tests {
             include_str!("investigation.rs"),
             include_str!("messaging.rs"),
             include_str!("monitoring.rs"),
+            include_str!("templates.rs"),
         ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }

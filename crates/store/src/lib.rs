@@ -21,7 +21,7 @@ pub mod sqlrouting;
 pub mod sqlrows;
 pub mod sqlstore;
 
-pub use messages::{Claimed, ConsentRow, MessageRow, SendOutcome};
+pub use messages::{Claimed, ConsentRow, MessageRow, SendOutcome, TemplateRow};
 pub use monitoring::{
     DueCheckin, ExposureMove, MonitoringDefaults, MonitoringRound, MonitoringRow, MonitoringStore,
 };
@@ -320,6 +320,26 @@ pub trait MessageStore: Send + Sync {
     /// Which of these addresses are opted out (one read for a dispatch
     /// pass's claim).
     async fn opted_out(&self, address_bidxs: &[Vec<u8>]) -> StoreResult<Vec<Vec<u8>>>;
+    /// The messages that served a task (its outreach attempts by message),
+    /// newest first, at most `limit`.
+    async fn task_messages(&self, task: Uuid, limit: u32) -> StoreResult<Vec<MessageRow>>;
+    /// Attaches an inbound text matched to no person to `task`'s person
+    /// and jurisdiction (triage), writing the task in the same
+    /// transaction; `false`, and nothing written, if it is not such a text
+    /// (any more: another caller attached it first).
+    async fn attach_inbound(
+        &self,
+        id: Uuid,
+        task: &TaskRow,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Every operator-edited template.
+    async fn list_templates(&self) -> StoreResult<Vec<TemplateRow>>;
+    /// Saves an edited template (replacing an earlier edit).
+    async fn put_template(&self, row: &TemplateRow) -> StoreResult<()>;
+    /// Deletes an edit (the built-in applies again); whether there was one.
+    async fn delete_template(&self, name: &str, channel: &str, language: &str)
+    -> StoreResult<bool>;
 }
 
 /// Retention: finding persons whose records are all closed long enough,

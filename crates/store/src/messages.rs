@@ -115,3 +115,16 @@ pub struct ConsentRow {
     pub keyword: String,
     pub updated_at: DateTime<Utc>,
 }
+
+/// An operator's edit of a built-in template (`message_templates`):
+/// program wording, not personal data, so not sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRow {
+    pub name: String,
+    pub channel: String,
+    pub language: String,
+    pub body: String,
+    /// The staff user who saved it.
+    pub updated_by: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+}

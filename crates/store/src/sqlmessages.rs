@@ -362,6 +362,87 @@ macro_rules! message_store_impl {
                 Ok(out)
             }
 
+            async fn task_messages(&self, task: Uuid, limit: u32) -> StoreResult<Vec<MessageRow>> {
+                let mut q = select(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE task_id = "));
+                q.push_bind(task)
+                    .push(" ORDER BY id DESC LIMIT ")
+                    .push_bind(i64::from(limit));
+                rows_of(self, q, message).await
+            }
+
+            async fn attach_inbound(
+                &self,
+                id: Uuid,
+                task: &TaskRow,
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                insert_tasks(&mut tx, std::slice::from_ref(task)).await?;
+                let mut q = QueryBuilder::<$db>::new("UPDATE messages SET person_id = ");
+                q.push_bind(task.person_id)
+                    .push(", jurisdiction = ")
+                    .push_bind(&task.jurisdiction)
+                    .push(", task_id = ")
+                    .push_bind(task.id)
+                    .push(", updated_at = ")
+                    .push_bind(at)
+                    .push(" WHERE id = ")
+                    .push_bind(id)
+                    .push(" AND direction = 'in' AND person_id IS NULL");
+                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                if n != 1 {
+                    // Dropped uncommitted: no task for a text already taken.
+                    return Ok(false);
+                }
+                tx.commit().await.map_err(err)?;
+                Ok(true)
+            }
+
+            async fn list_templates(&self) -> StoreResult<Vec<TemplateRow>> {
+                let q = select(format!(
+                    "SELECT {TEMPLATE_COLUMNS} FROM message_templates ORDER BY name, channel, language"
+                ));
+                rows_of(self, q, template).await
+            }
+
+            async fn put_template(&self, row: &TemplateRow) -> StoreResult<()> {
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO message_templates ({TEMPLATE_COLUMNS}) VALUES ("
+                ));
+                let mut v = q.separated(", ");
+                v.push_bind(&row.name)
+                    .push_bind(&row.channel)
+                    .push_bind(&row.language)
+                    .push_bind(&row.body)
+                    .push_bind(row.updated_by)
+                    .push_bind(row.updated_at);
+                q.push(
+                    ") ON CONFLICT (name, channel, language) DO UPDATE SET body = excluded.body, \
+                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                );
+                let mut tx = self.write_tx().await?;
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn delete_template(
+                &self,
+                name: &str,
+                channel: &str,
+                language: &str,
+            ) -> StoreResult<bool> {
+                let mut q = QueryBuilder::<$db>::new("DELETE FROM message_templates WHERE name = ");
+                q.push_bind(name)
+                    .push(" AND channel = ")
+                    .push_bind(channel)
+                    .push(" AND language = ")
+                    .push_bind(language);
+                let mut tx = self.write_tx().await?;
+                let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                tx.commit().await.map_err(err)?;
+                Ok(n == 1)
+            }
+
             async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>> {
                 let mut q = select(format!(
                     "SELECT {CONSENT_COLUMNS} FROM consents WHERE address_bidx = "

@@ -23,6 +23,7 @@ pub const CLUSTER_COLUMNS: &str =
 pub const MESSAGE_COLUMNS: &str = "id, direction, channel, status, priority, person_id, task_id, jurisdiction, template, sender, address_bidx, key_version, address, body, segments, provider_sid, error_code, attempts, next_attempt_at, claimed_by, claim_until, created_at, updated_at, expires_at";
 pub const MONITORING_COLUMNS: &str = "id, person_id, facet_id, jurisdiction, channel, checkin_window, time_zone, state, bucket, next_due_at, last_sent_at, last_reply_at, silent_days, unclear, key_version, last_report, created_at, updated_at";
 pub const CONSENT_COLUMNS: &str = "address_bidx, opted_out, keyword, updated_at";
+pub const TEMPLATE_COLUMNS: &str = "name, channel, language, body, updated_by, updated_at";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
@@ -156,6 +157,17 @@ macro_rules! sql_row_decoders {
                 address_bidx: r.try_get("address_bidx").map_err(e)?,
                 opted_out: r.try_get("opted_out").map_err(e)?,
                 keyword: r.try_get("keyword").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
+            })
+        }
+
+        pub fn template(r: &$row) -> StoreResult<TemplateRow> {
+            Ok(TemplateRow {
+                name: r.try_get("name").map_err(e)?,
+                channel: r.try_get("channel").map_err(e)?,
+                language: r.try_get("language").map_err(e)?,
+                body: r.try_get("body").map_err(e)?,
+                updated_by: r.try_get("updated_by").map_err(e)?,
                 updated_at: r.try_get("updated_at").map_err(e)?,
             })
         }

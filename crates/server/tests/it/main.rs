@@ -17,5 +17,6 @@ mod monitoring;
 mod pages;
 mod routing;
 mod second_factor;
+mod templates;
 mod tls;
 mod twilio;

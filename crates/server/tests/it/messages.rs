@@ -298,6 +298,39 @@ async fn the_tracer_who_holds_the_task_may_message_the_person() {
     let (st, t) = d.thread(&tracer, person).await;
     assert_eq!(st, 200);
     assert_eq!(t["items"].as_array().unwrap().len(), 1);
+    // The text is an attempt on the task once it has left, and the reply
+    // to it another; a tracer may not record a message outcome by hand.
+    d.until_status(person, m["id"].as_str().unwrap(), "delivered")
+        .await;
+    d.reply(person, "I will call you back").await;
+    let attempts = format!("/api/v1/tasks/{task}/attempts");
+    let (st, a) = d.call(&tracer, Method::GET, &attempts, None).await;
+    assert_eq!(st, 200, "{a}");
+    let items = a["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{a}");
+    assert_eq!(items[0]["outcome"], "message_delivered");
+    assert_eq!(items[0]["channel"], "sms");
+    assert_eq!(items[0]["message_id"], m["id"]);
+    assert_eq!(items[1]["outcome"], "replied");
+    assert!(
+        items
+            .iter()
+            .all(|i| i.get("note").is_none_or(Value::is_null))
+    );
+    let (st, e) = d
+        .call(
+            &tracer,
+            Method::POST,
+            &attempts,
+            Some(json!({"channel": "sms", "outcome": "message_delivered"})),
+        )
+        .await;
+    assert_eq!(st, 422, "{e}");
+    assert_eq!(e["error"]["field"], "outcome");
+    // Another tracer does not hold the task: refused.
+    let (_, other) = d.h.user("ny-other", Role::Tracer, "ny").await;
+    let (st, _) = d.call(&other, Method::GET, &attempts, None).await;
+    assert_eq!(st, 403);
 }
 
 /// A text from a number no record holds is kept for triage: listed for a
@@ -344,4 +377,84 @@ async fn texts_from_unknown_numbers_are_listed_for_the_root_only() {
             .await;
         assert_eq!(st, 403);
     }
+}
+
+/// Triage: a supervisor over the root attaches a text from an unknown
+/// number to the person it is from; the text joins their thread in their
+/// jurisdiction, a call-back task is made there, and the number's next
+/// text finds the person. Nobody narrower may attach, nor attach twice.
+#[tokio::test]
+async fn an_unknown_numbers_text_is_attached_to_its_person() {
+    let d = desk().await;
+    let (_, root) = d.h.user("root-sup", Role::Supervisor, "root").await;
+    let person = d.person("(212) 555-0147", "en").await;
+    let texts = d.h.cw.messages();
+    let first = texts
+        .receive_text(&tracedesk_casework::messaging::InboundText {
+            from: "+12125550177".into(),
+            to: "+12125550100".into(),
+            body: "this is Rosa, my other phone".into(),
+            provider_sid: "SMtriage1".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.person_id, None);
+    let id = first.message_id.unwrap();
+    let attach = format!("/api/v1/messages/{id}/attach");
+    let body = json!({ "person_id": person });
+    // A jurisdiction's supervisor, a tracer and an analyst are refused.
+    let (_, analyst) = d.h.user("ny-analyst", Role::Analyst, "ny").await;
+    for token in [&d.ny, &d.nj, &d.tracer, &analyst] {
+        let (st, _) = d
+            .call(token, Method::POST, &attach, Some(body.clone()))
+            .await;
+        assert_eq!(st, 403);
+    }
+    let (st, bad) = d
+        .call(
+            &root,
+            Method::POST,
+            &attach,
+            Some(json!({"person": person})),
+        )
+        .await;
+    assert_eq!(st, 422, "{bad}");
+    let (st, out) = d
+        .call(&root, Method::POST, &attach, Some(body.clone()))
+        .await;
+    assert_eq!(st, 200, "{out}");
+    assert_eq!(out["message"]["body"], "this is Rosa, my other phone");
+    let task: Uuid = out["task_id"].as_str().unwrap().parse().unwrap();
+    let t = d.h.cw.cases().task_row(task).await.unwrap().unwrap();
+    assert_eq!(t.kind, "callback_request");
+    assert_eq!(t.jurisdiction, "ny");
+    assert_eq!(t.person_id, person);
+    // Taken: a second attach is refused like any non-triage message.
+    let (st, _) = d.call(&root, Method::POST, &attach, Some(body)).await;
+    assert_eq!(st, 403);
+    // On the person's thread for New York, off the triage list.
+    let (_, thread) = d.thread(&d.ny, person).await;
+    assert!(
+        thread["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == id.to_string()),
+        "{thread}"
+    );
+    let (_, list) = d
+        .call(&root, Method::GET, "/api/v1/messages/unmatched", None)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    // The number's next text finds the person.
+    let next = texts
+        .receive_text(&tracedesk_casework::messaging::InboundText {
+            from: "+12125550177".into(),
+            to: "+12125550100".into(),
+            body: "are you there?".into(),
+            provider_sid: "SMtriage2".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.person_id, Some(person));
 }
