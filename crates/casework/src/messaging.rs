@@ -41,6 +41,8 @@ pub struct MessagingSettings {
     pub checkin_window: String,
     /// The time zone of a newly monitored contact (IANA name).
     pub time_zone: String,
+    /// Whether email can be sent: the sandbox takes it, or SMTP is set up.
+    pub email: bool,
 }
 
 impl Default for MessagingSettings {
@@ -53,6 +55,7 @@ impl Default for MessagingSettings {
             notify_contacts: false,
             checkin_window: "afternoon".into(),
             time_zone: "America/New_York".into(),
+            email: true,
         }
     }
 }
@@ -192,6 +195,12 @@ impl crate::services::Messages<'_> {
             return Err(CaseworkError::invalid(
                 "channel",
                 "must be sms or email (voice calls are placed by the call routes)",
+            ));
+        }
+        if channel == "email" && !self.settings.messaging.email {
+            return Err(CaseworkError::invalid(
+                "channel",
+                "email is not set up on this server ([smtp] in its configuration)",
             ));
         }
         let priority = match input.priority.as_deref() {
@@ -631,17 +640,17 @@ impl crate::services::Messages<'_> {
         if let Some(a) = self.auditor()
             && !claimed.is_empty()
         {
-            let detail = format!("to the {} carrier", carrier.name());
             let drafts = claimed
                 .iter()
                 .map(|c| {
+                    let to = carrier.name_for(&c.message.channel);
                     crate::auditor::draft(
                         "dispatcher",
                         tracedesk_store::audit::Action::Disclosure,
                         "message",
                         Some(c.message.id),
                         c.message.person_id,
-                        &detail,
+                        &format!("to the {to} carrier"),
                     )
                 })
                 .collect();
@@ -677,7 +686,8 @@ impl crate::services::Messages<'_> {
         use futures_util::StreamExt;
         let mut inflight = futures_util::stream::FuturesUnordered::new();
         for c in &claimed {
-            if let Some(p) = pace.as_deref_mut() {
+            // The pace is the text sender's; an email does not use it.
+            if let Some(p) = pace.as_deref_mut().filter(|_| c.message.channel == "sms") {
                 // A text of several segments takes as many of the sender's.
                 let segments = u64::try_from(c.message.segments).unwrap_or(1);
                 loop {

@@ -87,7 +87,8 @@ impl crate::Casework {
     }
 
     /// The template `name` for `channel` in `language`: an edit in that
-    /// language, else the built-in in it, else the same in English.
+    /// language, else the built-in in it, else the same in English; an
+    /// email with none of these is written from the text's template.
     pub(crate) fn template(&self, name: &str, channel: &str, language: &str) -> Option<Template> {
         let book = self.book();
         let edit = |lang: &str| {
@@ -104,7 +105,15 @@ impl crate::Casework {
             edit(lang)
                 .or_else(|| templates::builtin(name, channel, lang).filter(|t| t.language == lang))
         };
-        exact(language).or_else(|| exact("en"))
+        let found = exact(language).or_else(|| exact("en"));
+        // An email says what the text says, where no email wording exists.
+        match found {
+            None if channel == "email" => self.template(name, "sms", language).map(|t| Template {
+                channel: "email".into(),
+                ..t
+            }),
+            found => found,
+        }
     }
 
     /// Reloads the edits from the store.

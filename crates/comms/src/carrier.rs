@@ -51,9 +51,59 @@ pub enum Delivery {
 pub trait Carrier: Send + Sync {
     /// `sandbox`, `twilio`, `smtp`.
     fn name(&self) -> &'static str;
+    /// The carrier a message on `channel` goes to (its name in the
+    /// disclosure audit): this one, unless it hands channels on.
+    fn name_for(&self, _channel: &str) -> &'static str {
+        self.name()
+    }
     async fn send(&self, message: &Outgoing) -> Delivery;
     /// The provider's id for `message` if the provider already has it (an
     /// earlier send whose outcome was lost); `Err` when the provider cannot
     /// be asked now.
     async fn find(&self, message: &Outgoing) -> Result<Option<String>, String>;
+}
+
+/// Texts (and calls) to one carrier, email to another: the dispatcher's
+/// one carrier when email goes over SMTP. A channel with no carrier is
+/// refused, never handed to the wrong one (an email address is not a
+/// phone number).
+pub struct Channels {
+    pub sms: std::sync::Arc<dyn Carrier>,
+    pub email: Option<std::sync::Arc<dyn Carrier>>,
+}
+
+impl Channels {
+    fn of(&self, channel: &str) -> Option<&dyn Carrier> {
+        match channel {
+            "email" => self.email.as_deref(),
+            _ => Some(self.sms.as_ref()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Carrier for Channels {
+    fn name(&self) -> &'static str {
+        self.sms.name()
+    }
+
+    fn name_for(&self, channel: &str) -> &'static str {
+        self.of(channel).map_or("no", |c| c.name_for(channel))
+    }
+
+    async fn send(&self, message: &Outgoing) -> Delivery {
+        match self.of(&message.channel) {
+            Some(c) => c.send(message).await,
+            None => Delivery::Rejected {
+                error: format!("no carrier is configured for {}", message.channel),
+            },
+        }
+    }
+
+    async fn find(&self, message: &Outgoing) -> Result<Option<String>, String> {
+        match self.of(&message.channel) {
+            Some(c) => c.find(message).await,
+            None => Ok(None),
+        }
+    }
 }

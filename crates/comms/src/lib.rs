@@ -16,7 +16,7 @@ pub mod templates;
 pub mod throughput;
 pub mod windows;
 
-pub use carrier::{Carrier, Delivery, Outgoing};
+pub use carrier::{Carrier, Channels, Delivery, Outgoing};
 pub use keywords::Keyword;
 pub use segments::{Encoding, Segments};
 pub use templates::{Lint, Template, TemplateError};

@@ -480,6 +480,60 @@ fn carrier(
     Option<tracedesk_server::webhooks::TwilioHooks>,
 )> {
     let lease = std::time::Duration::from_secs(u64::from(config.messaging.lease_seconds));
+    let (mut setup, hooks) = texts(config, lease)?;
+    // Email over SMTP when it is set up; else the sandbox takes it, or
+    // (with Twilio) it is refused before it is queued.
+    let email: Option<Arc<dyn tracedesk_comms::Carrier>> = if config.smtp.enabled() {
+        Some(Arc::new(smtp(config)?))
+    } else {
+        setup
+            .sandbox
+            .clone()
+            .map(|s| s as Arc<dyn tracedesk_comms::Carrier>)
+    };
+    setup.carrier = Arc::new(tracedesk_comms::Channels {
+        sms: setup.carrier.clone(),
+        email,
+    });
+    Ok((setup, hooks))
+}
+
+/// The SMTP carrier `[smtp]` describes.
+fn smtp(config: &Config) -> anyhow::Result<tracedesk_smtp::Smtp> {
+    let s = &config.smtp;
+    let ca_pem = match &s.ca_cert_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read smtp.ca_cert_file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    tracedesk_smtp::Smtp::new(tracedesk_smtp::SmtpConfig {
+        host: s.host.clone(),
+        port: s.port,
+        security: tracedesk_smtp::Security::parse(&s.security)
+            .unwrap_or(tracedesk_smtp::Security::StartTls),
+        username: s.username.clone(),
+        password: s.password.clone(),
+        from: s.from.clone(),
+        subject: s
+            .subject
+            .clone()
+            .unwrap_or_else(|| config.messaging.program_name.clone()),
+        ca_pem,
+        timeout: std::time::Duration::from_millis(u64::from(s.timeout_ms)),
+    })
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The carrier texts go through, and Twilio's webhook check.
+fn texts(
+    config: &Config,
+    lease: std::time::Duration,
+) -> anyhow::Result<(
+    tracedesk_server::MessagingSetup,
+    Option<tracedesk_server::webhooks::TwilioHooks>,
+)> {
     if config.messaging.carrier != "twilio" {
         let mut sandbox = tracedesk_server::MessagingSetup::sandbox(Default::default());
         sandbox.lease = lease;

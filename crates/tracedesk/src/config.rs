@@ -79,6 +79,9 @@ pub struct Config {
     pub messaging: MessagingConfig,
     /// The Twilio account, when `messaging.carrier = "twilio"`.
     pub twilio: TwilioSection,
+    /// The mail server emails go through; none: email goes to the sandbox
+    /// (with the sandbox carrier) or is not offered.
+    pub smtp: SmtpSection,
     /// Days after closure before personal data is purged.
     pub retention: tracedesk_casework::retention::RetentionPolicy,
     /// PEM certificate chain: serve HTTPS (with `tls_key_file`).
@@ -130,6 +133,76 @@ impl std::fmt::Debug for TwilioSection {
             .field("api_base_url", &self.api_base_url)
             .field("public_base_url", &self.public_base_url)
             .finish_non_exhaustive()
+    }
+}
+
+/// `[smtp]`: the department's mail server. Set `host` to send email over
+/// it; `password` is a secret (`password_file`) and never printed.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSection {
+    /// Empty: no SMTP.
+    pub host: String,
+    /// 587 for STARTTLS, 465 for TLS.
+    pub port: u16,
+    /// `starttls` (the default), `tls`, or `none` (a relay on this machine
+    /// only).
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender: `Name <address>` or an address.
+    pub from: String,
+    /// Every email's subject; default: the program's name.
+    pub subject: Option<String>,
+    /// A CA certificate (PEM file) to trust besides the public roots.
+    pub ca_cert_file: Option<PathBuf>,
+    /// Milliseconds one send may take before its outcome is unknown.
+    pub timeout_ms: u32,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            security: "starttls".into(),
+            username: None,
+            password: None,
+            from: String::new(),
+            subject: None,
+            ca_cert_file: None,
+            timeout_ms: 30_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for SmtpSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSection")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("password", &self.password.as_ref().map(|_| "<secret>"))
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpSection {
+    pub fn enabled(&self) -> bool {
+        !self.host.trim().is_empty()
+    }
+}
+
+impl Config {
+    /// What messages say and which channels can be sent, from
+    /// `[messaging]` and `[smtp]`.
+    pub fn messaging_settings(&self) -> tracedesk_casework::messaging::MessagingSettings {
+        let m = self.messaging.settings();
+        tracedesk_casework::messaging::MessagingSettings {
+            email: m.email || self.smtp.enabled(),
+            ..m
+        }
     }
 }
 
@@ -217,6 +290,9 @@ impl MessagingConfig {
             notify_contacts: self.notify_contacts,
             checkin_window: self.checkin_window.clone(),
             time_zone: self.time_zone.clone(),
+            // The sandbox takes email; with Twilio only `[smtp]` does
+            // (`Config::messaging_settings`).
+            email: self.carrier == "sandbox",
         }
     }
 }
@@ -296,6 +372,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             messaging: MessagingConfig::default(),
             twilio: TwilioSection::default(),
+            smtp: SmtpSection::default(),
             retention: Default::default(),
             tls_cert_file: None,
             tls_key_file: None,
@@ -469,6 +546,7 @@ const PATH_SETTINGS: &[&str] = &[
     "tls_cert_file",
     "tls_key_file",
     "routing_workspace_file",
+    "smtp.ca_cert_file",
 ];
 
 /// Replaces every `X_file = PATH` (except the [`PATH_SETTINGS`]) by
@@ -603,6 +681,45 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
             return Err(fail(
                 "messaging.carrier",
                 "must be sandbox or twilio".into(),
+            ));
+        }
+    }
+    let smtp = &c.smtp;
+    if smtp.enabled() {
+        let Some(security) = tracedesk_smtp::Security::parse(&smtp.security) else {
+            return Err(fail(
+                "smtp.security",
+                "must be starttls, tls or none".into(),
+            ));
+        };
+        if security == tracedesk_smtp::Security::None && !tracedesk_smtp::is_local(&smtp.host) {
+            return Err(fail(
+                "smtp.security",
+                "none is allowed only for a relay on this machine (localhost); use starttls or tls"
+                    .into(),
+            ));
+        }
+        if smtp.port == 0 {
+            return Err(fail("smtp.port", "must be a port number".into()));
+        }
+        if smtp.from.trim().is_empty() {
+            return Err(fail("smtp.from", "must be set when smtp.host is".into()));
+        }
+        if smtp.username.is_some() != smtp.password.is_some() {
+            return Err(fail(
+                "smtp.password",
+                "smtp.username and smtp.password (or password_file) go together".into(),
+            ));
+        }
+        if let Some(subject) = &smtp.subject
+            && let Err(e) = tracedesk_comms::templates::check("sms", subject)
+        {
+            return Err(fail("smtp.subject", e.to_string()));
+        }
+        if !(100..=300_000).contains(&smtp.timeout_ms) {
+            return Err(fail(
+                "smtp.timeout_ms",
+                "must be between 100 and 300000".into(),
             ));
         }
     }
@@ -891,6 +1008,48 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{ok:?}").contains("s3cret-token-value"));
+        // With Twilio, email is offered only when SMTP is set up.
+        assert!(!ok.messaging_settings().email);
+        // SMTP: plain only to this machine, a sender, credentials in pairs;
+        // the password never shows.
+        let smtp = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                ("TRACEDESK_SMTP__HOST", "mail.example.org"),
+                ("TRACEDESK_SMTP__FROM", "Health <notify@example.org>"),
+            ];
+            vars.extend_from_slice(extra);
+            load(None, &env(&vars), &Overrides::default())
+        };
+        let e = smtp(&[("TRACEDESK_SMTP__SECURITY", "none")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("smtp.security") && e.contains("localhost"),
+            "{e}"
+        );
+        let e = smtp(&[("TRACEDESK_SMTP__USERNAME", "u")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("smtp.password"), "{e}");
+        let e = smtp(&[("TRACEDESK_SMTP__SUBJECT", "Your COVID result")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("smtp.subject"), "{e}");
+        let ok = smtp(&[
+            ("TRACEDESK_SMTP__USERNAME", "u"),
+            ("TRACEDESK_SMTP__PASSWORD", "mail-s3cret"),
+        ])
+        .unwrap();
+        assert!(ok.messaging_settings().email);
+        assert!(!format!("{ok:?}").contains("mail-s3cret"));
+        let e = load(
+            None,
+            &env(&[("TRACEDESK_SMTP__HOST", "mail.example.org")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("smtp.from"), "{e}");
         let e = load(
             None,
             &env(&[("TRACEDESK_DATABASE_URL", "mysql://x")]),

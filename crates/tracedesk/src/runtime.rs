@@ -140,7 +140,7 @@ async fn open_as(config: &Config, serving: bool) -> anyhow::Result<Casework> {
             default_jurisdiction: config.default_jurisdiction.clone(),
             contact_depth: config.contact_depth,
             program_start: config.program_start,
-            messaging: config.messaging.settings(),
+            messaging: config.messaging_settings(),
         },
     )
     .with_auditor(auditor);

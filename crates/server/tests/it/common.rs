@@ -52,6 +52,9 @@ pub async fn spawn_routing_with(workspace: tracedesk_routing::Workspace) -> Harn
 pub enum TestCarrier {
     /// The embedded default, with quick receipts.
     Sandbox,
+    /// Texts to the sandbox, email over SMTP (STARTTLS, authenticated) to
+    /// a local server on `port` whose certificate is `ca_pem`.
+    SandboxSmtp { port: u16, ca_pem: String },
     /// Twilio's REST API at `api_base_url` (a fake), with these
     /// credentials; its webhooks expect the server's own address.
     Twilio {
@@ -67,6 +70,22 @@ pub async fn spawn_twilio(account_sid: &str, auth_token: &str, api_base_url: &st
         account_sid: account_sid.into(),
         auth_token: auth_token.into(),
         api_base_url: api_base_url.into(),
+    };
+    start_with(
+        Arc::new(tempfile::tempdir().unwrap()),
+        AuthPolicy::default(),
+        None,
+        true,
+        carrier,
+    )
+    .await
+}
+
+/// A server whose texts go to the sandbox and emails to the SMTP fake `f`.
+pub async fn spawn_smtp(f: &tracedesk_smtp::fake::Fake) -> Harness {
+    let carrier = TestCarrier::SandboxSmtp {
+        port: f.addr.port(),
+        ca_pem: f.ca_pem.clone(),
     };
     start_with(
         Arc::new(tempfile::tempdir().unwrap()),
@@ -196,6 +215,30 @@ async fn listen_carrier(
                 ..Default::default()
             });
             settings.sandbox = m.sandbox.clone();
+            m
+        }
+        TestCarrier::SandboxSmtp { port, ca_pem } => {
+            let mut m = MessagingSetup::sandbox(tracedesk_comms::sandbox::SandboxConfig {
+                latency: std::time::Duration::from_millis(50),
+                ..Default::default()
+            });
+            settings.sandbox = m.sandbox.clone();
+            let smtp = tracedesk_smtp::Smtp::new(tracedesk_smtp::SmtpConfig {
+                host: "localhost".into(),
+                port,
+                security: tracedesk_smtp::Security::StartTls,
+                username: Some("tracedesk".into()),
+                password: Some("mail-pass".into()),
+                from: "Test & Trace <notify@health.example.org>".into(),
+                subject: "Test & Trace".into(),
+                ca_pem: Some(ca_pem.into_bytes()),
+                timeout: std::time::Duration::from_secs(5),
+            })
+            .unwrap();
+            m.carrier = Arc::new(tracedesk_comms::Channels {
+                sms: m.carrier.clone(),
+                email: Some(Arc::new(smtp)),
+            });
             m
         }
         TestCarrier::Twilio {

@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod browser;
+mod email;
 mod failover;
 mod hardening;
 mod http;
