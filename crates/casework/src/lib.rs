@@ -22,6 +22,7 @@ pub mod linelist;
 pub mod messaging;
 pub mod monitoring;
 pub mod questionnaire;
+pub mod report;
 pub mod retention;
 pub mod rotation;
 mod seal;
@@ -32,6 +33,7 @@ pub mod synthetic;
 pub mod task_feed;
 pub mod templates;
 mod views;
+pub mod voice;
 
 pub use error::{CaseworkError, ItemError};
 pub use input::{CasePatch, ContactInput, ContactPatch, LAB_FIELDS, LabResultInput, PersonSearch};

@@ -43,6 +43,11 @@ pub struct MessagingSettings {
     pub time_zone: String,
     /// Whether email can be sent: the sandbox takes it, or SMTP is set up.
     pub email: bool,
+    /// Record click-to-call calls (announced to both people first).
+    pub record_calls: bool,
+    /// Where people reach tracedesk's self-report pages
+    /// (`{report_base_url}/r/{token}`).
+    pub report_base_url: String,
 }
 
 impl Default for MessagingSettings {
@@ -56,6 +61,8 @@ impl Default for MessagingSettings {
             checkin_window: "afternoon".into(),
             time_zone: "America/New_York".into(),
             email: true,
+            record_calls: false,
+            report_base_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -191,10 +198,10 @@ impl crate::services::Messages<'_> {
         input: &SendInput,
     ) -> Result<MessageView, CaseworkError> {
         let channel = input.channel.as_deref().unwrap_or("sms");
-        if !["sms", "email"].contains(&channel) {
+        if !["sms", "email", "voice"].contains(&channel) {
             return Err(CaseworkError::invalid(
                 "channel",
-                "must be sms or email (voice calls are placed by the call routes)",
+                "must be sms, email or voice",
             ));
         }
         if channel == "email" && !self.settings.messaging.email {
@@ -229,7 +236,29 @@ impl crate::services::Messages<'_> {
         })?;
         let language = view.language.as_deref().unwrap_or("en");
         self.fresh_templates().await?;
-        let (body, template) = self.body_of(channel, language, input)?;
+        let (mut body, template) = self.body_of(channel, language, input)?;
+        if channel == "voice" {
+            // A call's script: what is said when it is answered, in the
+            // language whose voice says it.
+            let spoken = template
+                .as_deref()
+                .and_then(|name| {
+                    let l = if tracedesk_comms::twiml::has_voice(language) {
+                        language
+                    } else {
+                        "en"
+                    };
+                    self.template(name, "voice", l).map(|t| t.language)
+                })
+                .unwrap_or_else(|| language.to_string());
+            body = crate::voice::Script {
+                say: body,
+                language: spoken,
+                kind: crate::voice::kind::NOTIFICATION.into(),
+                dial: None,
+            }
+            .sealed_body()?;
+        }
         let bidx = self.address_index(channel, &address);
         let opted_out = self
             .store
@@ -237,6 +266,9 @@ impl crate::services::Messages<'_> {
             .await?
             .is_some_and(|c| c.opted_out);
         let mut row = queued_row(self, channel, &address, bidx, &body, priority, template);
+        if channel == "voice" {
+            row.segments = 1;
+        }
         row.person_id = Some(own_id);
         row.task_id = input.task_id;
         row.jurisdiction = Some(jurisdiction.to_string());
@@ -294,7 +326,15 @@ impl crate::services::Messages<'_> {
     }
 
     fn view(&self, m: &MessageRow) -> Result<MessageView, CaseworkError> {
-        let body = self.vault.open_string(&Self::ctx(m.id, "body"), &m.body)?;
+        let mut body = self.vault.open_string(&Self::ctx(m.id, "body"), &m.body)?;
+        // A call shows what it says, never its script's workings (the
+        // number a click-to-call dials).
+        if m.channel == "voice"
+            && m.direction == "out"
+            && let Ok(script) = serde_json::from_str::<crate::voice::Script>(&body)
+        {
+            body = script.say;
+        }
         Ok(MessageView {
             id: m.id,
             direction: m.direction.clone(),
@@ -450,8 +490,12 @@ impl crate::services::Messages<'_> {
             .address_messages(&bidx, 20)
             .await?
             .into_iter()
-            // The last message out, or in and attached by triage.
-            .find(|m| m.direction == "out" || m.person_id.is_some());
+            // The last message out, or in and attached by triage; never a
+            // click-to-call's leg to a tracer's own phone.
+            .find(|m| {
+                (m.direction == "out" || m.person_id.is_some())
+                    && m.template.as_deref() != Some("bridge")
+            });
         // A number never written to: its person, if exactly one record has
         // that phone (a shared phone is left for triage, never guessed).
         let (person_id, jurisdiction) = match &last_out {
@@ -771,6 +815,19 @@ impl crate::services::Messages<'_> {
                 .open_string(&Self::ctx(m.id, "address"), &m.address)?,
             from: m.sender.clone(),
             body: self.vault.open_string(&Self::ctx(m.id, "body"), &m.body)?,
+            template: m.template.clone(),
+        };
+        // A call's carrier is told only what is said first (the sandbox
+        // plays it); its script is fetched when it is answered.
+        let out = if m.channel == "voice" {
+            let script: crate::voice::Script = serde_json::from_str(&out.body)
+                .map_err(|_| CaseworkError::Vault(tracedesk_vault::VaultError::Malformed))?;
+            Outgoing {
+                body: script.say,
+                ..out
+            }
+        } else {
+            out
         };
         if c.uncertain {
             match carrier.find(&out).await {
@@ -852,6 +909,16 @@ pub(crate) fn template_values(m: &MessagingSettings) -> BTreeMap<&'static str, S
     BTreeMap::from([
         ("program", m.program_name.clone()),
         ("callback", m.callback_number.clone()),
+        // A link as long as a real one (for checks and segment counts);
+        // each message's own is put in its place.
+        (
+            "link",
+            format!(
+                "{}/r/{}",
+                m.report_base_url.trim_end_matches('/'),
+                "x".repeat(54)
+            ),
+        ),
     ])
 }
 

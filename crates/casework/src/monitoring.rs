@@ -31,9 +31,17 @@ use uuid::Uuid;
 pub const ROUND: u32 = 5_000;
 /// Check-ins in a row without an answer before a person is asked to call.
 pub const SILENT_DAYS: i32 = 2;
-/// Channels a check-in can go by today. Voice (IVR) and email check-ins
-/// and the web self-report link are not built yet (issue 14).
-pub const CHANNELS: &[&str] = &["sms"];
+/// Channels a check-in can go by: a text to answer, a call that asks, a
+/// text with a self-report link (`web`), an email with one (`email`).
+pub const CHANNELS: &[&str] = &["sms", "voice", "web", "email"];
+
+/// How a reply to a check-in came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    Text,
+    Call,
+    Web,
+}
 
 /// What one scheduling pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -107,7 +115,9 @@ pub struct MonitoringView {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringPreferences {
-    /// `sms` (voice, email and web check-ins are not available yet).
+    /// `sms` (a text to answer) or `voice` (a call that asks; press 1 or
+    /// say yes for symptoms, 2 or no for none). Email and web check-ins
+    /// are not available yet.
     pub channel: Option<String>,
     /// `morning`, `afternoon` or `evening`.
     pub window: Option<String>,
@@ -357,10 +367,36 @@ impl crate::services::Messages<'_> {
         template: &'static str,
         bodies: &mut std::collections::HashMap<(&'static str, String), (String, String)>,
     ) -> Result<Option<MessageRow>, CaseworkError> {
+        let ctx = |column| FieldContext::new(schema::PERSONS.name, column, d.sealed_id);
+        // By email, where the contact asked for it and email can be sent:
+        // the check-in as a self-report link, the completion as its text.
+        if row.channel == "email"
+            && self.settings.messaging.email
+            && let Some(email) = &d.email
+        {
+            let email = self.vault.open_string(&ctx("email"), email)?;
+            let language = match &d.language {
+                Some(l) => self.vault.open_string(&ctx("language"), l)?,
+                None => "en".into(),
+            };
+            let bidx = self.vault.blind(BlindKind::Email, &email.to_lowercase());
+            let (body, name) = self.checkin_text(row, template, &language)?;
+            let mut m = queued_row(
+                self,
+                "email",
+                &email,
+                bidx,
+                &body,
+                priority::ROUTINE,
+                Some(name),
+            );
+            m.person_id = Some(row.person_id);
+            m.jurisdiction = Some(row.jurisdiction.clone());
+            return Ok(Some(m));
+        }
         if d.opted_out {
             return Ok(None);
         }
-        let ctx = |column| FieldContext::new(schema::PERSONS.name, column, d.sealed_id);
         let Some(phone) = &d.phone else {
             return Ok(None);
         };
@@ -369,17 +405,37 @@ impl crate::services::Messages<'_> {
             Some(l) => self.vault.open_string(&ctx("language"), l)?,
             None => "en".into(),
         };
-        let (body, name) = match bodies.get(&(template, language.clone())) {
-            Some(b) => b.clone(),
-            None => {
-                let b = self.render(template, &language)?;
-                bodies.insert((template, language), b.clone());
-                b
-            }
-        };
         let bidx = match &d.phone_bidx {
             Some(b) => b.clone(),
             None => self.vault.blind(BlindKind::Phone, &phone),
+        };
+        // By call, where the contact asked for one: the check-in asks on
+        // the call; the completion is said.
+        if row.channel == "voice" {
+            let kind = if template == "checkin" {
+                crate::voice::kind::CHECKIN
+            } else {
+                crate::voice::kind::NOTIFICATION
+            };
+            let script = self.voice_script(template, &language, kind)?;
+            let mut m = self.call_row(&phone, bidx, &script, priority::ROUTINE, template)?;
+            m.person_id = Some(row.person_id);
+            m.jurisdiction = Some(row.jurisdiction.clone());
+            return Ok(Some(m));
+        }
+        let (body, name) = if matches!(row.channel.as_str(), "web" | "email") {
+            // A text with the contact's own link (an email contact with no
+            // email address gets it by text).
+            self.checkin_text(row, template, &language)?
+        } else {
+            match bodies.get(&(template, language.clone())) {
+                Some(b) => b.clone(),
+                None => {
+                    let b = self.render(template, &language)?;
+                    bodies.insert((template, language), b.clone());
+                    b
+                }
+            }
         };
         let mut m = queued_row(
             self,
@@ -397,6 +453,30 @@ impl crate::services::Messages<'_> {
 
     /// A built-in SMS template rendered in `language` (English where it
     /// has none): the body and the template's name.
+    /// A link contact's message: the check-in as `checkin_link` with their
+    /// own signed link, anything else as its usual text.
+    fn checkin_text(
+        &self,
+        row: &MonitoringRow,
+        template: &str,
+        language: &str,
+    ) -> Result<(String, String), CaseworkError> {
+        if template != "checkin" {
+            return self.render(template, language);
+        }
+        let t = self
+            .template("checkin_link", "sms", language)
+            .ok_or(CaseworkError::Internal(
+                "a built-in template is missing".into(),
+            ))?;
+        let mut values = crate::messaging::template_values(&self.settings.messaging);
+        values.insert("link", self.report_link(row.id, self.now()));
+        let body = t
+            .render(&values)
+            .map_err(|e| CaseworkError::Internal(e.to_string()))?;
+        Ok((body, t.name))
+    }
+
     fn render(&self, template: &str, language: &str) -> Result<(String, String), CaseworkError> {
         let t = self
             .template(template, "sms", language)
@@ -440,6 +520,26 @@ impl crate::services::Messages<'_> {
         inbound: &MessageRow,
         body: &str,
     ) -> Result<Option<ReplyOutcome>, CaseworkError> {
+        self.answer_checkin_by(
+            person_id,
+            jurisdiction,
+            inbound,
+            &replies::parse(body),
+            Via::Text,
+        )
+        .await
+    }
+
+    /// [`answer_checkin`](Self::answer_checkin) with the reply understood,
+    /// and how it came.
+    pub(crate) async fn answer_checkin_by(
+        &self,
+        person_id: Uuid,
+        jurisdiction: Option<&str>,
+        inbound: &MessageRow,
+        reply: &Reply,
+        via: Via,
+    ) -> Result<Option<ReplyOutcome>, CaseworkError> {
         let rows = self.store.person_monitoring(person_id).await?;
         let Some(row) = rows
             .into_iter()
@@ -447,19 +547,40 @@ impl crate::services::Messages<'_> {
         else {
             return Ok(None);
         };
+        self.apply_reply(row, Some(inbound), reply, via).await
+    }
+
+    /// Applies a reply to a monitored record: the record, its list, its
+    /// contact's move and task, and (answering a text) the follow-up text
+    /// to the number it came from. `None` when the record is no longer
+    /// monitored.
+    pub(crate) async fn apply_reply(
+        &self,
+        row: MonitoringRow,
+        inbound: Option<&MessageRow>,
+        reply: &Reply,
+        via: Via,
+    ) -> Result<Option<ReplyOutcome>, CaseworkError> {
+        let person_id = row.person_id;
         let Some(exposure) = self.store.get_exposure(row.id).await? else {
             return Ok(None);
         };
         if exposure.status != ContactStatus::Monitoring.as_str() {
             return Ok(None);
         }
-        let answer = self.answer(row, &replies::parse(body))?;
+        let answer = self.answer(row, reply)?;
         let mut round = MonitoringRound {
             moves: answer.moves,
             tasks: answer.tasks,
             ..Default::default()
         };
-        if let Some(name) = answer.template {
+        // A call asks again itself; a web page shows its answer itself.
+        let template = match via {
+            Via::Text => answer.template,
+            Via::Call => answer.template.filter(|t| *t != "checkin_unclear"),
+            Via::Web => None,
+        };
+        if let (Some(name), Some(inbound)) = (template, inbound) {
             let language = self.language_of(&answer.row).await?;
             let (text, template) = self.render(name, &language)?;
             let address = self.vault.open_string(
@@ -490,7 +611,7 @@ impl crate::services::Messages<'_> {
     }
 
     /// The contact's language as their record's jurisdiction knows it.
-    async fn language_of(&self, row: &MonitoringRow) -> Result<String, CaseworkError> {
+    pub(crate) async fn language_of(&self, row: &MonitoringRow) -> Result<String, CaseworkError> {
         let sealed = match row.facet_id {
             Some(f) => self.store.get_facet(f).await?.and_then(|f| f.language),
             None => None,
@@ -601,7 +722,7 @@ impl crate::services::Messages<'_> {
         {
             return Err(CaseworkError::invalid(
                 "channel",
-                "must be sms: voice, email and web check-ins are not available yet",
+                "must be sms or voice: email and web check-ins are not available yet",
             ));
         }
         if let Some(w) = &p.window

@@ -15,7 +15,12 @@ pub struct Outgoing {
     pub channel: String,
     pub to: String,
     pub from: Option<String>,
+    /// For a text or email, what it says; for a call, the words spoken
+    /// first (the carrier fetches the call's script when it is answered).
     pub body: String,
+    /// The template it was written from (`bridge`: a tracer's
+    /// click-to-call leg, which is not screened for answering machines).
+    pub template: Option<String>,
 }
 
 impl std::fmt::Debug for Outgoing {

@@ -14,6 +14,7 @@ pub mod segments;
 pub mod signature;
 pub mod templates;
 pub mod throughput;
+pub mod twiml;
 pub mod windows;
 
 pub use carrier::{Carrier, Channels, Delivery, Outgoing};

@@ -196,6 +196,7 @@ mod tests {
             to: to.into(),
             from: None,
             body: "hello".into(),
+            template: None,
         }
     }
 

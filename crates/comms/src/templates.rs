@@ -141,7 +141,7 @@ pub fn lint(body: &str) -> Vec<Lint> {
 }
 
 /// Checks a body for a channel: not empty, not too long, variables known,
-/// and (for SMS) no diagnosis.
+/// and (for a text or a call) no diagnosis.
 pub fn check(channel: &str, body: &str) -> Result<(), TemplateError> {
     if !CHANNELS.contains(&channel) {
         return Err(TemplateError::Channel(channel.to_string()));
@@ -158,7 +158,8 @@ pub fn check(channel: &str, body: &str) -> Result<(), TemplateError> {
             return Err(TemplateError::UnknownVariable(v.to_string()));
         }
     }
-    if channel == "sms" {
+    // A text and a call alike: a voicemail is heard by whoever plays it.
+    if channel == "sms" || channel == "voice" {
         let found = lint(body);
         if !found.is_empty() {
             return Err(TemplateError::Diagnosis(found));
@@ -539,6 +540,239 @@ pub const BUILTIN: &[(&str, &str, &str, &str)] = &[
         "ht",
         "{program}: rele {callback} pou èd. Reponn STOP pou pa resevwa mesaj ankò.",
     ),
+    (
+        "checkin_link",
+        "sms",
+        "en",
+        "{program}: your daily health check is ready. Tap to answer: {link} Reply STOP to opt out.",
+    ),
+    (
+        "checkin_link",
+        "sms",
+        "es",
+        "{program}: su control de salud diario está listo. Toque para responder: {link} Responda STOP para no recibir más mensajes.",
+    ),
+    (
+        "checkin_link",
+        "sms",
+        "zh",
+        "{program}：您的每日健康询问已准备好。点击回答：{link} 回复 STOP 退订。",
+    ),
+    (
+        "checkin_link",
+        "sms",
+        "ru",
+        "{program}: ежедневный опрос о самочувствии готов. Ответьте по ссылке: {link} Ответьте STOP, чтобы отписаться.",
+    ),
+    (
+        "checkin_link",
+        "sms",
+        "bn",
+        "{program}: আপনার দৈনিক স্বাস্থ্য খোঁজখবর প্রস্তুত। উত্তর দিতে ট্যাপ করুন: {link} বার্তা বন্ধ করতে STOP লিখুন।",
+    ),
+    (
+        "checkin_link",
+        "sms",
+        "ht",
+        "{program}: kesyon sante chak jou ou a pare. Peze pou reponn: {link} Reponn STOP pou pa resevwa mesaj ankò.",
+    ),
+    // Calls (`<Say>`): English, Spanish, Chinese, Russian and Bengali;
+    // Haitian Creole has no text-to-speech voice, so its calls use English.
+    (
+        "contact_notification",
+        "voice",
+        "en",
+        "Hello. This is {program} calling with an important health message for you. Please call us back at {callback}. Again, please call {callback}. Thank you.",
+    ),
+    (
+        "contact_notification",
+        "voice",
+        "es",
+        "Hola. Le llama {program} con un mensaje de salud importante para usted. Por favor llámenos al {callback}. Otra vez, el número es {callback}. Gracias.",
+    ),
+    (
+        "contact_notification",
+        "voice",
+        "zh",
+        "您好。这里是{program}，我们有一条重要的健康信息要告诉您。请回电 {callback}。号码是 {callback}。谢谢。",
+    ),
+    (
+        "contact_notification",
+        "voice",
+        "ru",
+        "Здравствуйте. Вам звонят из {program} с важным сообщением о здоровье. Пожалуйста, перезвоните нам по номеру {callback}. Повторяем: {callback}. Спасибо.",
+    ),
+    (
+        "contact_notification",
+        "voice",
+        "bn",
+        "নমস্কার। {program} থেকে আপনার জন্য একটি গুরুত্বপূর্ণ স্বাস্থ্য বার্তা নিয়ে ফোন করছি। অনুগ্রহ করে {callback} নম্বরে আমাদের ফোন করুন। আবার বলছি, {callback}। ধন্যবাদ।",
+    ),
+    (
+        "checkin",
+        "voice",
+        "en",
+        "Hello, this is {program} with your daily health check. If you have any symptoms today, such as fever, cough, or trouble breathing, press 1 or say yes. If you feel well, press 2 or say no.",
+    ),
+    (
+        "checkin",
+        "voice",
+        "es",
+        "Hola, le llama {program} para su control de salud diario. Si hoy tiene algún síntoma, como fiebre, tos o dificultad para respirar, marque 1 o diga sí. Si se siente bien, marque 2 o diga no.",
+    ),
+    (
+        "checkin",
+        "voice",
+        "zh",
+        "您好，这里是{program}的每日健康询问。如果您今天有任何症状，例如发烧、咳嗽或呼吸困难，请按1或说“有”。如果您感觉良好，请按2或说“没有”。",
+    ),
+    (
+        "checkin",
+        "voice",
+        "ru",
+        "Здравствуйте, это {program}, ежедневный опрос о самочувствии. Если сегодня у вас есть какие-либо симптомы, например жар, кашель или затруднённое дыхание, нажмите 1 или скажите «да». Если вы чувствуете себя хорошо, нажмите 2 или скажите «нет».",
+    ),
+    (
+        "checkin",
+        "voice",
+        "bn",
+        "নমস্কার, {program} থেকে আপনার দৈনিক স্বাস্থ্য খোঁজখবর। আজ যদি আপনার জ্বর, কাশি বা শ্বাসকষ্টের মতো কোনো উপসর্গ থাকে, তাহলে 1 চাপুন বা হ্যাঁ বলুন। আপনি ভালো থাকলে 2 চাপুন বা না বলুন।",
+    ),
+    (
+        "checkin_unclear",
+        "voice",
+        "en",
+        "Sorry, we did not understand. If you have any symptoms today, press 1. If you feel well, press 2.",
+    ),
+    (
+        "checkin_unclear",
+        "voice",
+        "es",
+        "Disculpe, no le entendimos. Si hoy tiene algún síntoma, marque 1. Si se siente bien, marque 2.",
+    ),
+    (
+        "checkin_unclear",
+        "voice",
+        "zh",
+        "对不起，我们没有听懂。如果您今天有任何症状，请按1。如果您感觉良好，请按2。",
+    ),
+    (
+        "checkin_unclear",
+        "voice",
+        "ru",
+        "Извините, мы не поняли. Если сегодня у вас есть симптомы, нажмите 1. Если вы чувствуете себя хорошо, нажмите 2.",
+    ),
+    (
+        "checkin_unclear",
+        "voice",
+        "bn",
+        "দুঃখিত, আমরা বুঝতে পারিনি। আজ কোনো উপসর্গ থাকলে 1 চাপুন। ভালো থাকলে 2 চাপুন।",
+    ),
+    (
+        "checkin_symptomatic",
+        "voice",
+        "en",
+        "Thank you. Someone from our team will call you soon. If you have trouble breathing, call 911 now.",
+    ),
+    (
+        "checkin_symptomatic",
+        "voice",
+        "es",
+        "Gracias. Alguien de nuestro equipo le llamará pronto. Si tiene dificultad para respirar, llame al 911 ahora.",
+    ),
+    (
+        "checkin_symptomatic",
+        "voice",
+        "zh",
+        "谢谢。我们的工作人员会尽快给您打电话。如果您呼吸困难，请立即拨打911。",
+    ),
+    (
+        "checkin_symptomatic",
+        "voice",
+        "ru",
+        "Спасибо. Наш сотрудник скоро вам позвонит. Если вам трудно дышать, немедленно звоните 911.",
+    ),
+    (
+        "checkin_symptomatic",
+        "voice",
+        "bn",
+        "ধন্যবাদ। আমাদের দলের একজন শীঘ্রই আপনাকে ফোন করবেন। শ্বাস নিতে কষ্ট হলে এখনই 911 নম্বরে ফোন করুন।",
+    ),
+    (
+        "checkin_thanks",
+        "voice",
+        "en",
+        "Thank you. We will call again tomorrow. Goodbye.",
+    ),
+    (
+        "checkin_thanks",
+        "voice",
+        "es",
+        "Gracias. Le llamaremos de nuevo mañana. Adiós.",
+    ),
+    (
+        "checkin_thanks",
+        "voice",
+        "zh",
+        "谢谢。我们明天会再打给您。再见。",
+    ),
+    (
+        "checkin_thanks",
+        "voice",
+        "ru",
+        "Спасибо. Мы позвоним снова завтра. До свидания.",
+    ),
+    (
+        "checkin_thanks",
+        "voice",
+        "bn",
+        "ধন্যবাদ। আমরা আগামীকাল আবার ফোন করব। বিদায়।",
+    ),
+    ("bridge", "voice", "en", "{program}: connecting your call."),
+    ("bridge", "voice", "es", "{program}: conectando su llamada."),
+    ("bridge", "voice", "zh", "{program}：正在为您接通电话。"),
+    ("bridge", "voice", "ru", "{program}: соединяем ваш звонок."),
+    ("bridge", "voice", "bn", "{program}: আপনার কল সংযুক্ত করা হচ্ছে।"),
+    ("call_recorded", "voice", "en", "This call is recorded."),
+    ("call_recorded", "voice", "es", "Esta llamada se graba."),
+    ("call_recorded", "voice", "zh", "本次通话将被录音。"),
+    (
+        "call_recorded",
+        "voice",
+        "ru",
+        "Этот разговор записывается.",
+    ),
+    ("call_recorded", "voice", "bn", "এই কলটি রেকর্ড করা হচ্ছে।"),
+    (
+        "monitoring_complete",
+        "voice",
+        "en",
+        "Hello, this is {program}. Your daily health checks have ended. Thank you for your help. Goodbye.",
+    ),
+    (
+        "monitoring_complete",
+        "voice",
+        "es",
+        "Hola, le llama {program}. Sus controles de salud diarios han terminado. Gracias por su ayuda. Adiós.",
+    ),
+    (
+        "monitoring_complete",
+        "voice",
+        "zh",
+        "您好，这里是{program}。您的每日健康询问已经结束。感谢您的配合。再见。",
+    ),
+    (
+        "monitoring_complete",
+        "voice",
+        "ru",
+        "Здравствуйте, это {program}. Ежедневные опросы о самочувствии закончены. Спасибо за помощь. До свидания.",
+    ),
+    (
+        "monitoring_complete",
+        "voice",
+        "bn",
+        "নমস্কার, {program} থেকে বলছি। আপনার দৈনিক স্বাস্থ্য খোঁজখবর শেষ হয়েছে। সহযোগিতার জন্য ধন্যবাদ। বিদায়।",
+    ),
 ];
 
 /// The built-in template `name` for `channel` in `language`, or English.
@@ -566,6 +800,7 @@ mod tests {
         BTreeMap::from([
             ("program", "NYC Test & Trace".to_string()),
             ("callback", "+1 212 555 0100".to_string()),
+            ("link", "https://t.example/r/abc".to_string()),
         ])
     }
 
@@ -577,13 +812,16 @@ mod tests {
             assert_eq!(t.language, *language);
             let text = t.render(&values()).unwrap();
             assert!(!text.contains('{'), "{name}/{language}: {text}");
-            assert!(text.contains("NYC Test & Trace"));
+            if *channel == "sms" {
+                assert!(text.contains("NYC Test & Trace"));
+            }
         }
         // Every name ships in every language.
         for name in [
             "contact_notification",
             "case_outreach",
             "checkin",
+            "checkin_link",
             "checkin_unclear",
             "checkin_symptomatic",
             "monitoring_complete",
@@ -620,9 +858,13 @@ mod tests {
             assert!(matches!(e, TemplateError::Diagnosis(_)), "{body}");
             assert!(e.to_string().contains(word));
         }
-        // Voice and email are not texts: the same words may be said to the
-        // person once they are reached.
-        assert!(check("voice", "You tested positive").is_ok());
+        // A call's script is linted too: it may be played to voicemail or
+        // whoever answers. An email (read once the person opens it) is not.
+        assert!(matches!(
+            check("voice", "You tested positive"),
+            Err(TemplateError::Diagnosis(_))
+        ));
+        assert!(check("email", "You tested positive").is_ok());
     }
 
     #[test]

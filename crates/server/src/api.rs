@@ -74,6 +74,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::webhooks::routes())
+        .merge(crate::report::routes())
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

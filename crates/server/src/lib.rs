@@ -21,6 +21,7 @@ mod needs;
 mod openapi;
 mod pages;
 pub mod ratelimit;
+mod report;
 mod routing;
 mod templates;
 pub mod tls;

@@ -24,6 +24,11 @@ pub fn routes() -> Router<AppState> {
             "/sandbox/persons/{id}/phone",
             get(sandbox_phone).post(sandbox_reply),
         )
+        .route(
+            "/sandbox/persons/{id}/keypad",
+            axum::routing::post(sandbox_keypad),
+        )
+        .route("/tasks/{id}/calls", axum::routing::post(click_to_call))
         .route("/messages/unmatched", get(unmatched))
         .route("/messages/{id}/attach", axum::routing::post(attach))
 }
@@ -276,5 +281,111 @@ pub(crate) async fn sandbox_reply(
         .message_id
         .ok_or(ApiError::internal(&"sandbox reply not stored"))?;
     let m = msgs.message(id).await?;
+    Ok(reply(StatusCode::CREATED, m, touch))
+}
+
+/// Keys pressed (or words said) on the person's sandbox phone during a
+/// check-in call.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxKeys {
+    /// `1` (symptoms) or `2` (well), or a few spoken words.
+    pub digits: String,
+}
+
+/// What the sandbox phone hears next on the call.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SandboxHeard {
+    pub language: String,
+    pub says: String,
+    /// The call asks again (it did not understand).
+    pub asks: bool,
+}
+
+/// Answers the latest check-in call at the person's sandbox phone, as a
+/// keypress on the call would (the sandbox carrier only).
+#[utoipa::path(post, path = "/api/v1/sandbox/persons/{id}/keypad", tag = "messages", params(("id" = Uuid, Path, description = "The person's (or facet's) id")),
+    request_body = SandboxKeys,
+    responses(
+        (status = 200, description = "What the call says next", body = SandboxHeard),
+        (status = 404, description = "Not the sandbox carrier", body = crate::error::ErrorBody),
+        (status = 409, description = "No check-in call reached the phone", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn sandbox_keypad(
+    Act(call, ApiJson(input)): Act<ApiJson<SandboxKeys>>,
+) -> Result<Response, ApiError> {
+    if call.s.sandbox.is_none() {
+        return Err(ApiError::not_found("sandbox phone"));
+    }
+    let Addressed { found, touch, .. } = person_of(&call)?;
+    let phone = phone_of(&call, found)?;
+    if input.digits.trim().is_empty() || input.digits.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "digits",
+            "give a key (1 or 2) or a few words",
+        ));
+    }
+    let step = call
+        .s
+        .cw
+        .messages()
+        .sandbox_keypress(&phone, input.digits.trim())
+        .await?;
+    let heard = match step {
+        tracedesk_casework::voice::CallStep::Say { language, text } => SandboxHeard {
+            language,
+            says: text,
+            asks: false,
+        },
+        tracedesk_casework::voice::CallStep::Ask { language, prompt } => SandboxHeard {
+            language,
+            says: prompt,
+            asks: true,
+        },
+        tracedesk_casework::voice::CallStep::Bridge { language, say, .. } => SandboxHeard {
+            language,
+            says: say,
+            asks: false,
+        },
+    };
+    Ok(reply(StatusCode::OK, heard, touch))
+}
+
+/// Click-to-call: tracedesk rings the caller's phone (`phone`), then
+/// connects the person the task is about, showing the program's number —
+/// never the tracer's. The call is on the person's thread and an attempt
+/// on the task.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/calls", tag = "messages", params(("id" = Uuid, Path, description = "The case-work task's id")),
+    request_body = tracedesk_casework::voice::CallInput,
+    responses(
+        (status = 201, description = "The call, queued", body = tracedesk_casework::messaging::MessageView),
+        (status = 403, description = "Not the task's holder, or opened by break-glass", body = crate::error::ErrorBody),
+        (status = 422, description = "Not a phone number, or the person has none", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn click_to_call(
+    Act(call, ApiJson(input)): Act<ApiJson<tracedesk_casework::voice::CallInput>>,
+) -> Result<Response, ApiError> {
+    let r = call.record()?;
+    if r.flagged {
+        // Break-glass opens a record to read, not to call the person.
+        return Err(ApiError::forbidden());
+    }
+    let task = crate::guard::found!(r, Found::Task);
+    let shown = task.shown_person_id.unwrap_or(task.person_id);
+    let person = call
+        .s
+        .cw
+        .cases()
+        .person_ref(shown)
+        .await?
+        .ok_or(ApiError::not_found("person"))?;
+    let m = call
+        .s
+        .cw
+        .messages()
+        .by(call.caller.user.id)
+        .click_to_call(task.id, &person, &task.jurisdiction, &input)
+        .await?;
+    let touch = vec![("task", task.id, Some(task.person_id))];
     Ok(reply(StatusCode::CREATED, m, touch))
 }

@@ -1,4 +1,6 @@
-//! Twilio's webhooks: inbound texts and message status callbacks. There is
+//! Twilio's webhooks: inbound texts, message status callbacks, and calls
+//! (what to say when a call is answered, the answer to a check-in call's
+//! question, the recording notice, call statuses). There is
 //! no caller to sign in: every request must carry Twilio's signature
 //! (`X-Twilio-Signature`, over the URL as Twilio requested it and the form
 //! parameters, keyed with the auth token), or it is refused with 403 and
@@ -16,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tracedesk_casework::CaseworkError;
 use tracedesk_casework::messaging::InboundText;
+use tracedesk_casework::voice::CallStep;
 
 /// What the webhooks need to check a request came from Twilio.
 #[derive(Clone)]
@@ -39,6 +42,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/twilio/sms", post(inbound_sms))
         .route("/webhooks/twilio/status", post(status_callback))
+        .route("/webhooks/twilio/voice", post(voice_answered))
+        .route("/webhooks/twilio/voice/gather", post(voice_gathered))
+        .route("/webhooks/twilio/voice/announce", post(voice_announce))
+        .route("/webhooks/twilio/voice/status", post(voice_status))
 }
 
 /// An empty TwiML answer: nothing more to say to the sender (replies to
@@ -200,6 +207,188 @@ pub(crate) async fn status_callback(
         // purge: nothing to do, and nothing for Twilio to retry.
         Err(CaseworkError::NotFound(_)) => {
             tracing::warn!("a status callback for an unknown message");
+            Ok(StatusCode::OK.into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A TwiML answer.
+fn twiml_of(doc: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        doc,
+    )
+        .into_response()
+}
+
+/// The call a voice webhook is about: its message id, from the `m` query
+/// parameter tracedesk put in the URL it gave Twilio.
+fn call_id(uri: &Uri) -> Result<uuid::Uuid, ApiError> {
+    uri.query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("m="))
+        .and_then(|v| uuid::Uuid::try_parse(v).ok())
+        .ok_or_else(|| ApiError::invalid("m", "the call's id is missing or not a UUID"))
+}
+
+/// A call's next step as TwiML, its URLs at `public_base_url`.
+fn step_twiml(hooks: &TwilioHooks, id: uuid::Uuid, step: CallStep) -> String {
+    use tracedesk_comms::twiml::{Verb, document};
+    let base = hooks.public_base_url.trim_end_matches('/');
+    let verbs = match step {
+        CallStep::Say { language, text } => vec![Verb::Say { language, text }, Verb::Hangup],
+        // No answer within the Gather's time: the call ends, and the day
+        // counts as silent.
+        CallStep::Ask { language, prompt } => vec![
+            Verb::Gather {
+                language,
+                prompt,
+                action: format!("{base}/webhooks/twilio/voice/gather?m={id}"),
+            },
+            Verb::Hangup,
+        ],
+        CallStep::Bridge {
+            language,
+            say,
+            caller_id,
+            number,
+            notice,
+        } => {
+            let mut v = vec![Verb::Say {
+                language: language.clone(),
+                text: say,
+            }];
+            if let Some(text) = &notice {
+                v.push(Verb::Say {
+                    language,
+                    text: text.clone(),
+                });
+            }
+            v.push(Verb::Dial {
+                caller_id,
+                number,
+                record: notice.is_some(),
+                announce: notice
+                    .is_some()
+                    .then(|| format!("{base}/webhooks/twilio/voice/announce?m={id}")),
+            });
+            v
+        }
+    };
+    document(&verbs)
+}
+
+/// A call tracedesk does not know (another application's, or purged):
+/// ended politely, nothing said.
+fn hang_up() -> Response {
+    twiml_of(tracedesk_comms::twiml::document(&[
+        tracedesk_comms::twiml::Verb::Hangup,
+    ]))
+}
+
+/// Twilio asks what to say on an answered call (`?m=` names it;
+/// `AnsweredBy` says whether a machine took it).
+#[utoipa::path(post, path = "/webhooks/twilio/voice", tag = "webhooks",
+    params(("m" = Uuid, Query, description = "The call's message id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's voice request parameters"),
+    responses(
+        (status = 200, description = "TwiML: what to say, ask or dial", content_type = "text/xml"),
+        (status = 403, description = "Not signed by the configured account", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn voice_answered(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
+    let hooks = s.twilio.as_ref().ok_or(ApiError::not_found("route"))?;
+    let id = call_id(&uri)?;
+    let machine =
+        param(&params, "AnsweredBy").is_some_and(|a| a.starts_with("machine") || a == "fax");
+    match s.cw.messages().call_answered(id, machine).await {
+        Ok(step) => Ok(twiml_of(step_twiml(hooks, id, step))),
+        Err(CaseworkError::NotFound(_)) => Ok(hang_up()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer to a check-in call's question (`Digits` or `SpeechResult`).
+#[utoipa::path(post, path = "/webhooks/twilio/voice/gather", tag = "webhooks",
+    params(("m" = Uuid, Query, description = "The call's message id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's Gather result"),
+    responses(
+        (status = 200, description = "TwiML: thanks, advice, or the question again", content_type = "text/xml"),
+        (status = 403, description = "Not signed by the configured account", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn voice_gathered(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
+    let hooks = s.twilio.as_ref().ok_or(ApiError::not_found("route"))?;
+    let id = call_id(&uri)?;
+    let digits = param(&params, "Digits");
+    let speech = param(&params, "SpeechResult");
+    match s.cw.messages().call_gathered(id, digits, speech).await {
+        Ok(step) => Ok(twiml_of(step_twiml(hooks, id, step))),
+        Err(CaseworkError::NotFound(_)) => Ok(hang_up()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the person hears before a recorded click-to-call connects them:
+/// the recording notice.
+#[utoipa::path(post, path = "/webhooks/twilio/voice/announce", tag = "webhooks",
+    params(("m" = Uuid, Query, description = "The call's message id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's voice request parameters"),
+    responses(
+        (status = 200, description = "TwiML: the recording notice", content_type = "text/xml"),
+        (status = 403, description = "Not signed by the configured account", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn voice_announce(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
+    let id = call_id(&uri)?;
+    match s.cw.messages().call_notice(id).await {
+        Ok(CallStep::Say { language, text }) => Ok(twiml_of(tracedesk_comms::twiml::document(&[
+            tracedesk_comms::twiml::Verb::Say { language, text },
+        ]))),
+        Ok(_) | Err(CaseworkError::NotFound(_)) => Ok(hang_up()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A call's status from Twilio (`CallSid`, `CallStatus`): completed →
+/// delivered; busy, no answer, canceled → undelivered; failed → failed.
+#[utoipa::path(post, path = "/webhooks/twilio/voice/status", tag = "webhooks",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's call status callback parameters"),
+    responses(
+        (status = 200, description = "Applied, or nothing to apply"),
+        (status = 403, description = "Not signed by the configured account", body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn voice_status(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
+    let sid = required(&params, "CallSid")?;
+    let status = required(&params, "CallStatus")?;
+    match s.cw.messages().call_status(sid, status).await {
+        Ok(_) => Ok(StatusCode::OK.into_response()),
+        Err(CaseworkError::NotFound(_)) => {
+            tracing::warn!("a call status for an unknown call");
             Ok(StatusCode::OK.into_response())
         }
         Err(e) => Err(e.into()),

@@ -311,6 +311,7 @@ mod tests {
             to: "rosa@example.com".into(),
             from: None,
             body: "hello".into(),
+            template: None,
         };
         assert_eq!(
             s.message_id(&m),

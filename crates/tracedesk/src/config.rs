@@ -201,6 +201,11 @@ impl Config {
         let m = self.messaging.settings();
         tracedesk_casework::messaging::MessagingSettings {
             email: m.email || self.smtp.enabled(),
+            report_base_url: if m.report_base_url.trim().is_empty() {
+                format!("http://{}", self.listen)
+            } else {
+                m.report_base_url.clone()
+            },
             ..m
         }
     }
@@ -245,6 +250,12 @@ pub struct MessagingConfig {
     /// A newly monitored contact's time zone (IANA name, default
     /// `America/New_York`).
     pub time_zone: String,
+    /// Record click-to-call calls, announced to both people first
+    /// (default off). Recordings stay with the carrier (Twilio).
+    pub record_calls: bool,
+    /// Where people open their self-report links
+    /// (`https://report.example.org`); default: `http://{listen}`.
+    pub report_base_url: String,
 }
 
 impl Default for MessagingConfig {
@@ -264,6 +275,8 @@ impl Default for MessagingConfig {
             checkins: true,
             checkin_window: d.checkin_window,
             time_zone: d.time_zone,
+            record_calls: d.record_calls,
+            report_base_url: String::new(),
         }
     }
 }
@@ -293,6 +306,8 @@ impl MessagingConfig {
             // The sandbox takes email; with Twilio only `[smtp]` does
             // (`Config::messaging_settings`).
             email: self.carrier == "sandbox",
+            record_calls: self.record_calls,
+            report_base_url: self.report_base_url.clone(),
         }
     }
 }
@@ -683,6 +698,14 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
                 "must be sandbox or twilio".into(),
             ));
         }
+    }
+    let report = &m.report_base_url;
+    let is_url = report.starts_with("https://") || report.starts_with("http://");
+    if !report.is_empty() && !is_url {
+        return Err(fail(
+            "messaging.report_base_url",
+            "must be an http(s):// URL".into(),
+        ));
     }
     let smtp = &c.smtp;
     if smtp.enabled() {

@@ -1,8 +1,9 @@
-//! A local server that speaks Twilio's Messages protocol, for tests: it
-//! accepts `POST …/Accounts/{sid}/Messages.json` (form-encoded, Basic auth)
-//! and answers `GET …/Messages.json?To=…` as Twilio's list does, keeps every
-//! message it accepted, and can be told to fail first (429, 500, or accept
-//! and answer too late). Built only with the `fake` feature.
+//! A local server that speaks Twilio's Messages and Calls protocol, for
+//! tests: it accepts `POST …/Accounts/{sid}/Messages.json` and
+//! `…/Calls.json` (form-encoded, Basic auth) and answers `GET` on each as
+//! Twilio's lists do, keeps every message and call it accepted, and can be
+//! told to fail first (429, 500, or accept and answer too late). Built only
+//! with the `fake` feature.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -29,6 +30,8 @@ pub enum Fault {
 pub struct Seen {
     /// Form fields of every message accepted, with the sid given it.
     pub accepted: Vec<(String, Vec<(String, String)>)>,
+    /// Form fields of every call placed, with the sid given it.
+    pub placed: Vec<(String, Vec<(String, String)>)>,
     /// Every create request, failed or not.
     pub calls: usize,
     /// Every look-up (`GET …/Messages.json`).
@@ -66,6 +69,25 @@ async fn create(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    accept(f, account, headers, body, false).await
+}
+
+async fn create_call(
+    State(f): State<Shared>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    accept(f, account, headers, body, true).await
+}
+
+async fn accept(
+    f: Shared,
+    account: String,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    call: bool,
+) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
@@ -90,8 +112,15 @@ async fn create(
             Some(Fault::Broken) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
             _ => {}
         }
-        let sid = format!("SM{:032x}", f.accepted.len() + 1);
-        f.accepted.push((sid.clone(), form));
+        let sid = if call {
+            let sid = format!("CA{:032x}", f.placed.len() + 1);
+            f.placed.push((sid.clone(), form));
+            sid
+        } else {
+            let sid = format!("SM{:032x}", f.accepted.len() + 1);
+            f.accepted.push((sid.clone(), form));
+            sid
+        };
         (fault, sid)
     };
     let delay = lock(&f).delay;
@@ -126,6 +155,20 @@ async fn list(State(f): State<Shared>, Query(q): Query<HashMap<String, String>>)
     axum::Json(json!({ "messages": messages })).into_response()
 }
 
+async fn list_calls(State(f): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let mut f = lock(&f);
+    f.lookups += 1;
+    let to = q.get("To").cloned().unwrap_or_default();
+    let now = chrono::Utc::now().to_rfc2822();
+    let calls: Vec<Value> = f
+        .placed
+        .iter()
+        .filter(|(_, form)| form.iter().any(|(k, v)| k == "To" && *v == to))
+        .map(|(sid, _)| json!({"sid": sid, "date_created": now}))
+        .collect();
+    axum::Json(json!({ "calls": calls })).into_response()
+}
+
 /// Starts the fake for `account_sid` on a free local port (on the current
 /// Tokio runtime); its base URL and what it sees.
 pub async fn start(account_sid: &str, faults: Vec<Fault>) -> std::io::Result<(String, Shared)> {
@@ -138,6 +181,10 @@ pub async fn start(account_sid: &str, faults: Vec<Fault>) -> std::io::Result<(St
         .route(
             "/2010-04-01/Accounts/{account}/Messages.json",
             axum::routing::post(create).get(list),
+        )
+        .route(
+            "/2010-04-01/Accounts/{account}/Calls.json",
+            axum::routing::post(create_call).get(list_calls),
         )
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

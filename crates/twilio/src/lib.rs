@@ -68,6 +68,24 @@ impl Twilio {
         )
     }
 
+    fn calls_url(&self) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/Calls.json",
+            self.config.api_base_url.trim_end_matches('/'),
+            self.config.account_sid
+        )
+    }
+
+    /// Where Twilio asks what to say when call `m` is answered: the voice
+    /// webhook, naming the message by its id (no personal data).
+    pub fn voice_url(&self, m: &Outgoing) -> String {
+        format!(
+            "{}/webhooks/twilio/voice?m={}",
+            self.config.public_base_url.trim_end_matches('/'),
+            m.id
+        )
+    }
+
     /// The status callback URL: tracedesk's webhook.
     pub fn status_callback(&self) -> String {
         format!(
@@ -91,6 +109,18 @@ struct MessageBody {
 #[derive(serde::Deserialize)]
 struct ListBody {
     messages: Vec<ListedMessage>,
+}
+
+#[derive(serde::Deserialize)]
+struct CallList {
+    calls: Vec<ListedCall>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedCall {
+    sid: String,
+    /// RFC 2822, as Twilio writes dates.
+    date_created: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -138,10 +168,14 @@ impl Carrier for Twilio {
     }
 
     async fn send(&self, m: &Outgoing) -> Delivery {
-        if m.channel != "sms" {
-            return Delivery::Rejected {
-                error: "channel".into(),
-            };
+        match m.channel.as_str() {
+            "sms" => {}
+            "voice" => return self.place_call(m).await,
+            _ => {
+                return Delivery::Rejected {
+                    error: "channel".into(),
+                };
+            }
         }
         let mut form: Vec<(&str, &str)> = vec![("To", &m.to), ("Body", &m.body)];
         match (&self.config.messaging_service_sid, &m.from) {
@@ -162,36 +196,144 @@ impl Carrier for Twilio {
             .form(&form)
             .send()
             .await;
-        let r = match sent {
-            Ok(r) => r,
-            Err(e) => return transport_failure(&e),
-        };
-        let status = r.status();
-        if status.is_success() {
-            return match r.json::<MessageBody>().await {
-                Ok(b) => Delivery::Accepted { sid: b.sid },
-                // Accepted, but the answer was lost on the way: look it up.
-                Err(_) => Delivery::Unknown {
-                    error: "unreadable answer".into(),
-                },
-            };
-        }
-        if status.as_u16() == 429 || status.is_server_error() {
-            return Delivery::Retry {
-                after: retry_after(&r),
-                error: status.as_u16().to_string(),
-            };
-        }
-        let code = r
-            .json::<ErrorBody>()
-            .await
-            .ok()
-            .and_then(|b| b.code)
-            .map_or_else(|| status.as_u16().to_string(), |c| c.to_string());
-        Delivery::Rejected { error: code }
+        outcome(sent).await
     }
 
     async fn find(&self, m: &Outgoing) -> Result<Option<String>, String> {
+        if m.channel == "voice" {
+            return self.find_call(m).await;
+        }
+        self.find_message(m).await
+    }
+}
+
+/// What Twilio's answer to a create request came to.
+async fn outcome(sent: Result<reqwest::Response, reqwest::Error>) -> Delivery {
+    let r = match sent {
+        Ok(r) => r,
+        Err(e) => return transport_failure(&e),
+    };
+    let status = r.status();
+    if status.is_success() {
+        return match r.json::<MessageBody>().await {
+            Ok(b) => Delivery::Accepted { sid: b.sid },
+            // Accepted, but the answer was lost on the way: look it up.
+            Err(_) => Delivery::Unknown {
+                error: "unreadable answer".into(),
+            },
+        };
+    }
+    if status.as_u16() == 429 || status.is_server_error() {
+        return Delivery::Retry {
+            after: retry_after(&r),
+            error: status.as_u16().to_string(),
+        };
+    }
+    let code = r
+        .json::<ErrorBody>()
+        .await
+        .ok()
+        .and_then(|b| b.code)
+        .map_or_else(|| status.as_u16().to_string(), |c| c.to_string());
+    Delivery::Rejected { error: code }
+}
+
+/// When message `m` was made (its id is a UUIDv7), in whole seconds.
+fn made_at(m: &Outgoing) -> Option<chrono::DateTime<chrono::Utc>> {
+    m.id.get_timestamp()
+        .map(|t| t.to_unix().0)
+        .and_then(|s| chrono::DateTime::from_timestamp(s as i64, 0))
+}
+
+impl Twilio {
+    /// Places a call with the Calls resource: `Url` is tracedesk's voice
+    /// webhook (the script is fetched when the call is answered), status
+    /// callbacks at each step, and answering-machine detection that waits
+    /// for the greeting's end (so a message is left after the beep) —
+    /// except on a tracer's click-to-call leg.
+    async fn place_call(&self, m: &Outgoing) -> Delivery {
+        let Some(from) = &m.from else {
+            return Delivery::Rejected {
+                error: "no sender".into(),
+            };
+        };
+        let url = self.voice_url(m);
+        let callback = format!(
+            "{}/webhooks/twilio/voice/status",
+            self.config.public_base_url.trim_end_matches('/')
+        );
+        let mut form: Vec<(&str, &str)> = vec![
+            ("To", &m.to),
+            ("From", from),
+            ("Url", &url),
+            ("Method", "POST"),
+            ("StatusCallback", &callback),
+            ("StatusCallbackMethod", "POST"),
+            ("StatusCallbackEvent", "initiated"),
+            ("StatusCallbackEvent", "ringing"),
+            ("StatusCallbackEvent", "answered"),
+            ("StatusCallbackEvent", "completed"),
+        ];
+        if m.template.as_deref() != Some("bridge") {
+            form.push(("MachineDetection", "DetectMessageEnd"));
+        }
+        let sent = self
+            .http
+            .post(self.calls_url())
+            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .form(&form)
+            .send()
+            .await;
+        outcome(sent).await
+    }
+
+    /// A call to `m.to` placed since `m` was made: calls carry no body to
+    /// match, and tracedesk places one call to a number at a time.
+    async fn find_call(&self, m: &Outgoing) -> Result<Option<String>, String> {
+        let made = made_at(m);
+        let since = made.map(|d| d.date_naive().to_string()).unwrap_or_default();
+        let r = self
+            .http
+            .get(self.calls_url())
+            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .query(&[
+                ("To", m.to.as_str()),
+                ("StartTime>", since.as_str()),
+                ("PageSize", "100"),
+            ])
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "timeout".to_string()
+                } else {
+                    "transport".to_string()
+                }
+            })?;
+        if !r.status().is_success() {
+            return Err(r.status().as_u16().to_string());
+        }
+        let list: CallList = r
+            .json()
+            .await
+            .map_err(|_| "unreadable answer".to_string())?;
+        Ok(list
+            .calls
+            .into_iter()
+            .find(|c| {
+                let created = c
+                    .date_created
+                    .as_deref()
+                    .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok());
+                match (created, made) {
+                    (Some(c), Some(made)) => c >= made,
+                    _ => true,
+                }
+            })
+            .map(|c| c.sid))
+    }
+
+    async fn find_message(&self, m: &Outgoing) -> Result<Option<String>, String> {
         // Sent no earlier than the message was made: its id is a UUIDv7.
         let since =
             m.id.get_timestamp()

@@ -67,6 +67,8 @@ pub enum BlindKind {
     Accession,
     /// Staff usernames, lower-cased.
     Username,
+    /// The signature of a self-report link (not an index: a MAC).
+    ReportLink,
 }
 
 impl BlindKind {
@@ -78,6 +80,7 @@ impl BlindKind {
             BlindKind::NameDob => b"name+dob",
             BlindKind::PhoneName => b"phone+name",
             BlindKind::Accession => b"accession",
+            BlindKind::ReportLink => b"report-link",
         }
     }
 }

@@ -66,17 +66,28 @@ pub enum TestCarrier {
 
 /// A server whose carrier is Twilio at `api_base_url`.
 pub async fn spawn_twilio(account_sid: &str, auth_token: &str, api_base_url: &str) -> Harness {
+    spawn_twilio_with(account_sid, auth_token, api_base_url, Settings::default()).await
+}
+
+/// [`spawn_twilio`] with case work's settings.
+pub async fn spawn_twilio_with(
+    account_sid: &str,
+    auth_token: &str,
+    api_base_url: &str,
+    settings: Settings,
+) -> Harness {
     let carrier = TestCarrier::Twilio {
         account_sid: account_sid.into(),
         auth_token: auth_token.into(),
         api_base_url: api_base_url.into(),
     };
-    start_with(
+    start_full(
         Arc::new(tempfile::tempdir().unwrap()),
         AuthPolicy::default(),
         None,
         true,
         carrier,
+        settings,
     )
     .await
 }
@@ -115,6 +126,17 @@ async fn start_with(
     fresh: bool,
     carrier: TestCarrier,
 ) -> Harness {
+    start_full(dir, auth, routing, fresh, carrier, Settings::default()).await
+}
+
+async fn start_full(
+    dir: Arc<tempfile::TempDir>,
+    auth: AuthPolicy,
+    routing: Option<tracedesk_routing::Workspace>,
+    fresh: bool,
+    carrier: TestCarrier,
+    settings: Settings,
+) -> Harness {
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
     store.migrate().await.unwrap();
@@ -127,7 +149,7 @@ async fn start_with(
     .unwrap();
     let offset = Arc::new(AtomicI64::new(0));
     let o = offset.clone();
-    let cw = Casework::new(store.clone(), Arc::new(vault), Settings::default())
+    let cw = Casework::new(store.clone(), Arc::new(vault), settings)
         .with_auditor(auditor)
         .with_clock(Arc::new(move || {
             Utc::now() + Duration::seconds(o.load(Ordering::Relaxed))

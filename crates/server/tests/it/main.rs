@@ -21,3 +21,4 @@ mod second_factor;
 mod templates;
 mod tls;
 mod twilio;
+mod voice;

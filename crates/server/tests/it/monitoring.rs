@@ -348,7 +348,6 @@ async fn monitoring_is_refused_to_callers_without_the_contact() {
         (json!({"window": "night"}), "window"),
         (json!({"time_zone": "Mars/Olympus"}), "time_zone"),
         (json!({"channel": "fax"}), "channel"),
-        (json!({"channel": "voice"}), "channel"),
     ] {
         let (st, v) = f.call(&f.ny, Method::PUT, &path, Some(body.clone())).await;
         assert_eq!(st, 422, "{body}: {v}");
@@ -362,4 +361,273 @@ async fn monitoring_is_refused_to_callers_without_the_contact() {
         (422, Some("list")),
         "{v}"
     );
+}
+
+/// A contact who asked to be called is checked on by a call (at the
+/// sandbox phone), in Spanish: a key the call does not understand is asked
+/// again on the call (no clarifying text), and 1 (symptoms) moves the
+/// record, makes the clinical task and sends the advice by text. A
+/// sibling's supervisor may not press keys on the person's phone.
+#[tokio::test]
+async fn a_contact_who_chose_calls_answers_the_check_in_by_keypad() {
+    let f = floor().await;
+    let (c, p) = f.monitored("Rui", "(212) 555-0174", "es").await;
+    let (st, v) = f
+        .call(
+            &f.ny,
+            Method::PUT,
+            &format!("/api/v1/contacts/{c}/monitoring"),
+            Some(json!({ "channel": "voice" })),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["channel"], "voice");
+    let stats = f.schedule().await;
+    assert_eq!(stats.checkins, 1, "{stats:?}");
+    let heard = f.phone(p, 1).await;
+    assert!(heard[0].contains("control de salud diario"), "{heard:?}");
+    let (_, items) = f
+        .call(
+            &f.ny,
+            Method::GET,
+            &format!("/api/v1/sandbox/persons/{p}/phone"),
+            None,
+        )
+        .await;
+    assert_eq!(items["items"][0]["channel"], "voice");
+
+    let keypad = format!("/api/v1/sandbox/persons/{p}/keypad");
+    let (st, _) = f
+        .call(&f.nj, Method::POST, &keypad, Some(json!({"digits": "1"})))
+        .await;
+    assert_eq!(st, 403);
+    let (st, next) = f
+        .call(&f.ny, Method::POST, &keypad, Some(json!({"digits": "9"})))
+        .await;
+    assert_eq!(st, 200, "{next}");
+    assert_eq!(next["asks"], true);
+    assert!(
+        next["says"].as_str().unwrap().starts_with("Disculpe"),
+        "{next}"
+    );
+    assert_eq!(next["language"], "es");
+    let (st, next) = f
+        .call(&f.ny, Method::POST, &keypad, Some(json!({"digits": "1"})))
+        .await;
+    assert_eq!(st, 200, "{next}");
+    assert_eq!(next["asks"], false);
+    assert!(next["says"].as_str().unwrap().contains("911"), "{next}");
+    assert_eq!(f.contact_status(c).await, "symptomatic");
+    assert_eq!(f.tasks(c, "symptomatic_followup").await, 1);
+    // The advice arrives by text; the unclear key made none.
+    let texts = f.phone(p, 2).await;
+    assert!(!texts[1].contains("no le entendimos"), "{texts:?}");
+    assert_eq!(f.monitoring(c).await["list"], "symptomatic");
+}
+
+/// The token of the self-report link in a text.
+fn link_token(text: &str) -> String {
+    let at = text.find("/r/").expect("a link") + 3;
+    text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// A contact who chose the web link gets a text with their own signed
+/// link; the page (no sign-in, no personal data) asks in their language;
+/// a report of symptoms acts like a texted one, once. A forged link and
+/// an expired one answer nothing.
+#[tokio::test]
+async fn a_self_report_link_takes_one_answer_and_discloses_nothing() {
+    let f = floor().await;
+    let (c, p) = f.monitored("Leo", "(212) 555-0175", "es").await;
+    let (st, v) = f
+        .call(
+            &f.ny,
+            Method::PUT,
+            &format!("/api/v1/contacts/{c}/monitoring"),
+            Some(json!({ "channel": "web" })),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    f.schedule().await;
+    let texts = f.phone(p, 1).await;
+    assert!(texts[0].contains("Toque para responder"), "{texts:?}");
+    let token = link_token(&texts[0]);
+    assert_eq!(token.len(), 54, "{texts:?}");
+    let url = format!("{}/r/{token}", f.h.base);
+    let page = f.h.http.get(&url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(
+        page.headers()["referrer-policy"].to_str().unwrap(),
+        "no-referrer"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<html lang=\"es\">"), "{html}");
+    assert!(html.contains("¿Tiene hoy algún síntoma"), "{html}");
+    for private in ["Leo", "Reis", "555", "0175", "1990"] {
+        assert!(!html.contains(private), "{private} in {html}");
+    }
+    assert!(!html.contains("<script"), "{html}");
+
+    // A forged token (one character changed) and a made-up one: 404.
+    let mut forged = token.clone().into_bytes();
+    forged[5] = if forged[5] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    for bad in [forged.as_str(), "nothing-here"] {
+        let r =
+            f.h.http
+                .post(format!("{}/r/{bad}", f.h.base))
+                .form(&[("answer", "unwell")])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{bad}");
+    }
+    assert_eq!(f.tasks(c, "symptomatic_followup").await, 0);
+
+    let r =
+        f.h.http
+            .post(&url)
+            .form(&[("answer", "maybe")])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let r =
+        f.h.http
+            .post(&url)
+            .form(&[("answer", "unwell"), ("details", "tengo fiebre y tos")])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Su respuesta fue recibida")
+    );
+    assert_eq!(f.contact_status(c).await, "symptomatic");
+    assert_eq!(f.tasks(c, "symptomatic_followup").await, 1);
+    let m = f.monitoring(c).await;
+    assert_eq!(m["list"], "symptomatic");
+    // Once: the same link again changes nothing.
+    let again =
+        f.h.http
+            .post(&url)
+            .form(&[("answer", "unwell")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(again.contains("Su respuesta fue recibida"), "{again}");
+    assert_eq!(f.tasks(c, "symptomatic_followup").await, 1);
+    // The report is on the person's thread for the jurisdiction's staff.
+    let (_, thread) = f
+        .call(
+            &f.ny,
+            Method::GET,
+            &format!("/api/v1/persons/{p}/messages"),
+            None,
+        )
+        .await;
+    assert!(
+        thread["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["channel"] == "web" && m["body"].as_str().unwrap().contains("tengo fiebre")),
+        "{thread}"
+    );
+}
+
+/// A link past its day answers nothing; an email contact's link goes by
+/// email.
+#[tokio::test]
+async fn an_expired_link_is_closed_and_email_contacts_get_theirs_by_email() {
+    let f = floor().await;
+    let (c, p) = f.monitored("Ada", "(212) 555-0176", "en").await;
+    f.call(
+        &f.ny,
+        Method::PUT,
+        &format!("/api/v1/contacts/{c}/monitoring"),
+        Some(json!({ "channel": "web" })),
+    )
+    .await;
+    f.schedule().await;
+    let token = link_token(&f.phone(p, 1).await[0]);
+    f.h.advance(chrono::Duration::hours(25));
+    let html =
+        f.h.http
+            .post(format!("{}/r/{token}", f.h.base))
+            .form(&[("answer", "unwell")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(html.contains("no longer active"), "{html}");
+    assert_eq!(f.tasks(c, "symptomatic_followup").await, 0);
+
+    // By email: a contact with an email address who chose it.
+    let yesterday = f.h.now().date_naive() - Days::days(1);
+    let (st, named) = f
+        .call(
+            &f.ny,
+            Method::POST,
+            &format!("/api/v1/cases/{}/contacts", f.case),
+            Some(
+                json!({"first_name": "Ben", "last_name": "Okoro", "dob": "1991-02-03",
+                "email": "ben.okoro@example.com", "exposure_dates": [yesterday.to_string()]}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{named}");
+    let contact: Uuid = named["exposure_id"].as_str().unwrap().parse().unwrap();
+    let person: Uuid = named["contact_person_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for status in ["notified", "monitoring"] {
+        f.call(
+            &f.ny,
+            Method::PATCH,
+            &format!("/api/v1/contacts/{contact}"),
+            Some(json!({ "status": status })),
+        )
+        .await;
+    }
+    let zone = afternoon_zone(f.h.now());
+    let (st, v) = f
+        .call(
+            &f.ny,
+            Method::PUT,
+            &format!("/api/v1/contacts/{contact}/monitoring"),
+            Some(json!({ "channel": "email", "time_zone": zone })),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    f.schedule().await;
+    let (_, thread) = f
+        .call(
+            &f.ny,
+            Method::GET,
+            &format!("/api/v1/persons/{person}/messages"),
+            None,
+        )
+        .await;
+    let email = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["channel"] == "email")
+        .cloned()
+        .unwrap_or_else(|| panic!("no email: {thread}"));
+    assert!(email["body"].as_str().unwrap().contains("/r/"), "{email}");
 }

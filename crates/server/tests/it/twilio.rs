@@ -13,24 +13,28 @@ use tracedesk_identity::Role;
 use tracedesk_twilio::fake::{Fault, Shared};
 use uuid::Uuid;
 
-const SID: &str = "AC0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "test-auth-token-1234";
+pub(crate) const SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub(crate) const TOKEN: &str = "test-auth-token-1234";
 
-struct Desk {
-    h: crate::common::Harness,
-    ny: String,
-    fake: Shared,
+pub(crate) struct Desk {
+    pub h: crate::common::Harness,
+    pub ny: String,
+    pub fake: Shared,
 }
 
 async fn desk(faults: Vec<Fault>) -> Desk {
+    desk_with(faults, Default::default()).await
+}
+
+pub(crate) async fn desk_with(faults: Vec<Fault>, settings: tracedesk_casework::Settings) -> Desk {
     let (api, fake) = tracedesk_twilio::fake::start(SID, faults).await.unwrap();
-    let h = crate::common::spawn_twilio(SID, TOKEN, &api).await;
+    let h = crate::common::spawn_twilio_with(SID, TOKEN, &api, settings).await;
     let (_, ny) = h.user("ny-sup", Role::Supervisor, "ny").await;
     Desk { h, ny, fake }
 }
 
 impl Desk {
-    async fn person(&self, phone: &str) -> Uuid {
+    pub(crate) async fn person(&self, phone: &str) -> Uuid {
         let today = chrono::Utc::now().date_naive();
         let (st, out) = self
             .h
@@ -61,7 +65,7 @@ impl Desk {
         (st.as_u16(), v)
     }
 
-    async fn thread(&self, person: Uuid) -> Vec<Value> {
+    pub(crate) async fn thread(&self, person: Uuid) -> Vec<Value> {
         let (_, v) = self
             .h
             .call(
@@ -74,7 +78,7 @@ impl Desk {
         v["items"].as_array().cloned().unwrap_or_default()
     }
 
-    async fn until(&self, person: Uuid, id: &str, status: &str) -> Value {
+    pub(crate) async fn until(&self, person: Uuid, id: &str, status: &str) -> Value {
         for _ in 0..200 {
             if let Some(m) = self
                 .thread(person)
@@ -94,7 +98,7 @@ impl Desk {
     }
 
     /// Posts a webhook form to `path`, signed with `token` (none: unsigned).
-    async fn hook(
+    pub(crate) async fn hook(
         &self,
         path: &str,
         params: &[(&str, &str)],

@@ -29,6 +29,7 @@ fn message(to: &str, body: &str) -> Outgoing {
         to: to.into(),
         from: None,
         body: body.into(),
+        template: None,
     }
 }
 
