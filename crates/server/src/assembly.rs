@@ -223,7 +223,7 @@ impl Drop for Running {
 
 /// The outbox's dispatcher: claims and sends due messages (at once again
 /// while there is a backlog, else every quarter second) and applies the
-/// sandbox's receipts. A failed pass is logged and tried again: nothing is
+/// sandbox's receipts and its personas' answers. A failed pass is logged and tried again: nothing is
 /// lost, the messages stay queued or claimed until their lease ends.
 fn dispatch_outbox(cw: Casework, m: MessagingSetup) -> JoinHandle<()> {
     const BATCH: u32 = 200;
@@ -249,6 +249,24 @@ fn dispatch_outbox(cw: Casework, m: MessagingSetup) -> JoinHandle<()> {
                         .await
                     {
                         tracing::warn!(error = %e, "a sandbox receipt could not be applied");
+                    }
+                }
+                // The personas' answers, taken in as a carrier's would be.
+                for r in sb.due_replies(std::time::Instant::now()) {
+                    let taken = match r.channel.as_str() {
+                        "voice" => msgs.sandbox_keypress(&r.from, &r.body).await.map(|_| ()),
+                        _ => msgs
+                            .receive_text(&tracedesk_casework::messaging::InboundText {
+                                from: r.from,
+                                to: r.to.unwrap_or_default(),
+                                body: r.body,
+                                provider_sid: format!("SBP{}", uuid::Uuid::now_v7().simple()),
+                            })
+                            .await
+                            .map(|_| ()),
+                    };
+                    if let Err(e) = taken {
+                        tracing::warn!(error = %e, "a sandbox persona's answer could not be taken");
                     }
                 }
             }

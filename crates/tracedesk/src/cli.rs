@@ -535,7 +535,11 @@ fn texts(
     Option<tracedesk_server::webhooks::TwilioHooks>,
 )> {
     if config.messaging.carrier != "twilio" {
-        let mut sandbox = tracedesk_server::MessagingSetup::sandbox(Default::default());
+        let mut sandbox =
+            tracedesk_server::MessagingSetup::sandbox(tracedesk_comms::sandbox::SandboxConfig {
+                personas: config.messaging.sandbox_personas,
+                ..Default::default()
+            });
         sandbox.lease = lease;
         return Ok((sandbox, None));
     }

@@ -256,6 +256,9 @@ pub struct MessagingConfig {
     /// Where people open their self-report links
     /// (`https://report.example.org`); default: `http://{listen}`.
     pub report_base_url: String,
+    /// With the sandbox carrier: simulated people answer at the sandbox
+    /// phones (for demos and simulations).
+    pub sandbox_personas: bool,
 }
 
 impl Default for MessagingConfig {
@@ -277,6 +280,7 @@ impl Default for MessagingConfig {
             time_zone: d.time_zone,
             record_calls: d.record_calls,
             report_base_url: String::new(),
+            sandbox_personas: false,
         }
     }
 }

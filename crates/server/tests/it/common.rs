@@ -52,6 +52,8 @@ pub async fn spawn_routing_with(workspace: tracedesk_routing::Workspace) -> Harn
 pub enum TestCarrier {
     /// The embedded default, with quick receipts.
     Sandbox,
+    /// The sandbox with its personas answering at once.
+    SandboxPersonas,
     /// Texts to the sandbox, email over SMTP (STARTTLS, authenticated) to
     /// a local server on `port` whose certificate is `ca_pem`.
     SandboxSmtp { port: u16, ca_pem: String },
@@ -88,6 +90,18 @@ pub async fn spawn_twilio_with(
         true,
         carrier,
         settings,
+    )
+    .await
+}
+
+/// A server on the sandbox whose personas answer.
+pub async fn spawn_personas() -> Harness {
+    start_with(
+        Arc::new(tempfile::tempdir().unwrap()),
+        AuthPolicy::default(),
+        None,
+        true,
+        TestCarrier::SandboxPersonas,
     )
     .await
 }
@@ -234,6 +248,16 @@ async fn listen_carrier(
         TestCarrier::Sandbox => {
             let m = MessagingSetup::sandbox(tracedesk_comms::sandbox::SandboxConfig {
                 latency: std::time::Duration::from_millis(50),
+                ..Default::default()
+            });
+            settings.sandbox = m.sandbox.clone();
+            m
+        }
+        TestCarrier::SandboxPersonas => {
+            let m = MessagingSetup::sandbox(tracedesk_comms::sandbox::SandboxConfig {
+                latency: std::time::Duration::from_millis(50),
+                personas: true,
+                reply_latency: std::time::Duration::from_millis(50),
                 ..Default::default()
             });
             settings.sandbox = m.sandbox.clone();

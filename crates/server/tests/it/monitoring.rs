@@ -42,7 +42,10 @@ fn afternoon_zone(now: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 async fn floor() -> Floor {
-    let h = crate::common::spawn(Default::default()).await;
+    floor_on(crate::common::spawn(Default::default()).await).await
+}
+
+async fn floor_on(h: Harness) -> Floor {
     let (_, ny) = h.user("ny-sup", Role::Supervisor, "ny").await;
     let (_, nj) = h.user("nj-sup", Role::Supervisor, "nj").await;
     let (_, tracer) = h.user("ny-tracer", Role::Tracer, "ny").await;
@@ -630,4 +633,70 @@ async fn an_expired_link_is_closed_and_email_contacts_get_theirs_by_email() {
         .cloned()
         .unwrap_or_else(|| panic!("no email: {thread}"));
     assert!(email["body"].as_str().unwrap().contains("/r/"), "{email}");
+}
+
+/// A phone number whose sandbox persona is `p`.
+fn number_of(p: tracedesk_comms::sandbox::Persona, skip: usize) -> String {
+    (0..10_000)
+        .map(|n| format!("(212) 555-{n:04}"))
+        .filter(|a| {
+            let e164 = format!("+1212555{}", &a[10..]);
+            tracedesk_comms::sandbox::Persona::of(&e164) == p
+        })
+        .nth(skip)
+        .unwrap()
+}
+
+/// With personas on, the people at the sandbox phones answer their
+/// check-ins as real contacts do, through the carrier's inbound path: one
+/// well, one with symptoms (moved, with a clinical task), one texting
+/// STOP (opted out), one silent.
+#[tokio::test]
+async fn sandbox_personas_answer_their_check_ins() {
+    use tracedesk_comms::sandbox::Persona;
+    let f = floor_on(crate::common::spawn_personas().await).await;
+    let (well, _) = f
+        .monitored("Una", &number_of(Persona::Answers, 0), "en")
+        .await;
+    let (sick, _) = f
+        .monitored("Dos", &number_of(Persona::Symptomatic, 0), "en")
+        .await;
+    let (stop, stop_person) = f
+        .monitored("Tres", &number_of(Persona::OptsOut, 0), "en")
+        .await;
+    let (quiet, _) = f
+        .monitored("Cuatro", &number_of(Persona::Ignores, 0), "en")
+        .await;
+    f.schedule().await;
+    for _ in 0..200 {
+        if f.contact_status(sick).await == "symptomatic"
+            && f.monitoring(well).await["list"] == "asymptomatic"
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(f.contact_status(sick).await, "symptomatic");
+    assert_eq!(f.tasks(sick, "symptomatic_followup").await, 1);
+    assert_eq!(f.monitoring(well).await["list"], "asymptomatic");
+    assert!(f.monitoring(quiet).await["last_reply_at"].is_null());
+    assert_eq!(f.contact_status(stop).await, "monitoring");
+    // STOP: the person is opted out (a send is refused, 409).
+    let mut refused = false;
+    for _ in 0..200 {
+        let (st, _) = f
+            .call(
+                &f.ny,
+                Method::POST,
+                &format!("/api/v1/persons/{stop_person}/messages"),
+                Some(json!({"template": "case_outreach"})),
+            )
+            .await;
+        if st == 409 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(refused, "the persona's STOP opted the number out");
 }
