@@ -85,41 +85,43 @@ impl crate::services::Cases<'_> {
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        let mut items = Vec::with_capacity(rows.len());
-        for c in &rows {
-            let person = persons.get(&c.person_id);
-            let stub = person.and_then(|p| p.age_band.clone());
-            let dob = match person {
-                Some(p) => p
-                    .dob
-                    .as_ref()
-                    .map(|d| {
-                        self.vault
-                            .open_string(&FieldContext::new(schema::PERSONS.name, "dob", p.id), d)
-                    })
-                    .transpose()?
-                    .and_then(|d| d.parse::<NaiveDate>().ok()),
-                None => None,
-            };
-            items.push(LineListRow {
-                case_id: c.id,
-                jurisdiction: c.jurisdiction.clone(),
-                status: c.status.clone(),
-                age_band: match &stub {
-                    Some(b) => band_name(b),
-                    None => age_band(dob, c.report_date),
-                },
-                report_date: c.report_date,
-                specimen_date: c.specimen_date,
-                onset_date: c.onset_date,
-                asymptomatic: c.asymptomatic,
-                isolation_end: c.isolation_end,
-            });
-        }
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| r.id.simple().to_string()))
-            .flatten();
-        Ok(Page { items, next })
+        crate::intake::page(
+            &rows,
+            limit,
+            |c| c.id,
+            |c| {
+                let person = persons.get(&c.person_id);
+                let stub = person.and_then(|p| p.age_band.clone());
+                let dob = match person {
+                    Some(p) => p
+                        .dob
+                        .as_ref()
+                        .map(|d| {
+                            self.vault.open_string(
+                                &FieldContext::new(schema::PERSONS.name, "dob", p.id),
+                                d,
+                            )
+                        })
+                        .transpose()?
+                        .and_then(|d| d.parse::<NaiveDate>().ok()),
+                    None => None,
+                };
+                Ok(LineListRow {
+                    case_id: c.id,
+                    jurisdiction: c.jurisdiction.clone(),
+                    status: c.status.clone(),
+                    age_band: match &stub {
+                        Some(b) => band_name(b),
+                        None => age_band(dob, c.report_date),
+                    },
+                    report_date: c.report_date,
+                    specimen_date: c.specimen_date,
+                    onset_date: c.onset_date,
+                    asymptomatic: c.asymptomatic,
+                    isolation_end: c.isolation_end,
+                })
+            },
+        )
     }
 }
 

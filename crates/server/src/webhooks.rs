@@ -304,13 +304,36 @@ pub(crate) async fn voice_answered(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
-    let hooks = s.twilio.as_ref().ok_or(ApiError::not_found("route"))?;
-    let id = call_id(&uri)?;
+    let (params, hooks, id) = voice_request(&s, &uri, &headers, &body)?;
     let machine =
         param(&params, "AnsweredBy").is_some_and(|a| a.starts_with("machine") || a == "fax");
-    match s.cw.messages().call_answered(id, machine).await {
-        Ok(step) => Ok(twiml_of(step_twiml(hooks, id, step))),
+    let step = s.cw.messages().call_answered(id, machine).await;
+    answer_call(step, |step| step_twiml(hooks, id, step))
+}
+
+/// A webhook's form parameters.
+type Form = Vec<(String, String)>;
+
+/// A signed voice request: its form, the hooks' settings, the call's id.
+fn voice_request<'a>(
+    s: &'a AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Form, &'a TwilioHooks, uuid::Uuid), ApiError> {
+    let params = signed_form(s.twilio.as_ref(), headers, uri, body)?;
+    let hooks = s.twilio.as_ref().ok_or(ApiError::not_found("route"))?;
+    Ok((params, hooks, call_id(uri)?))
+}
+
+/// The TwiML answer to a call's next step; a call tracedesk does not know
+/// (another application's, or purged) is hung up on.
+fn answer_call(
+    step: Result<CallStep, CaseworkError>,
+    twiml: impl FnOnce(CallStep) -> String,
+) -> Result<Response, ApiError> {
+    match step {
+        Ok(step) => Ok(twiml_of(twiml(step))),
         Err(CaseworkError::NotFound(_)) => Ok(hang_up()),
         Err(e) => Err(e.into()),
     }
@@ -330,16 +353,11 @@ pub(crate) async fn voice_gathered(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
-    let hooks = s.twilio.as_ref().ok_or(ApiError::not_found("route"))?;
-    let id = call_id(&uri)?;
+    let (params, hooks, id) = voice_request(&s, &uri, &headers, &body)?;
     let digits = param(&params, "Digits");
     let speech = param(&params, "SpeechResult");
-    match s.cw.messages().call_gathered(id, digits, speech).await {
-        Ok(step) => Ok(twiml_of(step_twiml(hooks, id, step))),
-        Err(CaseworkError::NotFound(_)) => Ok(hang_up()),
-        Err(e) => Err(e.into()),
-    }
+    let step = s.cw.messages().call_gathered(id, digits, speech).await;
+    answer_call(step, |step| step_twiml(hooks, id, step))
 }
 
 /// What the person hears before a recorded click-to-call connects them:
@@ -357,15 +375,18 @@ pub(crate) async fn voice_announce(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
-    let id = call_id(&uri)?;
-    match s.cw.messages().call_notice(id).await {
-        Ok(CallStep::Say { language, text }) => Ok(twiml_of(tracedesk_comms::twiml::document(&[
-            tracedesk_comms::twiml::Verb::Say { language, text },
-        ]))),
-        Ok(_) | Err(CaseworkError::NotFound(_)) => Ok(hang_up()),
-        Err(e) => Err(e.into()),
-    }
+    let (_, _, id) = voice_request(&s, &uri, &headers, &body)?;
+    let step = s.cw.messages().call_notice(id).await;
+    // Said to the person before the bridge connects: no hang-up after it.
+    answer_call(step, |step| {
+        let verbs = match step {
+            CallStep::Say { language, text } => {
+                vec![tracedesk_comms::twiml::Verb::Say { language, text }]
+            }
+            _ => Vec::new(),
+        };
+        tracedesk_comms::twiml::document(&verbs)
+    })
 }
 
 /// A call's status from Twilio (`CallSid`, `CallStatus`): completed →

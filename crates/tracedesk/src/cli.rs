@@ -454,6 +454,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
                 .then_some(std::time::Duration::from_secs(60)),
         },
     );
+    let stop = shutdown_signal();
     tracing::info!(%addr, scheme, database = %config.database_label(), "tracedesk listening");
     if let Some(b) = banner {
         println!("{b}");
@@ -463,7 +464,7 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
             config.database_label()
         );
     }
-    app.serve(listener, tls, shutdown_signal())
+    app.serve(listener, tls, stop)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!("tracedesk stopped");
@@ -570,22 +571,37 @@ fn texts(
     ))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at SIGTERM or Ctrl-C. The handlers are installed when this is
+/// called, not when it is first polled: `serve` calls it before it prints
+/// that it is listening, so a supervisor that stops it the moment it
+/// reads that line stops it cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (term, int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = wait(term) => {}, _ = wait(int) => {} }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 async fn healthcheck(config: &Config, url: Option<String>) -> anyhow::Result<()> {

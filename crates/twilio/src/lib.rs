@@ -287,18 +287,25 @@ impl Twilio {
         outcome(sent).await
     }
 
-    /// A call to `m.to` placed since `m` was made: calls carry no body to
-    /// match, and tracedesk places one call to a number at a time.
-    async fn find_call(&self, m: &Outgoing) -> Result<Option<String>, String> {
-        let made = made_at(m);
-        let since = made.map(|d| d.date_naive().to_string()).unwrap_or_default();
+    /// A list resource (`Messages.json`, `Calls.json`) filtered to the
+    /// messages to `m.to` since the day `m` was made (`since` names the
+    /// date filter: `DateSent>` or `StartTime>`).
+    async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        url: String,
+        since: &str,
+        m: &Outgoing,
+    ) -> Result<T, String> {
+        let day = made_at(m)
+            .map(|d| d.date_naive().to_string())
+            .unwrap_or_default();
         let r = self
             .http
-            .get(self.calls_url())
+            .get(url)
             .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
             .query(&[
                 ("To", m.to.as_str()),
-                ("StartTime>", since.as_str()),
+                (since, day.as_str()),
                 ("PageSize", "100"),
             ])
             .send()
@@ -313,10 +320,14 @@ impl Twilio {
         if !r.status().is_success() {
             return Err(r.status().as_u16().to_string());
         }
-        let list: CallList = r
-            .json()
-            .await
-            .map_err(|_| "unreadable answer".to_string())?;
+        r.json().await.map_err(|_| "unreadable answer".to_string())
+    }
+
+    /// A call to `m.to` placed since `m` was made: calls carry no body to
+    /// match, and tracedesk places one call to a number at a time.
+    async fn find_call(&self, m: &Outgoing) -> Result<Option<String>, String> {
+        let made = made_at(m);
+        let list: CallList = self.list(self.calls_url(), "StartTime>", m).await?;
         Ok(list
             .calls
             .into_iter()
@@ -333,39 +344,10 @@ impl Twilio {
             .map(|c| c.sid))
     }
 
+    /// A message to `m.to` sent since the day `m` was made (its id is a
+    /// UUIDv7) with `m`'s body.
     async fn find_message(&self, m: &Outgoing) -> Result<Option<String>, String> {
-        // Sent no earlier than the message was made: its id is a UUIDv7.
-        let since =
-            m.id.get_timestamp()
-                .map(|t| t.to_unix().0)
-                .and_then(|s| chrono::DateTime::from_timestamp(s as i64, 0))
-                .map(|d| d.date_naive().to_string())
-                .unwrap_or_default();
-        let r = self
-            .http
-            .get(self.messages_url())
-            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
-            .query(&[
-                ("To", m.to.as_str()),
-                ("DateSent>", since.as_str()),
-                ("PageSize", "100"),
-            ])
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    "timeout".to_string()
-                } else {
-                    "transport".to_string()
-                }
-            })?;
-        if !r.status().is_success() {
-            return Err(r.status().as_u16().to_string());
-        }
-        let list: ListBody = r
-            .json()
-            .await
-            .map_err(|_| "unreadable answer".to_string())?;
+        let list: ListBody = self.list(self.messages_url(), "DateSent>", m).await?;
         Ok(list
             .messages
             .into_iter()
