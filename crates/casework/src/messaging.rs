@@ -481,9 +481,19 @@ impl crate::services::Messages<'_> {
     pub async fn receive_text(&self, t: &InboundText) -> Result<InboundOutcome, CaseworkError> {
         self.fresh_templates().await?;
         let region = &self.settings.default_region;
-        let from = Phone::parse("From", &t.from, region)
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|_| t.from.trim().to_string());
+        // Twilio sends E.164 already; parsing is for anything else (the
+        // parser's regular expressions are the costliest step of a flood).
+        let e164 = t.from.len() <= 16
+            && t.from.strip_prefix('+').is_some_and(|d| {
+                d.len() >= 8 && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+            });
+        let from = if e164 {
+            t.from.clone()
+        } else {
+            Phone::parse("From", &t.from, region)
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|_| t.from.trim().to_string())
+        };
         let bidx = self.address_index("sms", &from);
         let last_out = self
             .store

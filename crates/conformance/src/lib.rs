@@ -2070,6 +2070,34 @@ pub async fn seed_people(cw: &Casework, n: usize) -> SeededSecrets {
                 .await
                 .expect("a message queued");
             assert_eq!(sent.body, body);
+            // A call (before the STOP below): its script, and a click-to-call whose
+            // script holds the person's number to dial.
+            let script = format!("call script {tag}");
+            cw.messages()
+                .send(
+                    &person,
+                    "root",
+                    &tracedesk_casework::messaging::SendInput {
+                        channel: Some("voice".into()),
+                        body: Some(script.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("a call queued");
+            let task = cw.cases().tasks_for_case(case_id).await.expect("tasks")[0].id;
+            cw.messages()
+                .click_to_call(
+                    task,
+                    &person,
+                    "root",
+                    &tracedesk_casework::voice::CallInput {
+                        phone: "+19175550199".into(),
+                    },
+                )
+                .await
+                .expect("a click-to-call queued");
+            needles.push(script);
             let phone = cw
                 .cases()
                 .get_person(person_id)
