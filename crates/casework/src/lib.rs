@@ -134,7 +134,7 @@ impl Casework {
     /// The inbound messages' writer (started on first use).
     pub(crate) fn inbox(&self) -> &inbox::Inbox {
         self.inbox
-            .get_or_init(|| inbox::Inbox::start(self.store.clone()))
+            .get_or_init(|| inbox::Inbox::start(self.store.clone(), self.auditor.clone()))
     }
 
     /// The cached jurisdiction tree.

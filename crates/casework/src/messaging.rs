@@ -495,32 +495,6 @@ impl crate::services::Messages<'_> {
                 .unwrap_or_else(|_| t.from.trim().to_string())
         };
         let bidx = self.address_index("sms", &from);
-        let last_out = self
-            .store
-            .address_messages(&bidx, 20)
-            .await?
-            .into_iter()
-            // The last message out, or in and attached by triage; never a
-            // click-to-call's leg to a tracer's own phone.
-            .find(|m| {
-                (m.direction == "out" || m.person_id.is_some())
-                    && m.template.as_deref() != Some("bridge")
-            });
-        // A number never written to: its person, if exactly one record has
-        // that phone (a shared phone is left for triage, never guessed).
-        let (person_id, jurisdiction) = match &last_out {
-            Some(m) => (m.person_id, m.jurisdiction.clone()),
-            None => {
-                let found = self
-                    .store
-                    .find_persons(tracedesk_store::PersonKey::Phone, &bidx)
-                    .await?;
-                match found.as_slice() {
-                    [one] => (Some(one.id), Some(one.jurisdiction.clone())),
-                    _ => (None, None),
-                }
-            }
-        };
         // Sealed as an outbound row is, then marked as what it is: received,
         // never to be dispatched, from this sender's number.
         let mut row = queued_row(
@@ -534,27 +508,16 @@ impl crate::services::Messages<'_> {
         );
         row.direction = "in".into();
         row.status = status::RECEIVED.into();
-        row.person_id = person_id;
-        row.task_id = last_out.as_ref().and_then(|m| m.task_id);
-        row.jurisdiction = jurisdiction;
         row.sender = Some(t.to.clone());
         row.provider_sid = Some(t.provider_sid.clone());
         row.expires_at = row.created_at;
         let id = row.id;
-        if let Some(a) = self.auditor() {
-            a.record(vec![crate::auditor::draft(
-                "inbound-text",
-                tracedesk_store::audit::Action::PhiWrite,
-                "message",
-                Some(id),
-                row.person_id,
-                "received",
-            )])
-            .await?;
-        }
-        // Written with whatever other inbound messages are waiting (one
-        // transaction for a flood's worth), and only then answered.
-        let stored = self.inbox().store(row.clone()).await?;
+        // Attached to whoever the number is known to be (the last message
+        // out to it or attached from it; else the one person holding it),
+        // audited, and written — with whatever other inbound messages are
+        // waiting, one transaction for a flood's worth — and only then
+        // answered.
+        let (stored, row) = self.inbox().receive(row, "inbound-text").await?;
         let mut keyword = Keyword::of(&t.body);
         if stored && let Some(k) = keyword {
             let consent = self.store.consent(&bidx).await?;

@@ -333,6 +333,18 @@ pub trait MessageStore: Send + Sync {
         task: &TaskRow,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// For each of these addresses, the newest message that says whose
+    /// number it is: one sent to it, or one from it attached to a person
+    /// (never a click-to-call's leg to a tracer). One read for a group of
+    /// inbound texts.
+    async fn last_known_messages(&self, address_bidxs: &[Vec<u8>]) -> StoreResult<Vec<MessageRow>>;
+    /// The persons holding each of these phone indexes, as their own
+    /// record's phone or a phone learned later: (index, person, their
+    /// jurisdiction). One read for a group of inbound texts.
+    async fn phone_holders(
+        &self,
+        phone_bidxs: &[Vec<u8>],
+    ) -> StoreResult<Vec<(Vec<u8>, Uuid, String)>>;
     /// Every operator-edited template.
     async fn list_templates(&self) -> StoreResult<Vec<TemplateRow>>;
     /// Saves an edited template (replacing an earlier edit).

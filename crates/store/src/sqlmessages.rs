@@ -220,10 +220,42 @@ macro_rules! message_store_impl {
                 if outcomes.is_empty() {
                     return Ok(0);
                 }
-                // One transaction for a group of a dispatch pass's outcomes.
+                // One transaction for a group of a dispatch pass's outcomes;
+                // the sent ones (nearly all) in one statement.
+                let sent: Vec<(Uuid, &str)> = outcomes
+                    .iter()
+                    .filter_map(|(id, o)| match o {
+                        SendOutcome::Sent { provider_sid } => Some((*id, provider_sid.as_str())),
+                        _ => None,
+                    })
+                    .collect();
                 let mut tx = self.write_tx().await?;
                 let mut done = 0;
+                for chunk in sent.chunks(CHUNK / 4) {
+                    use tracedesk_store::messages::status::{SENDING, SENT};
+                    // As `finish_query` does for one: a status callback may
+                    // have come first and moved it further.
+                    let mut q = QueryBuilder::<$db>::new(
+                        "UPDATE messages SET claimed_by = NULL, claim_until = NULL, error_code = NULL, updated_at = ",
+                    );
+                    q.push_bind(at).push(format!(
+                        ", status = CASE WHEN status = '{SENDING}' THEN '{SENT}' ELSE status END, provider_sid = CASE id"
+                    ));
+                    for (id, sid) in chunk {
+                        q.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(*sid);
+                    }
+                    q.push(" END WHERE claimed_by = ").push_bind(node).push(" AND id IN (");
+                    let mut sep = q.separated(", ");
+                    for (id, _) in chunk {
+                        sep.push_bind(*id);
+                    }
+                    q.push(")");
+                    done += q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
+                }
                 for (id, outcome) in outcomes {
+                    if matches!(outcome, SendOutcome::Sent { .. }) {
+                        continue;
+                    }
                     let mut q = finish_query(*id, node, outcome, at);
                     done += q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
                 }
@@ -441,6 +473,64 @@ macro_rules! message_store_impl {
                 let n = q.build().execute(&mut *tx).await.map_err(err)?.rows_affected();
                 tx.commit().await.map_err(err)?;
                 Ok(n == 1)
+            }
+
+            async fn last_known_messages(
+                &self,
+                address_bidxs: &[Vec<u8>],
+            ) -> StoreResult<Vec<MessageRow>> {
+                let mut out = Vec::new();
+                for chunk in address_bidxs.chunks(CHUNK) {
+                    let mut q = select(format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS}, ROW_NUMBER() OVER \
+                         (PARTITION BY address_bidx ORDER BY id DESC) AS rn FROM messages \
+                         WHERE (direction = 'out' OR person_id IS NOT NULL) \
+                         AND (template IS NULL OR template <> 'bridge') AND address_bidx IN ("
+                    ));
+                    let mut sep = q.separated(", ");
+                    for b in chunk {
+                        sep.push_bind(b.clone());
+                    }
+                    q.push(")) latest WHERE rn = 1");
+                    out.extend(rows_of(self, q, message).await?);
+                }
+                Ok(out)
+            }
+
+            async fn phone_holders(
+                &self,
+                phone_bidxs: &[Vec<u8>],
+            ) -> StoreResult<Vec<(Vec<u8>, Uuid, String)>> {
+                let mut out = Vec::new();
+                for chunk in phone_bidxs.chunks(CHUNK / 2) {
+                    let mut q = select(
+                        "SELECT phone_bidx AS b, id, jurisdiction FROM persons WHERE phone_bidx IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for b in chunk {
+                        sep.push_bind(b.clone());
+                    }
+                    q.push(
+                        ") UNION ALL SELECT pp.bidx AS b, p.id, p.jurisdiction FROM person_points pp \
+                         JOIN persons p ON p.id = pp.person_id WHERE pp.kind = 'phone_bidx' AND pp.bidx IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for b in chunk {
+                        sep.push_bind(b.clone());
+                    }
+                    q.push(")");
+                    out.extend(
+                        rows_of(self, q, |r| {
+                            Ok((
+                                r.try_get::<Vec<u8>, _>(0).map_err(err)?,
+                                r.try_get::<Uuid, _>(1).map_err(err)?,
+                                r.try_get::<String, _>(2).map_err(err)?,
+                            ))
+                        })
+                        .await?,
+                    );
+                }
+                Ok(out)
             }
 
             async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>> {
