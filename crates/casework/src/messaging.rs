@@ -235,40 +235,31 @@ impl crate::services::Messages<'_> {
             )
         })?;
         let language = view.language.as_deref().unwrap_or("en");
+        // A call is said in a language with a voice (else English).
+        let language = if channel == "voice" {
+            crate::voice::spoken(language)
+        } else {
+            language
+        };
         self.fresh_templates().await?;
-        let (mut body, template) = self.body_of(channel, language, input)?;
-        if channel == "voice" {
-            // A call's script: what is said when it is answered, in the
-            // language whose voice says it.
-            let spoken = template
-                .as_deref()
-                .and_then(|name| {
-                    let l = if tracedesk_comms::twiml::has_voice(language) {
-                        language
-                    } else {
-                        "en"
-                    };
-                    self.template(name, "voice", l).map(|t| t.language)
-                })
-                .unwrap_or_else(|| language.to_string());
-            body = crate::voice::Script {
-                say: body,
-                language: spoken,
-                kind: crate::voice::kind::NOTIFICATION.into(),
-                dial: None,
-            }
-            .sealed_body()?;
-        }
+        let (body, template) = self.body_of(channel, language, input)?;
         let bidx = self.address_index(channel, &address);
         let opted_out = self
             .store
             .consent(&bidx)
             .await?
             .is_some_and(|c| c.opted_out);
-        let mut row = queued_row(self, channel, &address, bidx, &body, priority, template);
-        if channel == "voice" {
-            row.segments = 1;
-        }
+        let mut row = if channel == "voice" {
+            let script = crate::voice::Script {
+                say: body,
+                language: language.into(),
+                kind: crate::voice::kind::NOTIFICATION.into(),
+                dial: None,
+            };
+            self.call_row(&address, bidx, &script, priority, template)?
+        } else {
+            queued_row(self, channel, &address, bidx, &body, priority, template)
+        };
         row.person_id = Some(own_id);
         row.task_id = input.task_id;
         row.jurisdiction = Some(jurisdiction.to_string());

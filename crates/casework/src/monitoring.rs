@@ -368,6 +368,12 @@ impl crate::services::Messages<'_> {
         bodies: &mut std::collections::HashMap<(&'static str, String), (String, String)>,
     ) -> Result<Option<MessageRow>, CaseworkError> {
         let ctx = |column| FieldContext::new(schema::PERSONS.name, column, d.sealed_id);
+        let language = || -> Result<String, CaseworkError> {
+            Ok(match &d.language {
+                Some(l) => self.vault.open_string(&ctx("language"), l)?,
+                None => "en".into(),
+            })
+        };
         // By email, where the contact asked for it and email can be sent:
         // the check-in as a self-report link, the completion as its text.
         if row.channel == "email"
@@ -375,10 +381,7 @@ impl crate::services::Messages<'_> {
             && let Some(email) = &d.email
         {
             let email = self.vault.open_string(&ctx("email"), email)?;
-            let language = match &d.language {
-                Some(l) => self.vault.open_string(&ctx("language"), l)?,
-                None => "en".into(),
-            };
+            let language = language()?;
             let bidx = self.vault.blind(BlindKind::Email, &email.to_lowercase());
             let (body, name) = self.checkin_text(row, template, &language)?;
             let mut m = queued_row(
@@ -401,10 +404,7 @@ impl crate::services::Messages<'_> {
             return Ok(None);
         };
         let phone = self.vault.open_string(&ctx("phone"), phone)?;
-        let language = match &d.language {
-            Some(l) => self.vault.open_string(&ctx("language"), l)?,
-            None => "en".into(),
-        };
+        let language = language()?;
         let bidx = match &d.phone_bidx {
             Some(b) => b.clone(),
             None => self.vault.blind(BlindKind::Phone, &phone),
@@ -418,7 +418,13 @@ impl crate::services::Messages<'_> {
                 crate::voice::kind::NOTIFICATION
             };
             let script = self.voice_script(template, &language, kind)?;
-            let mut m = self.call_row(&phone, bidx, &script, priority::ROUTINE, template)?;
+            let mut m = self.call_row(
+                &phone,
+                bidx,
+                &script,
+                priority::ROUTINE,
+                Some(template.into()),
+            )?;
             m.person_id = Some(row.person_id);
             m.jurisdiction = Some(row.jurisdiction.clone());
             return Ok(Some(m));

@@ -63,6 +63,16 @@ impl Script {
     }
 }
 
+/// The language a call in `language` is said in: itself where Twilio has
+/// a voice for it, else English.
+pub(crate) fn spoken(language: &str) -> &str {
+    if twiml::has_voice(language) {
+        language
+    } else {
+        "en"
+    }
+}
+
 /// What to do on a call now, for the voice webhook to write as TwiML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallStep {
@@ -96,13 +106,8 @@ impl crate::services::Messages<'_> {
     /// The voice template `name` in `language` (English where the language
     /// has no voice), rendered: its text and the language it is in.
     fn voice_text(&self, name: &str, language: &str) -> Result<(String, String), CaseworkError> {
-        let spoken = if twiml::has_voice(language) {
-            language
-        } else {
-            "en"
-        };
         let t = self
-            .template(name, "voice", spoken)
+            .template(name, "voice", spoken(language))
             .ok_or(CaseworkError::Internal(
                 "a voice template is missing".into(),
             ))?;
@@ -119,7 +124,7 @@ impl crate::services::Messages<'_> {
         bidx: Vec<u8>,
         script: &Script,
         priority: i32,
-        template: &str,
+        template: Option<String>,
     ) -> Result<MessageRow, CaseworkError> {
         let mut row = queued_row(
             self,
@@ -128,7 +133,7 @@ impl crate::services::Messages<'_> {
             bidx,
             &script.sealed_body()?,
             priority,
-            Some(template.to_string()),
+            template,
         );
         row.segments = 1;
         Ok(row)
@@ -181,7 +186,13 @@ impl crate::services::Messages<'_> {
         let mut script = self.voice_script("bridge", "en", kind::BRIDGE)?;
         script.dial = Some(number);
         let bidx = self.vault.blind(BlindKind::Phone, tracer.as_str());
-        let mut row = self.call_row(tracer.as_str(), bidx, &script, priority::URGENT, "bridge")?;
+        let mut row = self.call_row(
+            tracer.as_str(),
+            bidx,
+            &script,
+            priority::URGENT,
+            Some("bridge".into()),
+        )?;
         row.person_id = Some(match person {
             PersonRef::Person(p) => p.id,
             PersonRef::Facet(f) => f.person_id,

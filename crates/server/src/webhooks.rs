@@ -201,12 +201,17 @@ pub(crate) async fn status_callback(
     let sid = required(&params, "MessageSid")?;
     let status = required(&params, "MessageStatus")?;
     let error = param(&params, "ErrorCode").filter(|e| !e.is_empty());
-    match s.cw.messages().receipt(sid, status, error).await {
+    status_applied(s.cw.messages().receipt(sid, status, error).await)
+}
+
+/// The answer to a status callback: 200 once applied, and 200 for a
+/// message or call that is not ours (another application on the account,
+/// or gone with a purge): nothing to do, and nothing for Twilio to retry.
+fn status_applied(applied: Result<bool, CaseworkError>) -> Result<Response, ApiError> {
+    match applied {
         Ok(_) => Ok(StatusCode::OK.into_response()),
-        // Not ours (another application on the account), or gone with a
-        // purge: nothing to do, and nothing for Twilio to retry.
-        Err(CaseworkError::NotFound(_)) => {
-            tracing::warn!("a status callback for an unknown message");
+        Err(CaseworkError::NotFound(what)) => {
+            tracing::warn!(what, "a status callback for one not known");
             Ok(StatusCode::OK.into_response())
         }
         Err(e) => Err(e.into()),
@@ -406,14 +411,7 @@ pub(crate) async fn voice_status(
     let params = signed_form(s.twilio.as_ref(), &headers, &uri, &body)?;
     let sid = required(&params, "CallSid")?;
     let status = required(&params, "CallStatus")?;
-    match s.cw.messages().call_status(sid, status).await {
-        Ok(_) => Ok(StatusCode::OK.into_response()),
-        Err(CaseworkError::NotFound(_)) => {
-            tracing::warn!("a call status for an unknown call");
-            Ok(StatusCode::OK.into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    status_applied(s.cw.messages().call_status(sid, status).await)
 }
 
 #[cfg(test)]
