@@ -400,10 +400,13 @@ async fn a_contact_who_chose_calls_answers_the_check_in_by_keypad() {
     assert_eq!(items["items"][0]["channel"], "voice");
 
     let keypad = format!("/api/v1/sandbox/persons/{p}/keypad");
-    let (st, _) = f
-        .call(&f.nj, Method::POST, &keypad, Some(json!({"digits": "1"})))
-        .await;
-    assert_eq!(st, 403);
+    // A sibling's supervisor, a tracer without the contact, an analyst.
+    for token in [&f.nj, &f.tracer, &f.analyst] {
+        let (st, _) = f
+            .call(token, Method::POST, &keypad, Some(json!({"digits": "1"})))
+            .await;
+        assert_eq!(st, 403);
+    }
     let (st, next) = f
         .call(&f.ny, Method::POST, &keypad, Some(json!({"digits": "9"})))
         .await;

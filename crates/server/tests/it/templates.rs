@@ -99,7 +99,9 @@ async fn an_admin_edits_a_template_and_the_next_text_uses_it() {
     // supervisor, a jurisdiction's supervisor.
     let (_, ny_admin) = h.user("ny-admin", Role::Admin, "ny").await;
     let (_, root_sup) = h.user("root-sup", Role::Supervisor, "root").await;
-    for token in [&ny_admin, &root_sup, &sup] {
+    let (_, tracer) = h.user("root-tracer", Role::Tracer, "root").await;
+    let (_, analyst) = h.user("root-analyst", Role::Analyst, "root").await;
+    for token in [&ny_admin, &root_sup, &sup, &tracer, &analyst] {
         let (st, _) = call(&h, token, Method::GET, "/api/v1/templates", None).await;
         assert_eq!(st, 403);
         let (st, _) = call(

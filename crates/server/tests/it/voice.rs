@@ -216,6 +216,11 @@ async fn click_to_call_rings_the_tracer_then_dials_the_person_from_the_program()
         d.h.call(&nj, Method::POST, &calls, Some(body.clone()))
             .await;
     assert_eq!(st.as_u16(), 403);
+    let (_, analyst) = d.h.user("ny-analyst", Role::Analyst, "ny").await;
+    let (st, _) =
+        d.h.call(&analyst, Method::POST, &calls, Some(body.clone()))
+            .await;
+    assert_eq!(st.as_u16(), 403);
     d.h.cw
         .cases()
         .assign_task(task, Some(tracer_id))
