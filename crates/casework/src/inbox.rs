@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracedesk_store::audit::Action;
-use tracedesk_store::{MessageRow, Store, StoreError};
+use tracedesk_store::{MessageRow, Store, StoreError, UnknownSender};
 use uuid::Uuid;
 
 /// Messages written in one transaction at most.
@@ -34,6 +34,12 @@ struct Pending {
     find_sender: bool,
     /// Record its audit entry, as this actor, before the write.
     audit_as: Option<&'static str>,
+    /// What to make if no record holds the number: a stand-in person and
+    /// a triage task (none for a keyword, which needs no one).
+    unknown: Option<UnknownSender>,
+    /// The stand-in this group made for the number, if this text is the
+    /// one that brought it (written with the text).
+    made: Option<UnknownSender>,
     reply: Reply,
 }
 
@@ -82,6 +88,8 @@ impl Inbox {
             row,
             find_sender: false,
             audit_as: None,
+            unknown: None,
+            made: None,
             reply,
         };
         self.submit(p, answer).await.map(|(new, _)| new)
@@ -90,18 +98,23 @@ impl Inbox {
     /// Stores an inbound text from a carrier: attached to the person and
     /// jurisdiction (and task) of the last message that says whose number
     /// it is, else to the one person holding that number (a shared phone
-    /// is left for triage, never guessed); audited as `actor` before the
-    /// write. Returns whether it was new, and the row as written.
+    /// is left for triage, never guessed); else, given `unknown`, to that
+    /// stand-in and its triage task (one per number, made with the first
+    /// text). Audited as `actor` before the write. Returns whether it was
+    /// new, and the row as written.
     pub(crate) async fn receive(
         &self,
         row: MessageRow,
         actor: &'static str,
+        unknown: Option<UnknownSender>,
     ) -> Result<(bool, MessageRow), StoreError> {
         let (reply, answer) = oneshot::channel();
         let p = Pending {
             row,
             find_sender: true,
             audit_as: Some(actor),
+            unknown,
+            made: None,
             reply,
         };
         self.submit(p, answer).await
@@ -136,6 +149,9 @@ async fn find_senders(store: &dyn Store, group: &mut [Pending]) -> Result<(), St
             holders.entry(b).or_default().insert(person, jurisdiction);
         }
     }
+    // Numbers no record holds: the first triage-worthy text from each
+    // brings its stand-in; the group's later ones join it.
+    let mut stand_ins: HashMap<Vec<u8>, (Uuid, String, Uuid)> = HashMap::new();
     for p in group.iter_mut().filter(|p| p.find_sender) {
         let row = &mut p.row;
         if let Some(m) = known.get(&row.address_bidx) {
@@ -148,6 +164,17 @@ async fn find_senders(store: &dyn Store, group: &mut [Pending]) -> Result<(), St
         {
             row.person_id = Some(*person);
             row.jurisdiction = Some(jurisdiction.clone());
+        } else if let Some((person, jurisdiction, task)) = stand_ins.get(&row.address_bidx) {
+            row.person_id = Some(*person);
+            row.jurisdiction = Some(jurisdiction.clone());
+            row.task_id = Some(*task);
+        } else if let Some(u) = p.unknown.take() {
+            let made = (u.person.id, u.task.jurisdiction.clone(), u.task.id);
+            row.person_id = Some(made.0);
+            row.jurisdiction = Some(made.1.clone());
+            row.task_id = Some(made.2);
+            stand_ins.insert(row.address_bidx.clone(), made);
+            p.made = Some(u);
         }
     }
     Ok(())
@@ -215,7 +242,13 @@ async fn write(store: &dyn Store, group: Vec<Pending>) {
         .filter(|(_, first)| **first)
         .map(|(p, _)| p.row.clone())
         .collect();
-    match store.insert_messages(&unique).await {
+    let senders: Vec<UnknownSender> = group
+        .iter()
+        .zip(&firsts)
+        .filter(|(_, first)| **first)
+        .filter_map(|(p, _)| p.made.clone())
+        .collect();
+    match store.insert_inbound(&unique, &senders).await {
         Ok(written) => {
             let written: HashSet<_> = written.into_iter().collect();
             for p in group {
@@ -226,8 +259,9 @@ async fn write(store: &dyn Store, group: Vec<Pending>) {
         Err(_) if group.len() > 1 => {
             for (p, first) in group.into_iter().zip(firsts) {
                 let one = if first {
+                    let made: Vec<UnknownSender> = p.made.iter().cloned().collect();
                     store
-                        .insert_messages(std::slice::from_ref(&p.row))
+                        .insert_inbound(std::slice::from_ref(&p.row), &made)
                         .await
                         .map(|w| !w.is_empty())
                 } else {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use tracedesk_comms::{Carrier, Delivery, Keyword, Outgoing, templates};
 use tracedesk_domain::Phone;
 use tracedesk_store::messages::status;
-use tracedesk_store::{ConsentRow, MessageRow, SendOutcome, schema};
+use tracedesk_store::{ConsentRow, MessageRow, SendOutcome, UnknownSender, schema};
 use tracedesk_vault::{BlindKind, FieldContext};
 use uuid::Uuid;
 
@@ -152,6 +152,17 @@ pub struct InboundOutcome {
     pub person_id: Option<Uuid>,
     /// What it did as the answer to a daily check-in.
     pub checkin: Option<crate::monitoring::ReplyOutcome>,
+}
+
+/// Where an inbound text stands in triage.
+#[derive(Debug, Clone)]
+pub enum Triage {
+    /// Matched to no person at all (stored before triage tasks): only a
+    /// supervisor over the root handles it.
+    Unmatched,
+    /// On its sender's open triage task (this row): its holder, or a
+    /// supervisor over it, handles it.
+    Task(tracedesk_store::TaskRow),
 }
 
 /// A triaged text: attached, with the call-back task it made.
@@ -412,21 +423,121 @@ impl crate::services::Messages<'_> {
         crate::intake::page(&rows, limit, |r| r.id, |r| self.view(r))
     }
 
-    /// Whether `id` is an inbound text matched to no person (one the
-    /// triage list shows).
-    pub async fn is_unmatched(&self, id: Uuid) -> Result<bool, CaseworkError> {
-        Ok(self
-            .store
-            .get_message(id)
-            .await?
-            .is_some_and(|m| m.direction == "in" && m.person_id.is_none()))
+    /// The stand-in for a number no record holds, and its triage task, in
+    /// the root jurisdiction (a text from an unknown number belongs to no
+    /// jurisdiction yet). The number is sealed on it so a tracer can write
+    /// back from its thread; it has no blind index, so no search or match
+    /// ever finds it.
+    fn unknown_sender(&self, from: &str) -> UnknownSender {
+        let now = self.now();
+        let id = Uuid::now_v7();
+        let ctx = FieldContext::new(schema::PERSONS.name, "phone", id);
+        let root = tracedesk_identity::jurisdiction::ROOT;
+        UnknownSender {
+            person: tracedesk_store::PersonRow {
+                id,
+                created_at: now,
+                updated_at: now,
+                key_version: self.vault.current_version(),
+                first_name: None,
+                last_name: None,
+                dob: None,
+                phone: Some(self.vault.seal_str(&ctx, from)),
+                email: None,
+                address: None,
+                language: None,
+                phone_bidx: None,
+                email_bidx: None,
+                name_dob_bidx: None,
+                phone_name_bidx: None,
+                jurisdiction: root.into(),
+                purged_at: None,
+                age_band: None,
+            },
+            task: self.triage_task(id),
+        }
     }
 
-    /// Triage: attaches a text from an unknown number to the person it is
-    /// from (as the caller knows them), in that record's jurisdiction, and
-    /// makes a `callback_request` task for them there — someone wrote in,
-    /// so someone calls back. Later texts from the number find the person
-    /// by this one. 409 if it was attached meanwhile.
+    /// A triage task on a stand-in, in the root.
+    fn triage_task(&self, stand_in: Uuid) -> tracedesk_store::TaskRow {
+        let now = self.now();
+        let kind = tracedesk_domain::TaskKind::Triage;
+        tracedesk_store::TaskRow {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().into(),
+            status: tracedesk_domain::TaskStatus::Pending.as_str().into(),
+            priority: kind.default_priority(),
+            person_id: stand_in,
+            case_id: None,
+            exposure_id: None,
+            created_at: now,
+            due_at: now + chrono::Duration::hours(kind.default_sla_hours()),
+            jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
+            assignee_id: None,
+            shown_person_id: None,
+        }
+    }
+
+    /// A text that landed on a stand-in whose triage task was finished
+    /// without anyone found (a wrong number, no answer): the number wrote
+    /// again, so someone looks again — a new triage task, which its later
+    /// texts follow. Only texts filed in the root are looked at (stand-ins
+    /// live there), so the everyday reply costs no read.
+    async fn triage_again(&self, mut row: MessageRow) -> Result<MessageRow, CaseworkError> {
+        let root = tracedesk_identity::jurisdiction::ROOT;
+        let (Some(person), Some(task_id)) = (row.person_id, row.task_id) else {
+            return Ok(row);
+        };
+        if row.jurisdiction.as_deref() != Some(root) {
+            return Ok(row);
+        }
+        let Some(task) = self.store.get_task(task_id).await? else {
+            return Ok(row);
+        };
+        let finished = tracedesk_domain::TaskStatus::parse(&task.status)
+            .is_some_and(|s| tracedesk_domain::TaskStatus::FINAL.contains(&s));
+        if task.kind != tracedesk_domain::TaskKind::Triage.as_str() || !finished {
+            return Ok(row);
+        }
+        let again = self.triage_task(person);
+        self.store.retask_inbound(row.id, &again).await?;
+        self.tasks_made();
+        row.task_id = Some(again.id);
+        Ok(row)
+    }
+
+    /// Where a text stands in triage: `None` if it needs none.
+    pub async fn triage_of(&self, id: Uuid) -> Result<Option<Triage>, CaseworkError> {
+        let Some(m) = self.store.get_message(id).await? else {
+            return Ok(None);
+        };
+        if m.direction != "in" {
+            return Ok(None);
+        }
+        let Some(person) = m.person_id else {
+            return Ok(Some(Triage::Unmatched));
+        };
+        let Some(task_id) = m.task_id else {
+            return Ok(None);
+        };
+        let Some(task) = self.store.get_task(task_id).await? else {
+            return Ok(None);
+        };
+        let open = tracedesk_domain::TaskStatus::parse(&task.status)
+            .is_some_and(|s| !tracedesk_domain::TaskStatus::FINAL.contains(&s));
+        Ok((task.kind == tracedesk_domain::TaskKind::Triage.as_str()
+            && task.person_id == person
+            && open)
+            .then_some(Triage::Task(task)))
+    }
+
+    /// Triage: attaches a text from an unknown number — and every other
+    /// text from it — to the person it is from (as the caller knows them),
+    /// in that record's jurisdiction, and makes a `callback_request` task
+    /// for them there: someone wrote in, so someone calls back. The triage
+    /// task is withdrawn and its stand-in forgets the number. Later texts
+    /// from the number find the person by these. 409 if it was attached
+    /// meanwhile.
     pub async fn attach(
         &self,
         id: Uuid,
@@ -452,7 +563,16 @@ impl crate::services::Messages<'_> {
             assignee_id: None,
             shown_person_id: shown,
         };
-        if !self.store.attach_inbound(id, &task, now).await? {
+        let attached = match self.triage_of(id).await? {
+            Some(Triage::Unmatched) => self.store.attach_inbound(id, &task, now).await?,
+            Some(Triage::Task(triage)) => {
+                self.store
+                    .identify_sender(triage.person_id, &task, now)
+                    .await?
+            }
+            None => false,
+        };
+        if !attached {
             return Err(CaseworkError::Conflict(
                 "the text was attached to a person already".into(),
             ));
@@ -508,8 +628,25 @@ impl crate::services::Messages<'_> {
         // audited, and written — with whatever other inbound messages are
         // waiting, one transaction for a flood's worth — and only then
         // answered.
-        let (stored, row) = self.inbox().receive(row, "inbound-text").await?;
         let mut keyword = Keyword::of(&t.body);
+        // A number no record holds gets a stand-in and a triage task with
+        // its first text, unless the text is a keyword (it needs no one).
+        let unknown = match keyword {
+            Some(Keyword::Start) if Keyword::is_ambiguous_reply(&t.body) => {
+                Some(self.unknown_sender(&from))
+            }
+            Some(_) => None,
+            None => Some(self.unknown_sender(&from)),
+        };
+        let stand_in = unknown.as_ref().map(|u| u.person.id);
+        let (stored, mut row) = self.inbox().receive(row, "inbound-text", unknown).await?;
+        if stored && row.person_id.is_some() {
+            if row.person_id == stand_in {
+                self.tasks_made();
+            } else if keyword.is_none() {
+                row = self.triage_again(row).await?;
+            }
+        }
         if stored && let Some(k) = keyword {
             let consent = self.store.consent(&bidx).await?;
             let opted_out = consent.as_ref().is_some_and(|c| c.opted_out);

@@ -478,4 +478,101 @@ pub async fn templates_and_triage_are_kept(f: &Fixture) {
     );
     let served = f.store.task_messages(first, 10).await.unwrap();
     assert_eq!(served.len(), 1);
+
+    // A number no record holds: its stand-in and triage task are written
+    // with its first text, and not with a repeated delivery of it.
+    let unknown = |sid: &str| {
+        let (pid, tid) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut row = queued(1, 10);
+        row.direction = "in".into();
+        row.status = status::RECEIVED.into();
+        row.provider_sid = Some(sid.into());
+        row.person_id = Some(pid);
+        row.task_id = Some(tid);
+        let person = tracedesk_store::PersonRow {
+            id: pid,
+            created_at: t0(),
+            updated_at: t0(),
+            key_version: 1,
+            first_name: None,
+            last_name: None,
+            dob: None,
+            phone: Some(vec![7; 40]),
+            email: None,
+            address: None,
+            language: None,
+            phone_bidx: None,
+            email_bidx: None,
+            name_dob_bidx: None,
+            phone_name_bidx: None,
+            jurisdiction: "root".into(),
+            purged_at: None,
+            age_band: None,
+        };
+        let mut triage = task(tid);
+        triage.kind = "triage".into();
+        triage.person_id = pid;
+        let sender = tracedesk_store::UnknownSender {
+            person,
+            task: triage,
+        };
+        (row, sender)
+    };
+    let (row, sender) = unknown("SMstandin");
+    let written = f
+        .store
+        .insert_inbound(std::slice::from_ref(&row), std::slice::from_ref(&sender))
+        .await
+        .unwrap();
+    assert_eq!(written, vec![row.id]);
+    let stand_in = sender.person.id;
+    assert!(f.store.get_person(stand_in).await.unwrap().is_some());
+    let triage = f.store.get_task(sender.task.id).await.unwrap().unwrap();
+    assert_eq!(
+        (triage.kind.as_str(), triage.status.as_str()),
+        ("triage", "pending")
+    );
+    let (again, twice) = unknown("SMstandin");
+    let written = f
+        .store
+        .insert_inbound(std::slice::from_ref(&again), std::slice::from_ref(&twice))
+        .await
+        .unwrap();
+    assert!(written.is_empty());
+    assert!(f.store.get_person(twice.person.id).await.unwrap().is_none());
+    assert!(f.store.get_task(twice.task.id).await.unwrap().is_none());
+    let awaiting = f.store.unmatched_inbound(None, 10).await.unwrap();
+    assert_eq!(
+        awaiting.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![row.id]
+    );
+    // Identified once: the text moves to the person with the call-back
+    // task, the triage task is withdrawn, the stand-in forgets the number.
+    let (third, fourth) = (Uuid::now_v7(), Uuid::now_v7());
+    assert!(
+        f.store
+            .identify_sender(stand_in, &task(third), t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .identify_sender(stand_in, &task(fourth), t0())
+            .await
+            .unwrap()
+    );
+    assert!(f.store.get_task(fourth).await.unwrap().is_none());
+    let m = f.store.get_message(row.id).await.unwrap().unwrap();
+    assert_eq!((m.person_id, m.task_id), (Some(person), Some(third)));
+    let triage = f.store.get_task(sender.task.id).await.unwrap().unwrap();
+    assert_eq!(triage.status, "canceled");
+    let gone = f.store.get_person(stand_in).await.unwrap().unwrap();
+    assert!(gone.phone.is_none() && gone.purged_at.is_some());
+    assert!(
+        f.store
+            .unmatched_inbound(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

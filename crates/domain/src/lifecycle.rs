@@ -96,7 +96,8 @@ named_enum! {
 }
 
 named_enum! {
-    /// The unit of work a tracer handles.
+    /// The unit of work a tracer handles. `triage`: texts from a number
+    /// no record holds — find out who wrote.
     TaskKind {
         CaseInterview => "case_interview",
         ContactNotification => "contact_notification",
@@ -105,6 +106,7 @@ named_enum! {
         CallbackRequest => "callback_request",
         Investigation => "investigation",
         SupportRequest => "support_request",
+        Triage => "triage",
     }
 }
 
@@ -344,7 +346,7 @@ impl TaskKind {
             TaskKind::CaseInterview | TaskKind::ContactNotification => 24,
             TaskKind::SymptomaticFollowup => 4,
             TaskKind::NonResponderFollowup => 24,
-            TaskKind::CallbackRequest => 8,
+            TaskKind::CallbackRequest | TaskKind::Triage => 8,
             TaskKind::SupportRequest => 24,
             // Not routed: it holds the investigator to the case while it is open.
             TaskKind::Investigation => 24 * 30,
@@ -358,7 +360,7 @@ impl TaskKind {
     pub fn default_priority(self) -> i32 {
         match self {
             TaskKind::SymptomaticFollowup => 10,
-            TaskKind::CallbackRequest => 5,
+            TaskKind::CallbackRequest | TaskKind::Triage => 5,
             TaskKind::CaseInterview
             | TaskKind::ContactNotification
             | TaskKind::NonResponderFollowup

@@ -187,6 +187,16 @@ impl Workspace {
                         ],
                     },
                     Filter {
+                        // A text from an unknown number is the root's (it
+                        // belongs to no jurisdiction yet): staff there only.
+                        name: "texts from unknown numbers".into(),
+                        expression: "type == 'triage'".into(),
+                        targets: vec![
+                            t("contact_notification", Some(3600), Some(speaks)),
+                            t("supervisors", None, Some(area)),
+                        ],
+                    },
+                    Filter {
                         name: "contact notification and follow-up".into(),
                         expression: "type IN ['contact_notification', 'non_responder_followup', 'callback_request']".into(),
                         targets: vec![

@@ -525,15 +525,31 @@ pub async fn entitle(
             Ok(routing("task", id, task_person(s, id).await?, found))
         }
         Record::Unmatched => {
-            // A text no person holds belongs to no jurisdiction: a caller
-            // over the root only, and only while it is still unmatched.
+            // A text awaiting triage. On its sender's triage task: by the
+            // rule for that task's person (its holder, a supervisor over
+            // the root), never under break-glass. Matched to no one at all:
+            // it belongs to no jurisdiction, so a supervisor over the root.
+            use tracedesk_casework::messaging::Triage;
             let id = uuid(raw, "message")?;
             let root = tracedesk_identity::jurisdiction::ROOT;
-            let over_root = c.principal.scope.iter().any(|j| j == root);
-            if over_root && s.cw.messages().is_unmatched(id).await? {
-                Ok(routing("message", id, None, Found::Own))
-            } else {
-                Err(deny(s, c, "message", Some(id), None, route).await)
+            let over_root = c.principal.scope.iter().any(|j| j == root)
+                && c.principal.can(Capability::Supervise);
+            match s.cw.messages().triage_of(id).await? {
+                Some(Triage::Unmatched) if over_root => {
+                    Ok(routing("message", id, None, Found::Own))
+                }
+                Some(Triage::Task(task)) => {
+                    let d =
+                        s.cw.staff()
+                            .decide_in(&c.principal, task.person_id, &task.jurisdiction)
+                            .await?;
+                    if d == Decision::Allow {
+                        Ok(routing("message", id, Some(task.person_id), Found::Own))
+                    } else {
+                        Err(deny(s, c, "message", Some(id), Some(task.person_id), route).await)
+                    }
+                }
+                _ => Err(deny(s, c, "message", Some(id), None, route).await),
             }
         }
         Record::Offer => {

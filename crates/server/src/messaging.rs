@@ -41,14 +41,16 @@ pub struct AttachInput {
     pub person_id: Uuid,
 }
 
-/// Triage: attaches a text from an unknown number to the person it is
-/// from, in that record's jurisdiction, and makes a `callback_request`
-/// task for them there. Later texts from the number go to that person.
+/// Triage: attaches a text from an unknown number (and every other text
+/// from it) to the person it is from, in that record's jurisdiction, and
+/// makes a `callback_request` task for them there; the sender's triage task
+/// is withdrawn. Later texts from the number go to that person. For the
+/// triage task's holder or a supervisor over the root.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/attach", tag = "messages", params(("id" = Uuid, Path, description = "The unmatched text's id")),
     request_body = AttachInput,
     responses(
         (status = 200, description = "Attached, with the task made", body = tracedesk_casework::messaging::TriageOutcome),
-        (status = 403, description = "Not a supervisor over the root, or not an unmatched text", body = crate::error::ErrorBody),
+        (status = 403, description = "Neither holding the text's triage task nor supervising the root, or not a text awaiting triage", body = crate::error::ErrorBody),
         (status = 409, description = "Attached meanwhile", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn attach(
@@ -83,12 +85,12 @@ pub(crate) async fn attach(
     Ok(reply(StatusCode::OK, outcome, touch))
 }
 
-/// Texts from numbers no record holds and tracedesk never wrote to (the
-/// triage list), newest first. They belong to no jurisdiction, so only a
-/// supervisor over the whole tree (the root) may read them.
+/// Texts awaiting triage (the texts of open triage tasks, and any matched
+/// to no person), newest first. They belong to no jurisdiction yet, so only
+/// a supervisor over the whole tree (the root) may list them.
 #[utoipa::path(get, path = "/api/v1/messages/unmatched", tag = "messages", params(PageQuery),
     responses(
-        (status = 200, description = "A page of unmatched inbound texts", body = tracedesk_casework::Page<tracedesk_casework::messaging::MessageView>),
+        (status = 200, description = "A page of texts awaiting triage", body = tracedesk_casework::Page<tracedesk_casework::messaging::MessageView>),
         (status = 403, description = "Not a supervisor over the root jurisdiction", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn unmatched(

@@ -56,8 +56,9 @@ pub enum Record {
     OwnTask,
     /// A reservation offered to the caller.
     Offer,
-    /// A text from an unknown number, matched to no person yet: it belongs
-    /// to no jurisdiction, so only a caller over the root may handle it.
+    /// A text awaiting triage: on its sender's triage task, by that task's
+    /// rule (its holder, a supervisor over the root); matched to no person
+    /// at all, a supervisor over the root only.
     Unmatched,
 }
 
@@ -124,7 +125,7 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /api/v1/persons/{id}/messages", Own(R::Person), Read(A::PhiRead)),
     ("POST /api/v1/persons/{id}/messages", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
     ("GET /api/v1/messages/unmatched", Root(Supervise), Read(A::PhiRead)),
-    ("POST /api/v1/messages/{id}/attach", CapOn(Supervise, R::Unmatched), Write(A::PhiWrite, "message")),
+    ("POST /api/v1/messages/{id}/attach", CapOn(WorkRecords, R::Unmatched), Write(A::PhiWrite, "message")),
     ("GET /api/v1/templates", Root(Administer), Open),
     ("GET /api/v1/templates/{name}/{channel}/{language}", Root(Administer), Open),
     ("PUT /api/v1/templates/{name}/{channel}/{language}", Root(Administer), Write(A::Configuration, "template")),

@@ -4,6 +4,7 @@
 //! Intake transactions take a transaction-scoped advisory lock, so two nodes
 //! matching the same new person at once cannot both create it.
 
+mod bulk;
 mod rows;
 pub mod testing;
 
@@ -354,6 +355,7 @@ tracedesk_store::routing_store_impl!(PostgresStore, Postgres);
 /// Nodes claiming the outbox at once pass over each other's locked rows
 /// rather than wait for them or claim them twice.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+use bulk::{insert_messages as bulk_insert_messages, upsert_monitoring as bulk_upsert_monitoring};
 tracedesk_store::message_store_impl!(PostgresStore, Postgres);
 tracedesk_store::monitoring_store_impl!(PostgresStore, Postgres);
 

@@ -250,6 +250,21 @@ const SKIP_LOCKED: &str = "";
 tracedesk_store::message_store_impl!(SqliteStore, Sqlite);
 tracedesk_store::monitoring_store_impl!(SqliteStore, Sqlite);
 
+/// SQLite has no array parameters: the shared multi-row `VALUES`.
+async fn bulk_insert_messages(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[MessageRow],
+) -> StoreResult<Vec<Uuid>> {
+    insert_messages_values(tx, rows).await
+}
+
+async fn bulk_upsert_monitoring(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[MonitoringRow],
+) -> StoreResult<()> {
+    upsert_monitoring_values(tx, rows).await
+}
+
 struct SoleLease;
 
 #[async_trait]

@@ -21,7 +21,7 @@ pub mod sqlrouting;
 pub mod sqlrows;
 pub mod sqlstore;
 
-pub use messages::{Claimed, ConsentRow, MessageRow, SendOutcome, TemplateRow};
+pub use messages::{Claimed, ConsentRow, MessageRow, SendOutcome, TemplateRow, UnknownSender};
 pub use monitoring::{
     DueCheckin, ExposureMove, MonitoringDefaults, MonitoringRound, MonitoringRow, MonitoringStore,
 };
@@ -310,8 +310,9 @@ pub trait MessageStore: Send + Sync {
     async fn message_counts(&self) -> StoreResult<Vec<(String, i64)>>;
     async fn set_consent(&self, row: &ConsentRow) -> StoreResult<()>;
     async fn consent(&self, address_bidx: &[u8]) -> StoreResult<Option<ConsentRow>>;
-    /// Inbound messages matched to no person (texts from unknown numbers),
-    /// newest first, before `before` if given.
+    /// Inbound texts awaiting triage, newest first, before `before` if
+    /// given: those on an open `triage` task, and any matched to no person
+    /// at all (stored before triage tasks, or when one could not be made).
     async fn unmatched_inbound(
         &self,
         before: Option<Uuid>,
@@ -331,6 +332,29 @@ pub trait MessageStore: Send + Sync {
         &self,
         id: Uuid,
         task: &TaskRow,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Inbound messages as `insert_messages` writes them, with the unknown
+    /// senders some of them name (`person_id` is the sender's person): each
+    /// sender's person and triage task are written only if one of its
+    /// messages is (a duplicate delivery makes none). One transaction.
+    async fn insert_inbound(
+        &self,
+        rows: &[MessageRow],
+        senders: &[UnknownSender],
+    ) -> StoreResult<Vec<Uuid>>;
+    /// Puts an inbound message on `task`, written in the same transaction
+    /// (a number whose triage task was finished writes again).
+    async fn retask_inbound(&self, id: Uuid, task: &TaskRow) -> StoreResult<()>;
+    /// Triage done: every message of the unknown sender `sender` moves to
+    /// `callback`'s person, jurisdiction and task; the sender's stand-in
+    /// record forgets the number (purged), its open triage task is
+    /// withdrawn, and `callback` is written. `false`, and nothing written,
+    /// if the sender was identified already.
+    async fn identify_sender(
+        &self,
+        sender: Uuid,
+        callback: &TaskRow,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// For each of these addresses, the newest message that says whose

@@ -128,3 +128,13 @@ pub struct TemplateRow {
     pub updated_by: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A number no record holds, as the first text from it is stored: a
+/// person made to hold the number (sealed, with no blind index, so no
+/// search or match finds it) in the root jurisdiction, and the `triage`
+/// task that asks someone to find out who wrote.
+#[derive(Debug, Clone)]
+pub struct UnknownSender {
+    pub person: crate::PersonRow,
+    pub task: crate::TaskRow,
+}

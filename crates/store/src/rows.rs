@@ -525,6 +525,9 @@ pub mod withdrawal {
     /// Its case moved to another jurisdiction: routing cancels it (a copy
     /// is routed there).
     pub const TRANSFERRED: &str = "transferred";
+    /// A triage task whose sender was identified: routing cancels it (the
+    /// call-back task made for the person is routed in its place).
+    pub const IDENTIFIED: &str = "sender identified";
 }
 
 /// Moving a case, with its contact records, tasks, results, entries and

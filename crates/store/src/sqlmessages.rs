@@ -21,8 +21,19 @@ macro_rules! message_store_impl {
 
         /// Writes messages in the caller's transaction (the outbox written
         /// with the action that caused it); an inbound one whose provider id
-        /// is stored is skipped. Returns the ids written.
+        /// is stored is skipped. Returns the ids written. How is the
+        /// backend's (`bulk_insert_messages`): a backend with array
+        /// parameters binds a column each, others use `insert_messages_values`.
         async fn insert_messages_in(
+            tx: &mut Transaction<'_, $db>,
+            rows: &[MessageRow],
+        ) -> StoreResult<Vec<Uuid>> {
+            bulk_insert_messages(tx, rows).await
+        }
+
+        /// Multi-row `VALUES`, a parameter per field.
+        #[allow(dead_code)]
+        async fn insert_messages_values(
             tx: &mut Transaction<'_, $db>,
             rows: &[MessageRow],
         ) -> StoreResult<Vec<Uuid>> {
@@ -367,14 +378,122 @@ macro_rules! message_store_impl {
                 before: Option<Uuid>,
                 limit: u32,
             ) -> StoreResult<Vec<MessageRow>> {
+                // Two index walks (the unmatched texts; the open triage
+                // tasks' texts), merged newest first.
+                let columns = MESSAGE_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("m.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let mut q = select(format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE direction = 'in' AND person_id IS NULL"
+                    "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE direction = 'in' AND person_id IS NULL"
                 ));
                 if let Some(b) = before {
                     q.push(" AND id < ").push_bind(b);
                 }
-                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+                q.push(format!(
+                    " UNION ALL SELECT {columns} FROM tasks t JOIN messages m ON m.task_id = t.id \
+                     WHERE t.kind = 'triage' AND t.status IN ('pending', {}) AND m.direction = 'in'",
+                    tracedesk_store::ACTIVE_TASK_STATUSES
+                ));
+                if let Some(b) = before {
+                    q.push(" AND m.id < ").push_bind(b);
+                }
+                q.push(") awaiting ORDER BY id DESC LIMIT ")
+                    .push_bind(i64::from(limit));
                 rows_of(self, q, message).await
+            }
+
+            async fn insert_inbound(
+                &self,
+                rows: &[MessageRow],
+                senders: &[tracedesk_store::UnknownSender],
+            ) -> StoreResult<Vec<Uuid>> {
+                let mut tx = self.write_tx().await?;
+                let persons: Vec<&PersonRow> = senders.iter().map(|s| &s.person).collect();
+                let tasks: Vec<TaskRow> = senders.iter().map(|s| s.task.clone()).collect();
+                insert_persons(&mut tx, &persons).await?;
+                insert_tasks(&mut tx, &tasks).await?;
+                let ids = insert_messages_in(&mut tx, rows).await?;
+                let written: std::collections::HashSet<Uuid> = ids.iter().copied().collect();
+                let named: std::collections::HashSet<Uuid> = rows
+                    .iter()
+                    .filter(|m| written.contains(&m.id))
+                    .filter_map(|m| m.person_id)
+                    .collect();
+                // A sender none of whose messages was new (a delivery seen
+                // before) is taken back out.
+                let unused: Vec<&tracedesk_store::UnknownSender> = senders
+                    .iter()
+                    .filter(|s| !named.contains(&s.person.id))
+                    .collect();
+                for (table, ids) in [
+                    ("tasks", unused.iter().map(|s| s.task.id).collect::<Vec<_>>()),
+                    ("persons", unused.iter().map(|s| s.person.id).collect()),
+                ] {
+                    for chunk in ids.chunks(CHUNK) {
+                        let mut q =
+                            QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE id IN ("));
+                        push_ids(&mut q, chunk);
+                        q.push(")");
+                        q.build().execute(&mut *tx).await.map_err(err)?;
+                    }
+                }
+                tx.commit().await.map_err(err)?;
+                Ok(ids)
+            }
+
+            async fn retask_inbound(&self, id: Uuid, task: &TaskRow) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                insert_tasks(&mut tx, std::slice::from_ref(task)).await?;
+                let mut q = QueryBuilder::<$db>::new("UPDATE messages SET task_id = ");
+                q.push_bind(task.id)
+                    .push(" WHERE id = ")
+                    .push_bind(id)
+                    .push(" AND direction = 'in'");
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                Ok(())
+            }
+
+            async fn identify_sender(
+                &self,
+                sender: Uuid,
+                callback: &TaskRow,
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                // The stand-in forgets the number, once: a second caller
+                // finds it purged and writes nothing.
+                let mut q = QueryBuilder::<$db>::new(
+                    "UPDATE persons SET phone = NULL, language = NULL, purged_at = ",
+                );
+                q.push_bind(at)
+                    .push(", updated_at = ")
+                    .push_bind(at)
+                    .push(" WHERE id = ")
+                    .push_bind(sender)
+                    .push(" AND purged_at IS NULL AND phone_bidx IS NULL");
+                if q.build().execute(&mut *tx).await.map_err(err)?.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                insert_tasks(&mut tx, std::slice::from_ref(callback)).await?;
+                let mut q = QueryBuilder::<$db>::new("UPDATE messages SET person_id = ");
+                q.push_bind(callback.person_id)
+                    .push(", jurisdiction = ")
+                    .push_bind(&callback.jurisdiction)
+                    .push(", task_id = ")
+                    .push_bind(callback.id)
+                    .push(", updated_at = ")
+                    .push_bind(at)
+                    .push(" WHERE person_id = ")
+                    .push_bind(sender);
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                let identified = tracedesk_store::withdrawal::IDENTIFIED;
+                withdraw_tasks_in(&mut tx, identified, "person_id", &[sender]).await?;
+                tx.commit().await.map_err(err)?;
+                Ok(true)
             }
 
             async fn opted_out(&self, address_bidxs: &[Vec<u8>]) -> StoreResult<Vec<Vec<u8>>> {

@@ -20,6 +20,16 @@ macro_rules! monitoring_store_impl {
             tx: &mut Transaction<'_, $db>,
             rows: &[MonitoringRow],
         ) -> StoreResult<()> {
+            bulk_upsert_monitoring(tx, rows).await
+        }
+
+        /// Multi-row `VALUES`, a parameter per field (for a backend
+        /// without array parameters; see `bulk_upsert_monitoring`).
+        #[allow(dead_code)]
+        async fn upsert_monitoring_values(
+            tx: &mut Transaction<'_, $db>,
+            rows: &[MonitoringRow],
+        ) -> StoreResult<()> {
             for chunk in rows.chunks(CHUNK) {
                 let mut q = QueryBuilder::<$db>::new(format!(
                     "INSERT INTO monitoring ({MONITORING_COLUMNS}) "

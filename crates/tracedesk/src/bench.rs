@@ -73,6 +73,11 @@ pub enum BenchWhat {
         /// wrk's open connections.
         #[arg(long, default_value_t = 32)]
         connections: usize,
+        /// Who writes in: `known` — replies from 20,000 numbers tracedesk
+        /// texted (the everyday flood) — or `unknown` — each text from a
+        /// number no one holds, so each brings a stand-in and a triage task.
+        #[arg(long, default_value = "known", value_parser = ["known", "unknown"])]
+        senders: String,
         /// A PostgreSQL server (a scratch database is created on it);
         /// default: $TRACEDESK_TEST_DATABASE_URL.
         #[arg(long)]
@@ -186,9 +191,13 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
         BenchWhat::Webhooks {
             seconds,
             connections,
+            senders,
             postgres,
             no_sqlite,
-        } => crate::bench_webhooks::run(seconds, connections, postgres, no_sqlite).await,
+        } => {
+            let known = senders == "known";
+            crate::bench_webhooks::run(seconds, connections, known, postgres, no_sqlite).await
+        }
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
         BenchWhat::Reads {

@@ -1,8 +1,10 @@
 //! `tracedesk bench webhooks`: Twilio's inbound-SMS webhook under load from
 //! a real load generator (wrk, Debian's `wrk` package) over loopback — each
-//! request a distinct, correctly signed delivery (its own `MessageSid`, a
-//! number tracedesk has never texted), so every one is checked, parsed,
-//! audited and stored, then answered. Afterwards the stored inbound
+//! request a distinct, correctly signed delivery (its own `MessageSid`), so
+//! every one is checked, parsed, audited and stored, then answered. The
+//! senders are 20,000 numbers tracedesk texted before (replies, the
+//! everyday flood), or with `--senders unknown` a new number each time (each
+//! text brings a stand-in and a triage task). Afterwards the stored inbound
 //! messages are counted against the answered requests (nothing answered
 //! 200 may be missing) and the server's peak resident memory is read.
 //! SQLite, and PostgreSQL when given. The server runs in this process, as
@@ -57,9 +59,13 @@ function request()
 end
 "#;
 
+/// Numbers the `known` senders text from (each texted once before the run).
+const KNOWN: usize = 20_000;
+
 pub async fn run(
     seconds: u64,
     connections: usize,
+    known: bool,
     postgres: Option<String>,
     no_sqlite: bool,
 ) -> anyhow::Result<()> {
@@ -71,7 +77,12 @@ pub async fn run(
         "wrk is not installed (Debian: apt-get install wrk)"
     );
     println!(
-        "tracedesk bench webhooks: signed inbound SMS webhooks for {seconds} s, {connections} connections, wrk over loopback ({})",
+        "tracedesk bench webhooks: signed inbound SMS webhooks for {seconds} s, {connections} connections, from {}, wrk over loopback ({})",
+        if known {
+            "20,000 numbers texted before"
+        } else {
+            "a new unknown number each"
+        },
         crate::bench::build_kind()
     );
     let mut rows = Vec::new();
@@ -80,7 +91,7 @@ pub async fn run(
         let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
         rows.push((
             "SQLite (audit journal)",
-            backend(store, dir.path(), true, seconds, connections).await?,
+            backend(store, dir.path(), true, seconds, connections, known).await?,
         ));
     }
     match postgres.or_else(|| std::env::var("TRACEDESK_TEST_DATABASE_URL").ok()) {
@@ -91,7 +102,7 @@ pub async fn run(
             let store = Arc::new(PostgresStore::connect(&url).await?);
             rows.push((
                 "PostgreSQL",
-                backend(store, dir.path(), false, seconds, connections).await?,
+                backend(store, dir.path(), false, seconds, connections, known).await?,
             ));
         }
         None => println!(
@@ -127,6 +138,7 @@ async fn backend(
     journal: bool,
     seconds: u64,
     connections: usize,
+    known: bool,
 ) -> anyhow::Result<Figures> {
     store.migrate().await?;
     let vault = Arc::new(Vault::from_keyring(&Keyring::generate()));
@@ -140,6 +152,9 @@ async fn backend(
     } else {
         Auditor::new(store.clone(), key).await?
     };
+    if known {
+        texted(store.as_ref(), &vault).await?;
+    }
     let cw = Casework::new(store.clone(), vault, Settings::default()).with_auditor(auditor);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -151,7 +166,7 @@ async fn backend(
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
         let url = format!("{base}/webhooks/twilio/sms");
         for i in 0..requests {
-            let params = inbound(i);
+            let params = inbound(i, known);
             let sig = tracedesk_comms::signature::compute(AUTH_TOKEN, &url, &params);
             let body = serde_urlencoded::to_string(&params)?;
             writeln!(out, "{sig}\t{body}")?;
@@ -229,9 +244,61 @@ async fn backend(
     })
 }
 
-/// One inbound text as Twilio posts it, from a number never texted.
-fn inbound(i: usize) -> Vec<(String, String)> {
-    let from = format!("+1347{}{:04}", 200 + (i / 10_000) % 800, i % 10_000);
+/// The `i`th number: +1 347 2xx-xxxx onwards.
+fn number(i: usize) -> String {
+    format!("+1347{}{:04}", 200 + (i / 10_000) % 800, i % 10_000)
+}
+
+/// One message sent to each of the `known` numbers, as the outbox leaves
+/// it (sealed, sent), so their replies find whom they answer.
+async fn texted(store: &dyn Store, vault: &Vault) -> anyhow::Result<()> {
+    use tracedesk_store::messages::status;
+    use tracedesk_vault::{BlindKind, FieldContext};
+    let now = chrono::Utc::now();
+    let rows: Vec<tracedesk_store::MessageRow> = (0..KNOWN)
+        .map(|i| {
+            let id = uuid::Uuid::now_v7();
+            let ctx =
+                |column| FieldContext::new(tracedesk_store::schema::MESSAGES.name, column, id);
+            let phone = number(i);
+            tracedesk_store::MessageRow {
+                id,
+                direction: "out".into(),
+                channel: "sms".into(),
+                status: status::SENT.into(),
+                priority: 2,
+                person_id: None,
+                task_id: None,
+                jurisdiction: Some("root".into()),
+                template: Some("checkin".into()),
+                sender: Some("+12125550100".into()),
+                address_bidx: vault.blind(BlindKind::Phone, &phone),
+                key_version: vault.current_version(),
+                address: vault.seal_str(&ctx("address"), &phone),
+                body: vault.seal_str(&ctx("body"), "Daily check-in: any symptoms today?"),
+                segments: 1,
+                provider_sid: Some(format!("SMbenchout{i:024}")),
+                error_code: None,
+                attempts: 1,
+                next_attempt_at: now,
+                claimed_by: None,
+                claim_until: None,
+                created_at: now,
+                updated_at: now,
+                expires_at: now + chrono::Duration::days(1),
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(2_000) {
+        store.insert_messages(chunk).await?;
+    }
+    Ok(())
+}
+
+/// One inbound text as Twilio posts it: from one of the `known` numbers,
+/// or from a new one.
+fn inbound(i: usize, known: bool) -> Vec<(String, String)> {
+    let from = number(if known { i % KNOWN } else { KNOWN + i });
     let sid = format!("SMbench{i:026}");
     [
         ("ToCountry", "US"),

@@ -398,8 +398,25 @@ async fn an_unknown_numbers_text_is_attached_to_its_person() {
         })
         .await
         .unwrap();
-    assert_eq!(first.person_id, None);
+    // A stand-in holds the number in the root, with a triage task.
+    let stand_in = first.person_id.unwrap();
+    assert_ne!(stand_in, person);
     let id = first.message_id.unwrap();
+    let row = d.h.store.get_message(id).await.unwrap().unwrap();
+    let triage =
+        d.h.store
+            .get_task(row.task_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (triage.kind.as_str(), triage.status.as_str()),
+        ("triage", "pending")
+    );
+    assert_eq!(
+        (triage.jurisdiction.as_str(), triage.person_id),
+        ("root", stand_in)
+    );
     let attach = format!("/api/v1/messages/{id}/attach");
     let body = json!({ "person_id": person });
     // A jurisdiction's supervisor, a tracer and an analyst are refused.
@@ -429,6 +446,11 @@ async fn an_unknown_numbers_text_is_attached_to_its_person() {
     assert_eq!(t.kind, "callback_request");
     assert_eq!(t.jurisdiction, "ny");
     assert_eq!(t.person_id, person);
+    // The triage task is withdrawn and the stand-in forgets the number.
+    let triage = d.h.store.get_task(triage.id).await.unwrap().unwrap();
+    assert_eq!(triage.status, "canceled");
+    let gone = d.h.store.get_person(stand_in).await.unwrap().unwrap();
+    assert!(gone.phone.is_none() && gone.purged_at.is_some());
     // Taken: a second attach is refused like any non-triage message.
     let (st, _) = d.call(&root, Method::POST, &attach, Some(body)).await;
     assert_eq!(st, 403);
@@ -457,4 +479,222 @@ async fn an_unknown_numbers_text_is_attached_to_its_person() {
         .await
         .unwrap();
     assert_eq!(next.person_id, Some(person));
+}
+
+/// A number no record holds gets one stand-in and one triage task, in the
+/// root, however many texts (and repeated deliveries) it sends; a keyword
+/// from an unknown number makes none. The task's holder reads the thread
+/// and, once entitled to the person it turns out to be, attaches it; a
+/// tracer over the root without the task, and a narrower supervisor, are
+/// refused.
+#[tokio::test]
+async fn a_triage_task_is_made_once_per_number_and_its_holder_attaches() {
+    let d = desk().await;
+    let (_, root) = d.h.user("root-sup", Role::Supervisor, "root").await;
+    let (holder_id, holder) = d.h.user("root-tracer", Role::Tracer, "root").await;
+    let (_, other) = d.h.user("root-tracer-2", Role::Tracer, "root").await;
+    let texts = d.h.cw.messages();
+    let text = |from: &str, sid: &str, body: &str| tracedesk_casework::messaging::InboundText {
+        from: from.into(),
+        to: "+12125550100".into(),
+        body: body.into(),
+        provider_sid: sid.into(),
+    };
+    let first = texts
+        .receive_text(&text(
+            "+12125550181",
+            "SMtri1",
+            "hi, a tracer told me to text",
+        ))
+        .await
+        .unwrap();
+    let again = texts
+        .receive_text(&text("+12125550181", "SMtri2", "anyone there?"))
+        .await
+        .unwrap();
+    let repeat = texts
+        .receive_text(&text(
+            "+12125550181",
+            "SMtri1",
+            "hi, a tracer told me to text",
+        ))
+        .await
+        .unwrap();
+    assert!(!repeat.stored);
+    let stop = texts
+        .receive_text(&text("+12125550182", "SMtri3", "STOP"))
+        .await
+        .unwrap();
+    assert_eq!(stop.person_id, None, "a keyword needs no one");
+    let stand_in = first.person_id.unwrap();
+    assert_eq!(again.person_id, Some(stand_in));
+    let row =
+        d.h.store
+            .get_message(first.message_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let task = row.task_id.unwrap();
+    let second =
+        d.h.store
+            .get_message(again.message_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(second.task_id, Some(task), "one task for the number");
+    // Both texts on the triage list, the STOP too (it is matched to no one).
+    let (_, list) = d
+        .call(&root, Method::GET, "/api/v1/messages/unmatched", None)
+        .await;
+    let listed: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(
+        listed,
+        ["STOP", "anyone there?", "hi, a tracer told me to text"],
+        "{list}"
+    );
+    // Routed to staff over the root: the supervisor gives it to a tracer.
+    let (st, out) = d
+        .call(
+            &root,
+            Method::POST,
+            &format!("/api/v1/tasks/{task}/assign"),
+            Some(json!({"user_id": holder_id})),
+        )
+        .await;
+    assert_eq!(st, 200, "{out}");
+    let (st, thread) = d.thread(&holder, stand_in).await;
+    assert_eq!(st, 200, "{thread}");
+    assert_eq!(thread["items"].as_array().unwrap().len(), 2, "{thread}");
+    let (st, _) = d.thread(&other, stand_in).await;
+    assert_ne!(st, 200, "a tracer without the task does not read it");
+    // The holder writes back from the thread.
+    let (st, sent) = d
+        .send(
+            &holder,
+            stand_in,
+            json!({"body": "Thanks for writing. Who is this, please?"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{sent}");
+    // It is Rosa, in New York: the holder is not entitled to her yet.
+    let today = chrono::Utc::now().date_naive();
+    let (st, out) = d
+        .call(
+            &d.ny,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(json!({"first_name": "Rosa", "last_name": "Lopez", "dob": "1980-01-02",
+                "phone": "(212) 555-0149", "specimen_date": (today - chrono::Days::new(2)).to_string(),
+                "result": "positive", "jurisdiction": "ny", "accession": "ACC-TRI-1"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let person: Uuid = out["person_id"].as_str().unwrap().parse().unwrap();
+    let case: Uuid = out["case_id"].as_str().unwrap().parse().unwrap();
+    let attach = format!("/api/v1/messages/{}/attach", row.id);
+    let body = json!({ "person_id": person });
+    for token in [&other, &d.tracer, &d.ny, &d.nj, &holder] {
+        let (st, _) = d
+            .call(token, Method::POST, &attach, Some(body.clone()))
+            .await;
+        assert_eq!(st, 403);
+    }
+    // Holding her interview too, the holder attaches.
+    let interview = d.h.store.tasks_for_case(case).await.unwrap()[0].id;
+    let (st, out) = d
+        .call(
+            &root,
+            Method::POST,
+            &format!("/api/v1/tasks/{interview}/assign"),
+            Some(json!({"user_id": holder_id})),
+        )
+        .await;
+    assert_eq!(st, 200, "{out}");
+    let (st, out) = d.call(&holder, Method::POST, &attach, Some(body)).await;
+    assert_eq!(st, 200, "{out}");
+    // Every text from the number, and the reply, is now on her thread.
+    let (_, thread) = d.thread(&d.ny, person).await;
+    let bodies: Vec<&str> = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    for b in [
+        "hi, a tracer told me to text",
+        "anyone there?",
+        "Thanks for writing. Who is this, please?",
+    ] {
+        assert!(bodies.contains(&b), "{b}: {thread}");
+    }
+    let (_, list) = d
+        .call(&root, Method::GET, "/api/v1/messages/unmatched", None)
+        .await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "only the STOP: {list}"
+    );
+}
+
+/// A triage task finished without anyone found (a wrong number, no
+/// answer): when the number writes again, a new triage task is made on the
+/// same stand-in, and its later texts follow that one.
+#[tokio::test]
+async fn a_number_writing_again_after_triage_ended_is_triaged_again() {
+    let d = desk().await;
+    let texts = d.h.cw.messages();
+    let text = |sid: &str, body: &str| tracedesk_casework::messaging::InboundText {
+        from: "+12125550183".into(),
+        to: "+12125550100".into(),
+        body: body.into(),
+        provider_sid: sid.into(),
+    };
+    let first = texts
+        .receive_text(&text("SMagain1", "hello?"))
+        .await
+        .unwrap();
+    let stand_in = first.person_id.unwrap();
+    let row =
+        d.h.store
+            .get_message(first.message_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let ended = row.task_id.unwrap();
+    assert_eq!(d.h.store.withdraw_task(ended).await.unwrap(), 1);
+    let again = texts
+        .receive_text(&text("SMagain2", "hello again"))
+        .await
+        .unwrap();
+    assert_eq!(again.person_id, Some(stand_in), "the same stand-in");
+    let row =
+        d.h.store
+            .get_message(again.message_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let task = row.task_id.unwrap();
+    assert_ne!(task, ended);
+    let t = d.h.store.get_task(task).await.unwrap().unwrap();
+    assert_eq!(
+        (t.kind.as_str(), t.status.as_str(), t.person_id),
+        ("triage", "pending", stand_in)
+    );
+    let third = texts
+        .receive_text(&text("SMagain3", "still here"))
+        .await
+        .unwrap();
+    let row =
+        d.h.store
+            .get_message(third.message_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(row.task_id, Some(task), "later texts follow the open task");
 }
