@@ -8,11 +8,9 @@ use crate::views::{CaseView, ContactView, LabResultView, Page, PersonView, TaskV
 use crate::{
     CasePatch, Casework, CaseworkError, ContactInput, ItemError, LabResultInput, PersonSearch,
 };
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
-use tracedesk_domain::{
-    CaseStatus, ContactStatus, ExposureWarning, LabOutcome, TaskKind, TaskStatus,
-};
+use tracedesk_domain::{CaseStatus, ContactStatus, ExposureWarning, LabOutcome, TaskKind};
 use tracedesk_store::{
     CaseFilter, CaseRow, ExposureFilter, ExposureRow, LabIntake, LabResultRow, ListScope,
     PersonKey, TaskRow, schema,
@@ -228,20 +226,9 @@ impl crate::services::Cases<'_> {
             shown_person_id: None,
             clinical: None,
         };
-        let kind = TaskKind::CaseInterview;
         let task = TaskRow {
-            id: Uuid::now_v7(),
-            kind: kind.as_str().into(),
-            status: TaskStatus::Pending.as_str().into(),
-            priority: kind.default_priority(),
-            person_id,
             case_id: Some(case_id),
-            exposure_id: None,
-            created_at: now,
-            due_at: now + Duration::hours(kind.default_sla_hours()),
-            jurisdiction: jurisdiction.clone(),
-            assignee_id: None,
-            shown_person_id: None,
+            ..TaskRow::pending(TaskKind::CaseInterview, person_id, &jurisdiction, now)
         };
         LabIntake {
             person: seal_person(vault, person_id, &v.person, now, &jurisdiction),
@@ -988,18 +975,8 @@ impl crate::services::Cases<'_> {
                 depth: from.map_or(1, |e| e.depth + 1),
             },
             task: TaskRow {
-                id: Uuid::now_v7(),
-                kind: kind.as_str().into(),
-                status: TaskStatus::Pending.as_str().into(),
-                priority: kind.default_priority(),
-                person_id,
-                case_id: None,
                 exposure_id: Some(exposure_id),
-                created_at: now,
-                due_at: now + Duration::hours(kind.default_sla_hours()),
-                jurisdiction: case.jurisdiction.clone(),
-                assignee_id: None,
-                shown_person_id: None,
+                ..TaskRow::pending(kind, person_id, &case.jurisdiction, now)
             },
             namers: std::iter::once(case.person_id)
                 .chain(from.map(|e| e.contact_person_id))

@@ -928,20 +928,16 @@ impl crate::services::Cases<'_> {
                 .and_then(|e| e.shown_person_id),
         };
         let now = self.now();
-        let task_kind = TaskKind::SupportRequest;
         let task = tracedesk_store::TaskRow {
-            id: Uuid::now_v7(),
-            kind: task_kind.as_str().into(),
-            status: TaskStatus::Pending.as_str().into(),
-            priority: task_kind.default_priority(),
-            person_id: person,
             case_id: owner.0,
             exposure_id: owner.1,
-            created_at: now,
-            due_at: now + chrono::Duration::hours(task_kind.default_sla_hours()),
-            jurisdiction: jurisdiction.clone(),
-            assignee_id: None,
             shown_person_id: shown,
+            ..tracedesk_store::TaskRow::pending(
+                TaskKind::SupportRequest,
+                person,
+                &jurisdiction,
+                now,
+            )
         };
         let body = serde_json::json!({
             "kind": kind.as_str(),

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tracedesk_comms::{Carrier, Delivery, Keyword, Outgoing, templates};
-use tracedesk_domain::Phone;
+use tracedesk_domain::{Phone, TaskKind};
 use tracedesk_store::messages::status;
 use tracedesk_store::{ConsentRow, MessageRow, SendOutcome, UnknownSender, schema};
 use tracedesk_vault::{BlindKind, FieldContext};
@@ -460,22 +460,8 @@ impl crate::services::Messages<'_> {
 
     /// A triage task on a stand-in, in the root.
     fn triage_task(&self, stand_in: Uuid) -> tracedesk_store::TaskRow {
-        let now = self.now();
-        let kind = tracedesk_domain::TaskKind::Triage;
-        tracedesk_store::TaskRow {
-            id: Uuid::now_v7(),
-            kind: kind.as_str().into(),
-            status: tracedesk_domain::TaskStatus::Pending.as_str().into(),
-            priority: kind.default_priority(),
-            person_id: stand_in,
-            case_id: None,
-            exposure_id: None,
-            created_at: now,
-            due_at: now + chrono::Duration::hours(kind.default_sla_hours()),
-            jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
-            assignee_id: None,
-            shown_person_id: None,
-        }
+        let root = tracedesk_identity::jurisdiction::ROOT;
+        tracedesk_store::TaskRow::pending(TaskKind::Triage, stand_in, root, self.now())
     }
 
     /// A text that landed on a stand-in whose triage task was finished
@@ -496,7 +482,7 @@ impl crate::services::Messages<'_> {
         };
         let finished = tracedesk_domain::TaskStatus::parse(&task.status)
             .is_some_and(|s| tracedesk_domain::TaskStatus::FINAL.contains(&s));
-        if task.kind != tracedesk_domain::TaskKind::Triage.as_str() || !finished {
+        if task.kind != TaskKind::Triage.as_str() || !finished {
             return Ok(row);
         }
         let again = self.triage_task(person);
@@ -525,10 +511,10 @@ impl crate::services::Messages<'_> {
         };
         let open = tracedesk_domain::TaskStatus::parse(&task.status)
             .is_some_and(|s| !tracedesk_domain::TaskStatus::FINAL.contains(&s));
-        Ok((task.kind == tracedesk_domain::TaskKind::Triage.as_str()
-            && task.person_id == person
-            && open)
-            .then_some(Triage::Task(task)))
+        Ok(
+            (task.kind == TaskKind::Triage.as_str() && task.person_id == person && open)
+                .then_some(Triage::Task(task)),
+        )
     }
 
     /// Triage: attaches a text from an unknown number — and every other
@@ -547,21 +533,10 @@ impl crate::services::Messages<'_> {
             PersonRef::Person(p) => (p.id, None, p.jurisdiction.clone()),
             PersonRef::Facet(f) => (f.person_id, Some(f.id), f.jurisdiction.clone()),
         };
-        let kind = tracedesk_domain::TaskKind::CallbackRequest;
         let now = self.now();
         let task = tracedesk_store::TaskRow {
-            id: Uuid::now_v7(),
-            kind: kind.as_str().into(),
-            status: tracedesk_domain::TaskStatus::Pending.as_str().into(),
-            priority: kind.default_priority(),
-            person_id: own,
-            case_id: None,
-            exposure_id: None,
-            created_at: now,
-            due_at: now + chrono::Duration::hours(kind.default_sla_hours()),
-            jurisdiction,
-            assignee_id: None,
             shown_person_id: shown,
+            ..tracedesk_store::TaskRow::pending(TaskKind::CallbackRequest, own, &jurisdiction, now)
         };
         let attached = match self.triage_of(id).await? {
             Some(Triage::Unmatched) => self.store.attach_inbound(id, &task, now).await?,

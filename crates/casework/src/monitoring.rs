@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tracedesk_comms::replies::{self, Reply};
 use tracedesk_comms::windows::{self, Tz, Window};
-use tracedesk_domain::{ContactStatus, TaskKind, TaskStatus};
+use tracedesk_domain::{ContactStatus, TaskKind};
 use tracedesk_store::monitoring::{bucket, state};
 use tracedesk_store::{
     DueCheckin, ExposureMove, MessageRow, MonitoringDefaults, MonitoringRound, MonitoringRow,
@@ -498,20 +498,10 @@ impl crate::services::Messages<'_> {
     /// A follow-up task about a monitored contact, for their record's
     /// jurisdiction.
     fn task_for(&self, row: &MonitoringRow, kind: TaskKind) -> TaskRow {
-        let now = self.now();
         TaskRow {
-            id: Uuid::now_v7(),
-            kind: kind.as_str().into(),
-            status: TaskStatus::Pending.as_str().into(),
-            priority: kind.default_priority(),
-            person_id: row.person_id,
-            case_id: None,
             exposure_id: Some(row.id),
-            created_at: now,
-            due_at: now + Duration::hours(kind.default_sla_hours()),
-            jurisdiction: row.jurisdiction.clone(),
-            assignee_id: None,
             shown_person_id: row.facet_id,
+            ..TaskRow::pending(kind, row.person_id, &row.jurisdiction, self.now())
         }
     }
 

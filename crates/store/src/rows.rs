@@ -258,6 +258,31 @@ pub struct TaskRow {
 }
 
 impl TaskRow {
+    /// A new task waiting to be routed, made `at`: its kind's priority and
+    /// SLA, about no case or contact record and under no facet until the
+    /// caller says (`TaskRow { case_id: …, ..TaskRow::pending(…) }`).
+    pub fn pending(
+        kind: tracedesk_domain::TaskKind,
+        person_id: Uuid,
+        jurisdiction: &str,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().into(),
+            status: tracedesk_domain::TaskStatus::Pending.as_str().into(),
+            priority: kind.default_priority(),
+            person_id,
+            case_id: None,
+            exposure_id: None,
+            created_at: at,
+            due_at: at + chrono::Duration::hours(kind.default_sla_hours()),
+            jurisdiction: jurisdiction.into(),
+            assignee_id: None,
+            shown_person_id: None,
+        }
+    }
+
     /// This task as the matched person's: their id, and the id the
     /// submitting jurisdiction knows them by when that differs.
     pub fn for_person(&self, person: Uuid, shown: Option<Uuid>) -> Self {

@@ -227,7 +227,8 @@ fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("TRACEDESK_LOG", "warn")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        // Kept for a failing test to show (`serve_log`).
+        .stderr(std::fs::File::create(dir.join("serve.stderr")).unwrap())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -240,6 +241,11 @@ fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_string();
     (child, url)
+}
+
+/// What `serve` started by `spawn_serve` in `dir` wrote to stderr.
+fn serve_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("serve.stderr")).unwrap_or_default()
 }
 
 fn signal(child: &std::process::Child, sig: &str) {
@@ -261,7 +267,11 @@ fn serve_answers_healthcheck_and_stops_on_sigterm() {
     assert!(o.status.success(), "{}", text(&o));
     signal(&child, "-TERM");
     let status = child.wait().unwrap();
-    assert!(status.success(), "graceful stop exits 0");
+    assert!(
+        status.success(),
+        "graceful stop exits 0: {status:?}\n{}",
+        serve_log(dir.path())
+    );
     let o = tracedesk(dir.path(), &["healthcheck", "--url", &url]);
     assert!(!o.status.success(), "nothing answers after stop");
 }

@@ -34,13 +34,19 @@ impl Desk {
     /// A case in New York whose person has a phone and speaks `language`;
     /// the person's id.
     async fn person(&self, phone: &str, language: &str) -> Uuid {
+        self.case(("Rosa", "Lopez"), phone, language).await.0
+    }
+
+    /// A case in New York for `name` with a phone; the person's and the
+    /// case's ids.
+    async fn case(&self, name: (&str, &str), phone: &str, language: &str) -> (Uuid, Uuid) {
         let today = chrono::Utc::now().date_naive();
         let (st, out) = self
             .call(
                 &self.ny,
                 Method::POST,
                 "/api/v1/lab-results",
-                Some(json!({"first_name": "Rosa", "last_name": "Lopez", "dob": "1980-01-02",
+                Some(json!({"first_name": name.0, "last_name": name.1, "dob": "1980-01-02",
                     "phone": phone, "language": language,
                     "specimen_date": (today - chrono::Days::new(2)).to_string(),
                     "result": "positive", "jurisdiction": "ny",
@@ -48,7 +54,8 @@ impl Desk {
             )
             .await;
         assert!(st == 201 || st == 200, "{st}: {out}");
-        out["person_id"].as_str().unwrap().parse().unwrap()
+        let id = |k: &str| out[k].as_str().unwrap().parse().unwrap();
+        (id("person_id"), id("case_id"))
     }
 
     async fn send(&self, token: &str, person: Uuid, body: Value) -> (u16, Value) {
@@ -263,19 +270,7 @@ async fn stop_opts_out_until_start() {
 async fn the_tracer_who_holds_the_task_may_message_the_person() {
     let d = desk().await;
     let (tracer_id, tracer) = d.h.user("ny-holder", Role::Tracer, "ny").await;
-    let today = chrono::Utc::now().date_naive();
-    let (_, out) = d
-        .call(
-            &d.ny,
-            Method::POST,
-            "/api/v1/lab-results",
-            Some(json!({"first_name": "Amal", "last_name": "Haddad", "dob": "1985-07-08",
-                "phone": "(212) 555-0151", "specimen_date": (today - chrono::Days::new(1)).to_string(),
-                "result": "positive", "accession": "HOLD-1", "jurisdiction": "ny"})),
-        )
-        .await;
-    let person: Uuid = out["person_id"].as_str().unwrap().parse().unwrap();
-    let case: Uuid = out["case_id"].as_str().unwrap().parse().unwrap();
+    let (person, case) = d.case(("Amal", "Haddad"), "(212) 555-0151", "en").await;
     let (st, _) = d
         .send(&tracer, person, json!({"template": "case_outreach"}))
         .await;
@@ -582,20 +577,7 @@ async fn a_triage_task_is_made_once_per_number_and_its_holder_attaches() {
         .await;
     assert_eq!(st, 201, "{sent}");
     // It is Rosa, in New York: the holder is not entitled to her yet.
-    let today = chrono::Utc::now().date_naive();
-    let (st, out) = d
-        .call(
-            &d.ny,
-            Method::POST,
-            "/api/v1/lab-results",
-            Some(json!({"first_name": "Rosa", "last_name": "Lopez", "dob": "1980-01-02",
-                "phone": "(212) 555-0149", "specimen_date": (today - chrono::Days::new(2)).to_string(),
-                "result": "positive", "jurisdiction": "ny", "accession": "ACC-TRI-1"})),
-        )
-        .await;
-    assert_eq!(st, 201, "{out}");
-    let person: Uuid = out["person_id"].as_str().unwrap().parse().unwrap();
-    let case: Uuid = out["case_id"].as_str().unwrap().parse().unwrap();
+    let (person, case) = d.case(("Rosa", "Lopez"), "(212) 555-0149", "en").await;
     let attach = format!("/api/v1/messages/{}/attach", row.id);
     let body = json!({ "person_id": person });
     for token in [&other, &d.tracer, &d.ny, &d.nj, &holder] {
