@@ -1,6 +1,8 @@
-//! The minimal browser pages: sign in, second factor (and its enrolment),
-//! password change, sign out. Server-rendered forms without script; every
-//! POST carries a CSRF token in a hidden field (bound to the session, or
+//! The browser's sign-in pages: sign in, second factor (and its
+//! enrolment), password change, sign out, home; and the embedded assets.
+//! Pages are `tracedesk_ui` templates (auto-escaped, strings from the
+//! catalog); the sign-in forms work without script. Every POST carries a
+//! CSRF token in a hidden field (bound to the session, or
 //! before sign-in to a `td_pre` cookie). Each form handler runs the same
 //! step as the JSON API (`login.rs`) and turns its answer into a redirect
 //! or the form again with the error.
@@ -12,13 +14,18 @@ use crate::{ApiError, AppState};
 use axum::Extension;
 use axum::Form;
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use tracedesk_identity::session;
+use tracedesk_ui::assets;
+use tracedesk_ui::pages::{
+    Chrome, CodePage, HomePage, Link, LoginPage, Nav, NoticePage, PasswordPage, Setup,
+};
+use tracedesk_ui::{Catalog, Template};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,39 +36,45 @@ pub fn routes() -> Router<AppState> {
         .route("/enrol/confirm", axum::routing::post(enrol_confirm))
         .route("/password", get(password_page).post(password_submit))
         .route("/logout", axum::routing::post(logout_submit))
-        .route("/static/app.css", get(css))
+        .route("/assets/{file}", get(asset))
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}\
-label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
-button{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a4000f;border-left:4px solid #a4000f;padding-left:.6rem}\
-code{word-break:break-all}";
-
-async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
+/// An embedded asset by its hashed name: the name changes with the
+/// content, so browsers may keep it for a year.
+async fn asset(Path(file): Path<String>) -> Response {
+    match assets::find(&file) {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            a.bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// The catalog pages are written in.
+fn t() -> &'static Catalog {
+    Catalog::english()
 }
 
-fn page(title: &str, body: &str) -> Response {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{t} · tracedesk</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
-         <body><h1>{t}</h1>{body}</body></html>",
-        t = escape(title)
-    ))
-    .into_response()
+/// A rendered page. A template that fails to render (a defect: every
+/// field is plain data) answers 500 without its content.
+pub(crate) fn html(page: impl Template) -> Response {
+    match page.render() {
+        Ok(body) => Html(body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
-fn error_block(e: Option<&str>) -> String {
-    e.map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(m)))
-        .unwrap_or_default()
+fn with_status(mut r: Response, status: StatusCode) -> Response {
+    *r.status_mut() = status;
+    r
 }
 
 fn redirect(to: &str) -> Response {
@@ -69,12 +82,14 @@ fn redirect(to: &str) -> Response {
 }
 
 fn forbidden_csrf() -> Response {
-    let mut r = page(
-        "Form expired",
-        "<p class=\"error\">This form's security token is missing or wrong. <a href=\"/login\">Start again</a>.</p>",
-    );
-    *r.status_mut() = StatusCode::FORBIDDEN;
-    r
+    let page = NoticePage {
+        t: t(),
+        chrome: Chrome::new(t(), "form-expired-title"),
+        message: t().get("form-expired"),
+        alert: true,
+        link: Some(Link::to("/login", "sign-in")),
+    };
+    with_status(html(page), StatusCode::FORBIDDEN)
 }
 
 /// The pre-sign-in token from its cookie, or a new one to set.
@@ -93,20 +108,18 @@ fn pre_cookie(token: &str, secure: bool) -> String {
     )
 }
 
-fn login_form(csrf: &str, error: Option<&str>) -> String {
-    format!(
-        "{}<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label for=\"u\">Username</label><input id=\"u\" name=\"username\" autocomplete=\"username\" required>\
-         <label for=\"p\">Password</label><input id=\"p\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button>Sign in</button></form>",
-        error_block(error),
-        escape(csrf)
-    )
+fn login_form(csrf: String, error: Option<String>) -> Response {
+    html(LoginPage {
+        t: t(),
+        chrome: Chrome::new(t(), "sign-in"),
+        csrf,
+        error,
+    })
 }
 
 async fn login_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let (pre, fresh) = pre_token(&headers, s.secure_cookies);
-    let mut r = page("Sign in", &login_form(&session::csrf_for(&pre), None));
+    let mut r = login_form(session::csrf_for(&pre), None);
     if fresh && let Ok(v) = HeaderValue::from_str(&pre_cookie(&pre, s.secure_cookies)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -180,11 +193,10 @@ async fn login_submit(
     .await;
     match follow(res).await {
         Ok(r) => r,
-        Err(msg) => {
-            let mut r = page("Sign in", &login_form(&session::csrf_for(pre), Some(&msg)));
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
-            r
-        }
+        Err(msg) => with_status(
+            login_form(session::csrf_for(pre), Some(msg)),
+            StatusCode::UNAUTHORIZED,
+        ),
     }
 }
 
@@ -200,27 +212,59 @@ async fn partial(s: &AppState, headers: &HeaderMap) -> Option<PartialCaller> {
     }
 }
 
-fn code_form(action: &str, csrf: &str, label: &str, error: Option<&str>) -> String {
-    format!(
-        "{}<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label for=\"c\">{label}</label><input id=\"c\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" required>\
-         <button>Continue</button></form>",
-        error_block(error),
-        escape(csrf)
-    )
+/// The second-factor form and each step of its enrolment.
+struct Code {
+    title: &'static str,
+    action: &'static str,
+    intro: Option<&'static str>,
+    label: Option<&'static str>,
+    button: &'static str,
+    back: Option<&'static str>,
+}
+
+const TOTP: Code = Code {
+    title: "totp-title",
+    action: "/login/totp",
+    intro: None,
+    label: Some("totp-label"),
+    button: "continue",
+    back: None,
+};
+const ENROL_START: Code = Code {
+    title: "enrol-title",
+    action: "/enrol",
+    intro: Some("enrol-intro"),
+    label: None,
+    button: "enrol-show",
+    back: None,
+};
+const ENROL_CONFIRM: Code = Code {
+    title: "enrol-title",
+    action: "/enrol/confirm",
+    intro: Some("enrol-scan"),
+    label: Some("enrol-confirm-label"),
+    button: "continue",
+    back: None,
+};
+
+fn code_page(c: Code, csrf: String, setup: Option<Setup>, error: Option<String>) -> Response {
+    html(CodePage {
+        t: t(),
+        chrome: Chrome::new(t(), c.title),
+        action: c.action,
+        csrf,
+        intro: c.intro,
+        setup,
+        label: c.label,
+        button: c.button,
+        back: c.back,
+        error,
+    })
 }
 
 async fn totp_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
     match partial(&s, &headers).await {
-        Some(p) => page(
-            "Second factor",
-            &code_form(
-                "/login/totp",
-                &session::csrf_for(&p.session),
-                "6-digit code from your authenticator app",
-                None,
-            ),
-        ),
+        Some(p) => code_page(TOTP, session::csrf_for(&p.session), None, None),
         None => redirect("/login"),
     }
 }
@@ -282,32 +326,14 @@ async fn totp_submit(
         &headers,
         f.csrf.as_deref(),
         |p| login::totp(State(s.clone()), Extension(p), ApiJson(CodeInput { code })),
-        |csrf, msg| {
-            page(
-                "Second factor",
-                &code_form(
-                    "/login/totp",
-                    csrf,
-                    "6-digit code from your authenticator app",
-                    Some(msg),
-                ),
-            )
-        },
+        |csrf, msg| code_page(TOTP, csrf.to_string(), None, Some(msg.to_string())),
     )
     .await
 }
 
 async fn enrol_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
     match partial(&s, &headers).await {
-        Some(p) => page(
-            "Set up your second factor",
-            &format!(
-                "<p>tracedesk needs a code from an authenticator app at every sign-in.</p>\
-                 <form method=\"post\" action=\"/enrol\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-                 <button>Show my setup code</button></form>",
-                escape(&session::csrf_for(&p.session))
-            ),
-        ),
+        Some(p) => code_page(ENROL_START, session::csrf_for(&p.session), None, None),
         None => redirect("/login"),
     }
 }
@@ -327,30 +353,21 @@ async fn enrol_submit(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let res = match login::enrol_start(State(s.clone()), Extension(p.clone())).await {
+    let csrf = session::csrf_for(&p.session);
+    let res = match login::enrol_start(State(s.clone()), Extension(p)).await {
         Ok(r) => r,
-        Err(e) => return page("Set up your second factor", &error_block(Some(&e.message))),
+        Err(e) => return code_page(ENROL_START, csrf, None, Some(e.message)),
     };
     let body = axum::body::to_bytes(res.into_body(), 256 * 1024)
         .await
         .unwrap_or_default();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    // The SVG comes from our own QR renderer (no script, no style attribute).
-    let qr = v["qr_svg"].as_str().unwrap_or("");
-    page(
-        "Set up your second factor",
-        &format!(
-            "<p>Scan this code with your authenticator app, or type the key.</p>{qr}\
-             <p>Key: <code>{}</code></p>{}",
-            escape(v["secret"].as_str().unwrap_or("")),
-            code_form(
-                "/enrol/confirm",
-                &session::csrf_for(&p.session),
-                "Then enter the 6-digit code it shows",
-                None
-            )
-        ),
-    )
+    let setup = Setup {
+        // Our own QR renderer's SVG: no script, no style attribute.
+        qr_svg: v["qr_svg"].as_str().unwrap_or("").to_string(),
+        secret: v["secret"].as_str().unwrap_or("").to_string(),
+    };
+    code_page(ENROL_CONFIRM, csrf, Some(setup), None)
 }
 
 async fn enrol_confirm(
@@ -364,37 +381,32 @@ async fn enrol_confirm(
         &headers,
         f.csrf.as_deref(),
         |p| login::enrol_confirm(State(s.clone()), Extension(p), ApiJson(CodeInput { code })),
-        |_, msg| {
-            page(
-                "Set up your second factor",
-                &format!(
-                    "{}<p><a href=\"/enrol\">Start again</a></p>",
-                    error_block(Some(msg))
-                ),
-            )
+        |csrf, msg| {
+            let failed = Code {
+                intro: None,
+                label: None,
+                button: "enrol-show",
+                back: Some("/enrol"),
+                ..ENROL_START
+            };
+            code_page(failed, csrf.to_string(), None, Some(msg.to_string()))
         },
     )
     .await
 }
 
-fn password_form(csrf: &str, error: Option<&str>) -> String {
-    format!(
-        "{}<p>At least 15 characters (8 with a second factor). A few unrelated words make a good one.</p>\
-         <form method=\"post\" action=\"/password\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label for=\"o\">Current password</label><input id=\"o\" name=\"current_password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <label for=\"n\">New password</label><input id=\"n\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" maxlength=\"128\" required>\
-         <button>Change password</button></form>",
-        error_block(error),
-        escape(csrf)
-    )
+fn password_form(csrf: String, error: Option<String>) -> Response {
+    html(PasswordPage {
+        t: t(),
+        chrome: Chrome::new(t(), "password-title"),
+        csrf,
+        error,
+    })
 }
 
 async fn password_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
     match partial(&s, &headers).await {
-        Some(p) => page(
-            "Change your password",
-            &password_form(&session::csrf_for(&p.session), None),
-        ),
+        Some(p) => password_form(session::csrf_for(&p.session), None),
         None => redirect("/login"),
     }
 }
@@ -420,7 +432,7 @@ async fn password_submit(
         &headers,
         f.csrf.as_deref(),
         |p| login::change_password(State(s.clone()), Extension(p), ApiJson(input)),
-        |csrf, msg| page("Change your password", &password_form(csrf, Some(msg))),
+        |csrf, msg| password_form(csrf.to_string(), Some(msg.to_string())),
     )
     .await
 }
@@ -463,21 +475,32 @@ async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
     if p.user.must_change_password {
         return redirect("/password");
     }
+    let csrf = session::csrf_for(&p.session);
+    html(HomePage {
+        t: t(),
+        chrome: Chrome::new(t(), "home-title")
+            .with_scripts()
+            .signed_in(nav(&s, &p, "/")),
+        links: vec![Link::to("/password", "nav-password")],
+        csrf,
+    })
+}
+
+/// The signed-in header for `p`, with `current` marked.
+pub(crate) fn nav(s: &AppState, p: &PartialCaller, current: &str) -> Nav {
     let name =
         s.cw.staff()
             .user_view(&p.user)
             .map(|v| v.display_name)
             .unwrap_or_default();
-    let csrf = escape(&session::csrf_for(&p.session));
-    page(
-        "tracedesk",
-        &format!(
-            "<p>Signed in as {} ({}).</p><p>The case work screens come with the UI; the JSON API is at <code>/api/v1</code>.</p>\
-             <p><a href=\"/password\">Change password</a></p>\
-             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>Sign out</button></form>\
-             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"everywhere\" value=\"1\"><button>Sign out everywhere</button></form>",
-            escape(&name),
-            escape(&p.user.role)
-        ),
-    )
+    let mut links = vec![Link::to("/", "nav-home")];
+    for l in &mut links {
+        l.current = l.href == current;
+    }
+    Nav {
+        name,
+        role: p.user.role.clone(),
+        csrf: session::csrf_for(&p.session),
+        links,
+    }
 }

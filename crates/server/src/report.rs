@@ -7,15 +7,16 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::pages::escape;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 use tracedesk_casework::CaseworkError;
-use tracedesk_casework::report::{LinkState, ReportPage};
+use tracedesk_casework::report::{LinkState, ReportPage as ReportPage_};
+use tracedesk_ui::assets;
+use tracedesk_ui::pages::{ReportPage, ReportQuestion};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/r/{token}", get(open).post(answer))
@@ -29,47 +30,57 @@ pub struct ReportForm {
     pub details: Option<String>,
 }
 
-fn html(status: StatusCode, language: &str, title: &str, body: &str) -> Response {
-    let mut r = Html(format!(
-        "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{t}</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
-         <body><main><h1>{t}</h1>{body}</main></body></html>",
-        l = escape(language),
-        t = escape(title)
-    ))
-    .into_response();
-    *r.status_mut() = status;
+fn page(status: StatusCode, page: ReportPage) -> Response {
+    let mut r = crate::pages::html(page);
+    if r.status().is_success() {
+        *r.status_mut() = status;
+    }
     r
 }
 
-fn render(p: &ReportPage) -> Response {
+fn render(p: &ReportPage_) -> Response {
     let w = &p.text;
-    let program = format!("<p>{}</p>", escape(&p.program));
-    let body = match p.state {
-        LinkState::Open => format!(
-            "{program}<form method=\"post\"><p id=\"q\">{q}</p>\
-             <label for=\"details\">{d}</label><input id=\"details\" name=\"details\" maxlength=\"500\" autocomplete=\"off\">\
-             <button type=\"submit\" name=\"answer\" value=\"well\">{well}</button> \
-             <button type=\"submit\" name=\"answer\" value=\"unwell\">{unwell}</button></form>",
-            q = escape(w.question),
-            d = escape(w.details),
-            well = escape(w.well),
-            unwell = escape(w.unwell),
+    let (form, status) = match p.state {
+        LinkState::Open => (
+            Some(ReportQuestion {
+                question: w.question.into(),
+                details: w.details.into(),
+                well: w.well.into(),
+                unwell: w.unwell.into(),
+            }),
+            String::new(),
         ),
-        LinkState::Answered => format!("{program}<p role=\"status\">{}</p>", escape(w.thanks)),
-        LinkState::Closed => format!("{program}<p role=\"status\">{}</p>", escape(w.closed)),
+        LinkState::Answered => (None, w.thanks.into()),
+        LinkState::Closed => (None, w.closed.into()),
     };
-    html(StatusCode::OK, &p.language, w.title, &body)
+    page(
+        StatusCode::OK,
+        ReportPage {
+            lang: p.language.clone(),
+            title: w.title.into(),
+            css: assets::url("app.css"),
+            icon: assets::url("icon.svg"),
+            program: p.program.clone(),
+            form,
+            status,
+        },
+    )
 }
 
 /// A link that is not one of this program's: the same answer for a typo,
 /// a forgery and a purged record.
 fn not_found() -> Response {
-    html(
+    page(
         StatusCode::NOT_FOUND,
-        "en",
-        "Link not found",
-        "<p>This link is not active. If you were asked to report, please call the number in your message.</p>",
+        ReportPage {
+            lang: "en".into(),
+            title: "Link not found".into(),
+            css: assets::url("app.css"),
+            icon: assets::url("icon.svg"),
+            program: String::new(),
+            form: None,
+            status: "This link is not active. If you were asked to report, please call the number in your message.".into(),
+        },
     )
 }
 

@@ -91,14 +91,172 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A headless Chromium driven through chromedriver, with the checks every
+/// page must pass (`check`): no console error (a Content Security Policy
+/// violation is one), no serious or critical axe-core finding, nothing in
+/// browser storage, and a screenshot saved for the README.
+pub struct Browser {
+    pub c: fantoccini::Client,
+    _driver: Driver,
+}
+
+/// axe-core, vendored (MPL-2.0, `tests/assets/axe.LICENSE`): injected by
+/// the driver, never served by tracedesk.
+const AXE: &str = include_str!("../assets/axe.min.js");
+
+/// chromedriver's log endpoint (not in fantoccini): the browser console.
+#[derive(Debug)]
+struct ConsoleLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ConsoleLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or("")))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+impl Browser {
+    /// A browser, or `None` (the test prints SKIPPED) without chromedriver
+    /// unless `TRACEDESK_REQUIRE_BROWSER` is set.
+    pub async fn start() -> Option<Browser> {
+        let Some(driver) = chromedriver() else {
+            assert!(
+                std::env::var("TRACEDESK_REQUIRE_BROWSER").is_err(),
+                "TRACEDESK_REQUIRE_BROWSER is set but chromedriver is missing"
+            );
+            println!("SKIPPED: browser test (no chromedriver; install chromium-driver)");
+            return None;
+        };
+        let port = free_port();
+        let driver = Driver(
+            Command::new(&driver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({"args": [
+                "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,720", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"
+            ]}),
+        );
+        caps.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({"browser": "ALL"}),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..50 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => {
+                    return Some(Browser { c, _driver: driver });
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+        panic!("no chromedriver session");
+    }
+
+    /// The console's messages since the last call, as `LEVEL text`.
+    pub async fn console(&self) -> Vec<String> {
+        let v = self.c.issue_cmd(ConsoleLog).await.expect("the console log");
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        format!(
+                            "{} {}",
+                            e["level"].as_str().unwrap_or(""),
+                            e["message"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// axe-core's serious and critical findings on the current page.
+    pub async fn axe(&self) -> Vec<String> {
+        self.c
+            .execute(&format!("{AXE}\n;return typeof axe"), vec![])
+            .await
+            .expect("axe-core loads");
+        let v = self
+            .c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 axe.run(document).then(r => done(r.violations.map(v => \
+                   v.impact + ' ' + v.id + ': ' + v.help + ' at ' + \
+                   v.nodes.map(n => n.target.join(' ')).join(', '))), e => done(['error ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .filter(|f| {
+                        f.starts_with("serious")
+                            || f.starts_with("critical")
+                            || f.starts_with("error")
+                    })
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every page's checks: no console errors (CSP violations included),
+    /// no serious or critical accessibility finding, nothing kept in
+    /// browser storage; then a screenshot `docs/screenshots/{name}.png`.
+    pub async fn check(&self, name: &str) {
+        // Let deferred scripts run and any live connection open.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let errors: Vec<String> = self
+            .console()
+            .await
+            .into_iter()
+            .filter(|m| m.starts_with("SEVERE") || m.contains("Content Security Policy"))
+            .collect();
+        assert!(errors.is_empty(), "{name}: console errors {errors:#?}");
+        let findings = self.axe().await;
+        assert!(findings.is_empty(), "{name}: accessibility {findings:#?}");
+        let stored: serde_json::Value = self
+            .c
+            .execute("return localStorage.length + sessionStorage.length", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.as_u64(),
+            Some(0),
+            "{name}: nothing in browser storage"
+        );
+        let png = self.c.screenshot().await.expect("a screenshot");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_and_enrol_in_chromium() {
-    let Some(driver) = chromedriver() else {
-        assert!(
-            std::env::var("TRACEDESK_REQUIRE_BROWSER").is_err(),
-            "TRACEDESK_REQUIRE_BROWSER is set but chromedriver is missing"
-        );
-        println!("SKIPPED: browser test (no chromedriver; install chromium-driver)");
+    let Some(b) = Browser::start().await else {
         return;
     };
     let h = crate::common::spawn(AuthPolicy::default()).await;
@@ -109,56 +267,30 @@ async fn sign_in_and_enrol_in_chromium() {
         )
         .await
         .unwrap();
-
-    let port = free_port();
-    let _driver = Driver(
-        Command::new(&driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]}),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let mut client = None;
-    for _ in 0..50 {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
-        }
-    }
-    let c = client.expect("a chromedriver session");
+    let c = &b.c;
 
     c.goto(&format!("{}/login", h.base)).await.unwrap();
-    type_into(&c, "#u", "browser-user").await;
-    type_into(&c, "#p", "quiet harbour lanterns 7").await;
-    click(&c, "button").await;
-    at(&c, "/enrol").await;
+    b.check("sign-in").await;
+    type_into(c, "#u", "browser-user").await;
+    type_into(c, "#p", "quiet harbour lanterns 7").await;
+    click(c, "button").await;
+    at(c, "/enrol").await;
+    b.check("enrol").await;
     // "Show my setup code" posts back to /enrol: wait for the key to appear.
-    click(&c, "button").await;
-    let key = text_of(&c, "code").await;
+    click(c, "button").await;
+    let key = text_of(c, "code").await;
     assert!(
         c.find(Locator::Css("svg")).await.is_ok(),
         "the QR code renders"
     );
+    b.check("enrol-key").await;
     let secret = Secret::from_base32(&key).expect("a base32 key");
     let code = secret.code_at(step_of(h.now().timestamp()));
-    type_into(&c, "#c", &code).await;
-    click(&c, "button").await;
-    at(&c, "/").await;
-    let body = text_of(&c, "body").await;
+    type_into(c, "#c", &code).await;
+    click(c, "button").await;
+    at(c, "/").await;
+    b.check("home").await;
+    let body = text_of(c, "body").await;
     assert!(
         body.contains("Signed in as Nadia Rahman (supervisor)"),
         "{body}"
@@ -173,7 +305,7 @@ async fn sign_in_and_enrol_in_chromium() {
     let script: serde_json::Value = c.execute("return document.cookie", vec![]).await.unwrap();
     assert!(!script.as_str().unwrap_or("").contains("td_session"));
     // Sign out.
-    click(&c, "form[action='/logout'] button").await;
-    at(&c, "/login").await;
-    c.close().await.unwrap();
+    click(c, "form[action='/logout'] button").await;
+    at(c, "/login").await;
+    b.c.clone().close().await.unwrap();
 }

@@ -41,6 +41,88 @@ async fn post(h: &Harness, path: &str, cookies: &str, form: &[(&str, &str)]) -> 
         .unwrap()
 }
 
+/// A page keeps the strict policy: no inline script, style or event
+/// handler; every script and stylesheet it loads is an embedded asset
+/// under its hashed name, served with a year's caching and its type.
+async fn strict_page(h: &Harness, html: &str) {
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("<style"), "inline style element: {html}");
+    assert!(!lower.contains(" style="), "style attribute: {html}");
+    assert!(!lower.contains("javascript:"), "{html}");
+    for tag in lower.split("<script").skip(1) {
+        let open = tag.split('>').next().unwrap_or("");
+        assert!(open.contains("src=\"/assets/"), "inline script: {html}");
+        assert!(tag[open.len() + 1..].starts_with("</script"), "{html}");
+    }
+    let handler = lower
+        .split(|c: char| c.is_whitespace())
+        .find(|w| w.starts_with("on") && w.contains('=') && !w.starts_with("one"));
+    assert_eq!(handler, None, "an inline event handler: {html}");
+    let mut loaded = 0;
+    for part in html.split("=\"/assets/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        let r = client()
+            .get(format!("{}/assets/{name}", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{name}");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(
+            (name.ends_with(".css") && kind.starts_with("text/css"))
+                || (name.ends_with(".js") && kind.starts_with("text/javascript"))
+                || (name.ends_with(".svg") && kind == "image/svg+xml"),
+            "{name}: {kind}"
+        );
+        loaded += 1;
+    }
+    assert!(loaded >= 1, "the page loads its stylesheet: {html}");
+}
+
+#[tokio::test]
+async fn assets_are_served_only_under_their_hashed_names_and_pages_are_not_cached() {
+    let h = crate::common::spawn(AuthPolicy::default()).await;
+    let page = client()
+        .get(format!("{}/login", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for part in [
+        "script-src 'self'",
+        "style-src 'self'",
+        "default-src 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let html = page.text().await.unwrap();
+    strict_page(&h, &html).await;
+    let css = html.split("stylesheet\" href=\"/assets/").nth(1).unwrap();
+    let css = css.split('"').next().unwrap();
+    for wrong in [
+        "app.css".to_string(),
+        css.replace(".css", ".js"),
+        format!("x{css}"),
+        "../Cargo.toml".to_string(),
+    ] {
+        let r = client()
+            .get(format!("{}/assets/{wrong}", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{wrong}");
+    }
+}
+
 #[tokio::test]
 async fn sign_in_enrol_and_sign_out_through_the_forms() {
     let h = crate::common::spawn(AuthPolicy::default()).await;
@@ -67,6 +149,7 @@ async fn sign_in_enrol_and_sign_out_through_the_forms() {
         !html.contains("<script") && !html.contains("style="),
         "no inline script or style"
     );
+    strict_page(&h, &html).await;
     let csrf = csrf_field(&html);
     let pre_cookie = format!("td_pre={pre}");
 
@@ -79,6 +162,9 @@ async fn sign_in_enrol_and_sign_out_through_the_forms() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Form expired"), "{html}");
+    strict_page(&h, &html).await;
     let forged = session::csrf_for(&session::new_token());
     let r = post(
         &h,
@@ -136,7 +222,9 @@ async fn sign_in_enrol_and_sign_out_through_the_forms() {
         .send()
         .await
         .unwrap();
-    let csrf1 = csrf_field(&page.text().await.unwrap());
+    let html = page.text().await.unwrap();
+    strict_page(&h, &html).await;
+    let csrf1 = csrf_field(&html);
     assert_eq!(
         post(&h, "/enrol", &c1, &[]).await.status(),
         StatusCode::FORBIDDEN
@@ -149,6 +237,7 @@ async fn sign_in_enrol_and_sign_out_through_the_forms() {
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("<svg"), "a QR code");
+    strict_page(&h, &html).await;
     let key = html
         .split("<code>")
         .nth(1)
@@ -185,6 +274,7 @@ async fn sign_in_enrol_and_sign_out_through_the_forms() {
         .unwrap();
     let html = home.text().await.unwrap();
     assert!(html.contains("Signed in as Form User (tracer)"), "{html}");
+    strict_page(&h, &html).await;
 
     // Sign out needs the token too.
     let csrf2 = csrf_field(&html);

@@ -1,0 +1,225 @@
+//! The pages, one struct per template. Fields are plain data the server
+//! has already checked access for; askama escapes every one of them unless
+//! a template marks it `safe` (only the QR code, our own SVG).
+
+use crate::assets;
+use crate::catalog::Catalog;
+use askama::Template;
+
+/// What every staff page shares: its title, the catalog, whether it loads
+/// the app's scripts, and the signed-in navigation.
+#[derive(Debug)]
+pub struct Chrome {
+    pub lang: &'static str,
+    /// Already translated. Never personal data: titles land in browser
+    /// history.
+    pub title: String,
+    pub scripts: bool,
+    pub nav: Option<Nav>,
+}
+
+impl Chrome {
+    /// A page titled by catalog message `title`.
+    pub fn new(t: &Catalog, title: &str) -> Self {
+        debug_assert!(t.has(title), "{title} is not in the catalog");
+        Self {
+            lang: t.lang(),
+            title: t.get(title),
+            scripts: false,
+            nav: None,
+        }
+    }
+
+    /// With the app's scripts (htmx, its SSE extension, app.js).
+    pub fn with_scripts(mut self) -> Self {
+        self.scripts = true;
+        self
+    }
+
+    pub fn signed_in(mut self, nav: Nav) -> Self {
+        self.nav = Some(nav);
+        self
+    }
+
+    /// The hashed address of an embedded asset.
+    pub fn asset(&self, name: &str) -> String {
+        assets::url(name)
+    }
+}
+
+/// The signed-in header: who, where they can go, and a sign-out form.
+#[derive(Debug)]
+pub struct Nav {
+    pub name: String,
+    pub role: String,
+    pub csrf: String,
+    pub links: Vec<Link>,
+}
+
+/// A link labelled by a catalog message.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+impl Link {
+    pub fn to(href: &'static str, label: &'static str) -> Self {
+        debug_assert!(
+            Catalog::english().has(label),
+            "{label} is not in the catalog"
+        );
+        Self {
+            href,
+            label,
+            current: false,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub error: Option<String>,
+}
+
+/// A TOTP key being set up: the QR code (SVG from our own renderer, no
+/// script or style in it) and the key for typing.
+#[derive(Debug)]
+pub struct Setup {
+    pub qr_svg: String,
+    pub secret: String,
+}
+
+/// A one-button or one-code form: the second factor, and each step of its
+/// enrolment.
+#[derive(Template)]
+#[template(path = "code.html")]
+pub struct CodePage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub action: &'static str,
+    pub csrf: String,
+    pub intro: Option<&'static str>,
+    pub setup: Option<Setup>,
+    /// The code field's label; no field without one.
+    pub label: Option<&'static str>,
+    pub button: &'static str,
+    pub back: Option<&'static str>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub error: Option<String>,
+}
+
+/// A page that only says something (an error, a refusal).
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub message: String,
+    pub alert: bool,
+    pub link: Option<Link>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub links: Vec<Link>,
+    pub csrf: String,
+}
+
+/// The self-report question's words, in the contact's language.
+#[derive(Debug)]
+pub struct ReportQuestion {
+    pub question: String,
+    pub details: String,
+    pub well: String,
+    pub unwell: String,
+}
+
+/// The page a check-in link opens: in the contact's language, outside the
+/// staff app (no navigation, no script, no personal data).
+#[derive(Template)]
+#[template(path = "report.html")]
+pub struct ReportPage {
+    pub lang: String,
+    pub title: String,
+    pub css: String,
+    pub icon: String,
+    pub program: String,
+    /// The question while the link is open; else `status` says why not.
+    pub form: Option<ReportQuestion>,
+    pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> &'static Catalog {
+        Catalog::english()
+    }
+
+    #[test]
+    fn values_are_escaped_and_titles_translated() {
+        let page = LoginPage {
+            t: t(),
+            chrome: Chrome::new(t(), "sign-in"),
+            csrf: "a\"b".into(),
+            error: Some("<script>alert(1)</script>".into()),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            page.contains("<title>Sign in · tracedesk</title>"),
+            "{page}"
+        );
+        assert!(page.contains("&#60;script&#62;"), "{page}");
+        assert!(!page.contains("<script"), "no script on the sign-in page");
+        assert!(page.contains("value=\"a&#34;b\""), "{page}");
+        assert!(page.contains(&assets::url("app.css")));
+    }
+
+    #[test]
+    fn pages_with_scripts_load_only_hashed_assets_and_turn_off_htmx_history() {
+        let page = HomePage {
+            t: t(),
+            chrome: Chrome::new(t(), "home-title")
+                .with_scripts()
+                .signed_in(Nav {
+                    name: "Ana <b>".into(),
+                    role: "tracer".into(),
+                    csrf: "c".into(),
+                    links: vec![Link::to("/", "nav-home")],
+                }),
+            links: vec![Link::to("/password", "nav-password")],
+            csrf: "c".into(),
+        }
+        .render()
+        .unwrap();
+        for name in ["htmx.min.js", "htmx-sse.min.js", "app.js"] {
+            assert!(page.contains(&format!("<script src=\"{}\" defer>", assets::url(name))));
+        }
+        // Page snapshots in localStorage would keep personal data.
+        assert!(page.contains("\"historyCacheSize\":0"));
+        assert!(
+            page.contains("Signed in as Ana &#60;b&#62; (tracer)"),
+            "{page}"
+        );
+        assert!(!page.contains("style="), "no inline style");
+    }
+}
