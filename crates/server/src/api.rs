@@ -67,6 +67,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .route("/login", post(login::login));
     Router::new()
         .merge(crate::pages::routes())
+        .merge(crate::desk::routes(state.clone()))
         .nest("/api/v1", api)
         .nest("/api/v1/auth", steps)
         .route("/api/v1/openapi.json", get(openapi))

@@ -73,6 +73,11 @@ pub fn reply_noted(
     )
 }
 
+/// Any answer (a page) and the records it shows.
+pub fn with_touch(r: Response, items: Vec<Touch>) -> Response {
+    with_touched(r, Touched { items, note: None })
+}
+
 fn with_touched(mut r: Response, t: Touched) -> Response {
     r.extensions_mut().insert(t);
     r

@@ -8,6 +8,7 @@ mod answers;
 mod api;
 pub mod assembly;
 pub mod auth;
+mod desk;
 mod error;
 mod extract;
 mod guard;

@@ -130,7 +130,10 @@ fn person_of(call: &Call) -> Result<Addressed<'_>, ApiError> {
 /// the person's home where the caller is entitled there, else the first
 /// the caller is entitled in. Break-glass opens a record to read, not to
 /// write to the person: refused.
-fn sending_jurisdiction(found: &PersonRef, shown: Option<&[String]>) -> Result<String, ApiError> {
+pub(crate) fn sending_jurisdiction(
+    found: &PersonRef,
+    shown: Option<&[String]>,
+) -> Result<String, ApiError> {
     let Some(js) = shown else {
         return Err(ApiError::forbidden());
     };

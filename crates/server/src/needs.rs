@@ -1,4 +1,4 @@
-//! What each API route needs of its caller before its handler runs, in one
+//! What each API route (and each staff page that shows records) needs of its caller before its handler runs, in one
 //! table: the `Call` extractor checks it (and audits a refusal) for every
 //! route, so no handler can forget the check, and the audit entry each
 //! route makes (`guard`). A route missing from the
@@ -163,6 +163,11 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("POST /api/v1/routing/reservations/{id}/reject", Own(R::Offer), TO_TASK),
     ("GET /api/v1/routing/stats", Cap(Supervise), Open),
     ("GET /api/v1/routing/stats/stream", Cap(Supervise), Open),
+    // The tracer desk's pages: the same rules as the API.
+    ("GET /desk", Caller, Open),
+    ("GET /desk/tasks/{id}", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
+    ("POST /desk/tasks/{id}/messages", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
+    ("POST /desk/segments", Caller, Open),
 ];
 
 /// The table's entry for `method` on the route template `path`: the
@@ -202,7 +207,10 @@ mod tests {
             );
             // A search sends its terms in a body, so that no name or phone
             // is ever in a URL; it changes nothing.
-            let reads = method == "GET" || *route == "POST /api/v1/persons/search";
+            // So is a draft's segment count.
+            let reads = method == "GET"
+                || *route == "POST /api/v1/persons/search"
+                || *route == "POST /desk/segments";
             if !reads {
                 assert!(matches!(audit, Write(..)), "{route} changes state: Write");
             } else {

@@ -266,6 +266,7 @@ mod tests {
         ] {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }
+        routes.extend(routed(include_str!("desk.rs"), &[("Router::new()", "")]));
         let behind_caller: BTreeSet<String> = routes
             .into_iter()
             .filter(|(_, p)| !p.starts_with("/top"))

@@ -481,26 +481,39 @@ async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
         chrome: Chrome::new(t(), "home-title")
             .with_scripts()
             .signed_in(nav(&s, &p, "/")),
-        links: vec![Link::to("/password", "nav-password")],
+        links: vec![
+            Link::to("/desk", "nav-desk"),
+            Link::to("/password", "nav-password"),
+        ],
         csrf,
     })
 }
 
 /// The signed-in header for `p`, with `current` marked.
 pub(crate) fn nav(s: &AppState, p: &PartialCaller, current: &str) -> Nav {
+    nav_of(s, &p.user, Some(&p.session), current)
+}
+
+/// The signed-in header for `user` on `session`, with `current` marked.
+pub(crate) fn nav_of(
+    s: &AppState,
+    user: &tracedesk_store::UserRow,
+    session: Option<&str>,
+    current: &str,
+) -> Nav {
     let name =
         s.cw.staff()
-            .user_view(&p.user)
+            .user_view(user)
             .map(|v| v.display_name)
             .unwrap_or_default();
-    let mut links = vec![Link::to("/", "nav-home")];
+    let mut links = vec![Link::to("/", "nav-home"), Link::to("/desk", "nav-desk")];
     for l in &mut links {
         l.current = l.href == current;
     }
     Nav {
         name,
-        role: p.user.role.clone(),
-        csrf: session::csrf_for(&p.session),
+        role: user.role.clone(),
+        csrf: session.map(session::csrf_for).unwrap_or_default(),
         links,
     }
 }

@@ -22,6 +22,22 @@
   forget();
   document.addEventListener("htmx:afterSettle", forget);
 
+  // State-changing requests carry the session's CSRF token in a header
+  // (the page names it in <meta name="csrf-token">).
+  document.addEventListener("htmx:configRequest", function (e) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) e.detail.headers["x-csrf-token"] = meta.content;
+  });
+  // A sent text clears the form; its thread has been swapped in.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.elt;
+    if (e.detail.successful && form.tagName === "FORM" && form.matches("[data-reset]")) {
+      form.reset();
+      var seg = document.getElementById("segments");
+      if (seg && seg.dataset.empty) seg.textContent = seg.dataset.empty;
+    }
+  });
+
   setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSettle", tick);

@@ -45,3 +45,65 @@ tasks-waiting = { $n ->
     [one] 1 task waiting
    *[other] { $n } tasks waiting
 }
+
+## Tracer desk
+desk-title = My work
+desk-intro = Tasks assigned to you, most urgent first. Open one to see the person and talk with them.
+desk-empty = Nothing is assigned to you right now.
+desk-col-task = Task
+desk-col-status = Status
+desk-col-priority = Priority
+desk-col-due = Due
+desk-open = Open
+desk-open-task = Open task: { $kind }, due { $due }
+desk-back = Back to my work
+task-title = Task
+task-person = Person
+task-name = Name
+task-phone = Phone
+task-language = Language
+task-none = not recorded
+thread-title = Conversation
+thread-empty = No messages yet.
+thread-out = Sent
+thread-in = Received
+send-title = Send a text
+send-template = Quick reply
+send-template-none = Free text
+send-body = Message
+send-body-hint = Never name a diagnosis in a text: ask the person to call.
+send-button = Send
+send-queued = Queued for sending.
+segments = { $chars } characters · { $encoding } · { $segments ->
+    [one] 1 segment
+   *[other] { $segments } segments
+}
+refused-title = Not available
+refused = You are not entitled to this record. Records open to the tracer who holds their task and to supervisors over their jurisdiction.
+failed-title = Something went wrong
+
+task-kind-case_interview = Case interview
+task-kind-contact_notification = Contact notification
+task-kind-symptomatic_followup = Symptomatic follow-up
+task-kind-non_responder_followup = Non-responder follow-up
+task-kind-callback_request = Callback request
+task-kind-investigation = Investigation
+task-kind-support_request = Support request
+task-kind-triage = Text from an unknown number
+task-status-pending = Waiting
+task-status-reserved = Offered
+task-status-assigned = Assigned
+task-status-wrapping = Wrapping up
+task-status-completed = Completed
+task-status-canceled = Canceled
+message-status-queued = Queued
+message-status-sending = Sending
+message-status-sent = Sent
+message-status-delivered = Delivered
+message-status-undelivered = Not delivered
+message-status-failed = Failed
+message-status-received = Received
+message-status-refused = Refused (opted out)
+message-status-expired = Expired
+template-contact_notification = Contact notification
+template-case_outreach = Case outreach

@@ -72,6 +72,17 @@ impl Catalog {
         self.format(id, Some(&a))
     }
 
+    /// The message `id` with its variables and one number variable (so
+    /// plural forms apply to it).
+    pub fn with_count(&self, id: &str, args: &[(&str, &str)], count: (&str, i64)) -> String {
+        let mut a = FluentArgs::new();
+        for &(k, v) in args {
+            a.set(k, v.to_string());
+        }
+        a.set(count.0, count.1);
+        self.format(id, Some(&a))
+    }
+
     /// The message `id` with one number variable, so plural forms apply.
     pub fn count(&self, id: &str, name: &str, n: i64) -> String {
         let mut a = FluentArgs::new();
@@ -87,6 +98,17 @@ impl Catalog {
         self.bundle
             .format_pattern(pattern, args, &mut errors)
             .into_owned()
+    }
+
+    /// The message `{prefix}-{value}` for a value from a closed list (a
+    /// task kind, a status); the value itself where the catalog has none.
+    pub fn of(&self, prefix: &str, value: &str) -> String {
+        let id = format!("{prefix}-{value}");
+        if self.has(&id) {
+            self.get(&id)
+        } else {
+            value.to_string()
+        }
     }
 
     /// Whether the catalog has `id` (tests).

@@ -142,6 +142,81 @@ pub struct HomePage<'a> {
     pub csrf: String,
 }
 
+/// A task as the tracer's list shows it: no personal data.
+#[derive(Debug)]
+pub struct TaskLine {
+    pub id: String,
+    /// Translated.
+    pub kind: String,
+    pub status: String,
+    pub priority: i32,
+    /// For people (`2026-12-01 14:00 UTC`) and for machines (RFC 3339).
+    pub due: String,
+    pub due_iso: String,
+}
+
+/// The tracer desk's "my work": the caller's open tasks.
+#[derive(Template)]
+#[template(path = "desk.html")]
+pub struct DeskPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub tasks: Vec<TaskLine>,
+}
+
+/// The person a task is about, only what the task needs.
+#[derive(Debug)]
+pub struct TaskPerson {
+    pub name: String,
+    pub phone: Option<String>,
+    pub language: String,
+}
+
+/// One message on a thread.
+#[derive(Debug)]
+pub struct ThreadLine {
+    pub direction: &'static str,
+    pub inbound: bool,
+    pub status: String,
+    pub body: String,
+    pub at: String,
+    pub at_iso: String,
+}
+
+/// A thread alone: swapped in after a send.
+#[derive(Template)]
+#[template(path = "thread.html")]
+pub struct ThreadPart<'a> {
+    pub t: &'a Catalog,
+    pub messages: Vec<ThreadLine>,
+}
+
+/// One task: its person (what the task needs) and their conversation.
+#[derive(Template)]
+#[template(path = "task.html")]
+pub struct TaskPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub due: String,
+    pub due_iso: String,
+    pub person: TaskPerson,
+    pub messages: Vec<ThreadLine>,
+    /// Templates offered as quick replies.
+    pub quick: Vec<&'static str>,
+    /// The segment line for an empty message.
+    pub segments: String,
+}
+
+/// The live segment count under a message being typed.
+#[derive(Template)]
+#[template(source = "{{ line }}", ext = "html")]
+pub struct SegmentsPart {
+    pub line: String,
+}
+
 /// The self-report question's words, in the contact's language.
 #[derive(Debug)]
 pub struct ReportQuestion {

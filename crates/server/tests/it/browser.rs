@@ -309,3 +309,91 @@ async fn sign_in_and_enrol_in_chromium() {
     at(c, "/login").await;
     b.c.clone().close().await.unwrap();
 }
+
+/// The tracer desk in Chromium: sign in, "my work", the task page with its
+/// person and thread, the live segment count, a text sent without a
+/// reload; another tracer opening the same task is refused. Every page
+/// passes `Browser::check`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracer_desk_in_chromium() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let f = crate::desk::floor().await;
+    let c = &b.c;
+    c.goto(&format!("{}/login", f.h.base)).await.unwrap();
+    type_into(c, "#u", "desk-tracer").await;
+    type_into(c, "#p", crate::login::PW).await;
+    click(c, "button").await;
+    at(c, "/").await;
+    click(c, "a[href='/desk']").await;
+    at(c, "/desk").await;
+    b.check("desk").await;
+    assert!(text_of(c, "main").await.contains("Case interview"));
+    click(c, &format!("a[href='/desk/tasks/{}']", f.task)).await;
+    at(c, &format!("/desk/tasks/{}", f.task)).await;
+    b.check("desk-task").await;
+    let person = text_of(c, "main").await;
+    assert!(person.contains("Marisol Quintero"), "{person}");
+
+    // The segment count follows typing (htmx, posted, never in a URL).
+    type_into(c, "#body", "Hola, llámenos hoy por favor ☎").await;
+    retry("the segment count", || async {
+        let line = c.find(Locator::Css("#segments")).await?.text().await?;
+        if line.contains("UCS-2") {
+            Ok(line)
+        } else {
+            Err(fantoccini::error::CmdError::InvalidArgument(
+                "segments".into(),
+                line,
+            ))
+        }
+    })
+    .await;
+    let before = c.current_url().await.unwrap();
+    click(c, "#send").await;
+    retry("the sent text on the thread", || async {
+        let thread = c.find(Locator::Css("#thread")).await?.text().await?;
+        if thread.contains("llámenos") {
+            Ok(thread)
+        } else {
+            Err(fantoccini::error::CmdError::InvalidArgument(
+                "thread".into(),
+                thread,
+            ))
+        }
+    })
+    .await;
+    assert_eq!(c.current_url().await.unwrap(), before, "no reload");
+    let body: String = c
+        .find(Locator::Css("#body"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(body, "", "the form is cleared after sending");
+    b.check("desk-task-sent").await;
+    b.c.clone().close().await.unwrap();
+
+    // Another tracer, same address: the refusal page, nothing of the person.
+    let Some(b2) = Browser::start().await else {
+        return;
+    };
+    let c2 = &b2.c;
+    c2.goto(&format!("{}/login", f.h.base)).await.unwrap();
+    type_into(c2, "#u", "desk-other").await;
+    type_into(c2, "#p", crate::login::PW).await;
+    click(c2, "button").await;
+    at(c2, "/").await;
+    c2.goto(&format!("{}/desk/tasks/{}", f.h.base, f.task))
+        .await
+        .unwrap();
+    let refused = text_of(c2, "main").await;
+    assert!(refused.contains("not entitled"), "{refused}");
+    assert!(!refused.contains("Marisol"), "{refused}");
+    // The refusal's own 403 is the one console line expected here.
+    let _ = b2.console().await;
+    b2.c.clone().close().await.unwrap();
+}

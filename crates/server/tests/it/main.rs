@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod browser;
+mod desk;
 mod email;
 mod failover;
 mod hardening;

@@ -1,0 +1,371 @@
+//! The tracer desk in the browser: "my work" (the caller's open tasks) and
+//! one task's page (the person, only what the task needs, and their
+//! conversation, with a send form and a live segment count).
+//!
+//! These are pages, but they sit under the same guard as the JSON API:
+//! each route has its row in `needs::TABLE` (a task page by the task's
+//! rule: its holder, a supervisor over its jurisdiction), reads of
+//! personal data are audited before the page leaves, and a send is audited
+//! before it is queued. A browser without a session is sent to sign in;
+//! a refusal is an HTML page (or, for htmx, a message in the page's alert
+//! region), never the record.
+
+use crate::AppState;
+use crate::auth;
+use crate::error::ApiError;
+use crate::extract::{Act, ActBody, Call};
+use crate::guard::{self, Found, Touch};
+use crate::messaging::sending_jurisdiction;
+use crate::pages::{html, nav_of};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tracedesk_casework::PersonRef;
+use tracedesk_casework::messaging::{MessageView, SendInput};
+use tracedesk_domain::lifecycle::TaskStatus;
+use tracedesk_ui::Catalog;
+use tracedesk_ui::pages::{
+    Chrome, DeskPage, Link, NoticePage, SegmentsPart, TaskLine, TaskPage, TaskPerson, ThreadLine,
+    ThreadPart,
+};
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/desk", get(desk))
+        .route("/desk/tasks/{id}", get(task_page))
+        .route("/desk/tasks/{id}/messages", post(send_text))
+        .route("/desk/segments", post(segments))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::audit_layer,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(state, page_caller))
+        .route_layer(axum::middleware::from_fn(html_errors))
+}
+
+fn t() -> &'static Catalog {
+    Catalog::english()
+}
+
+/// The API's caller check, for pages: no session goes to sign in, and
+/// one not finished (second factor, password change) to home, which leads
+/// on; rather than a JSON refusal.
+async fn page_caller(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    match auth::caller(&s, req.headers(), req.method()).await {
+        Ok(c) => {
+            req.extensions_mut().insert(c);
+            next.run(req).await
+        }
+        Err(r) if r.status() == StatusCode::UNAUTHORIZED => Redirect::to("/login").into_response(),
+        Err(r) => {
+            let (status, body) = error_of(r).await;
+            if body["error"]["code"] == "login_incomplete" {
+                Redirect::to("/").into_response()
+            } else {
+                (status, axum::Json(body)).into_response()
+            }
+        }
+    }
+}
+
+/// A JSON error answer's status and body.
+async fn error_of(r: Response) -> (StatusCode, serde_json::Value) {
+    let status = r.status();
+    let body = axum::body::to_bytes(r.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+/// A refusal or failure as HTML: a page, or for an htmx request a line in
+/// the page's alert region (`#flash`). The message is the API's, which
+/// names fields and states, never values; a refusal says only that.
+async fn html_errors(req: Request, next: Next) -> Response {
+    let htmx = req.headers().contains_key("hx-request");
+    let res = next.run(req).await;
+    if res.status().is_success() || res.status().is_redirection() {
+        return res;
+    }
+    let (status, v) = error_of(res).await;
+    let (title, message) = match status {
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND if v["error"]["code"] != "csrf" => {
+            ("refused-title", t().get("refused"))
+        }
+        _ => (
+            "failed-title",
+            v["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| status.to_string()),
+        ),
+    };
+    if htmx {
+        let mut r = html(SegmentsPart { line: message });
+        *r.status_mut() = status;
+        let h = r.headers_mut();
+        h.insert("hx-retarget", HeaderValue::from_static("#flash"));
+        h.insert("hx-reswap", HeaderValue::from_static("innerHTML"));
+        return r;
+    }
+    let mut r = html(NoticePage {
+        t: t(),
+        chrome: Chrome::new(t(), title),
+        message,
+        alert: true,
+        link: Some(Link::to("/desk", "desk-back")),
+    });
+    *r.status_mut() = status;
+    r
+}
+
+/// `2026-12-01 14:00 UTC` and RFC 3339, for `<time>`.
+fn when(at: DateTime<Utc>) -> (String, String) {
+    (
+        at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
+/// The most tasks "my work" lists; a tracer holds a handful at a time.
+const MY_WORK: u32 = 200;
+
+/// "My work": the caller's open tasks, most urgent (soonest due) first.
+/// Ids, kinds and times only: no personal data, so no disclosure entry.
+async fn desk(Call { s, caller, .. }: Call) -> Result<Response, ApiError> {
+    let page =
+        s.cw.cases()
+            .tasks_of(caller.user.id, None, None, Some(MY_WORK))
+            .await?;
+    let mut open: Vec<_> = page
+        .items
+        .into_iter()
+        .filter(|v| TaskStatus::parse(&v.status).is_some_and(|st| TaskStatus::ACTIVE.contains(&st)))
+        .collect();
+    open.sort_by_key(|v| (v.due_at, -v.priority));
+    let tasks = open
+        .iter()
+        .map(|v| {
+            let (due, due_iso) = when(v.due_at);
+            TaskLine {
+                id: v.id.to_string(),
+                kind: t().of("task-kind", &v.kind),
+                status: t().of("task-status", &v.status),
+                priority: v.priority,
+                due,
+                due_iso,
+            }
+        })
+        .collect();
+    Ok(html(DeskPage {
+        t: t(),
+        chrome: Chrome::new(t(), "desk-title")
+            .with_scripts()
+            .signed_in(nav_of(&s, &caller.user, caller.session.as_deref(), "/desk")),
+        tasks,
+    }))
+}
+
+/// A task's person, entitled by their own rule (the task's holder is), and
+/// the disclosure entry for showing them.
+async fn person_of_task(
+    call: &Call,
+) -> Result<
+    (
+        tracedesk_store::TaskRow,
+        PersonRef,
+        Option<Vec<String>>,
+        Touch,
+    ),
+    ApiError,
+> {
+    let Found::Task(task) = &call.record()?.found else {
+        return Err(ApiError::internal(&"not a task"));
+    };
+    let shown = task.shown_person_id.unwrap_or(task.person_id);
+    let person = guard::entitle(
+        &call.s,
+        &call.caller,
+        crate::needs::Record::Person,
+        &shown.to_string(),
+        call.route,
+    )
+    .await?;
+    let Found::Person(found, js) = person.found else {
+        return Err(ApiError::internal(&"not a person"));
+    };
+    Ok((
+        task.clone(),
+        found,
+        js,
+        ("person", person.id, person.person),
+    ))
+}
+
+fn thread_lines(items: Vec<MessageView>) -> Vec<ThreadLine> {
+    // Oldest first, as a conversation reads.
+    items
+        .into_iter()
+        .rev()
+        .map(|m| {
+            let (at, at_iso) = when(m.created_at);
+            let inbound = m.direction == "in";
+            ThreadLine {
+                direction: if inbound { "in" } else { "out" },
+                inbound,
+                status: t().of("message-status", &m.status),
+                body: m.body,
+                at,
+                at_iso,
+            }
+        })
+        .collect()
+}
+
+/// The last messages of a thread a page shows.
+const THREAD: u32 = 50;
+
+async fn thread_of(
+    call: &Call,
+    found: &PersonRef,
+    js: Option<&[String]>,
+) -> Result<Vec<ThreadLine>, ApiError> {
+    let page = call
+        .s
+        .cw
+        .messages()
+        .thread(found, js, None, Some(THREAD))
+        .await?;
+    Ok(thread_lines(page.items))
+}
+
+fn segment_line(body: &str) -> String {
+    let seg = tracedesk_comms::segments::count(body);
+    let encoding = match seg.encoding {
+        tracedesk_comms::Encoding::Gsm7 => "GSM-7",
+        tracedesk_comms::Encoding::Ucs2 => "UCS-2",
+    };
+    let segments = i64::try_from(seg.segments).unwrap_or(i64::MAX);
+    t().with_count(
+        "segments",
+        &[
+            ("chars", &body.chars().count().to_string()),
+            ("encoding", encoding),
+        ],
+        ("segments", segments),
+    )
+}
+
+/// One task: what it is, its person (name, phone, language: what reaching
+/// them needs) and their conversation, with a form to text them.
+async fn task_page(call: Call) -> Result<Response, ApiError> {
+    let (task, found, js, touch) = person_of_task(&call).await?;
+    let view = match &found {
+        PersonRef::Person(p) => call.s.cw.cases().person_view(p)?,
+        PersonRef::Facet(f) => call.s.cw.cases().facet_view(f)?,
+    };
+    let messages = thread_of(&call, &found, js.as_deref()).await?;
+    let name = [view.first_name.as_deref(), view.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (due, due_iso) = when(task.due_at);
+    let page = TaskPage {
+        t: t(),
+        chrome: Chrome::new(t(), "task-title")
+            .with_scripts()
+            .signed_in(nav_of(
+                &call.s,
+                &call.caller.user,
+                call.caller.session.as_deref(),
+                "/desk",
+            )),
+        id: task.id.to_string(),
+        kind: t().of("task-kind", &task.kind),
+        status: t().of("task-status", &task.status),
+        due,
+        due_iso,
+        person: TaskPerson {
+            name,
+            phone: view.phone,
+            language: view.language.unwrap_or_else(|| "en".into()),
+        },
+        messages,
+        quick: vec!["contact_notification", "case_outreach"],
+        segments: segment_line(""),
+    };
+    Ok(guard::with_touch(html(page), vec![touch]))
+}
+
+/// A text typed (or chosen) on a task's page.
+#[derive(Deserialize)]
+pub struct SendForm {
+    #[serde(default)]
+    template: String,
+    #[serde(default)]
+    body: String,
+}
+
+impl ActBody for Form<SendForm> {
+    async fn read(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        use axum::extract::FromRequest;
+        Form::<SendForm>::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::invalid("body", "is not a form with template and body"))
+    }
+}
+
+/// Texts the task's person (a quick reply in their language, or the typed
+/// text, linted like every text) for this task, and answers the thread.
+async fn send_text(Act(call, Form(f)): Act<Form<SendForm>>) -> Result<Response, ApiError> {
+    let (task, found, js, touch) = person_of_task(&call).await?;
+    let jurisdiction = sending_jurisdiction(&found, js.as_deref())?;
+    let (template, body) = match (f.template.trim(), f.body.trim()) {
+        ("", "") => {
+            return Err(ApiError::invalid(
+                "body",
+                "choose a quick reply or type a message",
+            ));
+        }
+        ("", body) => (None, Some(body.to_string())),
+        (name, _) => (Some(name.to_string()), None),
+    };
+    let input = SendInput {
+        channel: Some("sms".into()),
+        template,
+        body,
+        task_id: Some(task.id),
+        priority: None,
+    };
+    call.s
+        .cw
+        .messages()
+        .by(call.caller.user.id)
+        .send(&found, &jurisdiction, &input)
+        .await?;
+    let messages = thread_of(&call, &found, js.as_deref()).await?;
+    Ok(guard::with_touch(
+        html(ThreadPart { t: t(), messages }),
+        vec![touch],
+    ))
+}
+
+/// A message being typed.
+#[derive(Deserialize)]
+struct Draft {
+    #[serde(default)]
+    body: String,
+}
+
+/// The live segment count of a message being typed (posted, so the text
+/// is never in a URL; nothing is kept).
+async fn segments(_: Call, Form(d): Form<Draft>) -> Response {
+    html(SegmentsPart {
+        line: segment_line(&d.body),
+    })
+}

@@ -1,0 +1,330 @@
+//! The tracer desk's pages over HTTP (issue 15): "my work" lists the
+//! caller's open tasks; a task's page shows its person and thread to the
+//! task's holder (audited) and to no one else; a text sent from it is
+//! queued for the task, CSRF-checked; the segment count; and a browser
+//! without a session is sent to sign in.
+
+use crate::common::Harness;
+use crate::login::{PW, csrf, login};
+use reqwest::redirect::Policy;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tracedesk_casework::{AuthPolicy, NewUser};
+use tracedesk_identity::Role;
+use tracedesk_store::audit::Action;
+use uuid::Uuid;
+
+/// A staff member signed in through the JSON steps (no second factor for
+/// these accounts): their id and session token.
+pub(crate) async fn signed_in(
+    h: &Harness,
+    name: &str,
+    role: Role,
+    jurisdiction: &str,
+) -> (Uuid, String) {
+    let (v, _) =
+        h.cw.staff()
+            .add_user(
+                NewUser::new(name, &format!("{name} Staff"), role, jurisdiction)
+                    .with_password(PW)
+                    .mfa(false),
+            )
+            .await
+            .unwrap();
+    let (st, out, cookie) = login(h, name, PW, None).await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    (v.id, cookie.expect("a session"))
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn get(h: &Harness, path: &str, session: Option<&str>) -> (StatusCode, String) {
+    let mut req = client().get(format!("{}{path}", h.base));
+    if let Some(s) = session {
+        req = req.header("cookie", format!("td_session={s}"));
+    }
+    let r = req.send().await.unwrap();
+    let st = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = r.text().await.unwrap();
+    (st, location.unwrap_or(body))
+}
+
+async fn post_form(
+    h: &Harness,
+    path: &str,
+    session: &str,
+    token: Option<&str>,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut req = client()
+        .post(format!("{}{path}", h.base))
+        .header("cookie", format!("td_session={session}"))
+        .header("hx-request", "true")
+        .form(form);
+    if let Some(t) = token {
+        req = req.header("x-csrf-token", t);
+    }
+    let r = req.send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// A case in New York whose interview task is assigned to `desk-tracer`
+/// (password `login::PW`, no second factor), beside another tracer and a
+/// sibling jurisdiction's supervisor, all signed in.
+pub(crate) struct Floor {
+    pub h: Harness,
+    pub tracer: (Uuid, String),
+    pub other: (Uuid, String),
+    pub sup_nj: (Uuid, String),
+    pub task: String,
+    pub person: String,
+}
+
+pub(crate) async fn floor() -> Floor {
+    let h = crate::common::spawn(AuthPolicy::default()).await;
+    let tracer = signed_in(&h, "desk-tracer", Role::Tracer, "ny").await;
+    let other = signed_in(&h, "desk-other", Role::Tracer, "ny").await;
+    let sup_nj = signed_in(&h, "desk-sup-nj", Role::Supervisor, "nj").await;
+    let (_, sup) = h.user("desk-sup", Role::Supervisor, "ny").await;
+    let today = chrono::Utc::now().date_naive();
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                json!({"first_name": "Marisol", "last_name": "Quintero", "dob": "1984-03-09",
+                "phone": "(212) 555-0168", "language": "es",
+                "specimen_date": (today - chrono::Days::new(2)).to_string(),
+                "result": "positive", "jurisdiction": "ny", "accession": "DESK-1"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let case: Uuid = out["case_id"].as_str().unwrap().parse().unwrap();
+    let person = out["person_id"].as_str().unwrap().to_string();
+    let task = h.store.tasks_for_case(case).await.unwrap()[0]
+        .id
+        .to_string();
+    let (st, out) = h
+        .call(
+            &sup,
+            Method::POST,
+            &format!("/api/v1/tasks/{task}/assign"),
+            Some(json!({"user_id": tracer.0})),
+        )
+        .await;
+    assert_eq!(st, 200, "{out}");
+    Floor {
+        h,
+        tracer,
+        other,
+        sup_nj,
+        task,
+        person,
+    }
+}
+
+#[tokio::test]
+async fn my_work_lists_the_callers_open_tasks_without_personal_data() {
+    let f = floor().await;
+    let (st, html) = get(&f.h, "/desk", Some(&f.tracer.1)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("Case interview"), "{html}");
+    assert!(html.contains(&format!("/desk/tasks/{}", f.task)), "{html}");
+    assert!(!html.contains("Marisol") && !html.contains("555"), "{html}");
+    // Another tracer's desk does not list it.
+    let (st, html) = get(&f.h, "/desk", Some(&f.other.1)).await;
+    assert_eq!(st, 200);
+    assert!(!html.contains(&f.task), "{html}");
+    assert!(html.contains("Nothing is assigned to you"), "{html}");
+    // No session: to sign in, not a JSON refusal.
+    let (st, to) = get(&f.h, "/desk", None).await;
+    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/login"));
+}
+
+#[tokio::test]
+async fn the_holder_reads_the_task_page_and_the_read_is_audited() {
+    let f = floor().await;
+    let path = format!("/desk/tasks/{}", f.task);
+    let (st, html) = get(&f.h, &path, Some(&f.tracer.1)).await;
+    assert_eq!(st, 200, "{html}");
+    for shown in ["Marisol Quintero", "+12125550168", "es", "Send a text"] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    assert!(html.contains("<meta name=\"csrf-token\""), "{html}");
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.draft.action == Action::PhiRead
+            && e.draft.detail == "GET /desk/tasks/{id}"
+            && e.draft.person_id.map(|p| p.to_string()) == Some(f.person.clone())),
+        "the read is in the disclosure record"
+    );
+
+    // A tracer without the task, and a sibling jurisdiction's supervisor:
+    // refused with a page that shows nothing of the person.
+    for (who, session) in [("other tracer", &f.other.1), ("nj supervisor", &f.sup_nj.1)] {
+        let (st, html) = get(&f.h, &path, Some(session)).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{who}: {html}");
+        assert!(html.contains("not entitled"), "{who}: {html}");
+        assert!(
+            !html.contains("Marisol") && !html.contains("0168"),
+            "{who}: {html}"
+        );
+        assert!(
+            html.starts_with("<!doctype html>"),
+            "{who}: a page, not JSON"
+        );
+    }
+    // An id that is no task: the same refusal.
+    let (st, _) = get(
+        &f.h,
+        &format!("/desk/tasks/{}", Uuid::now_v7()),
+        Some(&f.tracer.1),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_text_from_the_task_page_is_queued_for_the_task_and_csrf_checked() {
+    let f = floor().await;
+    let path = format!("/desk/tasks/{}/messages", f.task);
+    let body = [("template", ""), ("body", "Hola, por favor llámenos hoy.")];
+    // No CSRF token, and another session's: refused, nothing queued.
+    let (st, _) = post_form(&f.h, &path, &f.tracer.1, None, &body).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = post_form(&f.h, &path, &f.tracer.1, Some(&csrf(&f.other.1)), &body).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // Another tracer with their own token: refused.
+    let (st, html) = post_form(&f.h, &path, &f.other.1, Some(&csrf(&f.other.1)), &body).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{html}");
+    let (_, page) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+    assert!(!page.contains("llámenos"), "nothing was queued: {page}");
+
+    // The holder: queued, on the thread, an attempt on the task.
+    let (st, html) = post_form(&f.h, &path, &f.tracer.1, Some(&csrf(&f.tracer.1)), &body).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("Hola, por favor llámenos hoy."), "{html}");
+    assert!(!html.contains("<html"), "a fragment for htmx: {html}");
+    let (_, page) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+    assert!(page.contains("llámenos"), "{page}");
+    let (_, sup) = f.h.user("desk-sup-2", Role::Supervisor, "ny").await;
+    let mut attempts = json!(null);
+    for _ in 0..100 {
+        let (st, v) =
+            f.h.call(
+                &sup,
+                Method::GET,
+                &format!("/api/v1/tasks/{}/attempts", f.task),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        attempts = v;
+        if attempts["items"].as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        attempts.to_string().contains("\"message_"),
+        "an attempt on the task: {attempts}"
+    );
+
+    // A quick reply in the person's language; nothing typed → a clear error
+    // for the page's alert region; a diagnosis in free text → refused.
+    let (st, html) = post_form(
+        &f.h,
+        &path,
+        &f.tracer.1,
+        Some(&csrf(&f.tracer.1)),
+        &[("template", "case_outreach"), ("body", "")],
+    )
+    .await;
+    assert_eq!(st, 200, "{html}");
+    let (st, html) = post_form(
+        &f.h,
+        &path,
+        &f.tracer.1,
+        Some(&csrf(&f.tracer.1)),
+        &[("template", ""), ("body", " ")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("choose a quick reply or type a message"),
+        "{html}"
+    );
+    let (st, html) = post_form(
+        &f.h,
+        &path,
+        &f.tracer.1,
+        Some(&csrf(&f.tracer.1)),
+        &[
+            ("template", ""),
+            ("body", "You tested positive for COVID-19"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        !html.contains("tested positive"),
+        "the error never echoes the text: {html}"
+    );
+}
+
+#[tokio::test]
+async fn the_segment_count_follows_the_encoding() {
+    let f = floor().await;
+    let t = csrf(&f.tracer.1);
+    let (st, line) = post_form(
+        &f.h,
+        "/desk/segments",
+        &f.tracer.1,
+        Some(&t),
+        &[("body", "Please call us")],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "14 characters · GSM-7 · 1 segment")
+    );
+    let long = "é".repeat(71);
+    let (_, line) = post_form(
+        &f.h,
+        "/desk/segments",
+        &f.tracer.1,
+        Some(&t),
+        &[("body", &long)],
+    )
+    .await;
+    assert_eq!(line, "71 characters · GSM-7 · 1 segment");
+    let (_, line) = post_form(
+        &f.h,
+        "/desk/segments",
+        &f.tracer.1,
+        Some(&t),
+        &[("body", "请给我们回电话 ☎")],
+    )
+    .await;
+    assert_eq!(line, "9 characters · UCS-2 · 1 segment");
+    let (_, line) = post_form(
+        &f.h,
+        "/desk/segments",
+        &f.tracer.1,
+        Some(&t),
+        &[("body", &"ж".repeat(71))],
+    )
+    .await;
+    assert_eq!(line, "71 characters · UCS-2 · 2 segments");
+}
