@@ -760,8 +760,23 @@ pub async fn case_work_tasks_are_routed_once(f: &Fixture) {
         .expect("an offer");
     let t = status(offered).await;
     assert_eq!((t.status.as_str(), t.assignee_id), ("reserved", Some(es)));
+    // An offer does not open the person; accepting does.
+    let worker = f.store.get_user(es).await.unwrap().unwrap();
+    let p = cw.staff().principal(&worker).await.unwrap();
+    let may = async || {
+        cw.staff()
+            .decide_in(&p, t.person_id, &t.jurisdiction)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        may().await,
+        tracedesk_identity::Decision::Deny,
+        "offered only"
+    );
     d.apply(Event::Accept { reservation }).await.unwrap();
     assert_eq!(status(offered).await.status, "assigned");
+    assert_eq!(may().await, tracedesk_identity::Decision::Allow, "accepted");
     d.apply(Event::Complete { task: offered }).await.unwrap();
     let t = status(offered).await;
     assert_eq!(

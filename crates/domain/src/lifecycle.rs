@@ -306,13 +306,18 @@ impl ContactStatus {
 }
 
 impl TaskStatus {
-    /// A task in these belongs to its assignee (who may then read the
-    /// person's records in the task's jurisdiction).
+    /// Live and with a worker: offered (reserved), or held.
     pub const ACTIVE: &'static [TaskStatus] = &[
         TaskStatus::Reserved,
         TaskStatus::Assigned,
         TaskStatus::Wrapping,
     ];
+    /// A task in these belongs to its assignee, who may then read the
+    /// person's records in the task's jurisdiction. An offer (reserved) is
+    /// not among them: the person opens when the tracer accepts, so one
+    /// who turns the work down never saw whom it was about (minimum
+    /// necessary; with several offers at once, only the one who accepts).
+    pub const HOLDING: &'static [TaskStatus] = &[TaskStatus::Assigned, TaskStatus::Wrapping];
     /// Finished: nothing moves a task out of these.
     pub const FINAL: &'static [TaskStatus] = &[TaskStatus::Completed, TaskStatus::Canceled];
 

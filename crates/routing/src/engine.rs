@@ -1453,6 +1453,13 @@ impl Engine {
         ))
     }
 
+    /// A worker's current activity.
+    pub fn worker_activity(&self, worker: Uuid) -> Option<&str> {
+        let &w = self.worker_ids.get(&worker)?;
+        let a = self.workers[w as usize].activity;
+        Some(self.ws.activities[usize::from(a)].0.as_str())
+    }
+
     /// A worker's pending offers: (reservation, task, expiry).
     pub fn pending_offers(&self, worker: Uuid) -> Vec<(u64, Uuid, Millis)> {
         let Some(&w) = self.worker_ids.get(&worker) else {

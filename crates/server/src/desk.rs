@@ -40,6 +40,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/desk/tasks/{id}", get(task_page))
         .route("/desk/tasks/{id}/messages", post(send_text))
         .route("/desk/segments", post(segments))
+        .merge(crate::offers::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::audit_layer,
@@ -134,7 +135,8 @@ fn when(at: DateTime<Utc>) -> (String, String) {
 /// The most tasks "my work" lists; a tracer holds a handful at a time.
 const MY_WORK: u32 = 200;
 
-/// "My work": the caller's open tasks, most urgent (soonest due) first.
+/// "My work": the tasks the caller holds (accepted or assigned, not merely
+/// offered: offers are in the offers panel), soonest due first.
 /// Ids, kinds and times only: no personal data, so no disclosure entry.
 async fn desk(Call { s, caller, .. }: Call) -> Result<Response, ApiError> {
     let page =
@@ -161,8 +163,10 @@ async fn desk(Call { s, caller, .. }: Call) -> Result<Response, ApiError> {
             }
         })
         .collect();
+    let routing = crate::offers::panel(&s, caller.user.id).await;
     Ok(html(DeskPage {
         t: t(),
+        routing,
         chrome: Chrome::new(t(), "desk-title")
             .with_scripts()
             .signed_in(nav_of(&s, &caller.user, caller.session.as_deref(), "/desk")),

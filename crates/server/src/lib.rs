@@ -19,6 +19,7 @@ mod messaging;
 mod metrics;
 mod monitoring;
 mod needs;
+mod offers;
 mod openapi;
 mod pages;
 pub mod ratelimit;

@@ -168,6 +168,10 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /desk/tasks/{id}", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
     ("POST /desk/tasks/{id}/messages", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
     ("POST /desk/segments", Caller, Open),
+    ("POST /desk/activity", Caller, TO_WORKER),
+    ("GET /desk/offers/stream", Caller, Open),
+    ("POST /desk/offers/{id}/accept", Own(R::Offer), TO_TASK),
+    ("POST /desk/offers/{id}/reject", Own(R::Offer), TO_TASK),
 ];
 
 /// The table's entry for `method` on the route template `path`: the

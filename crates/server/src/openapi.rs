@@ -267,6 +267,7 @@ mod tests {
             routes.extend(routed(src, &[("Router::new()", "/api/v1")]));
         }
         routes.extend(routed(include_str!("desk.rs"), &[("Router::new()", "")]));
+        routes.extend(routed(include_str!("offers.rs"), &[("Router::new()", "")]));
         let behind_caller: BTreeSet<String> = routes
             .into_iter()
             .filter(|(_, p)| !p.starts_with("/top"))

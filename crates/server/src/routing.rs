@@ -52,7 +52,7 @@ const FORWARDED: &str = "x-tracedesk-forwarded";
 
 /// On a node that does not lead routing, routing requests go on to the
 /// node that does (streams included); the caller sees one service.
-async fn forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn forward(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if s.cw.dispatch().is_some() {
         return next.run(req).await;
     }

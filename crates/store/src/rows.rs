@@ -576,6 +576,9 @@ pub struct CaseTransfer {
 
 /// Task statuses in which a task belongs to its assignee.
 pub const ACTIVE_TASK_STATUSES: SqlList<TaskStatus> = SqlList(TaskStatus::ACTIVE);
+/// `TaskStatus::HOLDING`: the statuses in which a task opens its person to
+/// its assignee.
+pub const HOLDING_TASK_STATUSES: SqlList<TaskStatus> = SqlList(TaskStatus::HOLDING);
 /// Task statuses nothing moves a task out of.
 pub const FINAL_TASK_STATUSES: SqlList<TaskStatus> = SqlList(TaskStatus::FINAL);
 
@@ -739,6 +742,7 @@ mod sql_list_tests {
             ACTIVE_TASK_STATUSES.to_string(),
             "'reserved', 'assigned', 'wrapping'"
         );
+        assert_eq!(HOLDING_TASK_STATUSES.to_string(), "'assigned', 'wrapping'");
         assert_eq!(CLOSED_CASE_STATUSES.to_string(), "'closed', 'refused'");
     }
 }

@@ -1172,9 +1172,9 @@ macro_rules! sql_common {
             }
         }
 
-        /// The tracer-may-read rule, once: the task `{t}` is active
-        /// (`TaskStatus::ACTIVE`, the statuses the per-record decision
-        /// also counts) and held by `who`. Every list scope and record check
+        /// The tracer-may-read rule, once: the task `{t}` is held
+        /// (`TaskStatus::HOLDING`, the statuses the per-record decision
+        /// also counts: accepted, not merely offered) by `who`. Every list scope and record check
         /// in SQL is built on it, the task's person and jurisdiction matched
         /// by the caller.
         fn push_holds<'a>(
@@ -1183,7 +1183,7 @@ macro_rules! sql_common {
             who: tracedesk_store::sqlgen::Holders<'a>,
         ) {
             use tracedesk_store::sqlgen::Holders;
-            q.push(format!("{t}.status IN ({ACTIVE_TASK_STATUSES}) AND "));
+            q.push(format!("{t}.status IN ({HOLDING_TASK_STATUSES}) AND "));
             match who {
                 Holders::One(u) => {
                     q.push(format!("{t}.assignee_id = ")).push_bind(u);

@@ -409,7 +409,7 @@ macro_rules! identity_store_impl {
                     .push_bind(person)
                     .push(format!(
                         " UNION ALL SELECT 'a', jurisdiction, assignee_id, created_at FROM tasks \
-                         WHERE assignee_id IS NOT NULL AND status IN ({ACTIVE_TASK_STATUSES}) AND person_id = "
+                         WHERE assignee_id IS NOT NULL AND status IN ({HOLDING_TASK_STATUSES}) AND person_id = "
                     ))
                     .push_bind(person)
                     // The naming case's tasks in the case's own jurisdiction:
@@ -418,7 +418,7 @@ macro_rules! identity_store_impl {
                         " UNION ALL SELECT 'c', c.jurisdiction, t.assignee_id, t.created_at FROM exposures e \
                          JOIN cases c ON c.id = e.case_id JOIN tasks t ON t.person_id = c.person_id \
                          AND t.jurisdiction = c.jurisdiction \
-                         WHERE t.assignee_id IS NOT NULL AND t.status IN ({ACTIVE_TASK_STATUSES}) \
+                         WHERE t.assignee_id IS NOT NULL AND t.status IN ({HOLDING_TASK_STATUSES}) \
                          AND e.contact_person_id = "
                     ))
                     .push_bind(person)

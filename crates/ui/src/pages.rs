@@ -155,13 +155,44 @@ pub struct TaskLine {
     pub due_iso: String,
 }
 
-/// The tracer desk's "my work": the caller's open tasks.
+/// The tracer desk's "my work": the caller's offers and activity (when
+/// they are a routing worker) and their open tasks.
 #[derive(Template)]
 #[template(path = "desk.html")]
 pub struct DeskPage<'a> {
     pub t: &'a Catalog,
     pub chrome: Chrome,
+    pub routing: Option<RoutingPanel>,
     pub tasks: Vec<TaskLine>,
+}
+
+/// The worker's side of routing: their activity and pending offers.
+#[derive(Debug)]
+pub struct RoutingPanel {
+    /// Every activity, and whether it is the worker's now.
+    pub activities: Vec<(String, bool)>,
+    pub offers: Vec<OfferLine>,
+}
+
+/// An offer as the tracer sees it before accepting: what kind of work, in
+/// which language, how urgent, and how long it stays offered. No personal
+/// data: the person opens to the tracer only on accepting.
+#[derive(Debug)]
+pub struct OfferLine {
+    pub reservation: u64,
+    pub kind: String,
+    pub language: String,
+    pub priority: i64,
+    pub expires: String,
+    pub expires_iso: String,
+}
+
+/// The offers alone (live updates, after a reject).
+#[derive(Template)]
+#[template(path = "offers.html")]
+pub struct OffersPart<'a> {
+    pub t: &'a Catalog,
+    pub offers: &'a [OfferLine],
 }
 
 /// The person a task is about, only what the task needs.

@@ -319,7 +319,7 @@ async fn the_tracer_desk_in_chromium() {
     let Some(b) = Browser::start().await else {
         return;
     };
-    let f = crate::desk::floor().await;
+    let f = crate::desk::routed_floor().await;
     let c = &b.c;
     c.goto(&format!("{}/login", f.h.base)).await.unwrap();
     type_into(c, "#u", "desk-tracer").await;
@@ -329,8 +329,20 @@ async fn the_tracer_desk_in_chromium() {
     click(c, "a[href='/desk']").await;
     at(c, "/desk").await;
     b.check("desk").await;
-    assert!(text_of(c, "main").await.contains("Case interview"));
-    click(c, &format!("a[href='/desk/tasks/{}']", f.task)).await;
+    // Available: the offer arrives over the live stream, without a reload.
+    retry("choose Available", || async {
+        c.find(Locator::Css("#activity"))
+            .await?
+            .select_by_value("Available")
+            .await
+    })
+    .await;
+    click(c, "#set-activity").await;
+    let offer = text_of(c, ".offer").await;
+    assert!(offer.contains("Case interview"), "{offer}");
+    assert!(!offer.contains("Marisol"), "no person before accepting");
+    b.check("desk-offer").await;
+    click(c, ".offer button.accept").await;
     at(c, &format!("/desk/tasks/{}", f.task)).await;
     b.check("desk-task").await;
     let person = text_of(c, "main").await;

@@ -90,11 +90,35 @@ pub(crate) struct Floor {
 }
 
 pub(crate) async fn floor() -> Floor {
-    let h = crate::common::spawn(AuthPolicy::default()).await;
+    floor_on(crate::common::spawn(AuthPolicy::default()).await, true).await
+}
+
+/// [`floor`] with task routing: both tracers are routing workers (Offline
+/// until they say otherwise) and the interview is left to routing.
+pub(crate) async fn routed_floor() -> Floor {
+    floor_on(crate::common::spawn_routing().await, false).await
+}
+
+async fn floor_on(h: Harness, assign: bool) -> Floor {
     let tracer = signed_in(&h, "desk-tracer", Role::Tracer, "ny").await;
     let other = signed_in(&h, "desk-other", Role::Tracer, "ny").await;
     let sup_nj = signed_in(&h, "desk-sup-nj", Role::Supervisor, "nj").await;
     let (_, sup) = h.user("desk-sup", Role::Supervisor, "ny").await;
+    if !assign {
+        for (id, _) in [&tracer, &other] {
+            let (st, out) = h
+                .call(
+                    &sup,
+                    Method::POST,
+                    "/api/v1/routing/workers",
+                    Some(json!({"user_id": id, "attributes": {
+                        "skills": ["case_investigation", "contact_notification"],
+                        "languages": ["en", "es"]}})),
+                )
+                .await;
+            assert_eq!(st, 201, "{out}");
+        }
+    }
     let today = chrono::Utc::now().date_naive();
     let (st, out) = h
         .call(
@@ -115,6 +139,16 @@ pub(crate) async fn floor() -> Floor {
     let task = h.store.tasks_for_case(case).await.unwrap()[0]
         .id
         .to_string();
+    if !assign {
+        return Floor {
+            h,
+            tracer,
+            other,
+            sup_nj,
+            task,
+            person,
+        };
+    }
     let (st, out) = h
         .call(
             &sup,
@@ -141,7 +175,10 @@ async fn my_work_lists_the_callers_open_tasks_without_personal_data() {
     assert_eq!(st, 200, "{html}");
     assert!(html.contains("Case interview"), "{html}");
     assert!(html.contains(&format!("/desk/tasks/{}", f.task)), "{html}");
-    assert!(!html.contains("Marisol") && !html.contains("555"), "{html}");
+    assert!(
+        !html.contains("Marisol") && !html.contains("5550168"),
+        "{html}"
+    );
     // Another tracer's desk does not list it.
     let (st, html) = get(&f.h, "/desk", Some(&f.other.1)).await;
     assert_eq!(st, 200);
@@ -177,7 +214,7 @@ async fn the_holder_reads_the_task_page_and_the_read_is_audited() {
         assert_eq!(st, StatusCode::FORBIDDEN, "{who}: {html}");
         assert!(html.contains("not entitled"), "{who}: {html}");
         assert!(
-            !html.contains("Marisol") && !html.contains("0168"),
+            !html.contains("Marisol") && !html.contains("5550168"),
             "{who}: {html}"
         );
         assert!(
@@ -327,4 +364,115 @@ async fn the_segment_count_follows_the_encoding() {
     )
     .await;
     assert_eq!(line, "71 characters · UCS-2 · 2 segments");
+}
+
+/// The reservation number of the first offer in a page.
+fn offer_in(html: &str) -> Option<String> {
+    html.split("/desk/offers/").skip(1).find_map(|rest| {
+        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        (!n.is_empty()).then_some(n)
+    })
+}
+
+#[tokio::test]
+async fn an_offer_is_shown_without_the_person_and_only_its_worker_answers_it() {
+    let f = routed_floor().await;
+    let (st, html) = get(&f.h, "/desk", Some(&f.tracer.1)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("No offer waiting"), "{html}");
+    assert!(
+        html.contains("sse-connect=\"/desk/offers/stream\""),
+        "{html}"
+    );
+    // The live stream opens with the panel.
+    let r = client()
+        .get(format!("{}/desk/offers/stream", f.h.base))
+        .header("cookie", format!("td_session={}", f.tracer.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    drop(r);
+
+    // Available: the interview is offered to them.
+    let token = csrf(&f.tracer.1);
+    let (st, line) = post_form(
+        &f.h,
+        "/desk/activity",
+        &f.tracer.1,
+        Some(&token),
+        &[("activity", "Available")],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "You are now Available.")
+    );
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = get(&f.h, "/desk", Some(&f.tracer.1)).await.1;
+        if offer_in(&page).is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let r = offer_in(&page).unwrap_or_else(|| panic!("an offer: {page}"));
+    assert!(
+        page.contains("Case interview") && page.contains("language es"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Marisol") && !page.contains("5550168"),
+        "no person before accepting"
+    );
+
+    // Another tracer cannot answer it, and the person is still closed to
+    // the one offered.
+    let path = format!("/desk/offers/{r}/accept");
+    let (st, _) = post_form(&f.h, &path, &f.other.1, Some(&csrf(&f.other.1)), &[]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "an offer is not the task");
+    // Without the CSRF token: refused.
+    let (st, _) = post_form(&f.h, &path, &f.tracer.1, None, &[]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Accepted: on to the task, which now opens.
+    let res = client()
+        .post(format!("{}{path}", f.h.base))
+        .header("cookie", format!("td_session={}", f.tracer.1))
+        .header("x-csrf-token", &token)
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["hx-redirect"],
+        format!("/desk/tasks/{}", f.task).as_str()
+    );
+    let mut opened = StatusCode::FORBIDDEN;
+    for _ in 0..100 {
+        opened = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1))
+            .await
+            .0;
+        if opened == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(opened, StatusCode::OK, "the accepted task opens");
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.draft.detail == "POST /desk/offers/{id}/accept"
+                && e.draft.object_id.map(|i| i.to_string()) == Some(f.task.clone())),
+        "the accept is audited"
+    );
 }
