@@ -41,6 +41,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/desk/tasks/{id}/messages", post(send_text))
         .route("/desk/segments", post(segments))
         .merge(crate::offers::routes(state.clone()))
+        .merge(crate::phone::routes())
+        .merge(crate::lists::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::audit_layer,
@@ -302,6 +304,12 @@ async fn task_page(call: Call) -> Result<Response, ApiError> {
         messages,
         quick: vec!["contact_notification", "case_outreach"],
         segments: segment_line(""),
+        sandbox: call.s.sandbox.as_ref().map(|_| {
+            format!(
+                "/sandbox/persons/{}",
+                task.shown_person_id.unwrap_or(task.person_id)
+            )
+        }),
     };
     Ok(guard::with_touch(html(page), vec![touch]))
 }

@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tracedesk_casework::PersonRef;
-use tracedesk_casework::messaging::{InboundText, SendInput};
+use tracedesk_casework::messaging::{InboundText, MessageView, SendInput};
 use uuid::Uuid;
 
 pub fn routes() -> Router<AppState> {
@@ -235,13 +235,26 @@ fn phone_of(call: &Call, found: &PersonRef) -> Result<String, ApiError> {
         (status = 404, description = "Not the sandbox carrier", body = crate::error::ErrorBody),
     ))]
 pub(crate) async fn sandbox_phone(call: Call) -> Result<Response, ApiError> {
+    let (phone, _, touch) = phone_arrivals(&call).await?;
+    Ok(reply(StatusCode::OK, phone, touch))
+}
+
+/// What reached the person's sandbox phone, and the texts it sent (from
+/// the thread, the caller's jurisdictions only); 404 with a real carrier.
+pub(crate) async fn phone_arrivals(
+    call: &Call,
+) -> Result<(SandboxPhone, Vec<MessageView>, Vec<crate::guard::Touch>), ApiError> {
     let sandbox = call
         .s
         .sandbox
         .clone()
         .ok_or(ApiError::not_found("sandbox phone"))?;
-    let Addressed { found, touch, .. } = person_of(&call)?;
-    let phone = phone_of(&call, found)?;
+    let Addressed {
+        found,
+        shown,
+        touch,
+    } = person_of(call)?;
+    let phone = phone_of(call, found)?;
     let items = sandbox
         .phone(&phone)
         .into_iter()
@@ -251,7 +264,31 @@ pub(crate) async fn sandbox_phone(call: Call) -> Result<Response, ApiError> {
             body: a.body,
         })
         .collect();
-    Ok(reply(StatusCode::OK, SandboxPhone { items }, touch))
+    let sent = call
+        .s
+        .cw
+        .messages()
+        .thread(found, shown, None, Some(100))
+        .await?
+        .items
+        .into_iter()
+        .filter(|m| m.direction == "in")
+        .collect();
+    Ok((SandboxPhone { items }, sent, touch))
+}
+
+/// The person's name as the caller's record shows it (for the phone page).
+pub(crate) fn name_of(call: &Call) -> Result<String, ApiError> {
+    let Addressed { found, .. } = person_of(call)?;
+    let view = match found {
+        PersonRef::Person(p) => call.s.cw.cases().person_view(p)?,
+        PersonRef::Facet(f) => call.s.cw.cases().facet_view(f)?,
+    };
+    Ok([view.first_name, view.last_name]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// A text from the person's sandbox phone, taken in as a carrier's inbound
@@ -265,12 +302,24 @@ pub(crate) async fn sandbox_phone(call: Call) -> Result<Response, ApiError> {
 pub(crate) async fn sandbox_reply(
     Act(call, ApiJson(input)): Act<ApiJson<SandboxReply>>,
 ) -> Result<Response, ApiError> {
+    let (m, touch) = phone_reply(&call, input.body).await?;
+    Ok(reply(StatusCode::CREATED, m, touch))
+}
+
+/// A text from the person's sandbox phone through the inbound path.
+pub(crate) async fn phone_reply(
+    call: &Call,
+    body: String,
+) -> Result<(MessageView, Vec<crate::guard::Touch>), ApiError> {
     if call.s.sandbox.is_none() {
         return Err(ApiError::not_found("sandbox phone"));
     }
-    let Addressed { found, touch, .. } = person_of(&call)?;
-    let phone = phone_of(&call, found)?;
-    if input.body.chars().count() > tracedesk_comms::segments::MAX_BODY_CHARS {
+    let Addressed { found, touch, .. } = person_of(call)?;
+    let phone = phone_of(call, found)?;
+    if body.trim().is_empty() {
+        return Err(ApiError::invalid("body", "type a reply"));
+    }
+    if body.chars().count() > tracedesk_comms::segments::MAX_BODY_CHARS {
         return Err(ApiError::invalid("body", "is longer than 1600 characters"));
     }
     let msgs = call.s.cw.messages();
@@ -278,15 +327,14 @@ pub(crate) async fn sandbox_reply(
         .receive_text(&InboundText {
             from: phone,
             to: call.s.cw.settings().messaging.sender.clone(),
-            body: input.body,
+            body,
             provider_sid: format!("SBIN{}", Uuid::now_v7().simple()),
         })
         .await?;
     let id = outcome
         .message_id
         .ok_or(ApiError::internal(&"sandbox reply not stored"))?;
-    let m = msgs.message(id).await?;
-    Ok(reply(StatusCode::CREATED, m, touch))
+    Ok((msgs.message(id).await?, touch))
 }
 
 /// Keys pressed (or words said) on the person's sandbox phone during a
@@ -319,12 +367,22 @@ pub struct SandboxHeard {
 pub(crate) async fn sandbox_keypad(
     Act(call, ApiJson(input)): Act<ApiJson<SandboxKeys>>,
 ) -> Result<Response, ApiError> {
+    let (heard, touch) = phone_keys(&call, &input.digits).await?;
+    Ok(reply(StatusCode::OK, heard, touch))
+}
+
+/// Keys pressed (or words said) on the latest check-in call at the
+/// person's sandbox phone; what the call says next.
+pub(crate) async fn phone_keys(
+    call: &Call,
+    digits: &str,
+) -> Result<(SandboxHeard, Vec<crate::guard::Touch>), ApiError> {
     if call.s.sandbox.is_none() {
         return Err(ApiError::not_found("sandbox phone"));
     }
-    let Addressed { found, touch, .. } = person_of(&call)?;
-    let phone = phone_of(&call, found)?;
-    if input.digits.trim().is_empty() || input.digits.chars().count() > 200 {
+    let Addressed { found, touch, .. } = person_of(call)?;
+    let phone = phone_of(call, found)?;
+    if digits.trim().is_empty() || digits.chars().count() > 200 {
         return Err(ApiError::invalid(
             "digits",
             "give a key (1 or 2) or a few words",
@@ -334,7 +392,7 @@ pub(crate) async fn sandbox_keypad(
         .s
         .cw
         .messages()
-        .sandbox_keypress(&phone, input.digits.trim())
+        .sandbox_keypress(&phone, digits.trim())
         .await?;
     let heard = match step {
         tracedesk_casework::voice::CallStep::Say { language, text } => SandboxHeard {
@@ -353,7 +411,7 @@ pub(crate) async fn sandbox_keypad(
             asks: false,
         },
     };
-    Ok(reply(StatusCode::OK, heard, touch))
+    Ok((heard, touch))
 }
 
 /// Click-to-call: tracedesk rings the caller's phone (`phone`), then

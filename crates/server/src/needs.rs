@@ -172,6 +172,14 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /desk/offers/stream", Caller, Open),
     ("POST /desk/offers/{id}/accept", Own(R::Offer), TO_TASK),
     ("POST /desk/offers/{id}/reject", Own(R::Offer), TO_TASK),
+    // The analysts' line list: as its API, an export per case shown.
+    ("GET /lists", Cap(LineList), Read(A::Export)),
+    ("GET /lists/cases.csv", Cap(LineList), Read(A::Export)),
+    // The sandbox phone page: the person's rule, as its API.
+    ("GET /sandbox/persons/{id}", CapOn(WorkRecords, R::Person), Read(A::PhiRead)),
+    ("GET /sandbox/persons/{id}/arrivals", CapOn(WorkRecords, R::Person), Read(A::PhiRead)),
+    ("POST /sandbox/persons/{id}/reply", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
+    ("POST /sandbox/persons/{id}/keypad", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
 ];
 
 /// The table's entry for `method` on the route template `path`: the

@@ -268,6 +268,8 @@ mod tests {
         }
         routes.extend(routed(include_str!("desk.rs"), &[("Router::new()", "")]));
         routes.extend(routed(include_str!("offers.rs"), &[("Router::new()", "")]));
+        routes.extend(routed(include_str!("phone.rs"), &[("Router::new()", "")]));
+        routes.extend(routed(include_str!("lists.rs"), &[("Router::new()", "")]));
         let behind_caller: BTreeSet<String> = routes
             .into_iter()
             .filter(|(_, p)| !p.starts_with("/top"))

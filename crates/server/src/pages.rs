@@ -506,7 +506,17 @@ pub(crate) fn nav_of(
             .user_view(user)
             .map(|v| v.display_name)
             .unwrap_or_default();
-    let mut links = vec![Link::to("/", "nav-home"), Link::to("/desk", "nav-desk")];
+    use tracedesk_identity::Role;
+    use tracedesk_identity::access::{Capability, can};
+    let role = Role::parse(&user.role);
+    let may = |c| role.is_some_and(|r| can(r, c));
+    let mut links = vec![Link::to("/", "nav-home")];
+    if may(Capability::WorkRecords) {
+        links.push(Link::to("/desk", "nav-desk"));
+    }
+    if may(Capability::LineList) {
+        links.push(Link::to("/lists", "nav-lists-cases"));
+    }
     for l in &mut links {
         l.current = l.href == current;
     }

@@ -118,3 +118,39 @@ message-status-refused = Refused (opted out)
 message-status-expired = Expired
 template-contact_notification = Contact notification
 template-case_outreach = Case outreach
+
+## Sandbox phone
+task-sandbox-phone = Open this person's sandbox phone
+phone-title = Sandbox phone
+phone-intro = A synthetic person's phone on the sandbox carrier: what reached it, and what it sends back through tracedesk's inbound path. No real phone is involved.
+phone-of = { $name }'s phone
+phone-empty = Nothing has reached this phone yet.
+phone-you = Sent from this phone
+phone-reply-title = Reply as this person
+phone-reply = Text
+phone-send = Send from the phone
+phone-keypad = Keypad
+phone-keypad-hint = Answers the latest check-in call: 1 for symptoms, 2 for well.
+channel-sms = Text
+channel-voice = Call
+channel-email = Email
+
+## Line lists
+nav-lists-cases = Line list
+lines-title = Case line list
+lines-intro = De-identified cases in your jurisdictions: no names, contact details or dates of birth (age bands instead). Viewing and downloading are recorded as exports.
+lines-csv = Download this page as CSV
+lines-empty = No cases in your jurisdictions.
+lines-count = { $n ->
+    [one] 1 case on this page
+   *[other] { $n } cases on this page
+}
+lines-case = Case
+lines-jurisdiction = Jurisdiction
+lines-status = Status
+lines-age = Age band
+lines-report = Reported
+lines-specimen = Specimen
+lines-onset = Onset
+lines-isolation-end = Isolation ends
+lines-next = Next page

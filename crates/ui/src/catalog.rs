@@ -84,9 +84,10 @@ impl Catalog {
     }
 
     /// The message `id` with one number variable, so plural forms apply.
-    pub fn count(&self, id: &str, name: &str, n: i64) -> String {
+    /// (Templates hand over references; both are taken.)
+    pub fn count(&self, id: &str, name: &str, n: impl std::borrow::Borrow<i64>) -> String {
         let mut a = FluentArgs::new();
-        a.set(name, n);
+        a.set(name, *n.borrow());
         self.format(id, Some(&a))
     }
 

@@ -239,6 +239,8 @@ pub struct TaskPage<'a> {
     pub quick: Vec<&'static str>,
     /// The segment line for an empty message.
     pub segments: String,
+    /// The person's sandbox phone page, with the sandbox carrier.
+    pub sandbox: Option<String>,
 }
 
 /// The live segment count under a message being typed.
@@ -246,6 +248,50 @@ pub struct TaskPage<'a> {
 #[template(source = "{{ line }}", ext = "html")]
 pub struct SegmentsPart {
     pub line: String,
+}
+
+/// A page of the de-identified case line list: each row's cells in
+/// column order (case id, jurisdiction, status, age band, report,
+/// specimen, onset and isolation-end dates), and the next page's cursor.
+#[derive(Template)]
+#[template(path = "lines.html")]
+pub struct LinesPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub rows: Vec<[String; 8]>,
+    /// This page's cursor (for its CSV), and the next page's.
+    pub cursor: Option<String>,
+    pub next: Option<String>,
+}
+
+/// One item on a sandbox phone's screen.
+#[derive(Debug)]
+pub struct ArrivalLine {
+    /// Sent from the phone (a reply), not to it.
+    pub mine: bool,
+    /// Translated: text, call, email.
+    pub channel: String,
+    pub body: String,
+}
+
+/// A synthetic person's sandbox phone: what reached it, what it sent, a
+/// reply box and a keypad.
+#[derive(Template)]
+#[template(path = "phone.html")]
+pub struct PhonePage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub id: String,
+    pub name: String,
+    pub arrivals: Vec<ArrivalLine>,
+}
+
+/// The phone's screen alone (polled, and after a reply).
+#[derive(Template)]
+#[template(path = "arrivals.html")]
+pub struct ArrivalsPart<'a> {
+    pub t: &'a Catalog,
+    pub arrivals: Vec<ArrivalLine>,
 }
 
 /// The self-report question's words, in the contact's language.

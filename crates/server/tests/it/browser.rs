@@ -387,6 +387,38 @@ async fn the_tracer_desk_in_chromium() {
         .unwrap_or_default();
     assert_eq!(body, "", "the form is cleared after sending");
     b.check("desk-task-sent").await;
+
+    // The person's sandbox phone: the text arrives; a reply from it comes
+    // back onto the thread.
+    click(c, &format!("a[href='/sandbox/persons/{}']", f.person)).await;
+    at(c, &format!("/sandbox/persons/{}", f.person)).await;
+    retry("the text on the phone", || async {
+        let screen = c.find(Locator::Css("#arrivals")).await?.text().await?;
+        if screen.contains("llámenos") {
+            Ok(screen)
+        } else {
+            Err(fantoccini::error::CmdError::InvalidArgument(
+                "arrivals".into(),
+                screen,
+            ))
+        }
+    })
+    .await;
+    type_into(c, "#reply", "Estoy bien, gracias").await;
+    click(c, "#send-reply").await;
+    retry("the reply on the phone", || async {
+        let screen = c.find(Locator::Css("#arrivals")).await?.text().await?;
+        if screen.contains("Estoy bien") {
+            Ok(screen)
+        } else {
+            Err(fantoccini::error::CmdError::InvalidArgument(
+                "arrivals".into(),
+                screen,
+            ))
+        }
+    })
+    .await;
+    b.check("sandbox-phone").await;
     b.c.clone().close().await.unwrap();
 
     // Another tracer, same address: the refusal page, nothing of the person.
@@ -408,4 +440,30 @@ async fn the_tracer_desk_in_chromium() {
     // The refusal's own 403 is the one console line expected here.
     let _ = b2.console().await;
     b2.c.clone().close().await.unwrap();
+}
+
+/// An analyst's line list in Chromium: no names or phones on the page,
+/// and the page passes `Browser::check`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analysts_line_list_in_chromium() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let f = crate::desk::floor().await;
+    crate::desk::signed_in(&f.h, "desk-analyst", Role::Analyst, "ny").await;
+    let c = &b.c;
+    c.goto(&format!("{}/login", f.h.base)).await.unwrap();
+    type_into(c, "#u", "desk-analyst").await;
+    type_into(c, "#p", crate::login::PW).await;
+    click(c, "button").await;
+    at(c, "/").await;
+    click(c, "nav a[href='/lists']").await;
+    at(c, "/lists").await;
+    b.check("line-list").await;
+    let page = text_of(c, "main").await;
+    assert!(page.contains("40-49"), "{page}");
+    for private in ["Marisol", "Quintero", "5550168", "1984-03-09"] {
+        assert!(!page.contains(private), "{private} in {page}");
+    }
+    b.c.clone().close().await.unwrap();
 }

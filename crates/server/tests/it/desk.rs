@@ -476,3 +476,185 @@ async fn an_offer_is_shown_without_the_person_and_only_its_worker_answers_it() {
         "the accept is audited"
     );
 }
+
+/// The sandbox phone page: the task's holder opens the person's phone from
+/// the task; a text sent from the desk arrives there; a reply typed there
+/// comes back through the inbound path onto the thread; a keypress with no
+/// check-in call is a clear error; others are refused and store nothing.
+#[tokio::test]
+async fn the_sandbox_phone_shows_what_arrived_and_replies_through_the_inbound_path() {
+    let f = floor().await;
+    let token = csrf(&f.tracer.1);
+    let (_, task_page) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+    let phone = format!("/sandbox/persons/{}", f.person);
+    assert!(
+        task_page.contains(&format!("href=\"{phone}\"")),
+        "{task_page}"
+    );
+    let (st, html) = get(&f.h, &phone, Some(&f.tracer.1)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("Marisol Quintero"), "{html}");
+    assert!(
+        html.contains("Nothing has reached this phone yet"),
+        "{html}"
+    );
+
+    let (st, _) = post_form(
+        &f.h,
+        &format!("/desk/tasks/{}/messages", f.task),
+        &f.tracer.1,
+        Some(&token),
+        &[
+            ("template", ""),
+            ("body", "Por favor llámenos al número del programa."),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200);
+    let arrivals = format!("{phone}/arrivals");
+    let mut screen = String::new();
+    for _ in 0..100 {
+        screen = get(&f.h, &arrivals, Some(&f.tracer.1)).await.1;
+        if screen.contains("Por favor llámenos") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        screen.contains("Por favor llámenos"),
+        "it arrived: {screen}"
+    );
+
+    // Others: refused, nothing stored.
+    for (who, session) in [("other tracer", &f.other.1), ("nj supervisor", &f.sup_nj.1)] {
+        let (st, html) = get(&f.h, &phone, Some(session)).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{who}");
+        assert!(!html.contains("Marisol"), "{who}: {html}");
+        let (st, _) = post_form(
+            &f.h,
+            &format!("{phone}/reply"),
+            session,
+            Some(&csrf(session)),
+            &[("body", "Intruso")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{who}");
+    }
+
+    // The phone replies: on its screen and on the task's thread.
+    let (st, screen) = post_form(
+        &f.h,
+        &format!("{phone}/reply"),
+        &f.tracer.1,
+        Some(&token),
+        &[("body", "Estoy bien, gracias")],
+    )
+    .await;
+    assert_eq!(st, 200, "{screen}");
+    assert!(
+        screen.contains("Sent from this phone") && screen.contains("Estoy bien, gracias"),
+        "{screen}"
+    );
+    let (_, task_page) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+    assert!(task_page.contains("Estoy bien, gracias"), "{task_page}");
+    assert!(!task_page.contains("Intruso"), "{task_page}");
+    // An empty reply, and a keypress with no check-in call: clear errors.
+    let (st, msg) = post_form(
+        &f.h,
+        &format!("{phone}/reply"),
+        &f.tracer.1,
+        Some(&token),
+        &[("body", " ")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{msg}");
+    assert!(msg.contains("type a reply"), "{msg}");
+    let (st, msg) = post_form(
+        &f.h,
+        &format!("{phone}/keypad"),
+        &f.tracer.1,
+        Some(&token),
+        &[("digits", "1")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{msg}");
+}
+
+/// The analysts' line list page and its CSV: de-identified (no name,
+/// phone or date of birth; an age band), the caller's jurisdictions only,
+/// audited as an export; a tracer is refused.
+#[tokio::test]
+async fn the_line_list_page_and_csv_are_de_identified_and_audited() {
+    let f = floor().await;
+    let (_, analyst) = signed_in(&f.h, "desk-analyst", Role::Analyst, "ny").await;
+    let (_, analyst_nj) = signed_in(&f.h, "desk-analyst-nj", Role::Analyst, "nj").await;
+    let case =
+        f.h.store
+            .get_task(f.task.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .case_id
+            .unwrap()
+            .to_string();
+    let private = ["Marisol", "Quintero", "5550168", "1984-03-09", "+1212"];
+    let (st, html) = get(&f.h, "/lists", Some(&analyst)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains(&case) && html.contains("40-49"), "{html}");
+    assert!(
+        html.contains("href=\"/lists\""),
+        "the nav links the line list"
+    );
+    assert!(
+        !html.contains("href=\"/desk\""),
+        "an analyst works no records"
+    );
+    for p in private {
+        assert!(!html.contains(p), "{p} in {html}");
+    }
+    let r = client()
+        .get(format!("{}/lists/cases.csv", f.h.base))
+        .header("cookie", format!("td_session={analyst}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "case_id,jurisdiction,status,age_band,report_date,specimen_date,onset_date,isolation_end"
+        )
+    );
+    assert!(
+        lines.any(|l| l.starts_with(&case) && l.contains(",ny,")),
+        "{csv}"
+    );
+    for p in private {
+        assert!(!csv.contains(p), "{p} in {csv}");
+    }
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    for route in ["GET /lists", "GET /lists/cases.csv"] {
+        assert!(
+            log.iter().any(|e| e.draft.action == Action::Export
+                && e.draft.detail == route
+                && e.draft.object_id.map(|i| i.to_string()) == Some(case.clone())),
+            "{route} is audited as an export"
+        );
+    }
+    // Another jurisdiction's analyst sees none of it; a tracer is refused.
+    let (st, html) = get(&f.h, "/lists", Some(&analyst_nj)).await;
+    assert_eq!(st, 200);
+    assert!(!html.contains(&case), "{html}");
+    let (st, html) = get(&f.h, "/lists", Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{html}");
+    let (st, _) = get(&f.h, "/lists/cases.csv", Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
