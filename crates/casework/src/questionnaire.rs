@@ -155,7 +155,8 @@ impl Questionnaire {
         Ok(())
     }
 
-    fn questions(&self) -> impl Iterator<Item = &Question> {
+    /// Every question, section by section.
+    pub fn questions(&self) -> impl Iterator<Item = &Question> {
         self.sections.iter().flat_map(|s| s.questions.iter())
     }
 

@@ -43,6 +43,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::offers::routes(state.clone()))
         .merge(crate::phone::routes())
         .merge(crate::lists::routes())
+        .merge(crate::interview::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::audit_layer,
@@ -304,6 +305,9 @@ async fn task_page(call: Call) -> Result<Response, ApiError> {
         messages,
         quick: vec!["contact_notification", "case_outreach"],
         segments: segment_line(""),
+        interview: task
+            .case_id
+            .map(|_| format!("/desk/tasks/{}/interview", task.id)),
         sandbox: call.s.sandbox.as_ref().map(|_| {
             format!(
                 "/sandbox/persons/{}",

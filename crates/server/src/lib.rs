@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod guard;
 mod headers;
+mod interview;
 mod investigation;
 mod lists;
 mod login;

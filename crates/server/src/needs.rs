@@ -172,6 +172,10 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /desk/offers/stream", Caller, Open),
     ("POST /desk/offers/{id}/accept", Own(R::Offer), TO_TASK),
     ("POST /desk/offers/{id}/reject", Own(R::Offer), TO_TASK),
+    // The case interview: the task's rule; what it writes lands on the case.
+    ("GET /desk/tasks/{id}/interview", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
+    ("POST /desk/tasks/{id}/interview", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
+    ("POST /desk/tasks/{id}/contacts", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
     // The analysts' line list: as its API, an export per case shown.
     ("GET /lists", Cap(LineList), Read(A::Export)),
     ("GET /lists/cases.csv", Cap(LineList), Read(A::Export)),

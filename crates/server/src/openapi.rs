@@ -270,6 +270,10 @@ mod tests {
         routes.extend(routed(include_str!("offers.rs"), &[("Router::new()", "")]));
         routes.extend(routed(include_str!("phone.rs"), &[("Router::new()", "")]));
         routes.extend(routed(include_str!("lists.rs"), &[("Router::new()", "")]));
+        routes.extend(routed(
+            include_str!("interview.rs"),
+            &[("Router::new()", "")],
+        ));
         let behind_caller: BTreeSet<String> = routes
             .into_iter()
             .filter(|(_, p)| !p.starts_with("/top"))

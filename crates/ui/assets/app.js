@@ -33,10 +33,36 @@
     var form = e.detail.elt;
     if (e.detail.successful && form.tagName === "FORM" && form.matches("[data-reset]")) {
       form.reset();
+      if (form.dataset.focus) {
+        var first = document.querySelector(form.dataset.focus);
+        if (first) first.focus();
+      }
       var seg = document.getElementById("segments");
       if (seg && seg.dataset.empty) seg.textContent = seg.dataset.empty;
     }
   });
+
+  // Skip logic: a question with data-show-if-name/value is shown only
+  // while that field has that value; hidden, its inputs are disabled so
+  // the form does not send them.
+  function skips(root) {
+    (root || document).querySelectorAll("[data-show-if-name]").forEach(function (q) {
+      var form = q.closest("form");
+      if (!form) return;
+      var name = q.dataset.showIfName;
+      var want = q.dataset.showIfValue;
+      var on = Array.prototype.some.call(form.elements, function (el) {
+        if (el.name !== name) return false;
+        if (el.type === "radio" || el.type === "checkbox") return el.checked && el.value === want;
+        return el.value === want;
+      });
+      q.hidden = !on;
+      q.querySelectorAll("input,select,textarea").forEach(function (el) { el.disabled = !on; });
+    });
+  }
+  document.addEventListener("change", function () { skips(); });
+  document.addEventListener("DOMContentLoaded", function () { skips(); });
+  document.addEventListener("htmx:afterSettle", function () { skips(); });
 
   setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);

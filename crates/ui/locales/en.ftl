@@ -154,3 +154,47 @@ lines-specimen = Specimen
 lines-onset = Onset
 lines-isolation-end = Isolation ends
 lines-next = Next page
+
+## Case interview
+interview-title = Case interview
+interview-open = Start or continue the case interview
+interview-back = Back to the task
+interview-save = Save answers
+interview-saved = Saved at { $at }.
+required = (required)
+yes = Yes
+no = No
+choose = Choose…
+symptom-onset = began
+symptom-onset-of = Day { $symptom } began
+dates-title = Dates
+dates-report = Reported
+dates-specimen = Specimen collected
+dates-onset = Symptom onset
+dates-asymptomatic = none (asymptomatic)
+dates-unknown = not known yet
+dates-infectious = Infectious from
+dates-isolation-end = Isolation ends
+contacts-title = Contacts
+contacts-hint = Name everyone the person was near from the start of the infectious period. Press Enter to add and go straight to the next.
+contacts-none = No contacts named yet.
+contacts-count = { $n ->
+    [one] 1 contact named
+   *[other] { $n } contacts named
+}
+contact-first = First name
+contact-last-name = Last name
+contact-last = Last exposure
+contact-setting = Setting
+contact-quarantine = Quarantine ends
+contact-note = Note
+contact-add = Add contact
+contact-known = Possible existing person: matched someone already known
+contact-merged = Already named by this case: dates joined
+contact-a-case = Already a case: linked, no quarantine
+setting-household = Household
+setting-workplace = Workplace
+setting-school = School
+setting-healthcare = Health care
+setting-event = Event or gathering
+setting-other = Other

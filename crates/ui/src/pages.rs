@@ -241,6 +241,8 @@ pub struct TaskPage<'a> {
     pub segments: String,
     /// The person's sandbox phone page, with the sandbox carrier.
     pub sandbox: Option<String>,
+    /// The case interview's page, for a case interview task.
+    pub interview: Option<String>,
 }
 
 /// The live segment count under a message being typed.
@@ -248,6 +250,98 @@ pub struct TaskPage<'a> {
 #[template(source = "{{ line }}", ext = "html")]
 pub struct SegmentsPart {
     pub line: String,
+}
+
+/// One question of an interview form, ready to render: its field name
+/// (`q.{id}`), label, kind (`boolean`, `single`, `multi`, `symptoms`,
+/// `date`, `number`, `text`, `entries`), the current answer, and the skip
+/// logic as the field and value it waits for.
+#[derive(Debug, Clone, Default)]
+pub struct FormQuestion {
+    pub name: String,
+    pub id: String,
+    pub label: String,
+    pub kind: &'static str,
+    pub required: bool,
+    pub show_if: Option<(String, String)>,
+    pub value: String,
+    pub options: Vec<FormOption>,
+    /// `entries`: each row's fields.
+    pub rows: Vec<Vec<FormQuestion>>,
+}
+
+/// A choice (or a symptom with the day it began).
+#[derive(Debug, Clone, Default)]
+pub struct FormOption {
+    pub value: String,
+    pub label: String,
+    pub on: bool,
+    pub date: String,
+}
+
+#[derive(Debug)]
+pub struct FormSection {
+    pub id: String,
+    pub title: String,
+    pub questions: Vec<FormQuestion>,
+}
+
+/// A case's dates as the interview moves them.
+#[derive(Debug)]
+pub struct CaseDates {
+    pub report: String,
+    pub specimen: String,
+    pub onset: String,
+    pub infectious_start: String,
+    pub isolation_end: String,
+    /// Why the case cannot leave isolation yet.
+    pub holds: Vec<String>,
+    /// "Saved at …" after a save.
+    pub saved: Option<String>,
+}
+
+/// The dates panel alone (after a save).
+#[derive(Template)]
+#[template(path = "case-dates.html")]
+pub struct DatesPart<'a> {
+    pub t: &'a Catalog,
+    pub dates: CaseDates,
+}
+
+/// A named contact as the interview lists them.
+#[derive(Debug)]
+pub struct NamedContact {
+    pub name: String,
+    pub setting: String,
+    pub last_exposure: String,
+    pub quarantine_end: String,
+    /// A possible existing person, a merge, or an open case.
+    pub hint: Option<String>,
+}
+
+/// The named contacts alone (after naming one).
+#[derive(Template)]
+#[template(path = "named.html")]
+pub struct NamedPart<'a> {
+    pub t: &'a Catalog,
+    pub contacts: Vec<NamedContact>,
+}
+
+/// The guided case interview: the questionnaire's sections, the contacts
+/// named so far with a fast entry row, and the case's dates beside them.
+#[derive(Template)]
+#[template(path = "interview.html")]
+pub struct InterviewPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub task_id: String,
+    pub sections: Vec<FormSection>,
+    pub dates: CaseDates,
+    pub contacts: Vec<NamedContact>,
+    /// Languages a contact may be named with; the case's own chosen.
+    pub languages: Vec<(&'static str, bool)>,
+    /// Exposure settings: value and label.
+    pub settings: Vec<(&'static str, String)>,
 }
 
 /// A page of the de-identified case line list: each row's cells in

@@ -419,6 +419,125 @@ async fn the_tracer_desk_in_chromium() {
     })
     .await;
     b.check("sandbox-phone").await;
+
+    // The case interview: symptoms move the dates; three contacts named by
+    // fast entry (Enter adds and goes back to the first name); the first
+    // notification reaches a contact's sandbox phone on its own.
+    c.goto(&format!("{}/desk/tasks/{}/interview", f.h.base, f.task))
+        .await
+        .unwrap();
+    b.check("interview").await;
+    let onset = (chrono::Utc::now().date_naive() - chrono::Days::new(4))
+        .format("%m%d%Y")
+        .to_string();
+    click(c, "input[name='q.identity_confirmed'][value='true']").await;
+    click(c, "input[name='q.symptomatic'][value='true']").await;
+    click(c, "input[name='q.symptoms'][value='fever']").await;
+    type_into(c, "input[name='q.symptoms.fever.onset']", &onset).await;
+    click(c, "input[name='q.hospitalized'][value='false']").await;
+    assert!(
+        !c.find(Locator::Css("#q-icu"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "intensive care is asked only of the hospitalized"
+    );
+    retry("congregate setting", || async {
+        c.find(Locator::Css("#q-congregate_setting"))
+            .await?
+            .select_by_value("none")
+            .await
+    })
+    .await;
+    click(c, "input[name='q.contacts_elicited'][value='true']").await;
+    click(c, "#save-interview").await;
+    let saved = text_of(c, "#dates").await;
+    retry("saved", || async {
+        let d = c.find(Locator::Css("#dates")).await?.text().await?;
+        if d.contains("Saved at") {
+            Ok(d)
+        } else {
+            Err(fantoccini::error::CmdError::InvalidArgument(
+                "dates".into(),
+                d,
+            ))
+        }
+    })
+    .await;
+    let _ = saved;
+    let exposed = (chrono::Utc::now().date_naive() - chrono::Days::new(1))
+        .format("%m%d%Y")
+        .to_string();
+    for (i, (first, last, phone)) in [
+        ("Teo", "Quintero", "2125550171"),
+        ("Ana", "Beltrán", "2125550172"),
+        ("Ravi", "Menon", "2125550173"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        type_into(c, "#c-first", first).await;
+        type_into(c, "#c-last", last).await;
+        type_into(c, "#c-phone", phone).await;
+        type_into(c, "#c-date", &exposed).await;
+        type_into(c, "#c-date", "\u{E007}").await;
+        let want = format!("{} contact", i + 1);
+        retry("the contact listed", || async {
+            let list = c.find(Locator::Css("#contacts")).await?.text().await?;
+            if list.contains(&want) && list.contains(first) {
+                Ok(list)
+            } else {
+                Err(fantoccini::error::CmdError::InvalidArgument(
+                    "contacts".into(),
+                    list,
+                ))
+            }
+        })
+        .await;
+    }
+    let focused: serde_json::Value = c
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, "c-first", "ready for the next contact");
+    b.check("interview-contacts").await;
+    let case = crate::desk::case_of(&f).await;
+    let teo =
+        f.h.cw
+            .cases()
+            .list_contacts(Some(case), None, None, Some(10), None)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|x| x.setting == "household")
+            .expect("Teo, named as household")
+            .contact_person_id;
+    c.goto(&format!("{}/sandbox/persons/{teo}", f.h.base))
+        .await
+        .unwrap();
+    let first = retry("the first notification on the contact's phone", || async {
+        let screen = c.find(Locator::Css("#arrivals")).await?.text().await?;
+        if screen.contains("Text") && !screen.contains("Nothing has reached") {
+            Ok(screen)
+        } else {
+            Err(fantoccini::error::CmdError::InvalidArgument(
+                "arrivals".into(),
+                screen,
+            ))
+        }
+    })
+    .await;
+    assert!(
+        !first.to_lowercase().contains("positive"),
+        "no diagnosis in a text: {first}"
+    );
+    b.check("contact-phone").await;
     b.c.clone().close().await.unwrap();
 
     // Another tracer, same address: the refusal page, nothing of the person.

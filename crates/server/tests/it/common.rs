@@ -47,6 +47,22 @@ pub async fn spawn_routing_with(workspace: tracedesk_routing::Workspace) -> Harn
     .await
 }
 
+/// A routing server that texts each newly named contact their first
+/// notification (`[messaging] notify_contacts`).
+pub async fn spawn_routing_notifying() -> Harness {
+    let mut settings = Settings::default();
+    settings.messaging.notify_contacts = true;
+    start_full(
+        Arc::new(tempfile::tempdir().unwrap()),
+        AuthPolicy::default(),
+        Some(tracedesk_routing::Workspace::public_health()),
+        true,
+        TestCarrier::Sandbox,
+        settings,
+    )
+    .await
+}
+
 /// The carrier a test server sends through.
 #[derive(Clone)]
 pub enum TestCarrier {

@@ -94,9 +94,10 @@ pub(crate) async fn floor() -> Floor {
 }
 
 /// [`floor`] with task routing: both tracers are routing workers (Offline
-/// until they say otherwise) and the interview is left to routing.
+/// until they say otherwise) and the interview is left to routing; newly
+/// named contacts are texted their first notification.
 pub(crate) async fn routed_floor() -> Floor {
-    floor_on(crate::common::spawn_routing().await, false).await
+    floor_on(crate::common::spawn_routing_notifying().await, false).await
 }
 
 async fn floor_on(h: Harness, assign: bool) -> Floor {
@@ -657,4 +658,189 @@ async fn the_line_list_page_and_csv_are_de_identified_and_audited() {
     assert_eq!(st, StatusCode::FORBIDDEN, "{html}");
     let (st, _) = get(&f.h, "/lists/cases.csv", Some(&f.tracer.1)).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+/// The guided case interview: the holder sees the questionnaire and the
+/// case's dates; saving symptoms moves the onset and isolation end; a
+/// missing required answer is named; contacts named by fast entry are
+/// listed, a repeat with a hint; another tracer is refused and changes
+/// nothing.
+#[tokio::test]
+async fn the_case_interview_moves_the_dates_and_names_contacts() {
+    let f = floor().await;
+    let token = csrf(&f.tracer.1);
+    let page_path = format!("/desk/tasks/{}/interview", f.task);
+    let (_, task_page) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+    assert!(
+        task_page.contains(&format!("href=\"{page_path}\"")),
+        "{task_page}"
+    );
+    let (st, html) = get(&f.h, &page_path, Some(&f.tracer.1)).await;
+    assert_eq!(st, 200, "{html}");
+    for shown in [
+        "Confirmed name and date of birth with the person",
+        "name=\"q.symptoms.fever.onset\"",
+        "data-show-if-name=\"q.hospitalized\" data-show-if-value=\"true\"",
+        "Isolation ends",
+        "No contacts named yet",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    let today = chrono::Utc::now().date_naive();
+    let before = f.h.cw.cases().get_case(case_of(&f).await).await.unwrap();
+
+    // A required answer missing: named, nothing saved.
+    let (st, msg) = post_form(
+        &f.h,
+        &page_path,
+        &f.tracer.1,
+        Some(&token),
+        &[("q.symptomatic", "false")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{msg}");
+    assert!(msg.contains("identity_confirmed"), "{msg}");
+
+    let onset = (today - chrono::Days::new(5)).to_string();
+    let (st, dates) = post_form(
+        &f.h,
+        &page_path,
+        &f.tracer.1,
+        Some(&token),
+        &[
+            ("q.identity_confirmed", "true"),
+            ("q.symptomatic", "true"),
+            ("q.symptoms", "fever"),
+            ("q.symptoms.fever.onset", &onset),
+            ("q.hospitalized", "false"),
+            ("q.congregate_setting", "none"),
+            ("q.contacts_elicited", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{dates}");
+    let after = f.h.cw.cases().get_case(before.id).await.unwrap();
+    assert_eq!(after.onset_date.map(|d| d.to_string()), Some(onset.clone()));
+    assert_ne!(
+        after.isolation_end, before.isolation_end,
+        "the isolation end moved"
+    );
+    assert!(
+        dates.contains("Saved at") && dates.contains(&onset),
+        "{dates}"
+    );
+    assert!(dates.contains(&after.isolation_end.to_string()), "{dates}");
+    // The page shows the saved answers again.
+    let (_, html) = get(&f.h, &page_path, Some(&f.tracer.1)).await;
+    assert!(
+        html.contains(&format!(
+            "name=\"q.symptoms.fever.onset\" value=\"{onset}\""
+        )),
+        "{html}"
+    );
+
+    // Three contacts by fast entry, then one of them again.
+    let contacts = format!("/desk/tasks/{}/contacts", f.task);
+    let last = (today - chrono::Days::new(1)).to_string();
+    let mut list = String::new();
+    for (first, last_name, phone, setting) in [
+        ("Teo", "Quintero", "(212) 555-0171", "household"),
+        ("Ana", "Beltrán", "(212) 555-0172", "workplace"),
+        ("Ravi", "Menon", "(212) 555-0173", "event"),
+    ] {
+        let (st, out) = post_form(
+            &f.h,
+            &contacts,
+            &f.tracer.1,
+            Some(&token),
+            &[
+                ("first_name", first),
+                ("last_name", last_name),
+                ("phone", phone),
+                ("language", "es"),
+                ("exposure_date", &last),
+                ("setting", setting),
+            ],
+        )
+        .await;
+        assert_eq!(st, 200, "{out}");
+        list = out;
+    }
+    assert!(list.contains("3 contacts named"), "{list}");
+    for name in ["Teo Quintero", "Ana Beltrán", "Ravi Menon"] {
+        assert!(list.contains(name), "{name} in {list}");
+    }
+    let (st, again) = post_form(
+        &f.h,
+        &contacts,
+        &f.tracer.1,
+        Some(&token),
+        &[
+            ("first_name", "Ana"),
+            ("last_name", "Beltrán"),
+            ("phone", "(212) 555-0172"),
+            ("language", "es"),
+            ("exposure_date", &last),
+            ("setting", "workplace"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{again}");
+    assert!(
+        again.contains("3 contacts named") && again.contains("Already named by this case"),
+        "{again}"
+    );
+    // A contact without a name: refused with the field.
+    let (st, msg) = post_form(
+        &f.h,
+        &contacts,
+        &f.tracer.1,
+        Some(&token),
+        &[("exposure_date", &last)],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{msg}");
+
+    // Another tracer: refused everywhere, nothing named.
+    let other = csrf(&f.other.1);
+    let (st, html) = get(&f.h, &page_path, Some(&f.other.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(!html.contains("Quintero"), "{html}");
+    let (st, _) = post_form(
+        &f.h,
+        &contacts,
+        &f.other.1,
+        Some(&other),
+        &[
+            ("first_name", "Intruso"),
+            ("last_name", "X"),
+            ("exposure_date", &last),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = post_form(
+        &f.h,
+        &page_path,
+        &f.other.1,
+        Some(&other),
+        &[("q.identity_confirmed", "false")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, html) = get(&f.h, &page_path, Some(&f.tracer.1)).await;
+    assert!(
+        html.contains("3 contacts named") && !html.contains("Intruso"),
+        "{html}"
+    );
+}
+
+pub(crate) async fn case_of(f: &Floor) -> Uuid {
+    f.h.store
+        .get_task(f.task.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .case_id
+        .unwrap()
 }
