@@ -712,14 +712,25 @@ struct BreakGlassInput {
 async fn open_break_glass(
     Act(Call { s, caller, .. }, ApiJson(input)): Act<ApiJson<BreakGlassInput>>,
 ) -> Result<Response, ApiError> {
-    // A facet's id opens its person.
-    let person = match s.cw.cases().person_ref(input.person_id).await? {
+    let (body, touched) = break_glass(&s, &caller, input.person_id, &input.reason).await?;
+    Ok(reply(StatusCode::CREATED, body, touched))
+}
+
+/// Opens an hour of break-glass access to `person` (a facet's id opens its
+/// person) with `reason`; the grant, and the entry that names it.
+pub(crate) async fn break_glass(
+    s: &AppState,
+    caller: &Caller,
+    person: Uuid,
+    reason: &str,
+) -> Result<(Grant, Vec<guard::Touch>), ApiError> {
+    let person = match s.cw.cases().person_ref(person).await? {
         Some(PersonRef::Facet(f)) => f.person_id,
-        _ => input.person_id,
+        _ => person,
     };
     let g =
         s.cw.staff()
-            .break_glass(&caller.principal, person, &input.reason)
+            .break_glass(&caller.principal, person, reason)
             .await?;
     // The reason is sealed in the grant; the log names the grant.
     let body = Grant {
@@ -728,7 +739,7 @@ async fn open_break_glass(
         expires_at: g.expires_at,
     };
     let touched = vec![("break_glass", g.id, Some(g.person_id))];
-    Ok(reply(StatusCode::CREATED, body, touched))
+    Ok((body, touched))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

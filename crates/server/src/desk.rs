@@ -44,12 +44,16 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::phone::routes())
         .merge(crate::lists::routes())
         .merge(crate::interview::routes())
+        .merge(crate::people::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::audit_layer,
         ))
-        .route_layer(axum::middleware::from_fn_with_state(state, page_caller))
-        .route_layer(axum::middleware::from_fn(html_errors))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page_caller,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
 
 fn t() -> &'static Catalog {
@@ -89,11 +93,28 @@ async fn error_of(r: Response) -> (StatusCode, serde_json::Value) {
 /// A refusal or failure as HTML: a page, or for an htmx request a line in
 /// the page's alert region (`#flash`). The message is the API's, which
 /// names fields and states, never values; a refusal says only that.
-async fn html_errors(req: Request, next: Next) -> Response {
+async fn html_errors(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let htmx = req.headers().contains_key("hx-request");
+    // A person's page refused: the break-glass form (its own route checks
+    // who may use it). Shown for any id, known or not, like the refusal.
+    let glass = (req.method() == axum::http::Method::GET)
+        .then(|| req.uri().path().strip_prefix("/desk/persons/"))
+        .flatten()
+        .and_then(|id| id.parse::<uuid::Uuid>().ok());
+    let headers = req.headers().clone();
     let res = next.run(req).await;
     if res.status().is_success() || res.status().is_redirection() {
         return res;
+    }
+    if let (Some(person), StatusCode::FORBIDDEN) = (glass, res.status()) {
+        let csrf = auth::load_session(&s, &headers)
+            .await
+            .ok()
+            .flatten()
+            .map(|(token, _, _)| tracedesk_identity::session::csrf_for(&token));
+        let mut r = crate::people::prompt(person, csrf);
+        *r.status_mut() = StatusCode::FORBIDDEN;
+        return r;
     }
     let (status, v) = error_of(res).await;
     let (title, message) = match status {

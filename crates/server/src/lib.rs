@@ -24,6 +24,7 @@ mod needs;
 mod offers;
 mod openapi;
 mod pages;
+mod people;
 mod phone;
 pub mod ratelimit;
 mod report;

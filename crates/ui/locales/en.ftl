@@ -198,3 +198,15 @@ setting-school = School
 setting-healthcare = Health care
 setting-event = Event or gathering
 setting-other = Other
+
+## A person, and break-glass
+person-title = Person
+person-dob = Date of birth
+person-labs = Lab results
+person-no-labs = No lab results in your jurisdictions.
+person-result = Result
+person-glass-banner = Opened by break-glass. This access is recorded, and your supervisor reviews it.
+glass-title = Break-glass access
+glass-explain = In an emergency you may open this record for one hour. Say why: your reason is kept, sealed, with your name, and your supervisor reviews every use.
+glass-reason = Reason (at least 10 characters)
+glass-open = Open for one hour

@@ -16,6 +16,9 @@ pub struct Chrome {
     pub title: String,
     pub scripts: bool,
     pub nav: Option<Nav>,
+    /// The session's CSRF token on a page without the signed-in header
+    /// (a refusal that still offers a form).
+    pub csrf: Option<String>,
 }
 
 impl Chrome {
@@ -27,6 +30,7 @@ impl Chrome {
             title: t.get(title),
             scripts: false,
             nav: None,
+            csrf: None,
         }
     }
 
@@ -342,6 +346,31 @@ pub struct InterviewPage<'a> {
     pub languages: Vec<(&'static str, bool)>,
     /// Exposure settings: value and label.
     pub settings: Vec<(&'static str, String)>,
+}
+
+/// A person as a caller entitled to them (or under break-glass) sees them.
+#[derive(Template)]
+#[template(path = "person.html")]
+pub struct PersonPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub name: String,
+    pub dob: String,
+    pub phone: String,
+    pub language: String,
+    /// Opened by break-glass: the page says so.
+    pub flagged: bool,
+    /// Specimen date and result.
+    pub labs: Vec<(String, String)>,
+}
+
+/// The refusal of a person's page, with the break-glass form.
+#[derive(Template)]
+#[template(path = "glass.html")]
+pub struct GlassPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub person_id: String,
 }
 
 /// A page of the de-identified case line list: each row's cells in

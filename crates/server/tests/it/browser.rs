@@ -556,8 +556,32 @@ async fn the_tracer_desk_in_chromium() {
     let refused = text_of(c2, "main").await;
     assert!(refused.contains("not entitled"), "{refused}");
     assert!(!refused.contains("Marisol"), "{refused}");
-    // The refusal's own 403 is the one console line expected here.
-    let _ = b2.console().await;
+    // The person's page: refused with the break-glass form.
+    c2.goto(&format!("{}/desk/persons/{}", f.h.base, f.person))
+        .await
+        .unwrap();
+    let prompt = text_of(c2, "main").await;
+    assert!(
+        prompt.contains("Break-glass access") && !prompt.contains("Marisol"),
+        "{prompt}"
+    );
+    // The refusals' own 403s are the only console errors expected here.
+    for line in b2.console().await {
+        assert!(
+            !line.starts_with("SEVERE") || line.contains("403"),
+            "{line}"
+        );
+    }
+    b2.check("break-glass").await;
+    type_into(c2, "#reason", "The person called back about their results").await;
+    click(c2, "#open-glass").await;
+    at(c2, &format!("/desk/persons/{}", f.person)).await;
+    let opened = text_of(c2, "main").await;
+    assert!(
+        opened.contains("Marisol Quintero") && opened.contains("Opened by break-glass"),
+        "{opened}"
+    );
+    b2.check("break-glass-open").await;
     b2.c.clone().close().await.unwrap();
 }
 

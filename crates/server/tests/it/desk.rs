@@ -844,3 +844,94 @@ pub(crate) async fn case_of(f: &Floor) -> Uuid {
         .case_id
         .unwrap()
 }
+
+/// A tracer opening another tracer's person gets the refusal with the
+/// break-glass form; a reason too short is refused; a good one opens the
+/// person for them, flagged on the page and in the audit log. The holder
+/// sees the person without the flag; a form without the CSRF token opens
+/// nothing.
+#[tokio::test]
+async fn another_tracers_person_offers_break_glass_and_says_when_it_is_used() {
+    let f = floor().await;
+    let path = format!("/desk/persons/{}", f.person);
+    let (st, html) = get(&f.h, &path, Some(&f.tracer.1)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains("Marisol Quintero") && !html.contains("Opened by break-glass"),
+        "{html}"
+    );
+
+    let (st, html) = get(&f.h, &path, Some(&f.other.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{html}");
+    assert!(
+        html.contains("Break-glass access") && html.contains("hx-post=\"/desk/break-glass\""),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "<meta name=\"csrf-token\" content=\"{}\"",
+            csrf(&f.other.1)
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("Marisol"), "{html}");
+
+    let other = csrf(&f.other.1);
+    let (st, msg) = post_form(
+        &f.h,
+        "/desk/break-glass",
+        &f.other.1,
+        Some(&other),
+        &[("person_id", &f.person), ("reason", "urgent")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{msg}");
+    let (st, _) = post_form(
+        &f.h,
+        "/desk/break-glass",
+        &f.other.1,
+        None,
+        &[
+            ("person_id", &f.person),
+            ("reason", "The person called me back"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "no CSRF token");
+    let res = client()
+        .post(format!("{}/desk/break-glass", f.h.base))
+        .header("cookie", format!("td_session={}", f.other.1))
+        .header("x-csrf-token", &other)
+        .header("hx-request", "true")
+        .form(&[
+            ("person_id", f.person.as_str()),
+            ("reason", "The person called me back about their results"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["hx-redirect"], path.as_str());
+    let (st, html) = get(&f.h, &path, Some(&f.other.1)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains("Marisol Quintero") && html.contains("Opened by break-glass"),
+        "{html}"
+    );
+    let log =
+        f.h.store
+            .audit_for_person(f.person.parse().unwrap())
+            .await
+            .unwrap();
+    assert!(log.iter().any(|e| e.draft.action == Action::BreakGlass));
+    assert!(
+        log.iter().any(|e| e.draft.action == Action::PhiRead
+            && e.draft.detail == "GET /desk/persons/{id} (break-glass)"),
+        "the read is flagged"
+    );
+    assert!(
+        log.iter()
+            .all(|e| !e.draft.detail.contains("called me back")),
+        "the reason stays sealed"
+    );
+}
