@@ -11,6 +11,7 @@ pub mod auth;
 mod desk;
 mod error;
 mod extract;
+mod floor;
 mod guard;
 mod headers;
 mod interview;

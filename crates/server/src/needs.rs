@@ -180,6 +180,10 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     // break-glass from the browser.
     ("GET /desk/persons/{id}", Own(R::Person), Read(A::PhiRead)),
     ("POST /desk/break-glass", Cap(Capability::BreakGlass), Write(A::BreakGlass, "break_glass")),
+    // The supervisor floor: counts, kinds and staff, no person.
+    ("GET /floor", Cap(Supervise), Open),
+    ("GET /floor/stream", Cap(Supervise), Open),
+    ("POST /floor/tasks/{id}/return", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
     // The analysts' line list: as its API, an export per case shown.
     ("GET /lists", Cap(LineList), Read(A::Export)),
     ("GET /lists/cases.csv", Cap(LineList), Read(A::Export)),

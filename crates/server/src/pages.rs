@@ -514,6 +514,9 @@ pub(crate) fn nav_of(
     if may(Capability::WorkRecords) {
         links.push(Link::to("/desk", "nav-desk"));
     }
+    if may(Capability::Supervise) {
+        links.push(Link::to("/floor", "nav-floor"));
+    }
     if may(Capability::LineList) {
         links.push(Link::to("/lists", "nav-lists-cases"));
     }

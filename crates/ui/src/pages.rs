@@ -373,6 +373,56 @@ pub struct GlassPage<'a> {
     pub person_id: String,
 }
 
+/// The supervisor floor's live part.
+#[derive(Debug, Default)]
+pub struct Floor {
+    /// Label and figure.
+    pub tiles: Vec<(String, String)>,
+    pub queues: Vec<QueueLine>,
+    /// Activity and how many tracers are in it.
+    pub activities: Vec<(String, usize)>,
+    pub working: Vec<WorkLine>,
+    /// When these figures were read (`14:03:07 UTC`).
+    pub at: String,
+}
+
+#[derive(Debug)]
+pub struct QueueLine {
+    pub name: String,
+    pub waiting: usize,
+    /// `10: 2 · 0: 5`.
+    pub by_priority: String,
+    pub longest: String,
+    /// `2 of 5`.
+    pub available: String,
+}
+
+/// A task being worked, as the floor shows it: no personal data.
+#[derive(Debug)]
+pub struct WorkLine {
+    pub id: String,
+    pub kind: String,
+    pub tracer: String,
+    pub state: String,
+    pub age: String,
+}
+
+#[derive(Template)]
+#[template(path = "floor.html")]
+pub struct FloorPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub floor: Floor,
+}
+
+/// The floor's live part alone (each server-sent `floor` event).
+#[derive(Template)]
+#[template(path = "floor-live.html")]
+pub struct FloorLive<'a> {
+    pub t: &'a Catalog,
+    pub floor: Floor,
+}
+
 /// A page of the de-identified case line list: each row's cells in
 /// column order (case id, jurisdiction, status, age band, report,
 /// specimen, onset and isolation-end dates), and the next page's cursor.

@@ -610,3 +610,68 @@ async fn an_analysts_line_list_in_chromium() {
     }
     b.c.clone().close().await.unwrap();
 }
+
+/// The supervisor floor in Chromium: a new case's interview shows in the
+/// waiting count over the live stream, without a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supervisor_floor_updates_without_reload_in_chromium() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let f = crate::desk::routed_floor().await;
+    crate::desk::signed_in(&f.h, "floor-sup", Role::Supervisor, "ny").await;
+    let c = &b.c;
+    c.goto(&format!("{}/login", f.h.base)).await.unwrap();
+    type_into(c, "#u", "floor-sup").await;
+    type_into(c, "#p", crate::login::PW).await;
+    click(c, "button").await;
+    at(c, "/").await;
+    click(c, "nav a[href='/floor']").await;
+    at(c, "/floor").await;
+    b.check("floor").await;
+    let waiting = async || -> u64 {
+        let v: serde_json::Value = c
+            .execute(
+                "const t = [...document.querySelectorAll('.tile')].find(x => x.textContent.includes('tasks waiting'));\
+                 return t ? Number(t.querySelector('.n').textContent) : -1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        v.as_u64().unwrap_or(u64::MAX)
+    };
+    let before = waiting().await;
+    c.execute("window.tdNotReloaded = true", vec![])
+        .await
+        .unwrap();
+    let (_, feed) = f.h.user("floor-feed", Role::Integration, "ny").await;
+    let today = chrono::Utc::now().date_naive();
+    let (st, out) = f
+        .h
+        .call(
+            &feed,
+            reqwest::Method::POST,
+            "/api/v1/lab-results",
+            Some(serde_json::json!({"first_name": "Ines", "last_name": "Ferreira", "dob": "1990-05-06",
+                "specimen_date": (today - chrono::Days::new(1)).to_string(), "result": "positive",
+                "jurisdiction": "ny", "accession": "FLOOR-2"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let mut now = before;
+    for _ in 0..100 {
+        now = waiting().await;
+        if now == before + 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(now, before + 1, "the new interview is waiting on the floor");
+    let same: serde_json::Value = c
+        .execute("return window.tdNotReloaded === true", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same, serde_json::json!(true), "no reload");
+    b.check("floor-live").await;
+    b.c.clone().close().await.unwrap();
+}

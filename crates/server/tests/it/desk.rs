@@ -935,3 +935,102 @@ async fn another_tracers_person_offers_break_glass_and_says_when_it_is_used() {
         "the reason stays sealed"
     );
 }
+
+/// The supervisor floor: queues and work in progress for a supervisor
+/// (no person on it), refused to a tracer; a live stream; returning a task
+/// to the queue takes it from its tracer (the case's investigator keeps
+/// the case), and a sibling jurisdiction's supervisor cannot.
+#[tokio::test]
+async fn the_floor_shows_the_work_and_returns_a_task_to_its_queue() {
+    let f = routed_floor().await;
+    let (_, sup) = signed_in(&f.h, "floor-sup", Role::Supervisor, "ny").await;
+    let (st, html) = get(&f.h, "/floor", Some(&sup)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains("case_investigation") && html.contains("tasks waiting"),
+        "{html}"
+    );
+    assert!(html.contains("sse-connect=\"/floor/stream\""), "{html}");
+    assert!(!html.contains("Marisol"), "{html}");
+    let (st, _) = get(&f.h, "/floor", Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "tracers do not see the floor");
+    let r = client()
+        .get(format!("{}/floor/stream", f.h.base))
+        .header("cookie", format!("td_session={sup}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    drop(r);
+
+    // The tracer takes the interview; it shows as worked, by them.
+    let token = csrf(&f.tracer.1);
+    post_form(
+        &f.h,
+        "/desk/activity",
+        &f.tracer.1,
+        Some(&token),
+        &[("activity", "Available")],
+    )
+    .await;
+    let mut offer = None;
+    for _ in 0..100 {
+        offer = offer_in(&get(&f.h, "/desk", Some(&f.tracer.1)).await.1);
+        if offer.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let offer = offer.expect("an offer");
+    let (st, _) = post_form(
+        &f.h,
+        &format!("/desk/offers/{offer}/accept"),
+        &f.tracer.1,
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(st, 200);
+    let mut floor = String::new();
+    for _ in 0..100 {
+        floor = get(&f.h, "/floor", Some(&sup)).await.1;
+        if floor.contains("desk-tracer Staff") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        floor.contains("desk-tracer Staff") && floor.contains("Case interview"),
+        "{floor}"
+    );
+    assert!(
+        floor.contains(&format!("/floor/tasks/{}/return", f.task)),
+        "{floor}"
+    );
+
+    // A sibling jurisdiction's supervisor cannot return it; theirs can.
+    let back = format!("/floor/tasks/{}/return", f.task);
+    let (st, _) = post_form(&f.h, &back, &f.sup_nj.1, Some(&csrf(&f.sup_nj.1)), &[]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, line) = post_form(&f.h, &back, &sup, Some(&csrf(&sup)), &[]).await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "Returned to the queue.")
+    );
+    let task =
+        f.h.store
+            .get_task(f.task.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (task.status.as_str(), task.assignee_id),
+        ("pending", None),
+        "in its queue again"
+    );
+}

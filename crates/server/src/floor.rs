@@ -1,0 +1,232 @@
+//! The supervisor floor: queues (waiting tasks by priority, the longest
+//! wait, available tracers), tracers by activity, and the work in progress
+//! in the supervisor's jurisdictions with its age — live over Server-Sent
+//! Events, re-rendered every second — and returning a task to the queue.
+//! Ids, kinds, counts and staff names only: no person appears here.
+//!
+//! Under `needs::TABLE` (supervisors); a return is the same step as
+//! `POST /api/v1/tasks/{id}/assign` with no user, audited before it acts.
+//! On a node that does not lead routing the floor goes on to the leader.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Act, Call, NoBody};
+use crate::guard::{self, Found};
+use crate::pages::{html, nav_of};
+use crate::routing::dispatch;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use std::collections::BTreeMap;
+use tracedesk_routing::engine::Counters;
+use tracedesk_ui::pages::{Chrome, Floor, FloorLive, FloorPage, QueueLine, SegmentsPart, WorkLine};
+use tracedesk_ui::{Catalog, Template};
+use uuid::Uuid;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/floor", get(page))
+        .route("/floor/stream", get(stream))
+        .route("/floor/tasks/{id}/return", post(return_task))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::routing::forward,
+        ))
+}
+
+fn t() -> &'static Catalog {
+    Catalog::english()
+}
+
+/// `3:07` (minutes and seconds) or `2 h 05 min`.
+fn span(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    if s >= 3600 {
+        format!("{} h {:02} min", s / 3600, s % 3600 / 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn percent(c: &Counters) -> String {
+    if c.accepted == 0 {
+        "–".into()
+    } else {
+        format!("{:.0} %", c.sla_met as f64 * 100.0 / c.accepted as f64)
+    }
+}
+
+/// The floor as it stands, for `caller`.
+pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, ApiError> {
+    let d = dispatch(s)?;
+    let (states, queues, activities, window, working) = d
+        .read(|e| {
+            let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+            for task in e.tasks() {
+                *states.entry(task.state.as_str()).or_default() += 1;
+            }
+            let now = e.now();
+            let working: Vec<(Uuid, String, Option<Uuid>, &'static str, i64)> = e
+                .tasks_page(
+                    "jurisdiction",
+                    |j| guard::in_jurisdictions(caller, j),
+                    None,
+                    200,
+                )
+                .into_iter()
+                .filter(|v| matches!(v.state.as_str(), "assigned" | "wrapping"))
+                .map(|v| {
+                    let kind = e
+                        .task_attributes(v.id)
+                        .and_then(|a| a["type"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    (v.id, kind, v.worker, v.state.as_str(), now - v.created)
+                })
+                .collect();
+            (
+                states,
+                e.queue_stats(),
+                e.workers_by_activity(),
+                e.counters_since(now - 3_600_000),
+                working,
+            )
+        })
+        .await;
+    let mut names: BTreeMap<Uuid, String> = BTreeMap::new();
+    for w in working.iter().filter_map(|w| w.2) {
+        if let std::collections::btree_map::Entry::Vacant(v) = names.entry(w)
+            && let Ok(Some(u)) = s.cw.staff().user(w).await
+        {
+            v.insert(
+                s.cw.staff()
+                    .user_view(&u)
+                    .map(|v| v.display_name)
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    let count = |k: &str| states.get(k).copied().unwrap_or(0).to_string();
+    let accepted = window.accepted.max(1) as i64;
+    Ok(Floor {
+        tiles: vec![
+            (t().get("tile-waiting"), count("pending")),
+            (t().get("tile-offered"), count("reserved")),
+            (
+                t().get("tile-working"),
+                (states.get("assigned").copied().unwrap_or(0)
+                    + states.get("wrapping").copied().unwrap_or(0))
+                .to_string(),
+            ),
+            (t().get("tile-created"), window.created.to_string()),
+            (t().get("tile-completed"), window.completed.to_string()),
+            (t().get("tile-sla"), percent(&window)),
+            (
+                t().get("tile-wait"),
+                span(window.wait_ms / accepted),
+            ),
+        ],
+        queues: queues
+            .into_iter()
+            .map(|q| QueueLine {
+                by_priority: q
+                    .by_priority
+                    .iter()
+                    .rev()
+                    .map(|(p, n)| format!("{p}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                longest: span(q.longest_wait_ms),
+                available: format!("{} / {}", q.available_workers, q.workers),
+                waiting: q.waiting,
+                name: q.name,
+            })
+            .collect(),
+        activities: activities.into_iter().collect(),
+        working: working
+            .into_iter()
+            .map(|(id, kind, worker, state, age)| WorkLine {
+                id: id.to_string(),
+                kind: t().of("task-kind", &kind),
+                tracer: worker
+                    .and_then(|w| names.get(&w).cloned())
+                    .unwrap_or_default(),
+                state: t().of("task-status", state),
+                age: span(age),
+            })
+            .collect(),
+        at: Utc::now().format("%H:%M:%S UTC").to_string(),
+    })
+}
+
+async fn page(call: Call) -> Result<Response, ApiError> {
+    let floor = floor_of(&call.s, &call.caller).await?;
+    Ok(html(FloorPage {
+        t: t(),
+        chrome: Chrome::new(t(), "floor-title")
+            .with_scripts()
+            .signed_in(nav_of(
+                &call.s,
+                &call.caller.user,
+                call.caller.session.as_deref(),
+                "/floor",
+            )),
+        floor,
+    }))
+}
+
+/// A `floor` event with the live part every second, until the server
+/// stops or the browser leaves.
+async fn stream(call: Call) -> Result<Response, ApiError> {
+    let s = call.s.clone();
+    let caller = call.caller.clone();
+    let closing = dispatch(&s)?.closing();
+    let every = tokio::time::interval(std::time::Duration::from_secs(1));
+    let keep = s.keep_alive;
+    let events = futures_util::stream::unfold(
+        (s, caller, closing, every),
+        |(s, caller, mut closing, mut every)| async move {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = closing.changed() => return None,
+            }
+            if *closing.borrow() {
+                return None;
+            }
+            let floor = floor_of(&s, &caller).await.ok()?;
+            let data = FloorLive { t: t(), floor }.render().ok()?;
+            let event = SseEvent::default().event("floor").data(data);
+            Some((
+                Ok::<_, std::convert::Infallible>(event),
+                (s, caller, closing, every),
+            ))
+        },
+    );
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(keep))
+        .into_response())
+}
+
+/// Returns a task being worked to its queue (the holder loses the person;
+/// routing offers it again).
+async fn return_task(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
+    let r = call.record()?;
+    let task = guard::found!(r, Found::Task);
+    if matches!(task.status.as_str(), "completed" | "canceled") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "illegal_transition",
+            format!("the task is {}", task.status),
+        ));
+    }
+    call.s.cw.cases().assign_task(r.id, None).await?;
+    Ok(guard::with_touch(
+        html(SegmentsPart {
+            line: t().get("floor-returned"),
+        }),
+        vec![("task", r.id, r.person)],
+    ))
+}
