@@ -124,10 +124,7 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
             (t().get("tile-created"), window.created.to_string()),
             (t().get("tile-completed"), window.completed.to_string()),
             (t().get("tile-sla"), percent(&window)),
-            (
-                t().get("tile-wait"),
-                span(window.wait_ms / accepted),
-            ),
+            (t().get("tile-wait"), span(window.wait_ms / accepted)),
         ],
         queues: queues
             .into_iter()

@@ -17,13 +17,15 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     config.data_dir = config.data_dir.join("demo");
     config.database_url = None;
     config.master_key_file = None;
-    // Contacts name their own contacts in the demo.
+    // Contacts name their own contacts in the demo; named contacts get
+    // their first text at once, and the sandbox's people answer.
     config.contact_depth = config.contact_depth.max(2);
+    config.messaging.notify_contacts = true;
+    config.messaging.sandbox_personas = config.messaging.carrier == "sandbox";
     let cw = runtime::open(&config).await?;
     let counts = cw.counts().await.map_err(crate::admin::describe)?;
-    let mut sign_ins = Vec::new();
     if counts.cases == 0 {
-        sign_ins = seed(&cw, cases).await?;
+        seed(&cw, cases).await?;
     } else {
         println!(
             "reusing the demo outbreak in {} ({} cases)",
@@ -34,7 +36,7 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     // One live demo token: each run revokes the last one's before printing
     // a new one, so tokens do not pile up run after run.
     let name = "demo";
-    let (user, temp) = service_supervisor(&cw, "demo-supervisor").await?;
+    let (user, _) = service_supervisor(&cw, "demo-supervisor").await?;
     cw.staff()
         .revoke_tokens(name)
         .await
@@ -44,30 +46,120 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
         .create_token(name, user)
         .await
         .map_err(crate::admin::describe)?;
-    let url = format!("http://{}", config.listen);
-    let mut sign_in = match temp {
-        Some(pw) => format!(
-            "browser: {url}/login as demo-supervisor, temporary password {pw}\n\
-             (you will enrol an authenticator app and choose a new password)\n\n"
-        ),
-        None => String::new(),
-    };
-    if !sign_ins.is_empty() {
-        sign_in.push_str("the operation's staff (temporary passwords, shown once):\n");
-        for (user, pw) in &sign_ins {
-            sign_in.push_str(&format!("  {user:<22} {pw}\n"));
-        }
-        sign_in.push('\n');
+    if config.listen.port() == 0 {
+        // A free port chosen now, so the banner and the live outbreak name
+        // the address the server will have.
+        config.listen = std::net::TcpListener::bind(config.listen)?.local_addr()?;
     }
+    let url = format!("http://{}", config.listen);
+    let sign_in = staff_sign_ins(&cw).await?;
+    tokio::spawn(outbreak(url.clone(), token.clone()));
     let banner = format!(
         "\ntracedesk demo is running at {url}\n\
          synthetic data only (no real people) in {}\n\n\
-         {sign_in}API token: {token}\n\n\
+         {sign_in}a new positive result arrives every {}s (the outbreak goes on)\n\n\
+         API token: {token}\n\n\
          try:\n  curl -s -H 'Authorization: Bearer {token}' '{url}/api/v1/cases?limit=5'\n  \
          curl -s {url}/api/v1/openapi.json\n\nCtrl-C stops it.",
-        config.data_dir.display()
+        config.data_dir.display(),
+        NEW_RESULT_EVERY.as_secs()
     );
     crate::cli::serve(&config, Some(banner)).await
+}
+
+/// How often the live outbreak reports a new positive result.
+const NEW_RESULT_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The outbreak goes on while the demo runs: a new positive lab result in
+/// a borough every [`NEW_RESULT_EVERY`], posted to the running server's
+/// API like a lab feed, so interviews keep arriving on the floor and the
+/// desks (and named contacts are texted, and the sandbox's people answer).
+/// A failed post is skipped (the server may be starting or stopping).
+async fn outbreak(url: String, token: String) {
+    let http = reqwest::Client::new();
+    let mut syn = Synthetic::new(
+        u64::try_from(Utc::now().timestamp()).unwrap_or(1),
+        Utc::now().date_naive(),
+    );
+    let mut n = 0usize;
+    loop {
+        tokio::time::sleep(NEW_RESULT_EVERY).await;
+        n += 1;
+        let mut lab = syn.positive_lab();
+        lab.jurisdiction = Some(BOROUGHS[n % BOROUGHS.len()].0.to_string());
+        lab.accession = Some(format!("DEMO-LIVE-{}-{n}", Utc::now().timestamp()));
+        let sent = http
+            .post(format!("{url}/api/v1/lab-results"))
+            .bearer_auth(&token)
+            .json(&lab)
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, "the demo's new result was not posted");
+        }
+    }
+}
+
+/// The demo's ready sign-ins, one per role: (username, role).
+const SIGN_INS: [(&str, &str); 4] = [
+    ("tracer-bk-1", "tracer"),
+    ("supervisor-bk", "supervisor"),
+    ("analyst", "analyst"),
+    ("admin", "admin"),
+];
+
+/// Readies the demo's four sign-ins and says how to use them: each run
+/// gives each a fresh password, and their second factor is enrolled with
+/// a key printed here — for the demo only (synthetic data); a real
+/// operation never shows a password or an authenticator key.
+async fn staff_sign_ins(cw: &Casework) -> anyhow::Result<String> {
+    use rand::Rng;
+    use tracedesk_identity::totp::step_of;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let staff = cw.staff();
+    let mut out = String::from(
+        "sign in (demo only: synthetic data, so these passwords and authenticator keys are shown;\n\
+         add a key to an authenticator app, or run `oathtool --totp -b KEY`):\n",
+    );
+    for (username, role) in SIGN_INS {
+        let Some(user) = staff.user_by_username(username).await? else {
+            continue;
+        };
+        let password: String = {
+            let mut rng = rand::thread_rng();
+            (0..20)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect()
+        };
+        let mut user = staff
+            .set_password(&user, &password)
+            .await
+            .map_err(crate::admin::describe)?;
+        if !user.totp_confirmed {
+            let (u, secret) = staff
+                .begin_totp(&user)
+                .await
+                .map_err(crate::admin::describe)?;
+            // Confirmed with the previous step's code, so the current one
+            // still signs in.
+            let code = secret.code_at(step_of(Utc::now().timestamp()) - 1);
+            user = staff
+                .check_totp(&u, &code)
+                .await
+                .map_err(crate::admin::describe)?
+                .ok_or_else(|| anyhow::anyhow!("the demo's second factor did not enrol"))?;
+        }
+        let key = staff
+            .totp_secret(&user)
+            .map_err(crate::admin::describe)?
+            .map(|s| s.base32())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {role:<10} {username:<14} password {password}  authenticator key {key}\n"
+        ));
+    }
+    out.push('\n');
+    Ok(out)
 }
 
 /// Languages and their weights among a borough's people.
@@ -122,7 +214,7 @@ struct Seeded {
 /// weeks of cases on a rising curve with onsets, every status of the case
 /// and contact lifecycles, households, two clusters, contacts of contacts
 /// and converted contacts. Prints a summary.
-async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<Vec<(String, String)>> {
+async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<()> {
     let today = chrono::Utc::now().date_naive();
     let mut syn = Synthetic::new(2020, today);
     let staff = cw.staff();
@@ -131,14 +223,13 @@ async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<Vec<(String, String
             .add_jurisdiction("nyc", "New York City", Some("root"))
             .await?;
     }
-    let mut sign_ins = Vec::new();
     let mut tracers: Vec<Vec<uuid::Uuid>> = Vec::new();
     if staff.user_by_username("admin").await?.is_some() {
         anyhow::bail!(
             "the demo's staff exist but its outbreak does not: remove the demo's data directory to start again"
         );
     }
-    for (b, (code, name, mix, _)) in BOROUGHS.iter().enumerate() {
+    for (code, name, mix, _) in BOROUGHS.iter() {
         if !cw.jurisdictions().contains(code) {
             staff.add_jurisdiction(code, name, Some("nyc")).await?;
         }
@@ -147,7 +238,7 @@ async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<Vec<(String, String
         for i in 1..=8 {
             let p = syn.demo_person(mix);
             let username = format!("tracer-{}-{i}", &code[4..]);
-            let (u, temp) = staff
+            let (u, _) = staff
                 .add_user(NewUser::new(
                     &username,
                     &format!("{} {}", p.first, p.last),
@@ -156,13 +247,10 @@ async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<Vec<(String, String
                 ))
                 .await?;
             staff.set_team_member(team.id, u.id, true).await?;
-            if b == 2 && i == 1 {
-                sign_ins.push((username, temp.unwrap_or_default()));
-            }
             mine.push(u.id);
         }
         let username = format!("supervisor-{}", &code[4..]);
-        let (u, temp) = staff
+        let (u, _) = staff
             .add_user(NewUser::new(
                 &username,
                 &format!("{name} Supervisor"),
@@ -171,19 +259,15 @@ async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<Vec<(String, String
             ))
             .await?;
         staff.set_team_member(team.id, u.id, true).await?;
-        if b == 2 {
-            sign_ins.push((username, temp.unwrap_or_default()));
-        }
         tracers.push(mine);
     }
     for (username, role, j) in [
         ("analyst", Role::Analyst, "nyc"),
         ("admin", Role::Admin, "root"),
     ] {
-        let (_, temp) = staff
+        staff
             .add_user(NewUser::new(username, &format!("Demo {username}"), role, j))
             .await?;
-        sign_ins.push((username.to_string(), temp.unwrap_or_default()));
     }
 
     // Three weeks of cases on a rising curve, reported day by day.
@@ -508,7 +592,7 @@ async fn seed(cw: &Casework, cases: usize) -> anyhow::Result<Vec<(String, String
             .collect::<Vec<_>>()
             .join(", "),
     );
-    Ok(sign_ins)
+    Ok(())
 }
 
 /// The statuses a case of this age (days since report) went through.

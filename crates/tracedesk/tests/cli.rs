@@ -346,6 +346,7 @@ fn commands_need_a_database_and_do_not_make_one() {
 fn demo_runs_again_with_one_live_token() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
+    let mut passwords = Vec::new();
     for run in 0..2 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tracedesk"))
             .current_dir(dir.path())
@@ -359,8 +360,35 @@ fn demo_runs_again_with_one_live_token() {
         let lines: Vec<String> = out
             .lines()
             .map_while(Result::ok)
-            .take_while(|l| !l.contains("demo is running at"))
+            .take_while(|l| !l.starts_with("API token:"))
             .collect();
+        // A ready sign-in per role, with a fresh password each run.
+        let keys: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("  ") && l.contains("authenticator key"))
+            .collect();
+        assert_eq!(keys.len(), 4, "{lines:?}");
+        for role in ["tracer", "supervisor", "analyst", "admin"] {
+            assert!(
+                keys.iter().any(|l| l.trim_start().starts_with(role)),
+                "{role}: {keys:?}"
+            );
+        }
+        let first = keys[0]
+            .split("password ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        assert_eq!(first.len(), 20, "{keys:?}");
+        passwords.push(first.to_string());
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("demo is running at http://127.0.0.1:") && !l.ends_with(":0")),
+            "the real address: {lines:?}"
+        );
         assert!(
             child.try_wait().unwrap().is_none(),
             "the demo started: {lines:?}"
@@ -376,6 +404,7 @@ fn demo_runs_again_with_one_live_token() {
         signal(&child, "-TERM");
         child.wait().unwrap();
     }
+    assert_ne!(passwords[0], passwords[1], "a fresh password each run");
     let o = tracedesk(
         dir.path(),
         &["--data-dir", "tracedesk-data/demo", "token", "list"],
