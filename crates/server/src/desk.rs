@@ -45,6 +45,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::lists::routes())
         .merge(crate::interview::routes())
         .merge(crate::people::routes())
+        .merge(crate::watch::routes())
         .merge(crate::floor::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -32,6 +32,7 @@ mod report;
 mod routing;
 mod templates;
 pub mod tls;
+mod watch;
 pub mod webhooks;
 
 pub use assembly::{App, Jobs, MessagingSetup, RoutingSetup};

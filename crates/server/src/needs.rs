@@ -184,6 +184,8 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /floor", Cap(Supervise), Open),
     ("GET /floor/stream", Cap(Supervise), Open),
     ("POST /floor/tasks/{id}/return", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
+    // The monitoring line lists: as `GET /api/v1/monitoring`.
+    ("GET /monitoring", Cap(Supervise), Read(A::PhiRead)),
     // The analysts' line list: as its API, an export per case shown.
     ("GET /lists", Cap(LineList), Read(A::Export)),
     ("GET /lists/cases.csv", Cap(LineList), Read(A::Export)),

@@ -239,3 +239,19 @@ tile-created = created, last hour
 tile-completed = completed, last hour
 tile-sla = SLA met, last hour
 tile-wait = average wait, last hour
+
+## Monitoring line lists
+nav-monitoring = Monitoring
+mon-title = Monitoring line lists
+mon-intro = Contacts in daily monitoring in your jurisdictions, by what their check-ins say.
+mon-lists = Monitoring lists
+mon-list-symptomatic = Symptomatic
+mon-list-non_reporting = Not reporting
+mon-list-asymptomatic = Reporting well
+mon-list-closed = Closed
+mon-empty = No one is on this list.
+mon-channel = Check-in by
+mon-last-report = Last report
+mon-silent = Silent days
+mon-next = Next check-in
+mon-report-none = none yet

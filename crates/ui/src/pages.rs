@@ -423,6 +423,33 @@ pub struct FloorLive<'a> {
     pub floor: Floor,
 }
 
+/// One contact on a monitoring line list.
+#[derive(Debug)]
+pub struct MonitoringLine {
+    pub person_id: String,
+    pub name: String,
+    pub jurisdiction: String,
+    pub channel: String,
+    /// `well`, or the symptoms named, with when.
+    pub report: String,
+    pub silent_days: i32,
+    pub next: String,
+}
+
+/// The monitoring line lists: symptomatic, not reporting, reporting well,
+/// closed.
+#[derive(Template)]
+#[template(path = "monitoring.html")]
+pub struct MonitoringPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    /// (list, label, current).
+    pub tabs: Vec<(&'static str, String, bool)>,
+    pub list: String,
+    pub rows: Vec<MonitoringLine>,
+    pub next: Option<String>,
+}
+
 /// A page of the de-identified case line list: each row's cells in
 /// column order (case id, jurisdiction, status, age band, report,
 /// specimen, onset and isolation-end dates), and the next page's cursor.

@@ -673,5 +673,8 @@ async fn the_supervisor_floor_updates_without_reload_in_chromium() {
         .unwrap();
     assert_eq!(same, serde_json::json!(true), "no reload");
     b.check("floor-live").await;
+    click(c, "nav a[href='/monitoring']").await;
+    at(c, "/monitoring").await;
+    b.check("monitoring").await;
     b.c.clone().close().await.unwrap();
 }

@@ -1034,3 +1034,65 @@ async fn the_floor_shows_the_work_and_returns_a_task_to_its_queue() {
         "in its queue again"
     );
 }
+
+/// The monitoring line lists page: a supervisor sees a monitored contact
+/// by name on the list their check-ins put them on, audited; a tracer is
+/// refused; a sibling jurisdiction's supervisor sees no one.
+#[tokio::test]
+async fn the_monitoring_lists_show_monitored_contacts_to_supervisors() {
+    let f = floor().await;
+    let (_, sup_token) = f.h.user("mon-sup-token", Role::Supervisor, "ny").await;
+    let (_, sup) = signed_in(&f.h, "mon-sup", Role::Supervisor, "ny").await;
+    let case = case_of(&f).await;
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let (st, named) =
+        f.h.call(
+            &sup_token,
+            Method::POST,
+            &format!("/api/v1/cases/{case}/contacts"),
+            Some(
+                json!({"first_name": "Lucía", "last_name": "Reis", "phone": "(212) 555-0181",
+                "language": "es", "exposure_dates": [yesterday]}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{named}");
+    let contact = named["exposure_id"].as_str().unwrap().to_string();
+    for status in ["notified", "monitoring"] {
+        let (st, v) =
+            f.h.call(
+                &sup_token,
+                Method::PATCH,
+                &format!("/api/v1/contacts/{contact}"),
+                Some(json!({ "status": status })),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+    }
+    let mut found = String::new();
+    for list in ["symptomatic", "non_reporting", "asymptomatic", "closed"] {
+        let (st, html) = get(&f.h, &format!("/monitoring?list={list}"), Some(&sup)).await;
+        assert_eq!(st, 200, "{html}");
+        if html.contains("Lucía Reis") {
+            found = list.to_string();
+        }
+    }
+    assert!(!found.is_empty(), "the monitored contact is on a list");
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.draft.detail == "GET /monitoring"
+            && e.draft.object_id.map(|i| i.to_string()) == Some(contact.clone())),
+        "the page is audited per contact"
+    );
+    let (st, _) = get(&f.h, "/monitoring", Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, html) = get(
+        &f.h,
+        &format!("/monitoring?list={found}"),
+        Some(&f.sup_nj.1),
+    )
+    .await;
+    assert!(!html.contains("Lucía"), "{html}");
+    let (st, _) = get(&f.h, "/monitoring?list=everyone", Some(&sup)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+}
