@@ -145,6 +145,29 @@ pub struct Page<T> {
 }
 
 impl crate::services::Cases<'_> {
+    /// The epidemic curve of `jurisdictions`: cases by specimen date over
+    /// the last `days` days up to today, every day present (zeros
+    /// included), oldest first.
+    pub async fn case_curve(
+        &self,
+        jurisdictions: &[String],
+        days: u32,
+    ) -> Result<Vec<(NaiveDate, u64)>, CaseworkError> {
+        let today = self.today();
+        let from = today - chrono::Days::new(u64::from(days.max(1)) - 1);
+        let counts: std::collections::BTreeMap<NaiveDate, u64> = self
+            .store
+            .case_curve(jurisdictions, from)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(from
+            .iter_days()
+            .take_while(|d| *d <= today)
+            .map(|d| (d, counts.get(&d).copied().unwrap_or(0)))
+            .collect())
+    }
+
     /// Assigns a task by hand (`Some`) or returns it to the queue (`None`),
     /// and returns its new status. Routing follows at once when this node
     /// leads routing, else within a second: it assigns the task to the same

@@ -125,6 +125,7 @@ macro_rules! conformance_tests {
             checkins_are_sent_once_a_day_and_answers_act,
             concurrent_deliveries_are_stored_once,
             templates_and_triage_are_kept,
+            the_case_curve_counts_by_day_within_scope,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -3334,5 +3335,67 @@ pub async fn clusters_hold_members_once(f: &Fixture) {
     assert_eq!(
         cw.cases().list_clusters(&["root".into()]).await.unwrap()[0].name,
         "Harbour office party"
+    );
+}
+
+/// The epidemic curve: cases by specimen date, counted per day within the
+/// jurisdictions asked for only, from the day asked; none asked, none
+/// counted.
+pub async fn the_case_curve_counts_by_day_within_scope(f: &Fixture) {
+    let cw = &f.cw;
+    for code in ["curve-a", "curve-b"] {
+        cw.staff()
+            .add_jurisdiction(code, code, Some("root"))
+            .await
+            .unwrap();
+    }
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let inputs: Vec<LabResultInput> = [
+        ("Ada", "2026-11-10", "curve-a"),
+        ("Bea", "2026-11-10", "curve-a"),
+        ("Cai", "2026-11-12", "curve-a"),
+        ("Dov", "2026-11-12", "curve-b"),
+        ("Eli", "2026-11-01", "curve-a"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (first, specimen, j))| LabResultInput {
+        specimen_date: Some((*specimen).into()),
+        jurisdiction: Some((*j).into()),
+        ..lab(
+            first,
+            "Curve",
+            Some(&format!("1980-01-1{i}")),
+            None,
+            &format!("CURVE-{i}"),
+            "positive",
+        )
+    })
+    .collect();
+    let out = cw.cases().ingest_lab_results(&inputs).await;
+    assert!(out.iter().all(|o| o.case_created), "{out:?}");
+    let a = vec!["curve-a".to_string()];
+    let curve = f.store.case_curve(&a, day("2026-11-05")).await.unwrap();
+    assert_eq!(
+        curve,
+        vec![(day("2026-11-10"), 2), (day("2026-11-12"), 1)],
+        "curve-a from the 5th"
+    );
+    let both = vec!["curve-a".to_string(), "curve-b".to_string()];
+    let curve = f.store.case_curve(&both, day("2026-11-01")).await.unwrap();
+    assert_eq!(
+        curve,
+        vec![
+            (day("2026-11-01"), 1),
+            (day("2026-11-10"), 2),
+            (day("2026-11-12"), 2)
+        ]
+    );
+    assert!(
+        f.store
+            .case_curve(&[], day("2026-11-01"))
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

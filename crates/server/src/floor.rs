@@ -1,4 +1,6 @@
-//! The supervisor floor: queues (waiting tasks by priority, the longest
+//! The supervisor floor: the epidemic curve of the supervisor's
+//! jurisdictions (cases by specimen date, 28 days; drawn once per page,
+//! not every second), and live: queues (waiting tasks by priority, the longest
 //! wait, available tracers), tracers by activity, and the work in progress
 //! in the supervisor's jurisdictions with its age — live over Server-Sent
 //! Events, re-rendered every second — and returning a task to the queue.
@@ -23,7 +25,9 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use std::collections::BTreeMap;
 use tracedesk_routing::engine::Counters;
-use tracedesk_ui::pages::{Chrome, Floor, FloorLive, FloorPage, QueueLine, SegmentsPart, WorkLine};
+use tracedesk_ui::pages::{
+    Chrome, Curve, Floor, FloorLive, FloorPage, QueueLine, SegmentsPart, WorkLine,
+};
 use tracedesk_ui::{Catalog, Template};
 use uuid::Uuid;
 
@@ -159,8 +163,23 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
     })
 }
 
+/// Days the epidemic curve covers.
+const CURVE_DAYS: u32 = 28;
+
 async fn page(call: Call) -> Result<Response, ApiError> {
     let floor = floor_of(&call.s, &call.caller).await?;
+    let curve = call
+        .s
+        .cw
+        .cases()
+        .case_curve(&call.caller.principal.scope, CURVE_DAYS)
+        .await?;
+    let mut curve = Curve::of(curve.into_iter().map(|(d, n)| (d.to_string(), n)).collect());
+    curve.desc = t().with_count(
+        "curve-desc",
+        &[("days", &CURVE_DAYS.to_string())],
+        ("total", i64::try_from(curve.total).unwrap_or(i64::MAX)),
+    );
     Ok(html(FloorPage {
         t: t(),
         chrome: Chrome::new(t(), "floor-title")
@@ -172,6 +191,7 @@ async fn page(call: Call) -> Result<Response, ApiError> {
                 "/floor",
             )),
         floor,
+        curve,
     }))
 }
 

@@ -561,6 +561,15 @@ pub trait Store:
 
     async fn counts(&self) -> StoreResult<Counts>;
 
+    /// The epidemic curve: cases by specimen date, from `from` on, in
+    /// `jurisdictions` (none: an empty curve), oldest day first; days
+    /// without cases are left out.
+    async fn case_curve(
+        &self,
+        jurisdictions: &[String],
+        from: chrono::NaiveDate,
+    ) -> StoreResult<Vec<(chrono::NaiveDate, u64)>>;
+
     /// Benchmark support: plain inserts of unsealed rows into a scratch table,
     /// the baseline that sealed ingestion is compared with, in one
     /// transaction: one INSERT statement per row, or (`multi_row`) multi-row

@@ -600,6 +600,27 @@ macro_rules! store_impl {
                 counts.ok_or(StoreError::NotFound)
             }
 
+            async fn case_curve(
+                &self,
+                jurisdictions: &[String],
+                from: chrono::NaiveDate,
+            ) -> StoreResult<Vec<(chrono::NaiveDate, u64)>> {
+                if jurisdictions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = select("SELECT specimen_date, COUNT(*) FROM cases WHERE specimen_date >= ");
+                q.push_bind(from).push(" AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(") GROUP BY specimen_date ORDER BY specimen_date");
+                rows_of(self, q, |r| {
+                    Ok((
+                        r.try_get::<chrono::NaiveDate, _>(0).map_err(err)?,
+                        r.try_get::<i64, _>(1).map_err(err)?.unsigned_abs(),
+                    ))
+                })
+                .await
+            }
+
             async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()> {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(BASELINE_TABLE)

@@ -255,3 +255,12 @@ mon-last-report = Last report
 mon-silent = Silent days
 mon-next = Next check-in
 mon-report-none = none yet
+
+## Epidemic curve
+curve-title = Epidemic curve
+curve-desc = Cases by specimen date over the last { $days } days in your jurisdictions: { $total ->
+    [one] 1 case
+   *[other] { $total } cases
+}.
+curve-max = busiest day: { $max }
+curve-cases = Cases

@@ -413,6 +413,64 @@ pub struct FloorPage<'a> {
     pub t: &'a Catalog,
     pub chrome: Chrome,
     pub floor: Floor,
+    pub curve: Curve,
+}
+
+/// The epidemic curve as SVG bars, and the same figures as a table for
+/// screen readers.
+#[derive(Debug, Default)]
+pub struct Curve {
+    pub bars: Vec<Bar>,
+    /// (day, cases), oldest first.
+    pub days: Vec<(String, u64)>,
+    pub max: u64,
+    pub total: u64,
+    /// What the curve shows, in words (the server fills it in).
+    pub desc: String,
+}
+
+/// One day's bar, in the SVG's units (a 100-high box, 10 wide per day).
+#[derive(Debug)]
+pub struct Bar {
+    pub x: u32,
+    pub y: u32,
+    pub h: u32,
+    pub label: String,
+}
+
+impl Curve {
+    /// The curve of `days` (day, cases), oldest first.
+    pub fn of(days: Vec<(String, u64)>) -> Self {
+        let max = days.iter().map(|d| d.1).max().unwrap_or(0);
+        let total = days.iter().map(|d| d.1).sum();
+        let bars = days
+            .iter()
+            .enumerate()
+            .map(|(i, (day, n))| {
+                let h = (n * 100)
+                    .checked_div(max)
+                    .map_or(0, |h| u32::try_from(h).unwrap_or(100));
+                Bar {
+                    x: u32::try_from(i).unwrap_or(0) * 10 + 1,
+                    y: 100 - h,
+                    h,
+                    label: format!("{day}: {n}"),
+                }
+            })
+            .collect();
+        Self {
+            bars,
+            days,
+            max,
+            total,
+            desc: String::new(),
+        }
+    }
+
+    /// The SVG's width: 10 a day.
+    pub fn width(&self) -> usize {
+        self.days.len() * 10
+    }
 }
 
 /// The floor's live part alone (each server-sent `floor` event).

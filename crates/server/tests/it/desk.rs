@@ -952,6 +952,19 @@ async fn the_floor_shows_the_work_and_returns_a_task_to_its_queue() {
     );
     assert!(html.contains("sse-connect=\"/floor/stream\""), "{html}");
     assert!(!html.contains("Marisol"), "{html}");
+    // The epidemic curve: the one case, on its specimen day, in their
+    // jurisdictions only.
+    let specimen = (chrono::Utc::now().date_naive() - chrono::Days::new(2)).to_string();
+    assert!(
+        html.contains("over the last 28 days in your jurisdictions: 1 case."),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<title>{specimen}: 1</title>")),
+        "{html}"
+    );
+    let (_, nj) = get(&f.h, "/floor", Some(&f.sup_nj.1)).await;
+    assert!(nj.contains("in your jurisdictions: 0 cases."), "{nj}");
     let (st, _) = get(&f.h, "/floor", Some(&f.tracer.1)).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "tracers do not see the floor");
     let r = client()
