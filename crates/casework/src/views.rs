@@ -23,6 +23,17 @@ pub struct PersonView {
     pub created_at: DateTime<Utc>,
 }
 
+impl PersonView {
+    /// First and last name as one, what is known of them.
+    pub fn full_name(&self) -> String {
+        [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: Uuid,
@@ -230,6 +241,23 @@ impl crate::services::Cases<'_> {
 
     /// Opens a facet: the person as its jurisdiction recorded them, under
     /// the facet's id (sealed as the person row it would have been).
+    /// A person or facet, opened, as the record it is.
+    pub fn view_of(&self, p: &crate::PersonRef) -> Result<PersonView, CaseworkError> {
+        match p {
+            crate::PersonRef::Person(row) => self.person_view(row),
+            crate::PersonRef::Facet(f) => self.facet_view(f),
+        }
+    }
+
+    /// The person named by `id` (a person or a facet), opened; `None` when
+    /// no such record exists.
+    pub async fn view_by_id(&self, id: Uuid) -> Result<Option<PersonView>, CaseworkError> {
+        self.person_ref(id)
+            .await?
+            .map(|p| self.view_of(&p))
+            .transpose()
+    }
+
     pub fn facet_view(&self, f: &PersonFacetRow) -> Result<PersonView, CaseworkError> {
         let t = schema::PERSON_FACETS.sealed_as;
         Ok(PersonView {

@@ -13,10 +13,10 @@
 use crate::AppState;
 use crate::auth;
 use crate::error::ApiError;
-use crate::extract::{Act, ActBody, Call};
+use crate::extract::{Act, Call};
 use crate::guard::{self, Found, Touch};
 use crate::messaging::sending_jurisdiction;
-use crate::pages::{html, nav_of};
+use crate::pages::{html, staff_chrome};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -164,7 +164,8 @@ const MY_WORK: u32 = 200;
 /// "My work": the tasks the caller holds (accepted or assigned, not merely
 /// offered: offers are in the offers panel), soonest due first.
 /// Ids, kinds and times only: no personal data, so no disclosure entry.
-async fn desk(Call { s, caller, .. }: Call) -> Result<Response, ApiError> {
+async fn desk(call: Call) -> Result<Response, ApiError> {
+    let (s, caller) = (&call.s, &call.caller);
     let page =
         s.cw.cases()
             .tasks_of(caller.user.id, None, None, Some(MY_WORK))
@@ -189,13 +190,11 @@ async fn desk(Call { s, caller, .. }: Call) -> Result<Response, ApiError> {
             }
         })
         .collect();
-    let routing = crate::offers::panel(&s, caller.user.id).await;
+    let routing = crate::offers::panel(s, caller.user.id).await;
     Ok(html(DeskPage {
         t: t(),
         routing,
-        chrome: Chrome::new(t(), "desk-title")
-            .with_scripts()
-            .signed_in(nav_of(&s, &caller.user, caller.session.as_deref(), "/desk")),
+        chrome: staff_chrome(&call, "desk-title", "/desk"),
         tasks,
     }))
 }
@@ -294,27 +293,13 @@ fn segment_line(body: &str) -> String {
 /// them needs) and their conversation, with a form to text them.
 async fn task_page(call: Call) -> Result<Response, ApiError> {
     let (task, found, js, touch) = person_of_task(&call).await?;
-    let view = match &found {
-        PersonRef::Person(p) => call.s.cw.cases().person_view(p)?,
-        PersonRef::Facet(f) => call.s.cw.cases().facet_view(f)?,
-    };
+    let view = call.s.cw.cases().view_of(&found)?;
     let messages = thread_of(&call, &found, js.as_deref()).await?;
-    let name = [view.first_name.as_deref(), view.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let name = view.full_name();
     let (due, due_iso) = when(task.due_at);
     let page = TaskPage {
         t: t(),
-        chrome: Chrome::new(t(), "task-title")
-            .with_scripts()
-            .signed_in(nav_of(
-                &call.s,
-                &call.caller.user,
-                call.caller.session.as_deref(),
-                "/desk",
-            )),
+        chrome: staff_chrome(&call, "task-title", "/desk"),
         id: task.id.to_string(),
         kind: t().of("task-kind", &task.kind),
         status: t().of("task-status", &task.status),
@@ -348,15 +333,6 @@ pub struct SendForm {
     template: String,
     #[serde(default)]
     body: String,
-}
-
-impl ActBody for Form<SendForm> {
-    async fn read(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        use axum::extract::FromRequest;
-        Form::<SendForm>::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::invalid("body", "is not a form with template and body"))
-    }
 }
 
 /// Texts the task's person (a quick reply in their language, or the typed

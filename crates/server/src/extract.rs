@@ -339,6 +339,21 @@ impl<T: DeserializeOwned + Send> ActBody for ApiJson<T> {
     }
 }
 
+/// A staff page's form (`application/x-www-form-urlencoded`).
+impl<T: DeserializeOwned + Send> ActBody for axum::Form<T> {
+    async fn read(req: Request, state: &crate::AppState) -> Result<Self, ApiError> {
+        use axum::extract::FromRequest;
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map_err(|_| {
+                ApiError::invalid(
+                    "form",
+                    "is not a form this page sends (a field is missing or malformed)",
+                )
+            })
+    }
+}
+
 impl ActBody for JsonValue {
     async fn read(req: Request, state: &crate::AppState) -> Result<Self, ApiError> {
         JsonValue::from_request(req, state).await

@@ -15,7 +15,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Act, Call, NoBody};
 use crate::guard::{self, Found};
-use crate::pages::{html, nav_of};
+use crate::pages::{html, staff_chrome};
 use crate::routing::dispatch;
 use axum::Router;
 use axum::http::StatusCode;
@@ -25,9 +25,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use std::collections::BTreeMap;
 use tracedesk_routing::engine::Counters;
-use tracedesk_ui::pages::{
-    Chrome, Curve, Floor, FloorLive, FloorPage, QueueLine, SegmentsPart, WorkLine,
-};
+use tracedesk_ui::pages::{Curve, Floor, FloorLive, FloorPage, QueueLine, SegmentsPart, WorkLine};
 use tracedesk_ui::{Catalog, Template};
 use uuid::Uuid;
 
@@ -182,14 +180,7 @@ async fn page(call: Call) -> Result<Response, ApiError> {
     );
     Ok(html(FloorPage {
         t: t(),
-        chrome: Chrome::new(t(), "floor-title")
-            .with_scripts()
-            .signed_in(nav_of(
-                &call.s,
-                &call.caller.user,
-                call.caller.session.as_deref(),
-                "/floor",
-            )),
+        chrome: staff_chrome(&call, "floor-title", "/floor"),
         floor,
         curve,
     }))

@@ -11,10 +11,9 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Act, ActBody, Call};
+use crate::extract::{Act, Call};
 use crate::guard::{self, Found, Touch};
-use crate::pages::{html, nav_of};
-use axum::extract::Request;
+use crate::pages::{html, staff_chrome};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -22,13 +21,13 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use tracedesk_casework::questionnaire::{InterviewInput, Question, QuestionType, Questionnaire};
-use tracedesk_casework::{CaseView, ContactInput, NoteOn, PersonRef};
+use tracedesk_casework::{CaseView, ContactInput, NoteOn};
 use tracedesk_domain::lifecycle::ExposureSetting;
 use tracedesk_store::{CaseRow, TaskRow};
 use tracedesk_ui::Catalog;
 use tracedesk_ui::pages::{
-    CaseDates, Chrome, DatesPart, FormOption, FormQuestion, FormSection, InterviewPage,
-    NamedContact, NamedPart,
+    CaseDates, DatesPart, FormOption, FormQuestion, FormSection, InterviewPage, NamedContact,
+    NamedPart,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -295,19 +294,10 @@ async fn named(
     let mut out = Vec::new();
     let mut touch = Vec::new();
     for c in page.items.iter().filter(|c| c.depth == 1) {
-        let view = match cases.person_ref(c.contact_person_id).await? {
-            Some(PersonRef::Person(p)) => Some(cases.person_view(&p)?),
-            Some(PersonRef::Facet(f)) => Some(cases.facet_view(&f)?),
-            None => None,
-        };
-        let name = view
-            .map(|v| {
-                [v.first_name, v.last_name]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+        let name = cases
+            .view_by_id(c.contact_person_id)
+            .await?
+            .map(|v| v.full_name())
             .unwrap_or_default();
         touch.push(("exposure", c.exposure_id, Some(c.person)));
         out.push(NamedContact {
@@ -333,25 +323,14 @@ async fn page(call: Call) -> Result<Response, ApiError> {
     let view = cases.case_view(&case)?;
     let (contacts, mut touch) = named(&call.s, case.id, &BTreeMap::new()).await?;
     touch.push(("case", case.id, Some(case.person_id)));
-    let language = match cases
-        .person_ref(task.shown_person_id.unwrap_or(task.person_id))
+    let language = cases
+        .view_by_id(task.shown_person_id.unwrap_or(task.person_id))
         .await?
-    {
-        Some(PersonRef::Person(p)) => cases.person_view(&p)?.language,
-        Some(PersonRef::Facet(f)) => cases.facet_view(&f)?.language,
-        None => None,
-    }
-    .unwrap_or_else(|| "en".into());
+        .and_then(|v| v.language)
+        .unwrap_or_else(|| "en".into());
     let page = InterviewPage {
         t: t(),
-        chrome: Chrome::new(t(), "interview-title")
-            .with_scripts()
-            .signed_in(nav_of(
-                &call.s,
-                &call.caller.user,
-                call.caller.session.as_deref(),
-                "/desk",
-            )),
+        chrome: staff_chrome(&call, "interview-title", "/desk"),
         task_id: task.id.to_string(),
         sections: sections(q, &answers),
         dates: dates(&view, None),
@@ -368,19 +347,6 @@ async fn page(call: Call) -> Result<Response, ApiError> {
     Ok(guard::with_touch(html(page), touch))
 }
 
-/// A submitted form's fields, in order (repeated names kept).
-pub struct Fields(Vec<(String, String)>);
-
-impl ActBody for Form<Fields> {
-    async fn read(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        use axum::extract::FromRequest;
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::invalid("answers", "is not a form"))?;
-        Ok(Form(Fields(pairs)))
-    }
-}
-
 /// Break-glass opens a record to read, not to write.
 fn writable(call: &Call) -> Result<(), ApiError> {
     if call.record()?.flagged {
@@ -390,7 +356,9 @@ fn writable(call: &Call) -> Result<(), ApiError> {
 }
 
 /// Saves the answers; answers the dates panel as they now stand.
-async fn save(Act(call, Form(Fields(pairs))): Act<Form<Fields>>) -> Result<Response, ApiError> {
+async fn save(
+    Act(call, Form(pairs)): Act<Form<Vec<(String, String)>>>,
+) -> Result<Response, ApiError> {
     writable(&call)?;
     let (_, case) = task_case(&call).await?;
     let q = questionnaire(&call.s)?;
@@ -418,7 +386,7 @@ async fn save(Act(call, Form(Fields(pairs))): Act<Form<Fields>>) -> Result<Respo
 
 /// Names a contact from the fast entry row; answers the contacts named.
 async fn name_contact(
-    Act(call, Form(Fields(pairs))): Act<Form<Fields>>,
+    Act(call, Form(pairs)): Act<Form<Vec<(String, String)>>>,
 ) -> Result<Response, ApiError> {
     writable(&call)?;
     let (_, case) = task_case(&call).await?;

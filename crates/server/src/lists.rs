@@ -9,7 +9,7 @@ use crate::api::PageQuery;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, Call};
 use crate::guard;
-use crate::pages::{html, nav_of};
+use crate::pages::{html, staff_chrome};
 use axum::Router;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use axum::routing::get;
 use tracedesk_casework::Page;
 use tracedesk_casework::linelist::LineListRow;
 use tracedesk_ui::Catalog;
-use tracedesk_ui::pages::{Chrome, LinesPage};
+use tracedesk_ui::pages::LinesPage;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -81,12 +81,7 @@ async fn page(call: Call, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Response, 
     let touch = touched(&page);
     let body = LinesPage {
         t: t(),
-        chrome: Chrome::new(t(), "lines-title").signed_in(nav_of(
-            &call.s,
-            &call.caller.user,
-            call.caller.session.as_deref(),
-            "/lists",
-        )),
+        chrome: staff_chrome(&call, "lines-title", "/lists"),
         rows: page.items.iter().map(cells).collect(),
         cursor: q.cursor.clone(),
         next: page.next.clone(),

@@ -219,11 +219,11 @@ pub struct SandboxReply {
 
 /// The person's phone number as their record holds it (for the sandbox).
 fn phone_of(call: &Call, found: &PersonRef) -> Result<String, ApiError> {
-    let view = match found {
-        PersonRef::Person(p) => call.s.cw.cases().person_view(p)?,
-        PersonRef::Facet(f) => call.s.cw.cases().facet_view(f)?,
-    };
-    view.phone
+    call.s
+        .cw
+        .cases()
+        .view_of(found)?
+        .phone
         .ok_or_else(|| ApiError::invalid("phone", "the person has no phone number"))
 }
 
@@ -280,15 +280,7 @@ pub(crate) async fn phone_arrivals(
 /// The person's name as the caller's record shows it (for the phone page).
 pub(crate) fn name_of(call: &Call) -> Result<String, ApiError> {
     let Addressed { found, .. } = person_of(call)?;
-    let view = match found {
-        PersonRef::Person(p) => call.s.cw.cases().person_view(p)?,
-        PersonRef::Facet(f) => call.s.cw.cases().facet_view(f)?,
-    };
-    Ok([view.first_name, view.last_name]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" "))
+    Ok(call.s.cw.cases().view_of(found)?.full_name())
 }
 
 /// A text from the person's sandbox phone, taken in as a carrier's inbound

@@ -11,11 +11,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Act, ActBody, Call, NoBody};
+use crate::extract::{Act, Call, NoBody};
 use crate::guard::{self, Found};
 use crate::pages::html;
 use crate::routing::dispatch;
-use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -115,15 +114,6 @@ fn offers_html(offers: &[OfferLine]) -> Result<String, ApiError> {
 #[derive(Deserialize)]
 pub struct ActivityForm {
     activity: String,
-}
-
-impl ActBody for Form<ActivityForm> {
-    async fn read(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        use axum::extract::FromRequest;
-        Form::<ActivityForm>::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::invalid("activity", "choose an activity"))
-    }
 }
 
 /// Sets the caller's own activity (leaving Available turns down nothing:

@@ -489,6 +489,18 @@ async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
     })
 }
 
+/// A signed-in staff page's chrome: titled by catalog message `title`,
+/// with the app's scripts and the header for `call`'s caller, `current`
+/// marked in it.
+pub(crate) fn staff_chrome(call: &crate::extract::Call, title: &str, current: &str) -> Chrome {
+    Chrome::new(t(), title).with_scripts().signed_in(nav_of(
+        &call.s,
+        &call.caller.user,
+        call.caller.session.as_deref(),
+        current,
+    ))
+}
+
 /// The signed-in header for `p`, with `current` marked.
 pub(crate) fn nav(s: &AppState, p: &PartialCaller, current: &str) -> Nav {
     nav_of(s, &p.user, Some(&p.session), current)

@@ -8,10 +8,9 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Act, ActBody, Call};
+use crate::extract::{Act, Call};
 use crate::guard::{self, Found};
-use crate::pages::{html, nav_of};
-use axum::extract::Request;
+use crate::pages::{html, staff_chrome};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -51,17 +50,8 @@ async fn page(call: Call) -> Result<Response, ApiError> {
     let none = || t().get("task-none");
     let page = PersonPage {
         t: t(),
-        chrome: Chrome::new(t(), "person-title").signed_in(nav_of(
-            &call.s,
-            &call.caller.user,
-            call.caller.session.as_deref(),
-            "/desk",
-        )),
-        name: [view.first_name, view.last_name]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
+        chrome: staff_chrome(&call, "person-title", "/desk"),
+        name: view.full_name(),
         dob: view.dob.unwrap_or_else(none),
         phone: view.phone.unwrap_or_else(none),
         language: view.language.unwrap_or_else(none),
@@ -92,15 +82,6 @@ pub struct GlassForm {
     person_id: String,
     #[serde(default)]
     reason: String,
-}
-
-impl ActBody for Form<GlassForm> {
-    async fn read(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        use axum::extract::FromRequest;
-        Form::<GlassForm>::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::invalid("person_id", "is missing"))
-    }
 }
 
 /// Opens the hour of access; the browser goes on to the person's page.

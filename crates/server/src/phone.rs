@@ -8,17 +8,16 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Act, ActBody, Call};
+use crate::extract::{Act, Call};
 use crate::guard;
 use crate::messaging::{phone_arrivals, phone_keys, phone_reply};
-use crate::pages::{html, nav_of};
-use axum::extract::Request;
+use crate::pages::{html, staff_chrome};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use tracedesk_ui::Catalog;
-use tracedesk_ui::pages::{ArrivalLine, ArrivalsPart, Chrome, PhonePage, SegmentsPart};
+use tracedesk_ui::pages::{ArrivalLine, ArrivalsPart, PhonePage, SegmentsPart};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -69,14 +68,7 @@ async fn page(call: Call) -> Result<Response, ApiError> {
     let name = crate::messaging::name_of(&call)?;
     let page = PhonePage {
         t: t(),
-        chrome: Chrome::new(t(), "phone-title")
-            .with_scripts()
-            .signed_in(nav_of(
-                &call.s,
-                &call.caller.user,
-                call.caller.session.as_deref(),
-                "/desk",
-            )),
+        chrome: staff_chrome(&call, "phone-title", "/desk"),
         id: call.record()?.id.to_string(),
         name,
         arrivals,
@@ -99,15 +91,6 @@ pub struct PhoneForm {
     body: String,
     #[serde(default)]
     digits: String,
-}
-
-impl ActBody for Form<PhoneForm> {
-    async fn read(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        use axum::extract::FromRequest;
-        Form::<PhoneForm>::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::invalid("body", "is not a form"))
-    }
 }
 
 /// The phone texts back; the inbound path takes it (keywords included).

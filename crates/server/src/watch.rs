@@ -9,14 +9,13 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, Call};
 use crate::guard;
-use crate::pages::{html, nav_of};
+use crate::pages::{html, staff_chrome};
 use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
-use tracedesk_casework::PersonRef;
 use tracedesk_ui::Catalog;
-use tracedesk_ui::pages::{Chrome, MonitoringLine, MonitoringPage};
+use tracedesk_ui::pages::{MonitoringLine, MonitoringPage};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/monitoring", get(page))
@@ -55,19 +54,10 @@ async fn page(call: Call, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Response, 
     let mut rows = Vec::new();
     let mut touch = Vec::new();
     for m in &page.items {
-        let view = match cases.person_ref(m.person_id).await? {
-            Some(PersonRef::Person(p)) => Some(cases.person_view(&p)?),
-            Some(PersonRef::Facet(f)) => Some(cases.facet_view(&f)?),
-            None => None,
-        };
-        let name = view
-            .map(|v| {
-                [v.first_name, v.last_name]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+        let name = cases
+            .view_by_id(m.person_id)
+            .await?
+            .map(|v| v.full_name())
             .unwrap_or_default();
         let report = match &m.last_report {
             None => t().get("mon-report-none"),
@@ -94,12 +84,7 @@ async fn page(call: Call, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Response, 
     }
     let body = MonitoringPage {
         t: t(),
-        chrome: Chrome::new(t(), "mon-title").signed_in(nav_of(
-            &call.s,
-            &call.caller.user,
-            call.caller.session.as_deref(),
-            "/monitoring",
-        )),
+        chrome: staff_chrome(&call, "mon-title", "/monitoring"),
         tabs: LISTS
             .iter()
             .map(|l| (*l, t().of("mon-list", l), *l == list))

@@ -76,6 +76,22 @@ async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
     .await
 }
 
+/// Waits (up to 10 s) until the text of `css` passes `ok`; gives it.
+async fn text_until(c: &fantoccini::Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    retry(css, || async {
+        let text = c.find(Locator::Css(css)).await?.text().await?;
+        if ok(&text) {
+            Ok(text)
+        } else {
+            Err(fantoccini::error::CmdError::InvalidArgument(
+                css.into(),
+                text,
+            ))
+        }
+    })
+    .await
+}
+
 async fn text_of(c: &fantoccini::Client, css: &str) -> String {
     retry(css, || async {
         c.find(Locator::Css(css)).await?.text().await
@@ -123,6 +139,23 @@ impl fantoccini::wd::WebDriverCompatibleCommand for ConsoleLog {
 }
 
 impl Browser {
+    /// Signs `username` in (no second factor on these test accounts) and
+    /// waits for home.
+    pub async fn sign_in(&self, base: &str, username: &str, password: &str) {
+        let c = &self.c;
+        c.goto(&format!("{base}/login")).await.unwrap();
+        type_into(c, "#u", username).await;
+        type_into(c, "#p", password).await;
+        click(c, "button").await;
+        at(c, "/").await;
+    }
+
+    /// Follows the navigation's link to `path`.
+    pub async fn open(&self, path: &str) {
+        click(&self.c, &format!("nav a[href='{path}']")).await;
+        at(&self.c, path).await;
+    }
+
     /// A browser, or `None` (the test prints SKIPPED) without chromedriver
     /// unless `TRACEDESK_REQUIRE_BROWSER` is set.
     pub async fn start() -> Option<Browser> {
@@ -321,11 +354,7 @@ async fn the_tracer_desk_in_chromium() {
     };
     let f = crate::desk::routed_floor().await;
     let c = &b.c;
-    c.goto(&format!("{}/login", f.h.base)).await.unwrap();
-    type_into(c, "#u", "desk-tracer").await;
-    type_into(c, "#p", crate::login::PW).await;
-    click(c, "button").await;
-    at(c, "/").await;
+    b.sign_in(&f.h.base, "desk-tracer", crate::login::PW).await;
     click(c, "a[href='/desk']").await;
     at(c, "/desk").await;
     b.check("desk").await;
@@ -350,32 +379,10 @@ async fn the_tracer_desk_in_chromium() {
 
     // The segment count follows typing (htmx, posted, never in a URL).
     type_into(c, "#body", "Hola, llámenos hoy por favor ☎").await;
-    retry("the segment count", || async {
-        let line = c.find(Locator::Css("#segments")).await?.text().await?;
-        if line.contains("UCS-2") {
-            Ok(line)
-        } else {
-            Err(fantoccini::error::CmdError::InvalidArgument(
-                "segments".into(),
-                line,
-            ))
-        }
-    })
-    .await;
+    text_until(c, "#segments", |line| line.contains("UCS-2")).await;
     let before = c.current_url().await.unwrap();
     click(c, "#send").await;
-    retry("the sent text on the thread", || async {
-        let thread = c.find(Locator::Css("#thread")).await?.text().await?;
-        if thread.contains("llámenos") {
-            Ok(thread)
-        } else {
-            Err(fantoccini::error::CmdError::InvalidArgument(
-                "thread".into(),
-                thread,
-            ))
-        }
-    })
-    .await;
+    text_until(c, "#thread", |thread| thread.contains("llámenos")).await;
     assert_eq!(c.current_url().await.unwrap(), before, "no reload");
     let body: String = c
         .find(Locator::Css("#body"))
@@ -392,32 +399,10 @@ async fn the_tracer_desk_in_chromium() {
     // back onto the thread.
     click(c, &format!("a[href='/sandbox/persons/{}']", f.person)).await;
     at(c, &format!("/sandbox/persons/{}", f.person)).await;
-    retry("the text on the phone", || async {
-        let screen = c.find(Locator::Css("#arrivals")).await?.text().await?;
-        if screen.contains("llámenos") {
-            Ok(screen)
-        } else {
-            Err(fantoccini::error::CmdError::InvalidArgument(
-                "arrivals".into(),
-                screen,
-            ))
-        }
-    })
-    .await;
+    text_until(c, "#arrivals", |screen| screen.contains("llámenos")).await;
     type_into(c, "#reply", "Estoy bien, gracias").await;
     click(c, "#send-reply").await;
-    retry("the reply on the phone", || async {
-        let screen = c.find(Locator::Css("#arrivals")).await?.text().await?;
-        if screen.contains("Estoy bien") {
-            Ok(screen)
-        } else {
-            Err(fantoccini::error::CmdError::InvalidArgument(
-                "arrivals".into(),
-                screen,
-            ))
-        }
-    })
-    .await;
+    text_until(c, "#arrivals", |screen| screen.contains("Estoy bien")).await;
     b.check("sandbox-phone").await;
 
     // The case interview: symptoms move the dates; three contacts named by
@@ -454,18 +439,7 @@ async fn the_tracer_desk_in_chromium() {
     click(c, "input[name='q.contacts_elicited'][value='true']").await;
     click(c, "#save-interview").await;
     let saved = text_of(c, "#dates").await;
-    retry("saved", || async {
-        let d = c.find(Locator::Css("#dates")).await?.text().await?;
-        if d.contains("Saved at") {
-            Ok(d)
-        } else {
-            Err(fantoccini::error::CmdError::InvalidArgument(
-                "dates".into(),
-                d,
-            ))
-        }
-    })
-    .await;
+    text_until(c, "#dates", |d| d.contains("Saved at")).await;
     let _ = saved;
     let exposed = (chrono::Utc::now().date_naive() - chrono::Days::new(1))
         .format("%m%d%Y")
@@ -484,16 +458,8 @@ async fn the_tracer_desk_in_chromium() {
         type_into(c, "#c-date", &exposed).await;
         type_into(c, "#c-date", "\u{E007}").await;
         let want = format!("{} contact", i + 1);
-        retry("the contact listed", || async {
-            let list = c.find(Locator::Css("#contacts")).await?.text().await?;
-            if list.contains(&want) && list.contains(first) {
-                Ok(list)
-            } else {
-                Err(fantoccini::error::CmdError::InvalidArgument(
-                    "contacts".into(),
-                    list,
-                ))
-            }
+        text_until(c, "#contacts", |list| {
+            list.contains(&want) && list.contains(first)
         })
         .await;
     }
@@ -521,16 +487,8 @@ async fn the_tracer_desk_in_chromium() {
     c.goto(&format!("{}/sandbox/persons/{teo}", f.h.base))
         .await
         .unwrap();
-    let first = retry("the first notification on the contact's phone", || async {
-        let screen = c.find(Locator::Css("#arrivals")).await?.text().await?;
-        if screen.contains("Text") && !screen.contains("Nothing has reached") {
-            Ok(screen)
-        } else {
-            Err(fantoccini::error::CmdError::InvalidArgument(
-                "arrivals".into(),
-                screen,
-            ))
-        }
+    let first = text_until(c, "#arrivals", |screen| {
+        screen.contains("Text") && !screen.contains("Nothing has reached")
     })
     .await;
     assert!(
@@ -545,11 +503,7 @@ async fn the_tracer_desk_in_chromium() {
         return;
     };
     let c2 = &b2.c;
-    c2.goto(&format!("{}/login", f.h.base)).await.unwrap();
-    type_into(c2, "#u", "desk-other").await;
-    type_into(c2, "#p", crate::login::PW).await;
-    click(c2, "button").await;
-    at(c2, "/").await;
+    b2.sign_in(&f.h.base, "desk-other", crate::login::PW).await;
     c2.goto(&format!("{}/desk/tasks/{}", f.h.base, f.task))
         .await
         .unwrap();
@@ -595,13 +549,8 @@ async fn an_analysts_line_list_in_chromium() {
     let f = crate::desk::floor().await;
     crate::desk::signed_in(&f.h, "desk-analyst", Role::Analyst, "ny").await;
     let c = &b.c;
-    c.goto(&format!("{}/login", f.h.base)).await.unwrap();
-    type_into(c, "#u", "desk-analyst").await;
-    type_into(c, "#p", crate::login::PW).await;
-    click(c, "button").await;
-    at(c, "/").await;
-    click(c, "nav a[href='/lists']").await;
-    at(c, "/lists").await;
+    b.sign_in(&f.h.base, "desk-analyst", crate::login::PW).await;
+    b.open("/lists").await;
     b.check("line-list").await;
     let page = text_of(c, "main").await;
     assert!(page.contains("40-49"), "{page}");
@@ -621,13 +570,8 @@ async fn the_supervisor_floor_updates_without_reload_in_chromium() {
     let f = crate::desk::routed_floor().await;
     crate::desk::signed_in(&f.h, "floor-sup", Role::Supervisor, "ny").await;
     let c = &b.c;
-    c.goto(&format!("{}/login", f.h.base)).await.unwrap();
-    type_into(c, "#u", "floor-sup").await;
-    type_into(c, "#p", crate::login::PW).await;
-    click(c, "button").await;
-    at(c, "/").await;
-    click(c, "nav a[href='/floor']").await;
-    at(c, "/floor").await;
+    b.sign_in(&f.h.base, "floor-sup", crate::login::PW).await;
+    b.open("/floor").await;
     b.check("floor").await;
     let waiting = async || -> u64 {
         let v: serde_json::Value = c
@@ -673,8 +617,7 @@ async fn the_supervisor_floor_updates_without_reload_in_chromium() {
         .unwrap();
     assert_eq!(same, serde_json::json!(true), "no reload");
     b.check("floor-live").await;
-    click(c, "nav a[href='/monitoring']").await;
-    at(c, "/monitoring").await;
+    b.open("/monitoring").await;
     b.check("monitoring").await;
     b.c.clone().close().await.unwrap();
 }
