@@ -340,7 +340,7 @@ impl crate::services::Cases<'_> {
         })
     }
 
-    pub(crate) fn contact_view(&self, e: &ExposureRow) -> Result<ContactView, CaseworkError> {
+    pub fn contact_view(&self, e: &ExposureRow) -> Result<ContactView, CaseworkError> {
         Ok(ContactView {
             exposure_id: e.id,
             case_id: e.case_id,

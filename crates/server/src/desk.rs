@@ -44,6 +44,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::phone::routes())
         .merge(crate::lists::routes())
         .merge(crate::interview::routes())
+        .merge(crate::script::routes())
         .merge(crate::people::routes())
         .merge(crate::watch::routes())
         .merge(crate::floor::routes(state.clone()))
@@ -313,9 +314,10 @@ async fn task_page(call: Call) -> Result<Response, ApiError> {
         messages,
         quick: vec!["contact_notification", "case_outreach"],
         segments: segment_line(""),
-        interview: task
-            .case_id
-            .map(|_| format!("/desk/tasks/{}/interview", task.id)),
+        interview: (task.kind == "case_interview" && task.case_id.is_some())
+            .then(|| format!("/desk/tasks/{}/interview", task.id)),
+        script: (task.kind == "contact_notification" && task.exposure_id.is_some())
+            .then(|| format!("/desk/tasks/{}/script", task.id)),
         sandbox: call.s.sandbox.as_ref().map(|_| {
             format!(
                 "/sandbox/persons/{}",

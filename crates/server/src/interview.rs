@@ -167,7 +167,7 @@ fn field(q: &Question, name: String, answer: Option<&Value>) -> FormQuestion {
     }
 }
 
-fn sections(q: &Questionnaire, answers: &Map<String, Value>) -> Vec<FormSection> {
+pub(crate) fn sections(q: &Questionnaire, answers: &Map<String, Value>) -> Vec<FormSection> {
     q.sections
         .iter()
         .map(|s| FormSection {

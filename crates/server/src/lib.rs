@@ -30,6 +30,7 @@ mod phone;
 pub mod ratelimit;
 mod report;
 mod routing;
+mod script;
 mod templates;
 pub mod tls;
 mod watch;

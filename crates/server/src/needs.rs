@@ -186,6 +186,9 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("POST /floor/tasks/{id}/return", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
     // The monitoring line lists: as `GET /api/v1/monitoring`.
     ("GET /monitoring", Cap(Supervise), Read(A::PhiRead)),
+    // The contact notification script: the task's rule.
+    ("GET /desk/tasks/{id}/script", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
+    ("POST /desk/tasks/{id}/script", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
     // The analysts' line list: as its API, an export per case shown.
     ("GET /lists", Cap(LineList), Read(A::Export)),
     ("GET /lists/cases.csv", Cap(LineList), Read(A::Export)),

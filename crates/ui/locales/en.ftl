@@ -264,3 +264,8 @@ curve-desc = Cases by specimen date over the last { $days } days in your jurisdi
 }.
 curve-max = busiest day: { $max }
 curve-cases = Cases
+
+## Contact notification script
+script-title = Contact notification
+script-open = Start or continue the notification script
+script-intro = Tell the person they may have been exposed, never who exposed them. Explain quarantine and its end date, and ask about symptoms.

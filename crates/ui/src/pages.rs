@@ -247,6 +247,8 @@ pub struct TaskPage<'a> {
     pub sandbox: Option<String>,
     /// The case interview's page, for a case interview task.
     pub interview: Option<String>,
+    /// The notification script's page, for a contact notification task.
+    pub script: Option<String>,
 }
 
 /// The live segment count under a message being typed.
@@ -310,6 +312,35 @@ pub struct CaseDates {
 pub struct DatesPart<'a> {
     pub t: &'a Catalog,
     pub dates: CaseDates,
+}
+
+/// A contact record's dates, as the notification script shows them.
+#[derive(Debug)]
+pub struct ContactDates {
+    pub last_exposure: String,
+    pub quarantine_end: String,
+    pub status: String,
+    pub saved: Option<String>,
+}
+
+/// The contact dates panel alone (after a save).
+#[derive(Template)]
+#[template(path = "contact-dates.html")]
+pub struct ContactDatesPart<'a> {
+    pub t: &'a Catalog,
+    pub dates: ContactDates,
+}
+
+/// The contact notification script: the questionnaire for a contact, the
+/// record's quarantine beside it.
+#[derive(Template)]
+#[template(path = "script.html")]
+pub struct ScriptPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub task_id: String,
+    pub sections: Vec<FormSection>,
+    pub dates: ContactDates,
 }
 
 /// A named contact as the interview lists them.

@@ -496,6 +496,30 @@ async fn the_tracer_desk_in_chromium() {
         "no diagnosis in a text: {first}"
     );
     b.check("contact-phone").await;
+    // The notification script for one of them, assigned by hand.
+    let notify =
+        f.h.store
+            .tasks_for_case(case)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| t.kind == "contact_notification")
+            .expect("a notification task");
+    f.h.cw
+        .cases()
+        .assign_task(notify.id, Some(f.tracer.0))
+        .await
+        .unwrap();
+    c.goto(&format!("{}/desk/tasks/{}/script", f.h.base, notify.id))
+        .await
+        .unwrap();
+    click(c, "input[name='q.identity_confirmed'][value='true']").await;
+    click(c, "input[name='q.informed_of_exposure'][value='true']").await;
+    click(c, "input[name='q.quarantine_explained'][value='true']").await;
+    click(c, "input[name='q.symptomatic_now'][value='false']").await;
+    click(c, "#save-script").await;
+    text_until(c, "#dates", |d| d.contains("Saved at")).await;
+    b.check("script").await;
     b.c.clone().close().await.unwrap();
 
     // Another tracer, same address: the refusal page, nothing of the person.

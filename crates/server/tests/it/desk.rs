@@ -1109,3 +1109,113 @@ async fn the_monitoring_lists_show_monitored_contacts_to_supervisors() {
     let (st, _) = get(&f.h, "/monitoring?list=everyone", Some(&sup)).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The contact notification script: a notification task's holder opens
+/// the script from the task, sees the quarantine end beside it, and saves
+/// the answers onto the contact record; another tracer is refused.
+#[tokio::test]
+async fn the_notification_script_is_saved_on_the_contact_record() {
+    let f = floor().await;
+    let token = csrf(&f.tracer.1);
+    let last = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let (st, out) = post_form(
+        &f.h,
+        &format!("/desk/tasks/{}/contacts", f.task),
+        &f.tracer.1,
+        Some(&token),
+        &[
+            ("first_name", "Nadia"),
+            ("last_name", "Quintero"),
+            ("phone", "(212) 555-0174"),
+            ("language", "es"),
+            ("exposure_date", &last),
+            ("setting", "household"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{out}");
+    let case = case_of(&f).await;
+    let contact =
+        f.h.cw
+            .cases()
+            .list_contacts(Some(case), None, None, Some(10), None)
+            .await
+            .unwrap()
+            .items
+            .remove(0);
+    let notify =
+        f.h.store
+            .tasks_for_case(case)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| t.exposure_id == Some(contact.exposure_id))
+            .expect("a notification task");
+    let (_, sup) = f.h.user("script-sup", Role::Supervisor, "ny").await;
+    let (st, v) =
+        f.h.call(
+            &sup,
+            Method::POST,
+            &format!("/api/v1/tasks/{}/assign", notify.id),
+            Some(json!({"user_id": f.tracer.0})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+
+    let (_, task_page) = get(
+        &f.h,
+        &format!("/desk/tasks/{}", notify.id),
+        Some(&f.tracer.1),
+    )
+    .await;
+    let script = format!("/desk/tasks/{}/script", notify.id);
+    assert!(
+        task_page.contains(&format!("href=\"{script}\"")),
+        "{task_page}"
+    );
+    assert!(
+        !task_page.contains("/interview\""),
+        "no case interview on a notification task"
+    );
+    let (st, html) = get(&f.h, &script, Some(&f.tracer.1)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("Told of a possible exposure"), "{html}");
+    assert!(html.contains(&contact.quarantine_end.to_string()), "{html}");
+    let (st, dates) = post_form(
+        &f.h,
+        &script,
+        &f.tracer.1,
+        Some(&token),
+        &[
+            ("q.identity_confirmed", "true"),
+            ("q.informed_of_exposure", "true"),
+            ("q.quarantine_explained", "true"),
+            ("q.symptomatic_now", "false"),
+            ("q.monitoring_channel", "sms"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{dates}");
+    assert!(dates.contains("Saved at"), "{dates}");
+    let (st, saved) =
+        f.h.call(
+            &sup,
+            Method::GET,
+            &format!("/api/v1/contacts/{}/interview", contact.exposure_id),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{saved}");
+    assert_eq!(saved["answers"]["informed_of_exposure"], true, "{saved}");
+    let (st, _) = get(&f.h, &script, Some(&f.other.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = post_form(
+        &f.h,
+        &script,
+        &f.other.1,
+        Some(&csrf(&f.other.1)),
+        &[("q.identity_confirmed", "false")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
