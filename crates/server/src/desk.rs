@@ -47,6 +47,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::script::routes())
         .merge(crate::people::routes())
         .merge(crate::watch::routes())
+        .merge(crate::admin::routes())
         .merge(crate::floor::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -273,7 +274,7 @@ async fn thread_of(
     Ok(thread_lines(page.items))
 }
 
-fn segment_line(body: &str) -> String {
+pub(crate) fn segment_line(body: &str) -> String {
     let seg = tracedesk_comms::segments::count(body);
     let encoding = match seg.encoding {
         tracedesk_comms::Encoding::Gsm7 => "GSM-7",

@@ -4,6 +4,7 @@
 //! value), call `Casework`, and map its errors to stable codes. No handler
 //! logs or returns request bodies.
 
+mod admin;
 mod answers;
 mod api;
 pub mod assembly;

@@ -189,6 +189,14 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     // The contact notification script: the task's rule.
     ("GET /desk/tasks/{id}/script", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
     ("POST /desk/tasks/{id}/script", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
+    // Administration: accounts and templates belong to the whole program.
+    ("GET /admin/users", Root(Administer), Open),
+    ("POST /admin/users/unlock", Root(Administer), Write(A::PermissionChange, "user")),
+    ("POST /admin/users/reset-mfa", Root(Administer), Write(A::PermissionChange, "user")),
+    ("POST /admin/users/disable", Root(Administer), Write(A::PermissionChange, "user")),
+    ("POST /admin/users/enable", Root(Administer), Write(A::PermissionChange, "user")),
+    ("GET /admin/templates", Root(Administer), Open),
+    ("POST /admin/templates", Root(Administer), Write(A::Configuration, "template")),
     // The analysts' line list: as its API, an export per case shown.
     ("GET /lists", Cap(LineList), Read(A::Export)),
     ("GET /lists/cases.csv", Cap(LineList), Read(A::Export)),

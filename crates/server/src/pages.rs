@@ -533,6 +533,11 @@ pub(crate) fn nav_of(
     if may(Capability::LineList) {
         links.push(Link::to("/lists", "nav-lists-cases"));
     }
+    // Administration is the whole program's: for administrators over the
+    // root only (the routes say so too).
+    if may(Capability::Administer) && user.jurisdiction == tracedesk_identity::jurisdiction::ROOT {
+        links.push(Link::to("/admin/users", "nav-admin"));
+    }
     for l in &mut links {
         l.current = l.href == current;
     }

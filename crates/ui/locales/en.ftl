@@ -269,3 +269,35 @@ curve-cases = Cases
 script-title = Contact notification
 script-open = Start or continue the notification script
 script-intro = Tell the person they may have been exposed, never who exposed them. Explain quarantine and its end date, and ask about symptoms.
+
+## Administration
+nav-admin = Administration
+admin-title = Administration
+admin-sections = Administration sections
+admin-users = Staff accounts
+admin-templates = Text templates
+admin-user-count = { $n ->
+    [one] 1 account
+   *[other] { $n } accounts
+}
+admin-role = Role
+admin-mfa = Second factor
+admin-mfa-on = enrolled
+admin-mfa-off = not enrolled
+admin-active = active
+admin-locked = locked
+admin-disabled = disabled
+admin-unlock = Unlock
+admin-unlock-of = Unlock { $user }
+admin-reset-mfa = Reset second factor
+admin-reset-mfa-of = Reset the second factor of { $user }
+admin-disable = Disable
+admin-disable-of = Disable { $user }
+admin-enable = Enable
+admin-enable-of = Enable { $user }
+admin-done = Done: { $user } is now { $state }.
+admin-templates-intro = The texts tracedesk sends, in each language. A text may not name a diagnosis, must keep STOP where the built-in has it, and may use only {"{"}program{"}"}, {"{"}callback{"}"} and {"{"}link{"}"}. The count below each text is its encoding and segments as you type.
+admin-template-body = Text
+admin-template-edited = (edited)
+admin-template-save = Save
+admin-template-saved = Saved.

@@ -539,6 +539,50 @@ pub struct MonitoringPage<'a> {
     pub next: Option<String>,
 }
 
+/// A staff account as the administration page lists it.
+#[derive(Debug)]
+pub struct UserLine {
+    pub username: String,
+    pub name: String,
+    pub role: String,
+    pub jurisdiction: String,
+    pub mfa: String,
+    pub state: String,
+    /// (route under `/admin/users/`, button label, accessible name).
+    pub actions: Vec<(&'static str, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin-users.html")]
+pub struct AdminUsersPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub users: Vec<UserLine>,
+}
+
+/// A text template as the administration page edits it.
+#[derive(Debug)]
+pub struct TemplateLine {
+    /// `name-channel-language`, for element ids.
+    pub key: String,
+    pub title: String,
+    pub name: String,
+    pub channel: String,
+    pub language: String,
+    pub body: String,
+    pub edited: bool,
+    /// The body's encoding and segments.
+    pub segments: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin-templates.html")]
+pub struct AdminTemplatesPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub templates: Vec<TemplateLine>,
+}
+
 /// A page of the de-identified case line list: each row's cells in
 /// column order (case id, jurisdiction, status, age band, report,
 /// specimen, onset and isolation-end dates), and the next page's cursor.

@@ -645,3 +645,29 @@ async fn the_supervisor_floor_updates_without_reload_in_chromium() {
     b.check("monitoring").await;
     b.c.clone().close().await.unwrap();
 }
+
+/// Administration in Chromium: the accounts page and the templates page,
+/// where typing in a template updates its segment count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administration_in_chromium() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let f = crate::desk::floor().await;
+    crate::desk::signed_in(&f.h, "root-admin", Role::Admin, "root").await;
+    let c = &b.c;
+    b.sign_in(&f.h.base, "root-admin", crate::login::PW).await;
+    b.open("/admin/users").await;
+    b.check("admin-users").await;
+    click(c, "a[href='/admin/templates']").await;
+    at(c, "/admin/templates").await;
+    b.check("admin-templates").await;
+    let area = "#body-case_outreach-sms-en";
+    retry("clear the template", || async {
+        c.find(Locator::Css(area)).await?.clear().await
+    })
+    .await;
+    type_into(c, area, "Llame hoy ☎").await;
+    text_until(c, "#seg-case_outreach-sms-en", |s| s.contains("UCS-2")).await;
+    b.c.clone().close().await.unwrap();
+}

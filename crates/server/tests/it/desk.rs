@@ -1219,3 +1219,131 @@ async fn the_notification_script_is_saved_on_the_contact_record() {
     .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 }
+
+/// Administration: a root administrator lists accounts, disables one
+/// (whose session then stops) and enables it again, cannot disable their
+/// own, and edits a text template with the lint applied; a jurisdiction's
+/// administrator and a tracer are refused.
+#[tokio::test]
+async fn administration_manages_accounts_and_templates_for_root_admins_only() {
+    let f = floor().await;
+    let (_, admin) = signed_in(&f.h, "root-admin", Role::Admin, "root").await;
+    let (_, ny_admin) = signed_in(&f.h, "ny-admin", Role::Admin, "ny").await;
+    let token = csrf(&admin);
+    let (st, html) = get(&f.h, "/admin/users", Some(&admin)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains("desk-tracer") && html.contains("href=\"/admin/users\""),
+        "{html}"
+    );
+    for (who, session) in [("ny admin", &ny_admin), ("tracer", &f.tracer.1)] {
+        let (st, _) = get(&f.h, "/admin/users", Some(session)).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{who}");
+        let (st, _) = post_form(
+            &f.h,
+            "/admin/users/disable",
+            session,
+            Some(&csrf(session)),
+            &[("username", "desk-other")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{who}");
+    }
+    let (_, ny_home) = get(&f.h, "/", Some(&ny_admin)).await;
+    assert!(
+        !ny_home.contains("href=\"/admin/users\""),
+        "no link they cannot use"
+    );
+
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/users/disable",
+        &admin,
+        Some(&token),
+        &[("username", "desk-other")],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "Done: desk-other is now disabled.")
+    );
+    let (st, to) = get(&f.h, "/desk", Some(&f.other.1)).await;
+    assert_eq!(
+        (st, to.as_str()),
+        (StatusCode::SEE_OTHER, "/login"),
+        "their session ended"
+    );
+    let (st, _) = post_form(
+        &f.h,
+        "/admin/users/enable",
+        &admin,
+        Some(&token),
+        &[("username", "desk-other")],
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, msg) = post_form(
+        &f.h,
+        "/admin/users/disable",
+        &admin,
+        Some(&token),
+        &[("username", "root-admin")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{msg}");
+    assert!(msg.contains("your own account"), "{msg}");
+    let (st, _) = post_form(
+        &f.h,
+        "/admin/users/unlock",
+        &admin,
+        Some(&token),
+        &[("username", "nobody-here")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let (st, html) = get(&f.h, "/admin/templates", Some(&admin)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("name=\"language\" value=\"es\""), "{html}");
+    let key = [
+        ("name", "case_outreach"),
+        ("channel", "sms"),
+        ("language", "en"),
+    ];
+    let with = |body: &'static str| {
+        let mut v = key.to_vec();
+        v.push(("body", body));
+        v
+    };
+    let (st, msg) = post_form(
+        &f.h,
+        "/admin/templates",
+        &admin,
+        Some(&token),
+        &with("{program}: you tested positive. Call {callback}. Reply STOP to opt out."),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{msg}");
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/templates",
+        &admin,
+        Some(&token),
+        &with("{program}: please call us today at {callback}. Reply STOP to opt out."),
+    )
+    .await;
+    assert_eq!((st.as_u16(), line.as_str()), (200, "Saved."));
+    let (_, html) = get(&f.h, "/admin/templates", Some(&admin)).await;
+    assert!(html.contains("please call us today at"), "{html}");
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.draft.detail == "POST /admin/templates"),
+        "audited"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.draft.detail == "POST /admin/users/disable"),
+        "audited"
+    );
+}
