@@ -671,3 +671,106 @@ async fn administration_in_chromium() {
     text_until(c, "#seg-case_outreach-sms-en", |s| s.contains("UCS-2")).await;
     b.c.clone().close().await.unwrap();
 }
+
+/// A monitored contact replies with a symptom from their sandbox phone (a
+/// supervisor's browser), and the symptomatic follow-up is offered, live,
+/// to a clinical tracer on their desk — never to a tracer without the
+/// clinical skill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symptom_from_the_sandbox_phone_reaches_a_clinical_tracer_in_chromium() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let f = crate::desk::routed_floor().await;
+    let (clinic, _) = crate::desk::signed_in(&f.h, "desk-clinic", Role::Tracer, "ny").await;
+    crate::desk::signed_in(&f.h, "phone-sup", Role::Supervisor, "ny").await;
+    let (_, sup) = f.h.user("chain-sup", Role::Supervisor, "ny").await;
+    let call = async |m: reqwest::Method, path: String, body: serde_json::Value| {
+        let (st, v) = f.h.call(&sup, m, &path, Some(body)).await;
+        assert!(st.is_success(), "{path}: {st} {v}");
+        v
+    };
+    call(
+        reqwest::Method::POST,
+        "/api/v1/routing/workers".into(),
+        serde_json::json!({"user_id": clinic, "attributes": {"skills": ["clinical"], "languages": ["es", "en"]}}),
+    )
+    .await;
+    // A contact of the case, in monitoring.
+    let case = crate::desk::case_of(&f).await;
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let named = call(
+        reqwest::Method::POST,
+        format!("/api/v1/cases/{case}/contacts"),
+        serde_json::json!({"first_name": "Teo", "last_name": "Quintero", "phone": "(212) 555-0171",
+            "language": "es", "exposure_dates": [yesterday], "setting": "household"}),
+    )
+    .await;
+    let contact = named["exposure_id"].as_str().unwrap().to_string();
+    let person = named["contact_person_id"].as_str().unwrap().to_string();
+    for status in ["notified", "monitoring"] {
+        call(
+            reqwest::Method::PATCH,
+            format!("/api/v1/contacts/{contact}"),
+            serde_json::json!({ "status": status }),
+        )
+        .await;
+    }
+
+    // The clinical tracer is Available, with no offer yet.
+    b.sign_in(&f.h.base, "desk-clinic", crate::login::PW).await;
+    let c = &b.c;
+    b.open("/desk").await;
+    retry("choose Available", || async {
+        c.find(Locator::Css("#activity"))
+            .await?
+            .select_by_value("Available")
+            .await
+    })
+    .await;
+    click(c, "#set-activity").await;
+    text_until(c, "#activity-status", |s| s.contains("Available")).await;
+    let offers = text_of(c, "#offers").await;
+    assert!(!offers.contains("Symptomatic"), "{offers}");
+    // A tracer without the clinical skill is Available too.
+    let d = f.h.cw.dispatch().unwrap();
+    d.apply(tracedesk_routing::Event::SetActivity {
+        worker: f.tracer.0,
+        activity: "Available".into(),
+        reject_pending: false,
+    })
+    .await
+    .unwrap();
+
+    // The contact texts a symptom from their sandbox phone.
+    let Some(b2) = Browser::start().await else {
+        return;
+    };
+    b2.sign_in(&f.h.base, "phone-sup", crate::login::PW).await;
+    let c2 = &b2.c;
+    c2.goto(&format!("{}/sandbox/persons/{person}", f.h.base))
+        .await
+        .unwrap();
+    type_into(c2, "#reply", "Tengo fiebre y tos").await;
+    click(c2, "#send-reply").await;
+    text_until(c2, "#arrivals", |s| s.contains("Tengo fiebre")).await;
+    b2.c.clone().close().await.unwrap();
+
+    // The follow-up is offered to the clinical tracer, on their open desk.
+    let offer = text_until(c, "#offers", |s| s.contains("Symptomatic follow-up")).await;
+    assert!(
+        !offer.contains("Teo") && !offer.contains("Quintero"),
+        "{offer}"
+    );
+    b.check("desk-clinical-offer").await;
+    let followups: Vec<_> =
+        f.h.store
+            .tasks_for_case(case)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.kind == "symptomatic_followup")
+            .collect();
+    let _ = followups;
+    b.c.clone().close().await.unwrap();
+}
