@@ -151,6 +151,11 @@ pub enum BenchWhat {
         /// Skip the SQLite run.
         #[arg(long)]
         no_sqlite: bool,
+        /// Concurrent clients for the staff pages' render timings (the
+        /// tracer desk, a task, the interview, the line list, the
+        /// monitoring list); 0 skips them.
+        #[arg(long, default_value_t = 16)]
+        page_clients: usize,
     },
     /// Password hashing: argon2id hash and verify times with the parameters
     /// tracedesk uses (what one sign-in costs the server).
@@ -206,7 +211,18 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
             samples,
             postgres,
             no_sqlite,
-        } => crate::bench_reads::run(cases, contacts_per_case, samples, postgres, no_sqlite).await,
+            page_clients,
+        } => {
+            crate::bench_reads::run(
+                cases,
+                contacts_per_case,
+                samples,
+                postgres,
+                no_sqlite,
+                page_clients,
+            )
+            .await
+        }
         BenchWhat::Dispatch {
             workers,
             clients,

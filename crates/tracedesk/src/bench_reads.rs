@@ -30,6 +30,7 @@ pub async fn run(
     samples: usize,
     postgres: Option<String>,
     no_sqlite: bool,
+    page_clients: usize,
 ) -> anyhow::Result<()> {
     let mut sizes = sizes;
     sizes.sort_unstable();
@@ -42,14 +43,30 @@ pub async fn run(
     if !no_sqlite {
         let dir = tempfile::tempdir()?;
         let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
-        backend("SQLite", store, &sizes, contacts_per_case, samples).await?;
+        backend(
+            "SQLite",
+            store,
+            &sizes,
+            contacts_per_case,
+            samples,
+            page_clients,
+        )
+        .await?;
     }
     match postgres.or_else(|| std::env::var("TRACEDESK_TEST_DATABASE_URL").ok()) {
         Some(server) => {
             let (url, _) =
                 tracedesk_store_postgres::testing::scratch_database(&server, "td_reads").await?;
             let store = Arc::new(PostgresStore::connect(&url).await?);
-            backend("PostgreSQL", store, &sizes, contacts_per_case, samples).await?;
+            backend(
+                "PostgreSQL",
+                store,
+                &sizes,
+                contacts_per_case,
+                samples,
+                page_clients,
+            )
+            .await?;
         }
         None => println!(
             "(PostgreSQL skipped: pass --postgres postgres://… or set TRACEDESK_TEST_DATABASE_URL)"
@@ -71,6 +88,7 @@ async fn backend(
     sizes: &[usize],
     contacts_per_case: usize,
     samples: usize,
+    page_clients: usize,
 ) -> anyhow::Result<()> {
     store.migrate().await?;
     let vault = Arc::new(Vault::from_keyring(&Keyring::generate()));
@@ -212,6 +230,28 @@ async fn backend(
             );
             rows.push((size, p.route, p.role, redact_cursor(&p.query), p50, p95));
         }
+        if page_clients > 0 {
+            let held = tasks
+                .first()
+                .and_then(|t| t["id"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            pages(&base, &token, &held, page_clients, samples).await?;
+            // The floor's epidemic curve (one read per page load).
+            let scope = cw.jurisdictions().subtree("root");
+            let mut ms = Vec::new();
+            for _ in 0..samples.clamp(1, 50) {
+                let t = Instant::now();
+                cw.cases().case_curve(&scope, 28).await?;
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            ms.sort_by(f64::total_cmp);
+            println!(
+                "| epidemic curve read (every jurisdiction, 28 days) | root supervisor | {:.2} | {:.2} | one client |",
+                ms[ms.len() / 2],
+                ms[(ms.len() * 95 / 100).min(ms.len() - 1)]
+            );
+        }
         drop(server);
     }
     if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last())
@@ -235,6 +275,73 @@ async fn backend(
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// The staff pages' render times: `clients` browsers at once, each asking
+/// for every page in turn until `samples` of each are timed; p50 and p95
+/// per page (the whole request: guard, reads, audit, template).
+async fn pages(
+    base: &str,
+    token: &std::collections::HashMap<&str, String>,
+    held: &str,
+    clients: usize,
+    samples: usize,
+) -> anyhow::Result<()> {
+    let probes: Vec<(String, &str)> = vec![
+        ("/desk".into(), "tracer"),
+        (format!("/desk/tasks/{held}"), "tracer"),
+        (format!("/desk/tasks/{held}/interview"), "tracer"),
+        ("/lists".into(), "analyst"),
+        ("/monitoring?list=non_reporting".into(), "county supervisor"),
+    ];
+    let http = reqwest::Client::new();
+    let rounds = samples.div_ceil(clients).max(1);
+    let mut running = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (http, base, probes) = (http.clone(), base.to_string(), probes.clone());
+        let token: Vec<String> = probes.iter().map(|p| token[p.1].clone()).collect();
+        running.spawn(async move {
+            let mut ms: Vec<Vec<f64>> = vec![Vec::new(); probes.len()];
+            for round in 0..=rounds {
+                for (i, (path, _)) in probes.iter().enumerate() {
+                    let t = Instant::now();
+                    let r = http
+                        .get(format!("{base}{path}"))
+                        .bearer_auth(&token[i])
+                        .send()
+                        .await?;
+                    anyhow::ensure!(r.status().is_success(), "{path}: {}", r.status());
+                    r.bytes().await?;
+                    if round > 0 {
+                        ms[i].push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>(ms)
+        });
+    }
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); probes.len()];
+    while let Some(done) = running.join_next().await {
+        for (i, m) in done??.into_iter().enumerate() {
+            all[i].extend(m);
+        }
+    }
+    println!("\n| page | role | p50 ms | p95 ms | clients |");
+    println!("|---|---|---:|---:|---:|");
+    for ((path, role), mut ms) in probes.iter().zip(all) {
+        ms.sort_by(f64::total_cmp);
+        let shown = if path.starts_with("/desk/tasks/") {
+            path.replacen(held, "{id}", 1)
+        } else {
+            path.clone()
+        };
+        println!(
+            "| {shown} | {role} | {:.2} | {:.2} | {clients} |",
+            ms[ms.len() / 2],
+            ms[(ms.len() * 95 / 100).min(ms.len() - 1)]
+        );
     }
     Ok(())
 }
