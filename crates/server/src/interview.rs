@@ -62,6 +62,12 @@ async fn task_case(call: &Call) -> Result<(TaskRow, CaseRow), ApiError> {
         .case_row(case)
         .await?
         .ok_or_else(|| ApiError::not_found("case"))?;
+    // The task's rule entitled the caller to the task's person in the
+    // task's jurisdiction: the case must be that person's, there, so a task
+    // that names a case never opens someone else's interview or contacts.
+    if row.person_id != task.person_id || row.jurisdiction != task.jurisdiction {
+        return Err(ApiError::not_found("case"));
+    }
     Ok((task.clone(), row))
 }
 
