@@ -338,6 +338,7 @@ async fn page(call: Call) -> Result<Response, ApiError> {
         t: t(),
         chrome: staff_chrome(&call, "interview-title", "/desk"),
         task_id: task.id.to_string(),
+        form_id: "interview",
         sections: sections(q, &answers),
         dates: dates(&view, None),
         contacts,

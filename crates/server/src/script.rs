@@ -82,6 +82,7 @@ async fn page(call: Call) -> Result<Response, ApiError> {
         t: t(),
         chrome: staff_chrome(&call, "script-title", "/desk"),
         task_id: task.id.to_string(),
+        form_id: "script",
         sections: sections(q, &answers),
         dates: dates(&call.s, exposure, None).await?,
     };

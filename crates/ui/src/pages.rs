@@ -339,6 +339,8 @@ pub struct ScriptPage<'a> {
     pub t: &'a Catalog,
     pub chrome: Chrome,
     pub task_id: String,
+    /// `script`: the form's id and the route it posts to under the task.
+    pub form_id: &'static str,
     pub sections: Vec<FormSection>,
     pub dates: ContactDates,
 }
@@ -370,6 +372,8 @@ pub struct InterviewPage<'a> {
     pub t: &'a Catalog,
     pub chrome: Chrome,
     pub task_id: String,
+    /// `interview`: the form's id and the route it posts to under the task.
+    pub form_id: &'static str,
     pub sections: Vec<FormSection>,
     pub dates: CaseDates,
     pub contacts: Vec<NamedContact>,

@@ -150,6 +150,20 @@ impl Browser {
         at(c, "/").await;
     }
 
+    /// Sets the desk's activity and waits for the server to confirm it.
+    pub async fn set_activity(&self, activity: &str) {
+        let c = &self.c;
+        retry("choose the activity", || async {
+            c.find(Locator::Css("#activity"))
+                .await?
+                .select_by_value(activity)
+                .await
+        })
+        .await;
+        click(c, "#set-activity").await;
+        text_until(c, "#activity-status", |s| s.contains(activity)).await;
+    }
+
     /// Follows the navigation's link to `path`.
     pub async fn open(&self, path: &str) {
         click(&self.c, &format!("nav a[href='{path}']")).await;
@@ -359,14 +373,7 @@ async fn the_tracer_desk_in_chromium() {
     at(c, "/desk").await;
     b.check("desk").await;
     // Available: the offer arrives over the live stream, without a reload.
-    retry("choose Available", || async {
-        c.find(Locator::Css("#activity"))
-            .await?
-            .select_by_value("Available")
-            .await
-    })
-    .await;
-    click(c, "#set-activity").await;
+    b.set_activity("Available").await;
     let offer = text_of(c, ".offer").await;
     assert!(offer.contains("Case interview"), "{offer}");
     assert!(!offer.contains("Marisol"), "no person before accepting");
@@ -721,15 +728,7 @@ async fn a_symptom_from_the_sandbox_phone_reaches_a_clinical_tracer_in_chromium(
     b.sign_in(&f.h.base, "desk-clinic", crate::login::PW).await;
     let c = &b.c;
     b.open("/desk").await;
-    retry("choose Available", || async {
-        c.find(Locator::Css("#activity"))
-            .await?
-            .select_by_value("Available")
-            .await
-    })
-    .await;
-    click(c, "#set-activity").await;
-    text_until(c, "#activity-status", |s| s.contains("Available")).await;
+    b.set_activity("Available").await;
     let offers = text_of(c, "#offers").await;
     assert!(!offers.contains("Symptomatic"), "{offers}");
     // A tracer without the clinical skill is Available too.
