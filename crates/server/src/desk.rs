@@ -27,11 +27,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tracedesk_casework::PersonRef;
 use tracedesk_casework::messaging::{MessageView, SendInput};
-use tracedesk_domain::lifecycle::TaskStatus;
+use tracedesk_domain::lifecycle::{AttemptChannel, AttemptOutcome, TaskStatus};
 use tracedesk_ui::Catalog;
 use tracedesk_ui::pages::{
-    Chrome, DeskPage, Link, NoticePage, SegmentsPart, TaskLine, TaskPage, TaskPerson, ThreadLine,
-    ThreadPart,
+    AttemptLine, AttemptsPart, Chrome, DeskPage, Link, NoticePage, SegmentsPart, TaskLine,
+    TaskPage, TaskPerson, ThreadLine, ThreadPart,
 };
 
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -40,6 +40,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/desk/tasks/{id}", get(task_page))
         .route("/desk/tasks/{id}/messages", post(send_text))
         .route("/desk/segments", post(segments))
+        .route("/desk/tasks/{id}/attempts", post(log_attempt))
+        .route("/desk/tasks/{id}/call", post(call_person))
         .merge(crate::offers::routes(state.clone()))
         .merge(crate::phone::routes())
         .merge(crate::lists::routes())
@@ -187,6 +189,13 @@ async fn desk(call: Call) -> Result<Response, ApiError> {
                 kind: t().of("task-kind", &v.kind),
                 status: t().of("task-status", &v.status),
                 priority: v.priority,
+                about: t().get(if v.case_id.is_some() {
+                    "desk-about-case"
+                } else if v.exposure_id.is_some() {
+                    "desk-about-contact"
+                } else {
+                    "desk-about-person"
+                }),
                 due,
                 due_iso,
             }
@@ -297,6 +306,10 @@ async fn task_page(call: Call) -> Result<Response, ApiError> {
     let (task, found, js, touch) = person_of_task(&call).await?;
     let view = call.s.cw.cases().view_of(&found)?;
     let messages = thread_of(&call, &found, js.as_deref()).await?;
+    let attempts = attempt_lines(call.s.cw.cases().attempts(task.id).await?);
+    let holding = task.assignee_id == Some(call.caller.user.id)
+        && TaskStatus::parse(&task.status).is_some_and(|st| TaskStatus::HOLDING.contains(&st))
+        && !call.record()?.flagged;
     let name = view.full_name();
     let (due, due_iso) = when(task.due_at);
     let page = TaskPage {
@@ -325,6 +338,14 @@ async fn task_page(call: Call) -> Result<Response, ApiError> {
                 task.shown_person_id.unwrap_or(task.person_id)
             )
         }),
+        attempts,
+        channels: AttemptChannel::ALL.iter().map(|c| c.as_str()).collect(),
+        outcomes: AttemptOutcome::ALL
+            .iter()
+            .filter(|o| o.by_hand())
+            .map(|o| o.as_str())
+            .collect(),
+        holding,
     };
     Ok(guard::with_touch(html(page), vec![touch]))
 }
@@ -386,4 +407,153 @@ async fn segments(_: Call, Form(d): Form<Draft>) -> Response {
     html(SegmentsPart {
         line: segment_line(&d.body),
     })
+}
+
+/// A task's attempts as the page shows them, oldest first.
+fn attempt_lines(items: Vec<tracedesk_casework::AttemptView>) -> Vec<AttemptLine> {
+    items
+        .into_iter()
+        .map(|a| {
+            let (at, at_iso) = when(a.at);
+            AttemptLine {
+                channel: t().of("attempt-channel", &a.channel),
+                outcome: t().of("attempt-outcome", &a.outcome),
+                at,
+                at_iso,
+                callback: a.callback_at.map(|c| when(c).0),
+                note: a.note,
+            }
+        })
+        .collect()
+}
+
+/// An attempt (or a wrap-up's disposition) as the browser posts it; the
+/// call-back time is a `datetime-local` value, read as UTC.
+#[derive(Deserialize)]
+pub struct AttemptForm {
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    callback_at: String,
+    #[serde(default)]
+    note: String,
+}
+
+impl AttemptForm {
+    fn input(&self) -> Result<tracedesk_casework::AttemptInput, ApiError> {
+        let callback_at = match self.callback_at.trim() {
+            "" => None,
+            v => Some(
+                chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            "callback_at",
+                            "call back at: give a date and time (YYYY-MM-DDTHH:MM)",
+                        )
+                    })?
+                    .and_utc(),
+            ),
+        };
+        let text = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
+        Ok(tracedesk_casework::AttemptInput {
+            channel: text(&self.channel),
+            outcome: text(&self.outcome),
+            at: None,
+            callback_at,
+            note: text(&self.note),
+        })
+    }
+}
+
+/// The holder may act on the task (call, log, wrap up); a supervisor or
+/// break-glass reads it but does not work it.
+fn must_hold(call: &Call) -> Result<tracedesk_store::TaskRow, ApiError> {
+    let r = call.record()?;
+    let task = guard::found!(r, Found::Task);
+    let holding = task.assignee_id == Some(call.caller.user.id)
+        && TaskStatus::parse(&task.status).is_some_and(|st| TaskStatus::HOLDING.contains(&st));
+    if r.flagged || !holding {
+        return Err(ApiError::forbidden());
+    }
+    Ok(task.clone())
+}
+
+/// Logs an outreach attempt on the task and answers the attempts.
+async fn log_attempt(Act(call, Form(f)): Act<Form<AttemptForm>>) -> Result<Response, ApiError> {
+    let task = must_hold(&call)?;
+    let input = f.input()?;
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    cases.record_attempt(task.id, &input).await?;
+    let attempts = attempt_lines(cases.attempts(task.id).await?);
+    Ok(guard::with_touch(
+        html(AttemptsPart { t: t(), attempts }),
+        vec![("task", task.id, Some(task.person_id))],
+    ))
+}
+
+/// The phone a tracer answers on, for click-to-call.
+#[derive(Deserialize)]
+pub struct CallForm {
+    #[serde(default)]
+    phone: String,
+}
+
+/// Click-to-call from the task's page: rings the tracer, then connects the
+/// person (the API's `POST /api/v1/tasks/{id}/calls`).
+async fn call_person(Act(call, Form(f)): Act<Form<CallForm>>) -> Result<Response, ApiError> {
+    let task = must_hold(&call)?;
+    let shown = task.shown_person_id.unwrap_or(task.person_id);
+    let person = call
+        .s
+        .cw
+        .cases()
+        .person_ref(shown)
+        .await?
+        .ok_or(ApiError::not_found("person"))?;
+    let input = tracedesk_casework::voice::CallInput { phone: f.phone };
+    call.s
+        .cw
+        .messages()
+        .by(call.caller.user.id)
+        .click_to_call(task.id, &person, &task.jurisdiction, &input)
+        .await?;
+    Ok(guard::with_touch(
+        html(SegmentsPart {
+            line: t().get("call-queued"),
+        }),
+        vec![("task", task.id, Some(task.person_id))],
+    ))
+}
+
+/// Wrap-up: the disposition is recorded as the task's last attempt, then
+/// the task completes through routing (so the tracer is free for the next
+/// offer) and the browser goes back to "my work".
+pub(crate) async fn wrap_up(
+    Act(call, Form(f)): Act<Form<AttemptForm>>,
+) -> Result<Response, ApiError> {
+    let task = must_hold(&call)?;
+    let input = f.input()?;
+    if input.outcome.is_none() {
+        return Err(ApiError::invalid("outcome", "choose a disposition"));
+    }
+    let d = crate::routing::dispatch(&call.s)?;
+    call.s
+        .cw
+        .cases()
+        .by(call.caller.user.id)
+        .record_attempt(task.id, &input)
+        .await?;
+    d.apply(tracedesk_routing::Event::Complete { task: task.id })
+        .await?;
+    let mut r = html(SegmentsPart {
+        line: t().get("wrap-done"),
+    });
+    r.headers_mut()
+        .insert("hx-redirect", HeaderValue::from_static("/desk"));
+    Ok(guard::with_touch(
+        r,
+        vec![("task", task.id, Some(task.person_id))],
+    ))
 }

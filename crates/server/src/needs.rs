@@ -167,6 +167,10 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /desk", Caller, Open),
     ("GET /desk/tasks/{id}", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
     ("POST /desk/tasks/{id}/messages", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
+    // Working a task: only its holder acts (checked again in the handler).
+    ("POST /desk/tasks/{id}/attempts", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
+    ("POST /desk/tasks/{id}/call", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
+    ("POST /desk/tasks/{id}/wrap-up", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
     ("POST /desk/segments", Caller, Open),
     ("POST /desk/activity", Caller, TO_WORKER),
     ("GET /desk/offers/stream", Caller, Open),

@@ -34,6 +34,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/desk/offers/stream", get(stream))
         .route("/desk/offers/{id}/accept", post(accept))
         .route("/desk/offers/{id}/reject", post(reject))
+        .route("/desk/tasks/{id}/wrap-up", post(crate::desk::wrap_up))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::routing::forward,

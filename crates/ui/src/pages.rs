@@ -154,6 +154,8 @@ pub struct TaskLine {
     pub kind: String,
     pub status: String,
     pub priority: i32,
+    /// What record the task works: a case, a contact, or a person.
+    pub about: String,
     /// For people (`2026-12-01 14:00 UTC`) and for machines (RFC 3339).
     pub due: String,
     pub due_iso: String,
@@ -249,6 +251,32 @@ pub struct TaskPage<'a> {
     pub interview: Option<String>,
     /// The notification script's page, for a contact notification task.
     pub script: Option<String>,
+    /// The outreach attempts so far, oldest first.
+    pub attempts: Vec<AttemptLine>,
+    /// Channels and outcomes a tracer records by hand.
+    pub channels: Vec<&'static str>,
+    pub outcomes: Vec<&'static str>,
+    /// Whether the caller holds the task, so may call, log and wrap up.
+    pub holding: bool,
+}
+
+/// One outreach attempt on a task.
+#[derive(Debug, Clone)]
+pub struct AttemptLine {
+    pub channel: String,
+    pub outcome: String,
+    pub at: String,
+    pub at_iso: String,
+    pub callback: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A task's attempts alone: swapped in after one is logged.
+#[derive(Template)]
+#[template(path = "attempts.html")]
+pub struct AttemptsPart<'a> {
+    pub t: &'a Catalog,
+    pub attempts: Vec<AttemptLine>,
 }
 
 /// The live segment count under a message being typed.

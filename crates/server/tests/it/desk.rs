@@ -1347,3 +1347,209 @@ async fn administration_manages_accounts_and_templates_for_root_admins_only() {
         "audited"
     );
 }
+
+/// The routed floor's interview, offered to and accepted by `desk-tracer`
+/// through the desk's own routes; answers once its page opens.
+async fn accepted(f: &Floor) {
+    let token = csrf(&f.tracer.1);
+    let (st, _) = post_form(
+        &f.h,
+        "/desk/activity",
+        &f.tracer.1,
+        Some(&token),
+        &[("activity", "Available")],
+    )
+    .await;
+    assert_eq!(st, 200);
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = get(&f.h, "/desk", Some(&f.tracer.1)).await.1;
+        if offer_in(&page).is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let r = offer_in(&page).unwrap_or_else(|| panic!("an offer: {page}"));
+    let path = format!("/desk/offers/{r}/accept");
+    let (st, _) = post_form(&f.h, &path, &f.tracer.1, Some(&token), &[]).await;
+    assert_eq!(st, 200);
+    for _ in 0..100 {
+        let (st, _) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+        if st == StatusCode::OK {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the accepted task never opened");
+}
+
+/// Working a task from its page: the holder logs attempts (shown at once,
+/// audited), asks for click-to-call, and wraps up with a disposition that
+/// completes the task through routing. Another tracer, a sibling
+/// jurisdiction's supervisor and a request without the CSRF token are
+/// refused and change nothing; a bad call-back time or a missing
+/// disposition is a clear error.
+#[tokio::test]
+async fn the_holder_logs_attempts_calls_and_wraps_up_a_task() {
+    let f = routed_floor().await;
+    accepted(&f).await;
+    let task = f.task.clone();
+    let (st, page) = get(&f.h, &format!("/desk/tasks/{task}"), Some(&f.tracer.1)).await;
+    assert_eq!(st, 200);
+    assert!(page.contains("No attempts yet."), "{page}");
+    assert!(
+        page.contains("id=\"wrap-up\"") && page.contains("id=\"call\""),
+        "{page}"
+    );
+    let attempts = format!("/desk/tasks/{task}/attempts");
+    let token = csrf(&f.tracer.1);
+
+    // Refused: another tracer, a sibling supervisor, no CSRF token.
+    let no_answer = [
+        ("channel", "phone"),
+        ("outcome", "no_answer"),
+        ("note", "rang twice"),
+    ];
+    for (session, token) in [
+        (&f.other.1, Some(csrf(&f.other.1))),
+        (&f.sup_nj.1, Some(csrf(&f.sup_nj.1))),
+        (&f.tracer.1, None),
+    ] {
+        let (st, body) = post_form(&f.h, &attempts, session, token.as_deref(), &no_answer).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+        assert!(!body.contains("rang twice"));
+    }
+    let id: Uuid = task.parse().unwrap();
+    let before = f.h.cw.cases().attempts(id).await.unwrap().len();
+    assert_eq!(before, 0, "a refusal records nothing");
+
+    // A bad call-back time names the field.
+    let (st, body) = post_form(
+        &f.h,
+        &attempts,
+        &f.tracer.1,
+        Some(&token),
+        &[
+            ("channel", "phone"),
+            ("outcome", "call_back"),
+            ("callback_at", "tomorrow"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("call back at: give a date"), "{body}");
+
+    let (st, part) = post_form(&f.h, &attempts, &f.tracer.1, Some(&token), &no_answer).await;
+    assert_eq!(st, 200, "{part}");
+    assert!(
+        part.contains("No answer") && part.contains("rang twice"),
+        "{part}"
+    );
+    let (st, part) = post_form(
+        &f.h,
+        &attempts,
+        &f.tracer.1,
+        Some(&token),
+        &[
+            ("channel", "phone"),
+            ("outcome", "call_back"),
+            ("callback_at", "2030-01-02T09:30"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{part}");
+    assert!(part.contains("call back 2030-01-02 09:30 UTC"), "{part}");
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.draft.detail == "POST /desk/tasks/{id}/attempts"
+                && e.draft.object_id == Some(id)),
+        "the attempt is audited"
+    );
+
+    // Click-to-call: a number that is none is refused by name; another
+    // tracer cannot ring through someone else's task.
+    let call = format!("/desk/tasks/{task}/call");
+    let (st, body) = post_form(&f.h, &call, &f.tracer.1, Some(&token), &[("phone", "12")]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (st, _) = post_form(
+        &f.h,
+        &call,
+        &f.other.1,
+        Some(&csrf(&f.other.1)),
+        &[("phone", "(212) 555-0100")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, body) = post_form(
+        &f.h,
+        &call,
+        &f.tracer.1,
+        Some(&token),
+        &[("phone", "(212) 555-0100")],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), body.contains("Ringing your phone")),
+        (200, true),
+        "{body}"
+    );
+
+    // Wrap-up: a disposition is required; then the task completes.
+    let wrap = format!("/desk/tasks/{task}/wrap-up");
+    let (st, _) = post_form(
+        &f.h,
+        &wrap,
+        &f.other.1,
+        Some(&csrf(&f.other.1)),
+        &[("channel", "phone"), ("outcome", "reached")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, body) = post_form(
+        &f.h,
+        &wrap,
+        &f.tracer.1,
+        Some(&token),
+        &[("channel", "phone")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let r = client()
+        .post(format!("{}{wrap}", f.h.base))
+        .header("cookie", format!("td_session={}", f.tracer.1))
+        .header("x-csrf-token", &token)
+        .header("hx-request", "true")
+        .form(&[
+            ("channel", "phone"),
+            ("outcome", "reached"),
+            ("note", "done"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["hx-redirect"], "/desk");
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = f.h.store.get_task(id).await.unwrap().unwrap().status;
+        if status == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "completed");
+    let outcomes: Vec<String> =
+        f.h.cw
+            .cases()
+            .attempts(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.outcome)
+            .collect();
+    assert!(outcomes.contains(&"reached".to_string()), "{outcomes:?}");
+    // Completed: no longer the tracer's to work.
+    let (st, _) = post_form(&f.h, &attempts, &f.tracer.1, Some(&token), &no_answer).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
