@@ -65,6 +65,13 @@ impl Jurisdictions {
         out
     }
 
+    /// Every jurisdiction's code, sorted.
+    pub fn codes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.parent.keys().cloned().collect();
+        out.sort();
+        out
+    }
+
     /// `ancestor` and every code below it, sorted.
     pub fn subtree(&self, ancestor: &str) -> Vec<String> {
         let mut out: Vec<String> = self

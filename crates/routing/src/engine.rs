@@ -300,6 +300,53 @@ impl Engine {
         out
     }
 
+    /// Waiting tasks counted by their string attribute `key` (`""` when a
+    /// task has none): the floor's waiting work by language.
+    pub fn waiting_by(&self, key: &str) -> BTreeMap<String, usize> {
+        let k = self.keys.lookup(key);
+        let mut out = BTreeMap::new();
+        for b in &self.buckets {
+            for &(_, _, t) in &b.tasks {
+                let Some(task) = self.task(t) else { continue };
+                let value = k.and_then(|k| match task.attrs.get(k) {
+                    Some(crate::attrs::Val::Str(s)) => Some(&**s),
+                    _ => None,
+                });
+                *out.entry(value.unwrap_or_default().to_string())
+                    .or_default() += 1;
+            }
+        }
+        out
+    }
+
+    /// Each worker whose string attribute `key` `keep` accepts: their id,
+    /// activity, since when they have been idle, and their load over all
+    /// channels.
+    pub fn workers_where(
+        &self,
+        key: &str,
+        keep: impl Fn(Option<&str>) -> bool,
+    ) -> Vec<(Uuid, &str, Millis, u32)> {
+        let k = self.keys.lookup(key);
+        self.workers
+            .iter()
+            .filter(|w| {
+                keep(k.and_then(|k| match w.attrs.get(k) {
+                    Some(crate::attrs::Val::Str(s)) => Some(&**s),
+                    _ => None,
+                }))
+            })
+            .map(|w| {
+                (
+                    w.id,
+                    self.ws.activities[usize::from(w.activity)].0.as_str(),
+                    w.since,
+                    w.load.iter().map(|&l| u32::from(l)).sum(),
+                )
+            })
+            .collect()
+    }
+
     /// How many workers are in each activity.
     pub fn workers_by_activity(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();

@@ -625,6 +625,41 @@ async fn my_tasks(
     Ok(Json(page).into_response())
 }
 
+/// Whether `user` may be given `task`: an active tracer or supervisor of
+/// the task's jurisdiction or one enclosing it — the rule routing keeps:
+/// never a sibling's, since assigning opens the person.
+pub(crate) async fn check_assignee(
+    s: &AppState,
+    task: &tracedesk_store::TaskRow,
+    user: Uuid,
+) -> Result<(), ApiError> {
+    let assignee =
+        s.cw.staff()
+            .user(user)
+            .await
+            .map_err(ApiError::internal_of)?
+            .filter(|a| a.disabled_at.is_none() && a.locked_at.is_none())
+            .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
+    let Some(assignee) = assignee else {
+        return Err(ApiError::invalid(
+            "user_id",
+            "user_id: is not an active tracer or supervisor",
+        ));
+    };
+    if !s
+        .cw
+        .jurisdictions()
+        .ancestry(&task.jurisdiction)
+        .contains(&assignee.jurisdiction)
+    {
+        return Err(ApiError::invalid(
+            "user_id",
+            "user_id: works in a jurisdiction that does not include the task's",
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignInput {
@@ -656,32 +691,7 @@ async fn assign_task(
         .with_field("status"));
     }
     if let Some(u) = input.user_id {
-        let assignee =
-            s.cw.staff()
-                .user(u)
-                .await
-                .map_err(ApiError::internal_of)?
-                .filter(|a| a.disabled_at.is_none() && a.locked_at.is_none())
-                .filter(|a| matches!(Role::parse(&a.role), Some(Role::Tracer | Role::Supervisor)));
-        let Some(assignee) = assignee else {
-            return Err(ApiError::invalid(
-                "user_id",
-                "user_id: is not an active tracer or supervisor",
-            ));
-        };
-        // The rule routing keeps: staff take work of their own jurisdiction
-        // or one inside it, never a sibling's (assigning opens the person).
-        if !s
-            .cw
-            .jurisdictions()
-            .ancestry(&task.jurisdiction)
-            .contains(&assignee.jurisdiction)
-        {
-            return Err(ApiError::invalid(
-                "user_id",
-                "user_id: works in a jurisdiction that does not include the task's",
-            ));
-        }
+        check_assignee(s, task, u).await?;
     }
     let status = s.cw.cases().assign_task(id, input.user_id).await?;
     let note = match input.user_id {

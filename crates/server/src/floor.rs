@@ -17,15 +17,18 @@ use crate::extract::{Act, Call, NoBody};
 use crate::guard::{self, Found};
 use crate::pages::{html, staff_chrome};
 use crate::routing::dispatch;
-use axum::Router;
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Form, Router};
 use chrono::Utc;
 use std::collections::BTreeMap;
 use tracedesk_routing::engine::Counters;
-use tracedesk_ui::pages::{Curve, Floor, FloorLive, FloorPage, QueueLine, SegmentsPart, WorkLine};
+use tracedesk_ui::pages::{
+    Curve, Floor, FloorLive, FloorPage, FloorTaskPage, QueueLine, SegmentsPart, TracerLine,
+    WorkLine,
+};
 use tracedesk_ui::{Catalog, Template};
 use uuid::Uuid;
 
@@ -34,6 +37,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/floor", get(page))
         .route("/floor/stream", get(stream))
         .route("/floor/tasks/{id}/return", post(return_task))
+        .route("/floor/tasks/{id}", get(task_page))
+        .route("/floor/tasks/{id}/assign", post(assign_task))
+        .route("/floor/tasks/{id}/transfer", post(transfer_task))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             crate::routing::forward,
@@ -65,7 +71,7 @@ fn percent(c: &Counters) -> String {
 /// The floor as it stands, for `caller`.
 pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, ApiError> {
     let d = dispatch(s)?;
-    let (states, queues, activities, window, working) = d
+    let ((states, queues, activities), window, working, tracers, languages) = d
         .read(|e| {
             let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
             for task in e.tasks() {
@@ -89,28 +95,49 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
                     (v.id, kind, v.worker, v.state.as_str(), now - v.created)
                 })
                 .collect();
+            let tracers: Vec<(Uuid, String)> = e
+                .workers_where("jurisdiction", |j| guard::in_jurisdictions(caller, j))
+                .into_iter()
+                .map(|(id, activity, _, _)| (id, activity.to_string()))
+                .collect();
             (
-                states,
-                e.queue_stats(),
-                e.workers_by_activity(),
+                (states, e.queue_stats(), e.workers_by_activity()),
                 e.counters_since(now - 3_600_000),
                 working,
+                tracers,
+                e.waiting_by("language"),
             )
         })
         .await;
-    let mut names: BTreeMap<Uuid, String> = BTreeMap::new();
-    for w in working.iter().filter_map(|w| w.2) {
-        if let std::collections::btree_map::Entry::Vacant(v) = names.entry(w)
-            && let Ok(Some(u)) = s.cw.staff().user(w).await
-        {
-            v.insert(
-                s.cw.staff()
-                    .user_view(&u)
-                    .map(|v| v.display_name)
-                    .unwrap_or_default(),
-            );
+    let mut ids: Vec<Uuid> = working.iter().filter_map(|w| w.2).collect();
+    ids.extend(tracers.iter().map(|t| t.0));
+    let names = names_of(s, ids).await;
+    // Per tracer: the tasks they hold and the age of the oldest.
+    let mut held: BTreeMap<Uuid, (u32, i64)> = BTreeMap::new();
+    for w in &working {
+        if let Some(id) = w.2 {
+            let e = held.entry(id).or_default();
+            e.0 += 1;
+            e.1 = e.1.max(w.4);
         }
     }
+    let mut tracer_lines: Vec<TracerLine> = tracers
+        .into_iter()
+        .map(|(id, activity)| {
+            let (holding, oldest) = held.get(&id).copied().unwrap_or_default();
+            TracerLine {
+                name: names.get(&id).cloned().unwrap_or_default(),
+                activity,
+                holding,
+                oldest: if holding == 0 {
+                    "–".into()
+                } else {
+                    span(oldest)
+                },
+            }
+        })
+        .collect();
+    tracer_lines.sort_by(|a, b| a.name.cmp(&b.name));
     let count = |k: &str| states.get(k).copied().unwrap_or(0).to_string();
     let accepted = window.accepted.max(1) as i64;
     Ok(Floor {
@@ -157,8 +184,56 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
                 age: span(age),
             })
             .collect(),
+        languages: languages
+            .into_iter()
+            .map(|(l, n)| (if l.is_empty() { "–".into() } else { l }, n))
+            .collect(),
+        tracers: tracer_lines,
         at: Utc::now().format("%H:%M:%S UTC").to_string(),
     })
+}
+
+/// How long a staff member's display name is kept (names rarely change;
+/// the floor asks for them every second).
+const NAME_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+type NameCache = std::sync::Mutex<std::collections::HashMap<Uuid, (String, std::time::Instant)>>;
+
+/// Display names of staff `ids`, from a short-lived cache, read from the
+/// store when missing or stale.
+async fn names_of(s: &AppState, ids: Vec<Uuid>) -> BTreeMap<Uuid, String> {
+    static CACHE: std::sync::OnceLock<NameCache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    if let Ok(c) = cache.lock() {
+        for id in ids {
+            match c.get(&id) {
+                Some((name, at)) if at.elapsed() < NAME_TTL => {
+                    out.insert(id, name.clone());
+                }
+                _ => missing.push(id),
+            }
+        }
+    }
+    for id in missing {
+        if out.contains_key(&id) {
+            continue;
+        }
+        let Ok(Some(u)) = s.cw.staff().user(id).await else {
+            continue;
+        };
+        let name =
+            s.cw.staff()
+                .user_view(&u)
+                .map(|v| v.display_name)
+                .unwrap_or_default();
+        if let Ok(mut c) = cache.lock() {
+            c.insert(id, (name.clone(), std::time::Instant::now()));
+        }
+        out.insert(id, name);
+    }
+    out
 }
 
 /// Days the epidemic curve covers.
@@ -236,5 +311,124 @@ async fn return_task(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiErro
             line: t().get("floor-returned"),
         }),
         vec![("task", r.id, r.person)],
+    ))
+}
+
+/// One task, to reassign, return or transfer: its kind, state,
+/// jurisdiction and holder, the routing workers of its jurisdiction (or one
+/// enclosing it) it may go to, and, for a case's task, where the case may
+/// be transferred. No personal data.
+async fn task_page(call: Call) -> Result<Response, ApiError> {
+    let r = call.record()?;
+    let task = guard::found!(r, Found::Task).clone();
+    let ancestry = call.s.cw.jurisdictions().ancestry(&task.jurisdiction);
+    let mut workers: Vec<Uuid> = match crate::routing::dispatch(&call.s) {
+        Ok(d) => {
+            d.read(|e| {
+                e.workers_where("jurisdiction", |j| {
+                    j.is_some_and(|j| ancestry.iter().any(|a| a == j))
+                })
+                .into_iter()
+                .map(|w| w.0)
+                .collect()
+            })
+            .await
+        }
+        Err(_) => Vec::new(),
+    };
+    workers.extend(task.assignee_id);
+    let names = names_of(&call.s, workers.clone()).await;
+    let mut assignees: Vec<(String, String)> = names
+        .iter()
+        .filter(|(id, _)| Some(**id) != task.assignee_id)
+        .map(|(id, n)| (id.to_string(), n.clone()))
+        .collect();
+    assignees.sort_by(|a, b| a.1.cmp(&b.1));
+    let holder = task
+        .assignee_id
+        .and_then(|a| names.get(&a).cloned())
+        .unwrap_or_else(|| "–".into());
+    let transfer_to = task.case_id.map(|_| {
+        call.s
+            .cw
+            .jurisdictions()
+            .codes()
+            .into_iter()
+            .filter(|j| *j != task.jurisdiction)
+            .collect()
+    });
+    Ok(html(FloorTaskPage {
+        t: t(),
+        chrome: staff_chrome(&call, "floor-task-title", "/floor"),
+        id: task.id.to_string(),
+        kind: t().of("task-kind", &task.kind),
+        status: t().of("task-status", &task.status),
+        jurisdiction: task.jurisdiction.clone(),
+        holder,
+        age: span((Utc::now() - task.created_at).num_milliseconds()),
+        assignees,
+        transfer_to,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    user_id: String,
+}
+
+/// Reassigns the task to another tracer: the same step and checks as
+/// `POST /api/v1/tasks/{id}/assign` (an active tracer or supervisor of the
+/// task's jurisdiction or one enclosing it, never a sibling's).
+async fn assign_task(Act(call, Form(f)): Act<Form<AssignForm>>) -> Result<Response, ApiError> {
+    let r = call.record()?;
+    let task = guard::found!(r, Found::Task);
+    let user: Uuid = f
+        .user_id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid("user_id", "choose a tracer"))?;
+    crate::api::check_assignee(&call.s, task, user).await?;
+    call.s.cw.cases().assign_task(r.id, Some(user)).await?;
+    let name = names_of(&call.s, vec![user])
+        .await
+        .remove(&user)
+        .unwrap_or_default();
+    Ok(guard::with_touch(
+        html(SegmentsPart {
+            line: t().with("floor-reassigned", &[("name", &name)]),
+        }),
+        vec![("task", r.id, r.person)],
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct TransferForm {
+    #[serde(default)]
+    jurisdiction: String,
+}
+
+/// Transfers the task's case (with its contacts, results and unfinished
+/// work) to another jurisdiction: `POST /api/v1/cases/{id}/transfer`.
+async fn transfer_task(Act(call, Form(f)): Act<Form<TransferForm>>) -> Result<Response, ApiError> {
+    let r = call.record()?;
+    let task = guard::found!(r, Found::Task);
+    let Some(case) = task.case_id else {
+        return Err(ApiError::invalid(
+            "jurisdiction",
+            "only a task about a case can be transferred",
+        ));
+    };
+    let moved = call
+        .s
+        .cw
+        .cases()
+        .transfer_case(case, f.jurisdiction.trim())
+        .await?;
+    Ok(guard::with_touch(
+        html(SegmentsPart {
+            line: t().with("floor-transferred", &[("to", &moved.to)]),
+        }),
+        vec![("task", r.id, r.person), ("case", case, r.person)],
     ))
 }

@@ -445,8 +445,41 @@ pub struct Floor {
     /// Activity and how many tracers are in it.
     pub activities: Vec<(String, usize)>,
     pub working: Vec<WorkLine>,
+    /// Waiting tasks by language: the language and how many.
+    pub languages: Vec<(String, usize)>,
+    /// The tracers of the supervisor's jurisdictions.
+    pub tracers: Vec<TracerLine>,
     /// When these figures were read (`14:03:07 UTC`).
     pub at: String,
+}
+
+/// A tracer on the floor: their activity, how many tasks they hold, and
+/// how long they have held the oldest.
+#[derive(Debug)]
+pub struct TracerLine {
+    pub name: String,
+    pub activity: String,
+    pub holding: u32,
+    pub oldest: String,
+}
+
+/// One task as the floor manages it: reassign, return, transfer. No
+/// personal data: the kind, where it stands, its jurisdiction and holder.
+#[derive(Template)]
+#[template(path = "floor-task.html")]
+pub struct FloorTaskPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub jurisdiction: String,
+    pub holder: String,
+    pub age: String,
+    /// Tracers and supervisors it may go to: id and name.
+    pub assignees: Vec<(String, String)>,
+    /// Jurisdictions its case may be transferred to (`None`: not about a case).
+    pub transfer_to: Option<Vec<String>>,
 }
 
 #[derive(Debug)]

@@ -1553,3 +1553,150 @@ async fn the_holder_logs_attempts_calls_and_wraps_up_a_task() {
     let (st, _) = post_form(&f.h, &attempts, &f.tracer.1, Some(&token), &no_answer).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 }
+
+/// The floor by language and by tracer, and managing one task from it:
+/// a supervisor reassigns a held task to another tracer of its
+/// jurisdiction (never to a sibling jurisdiction's staff) and transfers its
+/// case to another jurisdiction; a sibling jurisdiction's supervisor cannot
+/// open or touch it; no personal data is shown.
+#[tokio::test]
+async fn the_floor_reassigns_and_transfers_a_task() {
+    let f = routed_floor().await;
+    let (_, sup) = signed_in(&f.h, "floor-sup", Role::Supervisor, "ny").await;
+    let (_, html) = get(&f.h, "/floor", Some(&sup)).await;
+    assert!(html.contains("Waiting by language"), "{html}");
+    assert!(html.contains("<tr><td>es</td><td>1</td></tr>"), "{html}");
+    assert!(
+        html.contains("desk-tracer Staff") && html.contains("desk-other Staff"),
+        "the jurisdiction's tracers: {html}"
+    );
+    let (_, nj) = get(&f.h, "/floor", Some(&f.sup_nj.1)).await;
+    assert!(
+        !nj.contains("desk-tracer Staff"),
+        "not a sibling's tracers: {nj}"
+    );
+
+    accepted(&f).await;
+    let manage = format!("/floor/tasks/{}", f.task);
+    let (st, _) = get(&f.h, &manage, Some(&f.sup_nj.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = get(&f.h, &manage, Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, page) = get(&f.h, &manage, Some(&sup)).await;
+    assert_eq!(st, 200, "{page}");
+    assert!(
+        page.contains("desk-other Staff") && page.contains("desk-tracer Staff"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Marisol") && !page.contains("5550168"),
+        "{page}"
+    );
+
+    // Reassign: not to a sibling's staff, not by a sibling; then to the
+    // other tracer of New York.
+    let assign = format!("{manage}/assign");
+    let (st, body) = post_form(
+        &f.h,
+        &assign,
+        &sup,
+        Some(&csrf(&sup)),
+        &[("user_id", &f.sup_nj.0.to_string())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let other = f.other.0.to_string();
+    let (st, _) = post_form(
+        &f.h,
+        &assign,
+        &f.sup_nj.1,
+        Some(&csrf(&f.sup_nj.1)),
+        &[("user_id", &other)],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, line) = post_form(
+        &f.h,
+        &assign,
+        &sup,
+        Some(&csrf(&sup)),
+        &[("user_id", &other)],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "Reassigned to desk-other Staff.")
+    );
+    let id: Uuid = f.task.parse().unwrap();
+    let task = f.h.store.get_task(id).await.unwrap().unwrap();
+    assert_eq!(task.assignee_id, Some(f.other.0));
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.draft.detail == "POST /floor/tasks/{id}/assign"
+                && e.draft.object_id == Some(id)),
+        "the reassignment is audited"
+    );
+    // The new holder opens it; the old one no longer does.
+    let mut opened = StatusCode::FORBIDDEN;
+    for _ in 0..100 {
+        opened = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.other.1))
+            .await
+            .0;
+        if opened == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(opened, StatusCode::OK);
+    let (st, _) = get(&f.h, &format!("/desk/tasks/{}", f.task), Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Transfer the case to New Jersey.
+    assert!(page.contains("<option value=\"nj\">nj</option>"), "{page}");
+    let transfer = format!("{manage}/transfer");
+    let (st, _) = post_form(
+        &f.h,
+        &transfer,
+        &f.sup_nj.1,
+        Some(&csrf(&f.sup_nj.1)),
+        &[("jurisdiction", "nj")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, body) = post_form(
+        &f.h,
+        &transfer,
+        &sup,
+        Some(&csrf(&sup)),
+        &[("jurisdiction", "nowhere")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (st, line) = post_form(
+        &f.h,
+        &transfer,
+        &sup,
+        Some(&csrf(&sup)),
+        &[("jurisdiction", "nj")],
+    )
+    .await;
+    assert_eq!((st.as_u16(), line.as_str()), (200, "Transferred to nj."));
+    let case =
+        f.h.store
+            .get_task(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .case_id
+            .unwrap();
+    assert_eq!(
+        f.h.store
+            .get_case(case)
+            .await
+            .unwrap()
+            .unwrap()
+            .jurisdiction,
+        "nj"
+    );
+}
