@@ -592,6 +592,7 @@ impl crate::services::Cases<'_> {
             .await?
             .ok_or(CaseworkError::NotFound("case"))?;
         let mut ended = false;
+        let mut interviewed = false;
         if let Some(to) = p.status {
             let from = CaseStatus::parse(&row.status).ok_or_else(|| {
                 tracedesk_store::StoreError::Corrupt("unknown case status".into())
@@ -599,6 +600,8 @@ impl crate::services::Cases<'_> {
             if from != to {
                 row.status = from.transition(to)?.as_str().into();
                 ended = matches!(to, CaseStatus::Closed | CaseStatus::Refused);
+                // The interview is done when the case goes on to isolate.
+                interviewed = to == CaseStatus::Isolating;
             }
         }
         if let Some(onset) = p.onset_date {
@@ -697,6 +700,16 @@ impl crate::services::Cases<'_> {
             tracedesk_store::StoreError::NotFound => CaseworkError::NotFound("case"),
             e => e.into(),
         })?;
+        if interviewed {
+            let m = tracedesk_store::Milestone::new(
+                tracedesk_store::Milestone::CASE_INTERVIEWED,
+                id,
+                &row.jurisdiction,
+                row.created_at,
+                row.updated_at,
+            );
+            self.store.add_milestone(&m).await?;
+        }
         if row.isolation_end != isolation_was {
             self.follow_isolation(&row).await?;
         }
@@ -1077,6 +1090,16 @@ impl crate::services::Cases<'_> {
         self.store.update_exposure(&e).await?;
         // Daily check-ins begin with monitoring (the scheduler's hourly
         // sweep enrolls any record this misses).
+        if to == Some(ContactStatus::Notified) {
+            let m = tracedesk_store::Milestone::new(
+                tracedesk_store::Milestone::CONTACT_NOTIFIED,
+                exposure_id,
+                &e.jurisdiction,
+                e.created_at,
+                e.updated_at,
+            );
+            self.store.add_milestone(&m).await?;
+        }
         if to == Some(ContactStatus::Monitoring) {
             let defaults = crate::monitoring::defaults(&self.settings.messaging);
             self.store

@@ -179,6 +179,33 @@ impl crate::services::Cases<'_> {
             .collect())
     }
 
+    /// The counts behind the CDC indicators in `jurisdictions`: for records
+    /// made since the start of today (UTC), and over the last 7 days
+    /// (today and the six days before). "Reported today" counts from the
+    /// start of today either way.
+    pub async fn indicator_counts(
+        &self,
+        jurisdictions: &[String],
+    ) -> Result<
+        (
+            tracedesk_store::IndicatorCounts,
+            tracedesk_store::IndicatorCounts,
+        ),
+        CaseworkError,
+    > {
+        let start = self.today().and_time(chrono::NaiveTime::MIN).and_utc();
+        let week = start - chrono::Days::new(6);
+        let today = self
+            .store
+            .indicator_counts(jurisdictions, start, start)
+            .await?;
+        let last7 = self
+            .store
+            .indicator_counts(jurisdictions, week, start)
+            .await?;
+        Ok((today, last7))
+    }
+
     /// Assigns a task by hand (`Some`) or returns it to the queue (`None`),
     /// and returns its new status. Routing follows at once when this node
     /// leads routing, else within a second: it assigns the task to the same

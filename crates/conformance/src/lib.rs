@@ -126,6 +126,7 @@ macro_rules! conformance_tests {
             concurrent_deliveries_are_stored_once,
             templates_and_triage_are_kept,
             the_case_curve_counts_by_day_within_scope,
+            milestones_count_once_toward_the_indicators,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -3397,5 +3398,94 @@ pub async fn the_case_curve_counts_by_day_within_scope(f: &Fixture) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// The CDC indicators' counts: cases reported since a time within the
+/// jurisdictions asked for (by time-ordered id), a case moved on to
+/// isolating counted interviewed on time, a milestone kept once however
+/// often it is reached, a late one counted as interviewed but not on time;
+/// none asked, none counted; nothing made after, nothing counted.
+pub async fn milestones_count_once_toward_the_indicators(f: &Fixture) {
+    use tracedesk_store::Milestone;
+    let cw = &f.cw;
+    for code in ["ind-a", "ind-b"] {
+        cw.staff()
+            .add_jurisdiction(code, code, Some("root"))
+            .await
+            .unwrap();
+    }
+    // The fixture's clock is fixed in the past; ids are minted now, so
+    // both fall after this.
+    let since = Utc.with_ymd_and_hms(2026, 11, 20, 14, 59, 0).unwrap();
+    let inputs: Vec<LabResultInput> = ["ind-a", "ind-a", "ind-a", "ind-b"]
+        .iter()
+        .enumerate()
+        .map(|(i, j)| LabResultInput {
+            jurisdiction: Some((*j).into()),
+            ..lab(
+                &format!("Ind{i}"),
+                "Icator",
+                Some(&format!("1981-02-1{i}")),
+                None,
+                &format!("IND-{i}"),
+                "positive",
+            )
+        })
+        .collect();
+    let out = cw.cases().ingest_lab_results(&inputs).await;
+    assert!(out.iter().all(|o| o.case_created), "{out:?}");
+    let case = |i: usize| out[i].case_id.unwrap();
+    let patch = tracedesk_casework::CasePatch {
+        status: Some("isolating".into()),
+        ..Default::default()
+    };
+    cw.cases().patch_case(case(0), &patch).await.unwrap();
+    let row = f.store.get_case(case(0)).await.unwrap().unwrap();
+    // Reached again later: still the first, on-time milestone.
+    let again = Milestone::new(
+        Milestone::CASE_INTERVIEWED,
+        case(0),
+        "ind-a",
+        row.created_at,
+        row.created_at + chrono::Duration::hours(30),
+    );
+    f.store.add_milestone(&again).await.unwrap();
+    let late_row = f.store.get_case(case(2)).await.unwrap().unwrap();
+    let late = Milestone::new(
+        Milestone::CASE_INTERVIEWED,
+        case(2),
+        "ind-a",
+        late_row.created_at,
+        late_row.created_at + chrono::Duration::hours(25),
+    );
+    assert!(!late.on_time);
+    f.store.add_milestone(&late).await.unwrap();
+
+    let a = vec!["ind-a".to_string()];
+    let now = chrono::Utc::now();
+    let c = f.store.indicator_counts(&a, since, now).await.unwrap();
+    assert_eq!(
+        (c.cases, c.interviewed, c.interviewed_on_time),
+        (3, 2, 1),
+        "{c:?}"
+    );
+    assert_eq!((c.contacts, c.notified_on_time, c.monitored), (0, 0, 0));
+    let b = vec!["ind-b".to_string()];
+    let c = f.store.indicator_counts(&b, since, now).await.unwrap();
+    assert_eq!((c.cases, c.interviewed), (1, 0), "{c:?}");
+    let c = f
+        .store
+        .indicator_counts(&a, now + chrono::Duration::minutes(1), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.cases, c.interviewed),
+        (0, 0),
+        "nothing made after: {c:?}"
+    );
+    assert_eq!(
+        f.store.indicator_counts(&[], since, now).await.unwrap(),
+        tracedesk_store::IndicatorCounts::default()
     );
 }

@@ -527,6 +527,49 @@ async fn call_person(Act(call, Form(f)): Act<Form<CallForm>>) -> Result<Response
     ))
 }
 
+/// A case interview or contact notification wrapped up as reached moves
+/// its record on: the case to isolating (the interview is done), the
+/// contact to notified — what the floor's indicators count. A record
+/// already past that step is left as it is.
+async fn reached(call: &Call, task: &tracedesk_store::TaskRow) -> Result<(), ApiError> {
+    use tracedesk_domain::{CaseStatus, ContactStatus};
+    let cases = call.s.cw.cases().by(call.caller.user.id);
+    match (task.kind.as_str(), task.case_id, task.exposure_id) {
+        ("case_interview", Some(case), _) => {
+            let row = cases.case_row(case).await?;
+            if row.is_some_and(|r| {
+                matches!(
+                    CaseStatus::parse(&r.status),
+                    Some(CaseStatus::New | CaseStatus::Interviewing)
+                )
+            }) {
+                let patch = tracedesk_casework::CasePatch {
+                    status: Some(CaseStatus::Isolating.as_str().into()),
+                    ..Default::default()
+                };
+                cases.patch_case(case, &patch).await?;
+            }
+        }
+        ("contact_notification", _, Some(exposure)) => {
+            let row = cases.exposure_row(exposure).await?;
+            if row.is_some_and(|r| {
+                matches!(
+                    ContactStatus::parse(&r.status),
+                    Some(ContactStatus::Named | ContactStatus::Unreachable)
+                )
+            }) {
+                let patch = tracedesk_casework::ContactPatch {
+                    status: Some(ContactStatus::Notified.as_str().into()),
+                    ..Default::default()
+                };
+                cases.patch_contact(exposure, &patch).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Wrap-up: the disposition is recorded as the task's last attempt, then
 /// the task completes through routing (so the tracer is free for the next
 /// offer) and the browser goes back to "my work".
@@ -545,6 +588,9 @@ pub(crate) async fn wrap_up(
         .by(call.caller.user.id)
         .record_attempt(task.id, &input)
         .await?;
+    if input.outcome.as_deref() == Some(AttemptOutcome::Reached.as_str()) {
+        reached(&call, &task).await?;
+    }
     d.apply(tracedesk_routing::Event::Complete { task: task.id })
         .await?;
     let mut r = html(SegmentsPart {

@@ -197,13 +197,10 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
 /// the floor asks for them every second).
 const NAME_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
-type NameCache = std::sync::Mutex<std::collections::HashMap<Uuid, (String, std::time::Instant)>>;
-
 /// Display names of staff `ids`, from a short-lived cache, read from the
 /// store when missing or stale.
 async fn names_of(s: &AppState, ids: Vec<Uuid>) -> BTreeMap<Uuid, String> {
-    static CACHE: std::sync::OnceLock<NameCache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
+    let cache = &s.floor.names;
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     if let Ok(c) = cache.lock() {
@@ -236,6 +233,94 @@ async fn names_of(s: &AppState, ids: Vec<Uuid>) -> BTreeMap<Uuid, String> {
     out
 }
 
+/// How long the indicators' counts are kept for a set of jurisdictions:
+/// they are daily figures, and reading them walks the day's records.
+const INDICATOR_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+type Counted = (
+    tracedesk_store::IndicatorCounts,
+    tracedesk_store::IndicatorCounts,
+);
+type Kept<K, V> = std::sync::Mutex<std::collections::HashMap<K, (V, std::time::Instant)>>;
+
+/// Staff display names (asked for every second by each open floor) and the
+/// indicators' counts per set of jurisdictions, each kept a short while.
+#[derive(Default)]
+pub struct FloorCache {
+    names: Kept<Uuid, String>,
+    indicators: Kept<Vec<String>, Counted>,
+}
+
+/// `part of whole (n %)`, or a dash when there is nothing to count.
+fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "–".into();
+    }
+    let percent = format!("{:.0} %", part as f64 * 100.0 / whole as f64);
+    t().with(
+        "indicator-share",
+        &[
+            ("part", &part.to_string()),
+            ("whole", &whole.to_string()),
+            ("percent", &percent),
+        ],
+    )
+}
+
+/// The CDC indicators for `scope`, today and over the last 7 days, from
+/// counts kept up to a minute.
+async fn indicators_of(
+    s: &AppState,
+    scope: &[String],
+) -> Result<Vec<(String, String, String)>, ApiError> {
+    let cache = &s.floor.indicators;
+    let key = scope.to_vec();
+    let kept = cache.lock().ok().and_then(|c| {
+        c.get(&key)
+            .filter(|(_, at)| at.elapsed() < INDICATOR_TTL)
+            .map(|(v, _)| v.clone())
+    });
+    let (today, week) = match kept {
+        Some(v) => v,
+        None => {
+            let v = s.cw.cases().indicator_counts(scope).await?;
+            if let Ok(mut c) = cache.lock() {
+                c.insert(key, (v.clone(), std::time::Instant::now()));
+            }
+            v
+        }
+    };
+    let per_case = |c: &tracedesk_store::IndicatorCounts| {
+        if c.interviewed == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.1}", c.contacts as f64 / c.interviewed as f64)
+        }
+    };
+    Ok(vec![
+        (
+            t().get("indicator-interviewed"),
+            share(today.interviewed_on_time, today.cases),
+            share(week.interviewed_on_time, week.cases),
+        ),
+        (
+            t().get("indicator-notified"),
+            share(today.notified_on_time, today.contacts),
+            share(week.notified_on_time, week.contacts),
+        ),
+        (
+            t().get("indicator-per-case"),
+            per_case(&today),
+            per_case(&week),
+        ),
+        (
+            t().get("indicator-reporting"),
+            share(today.reported_today, today.monitored),
+            "–".into(),
+        ),
+    ])
+}
+
 /// Days the epidemic curve covers.
 const CURVE_DAYS: u32 = 28;
 
@@ -253,11 +338,13 @@ async fn page(call: Call) -> Result<Response, ApiError> {
         &[("days", &CURVE_DAYS.to_string())],
         ("total", i64::try_from(curve.total).unwrap_or(i64::MAX)),
     );
+    let indicators = indicators_of(&call.s, &call.caller.principal.scope).await?;
     Ok(html(FloorPage {
         t: t(),
         chrome: staff_chrome(&call, "floor-title", "/floor"),
         floor,
         curve,
+        indicators,
     }))
 }
 

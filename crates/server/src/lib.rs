@@ -62,6 +62,9 @@ pub struct AppState {
     pub sandbox: Option<Arc<tracedesk_comms::sandbox::Sandbox>>,
     /// Twilio's webhooks, when Twilio is the carrier.
     pub twilio: Option<webhooks::TwilioHooks>,
+    /// What the supervisor floor keeps between reads: staff names and the
+    /// indicators' counts.
+    pub floor: Arc<floor::FloorCache>,
 }
 
 /// Server settings that come from configuration.
@@ -110,6 +113,7 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
         keep_alive: settings.keep_alive,
         sandbox: settings.sandbox.clone(),
         twilio: settings.twilio.clone(),
+        floor: Arc::default(),
     };
     let mut router = api::routes(state.clone(), settings.max_batch);
     if let Some(limit) = settings.rate_limit {

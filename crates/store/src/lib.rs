@@ -570,6 +570,21 @@ pub trait Store:
         from: chrono::NaiveDate,
     ) -> StoreResult<Vec<(chrono::NaiveDate, u64)>>;
 
+    /// Keeps a case-work milestone, the first time only (a later one of
+    /// the same kind for the same record is ignored).
+    async fn add_milestone(&self, m: &Milestone) -> StoreResult<()>;
+
+    /// The CDC indicators' counts for cases and contacts made since
+    /// `since` in `jurisdictions` (none: all zero); `today` is the start of
+    /// the day that "reported today" counts from. Records are taken by
+    /// their time-ordered ids, so this reads a range, not every record.
+    async fn indicator_counts(
+        &self,
+        jurisdictions: &[String],
+        since: DateTime<Utc>,
+        today: DateTime<Utc>,
+    ) -> StoreResult<IndicatorCounts>;
+
     /// Benchmark support: plain inserts of unsealed rows into a scratch table,
     /// the baseline that sealed ingestion is compared with, in one
     /// transaction: one INSERT statement per row, or (`multi_row`) multi-row

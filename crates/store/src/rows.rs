@@ -508,6 +508,63 @@ pub struct SealedRow {
     pub values: Vec<Option<Sealed>>,
 }
 
+/// A case-work milestone the CDC indicators count: a case's interview
+/// completed (`case_interviewed`) or a named contact notified
+/// (`contact_notified`), kept once per record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Milestone {
+    pub record_id: Uuid,
+    pub kind: &'static str,
+    pub jurisdiction: String,
+    /// When the record was made: the case reported, the contact named.
+    pub since_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    /// Within 24 hours of `since_at`.
+    pub on_time: bool,
+}
+
+impl Milestone {
+    pub const CASE_INTERVIEWED: &'static str = "case_interviewed";
+    pub const CONTACT_NOTIFIED: &'static str = "contact_notified";
+
+    /// `kind` of `record_id` reached `at`, for a record made `since_at`.
+    pub fn new(
+        kind: &'static str,
+        record_id: Uuid,
+        jurisdiction: &str,
+        since_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            record_id,
+            kind,
+            jurisdiction: jurisdiction.to_string(),
+            since_at,
+            at,
+            on_time: at - since_at <= chrono::Duration::hours(24),
+        }
+    }
+}
+
+/// What the CDC indicators are computed from, for records made since a
+/// time in some jurisdictions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndicatorCounts {
+    /// Cases reported since.
+    pub cases: u64,
+    /// Of those, interviewed at all, and within 24 hours of the report.
+    pub interviewed: u64,
+    pub interviewed_on_time: u64,
+    /// Contacts named since (not those already a case when named).
+    pub contacts: u64,
+    /// Of those, notified within 24 hours of being named.
+    pub notified_on_time: u64,
+    /// Contacts monitored now, and of them those who reported since the
+    /// start of today (UTC).
+    pub monitored: u64,
+    pub reported_today: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     pub persons: u64,

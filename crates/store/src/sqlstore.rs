@@ -621,6 +621,81 @@ macro_rules! store_impl {
                 .await
             }
 
+            async fn add_milestone(&self, m: &Milestone) -> StoreResult<()> {
+                let mut q = select(
+                    "INSERT INTO milestones (record_id, kind, jurisdiction, since_at, at, on_time) VALUES (",
+                );
+                q.push_bind(m.record_id)
+                    .push(", ")
+                    .push_bind(m.kind)
+                    .push(", ")
+                    .push_bind(&m.jurisdiction)
+                    .push(", ")
+                    .push_bind(m.since_at)
+                    .push(", ")
+                    .push_bind(m.at)
+                    .push(", ")
+                    .push_bind(m.on_time)
+                    .push(") ON CONFLICT (record_id, kind) DO NOTHING");
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn indicator_counts(
+                &self,
+                jurisdictions: &[String],
+                since: DateTime<Utc>,
+                today: DateTime<Utc>,
+            ) -> StoreResult<IndicatorCounts> {
+                if jurisdictions.is_empty() {
+                    return Ok(IndicatorCounts::default());
+                }
+                // Ids are UUIDv7: the first possible id of `since`'s
+                // millisecond bounds the records made since.
+                let floor = $crate::sqlstore::v7_floor(since);
+                let mut q = select("SELECT (SELECT COUNT(*) FROM cases WHERE id >= ");
+                q.push_bind(floor).push(" AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(")), (SELECT COUNT(*) FROM exposures WHERE id >= ")
+                    .push_bind(floor)
+                    .push(" AND status <> 'already_a_case' AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'case_interviewed' AND since_at >= ")
+                    .push_bind(since)
+                    .push(" AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'case_interviewed' AND on_time AND since_at >= ")
+                    .push_bind(since)
+                    .push(" AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'contact_notified' AND on_time AND since_at >= ")
+                    .push_bind(since)
+                    .push(" AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(")), (SELECT COUNT(*) FROM monitoring WHERE state = 'active' AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(")), (SELECT COUNT(*) FROM monitoring WHERE state = 'active' AND last_reply_at >= ")
+                    .push_bind(today)
+                    .push(" AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push("))");
+                let counts = row_of(self, q, |r| {
+                    let n = |i: usize| -> StoreResult<u64> {
+                        Ok(r.try_get::<i64, _>(i).map_err(err)?.unsigned_abs())
+                    };
+                    Ok(IndicatorCounts {
+                        cases: n(0)?,
+                        contacts: n(1)?,
+                        interviewed: n(2)?,
+                        interviewed_on_time: n(3)?,
+                        notified_on_time: n(4)?,
+                        monitored: n(5)?,
+                        reported_today: n(6)?,
+                    })
+                })
+                .await?;
+                counts.ok_or(StoreError::NotFound)
+            }
+
             async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()> {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(BASELINE_TABLE)
@@ -650,4 +725,15 @@ macro_rules! store_impl {
             }
         }
     };
+}
+
+/// The least UUIDv7 of `at`'s millisecond: every v7 id made at or after
+/// `at` is at least this (ids compare as bytes on both backends).
+pub fn v7_floor(at: chrono::DateTime<chrono::Utc>) -> uuid::Uuid {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6] = 0x70;
+    b[8] = 0x80;
+    uuid::Uuid::from_bytes(b)
 }

@@ -510,6 +510,8 @@ pub struct FloorPage<'a> {
     pub chrome: Chrome,
     pub floor: Floor,
     pub curve: Curve,
+    /// The CDC indicators: what, today, the last 7 days.
+    pub indicators: Vec<(String, String, String)>,
 }
 
 /// The epidemic curve as SVG bars, and the same figures as a table for

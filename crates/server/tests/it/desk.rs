@@ -1549,6 +1549,31 @@ async fn the_holder_logs_attempts_calls_and_wraps_up_a_task() {
             .map(|a| a.outcome)
             .collect();
     assert!(outcomes.contains(&"reached".to_string()), "{outcomes:?}");
+    // Reached on a case interview: the case moves on to isolating, and the
+    // floor's indicators count it interviewed on time.
+    let case =
+        f.h.store
+            .get_task(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .case_id
+            .unwrap();
+    assert_eq!(
+        f.h.store.get_case(case).await.unwrap().unwrap().status,
+        "isolating"
+    );
+    let (_, sup) = signed_in(&f.h, "wrap-sup", Role::Supervisor, "ny").await;
+    let (_, floor) = get(&f.h, "/floor", Some(&sup)).await;
+    assert!(
+        floor.contains("Cases interviewed within 24 h of report</th><td>1 of 1 (100 %)</td><td>1 of 1 (100 %)</td>"),
+        "{floor}"
+    );
+    let (_, nj) = get(&f.h, "/floor", Some(&f.sup_nj.1)).await;
+    assert!(
+        nj.contains("Cases interviewed within 24 h of report</th><td>–</td><td>–</td>"),
+        "not a sibling's cases: {nj}"
+    );
     // Completed: no longer the tracer's to work.
     let (st, _) = post_form(&f.h, &attempts, &f.tracer.1, Some(&token), &no_answer).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
