@@ -206,6 +206,22 @@ impl crate::services::Cases<'_> {
         Ok((today, last7))
     }
 
+    /// Transmission links (the case that named a contact, the case they
+    /// are or became) made over the last `days` days in `jurisdictions`,
+    /// newest first, at most `limit`: ids only.
+    pub async fn transmission_links(
+        &self,
+        jurisdictions: &[String],
+        days: u32,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, Uuid)>, CaseworkError> {
+        let since = self.now() - chrono::Days::new(u64::from(days));
+        Ok(self
+            .store
+            .transmission_links(jurisdictions, since, limit)
+            .await?)
+    }
+
     /// Assigns a task by hand (`Some`) or returns it to the queue (`None`),
     /// and returns its new status. Routing follows at once when this node
     /// leads routing, else within a second: it assigns the task to the same

@@ -3405,7 +3405,8 @@ pub async fn the_case_curve_counts_by_day_within_scope(f: &Fixture) {
 /// jurisdictions asked for (by time-ordered id), a case moved on to
 /// isolating counted interviewed on time, a milestone kept once however
 /// often it is reached, a late one counted as interviewed but not on time;
-/// none asked, none counted; nothing made after, nothing counted.
+/// none asked, none counted; nothing made after, nothing counted. And the
+/// transmission links the floor draws, by the same scope and time.
 pub async fn milestones_count_once_toward_the_indicators(f: &Fixture) {
     use tracedesk_store::Milestone;
     let cw = &f.cw;
@@ -3487,5 +3488,27 @@ pub async fn milestones_count_once_toward_the_indicators(f: &Fixture) {
     assert_eq!(
         f.store.indicator_counts(&[], since, now).await.unwrap(),
         tracedesk_store::IndicatorCounts::default()
+    );
+
+    // Transmission links: the case that named a contact who became a
+    // case, within the jurisdictions asked for only.
+    let (named_by, _, converted) = converted_pair(cw, "IND-LINK").await;
+    let became = converted.case_id.unwrap();
+    let root = vec!["root".to_string()];
+    let links = f.store.transmission_links(&root, since, 100).await.unwrap();
+    assert_eq!(links, vec![(named_by, became)]);
+    assert!(
+        f.store
+            .transmission_links(&a, since, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .transmission_links(&root, now + chrono::Duration::minutes(1), 100)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -25,6 +25,7 @@ use axum::{Form, Router};
 use chrono::Utc;
 use std::collections::BTreeMap;
 use tracedesk_routing::engine::Counters;
+use tracedesk_ui::chains::chains_of;
 use tracedesk_ui::pages::{
     Curve, Floor, FloorLive, FloorPage, FloorTaskPage, QueueLine, SegmentsPart, TracerLine,
     WorkLine,
@@ -237,10 +238,16 @@ async fn names_of(s: &AppState, ids: Vec<Uuid>) -> BTreeMap<Uuid, String> {
 /// they are daily figures, and reading them walks the day's records.
 const INDICATOR_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
-type Counted = (
-    tracedesk_store::IndicatorCounts,
-    tracedesk_store::IndicatorCounts,
-);
+/// What the floor page reads once a minute per set of jurisdictions: the
+/// indicators' counts (today, the last 7 days), the transmission links of
+/// the last 28 days, and the newest clusters.
+#[derive(Clone)]
+struct Summary {
+    today: tracedesk_store::IndicatorCounts,
+    week: tracedesk_store::IndicatorCounts,
+    links: Vec<(Uuid, Uuid)>,
+    clusters: Vec<tracedesk_casework::clusters::ClusterView>,
+}
 type Kept<K, V> = std::sync::Mutex<std::collections::HashMap<K, (V, std::time::Instant)>>;
 
 /// Staff display names (asked for every second by each open floor) and the
@@ -248,7 +255,7 @@ type Kept<K, V> = std::sync::Mutex<std::collections::HashMap<K, (V, std::time::I
 #[derive(Default)]
 pub struct FloorCache {
     names: Kept<Uuid, String>,
-    indicators: Kept<Vec<String>, Counted>,
+    summaries: Kept<Vec<String>, Summary>,
 }
 
 /// `part of whole (n %)`, or a dash when there is nothing to count.
@@ -267,29 +274,46 @@ fn share(part: u64, whole: u64) -> String {
     )
 }
 
-/// The CDC indicators for `scope`, today and over the last 7 days, from
-/// counts kept up to a minute.
-async fn indicators_of(
-    s: &AppState,
-    scope: &[String],
-) -> Result<Vec<(String, String, String)>, ApiError> {
-    let cache = &s.floor.indicators;
+/// The most transmission links and clusters the floor reads.
+const MOST_LINKS: u32 = 2_000;
+const MOST_CLUSTERS: usize = 10;
+/// The largest chains drawn.
+const CHAINS_DRAWN: usize = 6;
+
+/// The floor's summary for `scope`, kept up to a minute.
+async fn summary_of(s: &AppState, scope: &[String]) -> Result<Summary, ApiError> {
+    let cache = &s.floor.summaries;
     let key = scope.to_vec();
     let kept = cache.lock().ok().and_then(|c| {
         c.get(&key)
             .filter(|(_, at)| at.elapsed() < INDICATOR_TTL)
             .map(|(v, _)| v.clone())
     });
-    let (today, week) = match kept {
-        Some(v) => v,
-        None => {
-            let v = s.cw.cases().indicator_counts(scope).await?;
-            if let Ok(mut c) = cache.lock() {
-                c.insert(key, (v.clone(), std::time::Instant::now()));
-            }
-            v
-        }
+    if let Some(v) = kept {
+        return Ok(v);
+    }
+    let cases = s.cw.cases();
+    let (today, week) = cases.indicator_counts(scope).await?;
+    let links = cases
+        .transmission_links(scope, CURVE_DAYS, MOST_LINKS)
+        .await?;
+    let mut clusters = cases.list_clusters(scope).await?;
+    clusters.truncate(MOST_CLUSTERS);
+    let v = Summary {
+        today,
+        week,
+        links,
+        clusters,
     };
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, (v.clone(), std::time::Instant::now()));
+    }
+    Ok(v)
+}
+
+/// The CDC indicators, today and over the last 7 days.
+fn indicators_of(sum: &Summary) -> Vec<(String, String, String)> {
+    let (today, week) = (&sum.today, &sum.week);
     let per_case = |c: &tracedesk_store::IndicatorCounts| {
         if c.interviewed == 0 {
             "–".to_string()
@@ -297,7 +321,7 @@ async fn indicators_of(
             format!("{:.1}", c.contacts as f64 / c.interviewed as f64)
         }
     };
-    Ok(vec![
+    vec![
         (
             t().get("indicator-interviewed"),
             share(today.interviewed_on_time, today.cases),
@@ -310,15 +334,15 @@ async fn indicators_of(
         ),
         (
             t().get("indicator-per-case"),
-            per_case(&today),
-            per_case(&week),
+            per_case(today),
+            per_case(week),
         ),
         (
             t().get("indicator-reporting"),
             share(today.reported_today, today.monitored),
             "–".into(),
         ),
-    ])
+    ]
 }
 
 /// Days the epidemic curve covers.
@@ -338,13 +362,37 @@ async fn page(call: Call) -> Result<Response, ApiError> {
         &[("days", &CURVE_DAYS.to_string())],
         ("total", i64::try_from(curve.total).unwrap_or(i64::MAX)),
     );
-    let indicators = indicators_of(&call.s, &call.caller.principal.scope).await?;
+    let sum = summary_of(&call.s, &call.caller.principal.scope).await?;
+    let mut chains = chains_of(&sum.links, |id| {
+        let short = id.simple().to_string();
+        t().with("chain-case", &[("id", &short[short.len() - 6..])])
+    });
+    let chains_desc = t().with_count(
+        "chains-desc",
+        &[("shown", &chains.len().min(CHAINS_DRAWN).to_string())],
+        ("chains", i64::try_from(chains.len()).unwrap_or(i64::MAX)),
+    );
+    chains.truncate(CHAINS_DRAWN);
+    let clusters = sum
+        .clusters
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                t().of("setting", &c.setting),
+                format!("{} – {}", c.starts, c.ends),
+            )
+        })
+        .collect();
     Ok(html(FloorPage {
         t: t(),
         chrome: staff_chrome(&call, "floor-title", "/floor"),
         floor,
         curve,
-        indicators,
+        indicators: indicators_of(&sum),
+        chains,
+        chains_desc,
+        clusters,
     }))
 }
 

@@ -585,6 +585,16 @@ pub trait Store:
         today: DateTime<Utc>,
     ) -> StoreResult<IndicatorCounts>;
 
+    /// Transmission links made since `since` in `jurisdictions`: (the case
+    /// that named a contact, the case that contact is or became), from the
+    /// contact records that link them, newest first, at most `limit`.
+    async fn transmission_links(
+        &self,
+        jurisdictions: &[String],
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, Uuid)>>;
+
     /// Benchmark support: plain inserts of unsealed rows into a scratch table,
     /// the baseline that sealed ingestion is compared with, in one
     /// transaction: one INSERT statement per row, or (`multi_row`) multi-row

@@ -696,6 +696,32 @@ macro_rules! store_impl {
                 counts.ok_or(StoreError::NotFound)
             }
 
+            async fn transmission_links(
+                &self,
+                jurisdictions: &[String],
+                since: DateTime<Utc>,
+                limit: u32,
+            ) -> StoreResult<Vec<(Uuid, Uuid)>> {
+                if jurisdictions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = select(
+                    "SELECT case_id, contact_case_id FROM exposures WHERE contact_case_id IS NOT NULL AND id >= ",
+                );
+                q.push_bind($crate::sqlstore::v7_floor(since))
+                    .push(" AND jurisdiction IN (");
+                push_strs(&mut q, jurisdictions);
+                q.push(") ORDER BY id DESC LIMIT ")
+                    .push_bind(i64::from(limit));
+                rows_of(self, q, |r| {
+                    Ok((
+                        r.try_get::<Uuid, _>(0).map_err(err)?,
+                        r.try_get::<Uuid, _>(1).map_err(err)?,
+                    ))
+                })
+                .await
+            }
+
             async fn baseline_insert(&self, rows: &[BaselineRow], multi_row: bool) -> StoreResult<()> {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(BASELINE_TABLE)

@@ -274,6 +274,19 @@ floor-updated = Updated { $at }.
 floor-off = Task routing is not running on this server.
 floor-languages = Waiting by language
 indicators-title = CDC indicators
+chains-title = Transmission chains and clusters
+chains-desc = { $chains ->
+    [0] No chain yet: no named contact has become a case in your jurisdictions over the last 28 days.
+    [one] One chain of cases linked by named contacts over the last 28 days.
+   *[other] { $chains } chains of cases linked by named contacts over the last 28 days; the largest { $shown } are drawn, first case at the left.
+}
+chain-case = case …{ $id }
+chain-label = Chain of { $cases } cases over { $generations } generations
+clusters-title = Clusters
+clusters-none = No cluster recorded yet.
+cluster-name = Name
+cluster-setting = Setting
+cluster-dates = Dates
 indicators-intro = Cases reported and contacts named today and over the last 7 days in your jurisdictions. A case counts as interviewed when it moves on to isolating; a contact as notified when marked notified. Read at most a minute ago.
 indicators-what = Indicator
 indicators-today = Today

@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod catalog;
+pub mod chains;
 pub mod pages;
 
 pub use askama::Template;

@@ -512,6 +512,11 @@ pub struct FloorPage<'a> {
     pub curve: Curve,
     /// The CDC indicators: what, today, the last 7 days.
     pub indicators: Vec<(String, String, String)>,
+    /// The largest transmission chains, drawn, and what the section says.
+    pub chains: Vec<crate::chains::ChainGraph>,
+    pub chains_desc: String,
+    /// The newest clusters: name, setting, dates.
+    pub clusters: Vec<(String, String, String)>,
 }
 
 /// The epidemic curve as SVG bars, and the same figures as a table for

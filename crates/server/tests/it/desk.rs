@@ -1725,3 +1725,71 @@ async fn the_floor_reassigns_and_transfers_a_task() {
         "nj"
     );
 }
+
+/// The floor's transmission chains and clusters: a contact named by the
+/// case becomes a case; the chain of two is drawn (short ids only) for
+/// the jurisdiction's supervisor, with the cluster recorded there; a
+/// sibling jurisdiction's supervisor sees neither.
+#[tokio::test]
+async fn the_floor_draws_chains_and_clusters_within_scope() {
+    let f = routed_floor().await;
+    let (_, sup) = f.h.user("chain-sup", Role::Supervisor, "ny").await;
+    let case = case_of(&f).await;
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    let (st, out) =
+        f.h.call(
+            &sup,
+            Method::POST,
+            &format!("/api/v1/cases/{case}/contacts"),
+            Some(
+                json!({"first_name": "Teo", "last_name": "Quintero", "dob": "1990-05-06",
+                "phone": "(212) 555-0171", "exposure_dates": [yesterday], "setting": "household"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let (st, out) =
+        f.h.call(
+            &sup,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                json!({"first_name": "Teo", "last_name": "Quintero", "dob": "1990-05-06",
+                "phone": "(212) 555-0171", "specimen_date": yesterday,
+                "result": "positive", "jurisdiction": "ny", "accession": "CHAIN-2"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    let (st, out) =
+        f.h.call(
+            &sup,
+            Method::POST,
+            "/api/v1/clusters",
+            Some(json!({"name": "Harbour office party", "setting": "event",
+                "starts": yesterday, "ends": yesterday, "jurisdiction": "ny"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+
+    let (_, session) = signed_in(&f.h, "chain-floor", Role::Supervisor, "ny").await;
+    let (st, html) = get(&f.h, "/floor", Some(&session)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains("One chain of cases linked by named contacts"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Chain of 2 cases over 2 generations")
+            && html.matches("<circle").count() == 2,
+        "{html}"
+    );
+    assert!(html.contains("Harbour office party"), "{html}");
+    assert!(!html.contains("Teo") && !html.contains("Marisol"), "{html}");
+    let (_, nj) = get(&f.h, "/floor", Some(&f.sup_nj.1)).await;
+    assert!(
+        nj.contains("No chain yet") && !nj.contains("<circle"),
+        "{nj}"
+    );
+    assert!(!nj.contains("Harbour office party"), "{nj}");
+}
