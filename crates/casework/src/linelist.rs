@@ -56,18 +56,49 @@ pub fn age_band(dob: Option<NaiveDate>, on: NaiveDate) -> &'static str {
     }
 }
 
+/// What a line list is narrowed to: a case status, and a range of report
+/// dates (both ends included). The jurisdictions are the caller's.
+#[derive(Debug, Clone, Default)]
+pub struct LineListFilter {
+    pub status: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl LineListFilter {
+    /// The filter, checked: a known status, `from` not after `to`.
+    fn check(&self) -> Result<(), CaseworkError> {
+        if let Some(s) = &self.status
+            && tracedesk_domain::CaseStatus::parse(s).is_none()
+        {
+            return Err(CaseworkError::invalid("status", "is not a case status"));
+        }
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && f > t
+        {
+            return Err(CaseworkError::invalid("from", "is after `to`"));
+        }
+        Ok(())
+    }
+}
+
 impl crate::services::Cases<'_> {
-    /// A page of the line list within `jurisdictions`.
+    /// A page of the line list within `jurisdictions`, narrowed by `filter`.
     pub async fn line_list(
         &self,
         jurisdictions: Vec<String>,
+        filter: &LineListFilter,
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Page<LineListRow>, CaseworkError> {
+        filter.check()?;
         let limit = page_limit(limit)?;
         let rows = self
             .store
             .list_cases(&CaseFilter {
+                status: filter.status.clone(),
+                report_from: filter.from,
+                report_to: filter.to,
                 before: parse_cursor(cursor)?,
                 limit,
                 scope: Some(ListScope::Within {

@@ -579,18 +579,65 @@ pub(crate) struct PageQuery {
     pub(crate) limit: Option<u32>,
 }
 
+/// A line list's filters and page: a case status, report dates (both
+/// ends included), one jurisdiction (with those within it) of the caller's.
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LineListQuery {
+    #[param(schema_with = tracedesk_casework::api_schema::case_status)]
+    pub(crate) status: Option<String>,
+    pub(crate) from: Option<NaiveDate>,
+    pub(crate) to: Option<NaiveDate>,
+    pub(crate) jurisdiction: Option<String>,
+    pub(crate) cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub(crate) limit: Option<u32>,
+}
+
+impl LineListQuery {
+    /// The caller's jurisdictions this list covers: all of them, or the
+    /// asked one's subtree within them (one outside them is refused and
+    /// the refusal audited).
+    pub(crate) async fn scope(&self, call: &Call) -> Result<Vec<String>, ApiError> {
+        let mine = &call.caller.principal.scope;
+        match self.jurisdiction.as_deref().map(str::trim) {
+            None | Some("") => Ok(mine.clone()),
+            Some(j) => {
+                guard::within(&call.s, &call.caller, j, call.route).await?;
+                Ok(call
+                    .s
+                    .cw
+                    .jurisdictions()
+                    .subtree(j)
+                    .into_iter()
+                    .filter(|c| mine.contains(c))
+                    .collect())
+            }
+        }
+    }
+
+    pub(crate) fn filter(&self) -> tracedesk_casework::linelist::LineListFilter {
+        tracedesk_casework::linelist::LineListFilter {
+            status: self.status.clone().filter(|s| !s.is_empty()),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
 /// The de-identified line list (analysts and supervisors), within the
 /// caller's jurisdictions.
-#[utoipa::path(get, path = "/api/v1/line-list", tag = "analysis", params(PageQuery),
+#[utoipa::path(get, path = "/api/v1/line-list", tag = "analysis", params(LineListQuery),
     responses((status = 200, description = "A page of de-identified rows (audited as an export)", body = tracedesk_casework::Page<tracedesk_casework::linelist::LineListRow>)))]
-async fn line_list(
-    Call { s, caller, .. }: Call,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Response, ApiError> {
-    let page =
-        s.cw.cases()
-            .line_list(caller.principal.scope.clone(), q.cursor.as_deref(), q.limit)
-            .await?;
+async fn line_list(call: Call, ApiQuery(q): ApiQuery<LineListQuery>) -> Result<Response, ApiError> {
+    let scope = q.scope(&call).await?;
+    let page = call
+        .s
+        .cw
+        .cases()
+        .line_list(scope, &q.filter(), q.cursor.as_deref(), q.limit)
+        .await?;
     Ok(guard::reply_page(page, |r| ("case", r.case_id, None)))
 }
 

@@ -183,7 +183,7 @@ async fn purge_and_sunset_leave_no_bytes_behind() {
     assert_eq!((stub.first_name, stub.phone, stub.dob), (None, None, None));
     let list = cw
         .cases()
-        .line_list(vec!["root".into()], None, Some(500))
+        .line_list(vec!["root".into()], &Default::default(), None, Some(500))
         .await
         .unwrap();
     assert_eq!(list.items.len(), 200);

@@ -664,9 +664,17 @@ pub struct LinesPage<'a> {
     pub t: &'a Catalog,
     pub chrome: Chrome,
     pub rows: Vec<[String; 8]>,
-    /// This page's cursor (for its CSV), and the next page's.
-    pub cursor: Option<String>,
+    /// This page as CSV, and the next page, with the filters.
+    pub csv: String,
     pub next: Option<String>,
+    /// The filter form: the statuses and jurisdictions to choose from, and
+    /// what is chosen (empty: any).
+    pub statuses: Vec<&'static str>,
+    pub status: String,
+    pub from: String,
+    pub to: String,
+    pub jurisdictions: Vec<String>,
+    pub jurisdiction: String,
 }
 
 /// One item on a sandbox phone's screen.

@@ -658,6 +658,53 @@ async fn the_line_list_page_and_csv_are_de_identified_and_audited() {
     assert_eq!(st, StatusCode::FORBIDDEN, "{html}");
     let (st, _) = get(&f.h, "/lists/cases.csv", Some(&f.tracer.1)).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Filters: by status and report dates, carried to the CSV link; a
+    // jurisdiction outside the caller's is refused and the refusal audited.
+    let today = chrono::Utc::now().date_naive();
+    let (_, html) = get(&f.h, "/lists?status=new", Some(&analyst)).await;
+    assert!(html.contains(&case), "{html}");
+    assert!(
+        html.contains("href=\"/lists/cases.csv?status=new\""),
+        "{html}"
+    );
+    let (_, html) = get(&f.h, "/lists?status=closed", Some(&analyst)).await;
+    assert!(!html.contains(&case), "{html}");
+    let tomorrow = (today + chrono::Days::new(1)).to_string();
+    let (_, html) = get(&f.h, &format!("/lists?from={tomorrow}"), Some(&analyst)).await;
+    assert!(!html.contains(&case), "{html}");
+    let (_, html) = get(
+        &f.h,
+        &format!("/lists?to={tomorrow}&jurisdiction=ny"),
+        Some(&analyst),
+    )
+    .await;
+    assert!(html.contains(&case), "{html}");
+    let (st, html) = get(&f.h, "/lists?status=lost", Some(&analyst)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("is not a case status"), "{html}");
+    let (st, html) = get(&f.h, "/lists?jurisdiction=ny", Some(&analyst_nj)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{html}");
+    assert!(!html.contains(&case));
+    let (st, _) = get(&f.h, "/lists/cases.csv?jurisdiction=ny", Some(&analyst_nj)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, api_nj) = f.h.user("desk-api-nj", Role::Analyst, "nj").await;
+    let (st, out) =
+        f.h.call(
+            &api_nj,
+            Method::GET,
+            "/api/v1/line-list?jurisdiction=ny",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{out}");
+    let (st, out) =
+        f.h.call(&api_nj, Method::GET, "/api/v1/line-list?status=new", None)
+            .await;
+    assert_eq!(
+        (st.as_u16(), out["items"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
 }
 
 /// The guided case interview: the holder sees the questionnaire and the
