@@ -36,6 +36,13 @@ impl crate::services::Retention<'_> {
         Ok(n)
     }
 
+    /// The current key version and how many sealed rows are still under
+    /// an older one (what a rotation has left to rewrap).
+    pub async fn key_status(&self) -> Result<(u32, u64), CaseworkError> {
+        let version = self.vault.current_version();
+        Ok((version, self.rows_below(version).await?))
+    }
+
     /// Rotates keys. If rows remain under an older version (an interrupted
     /// run), finishes that rotation; otherwise adds a new key version first.
     /// `max_rows` stops early (used to test interruption).

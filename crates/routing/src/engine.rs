@@ -320,29 +320,30 @@ impl Engine {
     }
 
     /// Each worker whose string attribute `key` `keep` accepts: their id,
-    /// activity, since when they have been idle, and their load over all
-    /// channels.
+    /// activity, since when they have been idle, their load over all
+    /// channels, and the attribute.
     pub fn workers_where(
         &self,
         key: &str,
         keep: impl Fn(Option<&str>) -> bool,
-    ) -> Vec<(Uuid, &str, Millis, u32)> {
+    ) -> Vec<(Uuid, &str, Millis, u32, Option<&str>)> {
         let k = self.keys.lookup(key);
         self.workers
             .iter()
-            .filter(|w| {
-                keep(k.and_then(|k| match w.attrs.get(k) {
+            .filter_map(|w| {
+                let value = k.and_then(|k| match w.attrs.get(k) {
                     Some(crate::attrs::Val::Str(s)) => Some(&**s),
                     _ => None,
-                }))
-            })
-            .map(|w| {
-                (
-                    w.id,
-                    self.ws.activities[usize::from(w.activity)].0.as_str(),
-                    w.since,
-                    w.load.iter().map(|&l| u32::from(l)).sum(),
-                )
+                });
+                keep(value).then(|| {
+                    (
+                        w.id,
+                        self.ws.activities[usize::from(w.activity)].0.as_str(),
+                        w.since,
+                        w.load.iter().map(|&l| u32::from(l)).sum(),
+                        value,
+                    )
+                })
             })
             .collect()
     }

@@ -84,7 +84,13 @@ async fn users(call: Call) -> Result<Response, ApiError> {
     Ok(html(AdminUsersPage {
         t: t(),
         chrome: staff_chrome(&call, "admin-title", "/admin/users"),
+        tab: "/admin/users",
         users,
+        roles: tracedesk_identity::Role::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect(),
+        jurisdictions: crate::admin_org::codes(&call.s),
     }))
 }
 
@@ -150,6 +156,7 @@ async fn templates(call: Call) -> Result<Response, ApiError> {
     Ok(html(AdminTemplatesPage {
         t: t(),
         chrome: staff_chrome(&call, "admin-title", "/admin/users"),
+        tab: "/admin/templates",
         templates,
     }))
 }

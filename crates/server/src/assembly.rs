@@ -81,6 +81,10 @@ pub struct App {
 impl App {
     /// Builds the router over `cw` and starts the jobs.
     pub fn start(cw: Casework, settings: ServerSettings, jobs: Jobs) -> App {
+        let settings = ServerSettings {
+            retention: jobs.retention,
+            ..settings
+        };
         let router = app(cw.clone(), settings);
         let mut running = Vec::new();
         if let Some(r) = jobs.routing {

@@ -50,6 +50,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::people::routes())
         .merge(crate::watch::routes())
         .merge(crate::admin::routes())
+        .merge(crate::admin_org::routes())
+        .merge(crate::admin_status::routes())
         .merge(crate::floor::routes(state.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

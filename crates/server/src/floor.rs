@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Utc;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tracedesk_routing::engine::Counters;
 use tracedesk_ui::chains::chains_of;
 use tracedesk_ui::pages::{
@@ -69,47 +70,108 @@ fn percent(c: &Counters) -> String {
     }
 }
 
-/// The floor as it stands, for `caller`.
-pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, ApiError> {
+/// A task being worked: id, kind, worker, state, age, jurisdiction.
+type Working = (
+    Uuid,
+    String,
+    Option<Uuid>,
+    &'static str,
+    i64,
+    Option<String>,
+);
+
+/// What the routing engine says about the whole floor, read in one pass
+/// at most once a second and shared by every floor page and stream on this
+/// node: a read walks every live task while holding the engine, so one per
+/// second (not one per open floor per second) keeps offers and accepts from
+/// waiting behind supervisors' screens.
+pub struct EngineFloor {
+    at: std::time::Instant,
+    states: BTreeMap<&'static str, usize>,
+    queues: Vec<tracedesk_routing::model::QueueStats>,
+    activities: BTreeMap<String, usize>,
+    window: Counters,
+    working: Vec<Working>,
+    /// Workers: id, activity, jurisdiction.
+    workers: Vec<(Uuid, String, Option<String>)>,
+    languages: BTreeMap<String, usize>,
+}
+
+/// How old a floor reading may be before it is read again.
+const FLOOR_FRESH: std::time::Duration = std::time::Duration::from_millis(900);
+
+/// The latest reading of the engine, read again when older than
+/// [`FLOOR_FRESH`]; one reader at a time, the others wait and share it.
+async fn engine_floor(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
+    let mut kept = s.floor.engine.lock().await;
+    if let Some(f) = kept.as_ref().filter(|f| f.at.elapsed() < FLOOR_FRESH) {
+        return Ok(f.clone());
+    }
     let d = dispatch(s)?;
-    let ((states, queues, activities), window, working, tracers, languages) = d
+    let reading = d
         .read(|e| {
+            let now = e.now();
             let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+            let mut working = Vec::new();
             for task in e.tasks() {
                 *states.entry(task.state.as_str()).or_default() += 1;
+                if matches!(task.state.as_str(), "assigned" | "wrapping") {
+                    working.push((
+                        task.id,
+                        task.worker,
+                        task.state.as_str(),
+                        now - task.created,
+                    ));
+                }
             }
-            let now = e.now();
-            let working: Vec<(Uuid, String, Option<Uuid>, &'static str, i64)> = e
-                .tasks_page(
-                    "jurisdiction",
-                    |j| guard::in_jurisdictions(caller, j),
-                    None,
-                    200,
-                )
+            let working = working
                 .into_iter()
-                .filter(|v| matches!(v.state.as_str(), "assigned" | "wrapping"))
-                .map(|v| {
-                    let kind = e
-                        .task_attributes(v.id)
-                        .and_then(|a| a["type"].as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    (v.id, kind, v.worker, v.state.as_str(), now - v.created)
+                .map(|(id, worker, state, age)| {
+                    let attrs = e.task_attributes(id).unwrap_or_default();
+                    let text = |k: &str| attrs[k].as_str().map(str::to_string);
+                    (
+                        id,
+                        text("type").unwrap_or_default(),
+                        worker,
+                        state,
+                        age,
+                        text("jurisdiction"),
+                    )
                 })
                 .collect();
-            let tracers: Vec<(Uuid, String)> = e
-                .workers_where("jurisdiction", |j| guard::in_jurisdictions(caller, j))
+            let workers = e
+                .workers_where("jurisdiction", |_| true)
                 .into_iter()
-                .map(|(id, activity, _, _)| (id, activity.to_string()))
+                .map(|(id, activity, _, _, j)| (id, activity.to_string(), j.map(str::to_string)))
                 .collect();
-            (
-                (states, e.queue_stats(), e.workers_by_activity()),
-                e.counters_since(now - 3_600_000),
+            EngineFloor {
+                at: std::time::Instant::now(),
+                states,
+                queues: e.queue_stats(),
+                activities: e.workers_by_activity(),
+                window: e.counters_since(now - 3_600_000),
                 working,
-                tracers,
-                e.waiting_by("language"),
-            )
+                workers,
+                languages: e.waiting_by("language"),
+            }
         })
         .await;
+    let reading = Arc::new(reading);
+    *kept = Some(reading.clone());
+    Ok(reading)
+}
+
+/// The floor as it stands, for `caller`: the shared reading, with the work
+/// in progress and the tracers of the caller's jurisdictions only.
+pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, ApiError> {
+    let e = engine_floor(s).await?;
+    let mine = |j: &Option<String>| guard::in_jurisdictions(caller, j.as_deref());
+    let mut working: Vec<_> = e.working.iter().filter(|w| mine(&w.5)).collect();
+    // Newest first, as many as a screen holds.
+    working.sort_by_key(|w| std::cmp::Reverse(w.0));
+    working.truncate(200);
+    let tracers: Vec<&(Uuid, String, Option<String>)> =
+        e.workers.iter().filter(|w| mine(&w.2)).collect();
     let mut ids: Vec<Uuid> = working.iter().filter_map(|w| w.2).collect();
     ids.extend(tracers.iter().map(|t| t.0));
     let names = names_of(s, ids).await;
@@ -117,18 +179,18 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
     let mut held: BTreeMap<Uuid, (u32, i64)> = BTreeMap::new();
     for w in &working {
         if let Some(id) = w.2 {
-            let e = held.entry(id).or_default();
-            e.0 += 1;
-            e.1 = e.1.max(w.4);
+            let h = held.entry(id).or_default();
+            h.0 += 1;
+            h.1 = h.1.max(w.4);
         }
     }
     let mut tracer_lines: Vec<TracerLine> = tracers
-        .into_iter()
-        .map(|(id, activity)| {
-            let (holding, oldest) = held.get(&id).copied().unwrap_or_default();
+        .iter()
+        .map(|(id, activity, _)| {
+            let (holding, oldest) = held.get(id).copied().unwrap_or_default();
             TracerLine {
-                name: names.get(&id).cloned().unwrap_or_default(),
-                activity,
+                name: names.get(id).cloned().unwrap_or_default(),
+                activity: activity.clone(),
                 holding,
                 oldest: if holding == 0 {
                     "–".into()
@@ -139,25 +201,25 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
         })
         .collect();
     tracer_lines.sort_by(|a, b| a.name.cmp(&b.name));
-    let count = |k: &str| states.get(k).copied().unwrap_or(0).to_string();
+    let count = |k: &str| e.states.get(k).copied().unwrap_or(0);
+    let window = &e.window;
     let accepted = window.accepted.max(1) as i64;
     Ok(Floor {
         tiles: vec![
-            (t().get("tile-waiting"), count("pending")),
-            (t().get("tile-offered"), count("reserved")),
+            (t().get("tile-waiting"), count("pending").to_string()),
+            (t().get("tile-offered"), count("reserved").to_string()),
             (
                 t().get("tile-working"),
-                (states.get("assigned").copied().unwrap_or(0)
-                    + states.get("wrapping").copied().unwrap_or(0))
-                .to_string(),
+                (count("assigned") + count("wrapping")).to_string(),
             ),
             (t().get("tile-created"), window.created.to_string()),
             (t().get("tile-completed"), window.completed.to_string()),
-            (t().get("tile-sla"), percent(&window)),
+            (t().get("tile-sla"), percent(window)),
             (t().get("tile-wait"), span(window.wait_ms / accepted)),
         ],
-        queues: queues
-            .into_iter()
+        queues: e
+            .queues
+            .iter()
             .map(|q| QueueLine {
                 by_priority: q
                     .by_priority
@@ -169,25 +231,35 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
                 longest: span(q.longest_wait_ms),
                 available: format!("{} / {}", q.available_workers, q.workers),
                 waiting: q.waiting,
-                name: q.name,
+                name: q.name.clone(),
             })
             .collect(),
-        activities: activities.into_iter().collect(),
+        activities: e.activities.iter().map(|(a, n)| (a.clone(), *n)).collect(),
         working: working
             .into_iter()
-            .map(|(id, kind, worker, state, age)| WorkLine {
+            .map(|(id, kind, worker, state, age, _)| WorkLine {
                 id: id.to_string(),
-                kind: t().of("task-kind", &kind),
+                kind: t().of("task-kind", kind),
                 tracer: worker
                     .and_then(|w| names.get(&w).cloned())
                     .unwrap_or_default(),
                 state: t().of("task-status", state),
-                age: span(age),
+                age: span(*age),
             })
             .collect(),
-        languages: languages
-            .into_iter()
-            .map(|(l, n)| (if l.is_empty() { "–".into() } else { l }, n))
+        languages: e
+            .languages
+            .iter()
+            .map(|(l, n)| {
+                (
+                    if l.is_empty() {
+                        "–".into()
+                    } else {
+                        l.clone()
+                    },
+                    *n,
+                )
+            })
             .collect(),
         tracers: tracer_lines,
         at: Utc::now().format("%H:%M:%S UTC").to_string(),
@@ -254,6 +326,7 @@ type Kept<K, V> = std::sync::Mutex<std::collections::HashMap<K, (V, std::time::I
 /// indicators' counts per set of jurisdictions, each kept a short while.
 #[derive(Default)]
 pub struct FloorCache {
+    engine: tokio::sync::Mutex<Option<Arc<EngineFloor>>>,
     names: Kept<Uuid, String>,
     summaries: Kept<Vec<String>, Summary>,
 }

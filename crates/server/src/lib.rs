@@ -5,6 +5,8 @@
 //! logs or returns request bodies.
 
 mod admin;
+mod admin_org;
+mod admin_status;
 mod answers;
 mod api;
 pub mod assembly;
@@ -65,6 +67,10 @@ pub struct AppState {
     /// What the supervisor floor keeps between reads: staff names and the
     /// indicators' counts.
     pub floor: Arc<floor::FloorCache>,
+    /// The audit log check an administrator started from the browser.
+    pub verify: Arc<admin_status::VerifyState>,
+    /// The retention policy this server purges by (`None`: it does not).
+    pub retention: Option<tracedesk_casework::retention::RetentionPolicy>,
 }
 
 /// Server settings that come from configuration.
@@ -85,6 +91,9 @@ pub struct ServerSettings {
     pub sandbox: Option<Arc<tracedesk_comms::sandbox::Sandbox>>,
     /// Twilio's webhooks, when Twilio is the carrier (else they answer 404).
     pub twilio: Option<webhooks::TwilioHooks>,
+    /// The retention policy the jobs purge by, shown to administrators
+    /// (`App::start` fills it in from its jobs).
+    pub retention: Option<tracedesk_casework::retention::RetentionPolicy>,
 }
 
 impl Default for ServerSettings {
@@ -98,6 +107,7 @@ impl Default for ServerSettings {
             keep_alive: std::time::Duration::from_secs(15),
             sandbox: None,
             twilio: None,
+            retention: None,
         }
     }
 }
@@ -114,6 +124,8 @@ pub fn app(cw: Casework, settings: ServerSettings) -> Router {
         sandbox: settings.sandbox.clone(),
         twilio: settings.twilio.clone(),
         floor: Arc::default(),
+        verify: Arc::default(),
+        retention: settings.retention,
     };
     let mut router = api::routes(state.clone(), settings.max_batch);
     if let Some(limit) = settings.rate_limit {

@@ -236,7 +236,43 @@ async fn backend(
                 .and_then(|t| t["id"].as_str())
                 .unwrap_or_default()
                 .to_string();
+            // The pages run on a server that routes, as a deployment's
+            // does: the floor reads the routing engine.
+            drop(server);
+            let (base, routing) = serve_routing(cw.clone()).await?;
+            engine_settled(&base, &token["root supervisor"]).await?;
+            // The tracer is a routing worker (Offline) holding the
+            // interviews assigned above; routing keeps them theirs.
+            let _ = http
+                .post(format!("{base}/api/v1/routing/workers"))
+                .bearer_auth(&token["county supervisor"])
+                .json(&serde_json::json!({"user_id": tracer.id, "attributes": {
+                    "skills": ["case_investigation", "contact_notification"],
+                    "languages": ["en", "es"]}}))
+                .send()
+                .await?;
+            for &c in cases.iter().take(HELD) {
+                if let Some(t) = cw.cases().tasks_for_case(c).await?.first() {
+                    cw.cases().assign_task(t.id, Some(tracer.id)).await?;
+                }
+            }
+            let opened = format!("{base}/desk/tasks/{held}");
+            let mut ok = false;
+            for _ in 0..200 {
+                let r = http
+                    .get(&opened)
+                    .bearer_auth(&token["tracer"])
+                    .send()
+                    .await?;
+                if r.status().is_success() {
+                    ok = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            anyhow::ensure!(ok, "the tracer's task never opened under routing");
             pages(&base, &token, &held, page_clients, samples).await?;
+            drop(routing);
             // The floor's epidemic curve (one read per page load).
             let scope = cw.jurisdictions().subtree("root");
             let mut ms = Vec::new();
@@ -252,7 +288,6 @@ async fn backend(
                 ms[(ms.len() * 95 / 100).min(ms.len() - 1)]
             );
         }
-        drop(server);
     }
     if let (Some(&small), Some(&large)) = (sizes.first(), sizes.last())
         && small < large
@@ -279,6 +314,61 @@ async fn backend(
     Ok(())
 }
 
+/// A server on a local port that runs task routing (one node, the public
+/// health workspace), as `tracedesk serve` does.
+async fn serve_routing(
+    cw: Casework,
+) -> anyhow::Result<(String, tracedesk_server::assembly::Running)> {
+    let app = tracedesk_server::App::start(
+        cw,
+        tracedesk_server::ServerSettings {
+            body_limit: 1 << 20,
+            max_batch: 100,
+            ..Default::default()
+        },
+        tracedesk_server::Jobs {
+            routing: Some(tracedesk_server::assembly::RoutingSetup {
+                workspace: tracedesk_routing::Workspace::public_health(),
+                clock: Arc::new(|| chrono::Utc::now().timestamp_millis()),
+                advertise: "http://127.0.0.1".into(),
+            }),
+            ..Default::default()
+        },
+    );
+    Ok(app.spawn_local().await?)
+}
+
+/// Waits until the routing engine has taken in every task (its count of
+/// tasks stops growing), printing how long that took.
+async fn engine_settled(base: &str, token: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let t = Instant::now();
+    let (mut last, mut still) = (u64::MAX, 0);
+    while still < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let r = http
+            .get(format!("{base}/api/v1/routing/stats"))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            continue;
+        }
+        let v: serde_json::Value = r.json().await?;
+        let n: u64 = v["tasks_by_state"]
+            .as_object()
+            .map(|m| m.values().filter_map(serde_json::Value::as_u64).sum())
+            .unwrap_or(0);
+        still = if n == last && n > 0 { still + 1 } else { 0 };
+        last = n;
+    }
+    eprintln!(
+        "  routing holds {last} tasks after {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// The staff pages' render times: `clients` browsers at once, each asking
 /// for every page in turn until `samples` of each are timed; p50 and p95
 /// per page (the whole request: guard, reads, audit, template).
@@ -295,6 +385,7 @@ async fn pages(
         (format!("/desk/tasks/{held}/interview"), "tracer"),
         ("/lists".into(), "analyst"),
         ("/monitoring?list=non_reporting".into(), "county supervisor"),
+        ("/floor".into(), "county supervisor"),
     ];
     let http = reqwest::Client::new();
     let rounds = samples.div_ceil(clients).max(1);

@@ -629,7 +629,82 @@ pub struct UserLine {
 pub struct AdminUsersPage<'a> {
     pub t: &'a Catalog,
     pub chrome: Chrome,
+    /// The administration tab shown as current.
+    pub tab: &'static str,
     pub users: Vec<UserLine>,
+    /// What a new account may be: roles and jurisdictions.
+    pub roles: Vec<&'static str>,
+    pub jurisdictions: Vec<String>,
+}
+
+/// Teams: name, jurisdiction, members' usernames; and the jurisdictions a
+/// new team may belong to.
+#[derive(Template)]
+#[template(path = "admin-teams.html")]
+pub struct AdminTeamsPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub tab: &'static str,
+    pub teams: Vec<(String, String, String)>,
+    pub jurisdictions: Vec<String>,
+}
+
+/// The jurisdiction tree: code, name, parent.
+#[derive(Template)]
+#[template(path = "admin-jurisdictions.html")]
+pub struct AdminJurisdictionsPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub tab: &'static str,
+    pub rows: Vec<(String, String, String)>,
+}
+
+/// An API token as administration lists it (never the token itself).
+#[derive(Debug)]
+pub struct TokenLine {
+    pub name: String,
+    pub user: String,
+    pub created: String,
+    pub state: String,
+    pub live: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin-tokens.html")]
+pub struct AdminTokensPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub tab: &'static str,
+    pub tokens: Vec<TokenLine>,
+}
+
+/// Keys, the audit log, retention and questionnaires: label and value
+/// pairs, and questionnaires as id, version, questions.
+#[derive(Template)]
+#[template(path = "admin-status.html")]
+pub struct AdminStatusPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub tab: &'static str,
+    pub keys: Vec<(String, String)>,
+    pub audit: Vec<(String, String)>,
+    pub retention: Vec<(String, String)>,
+    pub questionnaires: Vec<(String, String, String)>,
+    /// The audit check's state, as the part below shows it.
+    pub running: bool,
+    pub failed: bool,
+    pub line: String,
+}
+
+/// The audit log check from the browser: while it runs, a progress line
+/// that asks again in a second; then its outcome.
+#[derive(Template)]
+#[template(path = "audit-verify.html")]
+pub struct AuditVerifyPart<'a> {
+    pub t: &'a Catalog,
+    pub running: bool,
+    pub failed: bool,
+    pub line: String,
 }
 
 /// A text template as the administration page edits it.
@@ -652,6 +727,7 @@ pub struct TemplateLine {
 pub struct AdminTemplatesPage<'a> {
     pub t: &'a Catalog,
     pub chrome: Chrome,
+    pub tab: &'static str,
     pub templates: Vec<TemplateLine>,
 }
 

@@ -228,6 +228,7 @@ fn settings(auth: AuthPolicy) -> ServerSettings {
         keep_alive: std::time::Duration::from_millis(300),
         sandbox: None,
         twilio: None,
+        retention: None,
     }
 }
 

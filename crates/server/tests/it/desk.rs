@@ -1059,7 +1059,7 @@ async fn the_floor_shows_the_work_and_returns_a_task_to_its_queue() {
     let mut floor = String::new();
     for _ in 0..100 {
         floor = get(&f.h, "/floor", Some(&sup)).await.1;
-        if floor.contains("desk-tracer Staff") {
+        if floor.contains(&format!("/floor/tasks/{}/return", f.task)) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -1839,4 +1839,237 @@ async fn the_floor_draws_chains_and_clusters_within_scope() {
         "{nj}"
     );
     assert!(!nj.contains("Harbour office party"), "{nj}");
+}
+
+/// The rest of administration in the browser, for root administrators
+/// only: a new account with a temporary password that signs in; a team and
+/// a member; a jurisdiction (a bad code named); an API token that works
+/// until revoked; and the status page, whose audit log check runs with
+/// progress to its outcome. A jurisdiction's administrator and a
+/// supervisor are refused and change nothing.
+#[tokio::test]
+async fn administration_manages_teams_jurisdictions_tokens_and_checks_the_audit_log() {
+    let f = floor().await;
+    let (_, admin) = signed_in(&f.h, "root-admin", Role::Admin, "root").await;
+    let (_, ny_admin) = signed_in(&f.h, "ny-admin", Role::Admin, "ny").await;
+    let (_, sup) = signed_in(&f.h, "org-sup", Role::Supervisor, "root").await;
+    let token = csrf(&admin);
+    for path in [
+        "/admin/teams",
+        "/admin/jurisdictions",
+        "/admin/tokens",
+        "/admin/status",
+    ] {
+        let (st, html) = get(&f.h, path, Some(&admin)).await;
+        assert_eq!(st, 200, "{path}: {html}");
+        assert!(
+            html.contains(&format!("href=\"{path}\" aria-current=\"page\"")),
+            "{html}"
+        );
+        for session in [&ny_admin, &sup] {
+            let (st, _) = get(&f.h, path, Some(session)).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        }
+    }
+    let refused: [(&str, Vec<(&str, &str)>); 4] = [
+        (
+            "/admin/users/add",
+            vec![
+                ("username", "sneaky"),
+                ("display_name", "S"),
+                ("role", "admin"),
+                ("jurisdiction", "root"),
+            ],
+        ),
+        (
+            "/admin/jurisdictions",
+            vec![("code", "sneaky"), ("name", "S"), ("parent", "root")],
+        ),
+        (
+            "/admin/tokens",
+            vec![("name", "sneaky"), ("username", "org-sup")],
+        ),
+        ("/admin/audit/verify", vec![]),
+    ];
+    for (path, form) in &refused {
+        for session in [&ny_admin, &sup] {
+            let (st, _) = post_form(&f.h, path, session, Some(&csrf(session)), form).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        }
+    }
+    assert!(
+        f.h.cw
+            .staff()
+            .user_by_username("sneaky")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A new account: its temporary password signs in (to the password change).
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/users/add",
+        &admin,
+        Some(&token),
+        &[
+            ("username", "new-tracer"),
+            ("display_name", "New Tracer"),
+            ("role", "tracer"),
+            ("jurisdiction", "ny"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{line}");
+    let password = line
+        .split("Temporary password: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{line}"))
+        .trim()
+        .to_string();
+    let (st, out, _) = crate::login::login(&f.h, "new-tracer", &password, None).await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/users/add",
+        &admin,
+        Some(&token),
+        &[
+            ("username", "x2"),
+            ("display_name", "X"),
+            ("role", "wizard"),
+            ("jurisdiction", "ny"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(line.contains("role: is not a role"), "{line}");
+
+    // A team with a member.
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/teams",
+        &admin,
+        Some(&token),
+        &[("name", "Brooklyn A"), ("jurisdiction", "ny")],
+    )
+    .await;
+    assert_eq!((st.as_u16(), line.as_str()), (200, "Team Brooklyn A made."));
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/teams/members",
+        &admin,
+        Some(&token),
+        &[
+            ("team", "Brooklyn A"),
+            ("username", "desk-tracer"),
+            ("action", "add"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "desk-tracer is now on Brooklyn A.")
+    );
+    let (_, html) = get(&f.h, "/admin/teams", Some(&admin)).await;
+    assert!(
+        html.contains("<td>Brooklyn A</td><td>ny</td><td>desk-tracer</td>"),
+        "{html}"
+    );
+
+    // A jurisdiction: a bad code is named; a good one is added.
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/jurisdictions",
+        &admin,
+        Some(&token),
+        &[
+            ("code", "Kings County"),
+            ("name", "Kings"),
+            ("parent", "ny"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(line.contains("lower-case"), "{line}");
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/jurisdictions",
+        &admin,
+        Some(&token),
+        &[("code", "ny-kings"), ("name", "Kings"), ("parent", "ny")],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "Jurisdiction ny-kings added.")
+    );
+    assert!(f.h.cw.jurisdictions().within("ny-kings", "ny"));
+
+    // A token works for the API until revoked; creation and revocation
+    // are audited.
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/tokens",
+        &admin,
+        Some(&token),
+        &[("name", "lab-feed"), ("username", "org-sup")],
+    )
+    .await;
+    assert_eq!(st, 200, "{line}");
+    let api = line.rsplit(' ').next().unwrap().trim().to_string();
+    let (st, _) = f.h.call(&api, Method::GET, "/api/v1/auth/me", None).await;
+    assert_eq!(st, 200);
+    let (_, html) = get(&f.h, "/admin/tokens", Some(&admin)).await;
+    assert!(
+        html.contains("lab-feed") && !html.contains(&api),
+        "the token is shown once: {html}"
+    );
+    let (st, line) = post_form(
+        &f.h,
+        "/admin/tokens/revoke",
+        &admin,
+        Some(&token),
+        &[("name", "lab-feed")],
+    )
+    .await;
+    assert_eq!(
+        (st.as_u16(), line.as_str()),
+        (200, "Revoked 1 token(s) named lab-feed.")
+    );
+    let (st, _) = f.h.call(&api, Method::GET, "/api/v1/auth/me", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let log = f.h.store.audit_entries(0, 100_000).await.unwrap();
+    for route in [
+        "POST /admin/tokens",
+        "POST /admin/tokens/revoke",
+        "POST /admin/users/add",
+    ] {
+        assert!(
+            log.iter().any(|e| e.draft.detail == route),
+            "{route} audited"
+        );
+    }
+    assert!(
+        !log.iter()
+            .any(|e| e.draft.detail.contains(&api) || e.draft.detail.contains(&password))
+    );
+
+    // Status, and the audit log check run to its end.
+    let (_, html) = get(&f.h, "/admin/status", Some(&admin)).await;
+    assert!(
+        html.contains("Current key version") && html.contains("case_interview"),
+        "{html}"
+    );
+    let (st, part) = post_form(&f.h, "/admin/audit/verify", &admin, Some(&token), &[]).await;
+    assert_eq!(st, 200, "{part}");
+    let mut part = part;
+    for _ in 0..200 {
+        if part.contains("Audit log OK") || part.contains("does not verify") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        part = get(&f.h, "/admin/audit/verify", Some(&admin)).await.1;
+    }
+    assert!(part.contains("Audit log OK"), "{part}");
 }
