@@ -86,7 +86,6 @@ type Working = (
 /// second (not one per open floor per second) keeps offers and accepts from
 /// waiting behind supervisors' screens.
 pub struct EngineFloor {
-    at: std::time::Instant,
     states: BTreeMap<&'static str, usize>,
     queues: Vec<tracedesk_routing::model::QueueStats>,
     activities: BTreeMap<String, usize>,
@@ -97,16 +96,73 @@ pub struct EngineFloor {
     languages: BTreeMap<String, usize>,
 }
 
-/// How old a floor reading may be before it is read again.
-const FLOOR_FRESH: std::time::Duration = std::time::Duration::from_millis(900);
+/// How often the engine is read while someone watches a floor, and how
+/// long after the last look the reading stops.
+const FLOOR_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+const FLOOR_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The latest reading of the engine, read again when older than
-/// [`FLOOR_FRESH`]; one reader at a time, the others wait and share it.
-async fn engine_floor(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
-    let mut kept = s.floor.engine.lock().await;
-    if let Some(f) = kept.as_ref().filter(|f| f.at.elapsed() < FLOOR_FRESH) {
-        return Ok(f.clone());
+/// Notes that someone is looking at a floor, starting the reader if it is
+/// not running: one background task per node reads the engine every
+/// [`FLOOR_EVERY`] and publishes the reading to every floor page and
+/// stream, until [`FLOOR_IDLE`] passes without a look. No request ever
+/// waits for a read of the engine, except the very first.
+fn watch_floor(s: &AppState) {
+    let Ok(mut w) = s.floor.watching.lock() else {
+        return;
+    };
+    w.1 = std::time::Instant::now();
+    if w.0 {
+        return;
     }
+    w.0 = true;
+    let s = s.clone();
+    tokio::spawn(async move {
+        loop {
+            match read_engine(&s).await {
+                Ok(f) => {
+                    s.floor.engine.send_replace(Some(f));
+                }
+                Err(_) => break,
+            }
+            tokio::time::sleep(FLOOR_EVERY).await;
+            let idle = s
+                .floor
+                .watching
+                .lock()
+                .map(|w| w.1.elapsed() > FLOOR_IDLE)
+                .unwrap_or(true);
+            if idle {
+                break;
+            }
+        }
+        if let Ok(mut w) = s.floor.watching.lock() {
+            w.0 = false;
+        }
+    });
+}
+
+/// The latest reading of the engine (waiting for the first one).
+async fn engine_floor(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
+    dispatch(s)?;
+    watch_floor(s);
+    let mut rx = s.floor.engine.subscribe();
+    let first = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        rx.wait_for(Option::is_some),
+    )
+    .await;
+    match first {
+        Ok(Ok(f)) => f
+            .clone()
+            .ok_or_else(|| ApiError::internal(&"no floor reading")),
+        _ => Err(ApiError::internal(
+            &"the routing engine was not read in time",
+        )),
+    }
+}
+
+/// One pass over the engine: what every floor shows.
+async fn read_engine(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
     let d = dispatch(s)?;
     let reading = d
         .read(|e| {
@@ -145,7 +201,6 @@ async fn engine_floor(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
                 .map(|(id, activity, _, _, j)| (id, activity.to_string(), j.map(str::to_string)))
                 .collect();
             EngineFloor {
-                at: std::time::Instant::now(),
                 states,
                 queues: e.queue_stats(),
                 activities: e.workers_by_activity(),
@@ -156,9 +211,7 @@ async fn engine_floor(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
             }
         })
         .await;
-    let reading = Arc::new(reading);
-    *kept = Some(reading.clone());
-    Ok(reading)
+    Ok(Arc::new(reading))
 }
 
 /// The floor as it stands, for `caller`: the shared reading, with the work
@@ -270,6 +323,17 @@ pub(crate) async fn floor_of(s: &AppState, caller: &Caller) -> Result<Floor, Api
 /// the floor asks for them every second).
 const NAME_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
+impl Default for FloorCache {
+    fn default() -> Self {
+        Self {
+            engine: tokio::sync::watch::Sender::new(None),
+            watching: std::sync::Mutex::new((false, std::time::Instant::now())),
+            names: Default::default(),
+            summaries: Default::default(),
+        }
+    }
+}
+
 /// Display names of staff `ids`, from a short-lived cache, read from the
 /// store when missing or stale.
 async fn names_of(s: &AppState, ids: Vec<Uuid>) -> BTreeMap<Uuid, String> {
@@ -324,9 +388,11 @@ type Kept<K, V> = std::sync::Mutex<std::collections::HashMap<K, (V, std::time::I
 
 /// Staff display names (asked for every second by each open floor) and the
 /// indicators' counts per set of jurisdictions, each kept a short while.
-#[derive(Default)]
 pub struct FloorCache {
-    engine: tokio::sync::Mutex<Option<Arc<EngineFloor>>>,
+    /// The engine's latest reading, published by the floor's reader.
+    engine: tokio::sync::watch::Sender<Option<Arc<EngineFloor>>>,
+    /// Whether the reader runs, and when a floor was last looked at.
+    watching: std::sync::Mutex<(bool, std::time::Instant)>,
     names: Kept<Uuid, String>,
     summaries: Kept<Vec<String>, Summary>,
 }
@@ -353,18 +419,38 @@ const MOST_CLUSTERS: usize = 10;
 /// The largest chains drawn.
 const CHAINS_DRAWN: usize = 6;
 
-/// The floor's summary for `scope`, kept up to a minute.
+/// The floor's summary for `scope`: read once, then served as kept while
+/// a fresh one is read in the background once it is a minute old, so no
+/// page after the first waits for it.
 async fn summary_of(s: &AppState, scope: &[String]) -> Result<Summary, ApiError> {
-    let cache = &s.floor.summaries;
     let key = scope.to_vec();
-    let kept = cache.lock().ok().and_then(|c| {
-        c.get(&key)
-            .filter(|(_, at)| at.elapsed() < INDICATOR_TTL)
-            .map(|(v, _)| v.clone())
+    let kept = s.floor.summaries.lock().ok().and_then(|mut c| {
+        let (v, at) = c.get_mut(&key)?;
+        if at.elapsed() >= INDICATOR_TTL {
+            // Stamped now so one refresh starts, not one per request.
+            *at = std::time::Instant::now();
+            let (s, key) = (s.clone(), key.clone());
+            tokio::spawn(async move {
+                if let Ok(v) = read_summary(&s, &key).await
+                    && let Ok(mut c) = s.floor.summaries.lock()
+                {
+                    c.insert(key, (v, std::time::Instant::now()));
+                }
+            });
+        }
+        Some(v.clone())
     });
     if let Some(v) = kept {
         return Ok(v);
     }
+    let v = read_summary(s, scope).await?;
+    if let Ok(mut c) = s.floor.summaries.lock() {
+        c.insert(key, (v.clone(), std::time::Instant::now()));
+    }
+    Ok(v)
+}
+
+async fn read_summary(s: &AppState, scope: &[String]) -> Result<Summary, ApiError> {
     let cases = s.cw.cases();
     let (today, week) = cases.indicator_counts(scope).await?;
     let links = cases
@@ -372,16 +458,12 @@ async fn summary_of(s: &AppState, scope: &[String]) -> Result<Summary, ApiError>
         .await?;
     let mut clusters = cases.list_clusters(scope).await?;
     clusters.truncate(MOST_CLUSTERS);
-    let v = Summary {
+    Ok(Summary {
         today,
         week,
         links,
         clusters,
-    };
-    if let Ok(mut c) = cache.lock() {
-        c.insert(key, (v.clone(), std::time::Instant::now()));
-    }
-    Ok(v)
+    })
 }
 
 /// The CDC indicators, today and over the last 7 days.
@@ -475,24 +557,28 @@ async fn stream(call: Call) -> Result<Response, ApiError> {
     let s = call.s.clone();
     let caller = call.caller.clone();
     let closing = dispatch(&s)?.closing();
-    let every = tokio::time::interval(std::time::Duration::from_secs(1));
+    watch_floor(&s);
+    let readings = s.floor.engine.subscribe();
     let keep = s.keep_alive;
+    // An event for each new reading of the engine (about once a second),
+    // so a change reaches the page within the reader's period.
     let events = futures_util::stream::unfold(
-        (s, caller, closing, every),
-        |(s, caller, mut closing, mut every)| async move {
+        (s, caller, closing, readings),
+        |(s, caller, mut closing, mut readings)| async move {
             tokio::select! {
-                _ = every.tick() => {}
+                r = readings.changed() => r.ok()?,
                 _ = closing.changed() => return None,
             }
             if *closing.borrow() {
                 return None;
             }
+            watch_floor(&s);
             let floor = floor_of(&s, &caller).await.ok()?;
             let data = FloorLive { t: t(), floor }.render().ok()?;
             let event = SseEvent::default().event("floor").data(data);
             Some((
                 Ok::<_, std::convert::Infallible>(event),
-                (s, caller, closing, every),
+                (s, caller, closing, readings),
             ))
         },
     );

@@ -189,6 +189,7 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /floor/stream", Cap(Supervise), Open),
     ("POST /floor/tasks/{id}/return", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
     ("GET /floor/tasks/{id}", CapOn(Supervise, R::Task), Open),
+    ("GET /floor/break-glass", Cap(Supervise), Read(A::PhiRead)),
     ("POST /floor/tasks/{id}/assign", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
     ("POST /floor/tasks/{id}/transfer", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
     // The monitoring line lists: as `GET /api/v1/monitoring`.

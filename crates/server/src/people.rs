@@ -18,13 +18,14 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use tracedesk_casework::PersonRef;
 use tracedesk_ui::Catalog;
-use tracedesk_ui::pages::{Chrome, GlassPage, PersonPage};
+use tracedesk_ui::pages::{Chrome, GlassLine, GlassPage, GlassReviewPage, PersonPage};
 use uuid::Uuid;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/desk/persons/{id}", get(page))
         .route("/desk/break-glass", post(open))
+        .route("/floor/break-glass", get(review))
 }
 
 fn t() -> &'static Catalog {
@@ -96,4 +97,52 @@ async fn open(Act(call, Form(f)): Act<Form<GlassForm>>) -> Result<Response, ApiE
         r.headers_mut().insert("hx-redirect", to);
     }
     Ok(r)
+}
+
+/// The days a break-glass review covers.
+const REVIEW_DAYS: i64 = 7;
+
+/// Break-glass use to review: by the staff the supervisor oversees, over
+/// the last week, with who opened which person's record, when, until when
+/// and why. The reasons may describe the person, so reading them is
+/// audited per use, as `GET /api/v1/break-glass`. The person is shown by
+/// a short id, with a link to their page (which follows its own rule).
+async fn review(call: Call) -> Result<Response, ApiError> {
+    let since = chrono::Utc::now() - chrono::Duration::days(REVIEW_DAYS);
+    let staff = call.s.cw.staff();
+    let items = staff
+        .break_glass_review(&call.caller.principal, since)
+        .await?;
+    let users = staff.list_users().await?;
+    let at = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
+    let touch = items
+        .iter()
+        .map(|g| ("break_glass", g.id, Some(g.person_id)))
+        .collect();
+    let rows = items
+        .into_iter()
+        .map(|g| {
+            let short = g.person_id.simple().to_string();
+            GlassLine {
+                who: users
+                    .iter()
+                    .find(|u| u.id == g.user_id)
+                    .map(|u| u.display_name.clone())
+                    .unwrap_or_default(),
+                person: format!("…{}", &short[short.len() - 6..]),
+                person_href: format!("/desk/persons/{}", g.person_id),
+                opened: at(g.opened_at),
+                expires: at(g.expires_at),
+                reason: g.reason,
+            }
+        })
+        .collect();
+    Ok(guard::with_touch(
+        html(GlassReviewPage {
+            t: t(),
+            chrome: staff_chrome(&call, "glass-review-title", "/floor"),
+            rows,
+        }),
+        touch,
+    ))
 }

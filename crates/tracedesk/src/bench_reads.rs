@@ -272,6 +272,7 @@ async fn backend(
             }
             anyhow::ensure!(ok, "the tracer's task never opened under routing");
             pages(&base, &token, &held, page_clients, samples).await?;
+            floor_latency(&base, &token["root supervisor"], 20).await?;
             drop(routing);
             // The floor's epidemic curve (one read per page load).
             let scope = cw.jurisdictions().subtree("root");
@@ -311,6 +312,91 @@ async fn backend(
             }
         }
     }
+    Ok(())
+}
+
+/// How long a change takes to reach an open floor: a supervisor's floor
+/// stream is open; a positive result is posted; the time until a `floor`
+/// event counts one more task waiting. `trials` times, p50 / p95 / max.
+async fn floor_latency(base: &str, token: &str, trials: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let mut stream = http
+        .get(format!("{base}/floor/stream"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        stream.status().is_success(),
+        "/floor/stream: {}",
+        stream.status()
+    );
+    let mut buffer = String::new();
+    // The next event's "tasks waiting" figure.
+    async fn next_waiting(
+        stream: &mut reqwest::Response,
+        buffer: &mut String,
+    ) -> anyhow::Result<u64> {
+        loop {
+            if let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                let label = "</span><span class=\"l\">tasks waiting";
+                if let Some(at) = event.find(label) {
+                    let before = &event[..at];
+                    let digits: String = before
+                        .chars()
+                        .rev()
+                        .take_while(char::is_ascii_digit)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    return Ok(digits.parse()?);
+                }
+                continue;
+            }
+            let chunk = stream
+                .chunk()
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the floor stream ended"))?;
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    let mut syn = Synthetic::new(99, chrono::Utc::now().date_naive());
+    let mut ms = Vec::with_capacity(trials);
+    for i in 0..trials {
+        let before = next_waiting(&mut stream, &mut buffer).await?;
+        let mut lab = syn.positive_lab();
+        lab.jurisdiction = Some("county-0".into());
+        lab.accession = Some(format!(
+            "FLOOR-LATENCY-{}-{i}",
+            chrono::Utc::now().timestamp()
+        ));
+        let t = Instant::now();
+        let r = http
+            .post(format!("{base}/api/v1/lab-results"))
+            .bearer_auth(token)
+            .json(&lab)
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "posting a result: {}", r.status());
+        loop {
+            if next_waiting(&mut stream, &mut buffer).await? > before {
+                break;
+            }
+            anyhow::ensure!(
+                t.elapsed().as_secs() < 30,
+                "the floor never showed the new task"
+            );
+        }
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "| a new case's task reaching an open floor (SSE) | root supervisor | {:.0} | {:.0} | max {:.0} ms, {trials} trials |",
+        ms[ms.len() / 2],
+        ms[(ms.len() * 95 / 100).min(ms.len() - 1)],
+        ms[ms.len() - 1]
+    );
     Ok(())
 }
 

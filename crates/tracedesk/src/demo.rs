@@ -54,10 +54,17 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     let url = format!("http://{}", config.listen);
     let sign_in = staff_sign_ins(&cw).await?;
     tokio::spawn(outbreak(url.clone(), token.clone()));
+    tokio::spawn(crate::demo_staff::start(
+        cw.clone(),
+        url.clone(),
+        token.clone(),
+        BOROUGHS,
+    ));
     let banner = format!(
         "\ntracedesk demo is running at {url}\n\
          synthetic data only (no real people) in {}\n\n\
-         {sign_in}a new positive result arrives every {}s (the outbreak goes on)\n\n\
+         {sign_in}a new positive result arrives every {}s (the outbreak goes on); two tracers of each\n\
+         borough work their offers by themselves, so the floor moves\n\n\
          API token: {token}\n\n\
          try:\n  curl -s -H 'Authorization: Bearer {token}' '{url}/api/v1/cases?limit=5'\n  \
          curl -s {url}/api/v1/openapi.json\n\nCtrl-C stops it.",

@@ -12,6 +12,7 @@ mod bench_webhooks;
 mod cli;
 mod config;
 mod demo;
+mod demo_staff;
 mod retention_cmd;
 mod runtime;
 

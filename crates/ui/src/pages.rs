@@ -864,3 +864,23 @@ mod tests {
         assert!(!page.contains("style="), "no inline style");
     }
 }
+
+/// One use of break-glass, for review.
+#[derive(Debug)]
+pub struct GlassLine {
+    pub who: String,
+    pub person: String,
+    pub person_href: String,
+    pub opened: String,
+    pub expires: String,
+    pub reason: String,
+}
+
+/// Supervisors review break-glass use by the staff they oversee.
+#[derive(Template)]
+#[template(path = "glass-review.html")]
+pub struct GlassReviewPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub rows: Vec<GlassLine>,
+}

@@ -269,6 +269,29 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// The current page at tablet width (768 × 1024, portrait): nothing
+    /// wider than the screen (wide tables scroll in their own box), the
+    /// usual checks, and a screenshot `{name}-tablet`; then back to
+    /// 1280 × 720.
+    pub async fn on_tablet(&self, name: &str) {
+        self.c.set_window_size(768, 1024).await.expect("resize");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let wide: serde_json::Value = self
+            .c
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            wide.as_i64().is_some_and(|w| w <= 0),
+            "{name}: {wide} px wider than a tablet"
+        );
+        self.check(&format!("{name}-tablet")).await;
+        self.c.set_window_size(1280, 720).await.expect("resize");
+    }
+
     /// Every page's checks: no console errors (CSP violations included),
     /// no serious or critical accessibility finding, nothing kept in
     /// browser storage; then a screenshot `docs/screenshots/{name}.png`.
@@ -381,6 +404,7 @@ async fn the_tracer_desk_in_chromium() {
     click(c, ".offer button.accept").await;
     at(c, &format!("/desk/tasks/{}", f.task)).await;
     b.check("desk-task").await;
+    b.on_tablet("desk-task").await;
     let person = text_of(c, "main").await;
     assert!(person.contains("Marisol Quintero"), "{person}");
 
@@ -604,6 +628,7 @@ async fn the_supervisor_floor_updates_without_reload_in_chromium() {
     b.sign_in(&f.h.base, "floor-sup", crate::login::PW).await;
     b.open("/floor").await;
     b.check("floor").await;
+    b.on_tablet("floor").await;
     let waiting = async || -> u64 {
         let v: serde_json::Value = c
             .execute(
@@ -666,6 +691,20 @@ async fn administration_in_chromium() {
     b.sign_in(&f.h.base, "root-admin", crate::login::PW).await;
     b.open("/admin/users").await;
     b.check("admin-users").await;
+    for (path, name) in [
+        ("/admin/teams", "admin-teams"),
+        ("/admin/jurisdictions", "admin-jurisdictions"),
+        ("/admin/tokens", "admin-tokens"),
+        ("/admin/status", "admin-status"),
+    ] {
+        click(c, &format!("a[href='{path}']")).await;
+        at(c, path).await;
+        b.check(name).await;
+    }
+    // The audit log check from the browser runs to its outcome.
+    click(c, "#verify-audit").await;
+    text_until(c, "#verify", |s| s.contains("Audit log OK")).await;
+    b.check("admin-status-verified").await;
     click(c, "a[href='/admin/templates']").await;
     at(c, "/admin/templates").await;
     b.check("admin-templates").await;

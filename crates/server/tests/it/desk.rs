@@ -981,6 +981,29 @@ async fn another_tracers_person_offers_break_glass_and_says_when_it_is_used() {
             .all(|e| !e.draft.detail.contains("called me back")),
         "the reason stays sealed"
     );
+
+    // Reviewed on the floor by a supervisor over the tracer, audited; a
+    // sibling jurisdiction's supervisor sees none of it; a tracer is refused.
+    let (_, sup) = signed_in(&f.h, "glass-sup", Role::Supervisor, "ny").await;
+    let (st, html) = get(&f.h, "/floor/break-glass", Some(&sup)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains("called me back") && html.contains("desk-other Staff"),
+        "{html}"
+    );
+    assert!(!html.contains("Marisol"), "{html}");
+    let log = f.h.store.audit_entries(0, 10_000).await.unwrap();
+    assert!(
+        log.iter().any(
+            |e| e.draft.action == Action::PhiRead && e.draft.detail == "GET /floor/break-glass"
+        ),
+        "reading the reasons is audited"
+    );
+    let (st, html) = get(&f.h, "/floor/break-glass", Some(&f.sup_nj.1)).await;
+    assert_eq!(st, 200);
+    assert!(!html.contains("called me back"), "{html}");
+    let (st, _) = get(&f.h, "/floor/break-glass", Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
 }
 
 /// The supervisor floor: queues and work in progress for a supervisor
