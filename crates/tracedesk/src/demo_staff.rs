@@ -142,20 +142,24 @@ async fn simulate(url: String, token: String, id: uuid::Uuid) {
     }
 }
 
-/// The first offer's reservation number on a desk page.
+/// The first offer's reservation number on a desk page (the page also
+/// links `/desk/offers/stream`, which is no offer).
 fn offer_in(html: &str) -> Option<String> {
-    let start = html.find("/desk/offers/")? + "/desk/offers/".len();
-    let rest = &html[start..];
-    let end = rest.find("/accept")?;
-    let r = &rest[..end];
-    r.chars().all(|c| c.is_ascii_digit()).then(|| r.to_string())
+    html.split("/desk/offers/").skip(1).find_map(|rest| {
+        let r = rest.split('/').next()?;
+        (!r.is_empty()
+            && r.chars().all(|c| c.is_ascii_digit())
+            && rest[r.len()..].starts_with("/accept"))
+        .then(|| r.to_string())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn offers_are_read_from_the_desk() {
-        let page = r#"<button hx-post="/desk/offers/42/accept">Accept</button>"#;
+        let page = r#"<div sse-connect="/desk/offers/stream"></div>
+            <button hx-post="/desk/offers/42/accept">Accept</button>"#;
         assert_eq!(super::offer_in(page).as_deref(), Some("42"));
         assert_eq!(super::offer_in("<p>No offer waiting</p>"), None);
     }
