@@ -300,23 +300,41 @@ impl Engine {
         out
     }
 
-    /// Waiting tasks counted by their string attribute `key` (`""` when a
-    /// task has none): the floor's waiting work by language.
-    pub fn waiting_by(&self, key: &str) -> BTreeMap<String, usize> {
+    /// The floor's figures in one pass over the live tasks, with no task
+    /// view built: tasks by state, the tasks being worked, and waiting
+    /// tasks by their string attribute `key` (`""` when a task has none).
+    pub fn floor_counts(&self, key: &str) -> crate::model::FloorCounts {
         let k = self.keys.lookup(key);
-        let mut out = BTreeMap::new();
-        for b in &self.buckets {
-            for &(_, _, t) in &b.tasks {
-                let Some(task) = self.task(t) else { continue };
-                let value = k.and_then(|k| match task.attrs.get(k) {
-                    Some(crate::attrs::Val::Str(s)) => Some(&**s),
-                    _ => None,
-                });
-                *out.entry(value.unwrap_or_default().to_string())
-                    .or_default() += 1;
+        let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut working = Vec::new();
+        let mut waiting: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in self.tasks.iter().flatten() {
+            *states.entry(t.state.as_str()).or_default() += 1;
+            match t.state {
+                TaskState::Assigned | TaskState::Wrapping => working.push((
+                    t.id,
+                    t.worker.map(|w| self.workers[w as usize].id),
+                    t.state,
+                    t.created,
+                )),
+                _ if t.place.is_some() => {
+                    let value = k.and_then(|k| match t.attrs.get(k) {
+                        Some(crate::attrs::Val::Str(s)) => Some(&**s),
+                        _ => None,
+                    });
+                    *waiting.entry(value.unwrap_or_default()).or_default() += 1;
+                }
+                _ => {}
             }
         }
-        out
+        crate::model::FloorCounts {
+            states,
+            working,
+            waiting_by: waiting
+                .into_iter()
+                .map(|(v, n)| (v.to_string(), n))
+                .collect(),
+        }
     }
 
     /// Each worker whose string attribute `key` `keep` accepts: their id,

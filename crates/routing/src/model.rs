@@ -283,6 +283,15 @@ pub struct Counters {
     pub sla_met: u64,
 }
 
+/// The supervisor floor's figures from one pass over the live tasks.
+#[derive(Debug, Clone, Default)]
+pub struct FloorCounts {
+    pub states: std::collections::BTreeMap<&'static str, usize>,
+    /// Tasks being worked: id, worker, state, when made.
+    pub working: Vec<(Uuid, Option<Uuid>, TaskState, Millis)>,
+    pub waiting_by: std::collections::BTreeMap<String, usize>,
+}
+
 /// One queue at this moment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct QueueStats {

@@ -730,3 +730,30 @@ fn carry_over_keeps_live_work_and_says_what_it_cannot() {
         reason: "ttl".into(),
     }));
 }
+
+#[test]
+fn the_floor_counts_states_work_and_waiting_languages_in_one_pass() {
+    let mut r = Run::new(Workspace::public_health());
+    r.worker(1, tracer(&["en"]));
+    r.task(10, json!({"type": "case_interview", "language": "en"}));
+    r.task(11, json!({"type": "case_interview", "language": "es"}));
+    r.task(12, json!({"type": "case_interview", "language": "es"}));
+    r.task(13, json!({"type": "case_interview"}));
+    let o = offers(&r.available(1));
+    r.ok(Event::Accept {
+        reservation: o[0].0,
+    });
+    let c = r.e.floor_counts("language");
+    assert_eq!(c.states.get("assigned"), Some(&1));
+    assert_eq!(c.states.get("pending"), Some(&3));
+    assert_eq!(c.working.len(), 1);
+    assert_eq!((c.working[0].0, c.working[0].1), (o[0].1, Some(id(1))));
+    let waiting: Vec<(String, usize)> = c.waiting_by.into_iter().collect();
+    assert_eq!(
+        waiting,
+        vec![("".to_string(), 1), ("es".to_string(), 2)],
+        "the accepted English task no longer waits"
+    );
+    let queued: usize = r.e.queue_stats().iter().map(|q| q.waiting).sum();
+    assert_eq!(queued, 3, "the same waiting tasks as the queues count");
+}

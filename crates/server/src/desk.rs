@@ -506,21 +506,8 @@ pub struct CallForm {
 /// person (the API's `POST /api/v1/tasks/{id}/calls`).
 async fn call_person(Act(call, Form(f)): Act<Form<CallForm>>) -> Result<Response, ApiError> {
     let task = must_hold(&call)?;
-    let shown = task.shown_person_id.unwrap_or(task.person_id);
-    let person = call
-        .s
-        .cw
-        .cases()
-        .person_ref(shown)
-        .await?
-        .ok_or(ApiError::not_found("person"))?;
     let input = tracedesk_casework::voice::CallInput { phone: f.phone };
-    call.s
-        .cw
-        .messages()
-        .by(call.caller.user.id)
-        .click_to_call(task.id, &person, &task.jurisdiction, &input)
-        .await?;
+    crate::messaging::ring(&call, &task, &input).await?;
     Ok(guard::with_touch(
         html(SegmentsPart {
             line: t().get("call-queued"),

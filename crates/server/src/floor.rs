@@ -167,30 +167,19 @@ async fn read_engine(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
     let reading = d
         .read(|e| {
             let now = e.now();
-            let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
-            let mut working = Vec::new();
-            for task in e.tasks() {
-                *states.entry(task.state.as_str()).or_default() += 1;
-                if matches!(task.state.as_str(), "assigned" | "wrapping") {
-                    working.push((
-                        task.id,
-                        task.worker,
-                        task.state.as_str(),
-                        now - task.created,
-                    ));
-                }
-            }
-            let working = working
+            let counts = e.floor_counts("language");
+            let working = counts
+                .working
                 .into_iter()
-                .map(|(id, worker, state, age)| {
+                .map(|(id, worker, state, created)| {
                     let attrs = e.task_attributes(id).unwrap_or_default();
                     let text = |k: &str| attrs[k].as_str().map(str::to_string);
                     (
                         id,
                         text("type").unwrap_or_default(),
                         worker,
-                        state,
-                        age,
+                        state.as_str(),
+                        now - created,
                         text("jurisdiction"),
                     )
                 })
@@ -201,13 +190,13 @@ async fn read_engine(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
                 .map(|(id, activity, _, _, j)| (id, activity.to_string(), j.map(str::to_string)))
                 .collect();
             EngineFloor {
-                states,
+                states: counts.states,
                 queues: e.queue_stats(),
                 activities: e.workers_by_activity(),
                 window: e.counters_since(now - 3_600_000),
                 working,
                 workers,
-                languages: e.waiting_by("language"),
+                languages: counts.waiting_by,
             }
         })
         .await;

@@ -426,6 +426,19 @@ pub(crate) async fn click_to_call(
         return Err(ApiError::forbidden());
     }
     let task = crate::guard::found!(r, Found::Task);
+    let m = ring(&call, task, &input).await?;
+    let touch = vec![("task", task.id, Some(task.person_id))];
+    Ok(reply(StatusCode::CREATED, m, touch))
+}
+
+/// Queues click-to-call for `task` by the caller (the API's route and the
+/// task page's button alike): the task's person, as its jurisdiction
+/// knows them.
+pub(crate) async fn ring(
+    call: &Call,
+    task: &tracedesk_store::TaskRow,
+    input: &tracedesk_casework::voice::CallInput,
+) -> Result<tracedesk_casework::messaging::MessageView, ApiError> {
     let shown = task.shown_person_id.unwrap_or(task.person_id);
     let person = call
         .s
@@ -434,13 +447,11 @@ pub(crate) async fn click_to_call(
         .person_ref(shown)
         .await?
         .ok_or(ApiError::not_found("person"))?;
-    let m = call
+    Ok(call
         .s
         .cw
         .messages()
         .by(call.caller.user.id)
-        .click_to_call(task.id, &person, &task.jurisdiction, &input)
-        .await?;
-    let touch = vec![("task", task.id, Some(task.person_id))];
-    Ok(reply(StatusCode::CREATED, m, touch))
+        .click_to_call(task.id, &person, &task.jurisdiction, input)
+        .await?)
 }
