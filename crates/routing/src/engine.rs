@@ -300,41 +300,77 @@ impl Engine {
         out
     }
 
-    /// The floor's figures in one pass over the live tasks, with no task
-    /// view built: tasks by state, the tasks being worked, and waiting
-    /// tasks by their string attribute `key` (`""` when a task has none).
-    pub fn floor_counts(&self, key: &str) -> crate::model::FloorCounts {
+    /// How many task slots there are: the floor reads them in slices.
+    pub fn task_slots(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// The floor's figures over the task slots `range`, with no task view
+    /// built: tasks by state, the tasks being worked, waiting tasks by
+    /// their string attribute `key` (`""` when a task has none) and by
+    /// queue. Read a slice at a time (and [`FloorCounts::merge`]d) so no
+    /// read holds the engine long, whatever the number of tasks.
+    pub fn floor_counts(
+        &self,
+        key: &str,
+        range: std::ops::Range<usize>,
+    ) -> crate::model::FloorCounts {
         let k = self.keys.lookup(key);
-        let mut states: BTreeMap<&'static str, usize> = BTreeMap::new();
-        let mut working = Vec::new();
+        let mut c = crate::model::FloorCounts::default();
         let mut waiting: BTreeMap<&str, usize> = BTreeMap::new();
-        for t in self.tasks.iter().flatten() {
-            *states.entry(t.state.as_str()).or_default() += 1;
-            match t.state {
-                TaskState::Assigned | TaskState::Wrapping => working.push((
+        let end = range.end.min(self.tasks.len());
+        let start = range.start.min(end);
+        for t in self.tasks[start..end].iter().flatten() {
+            *c.states.entry(t.state.as_str()).or_default() += 1;
+            match (t.state, t.place) {
+                (TaskState::Assigned | TaskState::Wrapping, _) => c.working.push((
                     t.id,
                     t.worker.map(|w| self.workers[w as usize].id),
                     t.state,
                     t.created,
                 )),
-                _ if t.place.is_some() => {
+                (_, Some((bucket, _))) => {
                     let value = k.and_then(|k| match t.attrs.get(k) {
                         Some(crate::attrs::Val::Str(s)) => Some(&**s),
                         _ => None,
                     });
                     *waiting.entry(value.unwrap_or_default()).or_default() += 1;
+                    let queue = self.buckets[bucket as usize].queue;
+                    let q = c.queues.entry(queue).or_default();
+                    q.0 += 1;
+                    *q.1.entry(t.base_priority).or_default() += 1;
+                    q.2 = q.2.max(self.now - t.created);
                 }
                 _ => {}
             }
         }
-        crate::model::FloorCounts {
-            states,
-            working,
-            waiting_by: waiting
-                .into_iter()
-                .map(|(v, n)| (v.to_string(), n))
-                .collect(),
-        }
+        c.waiting_by = waiting
+            .into_iter()
+            .map(|(v, n)| (v.to_string(), n))
+            .collect();
+        c
+    }
+
+    /// Per queue: its name, its workers, and those available with room on
+    /// some channel (no task is read).
+    pub fn queue_staff(&self) -> Vec<(String, usize, usize)> {
+        self.ws
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(q, (name, _))| {
+                let members = self
+                    .workers
+                    .iter()
+                    .filter(|w| w.queues.contains(&(q as u16)))
+                    .count();
+                let available: BTreeSet<u32> = self.idle[q]
+                    .iter()
+                    .flat_map(|set| set.iter().map(|&(_, w)| w))
+                    .collect();
+                (name.clone(), members, available.len())
+            })
+            .collect()
     }
 
     /// Each worker whose string attribute `key` `keep` accepts: their id,

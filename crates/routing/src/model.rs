@@ -283,13 +283,37 @@ pub struct Counters {
     pub sla_met: u64,
 }
 
-/// The supervisor floor's figures from one pass over the live tasks.
+/// The supervisor floor's figures from a pass over live tasks.
 #[derive(Debug, Clone, Default)]
 pub struct FloorCounts {
     pub states: std::collections::BTreeMap<&'static str, usize>,
     /// Tasks being worked: id, worker, state, when made.
     pub working: Vec<(Uuid, Option<Uuid>, TaskState, Millis)>,
     pub waiting_by: std::collections::BTreeMap<String, usize>,
+    /// Per queue (by index): waiting tasks, by priority, the longest wait.
+    pub queues:
+        std::collections::BTreeMap<u16, (usize, std::collections::BTreeMap<i32, usize>, Millis)>,
+}
+
+impl FloorCounts {
+    /// Adds the figures of another slice of the tasks.
+    pub fn merge(&mut self, other: FloorCounts) {
+        for (k, n) in other.states {
+            *self.states.entry(k).or_default() += n;
+        }
+        self.working.extend(other.working);
+        for (k, n) in other.waiting_by {
+            *self.waiting_by.entry(k).or_default() += n;
+        }
+        for (q, (n, by, longest)) in other.queues {
+            let mine = self.queues.entry(q).or_default();
+            mine.0 += n;
+            for (p, m) in by {
+                *mine.1.entry(p).or_default() += m;
+            }
+            mine.2 = mine.2.max(longest);
+        }
+    }
 }
 
 /// One queue at this moment.

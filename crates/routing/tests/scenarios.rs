@@ -743,7 +743,15 @@ fn the_floor_counts_states_work_and_waiting_languages_in_one_pass() {
     r.ok(Event::Accept {
         reservation: o[0].0,
     });
-    let c = r.e.floor_counts("language");
+    // Read in two slices and merged: the same as one read.
+    let slots = r.e.task_slots();
+    let mut c = r.e.floor_counts("language", 0..2);
+    c.merge(r.e.floor_counts("language", 2..slots));
+    let whole = r.e.floor_counts("language", 0..slots);
+    assert_eq!(
+        (&c.states, &c.waiting_by, &c.queues),
+        (&whole.states, &whole.waiting_by, &whole.queues)
+    );
     assert_eq!(c.states.get("assigned"), Some(&1));
     assert_eq!(c.states.get("pending"), Some(&3));
     assert_eq!(c.working.len(), 1);
@@ -756,4 +764,7 @@ fn the_floor_counts_states_work_and_waiting_languages_in_one_pass() {
     );
     let queued: usize = r.e.queue_stats().iter().map(|q| q.waiting).sum();
     assert_eq!(queued, 3, "the same waiting tasks as the queues count");
+    let by_queue: usize = c.queues.values().map(|q| q.0).sum();
+    assert_eq!(by_queue, 3);
+    assert_eq!(r.e.queue_staff().len(), r.e.queue_stats().len());
 }

@@ -96,9 +96,13 @@ pub struct EngineFloor {
     languages: BTreeMap<String, usize>,
 }
 
-/// How often the engine is read while someone watches a floor, and how
-/// long after the last look the reading stops.
+/// How often the engine is read while someone watches a floor (and how
+/// soon after the last reading a routing decision may prompt the next),
+/// and how long after the last look the reading stops.
 const FLOOR_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+const FLOOR_SOONEST: std::time::Duration = std::time::Duration::from_millis(250);
+/// Task slots read per hold of the engine.
+const FLOOR_SLICE: usize = 16_384;
 const FLOOR_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Notes that someone is looking at a floor, starting the reader if it is
@@ -117,6 +121,13 @@ fn watch_floor(s: &AppState) {
     w.0 = true;
     let s = s.clone();
     tokio::spawn(async move {
+        let Ok(d) = dispatch(&s) else {
+            if let Ok(mut w) = s.floor.watching.lock() {
+                w.0 = false;
+            }
+            return;
+        };
+        let mut decisions = d.subscribe_after(None).live;
         loop {
             match read_engine(&s).await {
                 Ok(f) => {
@@ -124,7 +135,24 @@ fn watch_floor(s: &AppState) {
                 }
                 Err(_) => break,
             }
-            tokio::time::sleep(FLOOR_EVERY).await;
+            // Read again when routing decides something (a task made,
+            // offered, accepted…), but not more often than FLOOR_SOONEST,
+            // and at least every FLOOR_EVERY (waits and ages move).
+            tokio::time::sleep(FLOOR_SOONEST).await;
+            let _ = tokio::time::timeout(FLOOR_EVERY - FLOOR_SOONEST, async {
+                loop {
+                    match decisions.recv().await {
+                        Ok(_) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                }
+            })
+            .await;
+            // Whatever else arrived meanwhile is covered by this reading.
+            while decisions.try_recv().is_ok() {}
             let idle = s
                 .floor
                 .watching
@@ -164,13 +192,22 @@ async fn engine_floor(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
 /// One pass over the engine: what every floor shows.
 async fn read_engine(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
     let d = dispatch(s)?;
+    // The tasks a slice at a time, each its own short hold of the engine,
+    // so offers and accepts never wait long behind a floor.
+    let slots = d.read(|e| e.task_slots()).await;
+    let mut counts = tracedesk_routing::model::FloorCounts::default();
+    for start in (0..slots).step_by(FLOOR_SLICE) {
+        let part = d
+            .read(|e| e.floor_counts("language", start..start + FLOOR_SLICE))
+            .await;
+        counts.merge(part);
+    }
     let reading = d
         .read(|e| {
             let now = e.now();
-            let counts = e.floor_counts("language");
-            let working = counts
-                .working
+            let working = std::mem::take(&mut counts.working)
                 .into_iter()
+                .filter(|w| e.task_view(w.0).is_some())
                 .map(|(id, worker, state, created)| {
                     let attrs = e.task_attributes(id).unwrap_or_default();
                     let text = |k: &str| attrs[k].as_str().map(str::to_string);
@@ -189,14 +226,33 @@ async fn read_engine(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
                 .into_iter()
                 .map(|(id, activity, _, _, j)| (id, activity.to_string(), j.map(str::to_string)))
                 .collect();
+            let queues = e
+                .queue_staff()
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, workers, available))| {
+                    let (waiting, by_priority, longest) = u16::try_from(i)
+                        .ok()
+                        .and_then(|q| counts.queues.remove(&q))
+                        .unwrap_or_default();
+                    tracedesk_routing::model::QueueStats {
+                        name,
+                        waiting,
+                        by_priority,
+                        longest_wait_ms: longest,
+                        workers,
+                        available_workers: available,
+                    }
+                })
+                .collect();
             EngineFloor {
-                states: counts.states,
-                queues: e.queue_stats(),
+                states: std::mem::take(&mut counts.states),
+                queues,
                 activities: e.workers_by_activity(),
                 window: e.counters_since(now - 3_600_000),
                 working,
                 workers,
-                languages: counts.waiting_by,
+                languages: std::mem::take(&mut counts.waiting_by),
             }
         })
         .await;

@@ -27,13 +27,65 @@ use tracedesk_store::{CaseRow, TaskRow};
 use tracedesk_ui::Catalog;
 use tracedesk_ui::pages::{
     CaseDates, DatesPart, FormOption, FormQuestion, FormSection, InterviewPage, NamedContact,
-    NamedPart,
+    NamedPart, ReferralsPart,
 };
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/desk/tasks/{id}/interview", get(page).post(save))
         .route("/desk/tasks/{id}/contacts", post(name_contact))
+        .route("/desk/tasks/{id}/referrals", post(refer))
+}
+
+/// A case's referrals as the page lists them: kind, status, details.
+async fn referrals_of(
+    s: &AppState,
+    case: uuid::Uuid,
+) -> Result<Vec<(String, String, String)>, ApiError> {
+    Ok(s.cw
+        .cases()
+        .referrals(NoteOn::Case(case))
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                t().of("referral-kind", &r.kind),
+                t().of("referral-status", &r.status),
+                r.details.unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// A referral made from the interview.
+#[derive(serde::Deserialize)]
+pub struct ReferralForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    details: String,
+}
+
+/// Refers the case for a test or support (a referral and its support
+/// task, as `POST /api/v1/cases/{id}/referrals`); answers the referrals.
+async fn refer(Act(call, Form(f)): Act<Form<ReferralForm>>) -> Result<Response, ApiError> {
+    writable(&call)?;
+    let (_, case) = task_case(&call).await?;
+    let input = tracedesk_casework::ReferralInput {
+        kind: Some(f.kind.trim().to_string()).filter(|k| !k.is_empty()),
+        details: Some(f.details.trim().to_string()).filter(|d| !d.is_empty()),
+    };
+    call.s
+        .cw
+        .cases()
+        .by(call.caller.user.id)
+        .refer(NoteOn::Case(case.id), &input)
+        .await?;
+    let referrals = referrals_of(&call.s, case.id).await?;
+    Ok(guard::with_touch(
+        html(ReferralsPart { t: t(), referrals }),
+        vec![("case", case.id, Some(case.person_id))],
+    ))
 }
 
 fn t() -> &'static Catalog {
@@ -349,6 +401,11 @@ async fn page(call: Call) -> Result<Response, ApiError> {
         settings: ExposureSetting::ALL
             .iter()
             .map(|s| (s.as_str(), t().of("setting", s.as_str())))
+            .collect(),
+        referrals: referrals_of(&call.s, case.id).await?,
+        referral_kinds: tracedesk_domain::ReferralKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), t().of("referral-kind", k.as_str())))
             .collect(),
     };
     Ok(guard::with_touch(html(page), touch))

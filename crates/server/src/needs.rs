@@ -180,6 +180,7 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /desk/tasks/{id}/interview", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
     ("POST /desk/tasks/{id}/interview", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
     ("POST /desk/tasks/{id}/contacts", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
+    ("POST /desk/tasks/{id}/referrals", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),
     // A person's page (the person's rule, break-glass included) and
     // break-glass from the browser.
     ("GET /desk/persons/{id}", Own(R::Person), Read(A::PhiRead)),

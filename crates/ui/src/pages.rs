@@ -409,6 +409,17 @@ pub struct InterviewPage<'a> {
     pub languages: Vec<(&'static str, bool)>,
     /// Exposure settings: value and label.
     pub settings: Vec<(&'static str, String)>,
+    /// The case's referrals (kind, status, details) and the kinds to refer for.
+    pub referrals: Vec<(String, String, String)>,
+    pub referral_kinds: Vec<(&'static str, String)>,
+}
+
+/// A case's referrals alone: swapped in after one is made.
+#[derive(Template)]
+#[template(path = "referrals.html")]
+pub struct ReferralsPart<'a> {
+    pub t: &'a Catalog,
+    pub referrals: Vec<(String, String, String)>,
 }
 
 /// A person as a caller entitled to them (or under break-glass) sees them.

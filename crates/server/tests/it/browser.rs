@@ -629,6 +629,15 @@ async fn the_supervisor_floor_updates_without_reload_in_chromium() {
     b.open("/floor").await;
     b.check("floor").await;
     b.on_tablet("floor").await;
+    c.goto(&format!("{}/floor/break-glass", f.h.base))
+        .await
+        .unwrap();
+    b.check("break-glass-review").await;
+    c.goto(&format!("{}/floor/tasks/{}", f.h.base, f.task))
+        .await
+        .unwrap();
+    b.check("floor-task").await;
+    c.goto(&format!("{}/floor", f.h.base)).await.unwrap();
     let waiting = async || -> u64 {
         let v: serde_json::Value = c
             .execute(

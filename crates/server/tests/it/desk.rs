@@ -880,6 +880,46 @@ async fn the_case_interview_moves_the_dates_and_names_contacts() {
         html.contains("3 contacts named") && !html.contains("Intruso"),
         "{html}"
     );
+
+    // Referrals from the interview: the holder refers the case for food
+    // (listed at once, a support task made); an unknown kind is named;
+    // another tracer is refused and refers nothing.
+    assert!(html.contains("No referral yet."), "{html}");
+    let refer = format!("/desk/tasks/{}/referrals", f.task);
+    let token = csrf(&f.tracer.1);
+    let (st, body) = post_form(
+        &f.h,
+        &refer,
+        &f.tracer.1,
+        Some(&token),
+        &[("kind", "spaceship")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (st, _) = post_form(&f.h, &refer, &f.other.1, Some(&other), &[("kind", "food")]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, part) = post_form(
+        &f.h,
+        &refer,
+        &f.tracer.1,
+        Some(&token),
+        &[("kind", "food"), ("details", "family of four")],
+    )
+    .await;
+    assert_eq!(st, 200, "{part}");
+    assert!(
+        part.contains("<strong>Food</strong> · requested · family of four"),
+        "{part}"
+    );
+    let case = case_of(&f).await;
+    let refs =
+        f.h.cw
+            .cases()
+            .referrals(tracedesk_casework::NoteOn::Case(case))
+            .await
+            .unwrap();
+    assert_eq!(refs.len(), 1, "the refused one made nothing");
+    assert!(refs[0].task_id.is_some(), "a support task carries it out");
 }
 
 pub(crate) async fn case_of(f: &Floor) -> Uuid {
