@@ -428,6 +428,8 @@ struct Summary {
     week: tracedesk_store::IndicatorCounts,
     links: Vec<(Uuid, Uuid)>,
     clusters: Vec<tracedesk_casework::clusters::ClusterView>,
+    /// The epidemic curve: (day, cases), oldest first.
+    curve: Vec<(chrono::NaiveDate, u64)>,
 }
 type Kept<K, V> = std::sync::Mutex<std::collections::HashMap<K, (V, std::time::Instant)>>;
 
@@ -503,11 +505,13 @@ async fn read_summary(s: &AppState, scope: &[String]) -> Result<Summary, ApiErro
         .await?;
     let mut clusters = cases.list_clusters(scope).await?;
     clusters.truncate(MOST_CLUSTERS);
+    let curve = cases.case_curve(scope, CURVE_DAYS).await?;
     Ok(Summary {
         today,
         week,
         links,
         clusters,
+        curve,
     })
 }
 
@@ -550,19 +554,13 @@ const CURVE_DAYS: u32 = 28;
 
 async fn page(call: Call) -> Result<Response, ApiError> {
     let floor = floor_of(&call.s, &call.caller).await?;
-    let curve = call
-        .s
-        .cw
-        .cases()
-        .case_curve(&call.caller.principal.scope, CURVE_DAYS)
-        .await?;
-    let mut curve = Curve::of(curve.into_iter().map(|(d, n)| (d.to_string(), n)).collect());
+    let sum = summary_of(&call.s, &call.caller.principal.scope).await?;
+    let mut curve = Curve::of(sum.curve.iter().map(|(d, n)| (d.to_string(), *n)).collect());
     curve.desc = t().with_count(
         "curve-desc",
         &[("days", &CURVE_DAYS.to_string())],
         ("total", i64::try_from(curve.total).unwrap_or(i64::MAX)),
     );
-    let sum = summary_of(&call.s, &call.caller.principal.scope).await?;
     let mut chains = chains_of(&sum.links, |id| {
         let short = id.simple().to_string();
         t().with("chain-case", &[("id", &short[short.len() - 6..])])

@@ -240,7 +240,7 @@ async fn backend(
             // does: the floor reads the routing engine.
             drop(server);
             let (base, routing) = serve_routing(cw.clone()).await?;
-            engine_settled(&base, &token["root supervisor"]).await?;
+            engine_settled(&*store, &base, &token["root supervisor"]).await?;
             // The tracer is a routing worker (Offline) holding the
             // interviews assigned above; routing keeps them theirs.
             let _ = http
@@ -424,9 +424,11 @@ async fn serve_routing(
     Ok(app.spawn_local().await?)
 }
 
-/// Waits until the routing engine has taken in every task (its count of
-/// tasks stops growing), printing how long that took.
-async fn engine_settled(base: &str, token: &str) -> anyhow::Result<()> {
+/// Waits until the routing engine has taken in every task (none is left
+/// unrouted in the store, and the engine's count of tasks has stopped
+/// growing), printing how long that took: the pages are timed on a settled
+/// operation, not beside the feed's catching up.
+async fn engine_settled(store: &dyn Store, base: &str, token: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let t = Instant::now();
     let (mut last, mut still) = (u64::MAX, 0);
@@ -445,7 +447,12 @@ async fn engine_settled(base: &str, token: &str) -> anyhow::Result<()> {
             .as_object()
             .map(|m| m.values().filter_map(serde_json::Value::as_u64).sum())
             .unwrap_or(0);
-        still = if n == last && n > 0 { still + 1 } else { 0 };
+        let fed = store.unrouted_tasks(1).await?.is_empty();
+        still = if fed && n == last && n > 0 {
+            still + 1
+        } else {
+            0
+        };
         last = n;
     }
     eprintln!(
