@@ -278,6 +278,8 @@ mod tests {
             include_str!("floor.rs"),
             include_str!("watch.rs"),
             include_str!("admin.rs"),
+            include_str!("admin_org.rs"),
+            include_str!("admin_status.rs"),
         ] {
             routes.extend(routed(src, &[("Router::new()", "")]));
         }
