@@ -5,7 +5,7 @@
 -- so the figures outlive the records retention purges.
 CREATE TABLE milestones (
     record_id    UUID NOT NULL,
-    kind         TEXT NOT NULL CHECK (kind IN ('case_interviewed', 'contact_notified')),
+    kind         TEXT NOT NULL CHECK (kind IN ('interviewed', 'notified')),
     jurisdiction TEXT NOT NULL,
     since_at     TIMESTAMPTZ NOT NULL,
     at           TIMESTAMPTZ NOT NULL,

