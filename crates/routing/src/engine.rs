@@ -263,28 +263,15 @@ impl Engine {
     /// its workers — all, and those available with room on some channel.
     pub fn queue_stats(&self) -> Vec<QueueStats> {
         let mut out: Vec<QueueStats> = self
-            .ws
-            .queues
-            .iter()
-            .enumerate()
-            .map(|(q, (name, _))| {
-                let members = self
-                    .workers
-                    .iter()
-                    .filter(|w| w.queues.contains(&(q as u16)))
-                    .count();
-                let available: BTreeSet<u32> = self.idle[q]
-                    .iter()
-                    .flat_map(|set| set.iter().map(|&(_, w)| w))
-                    .collect();
-                QueueStats {
-                    name: name.clone(),
-                    waiting: 0,
-                    by_priority: BTreeMap::new(),
-                    longest_wait_ms: 0,
-                    workers: members,
-                    available_workers: available.len(),
-                }
+            .queue_staff()
+            .into_iter()
+            .map(|(name, workers, available)| QueueStats {
+                name,
+                waiting: 0,
+                by_priority: BTreeMap::new(),
+                longest_wait_ms: 0,
+                workers,
+                available_workers: available,
             })
             .collect();
         for b in &self.buckets {
