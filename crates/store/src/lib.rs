@@ -574,6 +574,25 @@ pub trait Store:
     /// the same kind for the same record is ignored).
     async fn add_milestone(&self, m: &Milestone) -> StoreResult<()>;
 
+    /// Keeps a lab report that could not be recorded.
+    async fn add_dead_letter(&self, d: &DeadLetterRow) -> StoreResult<()>;
+    /// Dead letters, oldest first after `after`, at most `limit`; replayed
+    /// ones only when `replayed` is true.
+    async fn dead_letters(
+        &self,
+        replayed: bool,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeadLetterRow>>;
+    async fn get_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetterRow>>;
+    /// Records a replay's outcome; `NotFound` if there is no such letter.
+    async fn mark_dead_letter_replayed(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+        code: &str,
+    ) -> StoreResult<()>;
+
     /// The CDC indicators' counts for cases and contacts made since
     /// `since` in `jurisdictions` (none: all zero); `today` is the start of
     /// the day that "reported today" counts from. Records are taken by

@@ -804,3 +804,21 @@ mod sql_list_tests {
         assert_eq!(CLOSED_CASE_STATUSES.to_string(), "'closed', 'refused'");
     }
 }
+
+/// A lab report (an HL7 v2 message) that could not be recorded: sealed, with
+/// the acknowledgement code it got and a reason naming segments and fields
+/// only, kept until an operator replays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterRow {
+    pub id: Uuid,
+    pub received_at: DateTime<Utc>,
+    /// Where it came from: `mllp` or `file`.
+    pub source: String,
+    pub ack_code: String,
+    pub reason: String,
+    pub key_version: u32,
+    pub message: Sealed,
+    pub replayed_at: Option<DateTime<Utc>>,
+    /// The acknowledgement code its replay got.
+    pub replay_code: Option<String>,
+}

@@ -114,6 +114,13 @@ pub const MONITORING: SealedTable = SealedTable {
     columns: &["last_report"],
 };
 
+/// Lab reports that could not be recorded: the whole message.
+pub const DEAD_LETTERS: SealedTable = SealedTable {
+    name: "elr_dead_letters",
+    sealed_as: "elr_dead_letters",
+    columns: &["message"],
+};
+
 pub const SEALED_TABLES: &[&SealedTable] = &[
     &PERSONS,
     &PERSON_FACETS,
@@ -129,4 +136,5 @@ pub const SEALED_TABLES: &[&SealedTable] = &[
     &CLUSTERS,
     &MESSAGES,
     &MONITORING,
+    &DEAD_LETTERS,
 ];

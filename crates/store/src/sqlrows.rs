@@ -24,6 +24,8 @@ pub const MESSAGE_COLUMNS: &str = "id, direction, channel, status, priority, per
 pub const MONITORING_COLUMNS: &str = "id, person_id, facet_id, jurisdiction, channel, checkin_window, time_zone, state, bucket, next_due_at, last_sent_at, last_reply_at, silent_days, unclear, key_version, last_report, created_at, updated_at";
 pub const CONSENT_COLUMNS: &str = "address_bidx, opted_out, keyword, updated_at";
 pub const TEMPLATE_COLUMNS: &str = "name, channel, language, body, updated_by, updated_at";
+pub const DEAD_LETTER_COLUMNS: &str =
+    "id, received_at, source, ack_code, reason, key_version, message, replayed_at, replay_code";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
@@ -214,6 +216,20 @@ macro_rules! sql_row_decoders {
                 created_at: r.try_get("created_at").map_err(e)?,
                 key_version: version(r)?,
                 value: r.try_get("value").map_err(e)?,
+            })
+        }
+
+        pub fn dead_letter(r: &$row) -> StoreResult<DeadLetterRow> {
+            Ok(DeadLetterRow {
+                id: r.try_get("id").map_err(e)?,
+                received_at: r.try_get("received_at").map_err(e)?,
+                source: r.try_get("source").map_err(e)?,
+                ack_code: r.try_get("ack_code").map_err(e)?,
+                reason: r.try_get("reason").map_err(e)?,
+                key_version: version(r)?,
+                message: r.try_get("message").map_err(e)?,
+                replayed_at: r.try_get("replayed_at").map_err(e)?,
+                replay_code: r.try_get("replay_code").map_err(e)?,
             })
         }
 

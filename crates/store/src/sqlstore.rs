@@ -640,6 +640,76 @@ macro_rules! store_impl {
                 write_one(self, q).await.map(|_| ())
             }
 
+            async fn add_dead_letter(&self, d: &DeadLetterRow) -> StoreResult<()> {
+                let mut q = select(format!(
+                    "INSERT INTO elr_dead_letters ({DEAD_LETTER_COLUMNS}) VALUES ("
+                ));
+                q.push_bind(d.id)
+                    .push(", ")
+                    .push_bind(d.received_at)
+                    .push(", ")
+                    .push_bind(&d.source)
+                    .push(", ")
+                    .push_bind(&d.ack_code)
+                    .push(", ")
+                    .push_bind(&d.reason)
+                    .push(", ")
+                    .push_bind(i64::from(d.key_version))
+                    .push(", ")
+                    .push_bind(&d.message)
+                    .push(", ")
+                    .push_bind(d.replayed_at)
+                    .push(", ")
+                    .push_bind(&d.replay_code)
+                    .push(")");
+                write_one(self, q).await.map(|_| ())
+            }
+
+            async fn dead_letters(
+                &self,
+                replayed: bool,
+                after: Option<Uuid>,
+                limit: u32,
+            ) -> StoreResult<Vec<DeadLetterRow>> {
+                let mut q = select(format!(
+                    "SELECT {DEAD_LETTER_COLUMNS} FROM elr_dead_letters WHERE 1 = 1"
+                ));
+                if !replayed {
+                    q.push(" AND replayed_at IS NULL");
+                }
+                if let Some(a) = after {
+                    q.push(" AND id > ").push_bind(a);
+                }
+                q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+                rows_of(self, q, dead_letter).await
+            }
+
+            async fn get_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetterRow>> {
+                let mut q = select(format!(
+                    "SELECT {DEAD_LETTER_COLUMNS} FROM elr_dead_letters WHERE id = "
+                ));
+                q.push_bind(id);
+                row_of(self, q, dead_letter).await
+            }
+
+            async fn mark_dead_letter_replayed(
+                &self,
+                id: Uuid,
+                at: DateTime<Utc>,
+                code: &str,
+            ) -> StoreResult<()> {
+                let mut q = select("UPDATE elr_dead_letters SET replayed_at = ");
+                q.push_bind(at)
+                    .push(", replay_code = ")
+                    .push_bind(code)
+                    .push(" WHERE id = ")
+                    .push_bind(id);
+                match write_one(self, q).await? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
+            }
+
             async fn indicator_counts(
                 &self,
                 jurisdictions: &[String],

@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Electronic lab reports: dead letters and their replay.
+    Elr {
+        #[command(subcommand)]
+        action: ElrAction,
+    },
     /// Serve a demo on SQLite with a synthetic outbreak (no real people).
     /// Its data goes to `<data dir>/demo` (default ./tracedesk-data/demo),
     /// apart from real data; run it again to continue where it stopped.
@@ -206,6 +211,40 @@ enum ImportWhat {
         /// Where to write rejected lines (default: FILE.errors.csv).
         #[arg(long)]
         report: Option<PathBuf>,
+    },
+    /// Import HL7 v2 lab reports (ORU^R01; single messages, several, or
+    /// FHS/BHS batches) from a file or every file of a directory.
+    Elr {
+        /// A file, or a directory whose files are each imported.
+        path: PathBuf,
+        /// Write every ACK here, one after another.
+        #[arg(long)]
+        acks: Option<PathBuf>,
+        /// Where to write refused messages (default: standard output).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Jurisdiction to record the results in (default: `[elr]
+        /// jurisdiction`, then `default_jurisdiction`).
+        #[arg(long)]
+        jurisdiction: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ElrAction {
+    /// List lab reports that could not be recorded (not yet replayed).
+    DeadLetters {
+        /// Include the ones already replayed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Receive dead letters again (after fixing what refused them).
+    Replay {
+        /// The dead letters' ids.
+        ids: Vec<uuid::Uuid>,
+        /// Every dead letter not yet replayed.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
     },
 }
 
@@ -390,6 +429,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import {
             what: ImportWhat::Labs { csv, report },
         } => import_labs(&config, csv, report).await,
+        Command::Import {
+            what:
+                ImportWhat::Elr {
+                    path,
+                    acks,
+                    report,
+                    jurisdiction,
+                },
+        } => crate::elr_cmd::import(&config, &path, acks, report, jurisdiction).await,
+        Command::Elr { action } => crate::elr_cmd::run(&config, action).await,
         Command::Demo { cases, .. } => crate::demo::run(config, cases).await,
         Command::Audit { action } => audit(&config, action).await,
         Command::Purge { dry_run } => crate::retention_cmd::purge(&config, dry_run).await,
@@ -411,8 +460,12 @@ pub async fn serve(config: &Config, banner: Option<String>) -> anyhow::Result<()
         (Some(cert), Some(key)) => Some(tracedesk_server::tls::load(cert, key)?),
         _ => None,
     };
+    let mllp = crate::elr_cmd::bind_mllp(config).await?;
     let workspace = config.routing_workspace()?;
     let cw = runtime::open_serving(config).await?;
+    if let Some(m) = mllp {
+        m.start(cw.clone(), config);
+    }
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     // Route tasks whenever this node holds the lead (always, on SQLite);
@@ -807,7 +860,7 @@ async fn audit(config: &Config, action: AuditAction) -> anyhow::Result<()> {
     }
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")

@@ -91,6 +91,37 @@ pub struct Config {
     /// The routing workspace (activities, channels, queues, workflow, task
     /// types) as JSON (`.json`) or TOML; default: the public-health one.
     pub routing_workspace_file: Option<PathBuf>,
+    /// Electronic lab reports over MLLP.
+    pub elr: ElrSection,
+}
+
+/// `[elr]`: the MLLP listener labs send HL7 v2 lab reports to. Off unless
+/// `mllp_listen` is set; only the `allow` list may connect.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ElrSection {
+    /// Address to listen on, e.g. `0.0.0.0:2575`; none: no listener.
+    pub mllp_listen: Option<SocketAddr>,
+    /// Addresses or ranges (`10.0.0.0/8`) that may connect; empty: this
+    /// machine only.
+    pub allow: Vec<String>,
+    /// Jurisdiction the results are recorded in; default:
+    /// `default_jurisdiction`.
+    pub jurisdiction: Option<String>,
+    /// PEM certificate chain: MLLP over TLS (with `tls_key_file`).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl ElrSection {
+    /// The allow list, parsed (validated at start).
+    pub fn allowed(&self) -> Vec<tracedesk_elr::listener::Allowed> {
+        if self.allow.is_empty() {
+            return tracedesk_elr::listener::Allowed::loopback();
+        }
+        self.allow.iter().filter_map(|a| a.parse().ok()).collect()
+    }
 }
 
 /// `[twilio]`: the account messages go through when `messaging.carrier`
@@ -396,6 +427,7 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             routing_workspace_file: None,
+            elr: ElrSection::default(),
         }
     }
 }
@@ -566,6 +598,8 @@ const PATH_SETTINGS: &[&str] = &[
     "tls_key_file",
     "routing_workspace_file",
     "smtp.ca_cert_file",
+    "elr.tls_cert_file",
+    "elr.tls_key_file",
 ];
 
 /// Replaces every `X_file = PATH` (except the [`PATH_SETTINGS`]) by
@@ -808,6 +842,26 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
         return Err(fail(
             "auth.session_absolute_seconds",
             "must be at least the idle limit and at most 604800 (7 days)".into(),
+        ));
+    }
+    let elr = &c.elr;
+    if elr.tls_cert_file.is_some() != elr.tls_key_file.is_some() {
+        return Err(fail(
+            "elr.tls_cert_file",
+            "elr.tls_cert_file and elr.tls_key_file go together".into(),
+        ));
+    }
+    for a in &elr.allow {
+        if let Err(e) = a.parse::<tracedesk_elr::listener::Allowed>() {
+            return Err(fail("elr.allow", e.to_string()));
+        }
+    }
+    if let Some(j) = &elr.jurisdiction
+        && !tracedesk_identity::jurisdiction::valid_code(j)
+    {
+        return Err(fail(
+            "elr.jurisdiction",
+            "must be a jurisdiction code (lower-case letters, digits, - and _)".into(),
         ));
     }
     if c.tls_cert_file.is_some() != c.tls_key_file.is_some() {

@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod demo;
 mod demo_staff;
+mod elr_cmd;
 mod retention_cmd;
 mod runtime;
 
