@@ -1,5 +1,7 @@
 //! The real binary, as an operator runs it.
 
+#[path = "cli/elr.rs"]
+mod elr;
 #[path = "cli/faults.rs"]
 mod faults;
 
