@@ -94,9 +94,15 @@ impl crate::services::Cases<'_> {
 
     /// Records that a dead letter was replayed and how it was answered.
     pub async fn dead_letter_replayed(&self, id: Uuid, code: &str) -> Result<(), CaseworkError> {
-        Ok(self
+        match self
             .store
             .mark_dead_letter_replayed(id, self.now(), code)
-            .await?)
+            .await
+        {
+            Err(tracedesk_store::StoreError::NotFound) => {
+                Err(CaseworkError::NotFound("dead letter"))
+            }
+            other => Ok(other?),
+        }
     }
 }

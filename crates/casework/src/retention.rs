@@ -47,6 +47,9 @@ pub struct PurgeReport {
     pub exposures: u64,
     /// Routing log entries deleted (sunset only).
     pub routing_events: u64,
+    /// Lab reports kept as dead letters, older than the lab results'
+    /// period (all of them, at sunset).
+    pub dead_letters: u64,
     pub dry_run: bool,
 }
 
@@ -78,6 +81,31 @@ impl crate::services::Retention<'_> {
             dry_run,
             ..Default::default()
         };
+        // A dead letter holds a whole lab report: it goes when the lab
+        // results' period has passed, replayed or not.
+        let letters_before = match cutoffs {
+            Some(c) => c.labs,
+            None => now + Duration::seconds(1),
+        };
+        report.dead_letters = self
+            .store
+            .purge_dead_letters(letters_before, dry_run)
+            .await?;
+        if report.dead_letters > 0
+            && !dry_run
+            && let Some(a) = &self.auditor
+        {
+            a.record(vec![draft(
+                actor,
+                Action::Purge,
+                "elr_dead_letter",
+                None,
+                None,
+                &format!("{} dead letter(s) deleted", report.dead_letters),
+            )])
+            .await
+            .map_err(|e| CaseworkError::Internal(format!("audit failed: {e}")))?;
+        }
         if !dry_run {
             // Sign-in failure counters of addresses and unknown names that
             // have been quiet for a day: every name an attacker tried

@@ -127,6 +127,7 @@ macro_rules! conformance_tests {
             templates_and_triage_are_kept,
             the_case_curve_counts_by_day_within_scope,
             milestones_count_once_toward_the_indicators,
+            dead_letters_are_kept_replayed_and_purged,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -3511,4 +3512,65 @@ pub async fn milestones_count_once_toward_the_indicators(f: &Fixture) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Lab reports that could not be recorded are kept sealed, listed oldest
+/// first (page by page), opened whole, marked when replayed, and purged
+/// once the lab results' retention period has passed.
+pub async fn dead_letters_are_kept_replayed_and_purged(f: &Fixture) {
+    use tracedesk_casework::retention::RetentionPolicy;
+    let cases = f.cw.cases();
+    let body = "MSH|^~\\&|LAB|L|ELR|DOH|20261101||ORU^R01|C1|P|2.5.1\rPID|1||||Deadletter^Secretname||19990101\r";
+    let a = cases
+        .keep_dead_letter(
+            "mllp",
+            "AE",
+            "PID-7: the date of birth is not a calendar date",
+            body,
+        )
+        .await
+        .unwrap();
+    let b = cases
+        .keep_dead_letter("file", "AR", "MSH-9.1: only ORU messages", "MSH|^~\\&|B\r")
+        .await
+        .unwrap();
+    let list = cases.dead_letters(false, None, 10).await.unwrap();
+    assert_eq!(list.iter().map(|d| d.id).collect::<Vec<_>>(), [a, b]);
+    assert_eq!(
+        (list[0].source.as_str(), list[0].ack_code.as_str()),
+        ("mllp", "AE")
+    );
+    assert!(list[0].reason.starts_with("PID-7"));
+    let next = cases.dead_letters(false, Some(a), 10).await.unwrap();
+    assert_eq!(next.iter().map(|d| d.id).collect::<Vec<_>>(), [b]);
+    let (d, text) = cases.open_dead_letter(a).await.unwrap();
+    assert_eq!((d.id, text.as_str()), (a, body));
+    // Sealed at rest.
+    let row = f.store.get_dead_letter(a).await.unwrap().unwrap();
+    assert!(
+        !row.message.windows(10).any(|w| w == b"Deadletter"),
+        "the message is stored in the clear"
+    );
+    cases.dead_letter_replayed(a, "AA").await.unwrap();
+    let open = cases.dead_letters(false, None, 10).await.unwrap();
+    assert_eq!(open.iter().map(|d| d.id).collect::<Vec<_>>(), [b]);
+    let all = cases.dead_letters(true, None, 10).await.unwrap();
+    assert_eq!(all[0].replay_code.as_deref(), Some("AA"));
+    assert!(all[0].replayed_at.is_some());
+    assert!(matches!(
+        cases.dead_letter_replayed(Uuid::now_v7(), "AA").await,
+        Err(CaseworkError::NotFound(_))
+    ));
+    // Within the period nothing goes; after it, every letter does.
+    let r = purge(&f.cw, Some(RetentionPolicy::default()), false).await;
+    assert_eq!(r.dead_letters, 0);
+    let later = f.cw.clone().with_clock(Arc::new(|| {
+        Utc.with_ymd_and_hms(2027, 6, 1, 12, 0, 0).unwrap()
+    }));
+    let dry = purge(&later, Some(RetentionPolicy::default()), true).await;
+    assert_eq!(dry.dead_letters, 2);
+    assert_eq!(cases.dead_letters(true, None, 10).await.unwrap().len(), 2);
+    let r = purge(&later, Some(RetentionPolicy::default()), false).await;
+    assert_eq!(r.dead_letters, 2);
+    assert!(cases.dead_letters(true, None, 10).await.unwrap().is_empty());
 }

@@ -585,6 +585,9 @@ pub trait Store:
         limit: u32,
     ) -> StoreResult<Vec<DeadLetterRow>>;
     async fn get_dead_letter(&self, id: Uuid) -> StoreResult<Option<DeadLetterRow>>;
+    /// Deletes dead letters received before `before` (counts them only,
+    /// when `dry_run`); how many.
+    async fn purge_dead_letters(&self, before: DateTime<Utc>, dry_run: bool) -> StoreResult<u64>;
     /// Records a replay's outcome; `NotFound` if there is no such letter.
     async fn mark_dead_letter_replayed(
         &self,

@@ -692,6 +692,25 @@ macro_rules! store_impl {
                 row_of(self, q, dead_letter).await
             }
 
+            async fn purge_dead_letters(
+                &self,
+                before: DateTime<Utc>,
+                dry_run: bool,
+            ) -> StoreResult<u64> {
+                if dry_run {
+                    let mut q = select("SELECT COUNT(*) FROM elr_dead_letters WHERE received_at < ");
+                    q.push_bind(before);
+                    return row_of(self, q, |r| {
+                        Ok(r.try_get::<i64, _>(0).map_err(err)?.unsigned_abs())
+                    })
+                    .await
+                    .map(|n| n.unwrap_or(0));
+                }
+                let mut q = select("DELETE FROM elr_dead_letters WHERE received_at < ");
+                q.push_bind(before);
+                write_one(self, q).await
+            }
+
             async fn mark_dead_letter_replayed(
                 &self,
                 id: Uuid,

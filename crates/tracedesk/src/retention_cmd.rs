@@ -9,8 +9,9 @@ use tracedesk_casework::retention::PurgeReport;
 
 fn describe(r: &PurgeReport) -> String {
     format!(
-        "{} person(s): {} case(s), {} lab result(s), {} contact record(s)",
-        r.persons, r.cases, r.lab_results, r.exposures
+        "{} person(s): {} case(s), {} lab result(s), {} contact record(s); {} lab report(s) \
+         kept as dead letters",
+        r.persons, r.cases, r.lab_results, r.exposures, r.dead_letters
     )
 }
 
