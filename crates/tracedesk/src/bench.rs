@@ -157,6 +157,19 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 16)]
         page_clients: usize,
     },
+    /// HL7 v2 lab reports: parse throughput beside python-hl7 on the same
+    /// file, and ELR end to end over MLLP on SQLite (messages/s, latency).
+    Elr {
+        /// Messages in the file, and sent over MLLP.
+        #[arg(long, default_value_t = 20_000)]
+        messages: usize,
+        /// MLLP connections sending at once.
+        #[arg(long, default_value_t = 4)]
+        senders: usize,
+        /// The Python that has python-hl7 (`pip install hl7`).
+        #[arg(long, default_value = "python3")]
+        python: String,
+    },
     /// Password hashing: argon2id hash and verify times with the parameters
     /// tracedesk uses (what one sign-in costs the server).
     Login {
@@ -205,6 +218,11 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
         }
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
+        BenchWhat::Elr {
+            messages,
+            senders,
+            python,
+        } => crate::bench_elr::run(messages, senders, python).await,
         BenchWhat::Reads {
             cases,
             contacts_per_case,

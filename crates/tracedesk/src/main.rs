@@ -5,6 +5,7 @@ mod bench;
 mod bench_audit;
 mod bench_checkins;
 mod bench_dispatch;
+mod bench_elr;
 mod bench_outbox;
 mod bench_reads;
 mod bench_routing;
