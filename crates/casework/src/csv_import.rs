@@ -5,6 +5,7 @@
 //! imported. The report holds line numbers, column names and reasons only,
 //! never a value from the file.
 
+use crate::csv_profile::{CsvProfile, Encoding};
 use crate::{LabResultInput, input::LAB_FIELDS};
 use std::io::{Read, Write};
 
@@ -69,10 +70,29 @@ impl crate::services::Cases<'_> {
         &self,
         reader: R,
         report: &mut W,
+        progress: impl FnMut(&ImportProgress),
+    ) -> Result<ImportSummary, CsvError> {
+        self.import_lab_csv_as(&CsvProfile::default(), reader, report, progress)
+            .await
+    }
+
+    /// [`Self::import_lab_csv`] for a file laid out as `profile` says:
+    /// its headers, encoding, delimiter and date order. Rejected lines are
+    /// reported under the file's own header names.
+    pub async fn import_lab_csv_as<R: Read, W: Write>(
+        &self,
+        profile: &CsvProfile,
+        reader: R,
+        report: &mut W,
         mut progress: impl FnMut(&ImportProgress),
     ) -> Result<ImportSummary, CsvError> {
+        let reader: Box<dyn Read + '_> = match profile.encoding {
+            Encoding::Utf8 => Box::new(reader),
+            Encoding::Windows1252 => Box::new(crate::csv_profile::Cp1252::new(reader)),
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .flexible(true)
+            .delimiter(profile.delimiter)
             .trim(csv::Trim::All)
             .from_reader(reader);
         let header = rdr
@@ -86,17 +106,27 @@ impl crate::services::Cases<'_> {
                 .map_err(|_| CsvError::Header("a column name is not valid UTF-8".into()))?
                 .trim_start_matches('\u{feff}')
                 .trim()
-                .to_ascii_lowercase();
-            if columns.contains(&name) {
-                return Err(CsvError::DuplicateColumn(name));
+                .to_string();
+            match profile.field_of(&name) {
+                Some(field) => {
+                    if columns.iter().any(|c| c == field) {
+                        return Err(CsvError::DuplicateColumn(name.to_ascii_lowercase()));
+                    }
+                    columns.push(field.to_string());
+                }
+                None => {
+                    summary.ignored_columns.push(name.to_ascii_lowercase());
+                    // Not a field: `set` ignores it.
+                    columns.push(format!(" {name}"));
+                }
             }
-            if !known_columns().any(|k| k == name) {
-                summary.ignored_columns.push(name.clone());
-            }
-            columns.push(name);
         }
-        let missing: Vec<&str> = required_columns()
+        let missing: Vec<String> = required_columns()
             .filter(|c| !columns.iter().any(|x| x == c))
+            .map(|c| match profile.header_of(c) {
+                h if h == c => c.to_string(),
+                h => format!("{c} (as \"{h}\")"),
+            })
             .collect();
         if !missing.is_empty() {
             return Err(CsvError::MissingColumns(missing.join(", ")));
@@ -126,7 +156,7 @@ impl crate::services::Cases<'_> {
                 // The reader now stands at the next record's first line.
                 let last = rdr.position().line().saturating_sub(1).max(line);
                 summary.lines += last - line + 1;
-                match self.row_input(&columns, &record) {
+                match self.row_input(profile, &columns, &record) {
                     Ok(input) => batch.push((line, input)),
                     Err((field, msg)) if last > line => {
                         self.reject(
@@ -186,7 +216,7 @@ impl crate::services::Cases<'_> {
                             report,
                             &mut summary,
                             line,
-                            e.field.as_deref().unwrap_or(""),
+                            profile.header_of(e.field.as_deref().unwrap_or("")),
                             &e.message,
                         )?,
                         None if o.status == "duplicate" => summary.duplicates += 1,
@@ -211,9 +241,11 @@ impl crate::services::Cases<'_> {
 
     fn row_input(
         &self,
+        profile: &CsvProfile,
         columns: &[String],
         record: &csv::ByteRecord,
     ) -> Result<LabResultInput, (String, String)> {
+        let own = |c: &str| profile.header_of(c).to_string();
         if record.len() != columns.len() {
             return Err((
                 String::new(),
@@ -227,10 +259,21 @@ impl crate::services::Cases<'_> {
         let mut input = LabResultInput::default();
         for (col, raw) in columns.iter().zip(record.iter()) {
             let value = std::str::from_utf8(raw)
-                .map_err(|_| (col.clone(), "is not valid UTF-8 text".to_string()))?;
-            if !value.is_empty() {
-                input.set(col, value.to_string());
+                .map_err(|_| (own(col), "is not valid UTF-8 text".to_string()))?;
+            if value.is_empty() {
+                continue;
             }
+            let value = if matches!(col.as_str(), "dob" | "specimen_date") {
+                match profile.date(value) {
+                    Ok(iso) => iso,
+                    // tracedesk's own layout leaves the message to validation.
+                    Err(_) if *profile == CsvProfile::default() => value.to_string(),
+                    Err(msg) => return Err((own(col), msg)),
+                }
+            } else {
+                value.to_string()
+            };
+            input.set(col, value);
         }
         Ok(input)
     }

@@ -34,6 +34,8 @@ pub struct LabResultInput {
     #[schema(required = true)]
     pub accession: Option<String>,
     pub lab: Option<String>,
+    /// Who ordered the test (name, and an identifier such as an NPI).
+    pub ordering_provider: Option<String>,
     /// Code of the jurisdiction the result belongs to; the configured
     /// default when absent.
     pub jurisdiction: Option<String>,
@@ -55,6 +57,7 @@ pub const LAB_FIELDS: &[(&str, bool)] = &[
     ("test_type", false),
     ("accession", true),
     ("lab", false),
+    ("ordering_provider", false),
     ("jurisdiction", false),
 ];
 
@@ -75,6 +78,7 @@ impl LabResultInput {
             "test_type" => &mut self.test_type,
             "accession" => &mut self.accession,
             "lab" => &mut self.lab,
+            "ordering_provider" => &mut self.ordering_provider,
             "jurisdiction" => &mut self.jurisdiction,
             _ => return false,
         };
@@ -297,6 +301,7 @@ pub(crate) struct ValidLab {
     pub test_type: Option<String>,
     pub accession: String,
     pub lab: Option<String>,
+    pub ordering_provider: Option<String>,
     pub jurisdiction: Option<String>,
 }
 
@@ -507,6 +512,8 @@ impl LabResultInput {
         };
         let test_type = bounded_text(&mut c, "test_type", &self.test_type, 100);
         let lab = bounded_text(&mut c, "lab", &self.lab, 200);
+        let ordering_provider =
+            bounded_text(&mut c, "ordering_provider", &self.ordering_provider, 200);
         let jurisdiction = present(&self.jurisdiction).and_then(|j| {
             if tracedesk_identity::jurisdiction::valid_code(j) {
                 Some(j.to_string())
@@ -526,6 +533,7 @@ impl LabResultInput {
                 test_type,
                 accession: accession?,
                 lab,
+                ordering_provider,
                 jurisdiction,
             })
         })();

@@ -205,6 +205,13 @@ impl crate::services::Cases<'_> {
             ),
             test_type: seal_opt(vault, lt, "test_type", lab_id, v.test_type.as_deref()),
             lab: seal_opt(vault, lt, "lab", lab_id, v.lab.as_deref()),
+            ordering_provider: seal_opt(
+                vault,
+                lt,
+                "ordering_provider",
+                lab_id,
+                v.ordering_provider.as_deref(),
+            ),
             jurisdiction: jurisdiction.clone(),
         };
         let case = CaseRow {

@@ -11,6 +11,7 @@ pub mod audit_journal;
 pub mod auditor;
 pub mod clusters;
 pub mod csv_import;
+pub mod csv_profile;
 pub mod dead_letters;
 pub mod dispatch;
 mod error;

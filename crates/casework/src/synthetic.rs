@@ -138,6 +138,7 @@ impl Synthetic {
             specimen_date: Some((self.today - Duration::days(days_ago)).to_string()),
             result: Some("positive".into()),
             test_type: Some("SARS-CoV-2 RT-PCR".into()),
+            ordering_provider: None,
             accession: Some(format!(
                 "SYN-{:010}-{}",
                 self.serial,

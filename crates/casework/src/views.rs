@@ -84,6 +84,7 @@ pub struct LabResultView {
     pub result: String,
     pub test_type: Option<String>,
     pub lab: Option<String>,
+    pub ordering_provider: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -380,6 +381,7 @@ impl crate::services::Cases<'_> {
             result: open("result", &l.result)?,
             test_type: self.open_opt(t, "test_type", l.id, &l.test_type)?,
             lab: self.open_opt(t, "lab", l.id, &l.lab)?,
+            ordering_provider: self.open_opt(t, "ordering_provider", l.id, &l.ordering_provider)?,
         })
     }
 

@@ -17,6 +17,7 @@
 //! | result           | `OBX-5` (SNOMED CT codes or words), else `OBX-8`      |
 //! | test type        | `OBX-3.1`, a LOINC code in [`SARS_COV_2_TESTS`]       |
 //! | lab              | `OBX-23.1` (performing organization), else `MSH-4.1`  |
+//! | ordering provider| `OBR-16`, else `ORC-12` (name and NPI)                 |
 
 use tracedesk_casework::LabResultInput;
 use tracedesk_hl7::{Ack, AckCode, ErrorCode, Field, Location, Message, Segment, date_of};
@@ -461,8 +462,44 @@ fn order(
     };
     m.input.lab = nonempty(truncate(lab.trim().to_string(), 200));
     m.sources.push(("lab", at));
+    let provider = obr
+        .map(|b| (b.field(16), b.at(16)))
+        .filter(|(f, _)| !f.is_empty())
+        .or_else(|| {
+            o.orc
+                .as_ref()
+                .map(|c| (c.field(12), c.at(12)))
+                .filter(|(f, _)| !f.is_empty())
+        });
+    if let Some((f, at)) = provider {
+        m.input.ordering_provider = nonempty(truncate(provider_name(&f), 200));
+        m.sources.push(("ordering_provider", at));
+    }
     m.input.jurisdiction = jurisdiction.map(str::to_string);
     Ok(Some(m))
+}
+
+/// An `XCN` (person and identifier) as one line: `Dr Chidi Okafor (NPI
+/// 1245319599)`.
+fn provider_name(f: &Field<'_>) -> String {
+    let name = [f.component(6), f.component(3), f.subcomponent(2, 1)]
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let id = f.component(1);
+    let id = id.trim();
+    if id.is_empty() {
+        return name;
+    }
+    let npi = f.component(13) == "NPI" || f.subcomponent(9, 1) == "NPI";
+    let label = if npi { "NPI" } else { "id" };
+    if name.is_empty() {
+        format!("{label} {id}")
+    } else {
+        format!("{name} ({label} {id})")
+    }
 }
 
 /// What an `OBX` says: `positive`, `negative` or `inconclusive`.
@@ -603,6 +640,7 @@ mod tests {
         assert_eq!(s(&r.lab), "Northwind Reference Lab");
         assert_eq!(s(&r.test_type), "SARS-CoV-2 RNA (NAA)");
         assert_eq!(r.language, None);
+        assert_eq!(s(&r.ordering_provider), "Dr Chidi Okafor (NPI 1245319599)");
     }
 
     #[test]
@@ -615,6 +653,7 @@ mod tests {
         assert_eq!(s(&r.specimen_date), "2026-11-03");
         assert_eq!(s(&r.accession), "MG55120");
         assert_eq!(s(&r.lab), "MERCY GENERAL");
+        assert_eq!(s(&r.ordering_provider), "ANNA LEE (id 8834)");
     }
 
     #[test]

@@ -304,6 +304,14 @@ impl SqliteStore {
 }
 
 /// The benchmark baseline's table.
+/// The task feed's two reads (withdrawn, then waiting tasks), each through
+/// its partial index: without statistics SQLite's planner preferred
+/// `tasks_status` and sorted every pending task (`sqlrouting`).
+const TASKS_TO_ROUTE: [&str; 2] = [
+    "tasks t INDEXED BY tasks_withdrawn",
+    "tasks t INDEXED BY tasks_to_route",
+];
+
 const BASELINE_TABLE: &str = "CREATE TABLE IF NOT EXISTS bench_baseline (id BLOB PRIMARY KEY NOT NULL, payload BLOB NOT NULL)";
 
 tracedesk_store::store_impl!(SqliteStore, Sqlite, "sqlite");

@@ -68,6 +68,7 @@ pub struct LabResultRow {
     pub result: Sealed,
     pub test_type: Option<Sealed>,
     pub lab: Option<Sealed>,
+    pub ordering_provider: Option<Sealed>,
     /// Whose result it is: the jurisdiction that submitted it.
     pub jurisdiction: String,
 }

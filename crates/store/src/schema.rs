@@ -30,7 +30,13 @@ pub const PERSONS: SealedTable = SealedTable {
 pub const LAB_RESULTS: SealedTable = SealedTable {
     name: "lab_results",
     sealed_as: "lab_results",
-    columns: &["accession", "result", "test_type", "lab"],
+    columns: &[
+        "accession",
+        "result",
+        "test_type",
+        "lab",
+        "ordering_provider",
+    ],
 };
 
 pub const CASES: SealedTable = SealedTable {

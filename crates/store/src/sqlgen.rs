@@ -130,7 +130,8 @@ macro_rules! sql_common {
                     .push_bind(&l.result)
                     .push_bind(&l.test_type)
                     .push_bind(&l.lab)
-                    .push_bind(&l.jurisdiction);
+                    .push_bind(&l.jurisdiction)
+                    .push_bind(&l.ordering_provider);
             })
             .await
         }

@@ -116,7 +116,7 @@ macro_rules! retention_store_impl {
                 for l in &p.labs {
                     // Sealed NOT NULL columns become empty: nothing to open.
                     let mut q = QueryBuilder::<$db>::new(
-                        "UPDATE lab_results SET test_type = NULL, lab = NULL, accession = ",
+                        "UPDATE lab_results SET test_type = NULL, lab = NULL, ordering_provider = NULL, accession = ",
                     );
                     q.push_bind(Vec::<u8>::new())
                         .push(", result = ")

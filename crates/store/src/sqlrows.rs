@@ -6,7 +6,7 @@
 
 pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction, purged_at, age_band";
 pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction, shown_person_id, clinical";
-pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab, jurisdiction";
+pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab, jurisdiction, ordering_provider";
 pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes, jurisdiction, negative_test_date, shown_person_id, contact_case_id, ongoing, source_exposure_id, depth";
 pub const FACET_COLUMNS: &str = "id, person_id, jurisdiction, created_at, key_version, first_name, last_name, dob, phone, email, address, language";
 pub const USER_COLUMNS: &str = "id, username, username_bidx, display_name, role, jurisdiction, password_hash, must_change_password, mfa_required, totp_secret, totp_confirmed, totp_last_step, failed_logins, last_failed_at, locked_at, disabled_at, key_version, created_at, updated_at, phi_granted";
@@ -247,6 +247,7 @@ macro_rules! sql_row_decoders {
                 test_type: r.try_get("test_type").map_err(e)?,
                 lab: r.try_get("lab").map_err(e)?,
                 jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                ordering_provider: r.try_get("ordering_provider").map_err(e)?,
             })
         }
 

@@ -35,14 +35,9 @@ const LAST: [&str; 12] = [
 pub fn message(i: usize, today: chrono::NaiveDate) -> String {
     let first = FIRST[i % FIRST.len()];
     let last = LAST[(i / FIRST.len()) % LAST.len()];
-    let dob = format!(
-        "19{:02}{:02}{:02}",
-        40 + i % 60,
-        1 + i % 12,
-        1 + i % 28
-    );
+    let dob = format!("19{:02}{:02}{:02}", 40 + i % 60, 1 + i % 12, 1 + i % 28);
     let collected = (today - chrono::Duration::days(1 + (i % 7) as i64)).format("%Y%m%d");
-    let (code, text) = if i % 3 == 0 {
+    let (code, text) = if i.is_multiple_of(3) {
         ("260373001", "Detected")
     } else {
         ("260415000", "Not detected")
@@ -135,7 +130,11 @@ fn python_rate(python: &str, file: &std::path::Path) -> anyhow::Result<Option<f6
     std::fs::write(&script, PYTHON)?;
     let mut best: Option<f64> = None;
     for _ in 0..3 {
-        let out = match std::process::Command::new(python).arg(&script).arg(file).output() {
+        let out = match std::process::Command::new(python)
+            .arg(&script)
+            .arg(file)
+            .output()
+        {
             Ok(o) if o.status.success() => o,
             _ => return Ok(None),
         };
@@ -188,7 +187,10 @@ async fn end_to_end(all: &[String], senders: usize) -> anyhow::Result<()> {
     lat.sort_by(f64::total_cmp);
     let q = |p: usize| lat[(lat.len() * p / 100).min(lat.len() - 1)];
     let recorded = cw.cases().dead_letters(true, None, 1).await?.len();
-    anyhow::ensure!(refused == 0 && recorded == 0, "{refused} messages were refused");
+    anyhow::ensure!(
+        refused == 0 && recorded == 0,
+        "{refused} messages were refused"
+    );
     println!(
         "\n| end to end over MLLP, SQLite | messages | messages/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|"
     );

@@ -211,6 +211,10 @@ enum ImportWhat {
         /// Where to write rejected lines (default: FILE.errors.csv).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// The file's layout: a `[csv_profiles.NAME]` of the configuration
+        /// (default: tracedesk's column names, UTF-8, ISO dates).
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// Import HL7 v2 lab reports (ORU^R01; single messages, several, or
     /// FHS/BHS batches) from a file or every file of a directory.
@@ -427,8 +431,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import {
-            what: ImportWhat::Labs { csv, report },
-        } => import_labs(&config, csv, report).await,
+            what:
+                ImportWhat::Labs {
+                    csv,
+                    report,
+                    profile,
+                },
+        } => import_labs(&config, csv, report, profile).await,
         Command::Import {
             what:
                 ImportWhat::Elr {
@@ -934,7 +943,33 @@ async fn rotate(config: &Config, batch: u32, stop_after: Option<u64>) -> anyhow:
     Ok(())
 }
 
-async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> anyhow::Result<()> {
+async fn import_labs(
+    config: &Config,
+    csv: PathBuf,
+    report: Option<PathBuf>,
+    profile: Option<String>,
+) -> anyhow::Result<()> {
+    let profile = match &profile {
+        None => tracedesk_casework::csv_profile::CsvProfile::default(),
+        Some(name) => match config.csv_profiles.get(name) {
+            Some(p) => p
+                .profile(name)
+                .map_err(|e| anyhow::anyhow!("csv_profiles.{name}: {e}"))?,
+            None => anyhow::bail!(
+                "no CSV profile `{name}` in the configuration (known: {})",
+                if config.csv_profiles.is_empty() {
+                    "none".to_string()
+                } else {
+                    config
+                        .csv_profiles
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        },
+    };
     // The file first: a wrong path must not leave a new database behind.
     let file =
         std::fs::File::open(&csv).with_context(|| format!("cannot open {}", csv.display()))?;
@@ -953,7 +988,7 @@ async fn import_labs(config: &Config, csv: PathBuf, report: Option<PathBuf>) -> 
     );
     let summary = cw
         .cases()
-        .import_lab_csv(std::io::BufReader::new(file), &mut out, |p| {
+        .import_lab_csv_as(&profile, std::io::BufReader::new(file), &mut out, |p| {
             pb.set_position(p.bytes)
         })
         .await?;

@@ -93,6 +93,74 @@ pub struct Config {
     pub routing_workspace_file: Option<PathBuf>,
     /// Electronic lab reports over MLLP.
     pub elr: ElrSection,
+    /// Layouts of lab CSV files (`import labs --profile NAME`).
+    pub csv_profiles: BTreeMap<String, CsvProfileSection>,
+}
+
+/// `[csv_profiles.NAME]`: one testing site's lab CSV layout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsvProfileSection {
+    /// `utf-8` (a byte-order mark is fine) or `windows-1252`.
+    pub encoding: String,
+    /// One character; `tab` for tabs.
+    pub delimiter: String,
+    /// How numeric dates read: `ymd`, `mdy` (11/05/2026 is November 5)
+    /// or `dmy`.
+    pub date_order: String,
+    /// Lab field = the header that holds it.
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Default for CsvProfileSection {
+    fn default() -> Self {
+        Self {
+            encoding: "utf-8".into(),
+            delimiter: ",".into(),
+            date_order: "ymd".into(),
+            columns: BTreeMap::new(),
+        }
+    }
+}
+
+impl CsvProfileSection {
+    /// The profile, or why this section is not one.
+    pub fn profile(
+        &self,
+        name: &str,
+    ) -> Result<tracedesk_casework::csv_profile::CsvProfile, String> {
+        use tracedesk_casework::csv_profile::{CsvProfile, DateOrder, Encoding};
+        let encoding =
+            Encoding::parse(&self.encoding).ok_or("encoding must be utf-8 or windows-1252")?;
+        let date_order =
+            DateOrder::parse(&self.date_order).ok_or("date_order must be ymd, mdy or dmy")?;
+        let delimiter = match self.delimiter.as_str() {
+            "tab" | "\t" => b'\t',
+            d if d.len() == 1 && d.is_ascii() && d != "\"" => d.as_bytes()[0],
+            _ => return Err("delimiter must be one character (or tab)".into()),
+        };
+        for field in self.columns.keys() {
+            if !tracedesk_casework::LAB_FIELDS
+                .iter()
+                .any(|(n, _)| n == field)
+            {
+                return Err(format!(
+                    "columns: `{field}` is not a lab field (see the README's lab columns)"
+                ));
+            }
+        }
+        Ok(CsvProfile {
+            name: name.to_string(),
+            encoding,
+            delimiter,
+            date_order,
+            columns: self
+                .columns
+                .iter()
+                .map(|(f, h)| (f.clone(), h.clone()))
+                .collect(),
+        })
+    }
 }
 
 /// `[elr]`: the MLLP listener labs send HL7 v2 lab reports to. Off unless
@@ -428,6 +496,7 @@ impl Default for Config {
             tls_key_file: None,
             routing_workspace_file: None,
             elr: ElrSection::default(),
+            csv_profiles: BTreeMap::new(),
         }
     }
 }
@@ -843,6 +912,11 @@ fn validate(c: &Config, source_of: &dyn Fn(&str) -> String) -> Result<(), Config
             "auth.session_absolute_seconds",
             "must be at least the idle limit and at most 604800 (7 days)".into(),
         ));
+    }
+    for (name, p) in &c.csv_profiles {
+        if let Err(e) = p.profile(name) {
+            return Err(fail(&format!("csv_profiles.{name}"), e));
+        }
     }
     let elr = &c.elr;
     if elr.tls_cert_file.is_some() != elr.tls_key_file.is_some() {

@@ -104,6 +104,74 @@ fn routing_workspace_from_a_file() {
     assert!(t.contains("cert.pem"), "the TLS path stays a path: {t}");
 }
 
+/// A testing site's own layout: its headers (in French), Windows-1252,
+/// semicolons, day-first dates and month names, chosen by a named profile.
+#[test]
+fn csv_profiles_read_a_sites_own_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = "[csv_profiles.harbor]\nencoding = \"windows-1252\"\ndelimiter = \";\"\n\
+                   date_order = \"dmy\"\n\n[csv_profiles.harbor.columns]\nfirst_name = \"Prénom\"\n\
+                   last_name = \"Nom\"\ndob = \"Né le\"\nphone = \"Téléphone\"\n\
+                   specimen_date = \"Prélèvement\"\nresult = \"Résultat\"\naccession = \"N° échantillon\"\n";
+    std::fs::write(dir.path().join("tracedesk.toml"), profile).unwrap();
+    let rows = "Prénom;Nom;Né le;Téléphone;Prélèvement;Résultat;N° échantillon;Commentaire\n\
+                José;Núñez;14/02/1985;2125550102;05/11/2026;positif;H-1;ok\n\
+                Zoë;Brontë;31/02/1990;;05/11/2026;negative;H-2;\n\
+                Ana;Lima;1 Mar 1975;2125550103;20 Nov 2026;negative;H-3;\n";
+    // Windows-1252: these characters are all one byte, their Latin-1 code.
+    let cp1252: Vec<u8> = rows
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap())
+        .collect();
+    std::fs::write(dir.path().join("site.csv"), &cp1252).unwrap();
+    let o = tracedesk(
+        dir.path(),
+        &["import", "labs", "--csv", "site.csv", "--profile", "harbor"],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("1 recorded"), "{out}");
+    assert!(
+        out.contains("ignored unknown column(s): commentaire"),
+        "{out}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("site.errors.csv")).unwrap();
+    // Lines 2 and 3 are refused under the site's own header names.
+    assert!(report.contains("2,Résultat,"), "{report}");
+    assert!(
+        report.contains("3,Né le,\"is not a date as 05/11/2026"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("Brontë") && !report.contains("31/02"),
+        "{report}"
+    );
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM lab_results"), 1);
+    // A profile that is not configured, or not valid, is named.
+    let o = tracedesk(
+        dir.path(),
+        &["import", "labs", "--csv", "site.csv", "--profile", "nope"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no CSV profile `nope`") && text(&o).contains("harbor"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(
+        dir.path().join("tracedesk.toml"),
+        profile.replace("\"dmy\"", "\"ydm\""),
+    )
+    .unwrap();
+    let o = tracedesk(dir.path(), &["config", "check"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("csv_profiles.harbor") && text(&o).contains("date_order"),
+        "{}",
+        text(&o)
+    );
+}
+
 #[test]
 fn csv_import_reports_bad_lines_and_keeps_good_ones() {
     let dir = tempfile::tempdir().unwrap();
