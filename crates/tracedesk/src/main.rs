@@ -6,6 +6,7 @@ mod bench_audit;
 mod bench_checkins;
 mod bench_dispatch;
 mod bench_elr;
+mod bench_linkage;
 mod bench_outbox;
 mod bench_reads;
 mod bench_routing;
