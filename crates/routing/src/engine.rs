@@ -287,6 +287,18 @@ impl Engine {
         out
     }
 
+    /// Tasks waiting in each queue, counted from the queues' buckets (no
+    /// task is read): what a floor can show between full readings.
+    pub fn waiting_per_queue(&self) -> Vec<usize> {
+        let mut out = vec![0; self.ws.queues.len()];
+        for b in &self.buckets {
+            if let Some(n) = out.get_mut(usize::from(b.queue)) {
+                *n += b.tasks.len();
+            }
+        }
+        out
+    }
+
     /// How many task slots there are: the floor reads them in slices.
     pub fn task_slots(&self) -> usize {
         self.tasks.len()

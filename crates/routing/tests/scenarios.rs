@@ -767,4 +767,8 @@ fn the_floor_counts_states_work_and_waiting_languages_in_one_pass() {
     let by_queue: usize = c.queues.values().map(|q| q.0).sum();
     assert_eq!(by_queue, 3);
     assert_eq!(r.e.queue_staff().len(), r.e.queue_stats().len());
+    // The buckets' counts, which quick floor readings use, agree.
+    let from_buckets = r.e.waiting_per_queue();
+    let from_tasks: Vec<usize> = r.e.queue_stats().iter().map(|q| q.waiting).collect();
+    assert_eq!(from_buckets, from_tasks);
 }

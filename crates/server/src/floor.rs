@@ -85,7 +85,11 @@ type Working = (
 /// node: a read walks every live task while holding the engine, so one per
 /// second (not one per open floor per second) keeps offers and accepts from
 /// waiting behind supervisors' screens.
+#[derive(Clone)]
 pub struct EngineFloor {
+    /// Waiting tasks per queue as the buckets counted them when this was
+    /// read: the base the quick readings between full ones adjust from.
+    bucketed: Vec<usize>,
     states: BTreeMap<&'static str, usize>,
     queues: Vec<tracedesk_routing::model::QueueStats>,
     activities: BTreeMap<String, usize>,
@@ -128,12 +132,47 @@ fn watch_floor(s: &AppState) {
             return;
         };
         let mut decisions = d.subscribe_after(None).live;
+        // A full reading walks every task, which takes more than a second
+        // at a few million: it runs on its own while quick readings (the
+        // queues' waiting counts, from their buckets) follow each routing
+        // decision, so a new task reaches open floors in well under a
+        // second whatever the number of tasks.
+        let mut full: Option<tokio::task::JoinHandle<Result<Arc<EngineFloor>, ApiError>>> = None;
+        let mut last_full: Option<std::time::Instant> = None;
         loop {
-            match read_engine(&s).await {
-                Ok(f) => {
-                    s.floor.engine.send_replace(Some(f));
+            if let Some(h) = full.take_if(|h| h.is_finished()) {
+                match h.await {
+                    Ok(Ok(f)) => {
+                        s.floor.engine.send_replace(Some(f));
+                    }
+                    _ => break,
                 }
-                Err(_) => break,
+            }
+            let due = last_full.is_none_or(|t| t.elapsed() >= FLOOR_EVERY);
+            if full.is_none() && due {
+                let s2 = s.clone();
+                last_full = Some(std::time::Instant::now());
+                full = Some(tokio::spawn(async move { read_engine(&s2).await }));
+            }
+            let latest = s.floor.engine.borrow().clone();
+            match latest {
+                Some(last) => match quick_reading(&s, &last).await {
+                    Ok(f) => {
+                        s.floor.engine.send_replace(Some(Arc::new(f)));
+                    }
+                    Err(_) => break,
+                },
+                // The first reading: wait for the full one.
+                None => {
+                    if let Some(h) = full.take() {
+                        match h.await {
+                            Ok(Ok(f)) => {
+                                s.floor.engine.send_replace(Some(f));
+                            }
+                            _ => break,
+                        }
+                    }
+                }
             }
             // Read again when routing decides something (a task made,
             // offered, accepted…), but not more often than FLOOR_SOONEST,
@@ -187,6 +226,25 @@ async fn engine_floor(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
             &"the routing engine was not read in time",
         )),
     }
+}
+
+/// `last` with its waiting counts brought up to date from the queues'
+/// buckets (one short hold of the engine, no task read).
+async fn quick_reading(s: &AppState, last: &EngineFloor) -> Result<EngineFloor, ApiError> {
+    let d = dispatch(s)?;
+    let now = d.read(|e| e.waiting_per_queue()).await;
+    let mut f = last.clone();
+    let mut delta: i64 = 0;
+    for (i, q) in f.queues.iter_mut().enumerate() {
+        let old = last.bucketed.get(i).copied().unwrap_or(0) as i64;
+        let new = now.get(i).copied().unwrap_or(0) as i64;
+        q.waiting = (q.waiting as i64 + new - old).max(0) as usize;
+        delta += new - old;
+    }
+    let pending = f.states.entry("pending").or_default();
+    *pending = (*pending as i64 + delta).max(0) as usize;
+    f.bucketed = now;
+    Ok(f)
 }
 
 /// One pass over the engine: what every floor shows.
@@ -246,6 +304,7 @@ async fn read_engine(s: &AppState) -> Result<Arc<EngineFloor>, ApiError> {
                 })
                 .collect();
             EngineFloor {
+                bucketed: e.waiting_per_queue(),
                 states: std::mem::take(&mut counts.states),
                 queues,
                 activities: e.workers_by_activity(),

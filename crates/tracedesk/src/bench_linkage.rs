@@ -269,7 +269,10 @@ fn peer(python: &str, label: &str, source: &str) -> anyhow::Result<()> {
         }
         Ok(o) => println!(
             "{label}: not run ({})",
-            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ),
         Err(e) => println!("{label}: not run ({e})"),
     }
