@@ -585,7 +585,8 @@ async fn the_tracer_desk_in_chromium() {
     type_into(c2, "#reason", "The person called back about their results").await;
     click(c2, "#open-glass").await;
     at(c2, &format!("/desk/persons/{}", f.person)).await;
-    let opened = text_of(c2, "main").await;
+    // The prompt stood at the same address: wait for the opened page.
+    let opened = text_until(c2, "main", |t| t.contains("Opened by break-glass")).await;
     assert!(
         opened.contains("Marisol Quintero") && opened.contains("Opened by break-glass"),
         "{opened}"
