@@ -140,6 +140,28 @@ impl Elr {
     /// Records the mapped results; the ACK their outcomes call for.
     async fn record(&self, mapped: &[Mapped], receipt: &mut Receipt) -> Ack {
         let inputs: Vec<_> = mapped.iter().map(|m| m.input.clone()).collect();
+        // Audited before it acts: one entry for the report, then one per
+        // result recorded (naming its person) once they are committed.
+        if let Some(a) = self.cw.auditor()
+            && let Err(e) = a
+                .record(vec![tracedesk_casework::auditor::draft(
+                    "elr",
+                    tracedesk_store::audit::Action::PhiWrite,
+                    "lab_report",
+                    None,
+                    None,
+                    &format!("elr intake: {} result(s)", inputs.len()),
+                )])
+                .await
+        {
+            tracing::error!(error = %e, "a lab report could not be audited; answering AR");
+            return Ack::fault(
+                AckCode::Reject,
+                None,
+                ErrorCode::Internal,
+                "the receiver could not write its audit record; send the message again",
+            );
+        }
         let cases = self.cw.cases();
         let outcomes = cases.ingest_lab_results(&inputs).await;
         let mut faults = Vec::new();

@@ -177,7 +177,15 @@ fn elr_files_are_acknowledged_and_refusals_kept_as_dead_letters() {
         "{}",
         text(&o)
     );
-    // Each recorded result is in the audit log, by the feed.
+    // Each report is audited before it is written (five reports mapped,
+    // twice), and each recorded result after.
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT COUNT(*) FROM audit_log WHERE actor = 'elr' AND object = 'lab_report'"
+        ),
+        10
+    );
     assert_eq!(
         count(
             dir.path(),
