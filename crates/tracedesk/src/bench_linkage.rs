@@ -163,7 +163,7 @@ pub async fn run(febrl: std::path::PathBuf, python: String, same: f64) -> anyhow
         seed ^= seed << 17;
         seed
     };
-    let random: Vec<Comparison> = (0..50_000)
+    let random: Vec<Comparison> = (0..10_000)
         .map(|_| {
             let (i, j) = (next() as usize % a.len(), next() as usize % b.len());
             compare(&a[i].person, &b[j].person)
