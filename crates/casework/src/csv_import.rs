@@ -192,20 +192,8 @@ impl crate::services::Cases<'_> {
                 // One entry per recorded result, so each person's disclosure
                 // record shows the import.
                 if let Some(a) = &self.auditor {
-                    let drafts: Vec<_> = outcomes
-                        .iter()
-                        .filter(|o| o.error.is_none() && o.status != "duplicate")
-                        .map(|o| {
-                            crate::auditor::draft(
-                                "cli",
-                                tracedesk_store::audit::Action::PhiWrite,
-                                "lab_result",
-                                o.lab_result_id,
-                                o.person,
-                                "import labs --csv",
-                            )
-                        })
-                        .collect();
+                    let drafts =
+                        crate::LabOutcomeView::audit_drafts(&outcomes, "cli", "import labs --csv");
                     a.record(drafts)
                         .await
                         .map_err(|e| CsvError::Audit(e.to_string()))?;

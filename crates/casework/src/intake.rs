@@ -94,6 +94,29 @@ impl LabOutcomeView {
     pub fn is_rejected(&self) -> bool {
         self.error.is_some()
     }
+
+    /// One audit entry per result recorded (not a duplicate), naming its
+    /// person, so each person's disclosure record shows the import.
+    pub fn audit_drafts(
+        outcomes: &[Self],
+        actor: &str,
+        detail: &str,
+    ) -> Vec<tracedesk_store::audit::Draft> {
+        outcomes
+            .iter()
+            .filter(|o| o.error.is_none() && o.status != "duplicate")
+            .map(|o| {
+                crate::auditor::draft(
+                    actor,
+                    tracedesk_store::audit::Action::PhiWrite,
+                    "lab_result",
+                    o.lab_result_id,
+                    o.person,
+                    detail,
+                )
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

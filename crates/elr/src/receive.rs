@@ -211,21 +211,9 @@ async fn audit(cw: &Casework, outcomes: &[LabOutcomeView]) -> Result<(), String>
     let Some(a) = cw.auditor() else {
         return Ok(());
     };
-    let drafts: Vec<_> = outcomes
-        .iter()
-        .filter(|o| o.error.is_none() && o.status != "duplicate")
-        .map(|o| {
-            tracedesk_casework::auditor::draft(
-                "elr",
-                tracedesk_store::audit::Action::PhiWrite,
-                "lab_result",
-                o.lab_result_id,
-                o.person,
-                "elr intake",
-            )
-        })
-        .collect();
-    a.record(drafts).await.map_err(|e| e.to_string())
+    a.record(LabOutcomeView::audit_drafts(outcomes, "elr", "elr intake"))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The ACK fault for a result intake refused, at the place its field came
