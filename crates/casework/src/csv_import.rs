@@ -252,12 +252,7 @@ impl crate::services::Cases<'_> {
                 continue;
             }
             let value = if matches!(col.as_str(), "dob" | "specimen_date") {
-                match profile.date(value) {
-                    Ok(iso) => iso,
-                    // tracedesk's own layout leaves the message to validation.
-                    Err(_) if *profile == CsvProfile::default() => value.to_string(),
-                    Err(msg) => return Err((own(col), msg)),
-                }
+                profile.date(value).map_err(|msg| (own(col), msg))?
             } else {
                 value.to_string()
             };

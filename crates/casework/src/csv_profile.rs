@@ -66,7 +66,9 @@ pub struct CsvProfile {
     pub name: String,
     pub encoding: Encoding,
     pub delimiter: u8,
-    pub date_order: DateOrder,
+    /// How the file writes dates; `None` (tracedesk's own layout): as
+    /// intake takes them, ISO, checked by validation itself.
+    pub date_order: Option<DateOrder>,
     /// (lab field, the header that holds it); a field left out keeps its
     /// own name as its header.
     pub columns: Vec<(String, String)>,
@@ -78,7 +80,7 @@ impl Default for CsvProfile {
             name: "tracedesk".into(),
             encoding: Encoding::Utf8,
             delimiter: b',',
-            date_order: DateOrder::Ymd,
+            date_order: None,
             columns: Vec::new(),
         }
     }
@@ -116,14 +118,18 @@ impl CsvProfile {
     }
 
     /// A date field's value as `YYYY-MM-DD`, read under this profile's
-    /// order; the error says which forms are taken.
+    /// order (as written, when the profile declares none); the error says
+    /// which forms are taken.
     pub fn date(&self, value: &str) -> Result<String, String> {
-        parse_date(value, self.date_order)
+        let Some(order) = self.date_order else {
+            return Ok(value.to_string());
+        };
+        parse_date(value, order)
             .map(|d| d.to_string())
             .ok_or_else(|| {
                 format!(
                     "is not a date as {} (or YYYY-MM-DD, or with the month's name: 5 Nov 2026)",
-                    self.date_order.example()
+                    order.example()
                 )
             })
     }

@@ -7,7 +7,7 @@
 use crate::{Elr, Source};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tracedesk_hl7::{AckCode, Message, split_batch};
+use tracedesk_hl7::{AckCode, split_batch};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FilesSummary {
@@ -101,14 +101,11 @@ pub async fn import(
                 AckCode::Reject => s.rejected += 1,
             }
             if r.code != AckCode::Accept || !r.faults.is_empty() {
-                let control = Message::parse(m.text)
-                    .map(|p| p.control_id().into_owned())
-                    .unwrap_or_default();
                 writeln!(
                     report,
                     "{name}:{} {} {}: {}",
                     m.line,
-                    if control.is_empty() { "-" } else { &control },
+                    r.control_id.as_deref().unwrap_or("-"),
                     r.code.as_str(),
                     r.faults.join("; ")
                 )

@@ -34,6 +34,8 @@ pub struct Receipt {
     /// The ACK message to send back.
     pub ack: String,
     pub code: AckCode,
+    /// The message's own control id (`MSH-10`), when it could be read.
+    pub control_id: Option<String>,
     pub recorded: usize,
     pub duplicates: usize,
     pub cases_created: usize,
@@ -78,13 +80,33 @@ impl Elr {
         format!("TD{}{n:06}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
     }
 
-    /// Receives one message.
+    /// Receives one message: parsed once, mapped, recorded and audited,
+    /// kept as a dead letter when refused, answered.
     pub async fn receive(&self, bytes: &[u8], source: Source) -> Receipt {
         let text = text_of(bytes);
-        let (ack, mut receipt) = self.process(&text).await;
-        let now = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
-        let control = self.control_id();
-        let mut ack = ack;
+        let parsed = Message::parse(&text);
+        let mut receipt = Receipt {
+            ack: String::new(),
+            code: AckCode::Accept,
+            control_id: None,
+            recorded: 0,
+            duplicates: 0,
+            cases_created: 0,
+            faults: Vec::new(),
+            dead_letter: None,
+        };
+        let mut ack = match &parsed {
+            Err(e) => Ack::unreadable(e),
+            Ok(m) => {
+                receipt.control_id = Some(m.control_id().into_owned()).filter(|c| !c.is_empty());
+                match map_oru(m, self.jurisdiction.as_deref()) {
+                    Err(ack) => ack,
+                    Ok(mapped) => self.record(&mapped, &mut receipt).await,
+                }
+            }
+        };
+        receipt.code = ack.code;
+        receipt.faults.extend(ack.faults.iter().map(describe));
         // A replayed letter is kept already; its outcome goes on it.
         if receipt.code != AckCode::Accept && source != Source::Replay {
             let reason = receipt.faults.join("; ");
@@ -107,34 +129,9 @@ impl Elr {
                 }
             }
         }
-        receipt.ack = match Message::parse(&text) {
-            Ok(m) => ack.render(Some(&m), &control, &now),
-            Err(_) => ack.render(None, &control, &now),
-        };
+        let now = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+        receipt.ack = ack.render(parsed.as_ref().ok(), &self.control_id(), &now);
         receipt
-    }
-
-    /// Parses, maps, records and audits: the ACK to send and the receipt.
-    async fn process(&self, text: &str) -> (Ack, Receipt) {
-        let mut receipt = Receipt {
-            ack: String::new(),
-            code: AckCode::Accept,
-            recorded: 0,
-            duplicates: 0,
-            cases_created: 0,
-            faults: Vec::new(),
-            dead_letter: None,
-        };
-        let ack = match Message::parse(text) {
-            Err(e) => Ack::unreadable(&e),
-            Ok(m) => match map_oru(&m, self.jurisdiction.as_deref()) {
-                Err(ack) => ack,
-                Ok(mapped) => self.record(&mapped, &mut receipt).await,
-            },
-        };
-        receipt.code = ack.code;
-        receipt.faults.extend(ack.faults.iter().map(describe));
-        (ack, receipt)
     }
 
     /// Records the mapped results; the ACK their outcomes call for.
@@ -176,7 +173,7 @@ impl Elr {
                 Some(e) => {
                     let (fault, c) = fault_of(e, m);
                     faults.push(fault);
-                    code = worse(code, c);
+                    code = code.max(c);
                 }
             }
         }
@@ -240,15 +237,6 @@ fn fault_of(e: &ItemError, m: &Mapped) -> (Fault, AckCode) {
         },
         ack,
     )
-}
-
-fn worse(a: AckCode, b: AckCode) -> AckCode {
-    let rank = |c| match c {
-        AckCode::Accept => 0,
-        AckCode::Error => 1,
-        AckCode::Reject => 2,
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 fn describe(f: &Fault) -> String {

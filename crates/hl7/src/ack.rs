@@ -8,7 +8,8 @@
 use crate::escape::encode;
 use crate::message::{Message, ParseError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered by severity: the worse of two outcomes is their `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AckCode {
     Accept,
     Error,

@@ -153,7 +153,7 @@ impl CsvProfileSection {
             name: name.to_string(),
             encoding,
             delimiter,
-            date_order,
+            date_order: Some(date_order),
             columns: self
                 .columns
                 .iter()
