@@ -279,16 +279,7 @@ impl crate::services::Cases<'_> {
     /// the next batch run on a blocking thread while the current batch is
     /// written, so CPU work and database work overlap.
     pub async fn ingest_lab_results(&self, inputs: &[LabResultInput]) -> Vec<LabOutcomeView> {
-        if inputs
-            .iter()
-            .filter_map(|i| i.jurisdiction.as_deref())
-            .any(|j| !self.jurisdictions().contains(j.trim()))
-        {
-            // A jurisdiction added by another node or the CLI since the last look.
-            if let Err(e) = self.refresh_jurisdictions().await {
-                tracing::warn!(error = %e, "could not reload jurisdictions");
-            }
-        }
+        self.learn_jurisdictions(inputs).await;
         let mut out: Vec<Option<LabOutcomeView>> = vec![None; inputs.len()];
         if inputs.len() <= INTAKE_BATCH {
             let prepared = self.prepare_intake(0, inputs);
@@ -348,6 +339,38 @@ impl crate::services::Cases<'_> {
     }
 
     /// Validates and seals one batch; `base` is the index of its first item.
+    /// Reloads the jurisdictions when `inputs` name one not known here: one
+    /// added by another node or the CLI since the last look.
+    async fn learn_jurisdictions(&self, inputs: &[LabResultInput]) {
+        if inputs
+            .iter()
+            .filter_map(|i| i.jurisdiction.as_deref())
+            .any(|j| !self.jurisdictions().contains(j.trim()))
+            && let Err(e) = self.refresh_jurisdictions().await
+        {
+            tracing::warn!(error = %e, "could not reload jurisdictions");
+        }
+    }
+
+    /// What intake would refuse in each of `inputs` (`None`: it would take
+    /// it), writing nothing: for a FHIR transaction, all of which is taken
+    /// or none.
+    pub async fn check_lab_results(&self, inputs: &[LabResultInput]) -> Vec<Option<ItemError>> {
+        self.learn_jurisdictions(inputs).await;
+        let today = self.today();
+        let region = self.settings.default_region.as_str();
+        inputs
+            .iter()
+            .map(|input| {
+                input
+                    .validate(region, today)
+                    .and_then(|v| self.known_jurisdiction(v))
+                    .err()
+                    .map(|e| ItemError::from(&e))
+            })
+            .collect()
+    }
+
     fn prepare_intake(&self, base: usize, inputs: &[LabResultInput]) -> Prepared {
         let today = self.today();
         let region = self.settings.default_region.as_str();

@@ -9,6 +9,7 @@
 pub mod api_schema;
 pub mod audit_journal;
 pub mod auditor;
+pub mod bulk_export;
 pub mod clusters;
 pub mod csv_import;
 pub mod csv_profile;

@@ -14,6 +14,10 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineListRow {
     pub case_id: Uuid,
+    /// Whose case it is, for the audit log and for an export's stand-ins
+    /// (never sent).
+    #[serde(skip)]
+    pub person: Uuid,
     pub jurisdiction: String,
     #[schema(schema_with = crate::api_schema::case_status)]
     pub status: String,
@@ -139,6 +143,7 @@ impl crate::services::Cases<'_> {
                 };
                 Ok(LineListRow {
                     case_id: c.id,
+                    person: c.person_id,
                     jurisdiction: c.jurisdiction.clone(),
                     status: c.status.clone(),
                     age_band: match &stub {

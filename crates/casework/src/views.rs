@@ -419,6 +419,32 @@ impl crate::services::Cases<'_> {
         Ok(self.store.get_exposure(id).await?)
     }
 
+    /// A lab result's row, unopened (see [`Casework::case_row`]).
+    pub async fn lab_row(&self, id: Uuid) -> Result<Option<LabResultRow>, CaseworkError> {
+        Ok(self.store.get_lab_result(id).await?)
+    }
+
+    /// A lab result, opened: for a caller already entitled to it.
+    pub fn lab_result_view(&self, l: &LabResultRow) -> Result<LabResultView, CaseworkError> {
+        self.lab_view(l)
+    }
+
+    /// A person's lab results as rows (the jurisdiction each belongs to
+    /// decides who sees it).
+    pub async fn person_lab_rows(&self, person: Uuid) -> Result<Vec<LabResultRow>, CaseworkError> {
+        Ok(self.store.lab_results_for_person(person).await?)
+    }
+
+    /// The id each jurisdiction knows each of these persons by, where it
+    /// is a facet's: `(person, jurisdiction)` → facet id. A jurisdiction
+    /// missing from it knows the person by their own id.
+    pub async fn shown_ids(
+        &self,
+        persons: &[Uuid],
+    ) -> Result<std::collections::HashMap<(Uuid, String), Uuid>, CaseworkError> {
+        Ok(self.store.facet_ids(persons).await?)
+    }
+
     /// A task's row (ids, kind, status, schedule; no PHI).
     pub async fn task_row(
         &self,

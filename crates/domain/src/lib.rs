@@ -5,6 +5,7 @@
 //! routing, monitoring) without dragging a database or a clock along.
 
 pub mod identity;
+pub mod lab_codes;
 pub mod lifecycle;
 pub mod rules;
 

@@ -20,30 +20,9 @@
 //! | ordering provider| `OBR-16`, else `ORC-12` (name and NPI)                 |
 
 use tracedesk_casework::LabResultInput;
+pub use tracedesk_domain::lab_codes::SARS_COV_2_TESTS;
+use tracedesk_domain::lab_codes::{language, result_of_snomed as snomed, result_of_word as word};
 use tracedesk_hl7::{Ack, AckCode, ErrorCode, Field, Location, Message, Segment, date_of};
-
-/// LOINC codes of SARS-CoV-2 tests that define a case (molecular and
-/// antigen; antibody tests do not), with the test type recorded.
-pub const SARS_COV_2_TESTS: &[(&str, &str)] = &[
-    ("94309-2", "SARS-CoV-2 RNA (NAA)"),
-    ("94500-6", "SARS-CoV-2 RNA (NAA)"),
-    ("94531-1", "SARS-CoV-2 RNA panel (NAA)"),
-    ("94533-7", "SARS-CoV-2 N gene (NAA)"),
-    ("94534-5", "SARS-CoV-2 RdRp gene (NAA)"),
-    ("94559-2", "SARS-CoV-2 ORF1ab region (NAA)"),
-    ("94565-9", "SARS-CoV-2 RNA (NAA, nasopharynx)"),
-    ("94756-4", "SARS-CoV-2 N gene (NAA)"),
-    ("94757-2", "SARS-CoV-2 N gene (NAA)"),
-    ("94759-8", "SARS-CoV-2 RNA (NAA, nasopharynx)"),
-    ("94760-6", "SARS-CoV-2 N gene (NAA, nasopharynx)"),
-    ("94845-5", "SARS-CoV-2 RNA (NAA, saliva)"),
-    ("95406-5", "SARS-CoV-2 RNA (NAA, nose)"),
-    ("95409-9", "SARS-CoV-2 N gene (NAA, nose)"),
-    ("94558-4", "SARS-CoV-2 antigen (rapid)"),
-    ("95209-3", "SARS-CoV-2 antigen"),
-    ("96119-3", "SARS-CoV-2 antigen"),
-    ("97097-0", "SARS-CoV-2 antigen (rapid)"),
-];
 
 /// HL7 versions whose PID, OBR, OBX and SPM carry these fields where this
 /// mapping reads them.
@@ -526,64 +505,6 @@ fn interpret(x: &Seg<'_, '_>) -> Option<&'static str> {
         "N" | "NEG" | "ND" => Some("negative"),
         _ => None,
     }
-}
-
-/// SNOMED CT qualifier values labs use for SARS-CoV-2 results.
-fn snomed(code: &str) -> Option<&'static str> {
-    match code {
-        "260373001" | "10828004" | "52101004" => Some("positive"),
-        "260415000" | "260385009" | "2667000" => Some("negative"),
-        "419984006" | "42425007" | "82334004" | "125154007" | "455371000124106" => {
-            Some("inconclusive")
-        }
-        _ => None,
-    }
-}
-
-fn word(w: &str) -> Option<&'static str> {
-    let w = w.trim().to_ascii_lowercase();
-    let w = w.trim_end_matches(['.', '!']);
-    match w {
-        "detected" | "positive" | "pos" | "present" | "reactive" => Some("positive"),
-        "not detected" | "undetected" | "negative" | "neg" | "absent" | "non-reactive"
-        | "nonreactive" => Some("negative"),
-        "inconclusive" | "indeterminate" | "equivocal" | "invalid" | "presumptive positive" => {
-            Some("inconclusive")
-        }
-        _ => None,
-    }
-}
-
-/// ISO 639-2 codes labs send, as the two-letter tags tracedesk keeps;
-/// two-letter codes pass; anything else is left out (a language is
-/// optional, and a code nobody can read must not sink a result).
-fn language(code: &str) -> Option<String> {
-    let c = code.trim().to_ascii_lowercase();
-    let two = match c.as_str() {
-        "eng" => "en",
-        "spa" => "es",
-        "chi" | "zho" => "zh",
-        "rus" => "ru",
-        "ara" => "ar",
-        "ben" => "bn",
-        "fre" | "fra" => "fr",
-        "hat" => "ht",
-        "kor" => "ko",
-        "pol" => "pl",
-        "urd" => "ur",
-        "yid" => "yi",
-        "ita" => "it",
-        "por" => "pt",
-        "vie" => "vi",
-        "tgl" => "tl",
-        "jpn" => "ja",
-        "hin" => "hi",
-        "ger" | "deu" => "de",
-        "gre" | "ell" => "el",
-        s if s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase()) => s,
-        _ => return None,
-    };
-    Some(two.to_string())
 }
 
 fn nonempty(s: String) -> Option<String> {

@@ -76,6 +76,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::webhooks::routes())
         .merge(crate::report::routes())
+        .merge(crate::fhir::routes(state.clone(), max_batch))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -91,7 +92,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
 struct MaxBatch(usize);
 
 /// Which rows of a list the caller may see.
-fn list_scope(c: &Caller) -> ListScope {
+pub(crate) fn list_scope(c: &Caller) -> ListScope {
     match c.role() {
         Role::Tracer => ListScope::Assignee(c.user.id),
         _ => ListScope::Within {
@@ -238,25 +239,10 @@ async fn post_lab_results(
             }
         })
         .collect();
-    let rejected = results.iter().filter(|r| r.status == "rejected").count();
-    let conflicts = results.iter().filter(|r| r.status == "conflict").count();
-    let recorded = results.iter().filter(|r| r.status == "recorded").count();
-    let duplicates = results.iter().filter(|r| r.status == "duplicate").count();
-    let cases = results.iter().filter(|r| r.case_created).count();
-    let m = &s.metrics;
-    m.lab_results_recorded
-        .fetch_add(recorded as u64, Ordering::Relaxed);
-    m.lab_results_rejected
-        .fetch_add(rejected as u64, Ordering::Relaxed);
-    m.cases_created.fetch_add(cases as u64, Ordering::Relaxed);
-    let mut touched: Vec<Touch> = results
-        .iter()
-        .filter_map(|r| r.person.map(|p| ("person", p, Some(p))))
-        .collect();
-    // Contact records a positive converted were changed too.
-    for r in &results {
-        touched.extend(r.converted.iter().map(|e| ("exposure", *e, r.person)));
-    }
+    let touched = lab_results_recorded(s, &results);
+    let count = |status: &str| results.iter().filter(|r| r.status == status).count();
+    let (rejected, conflicts) = (count("rejected"), count("conflict"));
+    let (recorded, duplicates) = (count("recorded"), count("duplicate"));
     if single {
         let r = &results[0];
         if let Some(e) = &r.error {
@@ -286,6 +272,27 @@ async fn post_lab_results(
         results,
     };
     Ok(reply(StatusCode::OK, body, touched))
+}
+
+/// Counts what an intake recorded (metrics) and lists what it touched: the
+/// persons, and the contact records a positive converted.
+pub(crate) fn lab_results_recorded(s: &AppState, results: &[LabOutcomeView]) -> Vec<Touch> {
+    let count = |status: &str| results.iter().filter(|r| r.status == status).count() as u64;
+    let m = &s.metrics;
+    m.lab_results_recorded
+        .fetch_add(count("recorded"), Ordering::Relaxed);
+    m.lab_results_rejected
+        .fetch_add(count("rejected"), Ordering::Relaxed);
+    let cases = results.iter().filter(|r| r.case_created).count() as u64;
+    m.cases_created.fetch_add(cases, Ordering::Relaxed);
+    let mut touched: Vec<Touch> = results
+        .iter()
+        .filter_map(|r| r.person.map(|p| ("person", p, Some(p))))
+        .collect();
+    for r in results {
+        touched.extend(r.converted.iter().map(|e| ("exposure", *e, r.person)));
+    }
+    touched
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -102,6 +102,8 @@ pub enum Found {
     Case(tracedesk_store::CaseRow),
     /// A contact record (its row is not needed past the check).
     Exposure,
+    /// A lab result.
+    Lab(tracedesk_store::LabResultRow),
     /// A person (or facet), with the jurisdictions whose results the caller
     /// may see (all, under break-glass: `None`).
     Person(PersonRef, Option<Vec<String>>),
@@ -393,6 +395,22 @@ pub async fn entitle(
                 .map_err(ApiError::internal_of)?;
             let held = row.map(|r| (r.contact_person_id, r.jurisdiction, Found::Exposure));
             in_jurisdiction(s, c, "exposure", id, held, route).await
+        }
+        Record::Observation => {
+            // A contact record by the contact's rule; else a lab result by
+            // its person in the jurisdiction that submitted it.
+            let id = uuid(raw, "observation")?;
+            if let Some(r) = cases
+                .exposure_row(id)
+                .await
+                .map_err(ApiError::internal_of)?
+            {
+                let held = Some((r.contact_person_id, r.jurisdiction, Found::Exposure));
+                return in_jurisdiction(s, c, "exposure", id, held, route).await;
+            }
+            let row = cases.lab_row(id).await.map_err(ApiError::internal_of)?;
+            let held = row.map(|r| (r.person_id, r.jurisdiction.clone(), Found::Lab(r)));
+            in_jurisdiction(s, c, "lab_result", id, held, route).await
         }
         Record::Person => {
             // By the person's own id: their identity as first recorded

@@ -14,6 +14,7 @@ pub mod auth;
 mod desk;
 mod error;
 mod extract;
+pub mod fhir;
 mod floor;
 mod guard;
 mod headers;

@@ -35,6 +35,9 @@ pub enum Record {
     Contact,
     /// A person or a facet of one.
     Person,
+    /// A FHIR Observation: a lab result (entitlement to its person in the
+    /// jurisdiction that submitted it) or a contact record (as `Contact`).
+    Observation,
     /// A case-work task, within the caller's jurisdictions.
     Task,
     /// A case-work task by entitlement to its person in its jurisdiction:
@@ -226,6 +229,20 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /sandbox/persons/{id}/arrivals", CapOn(WorkRecords, R::Person), Read(A::PhiRead)),
     ("POST /sandbox/persons/{id}/reply", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
     ("POST /sandbox/persons/{id}/keypad", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
+    // FHIR R4: the same rules as the JSON API's routes for the same records.
+    ("POST /fhir", Cap(SubmitLabs), Write(A::PhiWrite, "lab_result")),
+    ("GET /fhir/Patient", Cap(WorkRecords), Read(A::PhiRead)),
+    ("POST /fhir/Patient/_search", Cap(WorkRecords), Read(A::PhiRead)),
+    ("GET /fhir/Patient/{id}", Own(R::Person), Read(A::PhiRead)),
+    ("GET /fhir/Observation", Cap(WorkRecords), Read(A::PhiRead)),
+    ("GET /fhir/Observation/{id}", CapOn(WorkRecords, R::Observation), Read(A::PhiRead)),
+    ("GET /fhir/Condition", Cap(WorkRecords), Read(A::PhiRead)),
+    ("GET /fhir/Condition/{id}", Own(R::Case), Read(A::PhiRead)),
+    // The bulk export: the line list's capability and its audit (each
+    // case in a file an export); starting one and its status show no one.
+    ("GET /fhir/$export", Cap(LineList), Open),
+    ("GET /fhir/$export-status/{job}", Cap(LineList), Open),
+    ("GET /fhir/$export-file/{job}/{kind}", Cap(LineList), Read(A::Export)),
 ];
 
 /// The table's entry for `method` on the route template `path`: the
@@ -268,6 +285,7 @@ mod tests {
             // So is a draft's segment count.
             let reads = method == "GET"
                 || *route == "POST /api/v1/persons/search"
+                || *route == "POST /fhir/Patient/_search"
                 || *route == "POST /desk/segments";
             if !reads {
                 assert!(matches!(audit, Write(..)), "{route} changes state: Write");

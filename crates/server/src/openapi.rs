@@ -283,6 +283,14 @@ mod tests {
         ] {
             routes.extend(routed(src, &[("Router::new()", "")]));
         }
+        // FHIR: at full paths; its metadata is public.
+        routes.extend(routed(
+            include_str!("fhir/mod.rs"),
+            &[
+                ("let authed = Router::new()", ""),
+                ("let public = Router::new()", "/top"),
+            ],
+        ));
         let behind_caller: BTreeSet<String> = routes
             .into_iter()
             .filter(|(_, p)| !p.starts_with("/top"))

@@ -69,6 +69,11 @@ pub enum BlindKind {
     Username,
     /// The signature of a self-report link (not an index: a MAC).
     ReportLink,
+    /// The signature of a bulk export's job (not an index: a MAC).
+    ExportJob,
+    /// A bulk export's stand-in for a record id, different in every job
+    /// so that two exports cannot be joined on it.
+    ExportPseudonym,
 }
 
 impl BlindKind {
@@ -81,6 +86,8 @@ impl BlindKind {
             BlindKind::PhoneName => b"phone+name",
             BlindKind::Accession => b"accession",
             BlindKind::ReportLink => b"report-link",
+            BlindKind::ExportJob => b"export-job",
+            BlindKind::ExportPseudonym => b"export-pseudonym",
         }
     }
 }
