@@ -10,18 +10,20 @@ use tracedesk_identity::Role;
 use tracedesk_store::audit::Action;
 use uuid::Uuid;
 
-struct World {
-    h: Harness,
-    tracer: (Uuid, String),
-    other_tracer: (Uuid, String),
-    sup: (Uuid, String),
-    sup_nj: (Uuid, String),
-    analyst: (Uuid, String),
-    admin: (Uuid, String),
-    feed: (Uuid, String),
-    case: String,
-    person: String,
-    task: String,
+/// A case in `ny-kings` whose task `tracer` holds, and callers around it
+/// (also the FHIR tests' world).
+pub(crate) struct World {
+    pub(crate) h: Harness,
+    pub(crate) tracer: (Uuid, String),
+    pub(crate) other_tracer: (Uuid, String),
+    pub(crate) sup: (Uuid, String),
+    pub(crate) sup_nj: (Uuid, String),
+    pub(crate) analyst: (Uuid, String),
+    pub(crate) admin: (Uuid, String),
+    pub(crate) feed: (Uuid, String),
+    pub(crate) case: String,
+    pub(crate) person: String,
+    pub(crate) task: String,
 }
 
 fn lab(acc: &str, jurisdiction: &str) -> Value {
@@ -30,7 +32,7 @@ fn lab(acc: &str, jurisdiction: &str) -> Value {
            "accession": acc, "jurisdiction": jurisdiction})
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let h = crate::common::spawn(AuthPolicy::default()).await;
     let tracer = h.user("tracer-a", Role::Tracer, "ny-kings").await;
     let other_tracer = h.user("tracer-b", Role::Tracer, "ny-kings").await;

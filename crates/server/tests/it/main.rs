@@ -9,6 +9,7 @@ mod browser;
 mod desk;
 mod email;
 mod failover;
+mod fhir;
 mod hardening;
 mod http;
 mod investigation;
