@@ -54,15 +54,14 @@ async fn get(w: &World, token: &str, path: &str) -> (u16, Value) {
 
 /// `POST …/_search` with a form body.
 async fn form_search(w: &World, token: &str, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = w
-        .h
-        .http
-        .post(format!("{}{path}", w.h.base))
-        .bearer_auth(token)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        w.h.http
+            .post(format!("{}{path}", w.h.base))
+            .bearer_auth(token)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -85,7 +84,9 @@ fn validate(resources: &[Value]) -> bool {
             std::env::var("TRACEDESK_REQUIRE_FHIR").is_err(),
             "TRACEDESK_REQUIRE_FHIR is set but TRACEDESK_FHIR_PYTHON is not"
         );
-        println!("SKIPPED: FHIR R4 validation (set TRACEDESK_FHIR_PYTHON=$(.ci/install-fhir-validator))");
+        println!(
+            "SKIPPED: FHIR R4 validation (set TRACEDESK_FHIR_PYTHON=$(.ci/install-fhir-validator))"
+        );
         return false;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -107,7 +108,10 @@ fn validate(resources: &[Value]) -> bool {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains(&format!("validated {n} of {n} resources", n = resources.len())),
+        text.contains(&format!(
+            "validated {n} of {n} resources",
+            n = resources.len()
+        )),
         "{text}"
     );
     true
@@ -122,9 +126,8 @@ async fn every_resource_validates_against_r4() {
     assert_eq!(meta["fhirVersion"], "4.0.1");
     all.push(meta);
     // A lab system's transaction: recorded, a case made in ny-kings.
-    let (s, resp) = w
-        .h
-        .call(
+    let (s, resp) =
+        w.h.call(
             &w.feed.1,
             Method::POST,
             "/fhir",
@@ -139,12 +142,24 @@ async fn every_resource_validates_against_r4() {
         .iter()
         .map(|e| e["response"]["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["201 Created", "200 OK", "200 OK", "200 OK", "201 Created"]);
-    let person = resp["entry"][0]["response"]["location"].as_str().unwrap()["Patient/".len()..].to_string();
-    let lab = resp["entry"][4]["response"]["location"].as_str().unwrap()["Observation/".len()..].to_string();
+    assert_eq!(
+        statuses,
+        ["201 Created", "200 OK", "200 OK", "200 OK", "201 Created"]
+    );
+    let person =
+        resp["entry"][0]["response"]["location"].as_str().unwrap()["Patient/".len()..].to_string();
+    let lab = resp["entry"][4]["response"]["location"].as_str().unwrap()["Observation/".len()..]
+        .to_string();
     all.push(resp);
     // What it recorded reads back from the JSON API, field by field.
-    let (_, p) = w.h.call(&w.sup.1, Method::GET, &format!("/api/v1/persons/{person}"), None).await;
+    let (_, p) =
+        w.h.call(
+            &w.sup.1,
+            Method::GET,
+            &format!("/api/v1/persons/{person}"),
+            None,
+        )
+        .await;
     assert_eq!(p["person"]["first_name"], "Hiroshi");
     assert_eq!(p["person"]["dob"], "1975-05-06");
     assert_eq!(p["person"]["address"], "40 Court St, Brooklyn, NY, 11201");
@@ -157,14 +172,15 @@ async fn every_resource_validates_against_r4() {
     assert_eq!(l["test_type"], "SARS-CoV-2 RNA (NAA, saliva)");
     let case = p["cases"][0]["id"].as_str().unwrap().to_string();
     // A contact of the world's case: an exposure Observation.
-    let (s, named) = w
-        .h
-        .call(
+    let (s, named) =
+        w.h.call(
             &w.sup.1,
             Method::POST,
             &format!("/api/v1/cases/{}/contacts", w.case),
-            Some(json!({"first_name": "Ines", "last_name": "Duarte", "phone": "+1 718 555 0177",
-                        "exposure_dates": ["2026-11-19"], "setting": "household"})),
+            Some(
+                json!({"first_name": "Ines", "last_name": "Duarte", "phone": "+1 718 555 0177",
+                        "exposure_dates": ["2026-11-19"], "setting": "household"}),
+            ),
         )
         .await;
     assert_eq!(s, 201, "{named}");
@@ -186,9 +202,15 @@ async fn every_resource_validates_against_r4() {
         assert_eq!(s, 200, "{path}: {v}");
         all.push(v);
     }
-    let (s, v) = form_search(&w, sup, "/fhir/Patient/_search", &[("phone", "+1 718 555 0142")]).await;
+    let (s, v) = form_search(
+        &w,
+        sup,
+        "/fhir/Patient/_search",
+        &[("phone", "+1 718 555 0142")],
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(ids(&v), [person.clone()]);
+    assert_eq!(ids(&v), vec![person.clone()]);
     all.push(v);
     // The lab Observation carries what was sent.
     let (_, o) = get(&w, sup, &format!("/fhir/Observation/{lab}")).await;
@@ -200,7 +222,12 @@ async fn every_resource_validates_against_r4() {
     assert_eq!(x["focus"][0]["reference"], format!("Condition/{}", w.case));
     assert_eq!(x["effectivePeriod"]["start"], "2026-11-19");
     // Errors are OperationOutcomes.
-    let (s, v) = get(&w, &w.other_tracer.1, &format!("/fhir/Patient/{}", w.person)).await;
+    let (s, v) = get(
+        &w,
+        &w.other_tracer.1,
+        &format!("/fhir/Patient/{}", w.person),
+    )
+    .await;
     assert_eq!(s, 403);
     assert_eq!(v["resourceType"], "OperationOutcome");
     all.push(v);
@@ -229,7 +256,10 @@ async fn export(w: &World, token: &str, query: &str) -> Vec<Value> {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let status = r.headers()["content-location"].to_str().unwrap().to_string();
+    let status = r.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let (s, manifest) = get(w, token, &status).await;
     assert_eq!(s, 200, "{manifest}");
     assert_eq!(manifest["requiresAccessToken"], true);
@@ -262,9 +292,18 @@ async fn the_export_is_de_identified_and_the_analysts_alone() {
     for phi in ["Adaeze", "Okonkwo", "555", "1980-03-04", &w.person, &w.case] {
         assert!(!text.contains(phi), "the export leaks {phi}: {text}");
     }
-    let patient = lines.iter().find(|l| l["resourceType"] == "Patient").unwrap();
-    let condition = lines.iter().find(|l| l["resourceType"] == "Condition").unwrap();
-    assert_eq!(condition["subject"]["reference"], format!("Patient/{}", patient["id"].as_str().unwrap()));
+    let patient = lines
+        .iter()
+        .find(|l| l["resourceType"] == "Patient")
+        .unwrap();
+    let condition = lines
+        .iter()
+        .find(|l| l["resourceType"] == "Condition")
+        .unwrap();
+    assert_eq!(
+        condition["subject"]["reference"],
+        format!("Patient/{}", patient["id"].as_str().unwrap())
+    );
     assert!(text.contains("40-49"), "{text}");
     // Another job gives other stand-ins: two exports cannot be joined.
     let again = export(&w, &w.analyst.1, "?_type=Condition").await;
@@ -274,19 +313,38 @@ async fn the_export_is_de_identified_and_the_analysts_alone() {
     let log = w.h.store.audit_entries(0, 100_000).await.unwrap();
     let exported = log
         .iter()
-        .filter(|e| e.draft.action == Action::Export && e.draft.object_id.map(|i| i.to_string()) == Some(w.case.clone()))
+        .filter(|e| {
+            e.draft.action == Action::Export
+                && e.draft.object_id.map(|i| i.to_string()) == Some(w.case.clone())
+        })
         .count();
     assert_eq!(exported, 3, "two files, then one");
     // Only an analyst's capability starts one; a job is its caller's.
-    let r = w.h.http.get(format!("{}/fhir/$export", w.h.base)).bearer_auth(&w.tracer.1)
-        .header("Prefer", "respond-async").send().await.unwrap();
+    let r =
+        w.h.http
+            .get(format!("{}/fhir/$export", w.h.base))
+            .bearer_auth(&w.tracer.1)
+            .header("Prefer", "respond-async")
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), 403);
-    let r = w.h.http.get(format!("{}/fhir/$export", w.h.base)).bearer_auth(&w.analyst.1)
-        .header("Prefer", "respond-async").send().await.unwrap();
-    let status = r.headers()["content-location"].to_str().unwrap().to_string();
-    let (other, _) = w.h.user("analyst-2", tracedesk_identity::Role::Analyst, "ny").await;
-    let _ = other;
-    let (_, other_token) = w.h.user("analyst-3", tracedesk_identity::Role::Analyst, "ny").await;
+    let r =
+        w.h.http
+            .get(format!("{}/fhir/$export", w.h.base))
+            .bearer_auth(&w.analyst.1)
+            .header("Prefer", "respond-async")
+            .send()
+            .await
+            .unwrap();
+    let status = r.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // Another analyst with the same scope cannot use it.
+    let (_, other_token) =
+        w.h.user("analyst-2", tracedesk_identity::Role::Analyst, "ny")
+            .await;
     assert_eq!(get(&w, &other_token, &status).await.0, 404);
     // A forged or altered job is unknown.
     let mut forged = status.clone();
@@ -295,20 +353,31 @@ async fn the_export_is_de_identified_and_the_analysts_alone() {
     assert_eq!(get(&w, &w.analyst.1, &forged).await.0, 404);
     // Without Prefer: respond-async, or with a type it does not hold: refused.
     assert_eq!(get(&w, &w.analyst.1, "/fhir/$export").await.0, 400);
-    let r = w.h.http.get(format!("{}/fhir/$export?_type=Encounter", w.h.base)).bearer_auth(&w.analyst.1)
-        .header("Prefer", "respond-async").send().await.unwrap();
+    let r =
+        w.h.http
+            .get(format!("{}/fhir/$export?_type=Encounter", w.h.base))
+            .bearer_auth(&w.analyst.1)
+            .header("Prefer", "respond-async")
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), 400);
 }
 
 #[tokio::test]
 async fn fhir_reads_follow_the_json_apis_rules() {
     let w = world().await;
-    let (s, resp) = w
-        .h
-        .call(&w.feed.1, Method::POST, "/fhir", Some(lab_bundle("batch", "FH-2", "1975-05-06", "ny-kings")))
+    let (s, resp) =
+        w.h.call(
+            &w.feed.1,
+            Method::POST,
+            "/fhir",
+            Some(lab_bundle("batch", "FH-2", "1975-05-06", "ny-kings")),
+        )
         .await;
     assert_eq!(s, 200, "{resp}");
-    let lab = resp["entry"][4]["response"]["location"].as_str().unwrap()["Observation/".len()..].to_string();
+    let lab = resp["entry"][4]["response"]["location"].as_str().unwrap()["Observation/".len()..]
+        .to_string();
     let (p, c) = (&w.person, &w.case);
     let reads = [
         format!("/fhir/Patient/{p}"),
@@ -320,8 +389,13 @@ async fn fhir_reads_follow_the_json_apis_rules() {
     for path in &reads {
         assert_eq!(get(&w, &w.tracer.1, path).await.0, 200, "{path}");
     }
-    let (_, found) = get(&w, &w.tracer.1, &format!("/fhir/Condition?subject=Patient/{p}")).await;
-    assert_eq!(ids(&found), [c.clone()]);
+    let (_, found) = get(
+        &w,
+        &w.tracer.1,
+        &format!("/fhir/Condition?subject=Patient/{p}"),
+    )
+    .await;
+    assert_eq!(ids(&found), vec![c.to_string()]);
     // A tracer without the task, a supervisor of a sibling jurisdiction, an
     // analyst and a lab feed are refused every one of them, audited.
     let before = w.h.store.audit_entries(0, 100_000).await.unwrap().len();
@@ -339,18 +413,47 @@ async fn fhir_reads_follow_the_json_apis_rules() {
         }
     }
     let log = w.h.store.audit_entries(0, 100_000).await.unwrap();
-    let denied = log[before..].iter().filter(|e| e.draft.action == Action::Denied).count();
+    let denied = log[before..]
+        .iter()
+        .filter(|e| e.draft.action == Action::Denied)
+        .count();
     assert_eq!(denied, 16, "every refusal audited");
     // The sibling supervisor's lab read and searches find nothing of ny's.
-    assert_eq!(get(&w, &w.sup_nj.1, &format!("/fhir/Observation/{lab}")).await.0, 403);
+    assert_eq!(
+        get(&w, &w.sup_nj.1, &format!("/fhir/Observation/{lab}"))
+            .await
+            .0,
+        403
+    );
     let (s, v) = get(&w, &w.sup_nj.1, &format!("/fhir/Observation?_id={lab}")).await;
     assert_eq!((s, v["total"].as_u64()), (200, Some(0)));
-    let (s, v) = form_search(&w, &w.sup_nj.1, "/fhir/Patient/_search", &[("phone", "+1 718 555 0199")]).await;
+    let (s, v) = form_search(
+        &w,
+        &w.sup_nj.1,
+        "/fhir/Patient/_search",
+        &[("phone", "+1 718 555 0199")],
+    )
+    .await;
     assert_eq!((s, v["total"].as_u64()), (200, Some(0)), "{v}");
-    let (s, v) = form_search(&w, &w.sup.1, "/fhir/Patient/_search", &[("phone", "+1 718 555 0199")]).await;
+    let (s, v) = form_search(
+        &w,
+        &w.sup.1,
+        "/fhir/Patient/_search",
+        &[("phone", "+1 718 555 0199")],
+    )
+    .await;
     assert_eq!((s, ids(&v)), (200, vec![p.clone()]), "{v}");
-    let (s, v) = form_search(&w, &w.other_tracer.1, "/fhir/Patient/_search",
-        &[("family", "Okonkwo"), ("given", "Adaeze"), ("birthdate", "1980-03-04")]).await;
+    let (s, v) = form_search(
+        &w,
+        &w.other_tracer.1,
+        "/fhir/Patient/_search",
+        &[
+            ("family", "Okonkwo"),
+            ("given", "Adaeze"),
+            ("birthdate", "1980-03-04"),
+        ],
+    )
+    .await;
     assert_eq!((s, v["total"].as_u64()), (200, Some(0)), "{v}");
     // The tracer's read is in the person's disclosure record.
     let log = w.h.store.audit_entries(0, 100_000).await.unwrap();
@@ -358,9 +461,23 @@ async fn fhir_reads_follow_the_json_apis_rules() {
         && e.draft.actor == format!("user:{}", w.tracer.0)
         && e.draft.detail.starts_with("GET /fhir/Patient/{id}")));
     // A feed writes only into its own jurisdictions; a tracer not at all.
-    let (s, v) = w.h.call(&w.feed.1, Method::POST, "/fhir", Some(lab_bundle("batch", "FH-3", "1975-05-06", "nj"))).await;
+    let (s, v) =
+        w.h.call(
+            &w.feed.1,
+            Method::POST,
+            "/fhir",
+            Some(lab_bundle("batch", "FH-3", "1975-05-06", "nj")),
+        )
+        .await;
     assert_eq!(s, 403, "{v}");
-    let (s, _) = w.h.call(&w.tracer.1, Method::POST, "/fhir", Some(lab_bundle("batch", "FH-4", "1975-05-06", "ny-kings"))).await;
+    let (s, _) =
+        w.h.call(
+            &w.tracer.1,
+            Method::POST,
+            "/fhir",
+            Some(lab_bundle("batch", "FH-4", "1975-05-06", "ny-kings")),
+        )
+        .await;
     assert_eq!(s, 403);
     let (s, _) = get(&w, "not-a-token", &format!("/fhir/Patient/{p}")).await;
     assert_eq!(s, 401);
@@ -380,12 +497,16 @@ async fn a_transaction_is_all_or_nothing_and_a_batch_goes_entry_by_entry() {
     let mut obs = b["entry"][4].clone();
     obs["fullUrl"] = json!("urn:uuid:7f0e1d2c-3b4a-4596-8877-665544332298");
     obs["resource"]["identifier"][0]["value"] = json!("FH-6");
-    obs["resource"]["subject"]["reference"] = json!("urn:uuid:7f0e1d2c-3b4a-4596-8877-665544332299");
+    obs["resource"]["subject"]["reference"] =
+        json!("urn:uuid:7f0e1d2c-3b4a-4596-8877-665544332299");
     b["entry"].as_array_mut().unwrap().extend([second, obs]);
     let (s, v) = w.h.call(feed, Method::POST, "/fhir", Some(b.clone())).await;
     assert_eq!(s, 400, "{v}");
     assert_eq!(v["resourceType"], "OperationOutcome");
-    assert_eq!(v["issue"][0]["expression"][0], "Bundle.entry[5].resource.birthDate");
+    assert_eq!(
+        v["issue"][0]["expression"][0],
+        "Bundle.entry[5].resource.birthDate"
+    );
     assert!(!v.to_string().contains("2999"), "{v}");
     assert_eq!(w.h.store.counts().await.unwrap().lab_results, before);
     // As a batch, the good one is recorded and the bad one refused.
@@ -395,7 +516,10 @@ async fn a_transaction_is_all_or_nothing_and_a_batch_goes_entry_by_entry() {
     assert_eq!(v["type"], "batch-response");
     assert_eq!(v["entry"][4]["response"]["status"], "201 Created");
     assert_eq!(v["entry"][6]["response"]["status"], "400 Bad Request");
-    assert_eq!(v["entry"][6]["response"]["outcome"]["issue"][0]["expression"][0], "Bundle.entry[5].resource.birthDate");
+    assert_eq!(
+        v["entry"][6]["response"]["outcome"]["issue"][0]["expression"][0],
+        "Bundle.entry[5].resource.birthDate"
+    );
     assert_eq!(w.h.store.counts().await.unwrap().lab_results, before + 1);
     // Sent again: the recorded one is a duplicate, nothing is added.
     let (_, v) = w.h.call(feed, Method::POST, "/fhir", Some(b)).await;
@@ -404,12 +528,17 @@ async fn a_transaction_is_all_or_nothing_and_a_batch_goes_entry_by_entry() {
     // What is not a lab Bundle is refused whole, at its element.
     for (body, at) in [
         (json!({"resourceType": "Patient"}), "resourceType"),
-        (json!({"resourceType": "Bundle", "type": "document", "entry": []}), "Bundle.type"),
+        (
+            json!({"resourceType": "Bundle", "type": "document", "entry": []}),
+            "Bundle.type",
+        ),
     ] {
         let (s, v) = w.h.call(feed, Method::POST, "/fhir", Some(body)).await;
         assert_eq!(s, 400);
         assert_eq!(v["issue"][0]["expression"][0], at, "{v}");
     }
-    let (s, v) = w.h.call(feed, Method::POST, "/fhir", Some(json!([1]))).await;
+    let (s, v) =
+        w.h.call(feed, Method::POST, "/fhir", Some(json!([1])))
+            .await;
     assert_eq!(s, 400, "{v}");
 }
