@@ -320,6 +320,14 @@ impl crate::services::Cases<'_> {
                 self.check_duplicate(o, input).await;
             }
         }
+        // Who each new person may already be (after the commit: what was
+        // recorded stays recorded whatever linkage finds).
+        let made: Vec<Uuid> = out
+            .iter()
+            .filter(|o| o.person_created)
+            .filter_map(|o| o.person)
+            .collect();
+        self.link_new(made).await;
         out
     }
 
@@ -338,7 +346,6 @@ impl crate::services::Cases<'_> {
         }
     }
 
-    /// Validates and seals one batch; `base` is the index of its first item.
     /// Reloads the jurisdictions when `inputs` name one not known here: one
     /// added by another node or the CLI since the last look.
     async fn learn_jurisdictions(&self, inputs: &[LabResultInput]) {
@@ -371,6 +378,7 @@ impl crate::services::Cases<'_> {
             .collect()
     }
 
+    /// Validates and seals one batch; `base` is the index of its first item.
     fn prepare_intake(&self, base: usize, inputs: &[LabResultInput]) -> Prepared {
         let today = self.today();
         let region = self.settings.default_region.as_str();
@@ -838,7 +846,23 @@ impl crate::services::Cases<'_> {
         items: &[(Uuid, ContactInput)],
     ) -> Vec<Result<ContactOutcome, CaseworkError>> {
         let items: Vec<_> = items.iter().map(|(c, i)| (*c, None, i)).collect();
-        self.name_contacts(&items).await
+        self.name_and_link(&items).await
+    }
+
+    /// Names contacts, then links the persons that made (after the commit).
+    async fn name_and_link(
+        &self,
+        items: &[(Uuid, Option<&ExposureRow>, &ContactInput)],
+    ) -> Vec<Result<ContactOutcome, CaseworkError>> {
+        let out = self.name_contacts(items).await;
+        let made: Vec<Uuid> = out
+            .iter()
+            .flatten()
+            .filter(|o| o.person_created)
+            .map(|o| o.person)
+            .collect();
+        self.link_new(made).await;
+        out
     }
 
     /// Names the contacts of a contact (contacts of contacts), when the
@@ -872,7 +896,7 @@ impl crate::services::Cases<'_> {
             .iter()
             .map(|i| (from.case_id, Some(&from), i))
             .collect();
-        Ok(self.name_contacts(&items).await)
+        Ok(self.name_and_link(&items).await)
     }
 
     async fn name_contacts(

@@ -22,6 +22,7 @@ mod intake;
 pub mod investigation;
 pub mod leader;
 pub mod linelist;
+pub mod linkage;
 pub mod messaging;
 pub mod monitoring;
 pub mod questionnaire;

@@ -128,6 +128,7 @@ macro_rules! conformance_tests {
             the_case_curve_counts_by_day_within_scope,
             milestones_count_once_toward_the_indicators,
             dead_letters_are_kept_replayed_and_purged,
+            linkage_finds_the_same_person_written_another_way,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -3573,4 +3574,138 @@ pub async fn dead_letters_are_kept_replayed_and_purged(f: &Fixture) {
     let r = purge(&later, Some(RetentionPolicy::default()), false).await;
     assert_eq!(r.dead_letters, 2);
     assert!(cases.dead_letters(true, None, 10).await.unwrap().is_empty());
+}
+
+/// Record linkage at intake: a person written another way (accents,
+/// a nickname, day and month swapped) is found through blind-index keys
+/// and kept as the same person or a possible match, a stranger is not;
+/// the keys hold no name; the whole-store job resumes where it stopped and
+/// finds nothing twice; a reviewer decides an open pair once; a purge takes
+/// the keys and pairs with the person.
+pub async fn linkage_finds_the_same_person_written_another_way(f: &Fixture) {
+    use tracedesk_casework::linkage::status;
+    let cases = f.cw.cases();
+    let one = |first: &str, last: &str, dob: &str, phone: Option<&str>, acc: &str| {
+        lab(first, last, Some(dob), phone, acc, "positive")
+    };
+    let out = cases
+        .ingest_lab_results(&[one(
+            "John",
+            "García",
+            "1985-04-07",
+            Some("+12125550101"),
+            "LK-1",
+        )])
+        .await;
+    let john = out[0].person.unwrap();
+    // Not the exact name and date intake matches on, so a new person…
+    let out = cases
+        .ingest_lab_results(&[
+            one("Jon", "Garcia", "1985-04-07", None, "LK-2"),
+            one("Juan", "Garsia", "1985-07-04", None, "LK-3"),
+            one("Mei", "Chen", "1990-01-02", None, "LK-4"),
+        ])
+        .await;
+    assert!(out.iter().all(|o| o.person_created), "{out:?}");
+    let (jon, juan, mei) = (
+        out[0].person.unwrap(),
+        out[1].person.unwrap(),
+        out[2].person.unwrap(),
+    );
+    // …found at intake to be John.
+    let all = vec![tracedesk_identity::jurisdiction::ROOT.to_string()];
+    let pairs = cases
+        .link_reviews(all.clone(), None, None, Some(100))
+        .await
+        .unwrap()
+        .items;
+    let pair = |a: Uuid, b: Uuid| {
+        pairs
+            .iter()
+            .find(|r| (r.person_a, r.person_b) == (a.min(b), a.max(b)))
+            .cloned()
+    };
+    let same = pair(john, jon).expect("Jon Garcia is linked to John García");
+    assert_eq!(same.status, status::SAME, "{same:?}");
+    assert!(pair(john, mei).is_none() && pair(jon, mei).is_none());
+    assert!(pairs.iter().all(|r| r.person_a < r.person_b));
+    // Linking again finds nothing new: a pair is kept once.
+    for p in [john, jon, mei] {
+        let again = cases
+            .link_person(p, &tracedesk_linkage::Scorer::default())
+            .await
+            .unwrap();
+        assert!(
+            again.same.is_empty() && again.possible.is_empty(),
+            "found again: {again:?}"
+        );
+    }
+    // The side-by-side view opens both and grades each field.
+    let (a, b, c) = cases.link_sides(&same).await.unwrap();
+    assert_eq!((a.id, b.id), (same.person_a, same.person_b));
+    assert_eq!(c.dob, tracedesk_linkage::compare::Level::Exact);
+    // The whole-store job: from the start it finds no new pair (intake
+    // found them), and a run stopped half way goes on from there.
+    let scorer = tracedesk_linkage::Scorer::default();
+    let first = cases.link_all(&scorer, true, |_| {}).await.unwrap();
+    assert_eq!(
+        (first.persons, first.same, first.possible),
+        (4, 0, 0),
+        "{first:?}"
+    );
+    assert!(!first.resumed);
+    f.store
+        .set_link_progress(tracedesk_casework::linkage::JOB, Some(jon), Utc::now())
+        .await
+        .unwrap();
+    let resumed = cases.link_all(&scorer, false, |_| {}).await.unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(resumed.persons, 2, "Juan and Mei, after Jon");
+    // Juan Garsia, day and month swapped, is a possible match of both:
+    // a reviewer decides a pair once.
+    let open = pair(john, juan).expect("Juan is a possible match of John");
+    assert_eq!(open.status, status::OPEN, "{open:?}");
+    assert_eq!(
+        pair(jon, juan).map(|p| p.status),
+        Some(status::OPEN.to_string())
+    );
+    let reviewer = Uuid::now_v7();
+    let d = cases
+        .by(reviewer)
+        .decide_link(open.id, status::DISTINCT)
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.decided_by),
+        (status::DISTINCT, Some(reviewer))
+    );
+    assert!(matches!(
+        cases.decide_link(open.id, status::SAME).await,
+        Err(CaseworkError::Conflict(_))
+    ));
+    let open_now = cases
+        .link_reviews(all.clone(), Some(status::OPEN), None, Some(100))
+        .await
+        .unwrap();
+    assert_eq!(open_now.items.len(), 1);
+    // A pair shows only to a caller over both persons' jurisdictions.
+    let none = cases
+        .link_reviews(vec!["elsewhere".into()], None, None, Some(100))
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+    // Sunset: keys and pairs go with the persons.
+    purge(&f.cw, None, false).await;
+    let left = cases
+        .link_reviews(all, None, None, Some(100))
+        .await
+        .unwrap();
+    assert!(left.items.is_empty(), "{:?}", left.items);
+    assert!(
+        f.store
+            .link_candidates(Uuid::now_v7(), &[vec![0; 16]], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

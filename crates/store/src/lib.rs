@@ -596,6 +596,47 @@ pub trait Store:
         code: &str,
     ) -> StoreResult<()>;
 
+    /// Inserts sealed person rows as they are (a registry's load, the
+    /// linkage benchmark): no matching, no records.
+    async fn add_persons(&self, rows: &[PersonRow]) -> StoreResult<()>;
+    /// Replaces a person's record-linkage blocking keys (blind indexes).
+    async fn set_link_keys(&self, person: Uuid, keys: &[Blind]) -> StoreResult<()>;
+    /// Persons other than `person` that share any of `keys`, at most
+    /// `limit`, in no order.
+    async fn link_candidates(
+        &self,
+        person: Uuid,
+        keys: &[Blind],
+        limit: u32,
+    ) -> StoreResult<Vec<Uuid>>;
+    /// Persons in id order after `after` (the linkage job's walk), at most
+    /// `limit`, purged ones included (they have nothing to compare).
+    async fn persons_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<PersonRow>>;
+    /// Keeps a pair; `false` when the pair is known already (either way
+    /// round), which is left as it was.
+    async fn add_link_review(&self, r: &LinkReviewRow) -> StoreResult<bool>;
+    async fn get_link_review(&self, id: Uuid) -> StoreResult<Option<LinkReviewRow>>;
+    async fn list_link_reviews(&self, f: &LinkReviewFilter) -> StoreResult<Vec<LinkReviewRow>>;
+    /// Moves a pair from status `from` to `to`, by `by`; `false` if it was
+    /// not in `from` (decided meanwhile).
+    async fn decide_link_review(
+        &self,
+        id: Uuid,
+        from: &str,
+        to: &str,
+        by: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Where job `job` got to.
+    async fn link_progress(&self, job: &str) -> StoreResult<Option<Option<Uuid>>>;
+    /// Records where job `job` got to (`None`: it has finished).
+    async fn set_link_progress(
+        &self,
+        job: &str,
+        cursor: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     /// The CDC indicators' counts for cases and contacts made since
     /// `since` in `jurisdictions` (none: all zero); `today` is the start of
     /// the day that "reported today" counts from. Records are taken by

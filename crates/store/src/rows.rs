@@ -823,3 +823,34 @@ pub struct DeadLetterRow {
     /// The acknowledgement code its replay got.
     pub replay_code: Option<String>,
 }
+
+/// A pair of persons the record-linkage matcher found, and what was
+/// decided: `open` (a possible match, for review), `same` (the same person,
+/// by the matcher or a reviewer), `distinct` (a reviewer said not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkReviewRow {
+    pub id: Uuid,
+    /// The earlier record.
+    pub person_a: Uuid,
+    /// The later record.
+    pub person_b: Uuid,
+    pub jurisdiction_a: String,
+    pub jurisdiction_b: String,
+    /// The Fellegi–Sunter score (log₂ odds).
+    pub score: f64,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// Who decided (`None`: the matcher, or no one yet).
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// Which pairs to list: a status, both persons within `jurisdictions`,
+/// newest first before `before`.
+#[derive(Debug, Clone, Default)]
+pub struct LinkReviewFilter {
+    pub status: Option<String>,
+    pub jurisdictions: Vec<String>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}

@@ -85,12 +85,18 @@ macro_rules! retention_store_impl {
                 // facts learned later, the entries of their case work and
                 // their messages (the consent registry keeps only a blind
                 // index, and an opt-out must outlive the record).
-                for table in ["person_facets", "person_points", "case_entries", "household_members", "messages", "monitoring"] {
+                for table in ["person_facets", "person_points", "case_entries", "household_members", "messages", "monitoring", "link_keys"] {
                     let mut q =
                         QueryBuilder::<$db>::new(format!("DELETE FROM {table} WHERE person_id = "));
                     q.push_bind(p.person_id);
                     q.build().execute(&mut **tx).await.map_err(err)?;
                 }
+                // Pairs the matcher found with them say who they resembled.
+                let mut q = QueryBuilder::<$db>::new("DELETE FROM link_reviews WHERE person_a = ");
+                q.push_bind(p.person_id)
+                    .push(" OR person_b = ")
+                    .push_bind(p.person_id);
+                q.build().execute(&mut **tx).await.map_err(err)?;
                 for c in &p.cases {
                     // The household's shared address is the case person's too.
                     let mut q =

@@ -26,6 +26,7 @@ pub const CONSENT_COLUMNS: &str = "address_bidx, opted_out, keyword, updated_at"
 pub const TEMPLATE_COLUMNS: &str = "name, channel, language, body, updated_by, updated_at";
 pub const DEAD_LETTER_COLUMNS: &str =
     "id, received_at, source, ack_code, reason, key_version, message, replayed_at, replay_code";
+pub const LINK_REVIEW_COLUMNS: &str = "id, person_a, person_b, jurisdiction_a, jurisdiction_b, score, status, created_at, decided_by, decided_at";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
 /// Expands row decoders (`person`, `case`, `lab`, `exposure`, `task`,
@@ -216,6 +217,21 @@ macro_rules! sql_row_decoders {
                 created_at: r.try_get("created_at").map_err(e)?,
                 key_version: version(r)?,
                 value: r.try_get("value").map_err(e)?,
+            })
+        }
+
+        pub fn link_review(r: &$row) -> StoreResult<LinkReviewRow> {
+            Ok(LinkReviewRow {
+                id: r.try_get("id").map_err(e)?,
+                person_a: r.try_get("person_a").map_err(e)?,
+                person_b: r.try_get("person_b").map_err(e)?,
+                jurisdiction_a: r.try_get("jurisdiction_a").map_err(e)?,
+                jurisdiction_b: r.try_get("jurisdiction_b").map_err(e)?,
+                score: r.try_get("score").map_err(e)?,
+                status: r.try_get("status").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                decided_by: r.try_get("decided_by").map_err(e)?,
+                decided_at: r.try_get("decided_at").map_err(e)?,
             })
         }
 

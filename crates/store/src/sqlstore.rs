@@ -729,6 +729,188 @@ macro_rules! store_impl {
                 }
             }
 
+            async fn add_persons(&self, rows: &[PersonRow]) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                let refs: Vec<&PersonRow> = rows.iter().collect();
+                insert_persons(&mut tx, &refs).await?;
+                tx.commit().await.map_err(err)
+            }
+
+            async fn set_link_keys(&self, person: Uuid, keys: &[Blind]) -> StoreResult<()> {
+                let mut tx = self.write_tx().await?;
+                let mut q = QueryBuilder::<$db>::new("DELETE FROM link_keys WHERE person_id = ");
+                q.push_bind(person);
+                q.build().execute(&mut *tx).await.map_err(err)?;
+                if !keys.is_empty() {
+                    let mut q = QueryBuilder::<$db>::new("INSERT INTO link_keys (key, person_id) ");
+                    q.push_values(keys, |mut b, k| {
+                        b.push_bind(k).push_bind(person);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                tx.commit().await.map_err(err)
+            }
+
+            async fn link_candidates(
+                &self,
+                person: Uuid,
+                keys: &[Blind],
+                limit: u32,
+            ) -> StoreResult<Vec<Uuid>> {
+                if keys.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = select("SELECT DISTINCT person_id FROM link_keys WHERE key IN (");
+                let mut sep = q.separated(", ");
+                for k in keys {
+                    sep.push_bind(k);
+                }
+                q.push(") AND person_id <> ")
+                    .push_bind(person)
+                    .push(" LIMIT ")
+                    .push_bind(i64::from(limit));
+                rows_of(self, q, |r| r.try_get::<Uuid, _>(0).map_err(err)).await
+            }
+
+            async fn persons_after(
+                &self,
+                after: Option<Uuid>,
+                limit: u32,
+            ) -> StoreResult<Vec<PersonRow>> {
+                let mut q = select(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE 1 = 1"));
+                if let Some(a) = after {
+                    q.push(" AND id > ").push_bind(a);
+                }
+                q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+                rows_of(self, q, person).await
+            }
+
+            async fn add_link_review(&self, r: &LinkReviewRow) -> StoreResult<bool> {
+                // One row a pair, whichever way round it was found.
+                let mut q = select("SELECT COUNT(*) FROM link_reviews WHERE (person_a = ");
+                q.push_bind(r.person_a)
+                    .push(" AND person_b = ")
+                    .push_bind(r.person_b)
+                    .push(") OR (person_a = ")
+                    .push_bind(r.person_b)
+                    .push(" AND person_b = ")
+                    .push_bind(r.person_a)
+                    .push(")");
+                let known = row_of(self, q, |row| row.try_get::<i64, _>(0).map_err(err))
+                    .await?
+                    .unwrap_or(0);
+                if known > 0 {
+                    return Ok(false);
+                }
+                let mut q = select(format!(
+                    "INSERT INTO link_reviews ({LINK_REVIEW_COLUMNS}) VALUES ("
+                ));
+                q.push_bind(r.id)
+                    .push(", ")
+                    .push_bind(r.person_a)
+                    .push(", ")
+                    .push_bind(r.person_b)
+                    .push(", ")
+                    .push_bind(&r.jurisdiction_a)
+                    .push(", ")
+                    .push_bind(&r.jurisdiction_b)
+                    .push(", ")
+                    .push_bind(r.score)
+                    .push(", ")
+                    .push_bind(&r.status)
+                    .push(", ")
+                    .push_bind(r.created_at)
+                    .push(", ")
+                    .push_bind(r.decided_by)
+                    .push(", ")
+                    .push_bind(r.decided_at)
+                    .push(") ON CONFLICT (person_a, person_b) DO NOTHING");
+                Ok(write_one(self, q).await? > 0)
+            }
+
+            async fn get_link_review(&self, id: Uuid) -> StoreResult<Option<LinkReviewRow>> {
+                let mut q = select(format!(
+                    "SELECT {LINK_REVIEW_COLUMNS} FROM link_reviews WHERE id = "
+                ));
+                q.push_bind(id);
+                row_of(self, q, link_review).await
+            }
+
+            async fn list_link_reviews(
+                &self,
+                f: &LinkReviewFilter,
+            ) -> StoreResult<Vec<LinkReviewRow>> {
+                if f.jurisdictions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = select(format!(
+                    "SELECT {LINK_REVIEW_COLUMNS} FROM link_reviews WHERE 1 = 1"
+                ));
+                if let Some(s) = &f.status {
+                    q.push(" AND status = ").push_bind(s.clone());
+                }
+                if let Some(b) = f.before {
+                    q.push(" AND id < ").push_bind(b);
+                }
+                for col in ["jurisdiction_a", "jurisdiction_b"] {
+                    q.push(format!(" AND {col} IN ("));
+                    let mut sep = q.separated(", ");
+                    for j in &f.jurisdictions {
+                        sep.push_bind(j.clone());
+                    }
+                    q.push(")");
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(f.limit));
+                rows_of(self, q, link_review).await
+            }
+
+            async fn decide_link_review(
+                &self,
+                id: Uuid,
+                from: &str,
+                to: &str,
+                by: Option<Uuid>,
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let mut q = select("UPDATE link_reviews SET status = ");
+                q.push_bind(to)
+                    .push(", decided_by = ")
+                    .push_bind(by)
+                    .push(", decided_at = ")
+                    .push_bind(at)
+                    .push(" WHERE id = ")
+                    .push_bind(id)
+                    .push(" AND status = ")
+                    .push_bind(from);
+                Ok(write_one(self, q).await? > 0)
+            }
+
+            async fn link_progress(&self, job: &str) -> StoreResult<Option<Option<Uuid>>> {
+                let mut q = select("SELECT cursor FROM link_progress WHERE job = ");
+                q.push_bind(job);
+                row_of(self, q, |r| r.try_get::<Option<Uuid>, _>(0).map_err(err)).await
+            }
+
+            async fn set_link_progress(
+                &self,
+                job: &str,
+                cursor: Option<Uuid>,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut q = select("INSERT INTO link_progress (job, cursor, updated_at) VALUES (");
+                q.push_bind(job)
+                    .push(", ")
+                    .push_bind(cursor)
+                    .push(", ")
+                    .push_bind(at)
+                    .push(") ON CONFLICT (job) DO UPDATE SET cursor = ")
+                    .push_bind(cursor)
+                    .push(", updated_at = ")
+                    .push_bind(at);
+                write_one(self, q).await.map(|_| ())
+            }
+
             async fn indicator_counts(
                 &self,
                 jurisdictions: &[String],

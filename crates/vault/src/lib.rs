@@ -69,6 +69,9 @@ pub enum BlindKind {
     Username,
     /// The signature of a self-report link (not an index: a MAC).
     ReportLink,
+    /// A record-linkage blocking key (a phonetic name key, a date of birth
+    /// and its day/month-swapped twin…): who might be the same person.
+    LinkKey,
     /// The signature of a bulk export's job (not an index: a MAC).
     ExportJob,
     /// A bulk export's stand-in for a record id, different in every job
@@ -86,6 +89,7 @@ impl BlindKind {
             BlindKind::PhoneName => b"phone+name",
             BlindKind::Accession => b"accession",
             BlindKind::ReportLink => b"report-link",
+            BlindKind::LinkKey => b"link-key",
             BlindKind::ExportJob => b"export-job",
             BlindKind::ExportPseudonym => b"export-pseudonym",
         }
