@@ -59,6 +59,85 @@ pub struct RunProgress {
     pub resumed: bool,
 }
 
+/// A pair as a data manager sees it: ids, jurisdictions, score, status.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LinkReviewView {
+    pub id: Uuid,
+    /// The earlier record.
+    pub person_a: Uuid,
+    /// The later record.
+    pub person_b: Uuid,
+    pub jurisdiction_a: String,
+    pub jurisdiction_b: String,
+    /// The Fellegi–Sunter score: log₂ of how much likelier these values
+    /// are for one person than for two.
+    pub score: f64,
+    /// `open` (to decide), `same` or `distinct`.
+    pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Who decided (none: the matcher, or no one yet).
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<&LinkReviewRow> for LinkReviewView {
+    fn from(r: &LinkReviewRow) -> Self {
+        Self {
+            id: r.id,
+            person_a: r.person_a,
+            person_b: r.person_b,
+            jurisdiction_a: r.jurisdiction_a.clone(),
+            jurisdiction_b: r.jurisdiction_b.clone(),
+            score: r.score,
+            status: r.status.clone(),
+            created_at: r.created_at,
+            decided_by: r.decided_by,
+            decided_at: r.decided_at,
+        }
+    }
+}
+
+/// How one field of the two records agreed.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldAgreement {
+    /// `first_name`, `last_name`, `dob`, `phone`, `email` or `address`.
+    pub field: &'static str,
+    /// `exact`, `alias` (a nickname, a shared surname part, day and month
+    /// swapped), `close`, `similar`, `disagree`, or `missing` (either lacks it).
+    pub level: &'static str,
+}
+
+/// A pair's two records side by side.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LinkSides {
+    pub review: LinkReviewView,
+    pub a: crate::PersonView,
+    pub b: crate::PersonView,
+    pub fields: Vec<FieldAgreement>,
+    /// First and last name agree only when read the other way round.
+    pub names_swapped: bool,
+}
+
+/// A data manager's decision on an open pair.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkDecision {
+    /// `same` or `distinct`.
+    pub status: String,
+}
+
+fn level_name(l: tracedesk_linkage::compare::Level) -> &'static str {
+    use tracedesk_linkage::compare::Level;
+    match l {
+        Level::Exact => "exact",
+        Level::Alias => "alias",
+        Level::Close => "close",
+        Level::Similar => "similar",
+        Level::Disagree => "disagree",
+        Level::Missing => "missing",
+    }
+}
+
 /// A person as linkage compares them, from their opened record.
 fn person_of(v: &crate::PersonView) -> Person {
     let dob = v
@@ -289,7 +368,7 @@ impl crate::services::Cases<'_> {
         status: Option<&str>,
         cursor: Option<&str>,
         limit: Option<u32>,
-    ) -> Result<crate::Page<LinkReviewRow>, CaseworkError> {
+    ) -> Result<crate::Page<LinkReviewView>, CaseworkError> {
         if let Some(s) = status
             && !status::ALL.contains(&s)
         {
@@ -311,18 +390,19 @@ impl crate::services::Cases<'_> {
         let next = (rows.len() == limit as usize)
             .then(|| rows.last().map(|r| r.id.to_string()))
             .flatten();
-        Ok(crate::Page { items: rows, next })
+        Ok(crate::Page {
+            items: rows.iter().map(LinkReviewView::from).collect(),
+            next,
+        })
     }
 
+    /// A pair's row (ids and jurisdictions: what an access check reads).
     pub async fn link_review(&self, id: Uuid) -> Result<Option<LinkReviewRow>, CaseworkError> {
         Ok(self.store.get_link_review(id).await?)
     }
 
     /// The two records of a pair side by side, and how each field agreed.
-    pub async fn link_sides(
-        &self,
-        r: &LinkReviewRow,
-    ) -> Result<(crate::PersonView, crate::PersonView, Comparison), CaseworkError> {
+    pub async fn link_sides(&self, r: &LinkReviewRow) -> Result<LinkSides, CaseworkError> {
         let get = |id| async move {
             self.store
                 .get_person(id)
@@ -332,12 +412,32 @@ impl crate::services::Cases<'_> {
         let (a, b) = (get(r.person_a).await?, get(r.person_b).await?);
         let (va, vb) = (self.person_view(&a)?, self.person_view(&b)?);
         let c = compare(&person_of(&va), &person_of(&vb));
-        Ok((va, vb, c))
+        let fields = [
+            ("first_name", c.first),
+            ("last_name", c.last),
+            ("dob", c.dob),
+            ("phone", c.phone),
+            ("email", c.email),
+            ("address", c.address),
+        ]
+        .into_iter()
+        .map(|(field, l)| FieldAgreement {
+            field,
+            level: level_name(l),
+        })
+        .collect();
+        Ok(LinkSides {
+            review: r.into(),
+            a: va,
+            b: vb,
+            fields,
+            names_swapped: c.swapped,
+        })
     }
 
     /// A reviewer's decision on an open pair (`same` or `distinct`);
     /// `Conflict` when it was decided meanwhile.
-    pub async fn decide_link(&self, id: Uuid, to: &str) -> Result<LinkReviewRow, CaseworkError> {
+    pub async fn decide_link(&self, id: Uuid, to: &str) -> Result<LinkReviewView, CaseworkError> {
         if to != status::SAME && to != status::DISTINCT {
             return Err(CaseworkError::invalid("status", "must be same or distinct"));
         }
@@ -354,6 +454,7 @@ impl crate::services::Cases<'_> {
         self.store
             .get_link_review(id)
             .await?
+            .map(|r| LinkReviewView::from(&r))
             .ok_or(CaseworkError::NotFound("link review"))
     }
 }

@@ -3641,9 +3641,13 @@ pub async fn linkage_finds_the_same_person_written_another_way(f: &Fixture) {
         );
     }
     // The side-by-side view opens both and grades each field.
-    let (a, b, c) = cases.link_sides(&same).await.unwrap();
-    assert_eq!((a.id, b.id), (same.person_a, same.person_b));
-    assert_eq!(c.dob, tracedesk_linkage::compare::Level::Exact);
+    let row = cases.link_review(same.id).await.unwrap().unwrap();
+    let sides = cases.link_sides(&row).await.unwrap();
+    assert_eq!((sides.a.id, sides.b.id), (same.person_a, same.person_b));
+    let level = |f: &str| sides.fields.iter().find(|x| x.field == f).map(|x| x.level);
+    assert_eq!(level("dob"), Some("exact"));
+    assert_eq!(level("first_name"), Some("alias"), "Jon reads as John");
+    assert_eq!(level("phone"), Some("missing"));
     // The whole-store job: from the start it finds no new pair (intake
     // found them), and a run stopped half way goes on from there.
     let scorer = tracedesk_linkage::Scorer::default();

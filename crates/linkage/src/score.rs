@@ -55,7 +55,7 @@ impl Default for Scorer {
     /// some 30,000; households share phones and addresses).
     fn default() -> Self {
         Self {
-            first: [4.5, 3.5, 2.5, 0.5, -3.0],
+            first: [4.5, 3.5, 2.5, 0.5, -4.5],
             last: [6.0, 4.5, 3.5, 1.0, -4.0],
             dob: [9.0, 5.5, 3.5, 0.0, -6.0],
             phone: [6.0, 3.0, 1.0, 0.0, -1.0],
@@ -130,6 +130,15 @@ mod tests {
             let (d, score, c) = s.judge(&base, &other);
             assert_eq!(d, Decision::Same, "{other:?}: {score} {c:?}");
         }
+    }
+
+    /// Twins share a surname and a birth date: a reviewer decides.
+    #[test]
+    fn twins_are_not_linked_without_a_reviewer() {
+        let s = Scorer::default();
+        let a = p("Adaeze", "Okonkwo", "1980-03-04", None);
+        let (d, score, _) = s.judge(&a, &p("Chidi", "Okonkwo", "1980-03-04", None));
+        assert_eq!(d, Decision::Possible, "{score}");
     }
 
     #[test]

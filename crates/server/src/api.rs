@@ -40,6 +40,7 @@ pub fn routes(state: AppState, max_batch: usize) -> Router {
         )
         .route("/auth/me", get(login::me))
         .merge(crate::investigation::routes())
+        .merge(crate::linkage::routes())
         .merge(crate::messaging::routes())
         .merge(crate::monitoring::routes())
         .merge(crate::templates::routes())

@@ -104,6 +104,8 @@ pub enum Found {
     Exposure,
     /// A lab result.
     Lab(tracedesk_store::LabResultRow),
+    /// A pair record linkage found.
+    LinkReview(tracedesk_store::LinkReviewRow),
     /// A person (or facet), with the jurisdictions whose results the caller
     /// may see (all, under break-glass: `None`).
     Person(PersonRef, Option<Vec<String>>),
@@ -395,6 +397,26 @@ pub async fn entitle(
                 .map_err(ApiError::internal_of)?;
             let held = row.map(|r| (r.contact_person_id, r.jurisdiction, Found::Exposure));
             in_jurisdiction(s, c, "exposure", id, held, route).await
+        }
+        Record::LinkReview => {
+            // Both persons' jurisdictions must be the caller's: a pair
+            // across jurisdictions shows only to a caller over both.
+            let id = uuid(raw, "link review")?;
+            let row = cases.link_review(id).await.map_err(ApiError::internal_of)?;
+            let Some(row) = row else {
+                return Err(deny(s, c, "link_review", Some(id), None, route).await);
+            };
+            let scope = &c.principal.scope;
+            if !scope.contains(&row.jurisdiction_a) || !scope.contains(&row.jurisdiction_b) {
+                return Err(deny(s, c, "link_review", Some(id), Some(row.person_a), route).await);
+            }
+            Ok(Entitled {
+                object: "link_review",
+                id,
+                person: Some(row.person_a),
+                flagged: false,
+                found: Found::LinkReview(row),
+            })
         }
         Record::Observation => {
             // A contact record by the contact's rule; else a lab result by

@@ -20,6 +20,7 @@ mod guard;
 mod headers;
 mod interview;
 mod investigation;
+mod linkage;
 mod lists;
 mod login;
 mod messaging;

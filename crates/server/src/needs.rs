@@ -35,6 +35,9 @@ pub enum Record {
     Contact,
     /// A person or a facet of one.
     Person,
+    /// A pair of persons record linkage found: a supervisor over both
+    /// persons' jurisdictions.
+    LinkReview,
     /// A FHIR Observation: a lab result (entitlement to its person in the
     /// jurisdiction that submitted it) or a contact record (as `Contact`).
     Observation,
@@ -229,6 +232,10 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /sandbox/persons/{id}/arrivals", CapOn(WorkRecords, R::Person), Read(A::PhiRead)),
     ("POST /sandbox/persons/{id}/reply", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
     ("POST /sandbox/persons/{id}/keypad", CapOn(WorkRecords, R::Person), Write(A::PhiWrite, "person")),
+    // Record linkage: data managers (supervisors) over both persons.
+    ("GET /api/v1/linkage/reviews", Cap(Supervise), Read(A::PhiRead)),
+    ("GET /api/v1/linkage/reviews/{id}", CapOn(Supervise, R::LinkReview), Read(A::PhiRead)),
+    ("POST /api/v1/linkage/reviews/{id}/decision", CapOn(Supervise, R::LinkReview), Write(A::PhiWrite, "link_review")),
     // FHIR R4: the same rules as the JSON API's routes for the same records.
     ("POST /fhir", Cap(SubmitLabs), Write(A::PhiWrite, "lab_result")),
     ("GET /fhir/Patient", Cap(WorkRecords), Read(A::PhiRead)),

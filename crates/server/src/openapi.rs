@@ -25,6 +25,9 @@ use utoipa::{Modify, OpenApi};
         crate::api::post_contact,
         crate::api::list_contacts,
         crate::api::patch_contact,
+        crate::linkage::list,
+        crate::linkage::sides,
+        crate::linkage::decide,
         crate::investigation::case_notes,
         crate::investigation::add_case_note,
         crate::investigation::contact_notes,
@@ -260,6 +263,7 @@ mod tests {
         for src in [
             include_str!("routing.rs"),
             include_str!("investigation.rs"),
+            include_str!("linkage.rs"),
             include_str!("messaging.rs"),
             include_str!("monitoring.rs"),
             include_str!("templates.rs"),
@@ -333,6 +337,7 @@ mod tests {
         for src in [
             include_str!("routing.rs"),
             include_str!("investigation.rs"),
+            include_str!("linkage.rs"),
             include_str!("messaging.rs"),
             include_str!("monitoring.rs"),
             include_str!("templates.rs"),

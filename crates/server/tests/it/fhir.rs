@@ -1,5 +1,5 @@
 //! FHIR R4: every resource the server writes validates against R4's
-//! structures (fhir.resources, `TRACEDESK_FHIR_PYTHON`), a transaction is
+//! structures (fhir.resources, `TRACEDESK_TEST_FHIR_PYTHON`), a transaction is
 //! all or nothing, and the JSON API's access rules hold — a tracer reads
 //! only the persons of their tasks, a sibling jurisdiction nothing.
 
@@ -79,20 +79,20 @@ fn ids(bundle: &Value) -> Vec<String> {
 /// Runs the R4 validator over `resources`; `false` (SKIPPED) without one
 /// unless `TRACEDESK_REQUIRE_FHIR` is set.
 fn validate(resources: &[Value]) -> bool {
-    let Ok(python) = std::env::var("TRACEDESK_FHIR_PYTHON") else {
+    let Ok(python) = std::env::var("TRACEDESK_TEST_FHIR_PYTHON") else {
         assert!(
             std::env::var("TRACEDESK_REQUIRE_FHIR").is_err(),
-            "TRACEDESK_REQUIRE_FHIR is set but TRACEDESK_FHIR_PYTHON is not"
+            "TRACEDESK_REQUIRE_FHIR is set but TRACEDESK_TEST_FHIR_PYTHON is not"
         );
         println!(
-            "SKIPPED: FHIR R4 validation (set TRACEDESK_FHIR_PYTHON=$(.ci/install-fhir-validator))"
+            "SKIPPED: FHIR R4 validation (set TRACEDESK_TEST_FHIR_PYTHON=$(.ci/install-fhir-validator))"
         );
         return false;
     };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("resources.json");
     std::fs::write(&file, serde_json::to_vec(resources).unwrap()).unwrap();
-    if let Ok(keep) = std::env::var("TRACEDESK_FHIR_KEEP") {
+    if let Ok(keep) = std::env::var("TRACEDESK_TEST_FHIR_KEEP") {
         std::fs::copy(&file, keep).unwrap();
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fhir_validate.py");

@@ -14,6 +14,7 @@ mod hardening;
 mod http;
 mod investigation;
 mod jurisdictions;
+mod linkage;
 mod login;
 mod messages;
 mod monitoring;
