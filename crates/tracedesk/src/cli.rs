@@ -93,6 +93,11 @@ enum Command {
         #[command(subcommand)]
         action: ElrAction,
     },
+    /// Record linkage: find persons recorded more than once.
+    Linkage {
+        #[command(subcommand)]
+        action: LinkageAction,
+    },
     /// Serve a demo on SQLite with a synthetic outbreak (no real people).
     /// Its data goes to `<data dir>/demo` (default ./tracedesk-data/demo),
     /// apart from real data; run it again to continue where it stopped.
@@ -231,6 +236,21 @@ enum ImportWhat {
         /// jurisdiction`, then `default_jurisdiction`).
         #[arg(long)]
         jurisdiction: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LinkageAction {
+    /// Compare every person with those sharing a blocking key, keeping the
+    /// pairs that are the same person or may be (for review). Resumes where
+    /// an interrupted run stopped.
+    Run {
+        /// Begin again from the first person.
+        #[arg(long)]
+        restart: bool,
+        /// Fit the weights to this store (EM) instead of the defaults.
+        #[arg(long)]
+        fit: bool,
     },
 }
 
@@ -448,6 +468,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => crate::elr_cmd::import(&config, &path, acks, report, jurisdiction).await,
         Command::Elr { action } => crate::elr_cmd::run(&config, action).await,
+        Command::Linkage {
+            action: LinkageAction::Run { restart, fit },
+        } => {
+            crate::linkage_cmd::run(&config, crate::linkage_cmd::RunOptions { restart, fit }).await
+        }
         Command::Demo { cases, .. } => crate::demo::run(config, cases).await,
         Command::Audit { action } => audit(&config, action).await,
         Command::Purge { dry_run } => crate::retention_cmd::purge(&config, dry_run).await,

@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod demo_staff;
 mod elr_cmd;
+mod linkage_cmd;
 mod retention_cmd;
 mod runtime;
 

@@ -1,0 +1,77 @@
+//! `tracedesk linkage run`: record linkage over the whole store, with a
+//! progress bar, resumable (docs/linkage.md).
+
+use crate::cli::bar;
+use crate::config::Config;
+use crate::runtime;
+use tracedesk_casework::auditor::draft;
+use tracedesk_store::audit::Action;
+
+/// What `linkage run` takes.
+pub struct RunOptions {
+    /// Begin again from the first person, not where a run stopped.
+    pub restart: bool,
+    /// Fit the weights to this store first (EM) instead of the defaults.
+    pub fit: bool,
+}
+
+pub async fn run(config: &Config, o: RunOptions) -> anyhow::Result<()> {
+    let cw = runtime::open(config).await?;
+    let total = cw.counts().await?.persons;
+    // Every person's record is opened: the run is in the audit log before
+    // it reads anything.
+    let audit = |detail: String| {
+        let cw = cw.clone();
+        async move {
+            if let Some(a) = cw.auditor() {
+                a.record(vec![draft(
+                    "cli",
+                    Action::PhiRead,
+                    "person",
+                    None,
+                    None,
+                    &detail,
+                )])
+                .await?;
+                a.checkpoint().await?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    audit("linkage run: every person's record compared with those sharing a blocking key".into())
+        .await?;
+    let cases = cw.cases();
+    let scorer = if o.fit {
+        let pb = bar(0, "fitting");
+        pb.set_message("fitting weights");
+        let fit = cases.fit_linkage(u32::MAX, 0.9999, 0.5).await?;
+        pb.finish_and_clear();
+        println!(
+            "weights fitted to this store by EM ({} iterations; {:.4} of blocked pairs are the same person)",
+            fit.iterations, fit.share
+        );
+        fit.scorer
+    } else {
+        tracedesk_linkage::Scorer::default()
+    };
+    let pb = bar(total, "persons");
+    let run = cases
+        .link_all(&scorer, o.restart, |p| pb.set_position(p.persons))
+        .await;
+    pb.finish_and_clear();
+    let run = run?;
+    let summary = format!(
+        "{}{} persons: {} pairs compared; {} new pairs the same person, {} new possible matches open for review",
+        if run.resumed { "resumed; " } else { "" },
+        run.persons,
+        run.compared,
+        run.same,
+        run.possible
+    );
+    audit(format!("linkage run: {summary}")).await?;
+    println!("{summary}");
+    if run.possible > 0 {
+        println!("review them with GET /api/v1/linkage/reviews?status=open (supervisors)");
+    }
+    Ok(())
+}
