@@ -22,8 +22,14 @@ use uuid::Uuid;
 /// The most candidates one person is compared with: a key shared by more
 /// (a common surname and birth year) says little on its own.
 pub const CANDIDATES: u32 = 200;
+/// The posterior probability of a match at which fitted weights send a
+/// pair to review: below it, a pair is taken for two people.
+pub const REVIEW: f64 = 0.999;
 /// The whole-store job's name in `link_progress`.
 pub const JOB: &str = "linkage";
+/// The share of true matches a strict rule (names and birth date exact or
+/// nearly) is taken to find, to estimate how many matches there are.
+const STRICT_RECALL: f64 = 0.6;
 /// Persons read per step of the job (and how often it records progress).
 const STEP: u32 = 500;
 
@@ -138,6 +144,16 @@ fn level_name(l: tracedesk_linkage::compare::Level) -> &'static str {
     }
 }
 
+/// A page of persons and the candidates each shares a key with, opened
+/// once each.
+#[derive(Default)]
+struct Block {
+    pool: Vec<(PersonRow, Person)>,
+    index: std::collections::HashMap<Uuid, usize>,
+    /// (a person of the page, the candidates), as indexes into `pool`.
+    pairs: Vec<(usize, Vec<usize>)>,
+}
+
 /// A person as linkage compares them, from their opened record.
 fn person_of(v: &crate::PersonView) -> Person {
     let dob = v
@@ -173,71 +189,132 @@ impl crate::services::Cases<'_> {
         out
     }
 
-    /// Stores a person's blocking keys and returns the persons (earlier
-    /// than them when `earlier_only`) that share one, opened.
-    async fn candidates_of(
-        &self,
-        row: &PersonRow,
-        earlier_only: bool,
-    ) -> Result<Option<(Person, Vec<(PersonRow, Person)>)>, CaseworkError> {
-        let Some(me) = self.linkage_person(row)? else {
-            self.store.set_link_keys(row.id, &[]).await?;
-            return Ok(None);
-        };
-        let blinds = self.link_blinds(&me);
-        self.store.set_link_keys(row.id, &blinds).await?;
-        let mut ids = self
-            .store
-            .link_candidates(row.id, &blinds, CANDIDATES)
-            .await?;
-        if earlier_only {
-            ids.retain(|c| *c < row.id);
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for other in self.store.get_persons(&ids).await? {
-            if let Some(p) = self.linkage_person(&other)? {
-                out.push((other, p));
+    /// Stores the blocking keys of `rows` (one transaction) and finds, for
+    /// each, the persons sharing a key with them (earlier than them when
+    /// `earlier_only`), opened: a handful of statements a page, whatever
+    /// its size. A key more than [`CANDIDATES`] persons share is passed
+    /// over: it says little on its own.
+    async fn block(&self, rows: &[PersonRow], earlier_only: bool) -> Result<Block, CaseworkError> {
+        let mut block = Block::default();
+        let mut keys: Vec<(Uuid, Vec<Vec<u8>>)> = Vec::with_capacity(rows.len());
+        let mut mine: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
+        for row in rows {
+            match self.linkage_person(row)? {
+                Some(p) => {
+                    let blinds = self.link_blinds(&p);
+                    keys.push((row.id, blinds.clone()));
+                    block.index.insert(row.id, block.pool.len());
+                    mine.push((block.pool.len(), blinds));
+                    block.pool.push((row.clone(), p));
+                }
+                // A purged person keeps no keys and is compared with no one.
+                None => keys.push((row.id, Vec::new())),
             }
         }
-        Ok(Some((me, out)))
+        self.store.set_link_keys(&keys).await?;
+        let mut wanted: Vec<Vec<u8>> = mine.iter().flat_map(|(_, b)| b.iter().cloned()).collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut holders: std::collections::HashMap<Vec<u8>, Vec<Uuid>> =
+            std::collections::HashMap::new();
+        for (k, p) in self.store.link_key_holders(&wanted).await? {
+            holders.entry(k).or_default().push(p);
+        }
+        let mut found: Vec<(usize, Vec<Uuid>)> = Vec::with_capacity(mine.len());
+        let mut missing: Vec<Uuid> = Vec::new();
+        for (me, blinds) in mine {
+            let id = block.pool[me].0.id;
+            let mut cands: Vec<Uuid> = blinds
+                .iter()
+                .filter_map(|k| holders.get(k))
+                .filter(|h| h.len() <= CANDIDATES as usize)
+                .flatten()
+                .copied()
+                .filter(|c| *c != id && (!earlier_only || *c < id))
+                .collect();
+            cands.sort();
+            cands.dedup();
+            missing.extend(cands.iter().filter(|c| !block.index.contains_key(c)));
+            found.push((me, cands));
+        }
+        missing.sort();
+        missing.dedup();
+        for chunk in missing.chunks(1_000) {
+            for row in self.store.get_persons(chunk).await? {
+                if let Some(p) = self.linkage_person(&row)? {
+                    block.index.insert(row.id, block.pool.len());
+                    block.pool.push((row, p));
+                }
+            }
+        }
+        block.pairs = found
+            .into_iter()
+            .map(|(me, cands)| {
+                let idx = cands
+                    .iter()
+                    .filter_map(|c| block.index.get(c).copied())
+                    .collect();
+                (me, idx)
+            })
+            .collect();
+        Ok(block)
     }
 
-    /// Keeps a pair the scorer put at `decision` (nothing for distinct).
-    async fn keep_pair(
+    /// Scores a block's pairs and keeps those the scorer puts at same or
+    /// possible (one transaction), adding the new ones to `found`.
+    async fn keep_pairs(
         &self,
-        a: &PersonRow,
-        b: &PersonRow,
-        score: f64,
-        decision: Decision,
+        block: &Block,
+        scorer: &Scorer,
         found: &mut Linked,
     ) -> Result<(), CaseworkError> {
-        let status = match decision {
-            Decision::Same => status::SAME,
-            Decision::Possible => status::OPEN,
-            Decision::Distinct => return Ok(()),
-        };
-        let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
-        let row = LinkReviewRow {
-            id: Uuid::now_v7(),
-            person_a: first.id,
-            person_b: second.id,
-            jurisdiction_a: first.jurisdiction.clone(),
-            jurisdiction_b: second.jurisdiction.clone(),
-            score,
-            status: status.into(),
-            created_at: self.now(),
-            decided_by: None,
-            decided_at: None,
-        };
-        if self.store.add_link_review(&row).await? {
-            let other = if a.id == first.id {
-                second.id
-            } else {
-                first.id
-            };
-            match decision {
-                Decision::Same => found.same.push(other),
-                _ => found.possible.push(other),
+        let now = self.now();
+        let mut rows: Vec<(LinkReviewRow, Decision, Uuid)> = Vec::new();
+        for (me, cands) in &block.pairs {
+            let (mine, me_p) = &block.pool[*me];
+            for c in cands {
+                let (other, p) = &block.pool[*c];
+                found.compared += 1;
+                let (d, score, _) = scorer.judge(me_p, p);
+                let status = match d {
+                    Decision::Same => status::SAME,
+                    Decision::Possible => status::OPEN,
+                    Decision::Distinct => continue,
+                };
+                let (a, b) = if mine.id < other.id {
+                    (mine, other)
+                } else {
+                    (other, mine)
+                };
+                rows.push((
+                    LinkReviewRow {
+                        id: Uuid::now_v7(),
+                        person_a: a.id,
+                        person_b: b.id,
+                        jurisdiction_a: a.jurisdiction.clone(),
+                        jurisdiction_b: b.jurisdiction.clone(),
+                        score,
+                        status: status.into(),
+                        created_at: now,
+                        decided_by: None,
+                        decided_at: None,
+                    },
+                    d,
+                    other.id,
+                ));
+            }
+        }
+        // One row a pair, even when both of it were in the block.
+        rows.sort_by_key(|(r, _, _)| (r.person_a, r.person_b));
+        rows.dedup_by_key(|(r, _, _)| (r.person_a, r.person_b));
+        let only: Vec<LinkReviewRow> = rows.iter().map(|(r, _, _)| r.clone()).collect();
+        let added = self.store.add_link_reviews(&only).await?;
+        for ((_, d, other), new) in rows.iter().zip(added) {
+            if new {
+                match d {
+                    Decision::Same => found.same.push(*other),
+                    _ => found.possible.push(*other),
+                }
             }
         }
         Ok(())
@@ -250,26 +327,26 @@ impl crate::services::Cases<'_> {
             return Err(CaseworkError::NotFound("person"));
         };
         let mut found = Linked::default();
-        let Some((me, candidates)) = self.candidates_of(&row, false).await? else {
-            return Ok(found);
-        };
-        for (other, p) in &candidates {
-            found.compared += 1;
-            let (d, score, _) = scorer.judge(&me, p);
-            self.keep_pair(&row, other, score, d, &mut found).await?;
-        }
+        let block = self.block(std::slice::from_ref(&row), false).await?;
+        self.keep_pairs(&block, scorer, &mut found).await?;
         Ok(found)
     }
 
-    /// Links every new person of an intake; a failure is logged, never
-    /// the intake's (what was recorded stays recorded, and the job finds
-    /// the pair later).
+    /// Links the new persons of an intake (their keys in one transaction);
+    /// a failure is logged, never the intake's (what was recorded stays
+    /// recorded, and the job finds the pairs later).
     pub(crate) async fn link_new(&self, persons: Vec<Uuid>) {
-        let scorer = Scorer::default();
-        for p in persons {
-            if let Err(e) = self.link_person(p, &scorer).await {
-                tracing::warn!(error = %e, "record linkage of a new person failed");
-            }
+        if persons.is_empty() {
+            return;
+        }
+        let run = async {
+            let rows = self.store.get_persons(&persons).await?;
+            let block = self.block(&rows, false).await?;
+            self.keep_pairs(&block, &Scorer::default(), &mut Linked::default())
+                .await
+        };
+        if let Err(e) = run.await {
+            tracing::warn!(error = %e, "record linkage of new persons failed");
         }
     }
 
@@ -290,11 +367,11 @@ impl crate::services::Cases<'_> {
             let rows = self.store.persons_after(after, STEP).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
-            for row in &rows {
-                if let Some((me, cands)) = self.candidates_of(row, true).await? {
-                    blocked.extend(cands.iter().map(|(_, p)| compare(&me, p)));
-                    people.push(me);
-                }
+            let block = self.block(&rows, true).await?;
+            for (me, cands) in &block.pairs {
+                let p = &block.pool[*me].1;
+                blocked.extend(cands.iter().map(|c| compare(p, &block.pool[*c].1)));
+                people.push(p.clone());
             }
         }
         // Random pairs are nearly all different people: u.
@@ -312,8 +389,23 @@ impl crate::services::Cases<'_> {
                 (i != j).then(|| compare(&people[i], &people[j]))
             })
             .collect();
+        // EM left to estimate the share of matches among blocked pairs
+        // drifts towards "everything matches"; it is held instead, at an
+        // estimate made as Splink makes one: the pairs agreeing on a strict
+        // rule (names and birth date exact or nearly), taken to be 60% of
+        // the matches.
+        use tracedesk_linkage::compare::Level;
+        let strict = blocked
+            .iter()
+            .filter(|c| c.first <= Level::Alias && c.last <= Level::Alias && c.dob <= Level::Alias)
+            .count();
+        let prior = (strict as f64 / STRICT_RECALL / blocked.len().max(1) as f64).clamp(1e-4, 0.5);
         Ok(tracedesk_linkage::em::fit(
-            &blocked, &random, same, possible, None,
+            &blocked,
+            &random,
+            same,
+            possible,
+            Some(prior),
         ))
     }
 
@@ -337,20 +429,13 @@ impl crate::services::Cases<'_> {
         loop {
             let rows = self.store.persons_after(after, STEP).await?;
             let Some(last) = rows.last() else { break };
-            for row in &rows {
-                run.persons += 1;
-                let Some((me, cands)) = self.candidates_of(row, true).await? else {
-                    continue;
-                };
-                let mut found = Linked::default();
-                for (other, p) in &cands {
-                    run.compared += 1;
-                    let (d, score, _) = scorer.judge(&me, p);
-                    self.keep_pair(row, other, score, d, &mut found).await?;
-                }
-                run.same += found.same.len() as u64;
-                run.possible += found.possible.len() as u64;
-            }
+            let block = self.block(&rows, true).await?;
+            let mut found = Linked::default();
+            self.keep_pairs(&block, scorer, &mut found).await?;
+            run.persons += rows.len() as u64;
+            run.compared += found.compared as u64;
+            run.same += found.same.len() as u64;
+            run.possible += found.possible.len() as u64;
             after = Some(last.id);
             self.store.set_link_progress(JOB, after, self.now()).await?;
             progress(&run);

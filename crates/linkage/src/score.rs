@@ -100,11 +100,46 @@ impl Scorer {
         }
     }
 
+    /// The decision on a compared pair: the score's, except that a pair is
+    /// linked without a reviewer only on evidence a household, twins or two
+    /// people of a common name cannot give. It must have
+    /// - an anchor: the date of birth (at worst one component off), the
+    ///   phone or email, or the address agreeing;
+    /// - a name agreeing (first or last, at least phonetically);
+    /// - at most one of first name, last name and birth date disagreeing
+    ///   (a household shares a surname and an address, not first names
+    ///   and birth dates);
+    /// - not a first name disagreeing beside the same birth date (twins).
+    ///
+    /// Anything short of that is sent to review instead.
+    pub fn verdict(&self, c: &Comparison, score: f64) -> Decision {
+        let d = self.decide(score);
+        if d != Decision::Same {
+            return d;
+        }
+        let agrees = |l: Level, worst: Level| l <= worst;
+        let anchor = agrees(c.dob, Level::Close)
+            || agrees(c.phone, Level::Alias)
+            || agrees(c.email, Level::Alias)
+            || agrees(c.address, Level::Close);
+        let named = agrees(c.first, Level::Similar) || agrees(c.last, Level::Similar);
+        let disagreeing = [c.first, c.last, c.dob]
+            .iter()
+            .filter(|l| **l == Level::Disagree)
+            .count();
+        let twins = c.first == Level::Disagree && c.dob == Level::Exact;
+        if anchor && named && disagreeing <= 1 && !twins {
+            Decision::Same
+        } else {
+            Decision::Possible
+        }
+    }
+
     /// Compares, scores and decides.
     pub fn judge(&self, a: &Person, b: &Person) -> (Decision, f64, Comparison) {
         let c = compare(a, b);
         let s = self.score(&c);
-        (self.decide(s), s, c)
+        (self.verdict(&c, s), s, c)
     }
 }
 

@@ -599,22 +599,18 @@ pub trait Store:
     /// Inserts sealed person rows as they are (a registry's load, the
     /// linkage benchmark): no matching, no records.
     async fn add_persons(&self, rows: &[PersonRow]) -> StoreResult<()>;
-    /// Replaces a person's record-linkage blocking keys (blind indexes).
-    async fn set_link_keys(&self, person: Uuid, keys: &[Blind]) -> StoreResult<()>;
-    /// Persons other than `person` that share any of `keys`, at most
-    /// `limit`, in no order.
-    async fn link_candidates(
-        &self,
-        person: Uuid,
-        keys: &[Blind],
-        limit: u32,
-    ) -> StoreResult<Vec<Uuid>>;
+    /// Replaces these persons' record-linkage blocking keys (blind
+    /// indexes), in one transaction.
+    async fn set_link_keys(&self, keys: &[(Uuid, Vec<Blind>)]) -> StoreResult<()>;
+    /// Who holds each of `keys`: (key, person) for every holder.
+    async fn link_key_holders(&self, keys: &[Blind]) -> StoreResult<Vec<(Blind, Uuid)>>;
     /// Persons in id order after `after` (the linkage job's walk), at most
     /// `limit`, purged ones included (they have nothing to compare).
     async fn persons_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<PersonRow>>;
-    /// Keeps a pair; `false` when the pair is known already (either way
-    /// round), which is left as it was.
-    async fn add_link_review(&self, r: &LinkReviewRow) -> StoreResult<bool>;
+    /// Keeps pairs (each with `person_a < person_b`), in one transaction;
+    /// for each, `false` when the pair was known already (and is left as
+    /// it was).
+    async fn add_link_reviews(&self, rows: &[LinkReviewRow]) -> StoreResult<Vec<bool>>;
     async fn get_link_review(&self, id: Uuid) -> StoreResult<Option<LinkReviewRow>>;
     async fn list_link_reviews(&self, f: &LinkReviewFilter) -> StoreResult<Vec<LinkReviewRow>>;
     /// Moves a pair from status `from` to `to`, by `by`; `false` if it was

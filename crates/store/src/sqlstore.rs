@@ -736,15 +736,28 @@ macro_rules! store_impl {
                 tx.commit().await.map_err(err)
             }
 
-            async fn set_link_keys(&self, person: Uuid, keys: &[Blind]) -> StoreResult<()> {
+            async fn set_link_keys(&self, keys: &[(Uuid, Vec<Blind>)]) -> StoreResult<()> {
+                if keys.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.write_tx().await?;
-                let mut q = QueryBuilder::<$db>::new("DELETE FROM link_keys WHERE person_id = ");
-                q.push_bind(person);
-                q.build().execute(&mut *tx).await.map_err(err)?;
-                if !keys.is_empty() {
+                for chunk in keys.chunks(500) {
+                    let mut q = QueryBuilder::<$db>::new("DELETE FROM link_keys WHERE person_id IN (");
+                    let mut sep = q.separated(", ");
+                    for (p, _) in chunk {
+                        sep.push_bind(*p);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await.map_err(err)?;
+                }
+                let rows: Vec<(&Blind, Uuid)> = keys
+                    .iter()
+                    .flat_map(|(p, ks)| ks.iter().map(move |k| (k, *p)))
+                    .collect();
+                for chunk in rows.chunks(1_000) {
                     let mut q = QueryBuilder::<$db>::new("INSERT INTO link_keys (key, person_id) ");
-                    q.push_values(keys, |mut b, k| {
-                        b.push_bind(k).push_bind(person);
+                    q.push_values(chunk, |mut b, (k, p)| {
+                        b.push_bind(*k).push_bind(*p);
                     });
                     q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut *tx).await.map_err(err)?;
@@ -752,25 +765,26 @@ macro_rules! store_impl {
                 tx.commit().await.map_err(err)
             }
 
-            async fn link_candidates(
-                &self,
-                person: Uuid,
-                keys: &[Blind],
-                limit: u32,
-            ) -> StoreResult<Vec<Uuid>> {
-                if keys.is_empty() {
-                    return Ok(Vec::new());
+            async fn link_key_holders(&self, keys: &[Blind]) -> StoreResult<Vec<(Blind, Uuid)>> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(1_000) {
+                    let mut q = select("SELECT key, person_id FROM link_keys WHERE key IN (");
+                    let mut sep = q.separated(", ");
+                    for k in chunk {
+                        sep.push_bind(k);
+                    }
+                    q.push(")");
+                    out.extend(
+                        rows_of(self, q, |r| {
+                            Ok((
+                                r.try_get::<Vec<u8>, _>(0).map_err(err)?,
+                                r.try_get::<Uuid, _>(1).map_err(err)?,
+                            ))
+                        })
+                        .await?,
+                    );
                 }
-                let mut q = select("SELECT DISTINCT person_id FROM link_keys WHERE key IN (");
-                let mut sep = q.separated(", ");
-                for k in keys {
-                    sep.push_bind(k);
-                }
-                q.push(") AND person_id <> ")
-                    .push_bind(person)
-                    .push(" LIMIT ")
-                    .push_bind(i64::from(limit));
-                rows_of(self, q, |r| r.try_get::<Uuid, _>(0).map_err(err)).await
+                Ok(out)
             }
 
             async fn persons_after(
@@ -786,47 +800,38 @@ macro_rules! store_impl {
                 rows_of(self, q, person).await
             }
 
-            async fn add_link_review(&self, r: &LinkReviewRow) -> StoreResult<bool> {
-                // One row a pair, whichever way round it was found.
-                let mut q = select("SELECT COUNT(*) FROM link_reviews WHERE (person_a = ");
-                q.push_bind(r.person_a)
-                    .push(" AND person_b = ")
-                    .push_bind(r.person_b)
-                    .push(") OR (person_a = ")
-                    .push_bind(r.person_b)
-                    .push(" AND person_b = ")
-                    .push_bind(r.person_a)
-                    .push(")");
-                let known = row_of(self, q, |row| row.try_get::<i64, _>(0).map_err(err))
-                    .await?
-                    .unwrap_or(0);
-                if known > 0 {
-                    return Ok(false);
+            async fn add_link_reviews(&self, rows: &[LinkReviewRow]) -> StoreResult<Vec<bool>> {
+                let mut tx = self.write_tx().await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut q = QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO link_reviews ({LINK_REVIEW_COLUMNS}) VALUES ("
+                    ));
+                    q.push_bind(r.id)
+                        .push(", ")
+                        .push_bind(r.person_a)
+                        .push(", ")
+                        .push_bind(r.person_b)
+                        .push(", ")
+                        .push_bind(&r.jurisdiction_a)
+                        .push(", ")
+                        .push_bind(&r.jurisdiction_b)
+                        .push(", ")
+                        .push_bind(r.score)
+                        .push(", ")
+                        .push_bind(&r.status)
+                        .push(", ")
+                        .push_bind(r.created_at)
+                        .push(", ")
+                        .push_bind(r.decided_by)
+                        .push(", ")
+                        .push_bind(r.decided_at)
+                        .push(") ON CONFLICT (person_a, person_b) DO NOTHING");
+                    let done = q.build().execute(&mut *tx).await.map_err(err)?;
+                    out.push(done.rows_affected() > 0);
                 }
-                let mut q = select(format!(
-                    "INSERT INTO link_reviews ({LINK_REVIEW_COLUMNS}) VALUES ("
-                ));
-                q.push_bind(r.id)
-                    .push(", ")
-                    .push_bind(r.person_a)
-                    .push(", ")
-                    .push_bind(r.person_b)
-                    .push(", ")
-                    .push_bind(&r.jurisdiction_a)
-                    .push(", ")
-                    .push_bind(&r.jurisdiction_b)
-                    .push(", ")
-                    .push_bind(r.score)
-                    .push(", ")
-                    .push_bind(&r.status)
-                    .push(", ")
-                    .push_bind(r.created_at)
-                    .push(", ")
-                    .push_bind(r.decided_by)
-                    .push(", ")
-                    .push_bind(r.decided_at)
-                    .push(") ON CONFLICT (person_a, person_b) DO NOTHING");
-                Ok(write_one(self, q).await? > 0)
+                tx.commit().await.map_err(err)?;
+                Ok(out)
             }
 
             async fn get_link_review(&self, id: Uuid) -> StoreResult<Option<LinkReviewRow>> {

@@ -44,7 +44,9 @@ pub async fn run(config: &Config, o: RunOptions) -> anyhow::Result<()> {
     let scorer = if o.fit {
         let pb = bar(0, "fitting");
         pb.set_message("fitting weights");
-        let fit = cases.fit_linkage(u32::MAX, 0.9999, 0.5).await?;
+        let fit = cases
+            .fit_linkage(u32::MAX, 0.9999, tracedesk_casework::linkage::REVIEW)
+            .await?;
         pb.finish_and_clear();
         println!(
             "weights fitted to this store by EM ({} iterations; {:.4} of blocked pairs are the same person)",
