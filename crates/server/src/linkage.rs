@@ -16,9 +16,9 @@ use tracedesk_casework::linkage::{LinkDecision, LinkReviewView, LinkSides};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/linkage/reviews", get(list))
-        .route("/linkage/reviews/{id}", get(sides))
-        .route("/linkage/reviews/{id}/decision", post(decide))
+        .route("/linkage/reviews", get(link_reviews))
+        .route("/linkage/reviews/{id}", get(link_review))
+        .route("/linkage/reviews/{id}/decision", post(decide_link_review))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -44,7 +44,7 @@ fn touches(r: &LinkReviewView) -> [Touch; 2] {
 /// jurisdictions.
 #[utoipa::path(get, path = "/api/v1/linkage/reviews", tag = "linkage", params(ReviewQuery),
     responses((status = 200, description = "A page of pairs", body = tracedesk_casework::Page<LinkReviewView>)))]
-pub(crate) async fn list(
+pub(crate) async fn link_reviews(
     Call { s, caller, .. }: Call,
     ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> Result<Response, ApiError> {
@@ -64,7 +64,7 @@ pub(crate) async fn list(
 /// A pair's two records side by side, with how each field agreed.
 #[utoipa::path(get, path = "/api/v1/linkage/reviews/{id}", tag = "linkage", params(("id" = Uuid, Path, description = "The pair's id")),
     responses((status = 200, description = "The two records and their comparison", body = LinkSides)))]
-pub(crate) async fn sides(call: Call) -> Result<Response, ApiError> {
+pub(crate) async fn link_review(call: Call) -> Result<Response, ApiError> {
     let row = guard::found!(call.record()?, Found::LinkReview);
     let sides = call.s.cw.cases().link_sides(row).await?;
     let touched = touches(&sides.review).to_vec();
@@ -78,7 +78,7 @@ pub(crate) async fn sides(call: Call) -> Result<Response, ApiError> {
         (status = 200, description = "The pair as decided", body = LinkReviewView),
         (status = 409, description = "The pair was decided already", body = crate::error::ErrorBody),
     ))]
-pub(crate) async fn decide(
+pub(crate) async fn decide_link_review(
     Act(call, ApiJson(d)): Act<ApiJson<LinkDecision>>,
 ) -> Result<Response, ApiError> {
     let id = call.record()?.id;
