@@ -114,6 +114,8 @@ pub struct Casework {
     inbox: Arc<std::sync::OnceLock<inbox::Inbox>>,
     /// Operators' template edits, cached (`templates`).
     pub(crate) templates: templates::Shared,
+    /// Persons intake made, waiting to be linked (`linkage`).
+    pub(crate) linker: Arc<linkage::Queue>,
 }
 
 impl Casework {
@@ -132,6 +134,7 @@ impl Casework {
             )])))),
             inbox: Arc::default(),
             templates: templates::empty(),
+            linker: Arc::default(),
         }
     }
 

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 /// The most candidates one person is compared with: a key shared by more
 /// (a common surname and birth year) says little on its own.
-pub const CANDIDATES: u32 = 200;
+pub const CANDIDATES: u32 = 50;
 /// The posterior probability of a match at which fitted weights send a
 /// pair to review: below it, a pair is taken for two people.
 pub const REVIEW: f64 = 0.999;
@@ -142,6 +142,19 @@ fn level_name(l: tracedesk_linkage::compare::Level) -> &'static str {
         Level::Disagree => "disagree",
         Level::Missing => "missing",
     }
+}
+
+/// Persons waiting to be linked, and whether a worker is on them.
+#[derive(Default)]
+pub struct Queue {
+    state: std::sync::Mutex<QueueState>,
+    idle: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: Vec<Uuid>,
+    running: bool,
 }
 
 /// A page of persons and the candidates each shares a key with, opened
@@ -332,21 +345,70 @@ impl crate::services::Cases<'_> {
         Ok(found)
     }
 
-    /// Links the new persons of an intake (their keys in one transaction);
-    /// a failure is logged, never the intake's (what was recorded stays
-    /// recorded, and the job finds the pairs later).
+    /// Queues the new persons of an intake to be linked by a worker in
+    /// the background, so intake never waits on linkage: a page of them at
+    /// a time (their keys in one transaction). A failure is logged, never
+    /// the intake's; persons left unlinked (a failure, a stop) are found by
+    /// `tracedesk linkage run`.
     pub(crate) async fn link_new(&self, persons: Vec<Uuid>) {
         if persons.is_empty() {
             return;
         }
-        let run = async {
-            let rows = self.store.get_persons(&persons).await?;
-            let block = self.block(&rows, false).await?;
-            self.keep_pairs(&block, &Scorer::default(), &mut Linked::default())
-                .await
+        let q = &self.linker;
+        let start = {
+            let Ok(mut s) = q.state.lock() else { return };
+            s.pending.extend(persons);
+            !std::mem::replace(&mut s.running, true)
         };
-        if let Err(e) = run.await {
-            tracing::warn!(error = %e, "record linkage of new persons failed");
+        if start {
+            let cw = Casework::clone(self);
+            tokio::spawn(async move { cw.cases().link_queued().await });
+        }
+    }
+
+    /// The worker: pages of queued persons until none are left.
+    async fn link_queued(&self) {
+        let q = &self.linker;
+        loop {
+            let page: Vec<Uuid> = {
+                let Ok(mut s) = q.state.lock() else { return };
+                if s.pending.is_empty() {
+                    s.running = false;
+                    q.idle.notify_waiters();
+                    return;
+                }
+                let n = s.pending.len().min(STEP as usize);
+                s.pending.drain(..n).collect()
+            };
+            let run = async {
+                let rows = self.store.get_persons(&page).await?;
+                let block = self.block(&rows, false).await?;
+                self.keep_pairs(&block, &Scorer::default(), &mut Linked::default())
+                    .await
+            };
+            if let Err(e) = run.await {
+                tracing::warn!(error = %e, persons = page.len(), "record linkage of new persons failed");
+            }
+        }
+    }
+
+    /// Waits until every person queued so far has been linked (tests, and
+    /// a command about to exit).
+    pub async fn linkage_settled(&self) {
+        loop {
+            let idle = self.linker.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            let busy = self
+                .linker
+                .state
+                .lock()
+                .map(|s| s.running || !s.pending.is_empty())
+                .unwrap_or(false);
+            if !busy {
+                return;
+            }
+            idle.await;
         }
     }
 

@@ -3607,6 +3607,8 @@ pub async fn linkage_finds_the_same_person_written_another_way(f: &Fixture) {
         ])
         .await;
     assert!(out.iter().all(|o| o.person_created), "{out:?}");
+    // Linked in the background, after the intake answered.
+    cases.linkage_settled().await;
     let (jon, juan, mei) = (
         out[0].person.unwrap(),
         out[1].person.unwrap(),

@@ -1018,6 +1018,8 @@ async fn import_labs(
         })
         .await?;
     pb.finish_and_clear();
+    // The new persons are linked in the background: finish before leaving.
+    cw.cases().linkage_settled().await;
     // Each recorded result was audited as its batch was written.
     if let Some(a) = cw.auditor() {
         a.checkpoint().await?;

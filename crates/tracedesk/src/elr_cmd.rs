@@ -107,6 +107,8 @@ pub async fn import(
     if let Some(w) = ack_out.as_mut() {
         w.flush()?;
     }
+    // The new persons are linked in the background: finish before leaving.
+    cw.cases().linkage_settled().await;
     if let Some(a) = cw.auditor() {
         a.checkpoint().await?;
     }
@@ -191,6 +193,7 @@ pub async fn run(config: &Config, action: ElrAction) -> anyhow::Result<()> {
                 pb.inc(1);
             }
             pb.finish_and_clear();
+            cw.cases().linkage_settled().await;
             if let Some(a) = cw.auditor() {
                 a.checkpoint().await?;
             }

@@ -42,6 +42,8 @@ async fn a_data_manager_reviews_the_pairs_of_their_jurisdiction_only() {
         assert_eq!(s, 201, "{v}");
         assert_eq!(v["person_created"], true, "{v}");
     }
+    // Linked in the background, after each intake answered.
+    h.cw.cases().linkage_settled().await;
     let (s, page) = h
         .call(&w.sup.1, Method::GET, "/api/v1/linkage/reviews", None)
         .await;
