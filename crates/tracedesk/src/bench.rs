@@ -358,6 +358,16 @@ async fn run_backend(
             .count();
     }
     let sealed = start.elapsed().as_secs_f64();
+    // Record linkage of the new persons runs behind intake; how long until
+    // it has caught up.
+    let behind = Instant::now();
+    cw.cases().linkage_settled().await;
+    let caught_up = behind.elapsed().as_secs_f64();
+    println!(
+        "{name}: record linkage of the {} new persons caught up {caught_up:.1} s after the last intake ({:.0} persons/s overall)",
+        inputs.len(),
+        inputs.len() as f64 / (sealed + caught_up)
+    );
     anyhow::ensure!(
         recorded == inputs.len(),
         "only {recorded} of {} cases were created",
