@@ -437,19 +437,11 @@ impl crate::services::Cases<'_> {
             }
         }
         // Random pairs are nearly all different people: u.
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let n = people.len().max(1);
-        let random: Vec<Comparison> = (0..20_000.min(n * n))
-            .filter_map(|_| {
-                let (i, j) = (next() as usize % n, next() as usize % n);
-                (i != j).then(|| compare(&people[i], &people[j]))
-            })
+        let n = people.len();
+        let random: Vec<Comparison> = tracedesk_linkage::em::random_pairs(n, n, 20_000.min(n * n))
+            .into_iter()
+            .filter(|(i, j)| i != j)
+            .map(|(i, j)| compare(&people[i], &people[j]))
             .collect();
         // EM left to estimate the share of matches among blocked pairs
         // drifts towards "everything matches"; it is held instead, at an

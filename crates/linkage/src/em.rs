@@ -48,6 +48,22 @@ fn frequencies<'a>(pairs: impl Iterator<Item = (&'a Comparison, f64)>) -> Table 
     t
 }
 
+/// `count` pairs of indexes drawn at random from `0..a` × `0..b`
+/// (deterministic: the same every run), the pairs u is measured on.
+pub fn random_pairs(a: usize, b: usize, count: usize) -> Vec<(usize, usize)> {
+    let (a, b) = (a.max(1), b.max(1));
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..count)
+        .map(|_| (next() as usize % a, next() as usize % b))
+        .collect()
+}
+
 /// What the fit found.
 #[derive(Debug, Clone)]
 pub struct Fit {

@@ -58,6 +58,19 @@ fn load(path: &Path) -> anyhow::Result<Vec<Record>> {
     Ok(out)
 }
 
+/// Precision, recall and F1 of `tp` true and `fp` false links against
+/// `truth` true pairs.
+fn prf(tp: usize, fp: usize, truth: usize) -> (f64, f64, f64) {
+    let p = tp as f64 / (tp + fp).max(1) as f64;
+    let r = tp as f64 / truth.max(1) as f64;
+    let f1 = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
+    (p, r, f1)
+}
+
 /// The entity a Febrl record id names: `rec-123-org` and `rec-123-dup-0`
 /// are both 123.
 fn entity(id: &str) -> &str {
@@ -170,18 +183,9 @@ pub async fn run(febrl: std::path::PathBuf, python: String, same: f64) -> anyhow
         }
     }
     // u from random pairs; m and the share of matches by EM.
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let random: Vec<Comparison> = (0..10_000)
-        .map(|_| {
-            let (i, j) = (next() as usize % a.len(), next() as usize % b.len());
-            compare(&a[i].person, &b[j].person)
-        })
+    let random: Vec<Comparison> = tracedesk_linkage::em::random_pairs(a.len(), b.len(), 10_000)
+        .into_iter()
+        .map(|(i, j)| compare(&a[i].person, &b[j].person))
         .collect();
     let blocked: Vec<Comparison> = pairs.iter().map(|(_, _, c)| *c).collect();
     // Each record of one file has at most one match in the other.
@@ -230,27 +234,11 @@ pub async fn run(febrl: std::path::PathBuf, python: String, same: f64) -> anyhow
         }
     }
     let secs = t.elapsed().as_secs_f64();
-    let p = tp as f64 / (tp + fp).max(1) as f64;
-    let r = tp as f64 / truth.max(1) as f64;
-    let f1 = if p + r > 0.0 {
-        2.0 * p * r / (p + r)
-    } else {
-        0.0
-    };
+    let (p, r, f1) = prf(tp, fp, truth);
     println!(
         "\n| matcher | pairs compared | precision | recall | F1 | seconds |\n|---|---:|---:|---:|---:|---:|"
     );
-    let prf = |tp: usize, fp: usize| {
-        let p = tp as f64 / (tp + fp).max(1) as f64;
-        let r = tp as f64 / truth.max(1) as f64;
-        let f1 = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        };
-        (p, r, f1)
-    };
-    let (p0, r0, f0) = prf(tp_score, fp_score);
+    let (p0, r0, f0) = prf(tp_score, fp_score, truth);
     println!(
         "| tracedesk in memory, the score alone (blocking keys, Fellegi–Sunter weights fitted by EM) | {compared} | {p0:.4} | {r0:.4} | {f0:.4} | {secs:.3} |"
     );
@@ -385,13 +373,7 @@ async fn pipeline(a: &[Record], b: &[Record], truth: usize, same: f64) -> anyhow
             None => break,
         }
     }
-    let p = tp as f64 / (tp + fp).max(1) as f64;
-    let r = tp as f64 / truth.max(1) as f64;
-    let f1 = if p + r > 0.0 {
-        2.0 * p * r / (p + r)
-    } else {
-        0.0
-    };
+    let (p, r, f1) = prf(tp, fp, truth);
     println!(
         "| tracedesk through the sealed pipeline (SQLite; blind-index blocking, opened and scored, weights fitted by EM on the store) | {} | {p:.4} | {r:.4} | {f1:.4} | {secs:.3} |",
         run.compared

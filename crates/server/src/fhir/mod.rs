@@ -17,12 +17,12 @@ mod export;
 pub mod resources;
 
 use crate::auth::{self, Caller};
-use crate::extract::{Act, ActBody, Call, parse_body};
+use crate::extract::{Act, ActBody, Call};
 use crate::guard::{self, Found, Touch};
 use crate::needs::Record;
 use crate::{ApiError, AppState};
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Query, Request};
+use axum::body::Body;
+use axum::extract::{Query, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -137,34 +137,14 @@ pub struct FhirJson(pub Value);
 
 impl ActBody for FhirJson {
     async fn read(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with(FHIR_JSON) || v.starts_with("application/json"));
-        if !ok {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as application/fhir+json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the request body is too large",
-                )
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unreadable_body",
-                    "the request body could not be read",
-                )
-            }
-        })?;
-        parse_body(&bytes).map(FhirJson)
+        crate::extract::json_body(
+            req,
+            state,
+            &[FHIR_JSON, "application/json"],
+            "send the body as application/fhir+json",
+        )
+        .await
+        .map(FhirJson)
     }
 }
 
