@@ -364,31 +364,25 @@ impl crate::services::Cases<'_> {
     /// or none.
     pub async fn check_lab_results(&self, inputs: &[LabResultInput]) -> Vec<Option<ItemError>> {
         self.learn_jurisdictions(inputs).await;
-        let today = self.today();
-        let region = self.settings.default_region.as_str();
         inputs
             .iter()
-            .map(|input| {
-                input
-                    .validate(region, today)
-                    .and_then(|v| self.known_jurisdiction(v))
-                    .err()
-                    .map(|e| ItemError::from(&e))
-            })
+            .map(|input| self.validated(input).err().map(|e| ItemError::from(&e)))
             .collect()
+    }
+
+    /// One result as intake takes it: validated, its jurisdiction known.
+    fn validated(&self, input: &LabResultInput) -> Result<ValidLab, CaseworkError> {
+        input
+            .validate(&self.settings.default_region, self.today())
+            .and_then(|v| self.known_jurisdiction(v))
     }
 
     /// Validates and seals one batch; `base` is the index of its first item.
     fn prepare_intake(&self, base: usize, inputs: &[LabResultInput]) -> Prepared {
-        let today = self.today();
-        let region = self.settings.default_region.as_str();
         let mut p = Prepared::default();
         for (k, input) in inputs.iter().enumerate() {
             let i = base + k;
-            match input
-                .validate(region, today)
-                .and_then(|v| self.known_jurisdiction(v))
-            {
+            match self.validated(input) {
                 Ok(v) => {
                     let w = tracedesk_domain::date_warnings(
                         v.specimen_date,

@@ -1,10 +1,10 @@
 //! `tracedesk linkage run`: record linkage over the whole store, with a
 //! progress bar, resumable (docs/linkage.md).
 
+use crate::admin::record;
 use crate::cli::bar;
 use crate::config::Config;
 use crate::runtime;
-use tracedesk_casework::auditor::draft;
 use tracedesk_store::audit::Action;
 
 /// What `linkage run` takes.
@@ -20,26 +20,8 @@ pub async fn run(config: &Config, o: RunOptions) -> anyhow::Result<()> {
     let total = cw.counts().await?.persons;
     // Every person's record is opened: the run is in the audit log before
     // it reads anything.
-    let audit = |detail: String| {
-        let cw = cw.clone();
-        async move {
-            if let Some(a) = cw.auditor() {
-                a.record(vec![draft(
-                    "cli",
-                    Action::PhiRead,
-                    "person",
-                    None,
-                    None,
-                    &detail,
-                )])
-                .await?;
-                a.checkpoint().await?;
-            }
-            anyhow::Ok(())
-        }
-    };
-    audit("linkage run: every person's record compared with those sharing a blocking key".into())
-        .await?;
+    let detail = "linkage run: every person's record compared with those sharing a blocking key";
+    record(&cw, Action::PhiRead, "person", None, detail).await?;
     let cases = cw.cases();
     let scorer = if o.fit {
         let pb = bar(0, "fitting");
@@ -70,7 +52,14 @@ pub async fn run(config: &Config, o: RunOptions) -> anyhow::Result<()> {
         run.same,
         run.possible
     );
-    audit(format!("linkage run: {summary}")).await?;
+    record(
+        &cw,
+        Action::PhiRead,
+        "person",
+        None,
+        &format!("linkage run: {summary}"),
+    )
+    .await?;
     println!("{summary}");
     if run.possible > 0 {
         println!("review them with GET /api/v1/linkage/reviews?status=open (supervisors)");

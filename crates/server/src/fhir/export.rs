@@ -187,32 +187,18 @@ fn patient(cases: &Cases<'_>, job: &ExportJob, row: &LineListRow) -> Value {
 
 /// A case: status and dates, about its stand-in Patient.
 fn condition(cases: &Cases<'_>, job: &ExportJob, row: &LineListRow) -> Value {
-    let closed = tracedesk_domain::CaseStatus::parse(&row.status)
-        .is_some_and(|s| tracedesk_domain::CaseStatus::CLOSED.contains(&s));
-    let mut c = json!({
-        "resourceType": "Condition",
-        "id": cases.export_pseudonym(job, row.case_id),
-        "extension": [
+    resources::covid_condition(resources::CaseFacts {
+        id: cases.export_pseudonym(job, row.case_id),
+        status: &row.status,
+        subject: cases.export_pseudonym(job, row.person),
+        onset: row.onset_date,
+        recorded: row.report_date,
+        extensions: vec![
             extension("case-status", "Code", json!(row.status)),
             extension("jurisdiction", "Code", json!(row.jurisdiction)),
             extension("asymptomatic", "Boolean", json!(row.asymptomatic)),
             extension("isolation-end", "Date", json!(row.isolation_end)),
             extension("specimen-date", "Date", json!(row.specimen_date)),
         ],
-        "clinicalStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-            "code": if closed { "resolved" } else { "active" },
-        }]},
-        "verificationStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-            "code": "confirmed",
-        }]},
-        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "840539006"}], "text": "COVID-19"},
-        "subject": {"reference": format!("Patient/{}", cases.export_pseudonym(job, row.person))},
-        "recordedDate": row.report_date,
-    });
-    if let Some(onset) = row.onset_date {
-        c["onsetDateTime"] = json!(onset);
-    }
-    c
+    })
 }

@@ -357,39 +357,46 @@ async fn read_patient(call: Call) -> Result<Response, ApiError> {
 
 /// A Condition: one case.
 async fn read_condition(call: Call) -> Result<Response, ApiError> {
-    let row = guard::found!(call.record()?, Found::Case);
-    let case = call.s.cw.cases().case_view(row)?;
-    Ok(shown(
-        &resources::condition(&case),
-        vec![("case", case.id, Some(row.person_id))],
-    ))
+    let (resource, touch) = resource_of(&call.s, call.record()?).await?;
+    Ok(shown(&resource, vec![touch]))
 }
 
 /// An Observation: a lab result or a contact record.
 async fn read_observation(call: Call) -> Result<Response, ApiError> {
-    let r = call.record()?;
-    let cases = call.s.cw.cases();
-    match &r.found {
-        Found::Lab(row) => {
-            let view = cases.lab_result_view(row)?;
-            let subject = shown_id(&call.s, row.person_id, &row.jurisdiction).await?;
-            Ok(shown(
-                &resources::lab_observation(&view, subject),
-                vec![("lab_result", row.id, Some(row.person_id))],
-            ))
-        }
+    let (resource, touch) = resource_of(&call.s, call.record()?).await?;
+    Ok(shown(&resource, vec![touch]))
+}
+
+/// The resource a case, lab result or contact record the caller is
+/// entitled to is, and the audit entry of showing it: what a read and a
+/// search by `_id` both answer.
+async fn resource_of(s: &AppState, e: &guard::Entitled) -> Result<(Value, Touch), ApiError> {
+    let cases = s.cw.cases();
+    match &e.found {
+        Found::Case(row) => Ok((
+            resources::condition(&cases.case_view(row)?),
+            ("case", row.id, Some(row.person_id)),
+        )),
+        Found::Lab(row) => Ok((
+            resources::lab_observation(
+                &cases.lab_result_view(row)?,
+                shown_id(s, row.person_id, &row.jurisdiction).await?,
+            ),
+            ("lab_result", row.id, Some(row.person_id)),
+        )),
         Found::Exposure => {
             let row = cases
-                .exposure_row(r.id)
+                .exposure_row(e.id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("exposure"))?;
-            let view = cases.contact_view(&row)?;
-            Ok(shown(
-                &resources::exposure_observation(&view),
-                vec![("exposure", row.id, Some(row.contact_person_id))],
+            Ok((
+                resources::exposure_observation(&cases.contact_view(&row)?),
+                ("exposure", row.id, Some(row.contact_person_id)),
             ))
         }
-        _ => Err(ApiError::internal(&"not an observation")),
+        _ => Err(ApiError::internal(
+            &"not a case, lab result or contact record",
+        )),
     }
 }
 
@@ -402,19 +409,18 @@ async fn shown_id(s: &AppState, person: Uuid, j: &str) -> Result<Uuid, ApiError>
 /// The person a `subject`/`patient` parameter names, as the caller is
 /// entitled to them (by the person's rule, refusals audited; not by
 /// break-glass, which opens one record, not a search).
-async fn subject_of(
-    call: &Call,
-    q: &[(String, String)],
-) -> Result<Result<guard::Entitled, Box<Response>>, ApiError> {
+async fn subject_of(call: &Call, q: &[(String, String)]) -> Result<guard::Entitled, ApiError> {
     let raw = q
         .iter()
         .find(|(k, _)| k == "subject" || k == "patient")
         .map(|(_, v)| v.trim());
     let Some(raw) = raw else {
-        return Ok(Err(Box::new(invalid(
-            Some("subject"),
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
             "search by subject (or patient): Patient/{id}",
-        ))));
+        )
+        .with_field("subject"));
     };
     let id = raw.strip_prefix("Patient/").unwrap_or(raw);
     let e = guard::entitle(&call.s, &call.caller, Record::Person, id, call.route).await?;
@@ -429,7 +435,7 @@ async fn subject_of(
         )
         .await);
     }
-    Ok(Ok(e))
+    Ok(e)
 }
 
 /// `GET /fhir/Observation?subject=Patient/{id}` (or `_id`): the person's
@@ -445,10 +451,7 @@ async fn search_observations(
     if let Some((_, id)) = q.iter().find(|(k, _)| k == "_id") {
         return by_id(&call, id, Record::Observation).await;
     }
-    let e = match subject_of(&call, &q).await? {
-        Ok(e) => e,
-        Err(r) => return Ok(*r),
-    };
+    let e = subject_of(&call, &q).await?;
     let Found::Person(found, js) = &e.found else {
         return Err(ApiError::internal(&"not a person"));
     };
@@ -506,10 +509,7 @@ async fn search_conditions(
     if let Some((_, id)) = q.iter().find(|(k, _)| k == "_id") {
         return by_id(&call, id, Record::Case).await;
     }
-    let e = match subject_of(&call, &q).await? {
-        Ok(e) => e,
-        Err(r) => return Ok(*r),
-    };
+    let e = subject_of(&call, &q).await?;
     let person = e.person.unwrap_or(e.id);
     let scope = crate::api::list_scope(&call.caller);
     let page = call
@@ -534,30 +534,7 @@ async fn by_id(call: &Call, raw: &str, kind: Record) -> Result<Response, ApiErro
         Ok(e) if !e.flagged => e,
         Ok(_) | Err(_) => return Ok(shown(&resources::searchset(Vec::new()), Vec::new())),
     };
-    let cases = call.s.cw.cases();
-    let (resource, touch): (Value, Touch) = match &e.found {
-        Found::Case(row) => (
-            resources::condition(&cases.case_view(row)?),
-            ("case", row.id, Some(row.person_id)),
-        ),
-        Found::Lab(row) => (
-            resources::lab_observation(
-                &cases.lab_result_view(row)?,
-                shown_id(&call.s, row.person_id, &row.jurisdiction).await?,
-            ),
-            ("lab_result", row.id, Some(row.person_id)),
-        ),
-        Found::Exposure => {
-            let Some(row) = cases.exposure_row(e.id).await? else {
-                return Ok(shown(&resources::searchset(Vec::new()), Vec::new()));
-            };
-            (
-                resources::exposure_observation(&cases.contact_view(&row)?),
-                ("exposure", row.id, Some(row.contact_person_id)),
-            )
-        }
-        _ => return Err(ApiError::internal(&"an unexpected record")),
-    };
+    let (resource, touch) = resource_of(&call.s, &e).await?;
     Ok(shown(&resources::searchset(vec![resource]), vec![touch]))
 }
 

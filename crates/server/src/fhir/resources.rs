@@ -101,16 +101,42 @@ pub fn patient(id: Uuid, p: &PersonView) -> Value {
 /// A case as a Condition: COVID-19, confirmed, active until the case is
 /// closed or refused.
 pub fn condition(c: &CaseView) -> Value {
-    let closed = tracedesk_domain::CaseStatus::parse(&c.status)
-        .is_some_and(|s| tracedesk_domain::CaseStatus::CLOSED.contains(&s));
-    pruned(json!({
-        "resourceType": "Condition",
-        "id": c.id.to_string(),
-        "identifier": [id_identifier(c.id)],
-        "extension": [
+    let mut v = covid_condition(CaseFacts {
+        id: c.id.to_string(),
+        status: &c.status,
+        subject: c.person_id.to_string(),
+        onset: c.onset_date,
+        recorded: c.report_date,
+        extensions: vec![
             extension("case-status", "Code", json!(c.status)),
             extension("isolation-end", "Date", json!(c.isolation_end)),
         ],
+    });
+    v["identifier"] = json!([id_identifier(c.id)]);
+    v
+}
+
+/// What a Condition says of a case, whoever reads it (a case's reader,
+/// an export's analyst under stand-in ids).
+pub struct CaseFacts<'a> {
+    pub id: String,
+    pub status: &'a str,
+    /// The Patient's id.
+    pub subject: String,
+    pub onset: Option<chrono::NaiveDate>,
+    pub recorded: chrono::NaiveDate,
+    pub extensions: Vec<Value>,
+}
+
+/// Every Condition tracedesk writes: a confirmed case of COVID-19, active
+/// until the case is closed or refused.
+pub fn covid_condition(f: CaseFacts<'_>) -> Value {
+    let closed = tracedesk_domain::CaseStatus::parse(f.status)
+        .is_some_and(|s| tracedesk_domain::CaseStatus::CLOSED.contains(&s));
+    pruned(json!({
+        "resourceType": "Condition",
+        "id": f.id,
+        "extension": f.extensions,
         "clinicalStatus": {"coding": [coding(
             "http://terminology.hl7.org/CodeSystem/condition-clinical",
             if closed { "resolved" } else { "active" },
@@ -127,9 +153,9 @@ pub fn condition(c: &CaseView) -> Value {
             None,
         )]}],
         "code": {"coding": [coding(SNOMED, COVID_19.0, Some(COVID_19.1))], "text": "COVID-19"},
-        "subject": {"reference": format!("Patient/{}", c.person_id)},
-        "onsetDateTime": c.onset_date,
-        "recordedDate": c.report_date,
+        "subject": {"reference": format!("Patient/{}", f.subject)},
+        "onsetDateTime": f.onset,
+        "recordedDate": f.recorded,
     }))
 }
 
