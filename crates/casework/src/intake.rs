@@ -1250,11 +1250,25 @@ impl crate::services::Cases<'_> {
 
     pub async fn get_person(&self, id: Uuid) -> Result<PersonView, CaseworkError> {
         let row = self
-            .store
-            .get_person(id)
+            .live_person(id)
             .await?
             .ok_or(CaseworkError::NotFound("person"))?;
         self.person_view(&row)
+    }
+
+    /// A person by id; a record merged into another answers with the
+    /// record it lives on now.
+    async fn live_person(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<tracedesk_store::PersonRow>, CaseworkError> {
+        let Some(p) = self.store.get_person(id).await? else {
+            return Ok(None);
+        };
+        match p.merged_into {
+            Some(to) => Ok(self.store.get_person(to).await?),
+            None => Ok(Some(p)),
+        }
     }
 
     /// A person's lab results, of the given jurisdictions only (`None`:
@@ -1273,9 +1287,11 @@ impl crate::services::Cases<'_> {
             .collect()
     }
 
-    /// A person or a facet by the id a caller holds.
+    /// A person or a facet by the id a caller holds. A record merged into
+    /// another answers with the record it lives on now, so access is
+    /// decided on that record.
     pub async fn person_ref(&self, id: Uuid) -> Result<Option<PersonRef>, CaseworkError> {
-        if let Some(p) = self.store.get_person(id).await? {
+        if let Some(p) = self.live_person(id).await? {
             return Ok(Some(PersonRef::Person(p)));
         }
         Ok(self.store.get_facet(id).await?.map(PersonRef::Facet))

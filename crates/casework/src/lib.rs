@@ -23,6 +23,7 @@ pub mod investigation;
 pub mod leader;
 pub mod linelist;
 pub mod linkage;
+pub mod merge;
 pub mod messaging;
 pub mod monitoring;
 pub mod questionnaire;

@@ -184,9 +184,10 @@ fn person_of(v: &crate::PersonView) -> Person {
 }
 
 impl crate::services::Cases<'_> {
-    /// The record linkage compares, opened; `None` for a purged person.
+    /// The record linkage compares, opened; `None` for a purged person or
+    /// a record merged into another.
     fn linkage_person(&self, row: &PersonRow) -> Result<Option<Person>, CaseworkError> {
-        if row.purged_at.is_some() {
+        if row.purged_at.is_some() || row.merged_into.is_some() {
             return Ok(None);
         }
         Ok(Some(person_of(&self.person_view(row)?)))
@@ -220,7 +221,8 @@ impl crate::services::Cases<'_> {
                     mine.push((block.pool.len(), blinds));
                     block.pool.push((row.clone(), p));
                 }
-                // A purged person keeps no keys and is compared with no one.
+                // A purged or merged person keeps no keys and is compared
+                // with no one.
                 None => keys.push((row.id, Vec::new())),
             }
         }
@@ -651,6 +653,7 @@ impl Casework {
                         jurisdiction: jurisdiction.to_string(),
                         purged_at: None,
                         age_band: None,
+                        merged_into: None,
                     }
                 },
             )

@@ -453,6 +453,7 @@ impl crate::services::Messages<'_> {
                 jurisdiction: root.into(),
                 purged_at: None,
                 age_band: None,
+                merged_into: None,
             },
             task: self.triage_task(id),
         }

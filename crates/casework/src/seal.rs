@@ -108,6 +108,7 @@ pub(crate) fn seal_person(
         jurisdiction: jurisdiction.to_string(),
         purged_at: None,
         age_band: None,
+        merged_into: None,
     }
 }
 

@@ -129,6 +129,7 @@ macro_rules! conformance_tests {
             milestones_count_once_toward_the_indicators,
             dead_letters_are_kept_replayed_and_purged,
             linkage_finds_the_same_person_written_another_way,
+            merges_move_a_persons_records_and_unmerges_move_them_back,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -3729,4 +3730,376 @@ pub async fn linkage_finds_the_same_person_written_another_way(f: &Fixture) {
         .unwrap();
     assert!(left.items.is_empty(), "{:?}", left.items);
     assert!(f.store.link_key_holders(&johns).await.unwrap().is_empty());
+}
+
+/// Merging the later of two records of one person into the earlier moves
+/// every row that names it (case, result, contact record, tasks, note,
+/// message), and the merged record's name and phone find the survivor;
+/// unmerging moves back exactly those rows and what was made since on a
+/// moved case; a merge across jurisdictions, or of two persons each with
+/// a record in one other jurisdiction, is refused with nothing changed.
+pub async fn merges_move_a_persons_records_and_unmerges_move_them_back(f: &Fixture) {
+    use tracedesk_casework::investigation::{NoteInput, NoteOn};
+    use tracedesk_casework::linkage::status;
+    use tracedesk_store::{MergeRefusal, PersonMergeRow};
+    let cases = f.cw.cases();
+    let (store, root) = (&f.store, tracedesk_identity::jurisdiction::ROOT);
+    let out = cases
+        .ingest_lab_results(&[lab(
+            "John",
+            "García",
+            Some("1985-04-07"),
+            Some("+12125550101"),
+            "MG-1",
+            "positive",
+        )])
+        .await;
+    let (john, john_case) = (out[0].person.unwrap(), out[0].case_id.unwrap());
+    // Jon is first named as a contact, then tests positive; his case gets
+    // a note, and he a text.
+    let (mei_case, _) = positive(&f.cw, "Mei", "Chen", "1990-01-02", "MG-3").await;
+    let named = cases
+        .add_contact(
+            mei_case,
+            &ContactInput {
+                phone: Some("+12125550199".into()),
+                ..contact("Jon", "Garcia", "1985-04-07", &[days_ago(2)])
+            },
+        )
+        .await
+        .unwrap();
+    let (jon, exposure) = (named.person, named.exposure_id);
+    assert!(named.person_created && jon > john);
+    let out = cases
+        .ingest_lab_results(&[lab(
+            "Jon",
+            "Garcia",
+            Some("1985-04-07"),
+            None,
+            "MG-2",
+            "positive",
+        )])
+        .await;
+    let (jon_case, jon_lab) = (out[0].case_id.unwrap(), out[0].lab_result_id.unwrap());
+    assert_eq!(out[0].person, Some(jon));
+    cases
+        .add_note(
+            NoteOn::Case(jon_case),
+            &NoteInput {
+                text: Some("called twice".into()),
+            },
+        )
+        .await
+        .unwrap();
+    cases.linkage_settled().await;
+    let pair = cases
+        .link_reviews(vec![root.into()], Some(status::SAME), None, Some(100))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|r| (r.person_a, r.person_b) == (john, jon))
+        .expect("linkage found John and Jon");
+    let jons_tasks: Vec<Uuid> = {
+        let mut t = store.tasks_for_case(jon_case).await.unwrap();
+        t.extend(
+            store
+                .tasks_for_case(mei_case)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|t| t.exposure_id == Some(exposure)),
+        );
+        t.iter().map(|t| t.id).collect()
+    };
+    assert_eq!(jons_tasks.len(), 2, "his interview and his notification");
+    let jon_ref = cases.person_ref(jon).await.unwrap().unwrap();
+    f.cw.messages()
+        .send(
+            &jon_ref,
+            root,
+            &tracedesk_casework::messaging::SendInput {
+                body: Some("Please call us back.".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let jons_messages = store.person_messages(jon, None, 50).await.unwrap();
+    assert_eq!(jons_messages.len(), 1, "a text to him is queued");
+
+    // The merge.
+    let row = cases.link_review(pair.id).await.unwrap().unwrap();
+    let reviewer = Uuid::now_v7();
+    let m = cases.by(reviewer).merge_pair(&row).await.unwrap();
+    assert_eq!(
+        (m.survivor_id, m.merged_id, m.merged_by),
+        (john, jon, Some(reviewer))
+    );
+    assert!(
+        m.moved >= 6,
+        "case, result, contact record, two tasks, a note, a message: {m:?}"
+    );
+    let person_of_case =
+        |c: Uuid| async move { store.get_case(c).await.unwrap().unwrap().person_id };
+    assert_eq!(person_of_case(jon_case).await, john);
+    assert_eq!(person_of_case(john_case).await, john);
+    let labs = store.lab_results_for_person(john).await.unwrap();
+    assert!(labs.iter().any(|l| l.id == jon_lab));
+    assert!(store.lab_results_for_person(jon).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .get_exposure(exposure)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_person_id,
+        john
+    );
+    for t in &jons_tasks {
+        assert_eq!(store.get_task(*t).await.unwrap().unwrap().person_id, john);
+    }
+    let entries = store
+        .entries(tracedesk_store::EntryOwner::Case(jon_case), None)
+        .await
+        .unwrap();
+    assert!(entries.iter().all(|e| e.person_id == john) && !entries.is_empty());
+    assert!(
+        store
+            .person_messages(jon, None, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.person_messages(john, None, 50).await.unwrap().len() >= jons_messages.len());
+    // The merged record stays, marked; its id, name and phone find John.
+    let merged = store.get_person(jon).await.unwrap().unwrap();
+    assert_eq!(merged.merged_into, Some(john));
+    assert!(
+        merged.first_name.is_some(),
+        "sealed as it was, for an unmerge"
+    );
+    match cases.person_ref(jon).await.unwrap() {
+        Some(tracedesk_casework::PersonRef::Person(p)) => assert_eq!(p.id, john),
+        _ => panic!("a merged id answers with the survivor"),
+    }
+    let found = cases
+        .find_persons(&tracedesk_casework::PersonSearch {
+            first_name: Some("Jon".into()),
+            last_name: Some("Garcia".into()),
+            dob: Some("1985-04-07".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), vec![john]);
+    let again = cases
+        .ingest_lab_results(&[lab(
+            "Jon",
+            "Garcia",
+            Some("1985-04-07"),
+            None,
+            "MG-4",
+            "positive",
+        )])
+        .await;
+    assert_eq!(again[0].person, Some(john), "intake follows the merge");
+    assert!(!again[0].person_created);
+    let after_lab = again[0].lab_result_id.unwrap();
+    // Merged once: a second merge of the pair is refused.
+    assert!(matches!(
+        cases.merge_pair(&row).await,
+        Err(CaseworkError::Conflict(_))
+    ));
+    let listed = cases
+        .person_merges(vec![root.into()], Some(jon), None, Some(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![m.id]
+    );
+    assert!(
+        cases
+            .person_merges(vec!["elsewhere".into()], None, None, Some(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        cases.link_review(pair.id).await.unwrap().unwrap().status,
+        status::SAME
+    );
+
+    // The unmerge.
+    let u = cases.by(reviewer).unmerge(m.id).await.unwrap();
+    assert_eq!(u.unmerged_by, Some(reviewer));
+    assert!(u.unmerged_at.is_some());
+    assert_eq!(person_of_case(jon_case).await, jon);
+    assert_eq!(person_of_case(john_case).await, john);
+    assert_eq!(
+        store
+            .get_exposure(exposure)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_person_id,
+        jon
+    );
+    for t in &jons_tasks {
+        assert_eq!(store.get_task(*t).await.unwrap().unwrap().person_id, jon);
+    }
+    assert_eq!(
+        store.person_messages(jon, None, 50).await.unwrap().len(),
+        jons_messages.len()
+    );
+    assert!(
+        store
+            .get_person(jon)
+            .await
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_none()
+    );
+    // Every result is with its case's person: the result that came after
+    // the merge went back only if it joined Jon's case.
+    for p in [john, jon] {
+        for l in store.lab_results_for_person(p).await.unwrap() {
+            if let Some(c) = l.case_id {
+                assert_eq!(person_of_case(c).await, p, "a result follows its case");
+            }
+        }
+    }
+    let with = |p: Uuid| async move {
+        store
+            .lab_results_for_person(p)
+            .await
+            .unwrap()
+            .iter()
+            .any(|l| l.id == after_lab)
+    };
+    assert!(with(john).await || with(jon).await);
+    assert_eq!(
+        cases.link_review(pair.id).await.unwrap().unwrap().status,
+        status::DISTINCT,
+        "undone: the pair is two people, and no job merges it again"
+    );
+    assert!(matches!(
+        cases.unmerge(m.id).await,
+        Err(CaseworkError::Conflict(_))
+    ));
+    assert!(matches!(
+        cases
+            .merge_pair(&cases.link_review(pair.id).await.unwrap().unwrap())
+            .await,
+        Err(CaseworkError::Conflict(_))
+    ));
+
+    // Refusals change nothing.
+    for (code, parent) in [("mg-home", root), ("mg-away", root)] {
+        f.cw.staff()
+            .add_jurisdiction(code, code, Some(parent))
+            .await
+            .unwrap();
+    }
+    let at = |first: &str, j: &str, acc: &str| LabResultInput {
+        jurisdiction: Some(j.into()),
+        ..lab(first, "Okafor", Some("1970-03-03"), None, acc, "positive")
+    };
+    let home = cases
+        .ingest_lab_results(&[at("Ada", "mg-home", "MG-5")])
+        .await[0]
+        .person
+        .unwrap();
+    let away = cases
+        .ingest_lab_results(&[at("Ade", "mg-away", "MG-6")])
+        .await[0]
+        .person
+        .unwrap();
+    let before = store.counts().await.unwrap();
+    let attempt = |s: Uuid, g: Uuid, j: &str| PersonMergeRow {
+        id: Uuid::now_v7(),
+        survivor_id: s,
+        merged_id: g,
+        jurisdiction: j.into(),
+        review_id: None,
+        merged_by: None,
+        merged_at: Utc::now(),
+        moved: 0,
+        unmerged_by: None,
+        unmerged_at: None,
+    };
+    assert_eq!(
+        store
+            .merge_persons(&attempt(home, away, "mg-home"))
+            .await
+            .unwrap(),
+        Err(MergeRefusal::AcrossJurisdictions)
+    );
+    // Two root persons, each with a record in mg-away: refused.
+    let p1 = cases
+        .ingest_lab_results(&[lab(
+            "Bo",
+            "Lind",
+            Some("1960-06-06"),
+            None,
+            "MG-7",
+            "positive",
+        )])
+        .await[0]
+        .person
+        .unwrap();
+    let p2 = cases
+        .ingest_lab_results(&[lab(
+            "Bo",
+            "Linde",
+            Some("1960-06-06"),
+            None,
+            "MG-8",
+            "positive",
+        )])
+        .await[0]
+        .person
+        .unwrap();
+    for (first, last, acc) in [("Bo", "Lind", "MG-9"), ("Bo", "Linde", "MG-10")] {
+        let out = cases
+            .ingest_lab_results(&[LabResultInput {
+                jurisdiction: Some("mg-away".into()),
+                ..lab(first, last, Some("1960-06-06"), None, acc, "positive")
+            }])
+            .await;
+        assert!(!out[0].person_created || out[0].person != out[0].person_id);
+    }
+    assert_eq!(store.facet_ids(&[p1, p2]).await.unwrap().len(), 2);
+    let before2 = store.counts().await.unwrap();
+    assert_eq!(
+        store.merge_persons(&attempt(p1, p2, root)).await.unwrap(),
+        Err(MergeRefusal::FacetsMeet)
+    );
+    assert_eq!(store.counts().await.unwrap(), before2);
+    assert!(
+        store
+            .get_person(p2)
+            .await
+            .unwrap()
+            .unwrap()
+            .merged_into
+            .is_none()
+    );
+    assert!(before.persons < before2.persons);
+    assert!(
+        store
+            .list_person_merges(&tracedesk_store::PersonMergeFilter {
+                jurisdictions: vec![root.into(), "mg-home".into(), "mg-away".into()],
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len()
+            == 1,
+        "refusals keep no merge"
+    );
 }

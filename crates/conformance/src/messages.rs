@@ -508,6 +508,7 @@ pub async fn templates_and_triage_are_kept(f: &Fixture) {
             jurisdiction: "root".into(),
             purged_at: None,
             age_band: None,
+            merged_into: None,
         };
         let mut triage = task(tid);
         triage.kind = "triage".into();

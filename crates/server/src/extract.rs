@@ -249,6 +249,27 @@ pub struct Call {
 }
 
 impl Call {
+    /// Writes the route's entry for more records than the one `{id}`
+    /// names, before the handler acts on them (a merge touches two
+    /// persons): no entry, no change.
+    pub async fn audit_before(&self, items: Vec<crate::guard::Touch>) -> Result<(), ApiError> {
+        let crate::needs::Audit::Write(action, _) = self.audit else {
+            return Err(ApiError::internal(&format!(
+                "{} is not a write route",
+                self.route
+            )));
+        };
+        crate::guard::record_before(
+            &self.s,
+            &self.caller,
+            self.slot.as_ref(),
+            self.route,
+            action,
+            items,
+        )
+        .await
+    }
+
     /// The entitled record; a route whose table row names none has none.
     pub fn record(&self) -> Result<&crate::guard::Entitled, ApiError> {
         self.record

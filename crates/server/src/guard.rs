@@ -106,6 +106,8 @@ pub enum Found {
     Lab(tracedesk_store::LabResultRow),
     /// A pair record linkage found.
     LinkReview(tracedesk_store::LinkReviewRow),
+    /// A merge of two records of one person.
+    Merge(tracedesk_store::PersonMergeRow),
     /// A person (or facet), with the jurisdictions whose results the caller
     /// may see (all, under break-glass: `None`).
     Person(PersonRef, Option<Vec<String>>),
@@ -276,6 +278,24 @@ pub async fn before_write(
     Ok(())
 }
 
+/// Entries for `items`, written before a write acts on them, and noted so
+/// the layer does not write them again.
+pub async fn record_before(
+    s: &AppState,
+    caller: &Caller,
+    slot: Option<&NoteSlot>,
+    route: &'static str,
+    action: Action,
+    items: Vec<Touch>,
+) -> Result<(), ApiError> {
+    let ids: Vec<Uuid> = items.iter().map(|(_, id, _)| *id).collect();
+    record(s, caller, action, items, &label(route, false, None)).await?;
+    if let Some(slot) = slot {
+        slot.set(|n| n.before.extend(ids));
+    }
+    Ok(())
+}
+
 /// Audits a denial and returns the 403 to send. The entry names what was
 /// asked for (the id from the URL or body), never what it holds, and whose
 /// record it is when known, so the refusal is part of that person's
@@ -416,6 +436,30 @@ pub async fn entitle(
                 person: Some(row.person_a),
                 flagged: false,
                 found: Found::LinkReview(row),
+            })
+        }
+        Record::Merge => {
+            // Both records are the merge's jurisdiction's: a supervisor
+            // over it.
+            let id = uuid(raw, "merge")?;
+            let row = cases
+                .person_merge(id)
+                .await
+                .map_err(ApiError::internal_of)?;
+            let Some(row) = row else {
+                return Err(deny(s, c, "person_merge", Some(id), None, route).await);
+            };
+            if !c.principal.scope.contains(&row.jurisdiction) {
+                return Err(
+                    deny(s, c, "person_merge", Some(id), Some(row.survivor_id), route).await,
+                );
+            }
+            Ok(Entitled {
+                object: "person_merge",
+                id,
+                person: Some(row.survivor_id),
+                flagged: false,
+                found: Found::Merge(row),
             })
         }
         Record::Observation => {

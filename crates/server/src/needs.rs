@@ -38,6 +38,9 @@ pub enum Record {
     /// A pair of persons record linkage found: a supervisor over both
     /// persons' jurisdictions.
     LinkReview,
+    /// A merge of two records of one person: a supervisor over its
+    /// jurisdiction (both records', since a merge never crosses one).
+    Merge,
     /// A FHIR Observation: a lab result (entitlement to its person in the
     /// jurisdiction that submitted it) or a contact record (as `Contact`).
     Observation,
@@ -236,6 +239,10 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("GET /api/v1/linkage/reviews", Cap(Supervise), Read(A::PhiRead)),
     ("GET /api/v1/linkage/reviews/{id}", CapOn(Supervise, R::LinkReview), Read(A::PhiRead)),
     ("POST /api/v1/linkage/reviews/{id}/decision", CapOn(Supervise, R::LinkReview), Write(A::PhiWrite, "link_review")),
+    ("POST /api/v1/linkage/reviews/{id}/merge", CapOn(Supervise, R::LinkReview), Write(A::PhiWrite, "person_merge")),
+    ("GET /api/v1/linkage/merges", Cap(Supervise), Read(A::PhiRead)),
+    ("GET /api/v1/linkage/merges/{id}", CapOn(Supervise, R::Merge), Read(A::PhiRead)),
+    ("POST /api/v1/linkage/merges/{id}/unmerge", CapOn(Supervise, R::Merge), Write(A::PhiWrite, "person_merge")),
     // FHIR R4: the same rules as the JSON API's routes for the same records.
     ("POST /fhir", Cap(SubmitLabs), Write(A::PhiWrite, "lab_result")),
     ("GET /fhir/Patient", Cap(WorkRecords), Read(A::PhiRead)),

@@ -14,6 +14,7 @@ mod rows;
 pub mod schema;
 pub mod sqlgen;
 pub mod sqlidentity;
+pub mod sqlmerge;
 pub mod sqlmessages;
 pub mod sqlmonitoring;
 pub mod sqlretention;
@@ -623,6 +624,27 @@ pub trait Store:
         by: Option<Uuid>,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Merges `m.merged_id` into `m.survivor_id` in one transaction:
+    /// every row naming the merged person (cases, lab results, contact
+    /// records, tasks, case entries, messages, monitoring, identity points,
+    /// facets, household memberships, earlier merges into them) moves to
+    /// the survivor and is listed under `m.id`; the merged person's row is
+    /// marked `merged_into` and loses its blocking keys. Refused, with
+    /// nothing changed, across jurisdictions, when both have a facet in
+    /// one jurisdiction, or when either is merged or purged. Returns how
+    /// many rows moved.
+    async fn merge_persons(&self, m: &PersonMergeRow) -> StoreResult<Result<u64, MergeRefusal>>;
+    /// Undoes merge `id`: the rows it listed, and the rows made since that
+    /// hang on a moved case or contact record, go back to the merged
+    /// person, whose mark is cleared. Returns how many rows moved back.
+    async fn unmerge_persons(
+        &self,
+        id: Uuid,
+        by: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Result<u64, UnmergeRefusal>>;
+    async fn get_person_merge(&self, id: Uuid) -> StoreResult<Option<PersonMergeRow>>;
+    async fn list_person_merges(&self, f: &PersonMergeFilter) -> StoreResult<Vec<PersonMergeRow>>;
     /// Where job `job` got to.
     async fn link_progress(&self, job: &str) -> StoreResult<Option<Option<Uuid>>>;
     /// Records where job `job` got to (`None`: it has finished).

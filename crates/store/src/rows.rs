@@ -29,6 +29,9 @@ pub struct PersonRow {
     pub purged_at: Option<DateTime<Utc>>,
     /// The stub's age band (set at purge, when the birth date goes).
     pub age_band: Option<String>,
+    /// Set when this record was merged into another (the survivor): the
+    /// row stays, sealed as it was, for an unmerge.
+    pub merged_into: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -851,6 +854,67 @@ pub struct LinkReviewRow {
 pub struct LinkReviewFilter {
     pub status: Option<String>,
     pub jurisdictions: Vec<String>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// One merge of two records of a person: `merged_id`'s rows were moved to
+/// `survivor_id` (the list of them is kept, ids only, for an unmerge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonMergeRow {
+    pub id: Uuid,
+    pub survivor_id: Uuid,
+    pub merged_id: Uuid,
+    /// Both persons' home jurisdiction (a merge never crosses one).
+    pub jurisdiction: String,
+    /// The pair the merge was decided on, if any.
+    pub review_id: Option<Uuid>,
+    /// Who merged (`None`: a job).
+    pub merged_by: Option<Uuid>,
+    pub merged_at: DateTime<Utc>,
+    /// How many rows moved to the survivor.
+    pub moved: u64,
+    pub unmerged_by: Option<Uuid>,
+    pub unmerged_at: Option<DateTime<Utc>>,
+}
+
+/// Why two records could not be merged. Nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeRefusal {
+    /// Either person is unknown.
+    Unknown,
+    /// The two are one record already.
+    Same,
+    /// Either has been merged into another record already.
+    AlreadyMerged,
+    /// Either was purged by retention.
+    Purged,
+    /// Their home jurisdictions differ: a merge would show one
+    /// jurisdiction's record to another.
+    AcrossJurisdictions,
+    /// Both have a record (a facet) in one other jurisdiction.
+    FacetsMeet,
+}
+
+/// Why a merge could not be undone. Nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnmergeRefusal {
+    Unknown,
+    /// It was undone already.
+    Undone,
+    /// The survivor has since been merged into another record: that
+    /// merge must be undone first.
+    SurvivorMerged,
+    /// Either record was purged by retention.
+    Purged,
+}
+
+/// Which merges to list: of `jurisdictions`, optionally of one person
+/// (survivor or merged), newest first before `before`.
+#[derive(Debug, Clone, Default)]
+pub struct PersonMergeFilter {
+    pub jurisdictions: Vec<String>,
+    pub person: Option<Uuid>,
     pub before: Option<Uuid>,
     pub limit: u32,
 }

@@ -68,7 +68,8 @@ macro_rules! sql_common {
                     .push_bind(&p.phone_name_bidx)
                     .push_bind(&p.jurisdiction)
                     .push_bind(p.purged_at)
-                    .push_bind(&p.age_band);
+                    .push_bind(&p.age_band)
+                    .push_bind(p.merged_into);
             })
             .await
         }
@@ -447,7 +448,7 @@ macro_rules! sql_common {
                 for chunk in values.chunks(CHUNK) {
                     let col = kind.column();
                     let mut q = QueryBuilder::<$db>::new(format!(
-                        "SELECT {col} AS k, id, jurisdiction FROM persons WHERE {col} IN ("
+                        "SELECT {col} AS k, COALESCE(merged_into, id) AS id, jurisdiction FROM persons WHERE {col} IN ("
                     ));
                     let mut sep = q.separated(",");
                     for v in chunk {
@@ -471,8 +472,8 @@ macro_rules! sql_common {
             let all: Vec<&Blind> = keys.iter().map(|(_, v)| v).collect();
             for chunk in all.chunks(CHUNK) {
                 let mut q = QueryBuilder::<$db>::new(
-                    "SELECT pp.kind, pp.bidx, p.id, p.jurisdiction FROM person_points pp \
-                     JOIN persons p ON p.id = pp.person_id WHERE pp.bidx IN (",
+                    "SELECT pp.kind, pp.bidx, COALESCE(p.merged_into, p.id), p.jurisdiction \
+                     FROM person_points pp JOIN persons p ON p.id = pp.person_id WHERE pp.bidx IN (",
                 );
                 let mut sep = q.separated(",");
                 for v in chunk {

@@ -623,14 +623,14 @@ macro_rules! message_store_impl {
                 let mut out = Vec::new();
                 for chunk in phone_bidxs.chunks(CHUNK / 2) {
                     let mut q = select(
-                        "SELECT phone_bidx AS b, id, jurisdiction FROM persons WHERE phone_bidx IN (",
+                        "SELECT phone_bidx AS b, COALESCE(merged_into, id) AS id, jurisdiction FROM persons WHERE phone_bidx IN (",
                     );
                     let mut sep = q.separated(", ");
                     for b in chunk {
                         sep.push_bind(b.clone());
                     }
                     q.push(
-                        ") UNION ALL SELECT pp.bidx AS b, p.id, p.jurisdiction FROM person_points pp \
+                        ") UNION ALL SELECT pp.bidx AS b, COALESCE(p.merged_into, p.id), p.jurisdiction FROM person_points pp \
                          JOIN persons p ON p.id = pp.person_id WHERE pp.kind = 'phone_bidx' AND pp.bidx IN (",
                     );
                     let mut sep = q.separated(", ");

@@ -4,7 +4,7 @@
 //! as a macro that each backend expands for its own row type (this crate does
 //! not depend on sqlx; the expansion does, in the backend).
 
-pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction, purged_at, age_band";
+pub const PERSON_COLUMNS: &str = "id, created_at, updated_at, key_version, first_name, last_name, dob, phone, email, address, language, phone_bidx, email_bidx, name_dob_bidx, phone_name_bidx, jurisdiction, purged_at, age_band, merged_into";
 pub const CASE_COLUMNS: &str = "id, person_id, status, created_at, updated_at, report_date, specimen_date, onset_date, asymptomatic, infectious_start, isolation_end, key_version, symptoms, notes, jurisdiction, shown_person_id, clinical";
 pub const LAB_COLUMNS: &str = "id, person_id, case_id, created_at, specimen_date, key_version, accession, accession_bidx, result, test_type, lab, jurisdiction, ordering_provider";
 pub const EXPOSURE_COLUMNS: &str = "id, case_id, contact_person_id, created_at, updated_at, first_exposure, last_exposure, setting, status, quarantine_end, key_version, notes, jurisdiction, negative_test_date, shown_person_id, contact_case_id, ongoing, source_exposure_id, depth";
@@ -26,6 +26,7 @@ pub const CONSENT_COLUMNS: &str = "address_bidx, opted_out, keyword, updated_at"
 pub const TEMPLATE_COLUMNS: &str = "name, channel, language, body, updated_by, updated_at";
 pub const DEAD_LETTER_COLUMNS: &str =
     "id, received_at, source, ack_code, reason, key_version, message, replayed_at, replay_code";
+pub const MERGE_COLUMNS: &str = "id, survivor_id, merged_id, jurisdiction, review_id, merged_by, merged_at, moved, unmerged_by, unmerged_at";
 pub const LINK_REVIEW_COLUMNS: &str = "id, person_a, person_b, jurisdiction_a, jurisdiction_b, score, status, created_at, decided_by, decided_at";
 pub const TASK_COLUMNS: &str = "id, kind, status, priority, person_id, case_id, exposure_id, created_at, due_at, jurisdiction, assignee_id, shown_person_id";
 
@@ -67,6 +68,7 @@ macro_rules! sql_row_decoders {
                 jurisdiction: r.try_get("jurisdiction").map_err(e)?,
                 purged_at: r.try_get("purged_at").map_err(e)?,
                 age_band: r.try_get("age_band").map_err(e)?,
+                merged_into: r.try_get("merged_into").map_err(e)?,
             })
         }
 
@@ -217,6 +219,21 @@ macro_rules! sql_row_decoders {
                 created_at: r.try_get("created_at").map_err(e)?,
                 key_version: version(r)?,
                 value: r.try_get("value").map_err(e)?,
+            })
+        }
+
+        pub fn person_merge(r: &$row) -> StoreResult<PersonMergeRow> {
+            Ok(PersonMergeRow {
+                id: r.try_get("id").map_err(e)?,
+                survivor_id: r.try_get("survivor_id").map_err(e)?,
+                merged_id: r.try_get("merged_id").map_err(e)?,
+                jurisdiction: r.try_get("jurisdiction").map_err(e)?,
+                review_id: r.try_get("review_id").map_err(e)?,
+                merged_by: r.try_get("merged_by").map_err(e)?,
+                merged_at: r.try_get("merged_at").map_err(e)?,
+                moved: r.try_get::<i64, _>("moved").map_err(e)?.unsigned_abs(),
+                unmerged_by: r.try_get("unmerged_by").map_err(e)?,
+                unmerged_at: r.try_get("unmerged_at").map_err(e)?,
             })
         }
 

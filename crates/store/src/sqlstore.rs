@@ -83,15 +83,20 @@ macro_rules! store_impl {
                 key: PersonKey,
                 blind: &[u8],
             ) -> StoreResult<Vec<PersonRow>> {
-                // By their own record's index, or by a fact learned later.
+                // By their own record's index, or by a fact learned later; a
+                // merged record answers with the record it was merged into.
                 let col = key.column();
-                let mut q = select(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE {col} = "));
-                q.push_bind(blind).push(" ORDER BY id LIMIT 100");
+                let mut q = select(format!(
+                    "SELECT {PERSON_COLUMNS} FROM persons WHERE id IN \
+                     (SELECT COALESCE(merged_into, id) FROM persons WHERE {col} = "
+                ));
+                q.push_bind(blind).push(") ORDER BY id LIMIT 100");
                 let mut found = rows_of(self, q, person).await?;
                 let mut q = select(
-                    "SELECT person_id FROM person_points WHERE bidx = ",
+                    "SELECT COALESCE(p.merged_into, p.id) FROM person_points pp \
+                     JOIN persons p ON p.id = pp.person_id WHERE pp.bidx = ",
                 );
-                q.push_bind(blind).push(" AND kind = ").push_bind(col).push(" LIMIT 100");
+                q.push_bind(blind).push(" AND pp.kind = ").push_bind(col).push(" LIMIT 100");
                 let more: Vec<Uuid> = ids_of(self, q)
                     .await?
                     .into_iter()
@@ -891,6 +896,65 @@ macro_rules! store_impl {
                 Ok(write_one(self, q).await? > 0)
             }
 
+            async fn merge_persons(
+                &self,
+                m: &PersonMergeRow,
+            ) -> StoreResult<Result<u64, MergeRefusal>> {
+                let mut tx = self.intake_tx().await?;
+                let out = merge_in(&mut tx, m).await?;
+                // A refusal changes nothing: the transaction is dropped.
+                if out.is_ok() {
+                    tx.commit().await.map_err(err)?;
+                }
+                Ok(out)
+            }
+
+            async fn unmerge_persons(
+                &self,
+                id: Uuid,
+                by: Option<Uuid>,
+                at: DateTime<Utc>,
+            ) -> StoreResult<Result<u64, UnmergeRefusal>> {
+                let mut tx = self.intake_tx().await?;
+                let out = unmerge_in(&mut tx, id, by, at).await?;
+                if out.is_ok() {
+                    tx.commit().await.map_err(err)?;
+                }
+                Ok(out)
+            }
+
+            async fn get_person_merge(&self, id: Uuid) -> StoreResult<Option<PersonMergeRow>> {
+                let mut q = select(format!("SELECT {MERGE_COLUMNS} FROM person_merges WHERE id = "));
+                q.push_bind(id);
+                row_of(self, q, person_merge).await
+            }
+
+            async fn list_person_merges(
+                &self,
+                f: &PersonMergeFilter,
+            ) -> StoreResult<Vec<PersonMergeRow>> {
+                if f.jurisdictions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = select(format!(
+                    "SELECT {MERGE_COLUMNS} FROM person_merges WHERE jurisdiction IN ("
+                ));
+                push_strs(&mut q, &f.jurisdictions);
+                q.push(")");
+                if let Some(p) = f.person {
+                    q.push(" AND (survivor_id = ")
+                        .push_bind(p)
+                        .push(" OR merged_id = ")
+                        .push_bind(p)
+                        .push(")");
+                }
+                if let Some(b) = f.before {
+                    q.push(" AND id < ").push_bind(b);
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(f.limit));
+                rows_of(self, q, person_merge).await
+            }
+
             async fn link_progress(&self, job: &str) -> StoreResult<Option<Option<Uuid>>> {
                 let mut q = select("SELECT cursor FROM link_progress WHERE job = ");
                 q.push_bind(job);
@@ -1026,6 +1090,8 @@ macro_rules! store_impl {
                 self.settle_files().await
             }
         }
+
+        $crate::merge_sql!($db);
     };
 }
 

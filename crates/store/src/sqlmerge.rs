@@ -1,0 +1,325 @@
+//! Merging two records of one person, and undoing it, written once for
+//! both SQL backends. A merge runs in the intake transaction (on
+//! PostgreSQL it takes intake's lock), so no intake matches the merged
+//! record half-way through.
+
+/// The tables a merge moves, each as (table, the column naming the person,
+/// the column listed as the row's key, rows left where they are). A row
+/// the survivor already has an equal of (an identity point, a household
+/// membership) stays with the merged record: moving it would break the
+/// table's uniqueness, and the survivor holds the same fact.
+pub const MOVED: &[(&str, &str, &str, &str)] = &[
+    ("cases", "person_id", "id", ""),
+    ("lab_results", "person_id", "id", ""),
+    ("exposures", "contact_person_id", "id", ""),
+    ("tasks", "person_id", "id", ""),
+    ("case_entries", "person_id", "id", ""),
+    ("messages", "person_id", "id", ""),
+    ("monitoring", "person_id", "id", ""),
+    ("person_facets", "person_id", "id", ""),
+    (
+        "person_points",
+        "person_id",
+        "id",
+        "EXISTS (SELECT 1 FROM person_points o WHERE o.person_id = {S} \
+         AND o.kind = person_points.kind AND o.bidx = person_points.bidx)",
+    ),
+    (
+        "household_members",
+        "person_id",
+        "household_id",
+        "EXISTS (SELECT 1 FROM household_members o WHERE o.person_id = {S} \
+         AND o.household_id = household_members.household_id)",
+    ),
+    // Records merged into the merged person follow them to the survivor.
+    ("persons", "merged_into", "id", ""),
+];
+
+/// Rows made after a merge that hang on a moved case or contact record go
+/// back with it on an unmerge: (table, person column, the condition over
+/// the lists `{CASES}` and `{CONTACTS}` of moved ids).
+pub const FOLLOWERS: &[(&str, &str, &str)] = &[
+    (
+        "tasks",
+        "person_id",
+        "(case_id IN {CASES} OR exposure_id IN {CONTACTS})",
+    ),
+    (
+        "case_entries",
+        "person_id",
+        "(case_id IN {CASES} OR exposure_id IN {CONTACTS})",
+    ),
+    ("lab_results", "person_id", "case_id IN {CASES}"),
+    ("monitoring", "person_id", "id IN {CONTACTS}"),
+];
+
+/// Expands `merge_in`, `unmerge_in` and their helpers for a sqlx database.
+/// The caller must have in scope `err`, `QueryBuilder`, `Transaction`,
+/// `Row` and the store's row types.
+#[macro_export]
+macro_rules! merge_sql {
+    ($db:ty) => {
+        /// (home jurisdiction, merged into, purged) of a person, read in
+        /// the transaction.
+        async fn merge_party(
+            tx: &mut Transaction<'_, $db>,
+            id: Uuid,
+        ) -> StoreResult<Option<(String, Option<Uuid>, bool)>> {
+            let mut q = QueryBuilder::<$db>::new(
+                "SELECT jurisdiction, merged_into, purged_at IS NOT NULL FROM persons WHERE id = ",
+            );
+            q.push_bind(id);
+            let Some(r) = q.build().fetch_optional(&mut **tx).await.map_err(err)? else {
+                return Ok(None);
+            };
+            Ok(Some((
+                r.try_get(0).map_err(err)?,
+                r.try_get(1).map_err(err)?,
+                r.try_get(2).map_err(err)?,
+            )))
+        }
+
+        async fn merge_in(
+            tx: &mut Transaction<'_, $db>,
+            m: &PersonMergeRow,
+        ) -> StoreResult<Result<u64, MergeRefusal>> {
+            let (s, g) = (m.survivor_id, m.merged_id);
+            if s == g {
+                return Ok(Err(MergeRefusal::Same));
+            }
+            let (Some(sv), Some(mg)) = (merge_party(tx, s).await?, merge_party(tx, g).await?)
+            else {
+                return Ok(Err(MergeRefusal::Unknown));
+            };
+            if sv.1.is_some() || mg.1.is_some() {
+                return Ok(Err(MergeRefusal::AlreadyMerged));
+            }
+            if sv.2 || mg.2 {
+                return Ok(Err(MergeRefusal::Purged));
+            }
+            if sv.0 != mg.0 || sv.0 != m.jurisdiction {
+                return Ok(Err(MergeRefusal::AcrossJurisdictions));
+            }
+            let mut q = QueryBuilder::<$db>::new(
+                "SELECT 1 FROM person_facets a JOIN person_facets b \
+                 ON a.jurisdiction = b.jurisdiction WHERE a.person_id = ",
+            );
+            q.push_bind(s).push(" AND b.person_id = ").push_bind(g);
+            if q.build()
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(err)?
+                .is_some()
+            {
+                return Ok(Err(MergeRefusal::FacetsMeet));
+            }
+            // Marked first, and only while neither is marked: of two merges
+            // racing over one person, the second finds the mark and stops.
+            for (id, to) in [(g, Some(s)), (s, None)] {
+                let mut q = QueryBuilder::<$db>::new("UPDATE persons SET merged_into = ");
+                q.push_bind(to)
+                    .push(", merged_at = ")
+                    .push_bind(to.map(|_| m.merged_at))
+                    .push(" WHERE merged_into IS NULL AND purged_at IS NULL AND id = ")
+                    .push_bind(id);
+                if q.build()
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(err)?
+                    .rows_affected()
+                    != 1
+                {
+                    return Ok(Err(MergeRefusal::AlreadyMerged));
+                }
+            }
+            let mut moved = 0;
+            for (table, col, key, stays) in $crate::sqlmerge::MOVED {
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO person_merge_rows (merge_id, tbl, row_id) SELECT ",
+                );
+                q.push_bind(m.id)
+                    .push(", ")
+                    .push_bind(*table)
+                    .push(format!(", {key} FROM {table} WHERE {col} = "))
+                    .push_bind(g);
+                if !stays.is_empty() {
+                    let (head, tail) = stays.split_once("{S}").unwrap_or((stays, ""));
+                    q.push(" AND NOT ").push(head).push_bind(s).push(tail);
+                }
+                moved += q
+                    .build()
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(err)?
+                    .rows_affected();
+                let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
+                q.push_bind(s)
+                    .push(format!(" WHERE {col} = "))
+                    .push_bind(g)
+                    .push(format!(
+                        " AND {key} IN (SELECT row_id FROM person_merge_rows WHERE merge_id = "
+                    ))
+                    .push_bind(m.id)
+                    .push(" AND tbl = ")
+                    .push_bind(*table)
+                    .push(")");
+                q.build().execute(&mut **tx).await.map_err(err)?;
+            }
+            // Blocking keys are derived: the merged record is compared with
+            // no one, and an unmerge makes its keys again.
+            let mut q = QueryBuilder::<$db>::new("DELETE FROM link_keys WHERE person_id = ");
+            q.push_bind(g);
+            q.build().execute(&mut **tx).await.map_err(err)?;
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "INSERT INTO person_merges ({MERGE_COLUMNS}) VALUES ("
+            ));
+            let mut sep = q.separated(", ");
+            sep.push_bind(m.id)
+                .push_bind(s)
+                .push_bind(g)
+                .push_bind(&m.jurisdiction)
+                .push_bind(m.review_id)
+                .push_bind(m.merged_by)
+                .push_bind(m.merged_at)
+                .push_bind(i64::try_from(moved).unwrap_or(i64::MAX))
+                .push_bind(None::<Uuid>)
+                .push_bind(None::<DateTime<Utc>>);
+            q.push(")");
+            q.build().execute(&mut **tx).await.map_err(err)?;
+            Ok(Ok(moved))
+        }
+
+        async fn person_merge_in(
+            tx: &mut Transaction<'_, $db>,
+            id: Uuid,
+        ) -> StoreResult<Option<PersonMergeRow>> {
+            let mut q = QueryBuilder::<$db>::new(format!(
+                "SELECT {MERGE_COLUMNS} FROM person_merges WHERE id = "
+            ));
+            q.push_bind(id);
+            q.build()
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(err)?
+                .map(|r| person_merge(&r))
+                .transpose()
+        }
+
+        async fn unmerge_in(
+            tx: &mut Transaction<'_, $db>,
+            id: Uuid,
+            by: Option<Uuid>,
+            at: DateTime<Utc>,
+        ) -> StoreResult<Result<u64, UnmergeRefusal>> {
+            let Some(m) = person_merge_in(tx, id).await? else {
+                return Ok(Err(UnmergeRefusal::Unknown));
+            };
+            if m.unmerged_at.is_some() {
+                return Ok(Err(UnmergeRefusal::Undone));
+            }
+            let (s, g) = (m.survivor_id, m.merged_id);
+            let (Some(sv), Some(mg)) = (merge_party(tx, s).await?, merge_party(tx, g).await?)
+            else {
+                return Ok(Err(UnmergeRefusal::Unknown));
+            };
+            if sv.1.is_some() {
+                return Ok(Err(UnmergeRefusal::SurvivorMerged));
+            }
+            if sv.2 || mg.2 {
+                return Ok(Err(UnmergeRefusal::Purged));
+            }
+            let mut q = QueryBuilder::<$db>::new(
+                "UPDATE persons SET merged_into = NULL, merged_at = NULL WHERE id = ",
+            );
+            q.push_bind(g).push(" AND merged_into = ").push_bind(s);
+            if q.build()
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?
+                .rows_affected()
+                != 1
+            {
+                return Err(StoreError::Corrupt("a merged record lost its mark".into()));
+            }
+            let mut back = 0;
+            for (table, col, key, _) in $crate::sqlmerge::MOVED.iter().rev() {
+                let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
+                q.push_bind(g)
+                    .push(format!(" WHERE {col} = "))
+                    .push_bind(s)
+                    .push(format!(
+                        " AND {key} IN (SELECT row_id FROM person_merge_rows WHERE merge_id = "
+                    ))
+                    .push_bind(id)
+                    .push(" AND tbl = ")
+                    .push_bind(*table)
+                    .push(")");
+                back += q
+                    .build()
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(err)?
+                    .rows_affected();
+            }
+            for (table, col, cond) in $crate::sqlmerge::FOLLOWERS {
+                let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
+                q.push_bind(g)
+                    .push(format!(" WHERE {col} = "))
+                    .push_bind(s)
+                    .push(" AND ");
+                push_moved_condition(&mut q, cond, id);
+                back += q
+                    .build()
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(err)?
+                    .rows_affected();
+            }
+            // Messages of tasks that went back.
+            let mut q = QueryBuilder::<$db>::new("UPDATE messages SET person_id = ");
+            q.push_bind(g)
+                .push(" WHERE person_id = ")
+                .push_bind(s)
+                .push(" AND task_id IN (SELECT id FROM tasks WHERE person_id = ")
+                .push_bind(g)
+                .push(")");
+            back += q
+                .build()
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?
+                .rows_affected();
+            let mut q = QueryBuilder::<$db>::new("UPDATE person_merges SET unmerged_by = ");
+            q.push_bind(by)
+                .push(", unmerged_at = ")
+                .push_bind(at)
+                .push(" WHERE id = ")
+                .push_bind(id);
+            q.build().execute(&mut **tx).await.map_err(err)?;
+            Ok(Ok(back))
+        }
+
+        /// Writes `cond` with `{CASES}` and `{CONTACTS}` as sub-selects of
+        /// the ids merge `id` moved.
+        fn push_moved_condition(q: &mut QueryBuilder<'_, $db>, cond: &str, id: Uuid) {
+            let mut rest = cond;
+            while let Some(at) = rest.find('{') {
+                q.push(&rest[..at]);
+                let Some(end) = rest[at..].find('}') else {
+                    break;
+                };
+                let table = match &rest[at + 1..at + end] {
+                    "CASES" => "cases",
+                    _ => "exposures",
+                };
+                q.push("(SELECT row_id FROM person_merge_rows WHERE merge_id = ")
+                    .push_bind(id)
+                    .push(" AND tbl = ")
+                    .push_bind(table)
+                    .push(")");
+                rest = &rest[at + end + 1..];
+            }
+            q.push(rest);
+        }
+    };
+}
