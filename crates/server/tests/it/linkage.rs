@@ -149,3 +149,154 @@ async fn a_data_manager_reviews_the_pairs_of_their_jurisdiction_only() {
         .await;
     assert!(s == 409 || s == 422, "{s} {v}");
 }
+
+/// A data manager merges a pair's two records and undoes it; a sibling
+/// jurisdiction's supervisor, a tracer and an analyst are refused every
+/// step (each refusal audited, nothing changed), and both persons'
+/// disclosure records hold the merge and the unmerge.
+#[tokio::test]
+async fn a_data_manager_merges_and_unmerges_within_their_jurisdiction_only() {
+    use tracedesk_store::audit::Action;
+    let w = world().await;
+    let h = &w.h;
+    let (s, v) = h
+        .call(
+            &w.feed.1,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(lab("Ada", "Okonkwo", "1980-03-05", "MR-1", "ny-kings")),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let ada = v["person_id"].as_str().unwrap().to_string();
+    let ada_case = v["case_id"].as_str().unwrap().to_string();
+    h.cw.cases().linkage_settled().await;
+    let (_, page) = h
+        .call(&w.sup.1, Method::GET, "/api/v1/linkage/reviews", None)
+        .await;
+    let id = page["items"][0]["id"].as_str().unwrap().to_string();
+    let merge = format!("/api/v1/linkage/reviews/{id}/merge");
+    let case_person = |c: &str| {
+        let c = c.parse().unwrap();
+        async move {
+            h.store
+                .get_case(c)
+                .await
+                .unwrap()
+                .unwrap()
+                .person_id
+                .to_string()
+        }
+    };
+    // Refused, audited, and nothing moves.
+    for token in [&w.sup_nj.1, &w.tracer.1, &w.analyst.1] {
+        let (s, v) = h.call(token, Method::POST, &merge, None).await;
+        assert_eq!(s, 403, "{v}");
+    }
+    assert_eq!(case_person(&ada_case).await, ada);
+    let denied = h
+        .store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.draft.action == Action::Denied && e.draft.detail.ends_with("/merge"))
+        .count();
+    assert_eq!(denied, 3, "each refusal is audited");
+
+    // Merged: Ada's case moves to the earlier record, and her id answers
+    // with it.
+    let (s, m) = h.call(&w.sup.1, Method::POST, &merge, None).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(
+        (m["survivor_id"].as_str(), m["merged_id"].as_str()),
+        (Some(w.person.as_str()), Some(ada.as_str()))
+    );
+    assert!(m["moved"].as_u64().unwrap() >= 3, "case, result, task: {m}");
+    assert_eq!(case_person(&ada_case).await, w.person);
+    let (s, p) = h
+        .call(
+            &w.sup.1,
+            Method::GET,
+            &format!("/api/v1/persons/{ada}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["person"]["id"], w.person.as_str(), "{p}");
+    for person in [&w.person, &ada] {
+        let log = h
+            .store
+            .audit_for_person(person.parse().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            log.iter().any(|e| e.draft.action == Action::PhiWrite
+                && e.draft.detail == "POST /api/v1/linkage/reviews/{id}/merge"),
+            "the merge is in {person}'s disclosure record"
+        );
+    }
+    let (s, v) = h.call(&w.sup.1, Method::POST, &merge, None).await;
+    assert_eq!(s, 409, "merged once: {v}");
+    let mid = m["id"].as_str().unwrap().to_string();
+    let (_, list) = h
+        .call(&w.sup.1, Method::GET, "/api/v1/linkage/merges", None)
+        .await;
+    assert_eq!(list["items"][0]["id"], mid.as_str(), "{list}");
+    let (_, nj) = h
+        .call(&w.sup_nj.1, Method::GET, "/api/v1/linkage/merges", None)
+        .await;
+    assert_eq!(nj["items"], json!([]), "{nj}");
+    let unmerge = format!("/api/v1/linkage/merges/{mid}/unmerge");
+    for token in [&w.sup_nj.1, &w.tracer.1, &w.analyst.1] {
+        let (s, _) = h
+            .call(
+                token,
+                Method::GET,
+                &format!("/api/v1/linkage/merges/{mid}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 403);
+        let (s, _) = h.call(token, Method::POST, &unmerge, None).await;
+        assert_eq!(s, 403);
+    }
+    assert_eq!(case_person(&ada_case).await, w.person, "still merged");
+
+    // Undone: Ada's case is hers again, and so is her id.
+    let (s, u) = h.call(&w.sup.1, Method::POST, &unmerge, None).await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(u["unmerged_by"], w.sup.0.to_string());
+    assert_eq!(case_person(&ada_case).await, ada);
+    let (_, p) = h
+        .call(
+            &w.sup.1,
+            Method::GET,
+            &format!("/api/v1/persons/{ada}"),
+            None,
+        )
+        .await;
+    assert_eq!(p["person"]["id"], ada.as_str());
+    let (s, _) = h.call(&w.sup.1, Method::POST, &unmerge, None).await;
+    assert_eq!(s, 409, "undone once");
+    let (_, r) = h
+        .call(
+            &w.sup.1,
+            Method::GET,
+            &format!("/api/v1/linkage/reviews/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r["review"]["status"], "distinct", "{r}");
+    for person in [&w.person, &ada] {
+        let log = h
+            .store
+            .audit_for_person(person.parse().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.draft.detail == "POST /api/v1/linkage/merges/{id}/unmerge")
+        );
+    }
+}
