@@ -231,6 +231,22 @@ impl crate::services::Cases<'_> {
                 if self.current(r.person_a).await? == self.current(r.person_b).await? {
                     continue;
                 }
+                // Each person's disclosure record holds the merge before it.
+                if let Some(a) = &self.auditor {
+                    let entry = |p: Uuid| {
+                        crate::auditor::draft(
+                            "linkage",
+                            tracedesk_store::audit::Action::PhiWrite,
+                            "person",
+                            Some(p),
+                            Some(p),
+                            "linkage merge: the matcher's same-person pair merged",
+                        )
+                    };
+                    a.record(vec![entry(r.person_a), entry(r.person_b)])
+                        .await
+                        .map_err(|e| CaseworkError::Internal(e.to_string()))?;
+                }
                 match self.merge_pair(r).await {
                     Ok(_) => merged += 1,
                     Err(CaseworkError::Conflict(_)) => refused += 1,

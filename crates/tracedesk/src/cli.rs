@@ -252,6 +252,16 @@ pub enum LinkageAction {
         #[arg(long)]
         fit: bool,
     },
+    /// Merge the pairs the matcher linked as the same person (status
+    /// `same`, not yet merged): each later record into the earlier, its
+    /// cases, results, contact records, tasks and messages moved, every
+    /// merge kept for an unmerge (`POST /api/v1/linkage/merges/{id}/unmerge`).
+    /// Pairs across jurisdictions are left for a reviewer.
+    Merge {
+        /// Only pairs within this jurisdiction and those below it.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -473,6 +483,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             crate::linkage_cmd::run(&config, crate::linkage_cmd::RunOptions { restart, fit }).await
         }
+        Command::Linkage {
+            action: LinkageAction::Merge { jurisdiction },
+        } => crate::linkage_cmd::merge(&config, jurisdiction.as_deref()).await,
         Command::Demo { cases, .. } => crate::demo::run(config, cases).await,
         Command::Audit { action } => audit(&config, action).await,
         Command::Purge { dry_run } => crate::retention_cmd::purge(&config, dry_run).await,

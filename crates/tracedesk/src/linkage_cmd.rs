@@ -1,5 +1,6 @@
 //! `tracedesk linkage run`: record linkage over the whole store, with a
-//! progress bar, resumable (docs/linkage.md).
+//! progress bar, resumable; `tracedesk linkage merge`: the matcher's
+//! same-person pairs merged (docs/linkage.md).
 
 use crate::admin::record;
 use crate::cli::bar;
@@ -63,6 +64,47 @@ pub async fn run(config: &Config, o: RunOptions) -> anyhow::Result<()> {
     println!("{summary}");
     if run.possible > 0 {
         println!("review them with GET /api/v1/linkage/reviews?status=open (supervisors)");
+    }
+    Ok(())
+}
+
+/// `linkage merge`: merges the pairs the matcher linked, within
+/// `jurisdiction`'s subtree (all, if none). Audited before it changes
+/// anything, and again with its counts.
+pub async fn merge(config: &Config, jurisdiction: Option<&str>) -> anyhow::Result<()> {
+    let cw = runtime::open(config).await?;
+    let tree = cw.jurisdictions();
+    let scope = match jurisdiction {
+        Some(j) if !tree.contains(j) => anyhow::bail!("no jurisdiction has the code {j}"),
+        Some(j) => tree.subtree(j),
+        None => tree.codes(),
+    };
+    let detail = format!(
+        "linkage merge: the matcher's same-person pairs merged, in {}",
+        jurisdiction.unwrap_or("every jurisdiction")
+    );
+    record(&cw, Action::PhiWrite, "person_merge", None, &detail).await?;
+    let pb = bar(0, "merged");
+    let out = cw
+        .cases()
+        .merge_linked(scope, |merged, _| pb.set_position(merged))
+        .await;
+    pb.finish_and_clear();
+    let (merged, refused) = out?;
+    let summary = format!(
+        "{merged} pairs merged; {refused} left for a reviewer (across jurisdictions, or refused)"
+    );
+    record(
+        &cw,
+        Action::PhiWrite,
+        "person_merge",
+        None,
+        &format!("linkage merge: {summary}"),
+    )
+    .await?;
+    println!("{summary}");
+    if merged > 0 {
+        println!("each merge is listed at GET /api/v1/linkage/merges, and can be undone");
     }
     Ok(())
 }

@@ -172,7 +172,8 @@ fn csv_profiles_read_a_sites_own_layout() {
     );
 }
 
-/// `linkage run` finds a person recorded twice under other spellings,
+/// `linkage run` finds a person recorded twice under other spellings
+/// (and `linkage merge` merges them),
 /// through blind-index keys, and a second run finds nothing new; the keys
 /// and pairs add no plaintext to the database.
 #[test]
@@ -200,6 +201,29 @@ fn linkage_run_finds_a_person_recorded_twice() {
     let o = tracedesk(dir.path(), &["linkage", "run", "--fit"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("weights fitted"), "{}", text(&o));
+    // The matcher's pair merged, once; the merged record is then compared
+    // with no one.
+    let o = tracedesk(dir.path(), &["linkage", "merge"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 pairs merged"), "{}", text(&o));
+    let o = tracedesk(dir.path(), &["linkage", "merge"]);
+    assert!(text(&o).contains("0 pairs merged"), "{}", text(&o));
+    let o = tracedesk(dir.path(), &["linkage", "run", "--restart"]);
+    assert!(
+        text(&o).contains("3 persons: 0 pairs compared"),
+        "{}",
+        text(&o)
+    );
+    let o = tracedesk(
+        dir.path(),
+        &["linkage", "merge", "--jurisdiction", "nowhere"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no jurisdiction has the code nowhere"),
+        "{}",
+        text(&o)
+    );
     let db = std::fs::read(dir.path().join("tracedesk-data/tracedesk.db")).unwrap();
     for plain in [
         "Quintanilla",
@@ -434,6 +458,7 @@ fn commands_need_a_database_and_do_not_make_one() {
         &["audit", "verify"][..],
         &["user", "list"][..],
         &["linkage", "run"][..],
+        &["linkage", "merge"][..],
     ] {
         let o = tracedesk(dir.path(), args);
         assert!(!o.status.success(), "{args:?}");
