@@ -130,6 +130,7 @@ macro_rules! conformance_tests {
             dead_letters_are_kept_replayed_and_purged,
             linkage_finds_the_same_person_written_another_way,
             merges_move_a_persons_records_and_unmerges_move_them_back,
+            racing_merges_of_one_record_leave_it_whole,
         );
     };
     (@each $open:ident; $($name:ident),* $(,)?) => {
@@ -4101,5 +4102,64 @@ pub async fn merges_move_a_persons_records_and_unmerges_move_them_back(f: &Fixtu
             .len()
             == 1,
         "refusals keep no merge"
+    );
+}
+
+/// Two merges of one record at once (two data managers, or a manager and
+/// the job): one wins, the other is refused, and every row of the record
+/// is with the winner's survivor — none split between them.
+pub async fn racing_merges_of_one_record_leave_it_whole(f: &Fixture) {
+    use tracedesk_store::{MergeRefusal, PersonMergeRow};
+    let cases = f.cw.cases();
+    let person = |first: &str, acc: &str| {
+        let l = lab(first, "Abara", Some("1992-09-09"), None, acc, "positive");
+        async move { cases.ingest_lab_results(&[l]).await[0].person.unwrap() }
+    };
+    let (s1, s2) = (person("Uche", "RM-1").await, person("Chidi", "RM-2").await);
+    let m = person("Obi", "RM-3").await;
+    let more = cases
+        .ingest_lab_results(&[lab(
+            "Obi",
+            "Abara",
+            Some("1992-09-09"),
+            None,
+            "RM-4",
+            "negative",
+        )])
+        .await;
+    assert_eq!(more[0].person, Some(m));
+    let row = |s: Uuid| PersonMergeRow {
+        id: Uuid::now_v7(),
+        survivor_id: s,
+        merged_id: m,
+        jurisdiction: tracedesk_identity::jurisdiction::ROOT.into(),
+        review_id: None,
+        merged_by: None,
+        merged_at: Utc::now(),
+        moved: 0,
+        unmerged_by: None,
+        unmerged_at: None,
+    };
+    let (a, b) = (row(s1), row(s2));
+    let (x, y) = tokio::join!(f.store.merge_persons(&a), f.store.merge_persons(&b));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    let winner = match (&x, &y) {
+        (Ok(_), Err(MergeRefusal::AlreadyMerged)) => s1,
+        (Err(MergeRefusal::AlreadyMerged), Ok(_)) => s2,
+        other => panic!("exactly one merge wins: {other:?}"),
+    };
+    assert_eq!(
+        f.store.get_person(m).await.unwrap().unwrap().merged_into,
+        Some(winner)
+    );
+    assert!(f.store.lab_results_for_person(m).await.unwrap().is_empty());
+    let loser = if winner == s1 { s2 } else { s1 };
+    assert_eq!(
+        f.store.lab_results_for_person(winner).await.unwrap().len(),
+        3
+    );
+    assert_eq!(
+        f.store.lab_results_for_person(loser).await.unwrap().len(),
+        1
     );
 }
