@@ -528,13 +528,7 @@ impl crate::services::Cases<'_> {
                 limit,
             })
             .await?;
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| r.id.to_string()))
-            .flatten();
-        Ok(crate::Page {
-            items: rows.iter().map(LinkReviewView::from).collect(),
-            next,
-        })
+        crate::intake::page(&rows, limit, |r| r.id, |r| Ok(LinkReviewView::from(r)))
     }
 
     /// A pair's row (ids and jurisdictions: what an access check reads).

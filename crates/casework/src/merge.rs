@@ -191,13 +191,7 @@ impl crate::services::Cases<'_> {
                 limit,
             })
             .await?;
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| r.id.to_string()))
-            .flatten();
-        Ok(crate::Page {
-            items: rows.iter().map(MergeView::from).collect(),
-            next,
-        })
+        crate::intake::page(&rows, limit, |r| r.id, |r| Ok(MergeView::from(r)))
     }
 
     /// Merges the pairs the matcher linked (`same`, not yet merged) whose

@@ -79,6 +79,41 @@ macro_rules! merge_sql {
             )))
         }
 
+        /// Runs one statement in the transaction; how many rows it touched.
+        async fn merge_exec(
+            tx: &mut Transaction<'_, $db>,
+            mut q: QueryBuilder<'_, $db>,
+        ) -> StoreResult<u64> {
+            Ok(q.build()
+                .execute(&mut **tx)
+                .await
+                .map_err(err)?
+                .rows_affected())
+        }
+
+        /// Moves the rows of `table` that merge `merge` listed from person
+        /// `from` to person `to`.
+        async fn move_listed(
+            tx: &mut Transaction<'_, $db>,
+            (table, col, key): (&str, &str, &str),
+            merge: Uuid,
+            from: Uuid,
+            to: Uuid,
+        ) -> StoreResult<u64> {
+            let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
+            q.push_bind(to)
+                .push(format!(" WHERE {col} = "))
+                .push_bind(from)
+                .push(format!(
+                    " AND {key} IN (SELECT row_id FROM person_merge_rows WHERE merge_id = "
+                ))
+                .push_bind(merge)
+                .push(" AND tbl = ")
+                .push_bind(table.to_string())
+                .push(")");
+            merge_exec(tx, q).await
+        }
+
         async fn merge_in(
             tx: &mut Transaction<'_, $db>,
             m: &PersonMergeRow,
@@ -122,13 +157,7 @@ macro_rules! merge_sql {
                     .push_bind(to.map(|_| m.merged_at))
                     .push(" WHERE merged_into IS NULL AND purged_at IS NULL AND id = ")
                     .push_bind(id);
-                if q.build()
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(err)?
-                    .rows_affected()
-                    != 1
-                {
+                if merge_exec(tx, q).await? != 1 {
                     return Ok(Err(MergeRefusal::AlreadyMerged));
                 }
             }
@@ -146,30 +175,14 @@ macro_rules! merge_sql {
                     let (head, tail) = stays.split_once("{S}").unwrap_or((stays, ""));
                     q.push(" AND NOT ").push(head).push_bind(s).push(tail);
                 }
-                moved += q
-                    .build()
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(err)?
-                    .rows_affected();
-                let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
-                q.push_bind(s)
-                    .push(format!(" WHERE {col} = "))
-                    .push_bind(g)
-                    .push(format!(
-                        " AND {key} IN (SELECT row_id FROM person_merge_rows WHERE merge_id = "
-                    ))
-                    .push_bind(m.id)
-                    .push(" AND tbl = ")
-                    .push_bind(*table)
-                    .push(")");
-                q.build().execute(&mut **tx).await.map_err(err)?;
+                moved += merge_exec(tx, q).await?;
+                move_listed(tx, (table, col, key), m.id, g, s).await?;
             }
             // Blocking keys are derived: the merged record is compared with
             // no one, and an unmerge makes its keys again.
             let mut q = QueryBuilder::<$db>::new("DELETE FROM link_keys WHERE person_id = ");
             q.push_bind(g);
-            q.build().execute(&mut **tx).await.map_err(err)?;
+            merge_exec(tx, q).await?;
             let mut q = QueryBuilder::<$db>::new(format!(
                 "INSERT INTO person_merges ({MERGE_COLUMNS}) VALUES ("
             ));
@@ -185,7 +198,7 @@ macro_rules! merge_sql {
                 .push_bind(None::<Uuid>)
                 .push_bind(None::<DateTime<Utc>>);
             q.push(")");
-            q.build().execute(&mut **tx).await.map_err(err)?;
+            merge_exec(tx, q).await?;
             Ok(Ok(moved))
         }
 
@@ -232,34 +245,12 @@ macro_rules! merge_sql {
                 "UPDATE persons SET merged_into = NULL, merged_at = NULL WHERE id = ",
             );
             q.push_bind(g).push(" AND merged_into = ").push_bind(s);
-            if q.build()
-                .execute(&mut **tx)
-                .await
-                .map_err(err)?
-                .rows_affected()
-                != 1
-            {
+            if merge_exec(tx, q).await? != 1 {
                 return Err(StoreError::Corrupt("a merged record lost its mark".into()));
             }
             let mut back = 0;
             for (table, col, key, _) in $crate::sqlmerge::MOVED.iter().rev() {
-                let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
-                q.push_bind(g)
-                    .push(format!(" WHERE {col} = "))
-                    .push_bind(s)
-                    .push(format!(
-                        " AND {key} IN (SELECT row_id FROM person_merge_rows WHERE merge_id = "
-                    ))
-                    .push_bind(id)
-                    .push(" AND tbl = ")
-                    .push_bind(*table)
-                    .push(")");
-                back += q
-                    .build()
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(err)?
-                    .rows_affected();
+                back += move_listed(tx, (table, col, key), id, s, g).await?;
             }
             for (table, col, cond) in $crate::sqlmerge::FOLLOWERS {
                 let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
@@ -268,12 +259,7 @@ macro_rules! merge_sql {
                     .push_bind(s)
                     .push(" AND ");
                 push_moved_condition(&mut q, cond, id);
-                back += q
-                    .build()
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(err)?
-                    .rows_affected();
+                back += merge_exec(tx, q).await?;
             }
             // Messages of tasks that went back.
             let mut q = QueryBuilder::<$db>::new("UPDATE messages SET person_id = ");
@@ -283,19 +269,14 @@ macro_rules! merge_sql {
                 .push(" AND task_id IN (SELECT id FROM tasks WHERE person_id = ")
                 .push_bind(g)
                 .push(")");
-            back += q
-                .build()
-                .execute(&mut **tx)
-                .await
-                .map_err(err)?
-                .rows_affected();
+            back += merge_exec(tx, q).await?;
             let mut q = QueryBuilder::<$db>::new("UPDATE person_merges SET unmerged_by = ");
             q.push_bind(by)
                 .push(", unmerged_at = ")
                 .push_bind(at)
                 .push(" WHERE id = ")
                 .push_bind(id);
-            q.build().execute(&mut **tx).await.map_err(err)?;
+            merge_exec(tx, q).await?;
             Ok(Ok(back))
         }
 
