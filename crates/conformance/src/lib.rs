@@ -3843,23 +3843,23 @@ pub async fn merges_move_a_persons_records_and_unmerges_move_them_back(f: &Fixtu
     );
     let person_of_case =
         |c: Uuid| async move { store.get_case(c).await.unwrap().unwrap().person_id };
-    assert_eq!(person_of_case(jon_case).await, john);
-    assert_eq!(person_of_case(john_case).await, john);
+    // Jon's case, contact record and tasks are with `p`; John's case with John.
+    let jons_records_with = |p: Uuid| {
+        let tasks = jons_tasks.clone();
+        async move {
+            assert_eq!(person_of_case(jon_case).await, p);
+            assert_eq!(person_of_case(john_case).await, john);
+            let e = store.get_exposure(exposure).await.unwrap().unwrap();
+            assert_eq!(e.contact_person_id, p);
+            for t in tasks {
+                assert_eq!(store.get_task(t).await.unwrap().unwrap().person_id, p);
+            }
+        }
+    };
+    jons_records_with(john).await;
     let labs = store.lab_results_for_person(john).await.unwrap();
     assert!(labs.iter().any(|l| l.id == jon_lab));
     assert!(store.lab_results_for_person(jon).await.unwrap().is_empty());
-    assert_eq!(
-        store
-            .get_exposure(exposure)
-            .await
-            .unwrap()
-            .unwrap()
-            .contact_person_id,
-        john
-    );
-    for t in &jons_tasks {
-        assert_eq!(store.get_task(*t).await.unwrap().unwrap().person_id, john);
-    }
     let entries = store
         .entries(tracedesk_store::EntryOwner::Case(jon_case), None)
         .await
@@ -3937,20 +3937,7 @@ pub async fn merges_move_a_persons_records_and_unmerges_move_them_back(f: &Fixtu
     let u = cases.by(reviewer).unmerge(m.id).await.unwrap();
     assert_eq!(u.unmerged_by, Some(reviewer));
     assert!(u.unmerged_at.is_some());
-    assert_eq!(person_of_case(jon_case).await, jon);
-    assert_eq!(person_of_case(john_case).await, john);
-    assert_eq!(
-        store
-            .get_exposure(exposure)
-            .await
-            .unwrap()
-            .unwrap()
-            .contact_person_id,
-        jon
-    );
-    for t in &jons_tasks {
-        assert_eq!(store.get_task(*t).await.unwrap().unwrap().person_id, jon);
-    }
+    jons_records_with(jon).await;
     assert_eq!(
         store.person_messages(jon, None, 50).await.unwrap().len(),
         jons_messages.len()
