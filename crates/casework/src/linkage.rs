@@ -157,11 +157,82 @@ struct QueueState {
     running: bool,
 }
 
+/// A person opened for comparison: what a pair needs of them.
+#[derive(Clone)]
+struct Opened {
+    id: Uuid,
+    jurisdiction: String,
+    person: Person,
+}
+
+/// What a walk over many pages (the job, the fit) keeps between pages, so
+/// each person is opened once a walk and keys written once an invocation.
+#[derive(Default)]
+struct Walk {
+    /// Persons opened so far; cleared when it reaches [`WALK_CACHE`].
+    opened: std::collections::HashMap<Uuid, Opened>,
+    /// Every person's keys are stored already (an earlier walk of this
+    /// invocation wrote them).
+    keys_stored: bool,
+    /// Each person's earlier candidates as an earlier walk found them, so
+    /// a walk after it (the run after the fit) need not ask the store.
+    earlier: std::collections::HashMap<Uuid, Vec<Uuid>>,
+}
+
+/// The most opened persons a walk keeps in memory.
+const WALK_CACHE: usize = 200_000;
+
+impl Walk {
+    fn keep(&mut self, o: &Opened) {
+        if self.opened.len() >= WALK_CACHE {
+            self.opened.clear();
+            self.earlier.clear();
+        }
+        self.opened.insert(o.id, o.clone());
+    }
+
+    /// A page's block from what an earlier walk kept, when it kept all of
+    /// it (every person opened, with their earlier candidates, and the
+    /// keys stored).
+    fn cached(&self, rows: &[PersonRow]) -> Option<Block> {
+        if !self.keys_stored {
+            return None;
+        }
+        let mut block = Block::default();
+        let mut mine: Vec<(usize, &Vec<Uuid>)> = Vec::with_capacity(rows.len());
+        for row in rows {
+            if row.purged_at.is_some() || row.merged_into.is_some() {
+                continue;
+            }
+            let (o, cands) = (self.opened.get(&row.id)?, self.earlier.get(&row.id)?);
+            block.index.insert(row.id, block.pool.len());
+            mine.push((block.pool.len(), cands));
+            block.pool.push(o.clone());
+        }
+        for (me, cands) in mine {
+            let mut idx = Vec::with_capacity(cands.len());
+            for c in cands {
+                let i = match block.index.get(c) {
+                    Some(i) => *i,
+                    None => {
+                        block.index.insert(*c, block.pool.len());
+                        block.pool.push(self.opened.get(c)?.clone());
+                        block.pool.len() - 1
+                    }
+                };
+                idx.push(i);
+            }
+            block.pairs.push((me, idx));
+        }
+        Some(block)
+    }
+}
+
 /// A page of persons and the candidates each shares a key with, opened
 /// once each.
 #[derive(Default)]
 struct Block {
-    pool: Vec<(PersonRow, Person)>,
+    pool: Vec<Opened>,
     index: std::collections::HashMap<Uuid, usize>,
     /// (a person of the page, the candidates), as indexes into `pool`.
     pairs: Vec<(usize, Vec<usize>)>,
@@ -208,7 +279,15 @@ impl crate::services::Cases<'_> {
     /// `earlier_only`), opened: a handful of statements a page, whatever
     /// its size. A key more than [`CANDIDATES`] persons share is passed
     /// over: it says little on its own.
-    async fn block(&self, rows: &[PersonRow], earlier_only: bool) -> Result<Block, CaseworkError> {
+    async fn block(
+        &self,
+        rows: &[PersonRow],
+        earlier_only: bool,
+        walk: &mut Walk,
+    ) -> Result<Block, CaseworkError> {
+        if earlier_only && let Some(block) = walk.cached(rows) {
+            return Ok(block);
+        }
         let mut block = Block::default();
         let mut keys: Vec<(Uuid, Vec<Vec<u8>>)> = Vec::with_capacity(rows.len());
         let mut mine: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
@@ -219,14 +298,22 @@ impl crate::services::Cases<'_> {
                     keys.push((row.id, blinds.clone()));
                     block.index.insert(row.id, block.pool.len());
                     mine.push((block.pool.len(), blinds));
-                    block.pool.push((row.clone(), p));
+                    let o = Opened {
+                        id: row.id,
+                        jurisdiction: row.jurisdiction.clone(),
+                        person: p,
+                    };
+                    walk.keep(&o);
+                    block.pool.push(o);
                 }
                 // A purged or merged person keeps no keys and is compared
                 // with no one.
                 None => keys.push((row.id, Vec::new())),
             }
         }
-        self.store.set_link_keys(&keys).await?;
+        if !walk.keys_stored {
+            self.store.set_link_keys(&keys).await?;
+        }
         let mut wanted: Vec<Vec<u8>> = mine.iter().flat_map(|(_, b)| b.iter().cloned()).collect();
         wanted.sort();
         wanted.dedup();
@@ -238,7 +325,7 @@ impl crate::services::Cases<'_> {
         let mut found: Vec<(usize, Vec<Uuid>)> = Vec::with_capacity(mine.len());
         let mut missing: Vec<Uuid> = Vec::new();
         for (me, blinds) in mine {
-            let id = block.pool[me].0.id;
+            let id = block.pool[me].id;
             let mut cands: Vec<Uuid> = blinds
                 .iter()
                 .filter_map(|k| holders.get(k))
@@ -254,11 +341,25 @@ impl crate::services::Cases<'_> {
         }
         missing.sort();
         missing.dedup();
+        missing.retain(|c| match walk.opened.get(c) {
+            Some(o) => {
+                block.index.insert(*c, block.pool.len());
+                block.pool.push(o.clone());
+                false
+            }
+            None => true,
+        });
         for chunk in missing.chunks(1_000) {
             for row in self.store.get_persons(chunk).await? {
                 if let Some(p) = self.linkage_person(&row)? {
+                    let o = Opened {
+                        id: row.id,
+                        jurisdiction: row.jurisdiction.clone(),
+                        person: p,
+                    };
+                    walk.keep(&o);
                     block.index.insert(row.id, block.pool.len());
-                    block.pool.push((row, p));
+                    block.pool.push(o);
                 }
             }
         }
@@ -272,6 +373,12 @@ impl crate::services::Cases<'_> {
                 (me, idx)
             })
             .collect();
+        if earlier_only {
+            for (me, idx) in &block.pairs {
+                let ids = idx.iter().map(|i| block.pool[*i].id).collect();
+                walk.earlier.insert(block.pool[*me].id, ids);
+            }
+        }
         Ok(block)
     }
 
@@ -286,11 +393,11 @@ impl crate::services::Cases<'_> {
         let now = self.now();
         let mut rows: Vec<(LinkReviewRow, Decision, Uuid)> = Vec::new();
         for (me, cands) in &block.pairs {
-            let (mine, me_p) = &block.pool[*me];
+            let mine = &block.pool[*me];
             for c in cands {
-                let (other, p) = &block.pool[*c];
+                let other = &block.pool[*c];
                 found.compared += 1;
-                let (d, score, _) = scorer.judge(me_p, p);
+                let (d, score, _) = scorer.judge(&mine.person, &other.person);
                 let status = match d {
                     Decision::Same => status::SAME,
                     Decision::Possible => status::OPEN,
@@ -342,7 +449,9 @@ impl crate::services::Cases<'_> {
             return Err(CaseworkError::NotFound("person"));
         };
         let mut found = Linked::default();
-        let block = self.block(std::slice::from_ref(&row), false).await?;
+        let block = self
+            .block(std::slice::from_ref(&row), false, &mut Walk::default())
+            .await?;
         self.keep_pairs(&block, scorer, &mut found).await?;
         Ok(found)
     }
@@ -384,7 +493,7 @@ impl crate::services::Cases<'_> {
             };
             let run = async {
                 let rows = self.store.get_persons(&page).await?;
-                let block = self.block(&rows, false).await?;
+                let block = self.block(&rows, false, &mut Walk::default()).await?;
                 self.keep_pairs(&block, &Scorer::default(), &mut Linked::default())
                     .await
             };
@@ -424,17 +533,55 @@ impl crate::services::Cases<'_> {
         same: f64,
         possible: f64,
     ) -> Result<tracedesk_linkage::em::Fit, CaseworkError> {
+        self.fit_walk(sample, same, possible, &mut Walk::default())
+            .await
+    }
+
+    /// [`Self::fit_linkage`], then [`Self::link_all`] with the weights
+    /// fitted, in one walk's memory: each person opened once, and their
+    /// keys written once when the fit went over the whole store. What
+    /// `tracedesk linkage run --fit` runs.
+    pub async fn fit_and_link_all(
+        &self,
+        sample: u32,
+        same: f64,
+        possible: f64,
+        restart: bool,
+        progress: impl FnMut(&RunProgress),
+    ) -> Result<(tracedesk_linkage::em::Fit, RunProgress), CaseworkError> {
+        let mut walk = Walk::default();
+        let fit = self.fit_walk(sample, same, possible, &mut walk).await?;
+        let run = self
+            .link_walk(&fit.scorer, restart, &mut walk, progress)
+            .await?;
+        Ok((fit, run))
+    }
+
+    async fn fit_walk(
+        &self,
+        sample: u32,
+        same: f64,
+        possible: f64,
+        walk: &mut Walk,
+    ) -> Result<tracedesk_linkage::em::Fit, CaseworkError> {
         let mut people: Vec<Person> = Vec::new();
         let mut blocked: Vec<Comparison> = Vec::new();
         let mut after = None;
-        while people.len() < sample as usize {
+        loop {
+            if people.len() >= sample as usize {
+                break;
+            }
             let rows = self.store.persons_after(after, STEP).await?;
-            let Some(last) = rows.last() else { break };
+            let Some(last) = rows.last() else {
+                // Gone over the whole store: every person's keys are in.
+                walk.keys_stored = true;
+                break;
+            };
             after = Some(last.id);
-            let block = self.block(&rows, true).await?;
+            let block = self.block(&rows, true, walk).await?;
             for (me, cands) in &block.pairs {
-                let p = &block.pool[*me].1;
-                blocked.extend(cands.iter().map(|c| compare(p, &block.pool[*c].1)));
+                let p = &block.pool[*me].person;
+                blocked.extend(cands.iter().map(|c| compare(p, &block.pool[*c].person)));
                 people.push(p.clone());
             }
         }
@@ -473,6 +620,17 @@ impl crate::services::Cases<'_> {
         &self,
         scorer: &Scorer,
         restart: bool,
+        progress: impl FnMut(&RunProgress),
+    ) -> Result<RunProgress, CaseworkError> {
+        self.link_walk(scorer, restart, &mut Walk::default(), progress)
+            .await
+    }
+
+    async fn link_walk(
+        &self,
+        scorer: &Scorer,
+        restart: bool,
+        walk: &mut Walk,
         mut progress: impl FnMut(&RunProgress),
     ) -> Result<RunProgress, CaseworkError> {
         let mut run = RunProgress::default();
@@ -485,7 +643,7 @@ impl crate::services::Cases<'_> {
         loop {
             let rows = self.store.persons_after(after, STEP).await?;
             let Some(last) = rows.last() else { break };
-            let block = self.block(&rows, true).await?;
+            let block = self.block(&rows, true, walk).await?;
             let mut found = Linked::default();
             self.keep_pairs(&block, scorer, &mut found).await?;
             run.persons += rows.len() as u64;

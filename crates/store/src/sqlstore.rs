@@ -806,37 +806,33 @@ macro_rules! store_impl {
             }
 
             async fn add_link_reviews(&self, rows: &[LinkReviewRow]) -> StoreResult<Vec<bool>> {
+                // Multi-row inserts; the ids a statement returns are the
+                // pairs that were new.
                 let mut tx = self.write_tx().await?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
+                let mut added: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+                for chunk in rows.chunks(CHUNK) {
                     let mut q = QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO link_reviews ({LINK_REVIEW_COLUMNS}) VALUES ("
+                        "INSERT INTO link_reviews ({LINK_REVIEW_COLUMNS}) "
                     ));
-                    q.push_bind(r.id)
-                        .push(", ")
-                        .push_bind(r.person_a)
-                        .push(", ")
-                        .push_bind(r.person_b)
-                        .push(", ")
-                        .push_bind(&r.jurisdiction_a)
-                        .push(", ")
-                        .push_bind(&r.jurisdiction_b)
-                        .push(", ")
-                        .push_bind(r.score)
-                        .push(", ")
-                        .push_bind(&r.status)
-                        .push(", ")
-                        .push_bind(r.created_at)
-                        .push(", ")
-                        .push_bind(r.decided_by)
-                        .push(", ")
-                        .push_bind(r.decided_at)
-                        .push(") ON CONFLICT (person_a, person_b) DO NOTHING");
-                    let done = q.build().execute(&mut *tx).await.map_err(err)?;
-                    out.push(done.rows_affected() > 0);
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.id)
+                            .push_bind(r.person_a)
+                            .push_bind(r.person_b)
+                            .push_bind(&r.jurisdiction_a)
+                            .push_bind(&r.jurisdiction_b)
+                            .push_bind(r.score)
+                            .push_bind(&r.status)
+                            .push_bind(r.created_at)
+                            .push_bind(r.decided_by)
+                            .push_bind(r.decided_at);
+                    });
+                    q.push(" ON CONFLICT (person_a, person_b) DO NOTHING RETURNING id");
+                    for row in q.build().fetch_all(&mut *tx).await.map_err(err)? {
+                        added.insert(row.try_get::<Uuid, _>(0).map_err(err)?);
+                    }
                 }
                 tx.commit().await.map_err(err)?;
-                Ok(out)
+                Ok(rows.iter().map(|r| added.contains(&r.id)).collect())
             }
 
             async fn get_link_review(&self, id: Uuid) -> StoreResult<Option<LinkReviewRow>> {

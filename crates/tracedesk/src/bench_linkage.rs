@@ -326,16 +326,20 @@ async fn pipeline(a: &[Record], b: &[Record], truth: usize, same: f64) -> anyhow
     let in_a: HashSet<uuid::Uuid> = ids[..a.len()].iter().copied().collect();
     let cases = cw.cases();
     let t = Instant::now();
-    let fit = cases.fit_linkage(u32::MAX, same, REVIEW).await?;
-    let fitted = t.elapsed().as_secs_f64();
+    let mut fitted = None;
+    let (fit, run) = cases
+        .fit_and_link_all(u32::MAX, same, REVIEW, true, |_| {
+            fitted.get_or_insert_with(|| t.elapsed().as_secs_f64());
+        })
+        .await?;
+    let secs = t.elapsed().as_secs_f64();
+    let fitted = fitted.unwrap_or(secs);
     if std::env::var("TD_LINKAGE_DEBUG").is_ok() {
         eprintln!(
             "pipeline fit: {:?} share {} after {}",
             fit.scorer, fit.share, fit.iterations
         );
     }
-    let run = cases.link_all(&fit.scorer, true, |_| {}).await?;
-    let secs = t.elapsed().as_secs_f64();
     let mut cursor: Option<String> = None;
     let (mut tp, mut fp, mut within, mut open) = (0usize, 0usize, 0usize, 0usize);
     let mut open_true = 0usize;
@@ -379,7 +383,7 @@ async fn pipeline(a: &[Record], b: &[Record], truth: usize, same: f64) -> anyhow
         run.compared
     );
     println!(
-        "(of that, {fitted:.3} s fitting; {} persons; {open} pairs open for review, {open_true} of them true pairs: linked or open, {:.4} of the true pairs are found; {within} links within one file, counted as false)",
+        "(of that, {fitted:.3} s fitting the weights, up to the run's first page; {} persons; {open} pairs open for review, {open_true} of them true pairs: linked or open, {:.4} of the true pairs are found; {within} links within one file, counted as false)",
         run.persons,
         (tp + open_true) as f64 / truth.max(1) as f64
     );

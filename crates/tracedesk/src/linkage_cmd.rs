@@ -24,27 +24,41 @@ pub async fn run(config: &Config, o: RunOptions) -> anyhow::Result<()> {
     let detail = "linkage run: every person's record compared with those sharing a blocking key";
     record(&cw, Action::PhiRead, "person", None, detail).await?;
     let cases = cw.cases();
-    let scorer = if o.fit {
-        let pb = bar(0, "fitting");
-        pb.set_message("fitting weights");
-        let fit = cases
-            .fit_linkage(u32::MAX, 0.9999, tracedesk_casework::linkage::REVIEW)
-            .await?;
-        pb.finish_and_clear();
+    let pb = bar(total, "persons");
+    let mut fitted = None;
+    let run = if o.fit {
+        pb.set_message("fitting");
+        let out = cases
+            .fit_and_link_all(
+                u32::MAX,
+                0.9999,
+                tracedesk_casework::linkage::REVIEW,
+                o.restart,
+                |p| {
+                    pb.set_message("persons");
+                    pb.set_position(p.persons)
+                },
+            )
+            .await;
+        out.map(|(fit, run)| {
+            fitted = Some(fit);
+            run
+        })
+    } else {
+        cases
+            .link_all(&tracedesk_linkage::Scorer::default(), o.restart, |p| {
+                pb.set_position(p.persons)
+            })
+            .await
+    };
+    pb.finish_and_clear();
+    let run = run?;
+    if let Some(fit) = fitted {
         println!(
             "weights fitted to this store by EM ({} iterations; {:.4} of blocked pairs are the same person)",
             fit.iterations, fit.share
         );
-        fit.scorer
-    } else {
-        tracedesk_linkage::Scorer::default()
-    };
-    let pb = bar(total, "persons");
-    let run = cases
-        .link_all(&scorer, o.restart, |p| pb.set_position(p.persons))
-        .await;
-    pb.finish_and_clear();
-    let run = run?;
+    }
     let summary = format!(
         "{}{} persons: {} pairs compared; {} new pairs the same person, {} new possible matches open for review",
         if run.resumed { "resumed; " } else { "" },
