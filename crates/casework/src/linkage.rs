@@ -480,6 +480,9 @@ impl crate::services::Cases<'_> {
     /// The worker: pages of queued persons until none are left.
     async fn link_queued(&self) {
         let q = &self.linker;
+        // Candidates opened for one page serve the next (until the walk's
+        // cache is full): a burst of intake shares its candidates.
+        let mut walk = Walk::default();
         loop {
             let page: Vec<Uuid> = {
                 let Ok(mut s) = q.state.lock() else { return };
@@ -493,7 +496,7 @@ impl crate::services::Cases<'_> {
             };
             let run = async {
                 let rows = self.store.get_persons(&page).await?;
-                let block = self.block(&rows, false, &mut Walk::default()).await?;
+                let block = self.block(&rows, false, &mut walk).await?;
                 self.keep_pairs(&block, &Scorer::default(), &mut Linked::default())
                     .await
             };
