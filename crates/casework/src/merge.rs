@@ -65,6 +65,9 @@ fn refused(r: MergeRefusal) -> CaseworkError {
             MergeRefusal::AcrossJurisdictions => {
                 "the two records belong to different jurisdictions, which a merge never joins"
             }
+            MergeRefusal::ContactOfTheOther => {
+                "one record was named as a contact of the other's case: a person is never their own contact"
+            }
             MergeRefusal::FacetsMeet => {
                 "both records have a record in one other jurisdiction; that jurisdiction's two records must be resolved there first"
             }

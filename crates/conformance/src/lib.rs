@@ -3758,7 +3758,7 @@ pub async fn merges_move_a_persons_records_and_unmerges_move_them_back(f: &Fixtu
     let (john, john_case) = (out[0].person.unwrap(), out[0].case_id.unwrap());
     // Jon is first named as a contact, then tests positive; his case gets
     // a note, and he a text.
-    let (mei_case, _) = positive(&f.cw, "Mei", "Chen", "1990-01-02", "MG-3").await;
+    let (mei_case, mei) = positive(&f.cw, "Mei", "Chen", "1990-01-02", "MG-3").await;
     let named = cases
         .add_contact(
             mei_case,
@@ -4025,6 +4025,11 @@ pub async fn merges_move_a_persons_records_and_unmerges_move_them_back(f: &Fixtu
             .await
             .unwrap(),
         Err(MergeRefusal::AcrossJurisdictions)
+    );
+    // Mei named Jon as her contact: they are two people.
+    assert_eq!(
+        store.merge_persons(&attempt(mei, jon, root)).await.unwrap(),
+        Err(MergeRefusal::ContactOfTheOther)
     );
     // Two root persons, each with a record in mg-away: refused.
     let p1 = cases

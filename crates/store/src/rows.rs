@@ -894,6 +894,8 @@ pub enum MergeRefusal {
     AcrossJurisdictions,
     /// Both have a record (a facet) in one other jurisdiction.
     FacetsMeet,
+    /// One was named as a contact of the other's case: two people.
+    ContactOfTheOther,
 }
 
 /// Why a merge could not be undone. Nothing was changed.

@@ -91,6 +91,18 @@ macro_rules! merge_sql {
                 .rows_affected())
         }
 
+        /// Whether a query finds any row.
+        async fn merge_found(
+            tx: &mut Transaction<'_, $db>,
+            mut q: QueryBuilder<'_, $db>,
+        ) -> StoreResult<bool> {
+            Ok(q.build()
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(err)?
+                .is_some())
+        }
+
         /// Moves the rows of `table` that merge `merge` listed from person
         /// `from` to person `to`.
         async fn move_listed(
@@ -140,13 +152,23 @@ macro_rules! merge_sql {
                  ON a.jurisdiction = b.jurisdiction WHERE a.person_id = ",
             );
             q.push_bind(s).push(" AND b.person_id = ").push_bind(g);
-            if q.build()
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(err)?
-                .is_some()
-            {
+            if merge_found(tx, q).await? {
                 return Ok(Err(MergeRefusal::FacetsMeet));
+            }
+            // A person is never their own contact.
+            let mut q = QueryBuilder::<$db>::new(
+                "SELECT 1 FROM exposures e JOIN cases c ON c.id = e.case_id WHERE (c.person_id = ",
+            );
+            q.push_bind(s)
+                .push(" AND e.contact_person_id = ")
+                .push_bind(g)
+                .push(") OR (c.person_id = ")
+                .push_bind(g)
+                .push(" AND e.contact_person_id = ")
+                .push_bind(s)
+                .push(")");
+            if merge_found(tx, q).await? {
+                return Ok(Err(MergeRefusal::ContactOfTheOther));
             }
             // Marked first, and only while neither is marked: of two merges
             // racing over one person, the second finds the mark and stops.
