@@ -692,6 +692,15 @@ impl crate::services::Cases<'_> {
         crate::intake::page(&rows, limit, |r| r.id, |r| Ok(LinkReviewView::from(r)))
     }
 
+    /// The name on a record as it was recorded (a merged record's own, not
+    /// its survivor's), for a data manager's lists; empty when purged.
+    pub async fn record_name(&self, id: Uuid) -> Result<String, CaseworkError> {
+        match self.store.get_person(id).await? {
+            Some(p) => Ok(self.person_view(&p)?.full_name()),
+            None => Err(CaseworkError::NotFound("person")),
+        }
+    }
+
     /// A pair's row (ids and jurisdictions: what an access check reads).
     pub async fn link_review(&self, id: Uuid) -> Result<Option<LinkReviewRow>, CaseworkError> {
         Ok(self.store.get_link_review(id).await?)

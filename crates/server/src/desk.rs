@@ -49,6 +49,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::script::routes())
         .merge(crate::people::routes())
         .merge(crate::watch::routes())
+        .merge(crate::linkage_pages::routes())
         .merge(crate::admin::routes())
         .merge(crate::admin_org::routes())
         .merge(crate::admin_status::routes())

@@ -21,6 +21,7 @@ mod headers;
 mod interview;
 mod investigation;
 mod linkage;
+mod linkage_pages;
 mod lists;
 mod login;
 mod messaging;

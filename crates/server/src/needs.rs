@@ -204,6 +204,13 @@ pub const TABLE: &[(&str, Needs, Audit)] = &[
     ("POST /floor/tasks/{id}/transfer", CapOn(Supervise, R::Task), Write(A::PermissionChange, "task")),
     // The monitoring line lists: as `GET /api/v1/monitoring`.
     ("GET /monitoring", Cap(Supervise), Read(A::PhiRead)),
+    // Record linkage pages: as `/api/v1/linkage/…`.
+    ("GET /linkage", Cap(Supervise), Read(A::PhiRead)),
+    ("GET /linkage/pairs/{id}", CapOn(Supervise, R::LinkReview), Read(A::PhiRead)),
+    ("POST /linkage/pairs/{id}/merge", CapOn(Supervise, R::LinkReview), Write(A::PhiWrite, "person_merge")),
+    ("POST /linkage/pairs/{id}/distinct", CapOn(Supervise, R::LinkReview), Write(A::PhiWrite, "link_review")),
+    ("GET /linkage/merges", Cap(Supervise), Read(A::PhiRead)),
+    ("POST /linkage/merges/{id}/unmerge", CapOn(Supervise, R::Merge), Write(A::PhiWrite, "person_merge")),
     // The contact notification script: the task's rule.
     ("GET /desk/tasks/{id}/script", CapOn(WorkRecords, R::Work), Read(A::PhiRead)),
     ("POST /desk/tasks/{id}/script", CapOn(WorkRecords, R::Work), Write(A::PhiWrite, "task")),

@@ -285,6 +285,7 @@ mod tests {
             include_str!("people.rs"),
             include_str!("floor.rs"),
             include_str!("watch.rs"),
+            include_str!("linkage_pages.rs"),
             include_str!("admin.rs"),
             include_str!("admin_org.rs"),
             include_str!("admin_status.rs"),

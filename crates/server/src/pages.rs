@@ -529,6 +529,7 @@ pub(crate) fn nav_of(
     if may(Capability::Supervise) {
         links.push(Link::to("/floor", "nav-floor"));
         links.push(Link::to("/monitoring", "nav-monitoring"));
+        links.push(Link::to("/linkage", "nav-linkage"));
     }
     if may(Capability::LineList) {
         links.push(Link::to("/lists", "nav-lists-cases"));

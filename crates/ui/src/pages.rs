@@ -895,3 +895,73 @@ pub struct GlassReviewPage<'a> {
     pub chrome: Chrome,
     pub rows: Vec<GlassLine>,
 }
+
+/// A pair on the data managers' record linkage page.
+#[derive(Debug)]
+pub struct PairLine {
+    pub id: String,
+    /// Both records' names as recorded.
+    pub a: String,
+    pub b: String,
+    pub jurisdiction: String,
+    pub score: String,
+}
+
+/// Record linkage: the open pairs, each to compare and decide.
+#[derive(Template)]
+#[template(path = "linkage.html")]
+pub struct LinkagePage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub pairs: Vec<PairLine>,
+    pub next: Option<String>,
+}
+
+/// One field of a pair's two records, and how it agreed.
+#[derive(Debug)]
+pub struct PairField {
+    pub label: String,
+    pub a: String,
+    pub b: String,
+    pub level: String,
+}
+
+/// A pair's two records side by side, with the decision and the merge.
+#[derive(Template)]
+#[template(path = "linkage-pair.html")]
+pub struct LinkagePairPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub id: String,
+    pub status: String,
+    pub score: String,
+    /// Still to decide: "two people" is offered.
+    pub open: bool,
+    /// Not decided two people: the merge is offered.
+    pub mergeable: bool,
+    pub fields: Vec<PairField>,
+    pub swapped: bool,
+}
+
+/// A merge on the merges page.
+#[derive(Debug)]
+pub struct MergeLine {
+    pub id: String,
+    pub survivor_id: String,
+    pub survivor: String,
+    pub merged: String,
+    pub when: String,
+    pub moved: u64,
+    /// When it was undone.
+    pub undone: Option<String>,
+}
+
+/// The merges, each with its undo while it stands.
+#[derive(Template)]
+#[template(path = "linkage-merges.html")]
+pub struct LinkageMergesPage<'a> {
+    pub t: &'a Catalog,
+    pub chrome: Chrome,
+    pub merges: Vec<MergeLine>,
+    pub next: Option<String>,
+}

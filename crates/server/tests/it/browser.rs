@@ -728,6 +728,55 @@ async fn administration_in_chromium() {
     b.c.clone().close().await.unwrap();
 }
 
+/// Record linkage in Chromium: a supervisor finds the open pair on the
+/// linkage page, compares the two records side by side, merges them, and
+/// undoes the merge from the merges page, each page accessible and free of
+/// console errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_linkage_review_and_merge_in_chromium() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let f = crate::desk::floor().await;
+    crate::desk::signed_in(&f.h, "link-browser-sup", Role::Supervisor, "ny").await;
+    let (_, token) = f.h.user("link-browser-feed", Role::Supervisor, "ny").await;
+    let (st, out) =
+        f.h.call(
+            &token,
+            reqwest::Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                serde_json::json!({"first_name": "Rosa", "last_name": "Quintero",
+                "dob": "1984-03-09", "phone": "(212) 555-0168",
+                "specimen_date": chrono::Utc::now().date_naive().to_string(),
+                "result": "positive", "jurisdiction": "ny", "accession": "LINK-BROWSER-1"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    f.h.cw.cases().linkage_settled().await;
+    let c = &b.c;
+    b.sign_in(&f.h.base, "link-browser-sup", crate::login::PW)
+        .await;
+    b.open("/linkage").await;
+    b.check("linkage").await;
+    let list = text_of(c, "main").await;
+    assert!(
+        list.contains("Rosa Quintero") && list.contains("Marisol Quintero"),
+        "{list}"
+    );
+    click(c, "a[href^='/linkage/pairs/']").await;
+    b.check("linkage-pair").await;
+    click(c, "#merge").await;
+    text_until(c, "#flash", |s| s.contains("Merged")).await;
+    click(c, "a[href='/linkage/merges']").await;
+    at(c, "/linkage/merges").await;
+    b.check("linkage-merges").await;
+    click(c, "button[hx-post$='/unmerge']").await;
+    text_until(c, "#flash", |s| s.contains("Undone")).await;
+    b.c.clone().close().await.unwrap();
+}
+
 /// A monitored contact replies with a symptom from their sandbox phone (a
 /// supervisor's browser), and the symptomatic follow-up is offered, live,
 /// to a clinical tracer on their desk — never to a tracer without the

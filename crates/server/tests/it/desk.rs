@@ -2136,3 +2136,129 @@ async fn administration_manages_teams_jurisdictions_tokens_and_checks_the_audit_
     }
     assert!(part.contains("Audit log OK"), "{part}");
 }
+
+/// The record linkage pages: a supervisor sees the open pair (twins, as
+/// far as the matcher can tell) by both names, compares the two records side by side, merges them and undoes
+/// it, each step audited for both persons; a tracer is refused, a sibling
+/// jurisdiction's supervisor sees nothing and is refused the pair, and a
+/// merge without the CSRF token is refused.
+#[tokio::test]
+async fn the_linkage_pages_review_merge_and_undo_within_scope() {
+    let f = floor().await;
+    let (_, sup_token) = f.h.user("link-sup-token", Role::Supervisor, "ny").await;
+    let (_, sup) = signed_in(&f.h, "link-sup", Role::Supervisor, "ny").await;
+    let (st, out) =
+        f.h.call(
+            &sup_token,
+            Method::POST,
+            "/api/v1/lab-results",
+            Some(
+                json!({"first_name": "Rosa", "last_name": "Quintero", "dob": "1984-03-09",
+                "phone": "(212) 555-0168",
+                "specimen_date": chrono::Utc::now().date_naive().to_string(),
+                "result": "positive", "jurisdiction": "ny", "accession": "LINK-PAGE-1"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{out}");
+    assert_eq!(out["person_created"], true, "{out}");
+    let later = out["person_id"].as_str().unwrap().to_string();
+    f.h.cw.cases().linkage_settled().await;
+    let pair =
+        f.h.cw
+            .cases()
+            .link_reviews(vec!["ny".into()], Some("open"), None, Some(10))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .next()
+            .expect("an open pair");
+    assert_eq!(pair.person_b.to_string(), later);
+    let id = pair.id.to_string();
+    let (st, html) = get(&f.h, "/linkage", Some(&sup)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains(&format!("/linkage/pairs/{id}")), "{html}");
+    assert!(
+        html.contains("Marisol Quintero") && html.contains("Rosa Quintero"),
+        "{html}"
+    );
+    let (st, _) = get(&f.h, "/linkage", Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (_, nj) = get(&f.h, "/linkage", Some(&f.sup_nj.1)).await;
+    assert!(!nj.contains("Marisol"), "{nj}");
+    let pair_page = format!("/linkage/pairs/{id}");
+    let (st, nj) = get(&f.h, &pair_page, Some(&f.sup_nj.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(!nj.contains("Marisol"), "{nj}");
+    let (st, html) = get(&f.h, &pair_page, Some(&sup)).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(
+        html.contains("Rosa") && html.contains("1984-03-09"),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"merge\"") && html.contains("id=\"distinct\""),
+        "{html}"
+    );
+
+    // The merge: refused to others and without the token, then done.
+    let merge = format!("{pair_page}/merge");
+    for who in [&f.sup_nj.1, &f.tracer.1] {
+        let (st, _) = post_form(&f.h, &merge, who, Some(&csrf(who)), &[]).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+    let (st, _) = post_form(&f.h, &merge, &sup, None, &[]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "no CSRF token");
+    let person_of_case = |p: &str| {
+        let p: Uuid = p.parse().unwrap();
+        let store = f.h.store.clone();
+        async move { store.lab_results_for_person(p).await.unwrap().len() }
+    };
+    assert_eq!(person_of_case(&later).await, 1, "nothing moved yet");
+    let (st, done) = post_form(&f.h, &merge, &sup, Some(&csrf(&sup)), &[]).await;
+    assert_eq!(st, 200, "{done}");
+    assert!(done.contains("Merged"), "{done}");
+    assert_eq!(
+        person_of_case(&later).await,
+        0,
+        "moved to the earlier record"
+    );
+    for p in [&f.person, &later] {
+        let log =
+            f.h.store
+                .audit_for_person(p.parse().unwrap())
+                .await
+                .unwrap();
+        assert!(
+            log.iter().any(|e| e.draft.action == Action::PhiWrite
+                && e.draft.detail == "POST /linkage/pairs/{id}/merge"),
+            "the merge is in {p}'s disclosure record"
+        );
+    }
+    let (st, html) = get(&f.h, "/linkage/merges", Some(&sup)).await;
+    assert_eq!(st, 200, "{html}");
+    let m =
+        f.h.cw
+            .cases()
+            .person_merges(vec!["ny".into()], None, None, Some(10))
+            .await
+            .unwrap()
+            .items[0]
+            .id;
+    let unmerge = format!("/linkage/merges/{m}/unmerge");
+    assert!(html.contains(&unmerge), "{html}");
+    let (_, nj) = get(&f.h, "/linkage/merges", Some(&f.sup_nj.1)).await;
+    assert!(!nj.contains(&unmerge), "{nj}");
+    let (st, _) = post_form(&f.h, &unmerge, &f.sup_nj.1, Some(&csrf(&f.sup_nj.1)), &[]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, done) = post_form(&f.h, &unmerge, &sup, Some(&csrf(&sup)), &[]).await;
+    assert_eq!(st, 200, "{done}");
+    assert!(done.contains("Undone"), "{done}");
+    assert_eq!(person_of_case(&later).await, 1, "back on its record");
+    let (st, again) = post_form(&f.h, &unmerge, &sup, Some(&csrf(&sup)), &[]).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(again.contains("undone already"), "{again}");
+    let (_, html) = get(&f.h, "/linkage/merges", Some(&sup)).await;
+    assert!(html.contains("undone"), "{html}");
+}
