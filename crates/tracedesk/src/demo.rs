@@ -54,7 +54,7 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
     let url = format!("http://{}", config.listen);
     let sign_in = staff_sign_ins(&cw).await?;
     tokio::spawn(outbreak(url.clone(), token.clone()));
-    tokio::spawn(crate::demo_staff::start(
+    let staff = tokio::spawn(crate::demo_staff::start(
         cw.clone(),
         url.clone(),
         token.clone(),
@@ -71,7 +71,15 @@ pub async fn run(mut config: Config, cases: usize) -> anyhow::Result<()> {
         config.data_dir.display(),
         NEW_RESULT_EVERY.as_secs()
     );
-    crate::cli::serve(&config, Some(banner)).await
+    let served = crate::cli::serve(&config, Some(banner)).await;
+    // The simulated tracers' tokens live only while the demo runs: none
+    // is made once this has stopped the task that makes them.
+    staff.abort();
+    let _ = staff.await;
+    if let Err(e) = cw.staff().revoke_tokens(crate::demo_staff::TOKEN).await {
+        tracing::warn!(error = %e, "demo: simulation tokens not revoked");
+    }
+    served
 }
 
 /// How often the live outbreak reports a new positive result.

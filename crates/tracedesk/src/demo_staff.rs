@@ -8,12 +8,15 @@
 //! The simulated tracers work through the same routes a browser does
 //! (`/desk`, `/desk/offers/{r}/accept`, `/desk/tasks/{id}/wrap-up`) with
 //! API tokens of their own, so each step is checked and audited like a
-//! person's. The tokens are named `demo-sim`; each run revokes the last
-//! run's first.
+//! person's. The tokens are named `demo-sim`; the demo revokes them when
+//! it stops, and each run revokes any a killed run left first.
 
 use rand::Rng;
 use std::time::Duration;
 use tracedesk_casework::Casework;
+
+/// The simulated tracers' tokens' name.
+pub const TOKEN: &str = "demo-sim";
 
 /// Tracers of each borough the demo works itself (1 is left to people).
 const SIMULATED: [usize; 2] = [2, 3];
@@ -48,7 +51,7 @@ pub async fn start(cw: Casework, url: String, token: String, boroughs: Boroughs)
         tracing::warn!("demo: routing did not start; tracers are not simulated");
         return;
     }
-    if let Err(e) = cw.staff().revoke_tokens("demo-sim").await {
+    if let Err(e) = cw.staff().revoke_tokens(TOKEN).await {
         tracing::warn!(error = %e, "demo: old simulation tokens not revoked");
     }
     for (code, _, mix, _) in boroughs {
@@ -71,7 +74,7 @@ pub async fn start(cw: Casework, url: String, token: String, boroughs: Boroughs)
                 .send()
                 .await;
             if SIMULATED.contains(&i) {
-                match cw.staff().create_token("demo-sim", user.id).await {
+                match cw.staff().create_token(TOKEN, user.id).await {
                     Ok(t) => {
                         tokio::spawn(simulate(url.clone(), t, user.id));
                     }
