@@ -3907,6 +3907,18 @@ pub async fn merges_move_a_persons_records_and_unmerges_move_them_back(f: &Fixtu
     assert_eq!(again[0].person, Some(john), "intake follows the merge");
     assert!(!again[0].person_created);
     let after_lab = again[0].lab_result_id.unwrap();
+    // A text from Jon's number reaches John's thread.
+    let reply =
+        f.cw.messages()
+            .receive_text(&tracedesk_casework::messaging::InboundText {
+                from: "+12125550199".into(),
+                to: "+15005550006".into(),
+                body: "I can talk after 5".into(),
+                provider_sid: "SM-merge-1".into(),
+            })
+            .await
+            .unwrap();
+    assert_eq!(reply.person_id, Some(john), "{reply:?}");
     // Merged once: a second merge of the pair is refused.
     assert!(matches!(
         cases.merge_pair(&row).await,
