@@ -241,7 +241,24 @@ async fn patient_for(
             s.cw.cases().facet_view(f)?,
         ),
     };
-    Ok((decision == Decision::Allow).then(|| (resources::patient(id, &view), person)))
+    Ok(
+        (decision == Decision::Allow)
+            .then(|| (patient_resource(id, person, &found, &view), person)),
+    )
+}
+
+/// The Patient the id `id` names: a merged record's is replaced by its
+/// survivor's (`person_ref` answered with the survivor).
+fn patient_resource(
+    id: Uuid,
+    person: Uuid,
+    found: &PersonRef,
+    view: &tracedesk_casework::PersonView,
+) -> Value {
+    match found {
+        PersonRef::Person(_) if id != person => resources::replaced_patient(id, person),
+        _ => resources::patient(id, view),
+    }
 }
 
 /// `GET /fhir/Patient?_id=…` or `?identifier=urn:ietf:rfc:3986|urn:uuid:…`.
@@ -350,7 +367,7 @@ async fn read_patient(call: Call) -> Result<Response, ApiError> {
         PersonRef::Facet(f) => (f.person_id, cases.facet_view(f)?),
     };
     Ok(shown(
-        &resources::patient(r.id, &view),
+        &patient_resource(r.id, person, found, &view),
         vec![("person", person, Some(person))],
     ))
 }

@@ -98,6 +98,18 @@ pub fn patient(id: Uuid, p: &PersonView) -> Value {
     }))
 }
 
+/// A Patient merged into another record: inactive, replaced by the
+/// survivor (FHIR's `replaced-by` link), and nothing else of the person.
+pub fn replaced_patient(id: Uuid, by: Uuid) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "id": id.to_string(),
+        "identifier": [id_identifier(id)],
+        "active": false,
+        "link": [{"other": {"reference": format!("Patient/{by}")}, "type": "replaced-by"}],
+    })
+}
+
 /// A case as a Condition: COVID-19, confirmed, active until the case is
 /// closed or refused.
 pub fn condition(c: &CaseView) -> Value {

@@ -240,6 +240,41 @@ async fn every_resource_validates_against_r4() {
     for line in export(&w, &w.analyst.1, "").await {
         all.push(line);
     }
+    // Hiroshi's record merged into the world's person: read by its own id,
+    // an inactive Patient replaced by the survivor, with nothing of them.
+    let merged =
+        w.h.store
+            .merge_persons(&tracedesk_store::PersonMergeRow {
+                id: uuid::Uuid::now_v7(),
+                survivor_id: w.person.parse().unwrap(),
+                merged_id: person.parse().unwrap(),
+                jurisdiction: "ny-kings".into(),
+                review_id: None,
+                merged_by: None,
+                merged_at: chrono::Utc::now(),
+                moved: 0,
+                unmerged_by: None,
+                unmerged_at: None,
+            })
+            .await
+            .unwrap();
+    assert!(merged.is_ok(), "{merged:?}");
+    let (s, v) = get(&w, sup, &format!("/fhir/Patient/{person}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["id"], person.as_str());
+    assert_eq!(v["active"], false);
+    assert_eq!(v["link"][0]["type"], "replaced-by");
+    assert_eq!(
+        v["link"][0]["other"]["reference"],
+        format!("Patient/{}", w.person)
+    );
+    assert!(
+        !v.to_string().contains("Hiroshi") && !v.to_string().contains("Adaeze"),
+        "{v}"
+    );
+    all.push(v);
+    let (s, v) = get(&w, &w.other_tracer.1, &format!("/fhir/Patient/{person}")).await;
+    assert_eq!(s, 403, "the survivor's rule: {v}");
     if validate(&all) {
         println!("validated {} FHIR resources against R4", all.len());
     }
