@@ -80,6 +80,8 @@ pub struct Settings {
     pub program_start: NaiveDate,
     /// What messages say about the program, where they go from.
     pub messaging: messaging::MessagingSettings,
+    /// Merge the pairs the matcher links as soon as intake finds them.
+    pub merge_links: bool,
 }
 
 impl Default for Settings {
@@ -91,6 +93,7 @@ impl Default for Settings {
             contact_depth: 1,
             program_start: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default(),
             messaging: messaging::MessagingSettings::default(),
+            merge_links: false,
         }
     }
 }

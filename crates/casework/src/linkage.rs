@@ -52,6 +52,8 @@ pub struct Linked {
     /// Pairs kept as the same person, and as possible matches (new ones).
     pub same: Vec<Uuid>,
     pub possible: Vec<Uuid>,
+    /// The new same-person pairs, as kept.
+    pub same_pairs: Vec<LinkReviewRow>,
 }
 
 /// How far a whole-store run got.
@@ -431,10 +433,13 @@ impl crate::services::Cases<'_> {
         rows.dedup_by_key(|(r, _, _)| (r.person_a, r.person_b));
         let only: Vec<LinkReviewRow> = rows.iter().map(|(r, _, _)| r.clone()).collect();
         let added = self.store.add_link_reviews(&only).await?;
-        for ((_, d, other), new) in rows.iter().zip(added) {
+        for ((row, d, other), new) in rows.iter().zip(added) {
             if new {
                 match d {
-                    Decision::Same => found.same.push(*other),
+                    Decision::Same => {
+                        found.same.push(*other);
+                        found.same_pairs.push(row.clone());
+                    }
                     _ => found.possible.push(*other),
                 }
             }
@@ -497,8 +502,15 @@ impl crate::services::Cases<'_> {
             let run = async {
                 let rows = self.store.get_persons(&page).await?;
                 let block = self.block(&rows, false, &mut walk).await?;
-                self.keep_pairs(&block, &Scorer::default(), &mut Linked::default())
-                    .await
+                let mut found = Linked::default();
+                self.keep_pairs(&block, &Scorer::default(), &mut found)
+                    .await?;
+                if self.settings.merge_links {
+                    for r in &found.same_pairs {
+                        self.merge_linked_pair(r).await?;
+                    }
+                }
+                Ok::<_, CaseworkError>(())
             };
             if let Err(e) = run.await {
                 tracing::warn!(error = %e, persons = page.len(), "record linkage of new persons failed");

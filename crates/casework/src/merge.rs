@@ -197,6 +197,35 @@ impl crate::services::Cases<'_> {
         crate::intake::page(&rows, limit, |r| r.id, |r| Ok(MergeView::from(r)))
     }
 
+    /// Merges one pair the matcher linked, as the job (actor `linkage`):
+    /// each person's disclosure record holds the merge before it. `false`
+    /// when the store refused it (left for a reviewer).
+    pub(crate) async fn merge_linked_pair(&self, r: &LinkReviewRow) -> Result<bool, CaseworkError> {
+        if r.jurisdiction_a != r.jurisdiction_b {
+            return Ok(false);
+        }
+        if let Some(a) = &self.auditor {
+            let entry = |p: Uuid| {
+                crate::auditor::draft(
+                    "linkage",
+                    tracedesk_store::audit::Action::PhiWrite,
+                    "person",
+                    Some(p),
+                    Some(p),
+                    "linkage merge: the matcher's same-person pair merged",
+                )
+            };
+            a.record(vec![entry(r.person_a), entry(r.person_b)])
+                .await
+                .map_err(|e| CaseworkError::Internal(e.to_string()))?;
+        }
+        match self.merge_pair(r).await {
+            Ok(_) => Ok(true),
+            Err(CaseworkError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Merges the pairs the matcher linked (`same`, not yet merged) whose
     /// two records are in one of `jurisdictions`, newest first: what
     /// `tracedesk linkage merge` runs. A pair the store refuses (across
@@ -221,33 +250,12 @@ impl crate::services::Cases<'_> {
             let Some(last) = rows.last() else { break };
             before = Some(last.id);
             for r in &rows {
-                if r.jurisdiction_a != r.jurisdiction_b {
-                    refused += 1;
-                    continue;
-                }
                 if self.current(r.person_a).await? == self.current(r.person_b).await? {
                     continue;
                 }
-                // Each person's disclosure record holds the merge before it.
-                if let Some(a) = &self.auditor {
-                    let entry = |p: Uuid| {
-                        crate::auditor::draft(
-                            "linkage",
-                            tracedesk_store::audit::Action::PhiWrite,
-                            "person",
-                            Some(p),
-                            Some(p),
-                            "linkage merge: the matcher's same-person pair merged",
-                        )
-                    };
-                    a.record(vec![entry(r.person_a), entry(r.person_b)])
-                        .await
-                        .map_err(|e| CaseworkError::Internal(e.to_string()))?;
-                }
-                match self.merge_pair(r).await {
-                    Ok(_) => merged += 1,
-                    Err(CaseworkError::Conflict(_)) => refused += 1,
-                    Err(e) => return Err(e),
+                match self.merge_linked_pair(r).await? {
+                    true => merged += 1,
+                    false => refused += 1,
                 }
             }
             progress(merged, refused);

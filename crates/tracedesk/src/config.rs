@@ -93,6 +93,8 @@ pub struct Config {
     pub routing_workspace_file: Option<PathBuf>,
     /// Electronic lab reports over MLLP.
     pub elr: ElrSection,
+    /// Record linkage.
+    pub linkage: LinkageSection,
     /// Layouts of lab CSV files (`import labs --profile NAME`).
     pub csv_profiles: BTreeMap<String, CsvProfileSection>,
 }
@@ -161,6 +163,16 @@ impl CsvProfileSection {
                 .collect(),
         })
     }
+}
+
+/// `[linkage]`: record linkage.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkageSection {
+    /// Merge the pairs the matcher links as the same person as soon as
+    /// intake finds them, as `tracedesk linkage merge` does (default off:
+    /// linked pairs are recorded, and merged by the job or a data manager).
+    pub merge_links: bool,
 }
 
 /// `[elr]`: the MLLP listener labs send HL7 v2 lab reports to. Off unless
@@ -496,6 +508,7 @@ impl Default for Config {
             tls_key_file: None,
             routing_workspace_file: None,
             elr: ElrSection::default(),
+            linkage: LinkageSection::default(),
             csv_profiles: BTreeMap::new(),
         }
     }

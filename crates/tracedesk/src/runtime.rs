@@ -141,6 +141,7 @@ async fn open_as(config: &Config, serving: bool) -> anyhow::Result<Casework> {
             contact_depth: config.contact_depth,
             program_start: config.program_start,
             messaging: config.messaging_settings(),
+            merge_links: config.linkage.merge_links,
         },
     )
     .with_auditor(auditor);

@@ -239,6 +239,32 @@ fn linkage_run_finds_a_person_recorded_twice() {
     }
 }
 
+/// With `[linkage] merge_links`, the pair intake's linker finds is merged
+/// as it is found; the job then has nothing left to merge.
+#[test]
+fn merge_links_merges_what_intake_links() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tracedesk.toml"),
+        "[linkage]\nmerge_links = true\n",
+    )
+    .unwrap();
+    let mut csv = CSV_HEADER.as_bytes().to_vec();
+    csv.extend_from_slice(
+        b"Guillermo,Quintanilla,1979-05-08,2125550177,2026-11-20,positive,ML-1\n",
+    );
+    csv.extend_from_slice(b"Memo,Quintanila,1979-08-05,,2026-11-21,positive,ML-2\n");
+    csv.extend_from_slice(b"Hortensia,Vandermeer,1990-02-03,,2026-11-21,negative,ML-3\n");
+    std::fs::write(dir.path().join("labs.csv"), &csv).unwrap();
+    let o = tracedesk(dir.path(), &["import", "labs", "--csv", "labs.csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let merged = "SELECT COUNT(*) FROM persons WHERE merged_into IS NOT NULL";
+    assert_eq!(count(dir.path(), merged), 1, "Memo merged into Guillermo");
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM person_merges"), 1);
+    let o = tracedesk(dir.path(), &["linkage", "merge"]);
+    assert!(text(&o).contains("0 pairs merged"), "{}", text(&o));
+}
+
 #[test]
 fn csv_import_reports_bad_lines_and_keeps_good_ones() {
     let dir = tempfile::tempdir().unwrap();
