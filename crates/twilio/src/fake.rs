@@ -45,6 +45,9 @@ pub struct Seen {
     /// How long each accepted message takes to answer (a provider's own
     /// latency; zero by default).
     pub delay: Duration,
+    /// Accepted messages not yet answered (waiting out `delay`): sends a
+    /// client has in flight.
+    pub unanswered: usize,
 }
 
 impl Seen {
@@ -123,12 +126,17 @@ async fn accept(
         };
         (fault, sid)
     };
-    let delay = lock(&f).delay;
+    let delay = {
+        let mut f = lock(&f);
+        f.unanswered += 1;
+        f.delay
+    };
     if fault == Some(Fault::Slow) {
         tokio::time::sleep(Duration::from_secs(2)).await;
     } else if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    lock(&f).unanswered -= 1;
     (
         StatusCode::CREATED,
         axum::Json(json!({"sid": sid, "status": "queued"})),
