@@ -3,54 +3,61 @@
 //! PostgreSQL it takes intake's lock), so no intake matches the merged
 //! record half-way through.
 
-/// The tables a merge moves, each as (table, the column naming the person,
-/// the column listed as the row's key, rows left where they are). A row
-/// the survivor already has an equal of (an identity point, a household
-/// membership) stays with the merged record: moving it would break the
-/// table's uniqueness, and the survivor holds the same fact.
-pub const MOVED: &[(&str, &str, &str, &str)] = &[
-    ("cases", "person_id", "id", ""),
-    ("lab_results", "person_id", "id", ""),
-    ("exposures", "contact_person_id", "id", ""),
-    ("tasks", "person_id", "id", ""),
-    ("case_entries", "person_id", "id", ""),
-    ("messages", "person_id", "id", ""),
-    ("monitoring", "person_id", "id", ""),
-    ("person_facets", "person_id", "id", ""),
-    (
-        "person_points",
-        "person_id",
-        "id",
-        "EXISTS (SELECT 1 FROM person_points o WHERE o.person_id = {S} \
-         AND o.kind = person_points.kind AND o.bidx = person_points.bidx)",
-    ),
-    (
-        "household_members",
-        "person_id",
-        "household_id",
-        "EXISTS (SELECT 1 FROM household_members o WHERE o.person_id = {S} \
-         AND o.household_id = household_members.household_id)",
-    ),
+/// A table whose rows naming a person a merge moves.
+pub struct Moved {
+    pub table: &'static str,
+    /// The column naming the person.
+    pub person: &'static str,
+    /// The column listed as the row's key (`person_merge_rows.row_id`).
+    pub key: &'static str,
+    /// Columns that, with the person, make a row unique: a row the
+    /// survivor already has an equal of (an identity point, a household
+    /// membership) stays with the merged record, since moving it would
+    /// break the table's uniqueness and the survivor holds the same fact.
+    pub unique_with: &'static [&'static str],
+}
+
+const fn moved(table: &'static str, person: &'static str) -> Moved {
+    Moved {
+        table,
+        person,
+        key: "id",
+        unique_with: &[],
+    }
+}
+
+/// The tables a merge moves.
+pub const MOVED: &[Moved] = &[
+    moved("cases", "person_id"),
+    moved("lab_results", "person_id"),
+    moved("exposures", "contact_person_id"),
+    moved("tasks", "person_id"),
+    moved("case_entries", "person_id"),
+    moved("messages", "person_id"),
+    moved("monitoring", "person_id"),
+    moved("person_facets", "person_id"),
+    Moved {
+        unique_with: &["kind", "bidx"],
+        ..moved("person_points", "person_id")
+    },
+    Moved {
+        key: "household_id",
+        unique_with: &["household_id"],
+        ..moved("household_members", "person_id")
+    },
     // Records merged into the merged person follow them to the survivor.
-    ("persons", "merged_into", "id", ""),
+    moved("persons", "merged_into"),
 ];
 
 /// Rows made after a merge that hang on a moved case or contact record go
-/// back with it on an unmerge: (table, person column, the condition over
-/// the lists `{CASES}` and `{CONTACTS}` of moved ids).
-pub const FOLLOWERS: &[(&str, &str, &str)] = &[
-    (
-        "tasks",
-        "person_id",
-        "(case_id IN {CASES} OR exposure_id IN {CONTACTS})",
-    ),
-    (
-        "case_entries",
-        "person_id",
-        "(case_id IN {CASES} OR exposure_id IN {CONTACTS})",
-    ),
-    ("lab_results", "person_id", "case_id IN {CASES}"),
-    ("monitoring", "person_id", "id IN {CONTACTS}"),
+/// back with it on an unmerge: (table, the column naming a case, the
+/// column naming a contact record); each table's person column is
+/// `person_id`.
+pub const FOLLOWERS: &[(&str, Option<&str>, Option<&str>)] = &[
+    ("tasks", Some("case_id"), Some("exposure_id")),
+    ("case_entries", Some("case_id"), Some("exposure_id")),
+    ("lab_results", Some("case_id"), None),
+    ("monitoring", None, Some("id")),
 ];
 
 /// Expands `merge_in`, `unmerge_in` and their helpers for a sqlx database.
@@ -184,18 +191,25 @@ macro_rules! merge_sql {
                 }
             }
             let mut moved = 0;
-            for (table, col, key, stays) in $crate::sqlmerge::MOVED {
+            for t in $crate::sqlmerge::MOVED {
+                let (table, col, key) = (t.table, t.person, t.key);
                 let mut q = QueryBuilder::<$db>::new(
                     "INSERT INTO person_merge_rows (merge_id, tbl, row_id) SELECT ",
                 );
                 q.push_bind(m.id)
                     .push(", ")
-                    .push_bind(*table)
+                    .push_bind(table)
                     .push(format!(", {key} FROM {table} WHERE {col} = "))
                     .push_bind(g);
-                if !stays.is_empty() {
-                    let (head, tail) = stays.split_once("{S}").unwrap_or((stays, ""));
-                    q.push(" AND NOT ").push(head).push_bind(s).push(tail);
+                if !t.unique_with.is_empty() {
+                    q.push(format!(
+                        " AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.{col} = "
+                    ))
+                    .push_bind(s);
+                    for c in t.unique_with {
+                        q.push(format!(" AND o.{c} = {table}.{c}"));
+                    }
+                    q.push(")");
                 }
                 moved += merge_exec(tx, q).await?;
                 move_listed(tx, (table, col, key), m.id, g, s).await?;
@@ -271,16 +285,27 @@ macro_rules! merge_sql {
                 return Err(StoreError::Corrupt("a merged record lost its mark".into()));
             }
             let mut back = 0;
-            for (table, col, key, _) in $crate::sqlmerge::MOVED.iter().rev() {
-                back += move_listed(tx, (table, col, key), id, s, g).await?;
+            for t in $crate::sqlmerge::MOVED.iter().rev() {
+                back += move_listed(tx, (t.table, t.person, t.key), id, s, g).await?;
             }
-            for (table, col, cond) in $crate::sqlmerge::FOLLOWERS {
-                let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET {col} = "));
+            for (table, case_col, contact_col) in $crate::sqlmerge::FOLLOWERS {
+                let mut q = QueryBuilder::<$db>::new(format!("UPDATE {table} SET person_id = "));
                 q.push_bind(g)
-                    .push(format!(" WHERE {col} = "))
+                    .push(" WHERE person_id = ")
                     .push_bind(s)
-                    .push(" AND ");
-                push_moved_condition(&mut q, cond, id);
+                    .push(" AND (1 = 0");
+                for (col, listed) in [(case_col, "cases"), (contact_col, "exposures")] {
+                    if let Some(col) = col {
+                        q.push(format!(
+                            " OR {col} IN (SELECT row_id FROM person_merge_rows WHERE merge_id = "
+                        ))
+                        .push_bind(id)
+                        .push(" AND tbl = ")
+                        .push_bind(listed)
+                        .push(")");
+                    }
+                }
+                q.push(")");
                 back += merge_exec(tx, q).await?;
             }
             // Messages of tasks that went back.
@@ -300,29 +325,6 @@ macro_rules! merge_sql {
                 .push_bind(id);
             merge_exec(tx, q).await?;
             Ok(Ok(back))
-        }
-
-        /// Writes `cond` with `{CASES}` and `{CONTACTS}` as sub-selects of
-        /// the ids merge `id` moved.
-        fn push_moved_condition(q: &mut QueryBuilder<'_, $db>, cond: &str, id: Uuid) {
-            let mut rest = cond;
-            while let Some(at) = rest.find('{') {
-                q.push(&rest[..at]);
-                let Some(end) = rest[at..].find('}') else {
-                    break;
-                };
-                let table = match &rest[at + 1..at + end] {
-                    "CASES" => "cases",
-                    _ => "exposures",
-                };
-                q.push("(SELECT row_id FROM person_merge_rows WHERE merge_id = ")
-                    .push_bind(id)
-                    .push(" AND tbl = ")
-                    .push_bind(table)
-                    .push(")");
-                rest = &rest[at + end + 1..];
-            }
-            q.push(rest);
         }
     };
 }
