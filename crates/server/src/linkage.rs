@@ -38,11 +38,14 @@ pub(crate) struct ReviewQuery {
     limit: Option<u32>,
 }
 
-fn touches(r: &LinkReviewView) -> [Touch; 2] {
-    [
-        ("person", r.person_a, Some(r.person_a)),
-        ("person", r.person_b, Some(r.person_b)),
-    ]
+/// The two persons a pair or a merge is about, as the records an answer
+/// touched (and a merge writes entries for before it acts).
+pub(crate) fn both(a: uuid::Uuid, b: uuid::Uuid) -> Vec<Touch> {
+    vec![("person", a, Some(a)), ("person", b, Some(b))]
+}
+
+fn touches(r: &LinkReviewView) -> Vec<Touch> {
+    both(r.person_a, r.person_b)
 }
 
 /// Pairs of records the matcher found to be, or perhaps be, the same
@@ -73,7 +76,7 @@ pub(crate) async fn link_reviews(
 pub(crate) async fn link_review(call: Call) -> Result<Response, ApiError> {
     let row = guard::found!(call.record()?, Found::LinkReview);
     let sides = call.s.cw.cases().link_sides(row).await?;
-    let touched = touches(&sides.review).to_vec();
+    let touched = touches(&sides.review);
     Ok(reply(StatusCode::OK, sides, touched))
 }
 
@@ -95,15 +98,41 @@ pub(crate) async fn decide_link_review(
         .by(call.caller.user.id)
         .decide_link(id, &d.status)
         .await?;
-    let touched = touches(&view).to_vec();
+    let touched = touches(&view);
     Ok(reply(StatusCode::OK, view, touched))
 }
 
 fn merge_touches(m: &MergeView) -> Vec<Touch> {
-    vec![
-        ("person", m.survivor_id, Some(m.survivor_id)),
-        ("person", m.merged_id, Some(m.merged_id)),
-    ]
+    both(m.survivor_id, m.merged_id)
+}
+
+/// Merges the pair the route's `{id}` names, both persons' entries written
+/// first: the API's route and the staff page's alike.
+pub(crate) async fn merge_named_pair(call: &Call) -> Result<MergeView, ApiError> {
+    let row = guard::found!(call.record()?, Found::LinkReview);
+    call.audit_before(both(row.person_a, row.person_b)).await?;
+    Ok(call
+        .s
+        .cw
+        .cases()
+        .by(call.caller.user.id)
+        .merge_pair(row)
+        .await?)
+}
+
+/// Undoes the merge the route's `{id}` names, both persons' entries
+/// written first.
+pub(crate) async fn unmerge_named(call: &Call) -> Result<MergeView, ApiError> {
+    let row = guard::found!(call.record()?, Found::Merge);
+    call.audit_before(both(row.survivor_id, row.merged_id))
+        .await?;
+    Ok(call
+        .s
+        .cw
+        .cases()
+        .by(call.caller.user.id)
+        .unmerge(row.id)
+        .await?)
 }
 
 /// Merges a pair's two records into one: the later record's cases, lab
@@ -119,20 +148,7 @@ fn merge_touches(m: &MergeView) -> Vec<Touch> {
 pub(crate) async fn merge_link_review(
     Act(call, NoBody): Act<NoBody>,
 ) -> Result<Response, ApiError> {
-    let row = guard::found!(call.record()?, Found::LinkReview).clone();
-    // Both persons' disclosure records hold the merge before it happens.
-    call.audit_before(vec![
-        ("person", row.person_a, Some(row.person_a)),
-        ("person", row.person_b, Some(row.person_b)),
-    ])
-    .await?;
-    let view = call
-        .s
-        .cw
-        .cases()
-        .by(call.caller.user.id)
-        .merge_pair(&row)
-        .await?;
+    let view = merge_named_pair(&call).await?;
     let touched = merge_touches(&view);
     Ok(reply(StatusCode::OK, view, touched))
 }
@@ -191,16 +207,7 @@ pub(crate) async fn person_merge(call: Call) -> Result<Response, ApiError> {
 pub(crate) async fn unmerge_person_merge(
     Act(call, NoBody): Act<NoBody>,
 ) -> Result<Response, ApiError> {
-    let row = guard::found!(call.record()?, Found::Merge).clone();
-    call.audit_before(merge_touches(&MergeView::from(&row)))
-        .await?;
-    let view = call
-        .s
-        .cw
-        .cases()
-        .by(call.caller.user.id)
-        .unmerge(row.id)
-        .await?;
+    let view = unmerge_named(&call).await?;
     let touched = merge_touches(&view);
     Ok(reply(StatusCode::OK, view, touched))
 }

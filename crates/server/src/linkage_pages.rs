@@ -10,7 +10,8 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Act, ApiQuery, Call, NoBody};
-use crate::guard::{self, Found, Touch};
+use crate::guard::{self, Found};
+use crate::linkage::both;
 use crate::pages::{html, staff_chrome};
 use axum::Router;
 use axum::response::Response;
@@ -43,10 +44,6 @@ const ROWS: u32 = 100;
 #[serde(deny_unknown_fields)]
 pub(crate) struct CursorQuery {
     cursor: Option<String>,
-}
-
-fn both(a: uuid::Uuid, b: uuid::Uuid) -> Vec<Touch> {
-    vec![("person", a, Some(a)), ("person", b, Some(b))]
 }
 
 /// The open pairs of the caller's jurisdictions, newest first.
@@ -127,15 +124,7 @@ async fn pair_page(call: Call) -> Result<Response, ApiError> {
 
 /// Merges the pair's two records (both persons' entries first).
 async fn merge_pair_page(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
-    let row = guard::found!(call.record()?, Found::LinkReview).clone();
-    call.audit_before(both(row.person_a, row.person_b)).await?;
-    let m = call
-        .s
-        .cw
-        .cases()
-        .by(call.caller.user.id)
-        .merge_pair(&row)
-        .await?;
+    let m = crate::linkage::merge_named_pair(&call).await?;
     let line = t().with("link-merged", &[("moved", &m.moved.to_string())]);
     Ok(guard::with_touch(
         html(SegmentsPart { line }),
@@ -200,19 +189,11 @@ async fn merges_page(call: Call, ApiQuery(q): ApiQuery<CursorQuery>) -> Result<R
 
 /// Undoes a merge (both persons' entries first).
 async fn unmerge_page(Act(call, NoBody): Act<NoBody>) -> Result<Response, ApiError> {
-    let row = guard::found!(call.record()?, Found::Merge).clone();
-    call.audit_before(both(row.survivor_id, row.merged_id))
-        .await?;
-    call.s
-        .cw
-        .cases()
-        .by(call.caller.user.id)
-        .unmerge(row.id)
-        .await?;
+    let m = crate::linkage::unmerge_named(&call).await?;
     Ok(guard::with_touch(
         html(SegmentsPart {
             line: t().get("link-unmerged"),
         }),
-        both(row.survivor_id, row.merged_id),
+        both(m.survivor_id, m.merged_id),
     ))
 }

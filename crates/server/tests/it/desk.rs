@@ -2204,10 +2204,15 @@ async fn the_linkage_pages_review_merge_and_undo_within_scope() {
 
     // The merge: refused to others and without the token, then done.
     let merge = format!("{pair_page}/merge");
+    let distinct = format!("{pair_page}/distinct");
     for who in [&f.sup_nj.1, &f.tracer.1] {
-        let (st, _) = post_form(&f.h, &merge, who, Some(&csrf(who)), &[]).await;
-        assert_eq!(st, StatusCode::FORBIDDEN);
+        for path in [&merge, &distinct] {
+            let (st, _) = post_form(&f.h, path, who, Some(&csrf(who)), &[]).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        }
     }
+    let (st, _) = get(&f.h, "/linkage/merges", Some(&f.tracer.1)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     let (st, _) = post_form(&f.h, &merge, &sup, None, &[]).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "no CSRF token");
     let person_of_case = |p: &str| {

@@ -247,6 +247,12 @@ async fn a_data_manager_merges_and_unmerges_within_their_jurisdiction_only() {
         .call(&w.sup_nj.1, Method::GET, "/api/v1/linkage/merges", None)
         .await;
     assert_eq!(nj["items"], json!([]), "{nj}");
+    for token in [&w.tracer.1, &w.analyst.1] {
+        let (s, _) = h
+            .call(token, Method::GET, "/api/v1/linkage/merges", None)
+            .await;
+        assert_eq!(s, 403);
+    }
     let unmerge = format!("/api/v1/linkage/merges/{mid}/unmerge");
     for token in [&w.sup_nj.1, &w.tracer.1, &w.analyst.1] {
         let (s, _) = h
