@@ -212,7 +212,7 @@ impl crate::services::Cases<'_> {
                     "person",
                     Some(p),
                     Some(p),
-                    "linkage merge: the matcher's same-person pair merged",
+                    "linkage merge: merging the matcher's same-person pair",
                 )
             };
             a.record(vec![entry(r.person_a), entry(r.person_b)])
